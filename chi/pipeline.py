@@ -1,0 +1,150 @@
+"""Prepare an extract for scoring: read, validate, stage and weight it in one DuckDB database.
+
+``prepare`` is the one way into the scoring model, used by ``chi validate``, ``chi score``,
+``chi calibrate``, the analyses and the tests. It opens one in-memory DuckDB connection,
+registers the extract (``chi.extract``), loads the reference data, validates
+(``chi.validate``) and builds the staging stage of ``sql/``:
+
+- ``crimes``, ``persons``, ``victims``, ``suspects``: accepted rows, cleaned; ``crimes`` has
+  ``month``, ``weight`` (exact ``DECIMAL(18,2)``, null when unmatched) and ``basis``;
+- ``victimisations``: one row per (recorded crime, victim) with the crime's weight;
+- ``ref_lsoa`` and ``ref_weights``: the geography and the chosen weight set;
+- ``rejects``: every failed check, with table, key, column, reason, value, file and row.
+
+Queries go through ``p.con.cursor()``: one connection, a cursor per query.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import duckdb
+
+from chi import sql
+from chi.extract import Extract, _literal, locate, register
+from chi.policy import Policy
+from chi.progress import Progress, silent
+from chi.reference import WeightSet, load_weight_set, lsoa_path
+from chi.validate import TableCounts, validate
+
+
+@dataclass
+class Prepared:
+    con: duckdb.DuckDBPyConnection
+    extract: Extract
+    as_of: date
+    policy: Policy
+    weight_set: WeightSet
+    counts: dict[str, TableCounts]
+
+    def basis_counts(self) -> dict[str, int]:
+        rows = (
+            self.con.cursor()
+            .sql("select basis, count(*) from crimes group by basis order by basis")
+            .fetchall()
+        )
+        return {str(b): int(n) for b, n in rows}
+
+    def unmatched_codes(self) -> list[tuple[str, str, int]]:
+        """(offence_code, ho_class, crimes) of crimes no weight could be found for."""
+        rows = (
+            self.con.cursor()
+            .sql(
+                """
+                select coalesce(offence_code, '(none)'), coalesce(ho_class, '(none)'), count(*)
+                from crimes where basis = 'unmatched'
+                group by all order by 3 desc, 1, 2
+                """
+            )
+            .fetchall()
+        )
+        return [(str(a), str(b), int(n)) for a, b, n in rows]
+
+    def reject_summary(self) -> list[tuple[str, str, str, int]]:
+        """(table, column, reason, rows) over every failed check, largest first."""
+        rows = (
+            self.con.cursor()
+            .sql(
+                """
+                select table_name, coalesce(column_name, ''),
+                       regexp_replace(reason, ' \\(.*\\)$', '') as reason, count(*)
+                from rejects group by all order by 4 desc, 1, 2, 3
+                """
+            )
+            .fetchall()
+        )
+        return [(str(t), str(c), str(r), int(n)) for t, c, r, n in rows]
+
+
+def _latest_recorded(con: duckdb.DuckDBPyConnection) -> date | None:
+    [(latest,)] = con.cursor().sql("select max(recorded_date) from src_crimes").fetchall()
+    return latest if isinstance(latest, date) else None
+
+
+def _load_reference(con: duckdb.DuckDBPyConnection, ws: WeightSet) -> None:
+    con.cursor().sql(
+        f"""
+        create or replace table ref_lsoa as
+        select * from read_csv({_literal(lsoa_path().as_posix())}, header = true,
+            columns = {{
+                'lsoa_code': 'VARCHAR', 'lsoa_name': 'VARCHAR',
+                'neighbourhood_code': 'VARCHAR', 'neighbourhood_name': 'VARCHAR',
+                'district_code': 'VARCHAR', 'district_name': 'VARCHAR', 'area': 'VARCHAR',
+                'centroid_lat': 'DOUBLE', 'centroid_lon': 'DOUBLE'}})
+        """
+    )
+    con.cursor().sql(
+        f"""
+        create or replace table ref_weights as
+        select offence_key,
+               case when regexp_full_match(ho_class, '[0-9]{{1,3}}/[0-9]{{1,2}}')
+                    then lpad(split_part(ho_class, '/', 1), 3, '0') || '/'
+                         || lpad(split_part(ho_class, '/', 2), 2, '0')
+                    else ho_class end as ho_class,
+               offence_group, classification_code, title,
+               cast(weight as decimal(18, 2)) as weight
+        from read_csv({_literal(ws.path.as_posix())}, header = true, all_varchar = true)
+        """
+    )
+
+
+@contextmanager
+def prepare(
+    extract_path: Path,
+    weights: str | None = None,
+    policy: Policy | None = None,
+    progress: Progress = silent,
+) -> Iterator[Prepared]:
+    """Open, validate and stage an extract; the connection closes on exit."""
+    policy = policy or Policy()
+    ws = load_weight_set(weights or policy.weights)
+    progress("reading extract", 0.0)
+    extract = locate(Path(extract_path))
+    con = duckdb.connect(config={"preserve_insertion_order": True})
+    try:
+        register(con, extract)
+        _load_reference(con, ws)
+        as_of = extract.meta.as_of or _latest_recorded(con) or date.today()
+        progress("validating", 0.1)
+        counts = validate(con, as_of)
+        progress("staging", 0.5)
+        sql.create_table(con, "crimes", "staging/crimes")
+        for view in ("persons", "victims", "suspects"):
+            sql.create_view(con, view, f"staging/{view}")
+        sql.create_table(
+            con,
+            "victimisations",
+            "staging/victimisations",
+            {
+                "historic_months": policy.historic_months,
+                "historic_counted": policy.historic_counted,
+            },
+        )
+        progress("prepared", 0.6)
+        yield Prepared(con, extract, as_of, policy, ws, counts)
+    finally:
+        con.close()

@@ -1,0 +1,128 @@
+"""The list policy: what a force decides, as opposed to what the data says.
+
+A policy (window length, thresholds, weight set, the historic-offence rule, the offender
+list's thresholds and its recency-frequency-gravity weights) comes from the defaults below,
+then an optional ``chi.toml`` ``[policy]`` table, then command-line flags; flags win. Every
+run records its policy in the manifest, so a run can be reproduced from the manifest alone.
+
+Defaults, and why:
+
+- ``window_months = 12``: the contract's default; Cambridgeshire reviews the last 12 months.
+- ``min_harm = 365`` days: one year of custody-equivalent harm in the window, the level of a
+  single serious offence (robbery, GBH with intent starts far above it; an ABH is 10 days),
+  which keeps the force-wide list to the few per cent of victims who hold most of the harm.
+- ``min_crimes = 3``: three victimisations in 12 months, the usual repeat-victim threshold in
+  English forces' vulnerability and ASB-risk practice, so low-harm but frequent repeats are
+  seen too.
+- ``weights = "chi2020"``: the Cambridge Crime Harm Index 2020 values (the contract default).
+- ``historic_months = None``: no historic-offence rule unless a force asks for one; when set,
+  crimes that occurred more than N months before they were recorded are flagged, and
+  ``historic_counted`` says whether they still count towards harm and crimes.
+- Offender list: ``offender_min_harm = 365`` and ``offender_min_crimes = 3`` for the same
+  reasons as the victim list.
+- Recency-frequency-gravity (RFG) weights ``1, 1, 2``: gravity (harm) counts double, as
+  harm-focused offender management (e.g. MATAC) weights seriousness above volume. See
+  ``sql/lists/offender_list.sql`` for the score.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import asdict, dataclass, fields, replace
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+from chi.reference import DEFAULT_WEIGHTS
+
+
+@dataclass(frozen=True)
+class Policy:
+    window_months: int = 12
+    min_harm: Decimal = Decimal("365")
+    min_crimes: int = 3
+    weights: str = DEFAULT_WEIGHTS
+    historic_months: int | None = None
+    historic_counted: bool = True
+    offender_min_harm: Decimal = Decimal("365")
+    offender_min_crimes: int = 3
+    rfg_recency: float = 1.0
+    rfg_frequency: float = 1.0
+    rfg_gravity: float = 2.0
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.window_months <= 120:
+            raise ValueError(f"window_months must be 1..120, not {self.window_months}")
+        if self.min_harm < 0 or self.offender_min_harm < 0:
+            raise ValueError("harm thresholds must be zero or more")
+        if self.min_crimes < 1 or self.offender_min_crimes < 1:
+            raise ValueError("crime-count thresholds must be at least 1")
+        if self.historic_months is not None and self.historic_months < 0:
+            raise ValueError("historic_months must be zero or more")
+        if min(self.rfg_recency, self.rfg_frequency, self.rfg_gravity) < 0 or (
+            self.rfg_recency + self.rfg_frequency + self.rfg_gravity == 0
+        ):
+            raise ValueError("RFG weights must be non-negative and not all zero")
+
+    def as_manifest(self) -> dict[str, Any]:
+        out = asdict(self)
+        for k in ("min_harm", "offender_min_harm"):
+            out[k] = str(out[k])
+        out["exclusions"] = (
+            []
+            if self.historic_months is None or self.historic_counted
+            else [f"crimes occurring more than {self.historic_months} months before recording"]
+        )
+        return out
+
+    @classmethod
+    def from_manifest(cls, data: dict[str, Any]) -> Policy:
+        return cls.from_mapping({k: v for k, v in data.items() if k != "exclusions"})
+
+    @classmethod
+    def from_mapping(cls, data: dict[str, Any], base: Policy | None = None) -> Policy:
+        known = {f.name: f for f in fields(cls)}
+        unknown = sorted(set(data) - known.keys())
+        if unknown:
+            raise ValueError(f"unknown policy setting(s): {', '.join(unknown)}")
+        values: dict[str, Any] = {}
+        for key, raw in data.items():
+            if raw is None:
+                values[key] = None
+                continue
+            default = getattr(cls(), key)
+            try:
+                if isinstance(default, Decimal):
+                    values[key] = Decimal(str(raw))
+                elif isinstance(default, bool):
+                    if not isinstance(raw, bool):
+                        raise TypeError
+                    values[key] = raw
+                elif isinstance(default, float):
+                    values[key] = float(raw)
+                elif isinstance(default, str):
+                    values[key] = str(raw)
+                else:
+                    values[key] = int(raw)
+            except (TypeError, ValueError, InvalidOperation):
+                raise ValueError(f"policy setting {key} = {raw!r} is not valid") from None
+        return replace(base or cls(), **values)
+
+
+def load_policy(config: Path | None = None, **overrides: Any) -> Policy:
+    """Defaults, then ``[policy]`` of ``chi.toml`` (if given or present), then overrides."""
+    policy = Policy()
+    path = config if config is not None else Path("chi.toml")
+    if config is not None and not path.is_file():
+        raise ValueError(f"{path}: configuration file not found")
+    if path.is_file():
+        try:
+            doc = tomllib.loads(path.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise ValueError(f"{path}: not valid TOML ({exc})") from None
+        section = doc.get("policy", {})
+        if not isinstance(section, dict):
+            raise ValueError(f"{path}: [policy] must be a table")
+        policy = Policy.from_mapping(section, policy)
+    given = {k: v for k, v in overrides.items() if v is not None}
+    return Policy.from_mapping(given, policy) if given else policy
