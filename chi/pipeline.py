@@ -132,18 +132,18 @@ def prepare(
         progress("validating", 0.1)
         counts = validate(con, as_of)
         progress("staging", 0.5)
-        sql.create_table(con, "crimes", "staging/crimes")
-        for view in ("persons", "victims", "suspects"):
-            sql.create_view(con, view, f"staging/{view}")
         sql.create_table(
             con,
-            "victimisations",
-            "staging/victimisations",
+            "crimes",
+            "staging/crimes",
             {
                 "historic_months": policy.historic_months,
                 "historic_counted": policy.historic_counted,
             },
         )
+        for view in ("persons", "victims", "suspects"):
+            sql.create_view(con, view, f"staging/{view}")
+        sql.create_table(con, "victimisations", "staging/victimisations")
         progress("prepared", 0.6)
         yield Prepared(con, extract, as_of, policy, ws, counts)
     finally:

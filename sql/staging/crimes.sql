@@ -3,6 +3,9 @@
 -- class/subclass -> lowest weight of the offence group (offence_code before its first '.')
 -- -> unmatched (weight null, excluded from every harm sum, reported in data quality).
 -- ho_class is normalised to CCC/SS on both sides ('8/6' and '008/06' are the same class).
+-- The historic-offence rule flags crimes that occurred more than $historic_months months
+-- before they were recorded (null = no rule); `counted` says whether a crime counts towards
+-- harm and crimes under the policy ($historic_counted).
 with source as (
     select
         crime_id,
@@ -42,7 +45,14 @@ select
         when by_class.weight is not null then 'ho_class_min'
         when by_group.weight is not null then 'group_min'
         else 'unmatched'
-    end as basis
+    end as basis,
+    coalesce(
+        cast($historic_months as integer) is not null
+        and source.occurred_date
+        < source.recorded_date - to_months(cast($historic_months as integer)),
+        false
+    ) as historic,
+    not (historic and not $historic_counted) as counted
 from source
 left join ref_weights as exact on source.offence_code = exact.offence_key
 left join by_class on source.ho_class = by_class.ho_class

@@ -1,8 +1,6 @@
 -- One row per victimisation: a (crime, victim person) pair whose crime is recorded.
 -- A crime with three victims is three victimisations, each with the crime's full weight.
--- The historic-offence rule flags crimes that occurred more than $historic_months months
--- before they were recorded (null = no rule); `counted` says whether a victimisation counts
--- towards harm and crimes under the policy ($historic_counted).
+-- `historic` and `counted` come from the crime (see staging/crimes.sql).
 select
     c.crime_id,
     v.person_id,
@@ -19,13 +17,8 @@ select
     c.lsoa_code,
     l.neighbourhood_code as crime_neighbourhood_code,
     v.dash_risk,
-    coalesce(
-        cast($historic_months as integer) is not null
-        and c.occurred_date
-        < c.recorded_date - to_months(cast($historic_months as integer)),
-        false
-    ) as historic,
-    not (historic and not $historic_counted) as counted
+    c.historic,
+    c.counted
 from victims as v
 inner join crimes as c on v.crime_id = c.crime_id
 inner join persons as p on v.person_id = p.person_id

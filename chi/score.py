@@ -1,0 +1,157 @@
+"""Score a prepared extract: the monthly victim, offender and DA dyad lists.
+
+Runs the ``sql/lists`` stage for every list month at once: a ``list_months`` table holds each
+month's window (and the month before the first, so that the first month's new/continuing
+status is right), and each list is one query over it. Outputs are Arrow tables ordered by
+month and rank, with exact decimal harm, ready to publish.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import pyarrow as pa
+
+from chi import sql
+from chi.pipeline import Prepared
+from chi.progress import Progress, silent
+
+
+def parse_month(text: str) -> date:
+    try:
+        y, m = text.strip().split("-")
+        return date(int(y), int(m), 1)
+    except ValueError:
+        raise ValueError(f"month {text!r} is not YYYY-MM") from None
+
+
+def month_label(d: date) -> str:
+    return f"{d.year:04d}-{d.month:02d}"
+
+
+def add_months(d: date, n: int) -> date:
+    k = d.year * 12 + d.month - 1 + n
+    return date(k // 12, k % 12 + 1, 1)
+
+
+def month_end(d: date) -> date:
+    return add_months(d, 1) - timedelta(days=1)
+
+
+def parse_months(spec: str) -> list[str]:
+    """``2024-01:2024-12`` (inclusive) or a single ``2024-06``."""
+    first, _, last = spec.partition(":")
+    a = parse_month(first)
+    b = parse_month(last) if last else a
+    if b < a:
+        raise ValueError(f"month range {spec!r} ends before it starts")
+    out = []
+    while a <= b:
+        out.append(month_label(a))
+        a = add_months(a, 1)
+    return out
+
+
+def complete_months(p: Prepared) -> list[str]:
+    """Every complete month of the extract: from the first recorded crime's month to the
+    last month that ends on or before the as-of date."""
+    [(first,)] = p.con.cursor().sql("select min(recorded_date) from crimes").fetchall()
+    if first is None:
+        return []
+    start = date(first.year, first.month, 1)
+    last = date(p.as_of.year, p.as_of.month, 1)
+    if month_end(last) > p.as_of:
+        last = add_months(last, -1)
+    out = []
+    while start <= last:
+        out.append(month_label(start))
+        start = add_months(start, 1)
+    return out
+
+
+def _create_list_months(p: Prepared, months: list[str]) -> None:
+    wanted = {parse_month(m) for m in months}
+    padded = sorted(wanted | {add_months(m, -1) for m in wanted})
+    rows = [
+        {
+            "month": month_label(m),
+            "month_start": m,
+            "month_end": month_end(m),
+            "window_start": add_months(m, 1 - p.policy.window_months),
+            "previous_month": month_label(add_months(m, -1)),
+            "in_range": m in wanted,
+        }
+        for m in padded
+    ]
+    table = pa.Table.from_pylist(
+        rows,
+        schema=pa.schema(
+            [
+                ("month", pa.string()),
+                ("month_start", pa.date32()),
+                ("month_end", pa.date32()),
+                ("window_start", pa.date32()),
+                ("previous_month", pa.string()),
+                ("in_range", pa.bool_()),
+            ]
+        ),
+    )
+    cur = p.con.cursor()
+    cur.register("list_months_arrow", table)
+    cur.sql("create or replace table list_months as select * from list_months_arrow")
+    cur.unregister("list_months_arrow")
+
+
+@dataclass(frozen=True)
+class Lists:
+    months: list[str]
+    victim_list: pa.Table
+    victim_exits: pa.Table
+    offender_list: pa.Table
+    dyads: pa.Table
+
+
+def _in_range(p: Prepared, table: str) -> pa.Table:
+    return (
+        p.con.cursor()
+        .sql(f"select * exclude (in_range) from {table} where in_range order by month, rank")
+        .to_arrow_table()
+    )
+
+
+def score(p: Prepared, months: list[str], progress: Progress = silent) -> Lists:
+    """Compute every list for ``months`` (``YYYY-MM`` labels) under ``p.policy``."""
+    if not months:
+        raise ValueError("no list months: the extract has no complete month of crimes")
+    pol = p.policy
+    _create_list_months(p, months)
+    progress("victim windows", 0.65)
+    sql.create_table(p.con, "person_months", "lists/person_months")
+    thresholds = {"min_harm": pol.min_harm, "min_crimes": pol.min_crimes}
+    sql.create_table(p.con, "victim_list_all", "lists/victim_list", thresholds)
+    victim_exits = sql.run(p.con, "lists/victim_exits").to_arrow_table()
+    progress("offender list", 0.75)
+    sql.create_table(p.con, "offender_crimes", "lists/offender_crimes")
+    sql.create_table(p.con, "da_links", "lists/da_links")
+    sql.create_table(
+        p.con,
+        "offender_list_all",
+        "lists/offender_list",
+        {
+            "min_harm": pol.offender_min_harm,
+            "min_crimes": pol.offender_min_crimes,
+            "rfg_recency": pol.rfg_recency,
+            "rfg_frequency": pol.rfg_frequency,
+            "rfg_gravity": pol.rfg_gravity,
+        },
+    )
+    progress("DA dyads", 0.85)
+    sql.create_table(p.con, "dyads_all", "lists/dyads", {"min_harm": pol.min_harm})
+    return Lists(
+        months=list(months),
+        victim_list=_in_range(p, "victim_list_all"),
+        victim_exits=victim_exits,
+        offender_list=_in_range(p, "offender_list_all"),
+        dyads=_in_range(p, "dyads_all"),
+    )
