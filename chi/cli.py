@@ -7,6 +7,7 @@ stderr and exit code 2, never a traceback.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -28,8 +29,9 @@ def _clear_errors() -> Iterator[None]:
     """Known failures become one line on stderr and exit code 2."""
     from chi.contract import ContractError
     from chi.reference import WeightSetError
+    from chi.runs import RunError
 
-    known: tuple[type[Exception], ...] = (ContractError, WeightSetError, ValueError)
+    known: tuple[type[Exception], ...] = (ContractError, WeightSetError, RunError, ValueError)
     try:
         yield
     except known as exc:
@@ -96,6 +98,296 @@ def calibrate(
     typer.echo(f"{len(results) - len(missed)} of {len(results)} bands met")
     if missed:
         raise typer.Exit(1)
+
+
+@app.command()
+def validate(
+    extract: Annotated[Path, typer.Argument(help="Extract folder to check.")],
+    weights: Annotated[str, typer.Option(help="Weight set to resolve offences against.")] = "chi2020",
+) -> None:
+    """Check an extract against the data contract and print the data-quality summary.
+
+    Counts read, accepted and rejected per table (they always reconcile), rejections by
+    table and reason, offence codes no weight could be found for, and the mix of weight
+    bases. Exit code 0 even when rows are rejected: rejected rows are reported, not fatal.
+    """
+    from chi.pipeline import prepare
+    from chi.progress import terminal_progress
+
+    with _clear_errors(), terminal_progress("validate") as progress:
+        with prepare(extract, weights=weights, progress=progress) as p:
+            counts = p.counts
+            rejects = p.reject_summary()
+            unmatched = p.unmatched_codes()
+            basis = p.basis_counts()
+            as_of = p.as_of
+    typer.echo(f"extract {extract} (as of {as_of})")
+    typer.echo("")
+    _echo_table(
+        [
+            {"table": t, "read": c.read, "accepted": c.accepted, "rejected": c.rejected,
+             "reconciles": "yes" if c.reconciles else "NO"}
+            for t, c in counts.items()
+        ],
+        ["table", "read", "accepted", "rejected", "reconciles"],
+    )
+    typer.echo("")
+    if rejects:
+        typer.echo("rejections by reason (a row may fail more than one check):")
+        _echo_table(
+            [{"table": t, "column": c, "reason": r, "rows": n} for t, c, r, n in rejects],
+            ["table", "column", "reason", "rows"],
+        )
+    else:
+        typer.echo("no rows rejected")
+    typer.echo("")
+    total = sum(basis.values()) or 1
+    typer.echo(f"weight basis ({weights}):")
+    _echo_table(
+        [{"basis": b, "crimes": n, "share": f"{100 * n / total:.1f}%"} for b, n in basis.items()],
+        ["basis", "crimes", "share"],
+    )
+    if unmatched:
+        typer.echo("")
+        typer.echo("unmatched offence codes (no weight; excluded from harm):")
+        _echo_table(
+            [{"offence_code": a, "ho_class": b, "crimes": n} for a, b, n in unmatched[:30]],
+            ["offence_code", "ho_class", "crimes"],
+        )
+        if len(unmatched) > 30:
+            typer.echo(f"... and {len(unmatched) - 30} more codes")
+
+
+def _score_and_publish(
+    extract: Path, out: Path, policy: object, months: str | None, progress: object
+) -> Path:
+    from chi.pipeline import prepare
+    from chi.policy import Policy
+    from chi.runs import publish
+    from chi.score import complete_months, parse_months, score
+
+    assert isinstance(policy, Policy)
+    with prepare(extract, policy=policy, progress=progress) as p:  # type: ignore[arg-type]
+        month_list = parse_months(months) if months else complete_months(p)
+        lists = score(p, month_list, progress=progress)  # type: ignore[arg-type]
+        return publish(p, lists, out)
+
+
+@app.command()
+def score(
+    extract: Annotated[Path, typer.Argument(help="Extract folder to score.")],
+    out: Annotated[Path, typer.Option("--out", help="Runs folder; the run is published here.")],
+    months: Annotated[
+        str | None, typer.Option(help="List months, e.g. 2024-01:2024-12 (default: all complete).")
+    ] = None,
+    window_months: Annotated[int | None, typer.Option(help="Window length in months.")] = None,
+    min_harm: Annotated[str | None, typer.Option(help="Harm threshold in days.")] = None,
+    min_crimes: Annotated[int | None, typer.Option(help="Victimisation-count threshold.")] = None,
+    weights: Annotated[str | None, typer.Option(help="Weight set: chi2020 or ons_css.")] = None,
+    historic_months: Annotated[
+        int | None, typer.Option(help="Flag crimes recorded more than N months after they occurred.")
+    ] = None,
+    historic_counted: Annotated[
+        bool | None,
+        typer.Option("--historic-counted/--historic-excluded", help="Count flagged historic crimes?"),
+    ] = None,
+    config: Annotated[
+        Path | None, typer.Option(help="Policy file (default: ./chi.toml if present).")
+    ] = None,
+) -> None:
+    """Validate and score an extract; publish a run of victim, offender and dyad lists.
+
+    The policy comes from defaults, then chi.toml, then these flags (flags win). The last
+    line of output is the run folder.
+    """
+    from chi.policy import load_policy
+    from chi.progress import terminal_progress
+
+    with _clear_errors():
+        policy = load_policy(
+            config,
+            window_months=window_months,
+            min_harm=min_harm,
+            min_crimes=min_crimes,
+            weights=weights,
+            historic_months=historic_months,
+            historic_counted=historic_counted,
+        )
+        with terminal_progress("score") as progress:
+            run = _score_and_publish(extract, out, policy, months, progress)
+    _print_run_summary(run)
+    typer.echo(str(run))
+
+
+def _print_run_summary(path: Path) -> None:
+    from chi.runs import open_run
+
+    m = open_run(path).manifest
+    for table, c in m["counts"].items():
+        typer.echo(
+            f"{table:<10} read {c['read']:>9,}  accepted {c['accepted']:>9,}  "
+            f"rejected {c['rejected']:>7,}"
+        )
+    basis = ", ".join(f"{k} {v:,}" for k, v in m["weight_basis"].items())
+    typer.echo(f"weight basis: {basis}")
+    months = m["months"]
+    typer.echo(f"months: {months[0]} to {months[-1]} ({len(months)})")
+    for name in ("victim_list", "offender_list", "dyads"):
+        typer.echo(f"{name:<14} {m['outputs'][name]['rows']:>9,} rows")
+
+
+@app.command()
+def rerun(
+    run: Annotated[Path, typer.Argument(help="Run folder whose manifest to reproduce.")],
+    out: Annotated[Path | None, typer.Option(help="Runs folder (default: the run's own).")] = None,
+) -> None:
+    """Reproduce a run from its manifest alone: same extract, policy, weights and months.
+
+    Refuses if the extract's files no longer match the checksums in the manifest.
+    """
+    from chi.extract import locate
+    from chi.policy import Policy
+    from chi.progress import terminal_progress
+    from chi.runs import RunError, open_run
+
+    try:
+        source = open_run(run)
+    except RunError as exc:
+        typer.echo(f"chi: {exc}", err=True)
+        raise typer.Exit(2) from None
+    m = source.manifest
+    extract = Path(m["extract"]["path"])
+    with _clear_errors():
+        now = {(f["table"], f["file"]): f["sha256"] for f in locate(extract).files_manifest()}
+        then = {(f["table"], f["file"]): f["sha256"] for f in m["extract"]["files"]}
+        if now != then:
+            raise ValueError(f"{extract}: the extract changed since run {m['run_id']}")
+        policy = Policy.from_manifest(m["policy"])
+        months = f"{m['months'][0]}:{m['months'][-1]}"
+        with terminal_progress("rerun") as progress:
+            path = _score_and_publish(extract, out or source.path.parent, policy, months, progress)
+    _print_run_summary(path)
+    typer.echo(str(path))
+
+
+@app.command("runs")
+def runs_(
+    runs_dir: Annotated[Path, typer.Argument(help="Runs folder.")],
+) -> None:
+    """List the published runs with their policy, weight set and months."""
+    from chi.runs import RunError, latest_run_id, list_runs
+
+    try:
+        found = list_runs(runs_dir)
+    except RunError as exc:
+        typer.echo(f"chi: {exc}", err=True)
+        raise typer.Exit(2) from None
+    if not found:
+        typer.echo("no runs yet")
+        return
+    latest = latest_run_id(runs_dir)
+    rows = []
+    for r in found:
+        m, pol = r.manifest, r.manifest["policy"]
+        rows.append(
+            {
+                "run_id": r.run_id + (" (latest)" if r.run_id == latest else ""),
+                "created": m["created_at"],
+                "weights": m["weights"]["name"],
+                "window": pol["window_months"],
+                "min_harm": pol["min_harm"],
+                "min_crimes": pol["min_crimes"],
+                "months": f"{m['months'][0]}..{m['months'][-1]}",
+                "victims listed": m["outputs"]["victim_list"]["rows"],
+            }
+        )
+    _echo_table(rows, list(rows[0]))
+
+
+@app.command()
+def diff(
+    run_a: Annotated[Path, typer.Argument(help="The earlier (reference) run.")],
+    run_b: Annotated[Path, typer.Argument(help="The run to compare with it.")],
+    month: Annotated[str | None, typer.Option(help="One month, YYYY-MM (default: all shared).")] = None,
+) -> None:
+    """Who entered and who left the victim and offender lists between two runs, and why."""
+    from chi.diff import diff_runs
+    from chi.runs import RunError, open_run
+
+    try:
+        a, b = open_run(run_a), open_run(run_b)
+    except RunError as exc:
+        typer.echo(f"chi: {exc}", err=True)
+        raise typer.Exit(2) from None
+    with _clear_errors():
+        frame = diff_runs(a, b, month)
+    if frame.is_empty():
+        typer.echo("no differences: the same people are listed in both runs")
+        return
+    summary = frame.group_by(["list", "month", "change"]).len().sort(["list", "month", "change"])
+    for r in summary.iter_rows(named=True):
+        typer.echo(f"{r['list']:<9} {r['month']}  {r['change']:<8} {r['len']:>6,}")
+    typer.echo("")
+    _echo_table(frame.to_dicts(), frame.columns)
+
+
+@app.command()
+def export(
+    run: Annotated[Path, typer.Argument(help="Run folder (or a runs folder: its latest run).")],
+    month: Annotated[str, typer.Option(help="List month, YYYY-MM.")],
+    neighbourhood: Annotated[
+        str | None, typer.Option(help="One neighbourhood (ward code).")
+    ] = None,
+    area: Annotated[str | None, typer.Option(help="North or South.")] = None,
+    format: Annotated[str, typer.Option("--format", help="csv or xlsx.")] = "csv",
+    out: Annotated[Path | None, typer.Option(help="Output file (default: standard output).")] = None,
+) -> None:
+    """Export a month's victim list for a neighbourhood, an area or the force as CSV or XLSX.
+
+    XLSX has one sheet per neighbourhood and a run-metadata sheet; CSV carries the same
+    metadata in a header block. Spreadsheet formulas are neutralised.
+    """
+    import getpass
+
+    from chi.export import ExportMeta, export_list
+    from chi.lists import Scope, area_scope, neighbourhood_scope, victim_list
+    from chi.runs import RunError, open_run
+
+    if neighbourhood and area:
+        typer.echo("chi: give --neighbourhood or --area, not both", err=True)
+        raise typer.Exit(2)
+    try:
+        r = open_run(run)
+    except RunError as exc:
+        typer.echo(f"chi: {exc}", err=True)
+        raise typer.Exit(2) from None
+    with _clear_errors():
+        if month not in r.manifest["months"]:
+            raise ValueError(f"month {month} is not in run {r.run_id}")
+        scope = (
+            neighbourhood_scope(neighbourhood)
+            if neighbourhood
+            else area_scope(area)
+            if area
+            else Scope.force()
+        )
+        frame = victim_list(r, month, scope)
+        meta = ExportMeta.from_manifest(
+            r.manifest,
+            title="Victim list",
+            month=month,
+            scope=scope.label,
+            exported_by=getpass.getuser(),
+        )
+        data = export_list(frame, meta, format, sheet_by="neighbourhood_name")
+    if out is None:
+        if format == "xlsx":
+            typer.echo("chi: XLSX needs --out FILE", err=True)
+            raise typer.Exit(2)
+        sys.stdout.buffer.write(data)
+    else:
+        out.write_bytes(data)
+        typer.echo(f"{frame.height} rows written to {out}", err=True)
 
 
 def main() -> None:  # pragma: no cover - console entry

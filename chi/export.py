@@ -1,0 +1,197 @@
+"""Export a list as CSV or XLSX: one small module with a registry of formats.
+
+Both formats carry the run's metadata (run id, weight set, policy, extract as-of, created,
+the handling marking), so a printed or forwarded list always says where it came from. Any
+text cell a spreadsheet would execute as a formula (starting ``=``, ``+``, ``-``, ``@``, tab
+or carriage return) is neutralised with a leading apostrophe, and XLSX cells are written as
+typed values, never as formulas. An empty list still gives a valid file with its header, so
+"nobody is listed" is distinguishable from "the export failed".
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+import polars as pl
+
+HANDLING_MARKING = "OFFICIAL-SENSITIVE"
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise(value: Any) -> Any:
+    """A text value made safe to open in a spreadsheet; other values unchanged."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
+@dataclass(frozen=True)
+class ExportMeta:
+    title: str
+    run_id: str
+    weights: str
+    policy: str
+    extract_as_of: str
+    run_created: str
+    month: str
+    scope: str
+    exported_by: str = ""
+    exported_at: str = ""
+    marking: str = HANDLING_MARKING
+
+    def rows(self) -> list[tuple[str, str]]:
+        return [
+            ("handling", self.marking),
+            ("list", self.title),
+            ("month", self.month),
+            ("scope", self.scope),
+            ("run id", self.run_id),
+            ("weight set", self.weights),
+            ("policy", self.policy),
+            ("extract as of", self.extract_as_of),
+            ("run created", self.run_created),
+            ("exported by", self.exported_by),
+            ("exported at", self.exported_at),
+        ]
+
+    @classmethod
+    def from_manifest(
+        cls,
+        manifest: dict[str, Any],
+        *,
+        title: str,
+        month: str,
+        scope: str,
+        exported_by: str = "",
+        exported_at: datetime | None = None,
+    ) -> ExportMeta:
+        pol = manifest["policy"]
+        w = manifest["weights"]
+        return cls(
+            title=title,
+            run_id=str(manifest["run_id"]),
+            weights=f"{w['name']} {w['version']} (sha256 {w['sha256'][:12]})",
+            policy=(
+                f"window {pol['window_months']} months; harm >= {pol['min_harm']} days "
+                f"or crimes >= {pol['min_crimes']}"
+                + (f"; exclusions: {'; '.join(pol['exclusions'])}" if pol["exclusions"] else "")
+            ),
+            extract_as_of=str(manifest["extract"]["as_of"]),
+            run_created=str(manifest["created_at"]),
+            month=month,
+            scope=scope,
+            exported_by=exported_by,
+            exported_at=(exported_at or datetime.now()).strftime("%Y-%m-%d %H:%M"),
+        )
+
+
+def _cell(value: Any) -> Any:
+    if isinstance(value, list):
+        value = "; ".join(str(v) for v in value)
+    return neutralise(value)
+
+
+def _text(value: Any) -> str:
+    v = _cell(value)
+    if v is None:
+        return ""
+    if isinstance(v, Decimal):
+        return f"{v:.2f}"
+    if isinstance(v, date | datetime):
+        return v.isoformat()
+    return str(v)
+
+
+def to_csv(frame: pl.DataFrame, meta: ExportMeta) -> bytes:
+    """CSV with a ``# key: value`` metadata block, a blank line, then the table."""
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\r\n")
+    for k, v in meta.rows():
+        w.writerow([f"# {k}: {_text(v)}"])
+    w.writerow([])
+    w.writerow(frame.columns)
+    for row in frame.iter_rows():
+        w.writerow([_text(v) for v in row])
+    return buf.getvalue().encode("utf-8-sig")
+
+
+_SHEET_BAD = re.compile(r"[\[\]:*?/\\]")
+
+
+def _sheet_name(name: str, used: set[str]) -> str:
+    base = _SHEET_BAD.sub(" ", name).strip("'")[:31] or "sheet"
+    candidate, n = base, 2
+    while candidate.lower() in used:
+        suffix = f" ({n})"
+        candidate, n = base[: 31 - len(suffix)] + suffix, n + 1
+    used.add(candidate.lower())
+    return candidate
+
+
+def to_xlsx(frame: pl.DataFrame, meta: ExportMeta, sheet_by: str | None = None) -> bytes:
+    """XLSX: a sheet per value of ``sheet_by`` (e.g. neighbourhood), plus a metadata sheet."""
+    import xlsxwriter
+
+    buf = io.BytesIO()
+    wb = xlsxwriter.Workbook(buf, {"in_memory": True, "strings_to_formulas": False})
+    bold = wb.add_format({"bold": True})
+    datefmt = wb.add_format({"num_format": "yyyy-mm-dd"})
+    used: set[str] = set()
+
+    def write_sheet(title: str, part: pl.DataFrame) -> None:
+        ws = wb.add_worksheet(_sheet_name(title, used))
+        ws.write_string(0, 0, meta.marking, bold)
+        for c, name in enumerate(part.columns):
+            ws.write_string(1, c, name, bold)
+        for r, row in enumerate(part.iter_rows(), start=2):
+            for c, v in enumerate(row):
+                v = _cell(v)
+                if v is None:
+                    ws.write_blank(r, c, None)
+                elif isinstance(v, bool):
+                    ws.write_boolean(r, c, v)
+                elif isinstance(v, int | float | Decimal):
+                    ws.write_number(r, c, float(v))
+                elif isinstance(v, datetime | date):
+                    ws.write_datetime(r, c, datetime(v.year, v.month, v.day), datefmt)
+                else:
+                    ws.write_string(r, c, str(v))
+        ws.freeze_panes(2, 0)
+
+    if sheet_by and sheet_by in frame.columns and not frame.is_empty():
+        for value in frame[sheet_by].unique(maintain_order=True).to_list():
+            write_sheet(str(value), frame.filter(pl.col(sheet_by) == value))
+    else:
+        write_sheet(meta.title, frame)
+    info = wb.add_worksheet(_sheet_name("run metadata", used))
+    for r, (k, v) in enumerate(meta.rows()):
+        info.write_string(r, 0, k, bold)
+        info.write_string(r, 1, _text(v))
+    info.set_column(0, 0, 16)
+    info.set_column(1, 1, 80)
+    wb.close()
+    return buf.getvalue()
+
+
+FORMATS: dict[str, Callable[..., bytes]] = {"csv": to_csv, "xlsx": to_xlsx}
+MEDIA_TYPES = {
+    "csv": "text/csv",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+
+
+def export_list(
+    frame: pl.DataFrame, meta: ExportMeta, fmt: str, sheet_by: str | None = None
+) -> bytes:
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown export format {fmt!r}; choose {', '.join(FORMATS)}")
+    if fmt == "xlsx":
+        return to_xlsx(frame, meta, sheet_by=sheet_by)
+    return to_csv(frame, meta)

@@ -1,0 +1,246 @@
+"""Runs: publish a scoring run atomically, find runs, and reproduce one from its manifest.
+
+A run is a folder ``RUNS/<run_id>/`` (contract §4). It is written in full under a hidden
+``RUNS/.incoming-<run_id>/`` and renamed into place in one step, so a reader (the app, an
+export) sees a whole run or none; ``RUNS/latest`` is then switched to it, also atomically.
+The manifest records everything needed to reproduce the lists: extract files with checksums,
+policy, weight set with checksum, months and chi's version. List files are written from
+deterministically ordered tables, so the same inputs give byte-identical files.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from chi import __version__
+from chi.contract import CONTRACT_VERSION
+from chi.pipeline import Prepared
+from chi.score import Lists
+
+LIST_FILES = ("victim_list", "victim_exits", "offender_list", "dyads")
+
+
+class RunError(Exception):
+    """A run folder that is missing, incomplete or not a chi run."""
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _write(table: pa.Table, path: Path) -> dict[str, Any]:
+    pq.write_table(table, path, compression="zstd")
+    return {"rows": table.num_rows, "sha256": _sha256(path)}
+
+
+def _people(p: Prepared) -> pa.Table:
+    """Display details of everyone on a list (the only personal details a run keeps)."""
+    return (
+        p.con.cursor()
+        .sql(
+            """
+            with listed as (
+                select person_id from victim_list_all
+                union select person_id from offender_list_all
+                union select offender_id from dyads_all
+                union select victim_id from dyads_all
+            )
+            select p.person_id, p.person_type, p.name, p.sex, p.birth_date, p.ethnicity,
+                   l.neighbourhood_code as home_neighbourhood_code, p.deceased_date
+            from persons as p
+            inner join listed using (person_id)
+            left join ref_lsoa as l on p.home_lsoa_code = l.lsoa_code
+            order by p.person_id
+            """
+        )
+        .to_arrow_table()
+    )
+
+
+def _victimisations(p: Prepared) -> pa.Table:
+    return (
+        p.con.cursor()
+        .sql(
+            """
+            select v.crime_id, v.person_id, v.recorded_date, v.occurred_date, v.month,
+                   v.offence_code, v.ho_class, w.title as offence_title, v.weight, v.basis,
+                   v.domestic_abuse, v.da_relationship, v.dash_risk,
+                   v.crime_neighbourhood_code, v.historic, v.counted,
+                   exists (select 1 from suspects as s where s.crime_id = v.crime_id)
+                       as has_suspect
+            from victimisations as v
+            left join ref_weights as w on v.offence_code = w.offence_key
+            order by v.recorded_date, v.crime_id, v.person_id
+            """
+        )
+        .to_arrow_table()
+    )
+
+
+def _rejects(p: Prepared) -> pa.Table:
+    return (
+        p.con.cursor()
+        .sql(
+            """
+            select table_name as "table", key, column_name as "column", reason, value,
+                   file, row
+            from rejects order by table_name, file, row, column_name, reason
+            """
+        )
+        .to_arrow_table()
+    )
+
+
+def run_digest(p: Prepared, months: list[str]) -> str:
+    """A fingerprint of everything that determines the lists."""
+    body = {
+        "files": [(f["table"], f["file"], f["sha256"]) for f in p.extract.files_manifest()],
+        "policy": p.policy.as_manifest(),
+        "weights": p.weight_set.sha256,
+        "months": months,
+        "as_of": p.as_of.isoformat(),
+        "version": __version__,
+    }
+    return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+
+
+def publish(
+    p: Prepared, lists: Lists, runs_dir: Path, now: datetime | None = None
+) -> Path:
+    """Write the run under a temporary name, rename it into place, point ``latest`` at it."""
+    runs_dir = Path(runs_dir)
+    runs_dir.mkdir(parents=True, exist_ok=True)
+    created = (now or datetime.now(UTC)).replace(microsecond=0)
+    digest = run_digest(p, lists.months)
+    run_id = f"{created:%Y%m%dT%H%M%SZ}-{digest[:8]}"
+    final = runs_dir / run_id
+    if final.exists():
+        raise RunError(f"{final}: a run with this id already exists")
+    tmp = runs_dir / f".incoming-{run_id}"
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    tmp.mkdir()
+    try:
+        outputs: dict[str, Any] = {}
+        for name in LIST_FILES:
+            outputs[name] = _write(getattr(lists, name), tmp / f"{name}.parquet")
+        outputs["rejects"] = _write(_rejects(p), tmp / "rejects.parquet")
+        outputs["people"] = _write(_people(p), tmp / "people.parquet")
+        outputs["victimisations"] = _write(_victimisations(p), tmp / "victimisations.parquet")
+        manifest = {
+            "run_id": run_id,
+            "created_at": created.isoformat().replace("+00:00", "Z"),
+            "chi_version": __version__,
+            "contract_version": CONTRACT_VERSION,
+            "digest": digest,
+            "extract": {
+                "path": str(p.extract.folder.resolve()),
+                "force": p.extract.meta.force,
+                "as_of": p.as_of.isoformat(),
+                "files": p.extract.files_manifest(),
+            },
+            "policy": p.policy.as_manifest(),
+            "weights": p.weight_set.as_manifest(),
+            "months": lists.months,
+            "counts": {
+                name: {"read": c.read, "accepted": c.accepted, "rejected": c.rejected}
+                for name, c in p.counts.items()
+            },
+            "weight_basis": p.basis_counts(),
+            "unmatched_codes": [
+                {"offence_code": a, "ho_class": b, "crimes": n}
+                for a, b, n in p.unmatched_codes()
+            ],
+            "outputs": outputs,
+        }
+        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+        os.rename(tmp, final)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    _point_latest(runs_dir, run_id)
+    return final
+
+
+def _point_latest(runs_dir: Path, run_id: str) -> None:
+    link = runs_dir / "latest"
+    tmp = runs_dir / f".latest-{run_id}"
+    if tmp.is_symlink() or tmp.exists():
+        tmp.unlink()
+    try:
+        tmp.symlink_to(run_id, target_is_directory=True)
+    except OSError:  # no symlinks (some Windows set-ups): a one-line file instead
+        tmp.write_text(run_id + "\n")
+    os.replace(tmp, link)
+
+
+@dataclass(frozen=True)
+class Run:
+    path: Path
+    manifest: dict[str, Any]
+
+    @property
+    def run_id(self) -> str:
+        return str(self.manifest["run_id"])
+
+    def table(self, name: str) -> pa.Table:
+        return pq.read_table(self.path / f"{name}.parquet")
+
+    def file(self, name: str) -> Path:
+        return self.path / f"{name}.parquet"
+
+
+def open_run(path: Path) -> Run:
+    """A run folder, or ``RUNS/latest``, or a runs folder (meaning its latest run)."""
+    path = Path(path)
+    if (path / "latest").exists() and not (path / "manifest.json").exists():
+        path = path / "latest"
+    if path.is_file() and path.name == "latest":
+        path = path.parent / path.read_text().strip()
+    manifest_path = path / "manifest.json"
+    if not manifest_path.is_file():
+        raise RunError(f"{path}: not a chi run (no manifest.json); run `chi score` first")
+    try:
+        manifest = json.loads(manifest_path.read_text())
+    except ValueError:
+        raise RunError(f"{manifest_path}: manifest is not valid JSON") from None
+    return Run(path=path.resolve(), manifest=manifest)
+
+
+def list_runs(runs_dir: Path) -> list[Run]:
+    """Every published run in ``runs_dir``, oldest first."""
+    runs_dir = Path(runs_dir)
+    if not runs_dir.is_dir():
+        raise RunError(f"{runs_dir}: no such runs folder")
+    out = []
+    for child in sorted(runs_dir.iterdir()):
+        if child.name.startswith(".") or child.name == "latest" or not child.is_dir():
+            continue
+        try:
+            out.append(open_run(child))
+        except RunError:
+            continue
+    return sorted(out, key=lambda r: (r.manifest.get("created_at", ""), r.run_id))
+
+
+def latest_run_id(runs_dir: Path) -> str | None:
+    link = Path(runs_dir) / "latest"
+    if link.is_symlink():
+        return os.readlink(link)
+    if link.is_file():
+        return link.read_text().strip()
+    return None
