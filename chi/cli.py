@@ -390,5 +390,14 @@ def export(
         typer.echo(f"{frame.height} rows written to {out}", err=True)
 
 
+def _register_app_commands() -> None:
+    from chi.cli_app import register
+
+    register(app)
+
+
+_register_app_commands()
+
+
 def main() -> None:  # pragma: no cover - console entry
     app()
