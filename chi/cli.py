@@ -158,21 +158,6 @@ def validate(
             typer.echo(f"... and {len(unmatched) - 30} more codes")
 
 
-def _score_and_publish(
-    extract: Path, out: Path, policy: object, months: str | None, progress: object
-) -> Path:
-    from chi.pipeline import prepare
-    from chi.policy import Policy
-    from chi.runs import publish
-    from chi.score import complete_months, parse_months, score
-
-    assert isinstance(policy, Policy)
-    with prepare(extract, policy=policy, progress=progress) as p:  # type: ignore[arg-type]
-        month_list = parse_months(months) if months else complete_months(p)
-        lists = score(p, month_list, progress=progress)  # type: ignore[arg-type]
-        return publish(p, lists, out)
-
-
 @app.command()
 def score(
     extract: Annotated[Path, typer.Argument(help="Extract folder to score.")],
@@ -202,6 +187,7 @@ def score(
     """
     from chi.policy import load_policy
     from chi.progress import terminal_progress
+    from chi.runs import score_and_publish
 
     with _clear_errors():
         policy = load_policy(
@@ -214,7 +200,7 @@ def score(
             historic_counted=historic_counted,
         )
         with terminal_progress("score") as progress:
-            run = _score_and_publish(extract, out, policy, months, progress)
+            run = score_and_publish(extract, out, policy, months, progress)
     _print_run_summary(run)
     typer.echo(str(run))
 
@@ -248,7 +234,7 @@ def rerun(
     from chi.extract import locate
     from chi.policy import Policy
     from chi.progress import terminal_progress
-    from chi.runs import RunError, open_run
+    from chi.runs import RunError, open_run, score_and_publish
 
     try:
         source = open_run(run)
@@ -265,7 +251,9 @@ def rerun(
         policy = Policy.from_manifest(m["policy"])
         months = f"{m['months'][0]}:{m['months'][-1]}"
         with terminal_progress("rerun") as progress:
-            path = _score_and_publish(extract, out or source.path.parent, policy, months, progress)
+            path = score_and_publish(
+                extract, out or source.path.parent, policy, months, progress
+            )
     _print_run_summary(path)
     typer.echo(str(path))
 

@@ -24,8 +24,10 @@ import pyarrow.parquet as pq
 
 from chi import __version__
 from chi.contract import CONTRACT_VERSION
-from chi.pipeline import Prepared
-from chi.score import Lists
+from chi.pipeline import Prepared, prepare
+from chi.policy import Policy
+from chi.progress import Progress, silent
+from chi.score import Lists, complete_months, parse_months, score
 
 LIST_FILES = ("victim_list", "victim_exits", "offender_list", "dyads")
 
@@ -244,3 +246,21 @@ def latest_run_id(runs_dir: Path) -> str | None:
     if link.is_file():
         return link.read_text().strip()
     return None
+
+
+def score_and_publish(
+    extract: Path,
+    runs_dir: Path,
+    policy: Policy,
+    months: str | None = None,
+    progress: Progress = silent,
+) -> Path:
+    """Validate, score and publish in one call; ``months`` like ``2024-01:2024-12`` or None
+    for every complete month. Returns the published run folder."""
+    with prepare(extract, policy=policy, progress=progress) as p:
+        month_list = parse_months(months) if months else complete_months(p)
+        lists = score(p, month_list, progress=progress)
+        progress("publishing", 0.95)
+        path = publish(p, lists, runs_dir)
+    progress("published", 1.0)
+    return path
