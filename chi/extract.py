@@ -5,8 +5,8 @@ different physical types (a date stored as a timestamp at midnight, int32 where 
 do, a string column where one file wrote numbers). The reader hides all of that: for each
 contract table it creates
 
-- ``raw_<table>``: every file read together by name, every column as text, with ``_file`` (the
-  file's path relative to the extract) and ``_row`` (0-based row within that file), so any
+- ``raw_<table>``: every file read on its own and stacked, every column as text, with ``_file`` (the
+  file's path relative to the extract) and ``_row`` (1-based data row within that file), so any
   problem can be named by file, column and row;
 - ``src_<table>``: the contract's logical types, cast losslessly from the text (a value that
   does not cast is NULL here, and its text stays in ``<column>__raw`` for the validator).
@@ -145,15 +145,15 @@ def register(con: duckdb.DuckDBPyConnection, extract: Extract) -> None:
     for name, src in extract.sources.items():
         table = src.table
         if src.files:
-            file_list = ", ".join(_literal(f.path.as_posix()) for f in src.files)
-            prefix = _literal(extract.folder.as_posix().rstrip("/") + "/")
+            # One select per file, each cast to text on its own, so files of one table may use
+            # different physical types (a union by name would try to cast one into the other).
             cols = ", ".join(
                 f"cast({_quote(c)} as varchar) as {_quote(c)}" for c in table.column_names
             )
-            raw = (
-                f"select {cols}, replace(filename, {prefix}, '') as _file, "
-                f"file_row_number as _row from read_parquet([{file_list}], "
-                f"union_by_name = true, filename = true, file_row_number = true)"
+            raw = "\nunion all\n".join(
+                f"select {cols}, {_literal(f.relative)} as _file, file_row_number + 1 as _row "
+                f"from read_parquet({_literal(f.path.as_posix())}, file_row_number = true)"
+                for f in src.files
             )
         else:
             cols = ", ".join(f"cast(null as varchar) as {_quote(c)}" for c in table.column_names)

@@ -151,7 +151,7 @@ def _key_duplicates(con: duckdb.DuckDBPyConnection, table: Table) -> None:
             )
         )
         select {_literal(table.name)}, {_key_expr(table)}, {_literal(", ".join(table.key))},
-               'duplicate key (first copy kept: ' || f0 || ' row ' || (r0 + 1) || ')',
+               'duplicate key (first copy kept: ' || f0 || ' row ' || r0 || ')',
                {_key_expr(table)}, _file, _row
         from ok where copy > 1
     """
