@@ -136,7 +136,8 @@ def _sheet_name(name: str, used: set[str]) -> str:
 
 
 def to_xlsx(frame: pl.DataFrame, meta: ExportMeta, sheet_by: str | None = None) -> bytes:
-    """XLSX: a sheet per value of ``sheet_by`` (e.g. neighbourhood), plus a metadata sheet."""
+    """XLSX: a sheet per value of ``sheet_by`` (e.g. neighbourhood, in name order), each in
+    rank order, plus a run-metadata sheet."""
     import xlsxwriter
 
     buf = io.BytesIO()
@@ -166,7 +167,7 @@ def to_xlsx(frame: pl.DataFrame, meta: ExportMeta, sheet_by: str | None = None) 
         ws.freeze_panes(2, 0)
 
     if sheet_by and sheet_by in frame.columns and not frame.is_empty():
-        for value in frame[sheet_by].unique(maintain_order=True).to_list():
+        for value in sorted(frame[sheet_by].unique().to_list(), key=str):
             write_sheet(str(value), frame.filter(pl.col(sheet_by) == value))
     else:
         write_sheet(meta.title, frame)

@@ -129,9 +129,11 @@ def publish(
     created = (now or datetime.now(UTC)).replace(microsecond=0)
     digest = run_digest(p, lists.months)
     run_id = f"{created:%Y%m%dT%H%M%SZ}-{digest[:8]}"
+    n = 1
+    while (runs_dir / run_id).exists():  # the same inputs again within one second
+        n += 1
+        run_id = f"{created:%Y%m%dT%H%M%SZ}-{digest[:8]}-{n}"
     final = runs_dir / run_id
-    if final.exists():
-        raise RunError(f"{final}: a run with this id already exists")
     tmp = runs_dir / f".incoming-{run_id}"
     if tmp.exists():
         shutil.rmtree(tmp)
