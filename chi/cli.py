@@ -103,7 +103,9 @@ def calibrate(
 @app.command()
 def validate(
     extract: Annotated[Path, typer.Argument(help="Extract folder to check.")],
-    weights: Annotated[str, typer.Option(help="Weight set to resolve offences against.")] = "chi2020",
+    weights: Annotated[
+        str, typer.Option(help="Weight set to resolve offences against.")
+    ] = "chi2020",
 ) -> None:
     """Check an extract against the data contract and print the data-quality summary.
 
@@ -114,19 +116,27 @@ def validate(
     from chi.pipeline import prepare
     from chi.progress import terminal_progress
 
-    with _clear_errors(), terminal_progress("validate") as progress:
-        with prepare(extract, weights=weights, progress=progress) as p:
-            counts = p.counts
-            rejects = p.reject_summary()
-            unmatched = p.unmatched_codes()
-            basis = p.basis_counts()
-            as_of = p.as_of
+    with (
+        _clear_errors(),
+        terminal_progress("validate") as progress,
+        prepare(extract, weights=weights, progress=progress) as p,
+    ):
+        counts = p.counts
+        rejects = p.reject_summary()
+        unmatched = p.unmatched_codes()
+        basis = p.basis_counts()
+        as_of = p.as_of
     typer.echo(f"extract {extract} (as of {as_of})")
     typer.echo("")
     _echo_table(
         [
-            {"table": t, "read": c.read, "accepted": c.accepted, "rejected": c.rejected,
-             "reconciles": "yes" if c.reconciles else "NO"}
+            {
+                "table": t,
+                "read": c.read,
+                "accepted": c.accepted,
+                "rejected": c.rejected,
+                "reconciles": "yes" if c.reconciles else "NO",
+            }
             for t, c in counts.items()
         ],
         ["table", "read", "accepted", "rejected", "reconciles"],
@@ -170,11 +180,14 @@ def score(
     min_crimes: Annotated[int | None, typer.Option(help="Victimisation-count threshold.")] = None,
     weights: Annotated[str | None, typer.Option(help="Weight set: chi2020 or ons_css.")] = None,
     historic_months: Annotated[
-        int | None, typer.Option(help="Flag crimes recorded more than N months after they occurred.")
+        int | None,
+        typer.Option(help="Flag crimes recorded more than N months after they occurred."),
     ] = None,
     historic_counted: Annotated[
         bool | None,
-        typer.Option("--historic-counted/--historic-excluded", help="Count flagged historic crimes?"),
+        typer.Option(
+            "--historic-counted/--historic-excluded", help="Count flagged historic crimes?"
+        ),
     ] = None,
     config: Annotated[
         Path | None, typer.Option(help="Policy file (default: ./chi.toml if present).")
@@ -251,9 +264,7 @@ def rerun(
         policy = Policy.from_manifest(m["policy"])
         months = f"{m['months'][0]}:{m['months'][-1]}"
         with terminal_progress("rerun") as progress:
-            path = score_and_publish(
-                extract, out or source.path.parent, policy, months, progress
-            )
+            path = score_and_publish(extract, out or source.path.parent, policy, months, progress)
     _print_run_summary(path)
     typer.echo(str(path))
 
@@ -296,7 +307,9 @@ def runs_(
 def diff(
     run_a: Annotated[Path, typer.Argument(help="The earlier (reference) run.")],
     run_b: Annotated[Path, typer.Argument(help="The run to compare with it.")],
-    month: Annotated[str | None, typer.Option(help="One month, YYYY-MM (default: all shared).")] = None,
+    month: Annotated[
+        str | None, typer.Option(help="One month, YYYY-MM (default: all shared).")
+    ] = None,
 ) -> None:
     """Who entered and who left the victim and offender lists between two runs, and why."""
     from chi.diff import diff_runs
@@ -328,7 +341,9 @@ def export(
     ] = None,
     area: Annotated[str | None, typer.Option(help="North or South.")] = None,
     format: Annotated[str, typer.Option("--format", help="csv or xlsx.")] = "csv",
-    out: Annotated[Path | None, typer.Option(help="Output file (default: standard output).")] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Output file (default: standard output).")
+    ] = None,
 ) -> None:
     """Export a month's victim list for a neighbourhood, an area or the force as CSV or XLSX.
 

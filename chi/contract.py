@@ -121,7 +121,9 @@ VICTIMS = Table(
     columns=(
         Column("crime_id", "string", False, "-> crimes"),
         Column("person_id", "string", False, "-> persons"),
-        Column("dash_risk", "string", True, "DA risk grade at the time", DASH_GRADES, personal=True),
+        Column(
+            "dash_risk", "string", True, "DA risk grade at the time", DASH_GRADES, personal=True
+        ),
     ),
 )
 

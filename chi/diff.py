@@ -37,13 +37,14 @@ DIFF_COLUMNS = [
 def _window_totals(con: duckdb.DuckDBPyConnection, run: Run, alias: str, months: list[str]) -> None:
     """Victim harm and crimes per (month, person) for everyone in ``run``'s windows."""
     w = int(run.manifest["policy"]["window_months"])
-    rows = [
-        (m, add_months(parse_month(m), 1 - w), parse_month(m)) for m in months
-    ]
-    values = ", ".join(
-        f"({_literal(m)}, date {_literal(s.isoformat())}, date {_literal(e.isoformat())})"
-        for m, s, e in rows
-    ) or "(null, null, null)"
+    rows = [(m, add_months(parse_month(m), 1 - w), parse_month(m)) for m in months]
+    values = (
+        ", ".join(
+            f"({_literal(m)}, date {_literal(s.isoformat())}, date {_literal(e.isoformat())})"
+            for m, s, e in rows
+        )
+        or "(null, null, null)"
+    )
     con.cursor().sql(
         f"""
         create or replace table totals_{alias} as
@@ -148,14 +149,17 @@ def diff_runs(a: Run, b: Run, month: str | None = None) -> pl.DataFrame:
                         "list": list_name.removesuffix("_list"),
                         **{k: r[k] for k in DIFF_COLUMNS[1:10]},
                         "why": _why(
-                            r["change"], list(r["reasons"] or []), other, pol,
+                            r["change"],
+                            list(r["reasons"] or []),
+                            other,
+                            pol,
                             "A" if entered else "B",
                         ),
                     }
                 )
     finally:
         con.close()
-    schema = {
+    schema: dict[str, pl.DataType | type[pl.DataType]] = {
         "list": pl.String,
         "month": pl.String,
         "person_id": pl.String,

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -120,9 +119,7 @@ def run_digest(p: Prepared, months: list[str]) -> str:
     return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
 
 
-def publish(
-    p: Prepared, lists: Lists, runs_dir: Path, now: datetime | None = None
-) -> Path:
+def publish(p: Prepared, lists: Lists, runs_dir: Path, now: datetime | None = None) -> Path:
     """Write the run under a temporary name, rename it into place, point ``latest`` at it."""
     runs_dir = Path(runs_dir)
     runs_dir.mkdir(parents=True, exist_ok=True)
@@ -166,13 +163,12 @@ def publish(
             },
             "weight_basis": p.basis_counts(),
             "unmatched_codes": [
-                {"offence_code": a, "ho_class": b, "crimes": n}
-                for a, b, n in p.unmatched_codes()
+                {"offence_code": a, "ho_class": b, "crimes": n} for a, b, n in p.unmatched_codes()
             ],
             "outputs": outputs,
         }
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
-        os.rename(tmp, final)
+        tmp.rename(final)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -189,7 +185,7 @@ def _point_latest(runs_dir: Path, run_id: str) -> None:
         tmp.symlink_to(run_id, target_is_directory=True)
     except OSError:  # no symlinks (some Windows set-ups): a one-line file instead
         tmp.write_text(run_id + "\n")
-    os.replace(tmp, link)
+    tmp.replace(link)
 
 
 @dataclass(frozen=True)
@@ -244,7 +240,7 @@ def list_runs(runs_dir: Path) -> list[Run]:
 def latest_run_id(runs_dir: Path) -> str | None:
     link = Path(runs_dir) / "latest"
     if link.is_symlink():
-        return os.readlink(link)
+        return str(link.readlink())
     if link.is_file():
         return link.read_text().strip()
     return None

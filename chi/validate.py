@@ -77,9 +77,7 @@ def column_checks(table: Table) -> list[str]:
         if not c.nullable:
             blank = f" or trim({q}) = ''" if c.type == "string" else ""
             checks.append(
-                _select(
-                    table, c.name, "'missing value'", "null", f"({raw} is null{blank})"
-                )
+                _select(table, c.name, "'missing value'", "null", f"({raw} is null{blank})")
             )
         if c.allowed is not None:
             allowed = ", ".join(_literal(v) for v in c.allowed)

@@ -13,10 +13,9 @@ from __future__ import annotations
 
 import argparse
 import csv
-import glob
 import hashlib
 import json
-from collections import Counter, defaultdict
+from collections import Counter
 from pathlib import Path
 
 ATTRIBUTION = (
@@ -182,9 +181,9 @@ def build_calibration(shared: Path, out: Path, lsoas: set[str]) -> None:
     place: Counter[tuple[str, str]] = Counter()
     month: Counter[tuple[str, str]] = Counter()
     outcomes: Counter[tuple[str, str]] = Counter()
-    files = sorted(glob.glob(str(shared / "cambridgeshire_2024/street/*.csv")))
+    files = sorted((shared / "cambridgeshire_2024/street").glob("*.csv"))
     for f in files:
-        with open(f, newline="", encoding="utf-8") as fh:
+        with f.open(newline="", encoding="utf-8") as fh:
             for r in csv.DictReader(fh):
                 cat = r["Crime type"]
                 if cat == "Anti-social behaviour":

@@ -28,8 +28,10 @@ TYPES = {
 
 
 def _read(folder: Path, table: str) -> pl.DataFrame:
-    files = [folder / f"{table}.parquet"] if (folder / f"{table}.parquet").exists() else sorted(
-        (folder / table).rglob("*.parquet")
+    files = (
+        [folder / f"{table}.parquet"]
+        if (folder / f"{table}.parquet").exists()
+        else sorted((folder / table).rglob("*.parquet"))
     )
     parts = []
     for f in files:
@@ -42,7 +44,9 @@ def _read(folder: Path, table: str) -> pl.DataFrame:
                 expr = (
                     pl.col(col).str.to_date(strict=False)
                     if dtype == pl.Date
-                    else pl.col(col).str.to_lowercase().replace_strict(
+                    else pl.col(col)
+                    .str.to_lowercase()
+                    .replace_strict(
                         {"true": True, "false": False}, default=None, return_dtype=pl.Boolean
                     )
                 )
@@ -54,11 +58,15 @@ def _read(folder: Path, table: str) -> pl.DataFrame:
 
 
 def _accepted(folder: Path, table: str, rejects: pl.DataFrame) -> pl.DataFrame:
-    bad = rejects.filter(pl.col("table") == table).select(
-        pl.col("file").alias("_file"), pl.col("row").cast(pl.Int64).alias("_row")
-    ).unique()
-    return _read(folder, table).with_columns(pl.col("_row").cast(pl.Int64)).join(
-        bad, on=["_file", "_row"], how="anti"
+    bad = (
+        rejects.filter(pl.col("table") == table)
+        .select(pl.col("file").alias("_file"), pl.col("row").cast(pl.Int64).alias("_row"))
+        .unique()
+    )
+    return (
+        _read(folder, table)
+        .with_columns(pl.col("_row").cast(pl.Int64))
+        .join(bad, on=["_file", "_row"], how="anti")
     )
 
 
@@ -110,8 +118,10 @@ def test_victim_list_agrees_with_an_independent_recomputation(
     )
     vict = (
         victims.select("crime_id", "person_id")
-        .join(crimes.select("crime_id", "recorded_date", "weight", "domestic_abuse", "lsoa_code"),
-              on="crime_id")
+        .join(
+            crimes.select("crime_id", "recorded_date", "weight", "domestic_abuse", "lsoa_code"),
+            on="crime_id",
+        )
         .with_columns(pl.col("lsoa_code").str.strip_chars().str.to_uppercase())
         .join(lsoa, on="lsoa_code", how="left")
     )
@@ -142,8 +152,11 @@ def test_victim_list_agrees_with_an_independent_recomputation(
                 & ((pl.col("harm") >= Decimal(365)) | (pl.col("crimes") >= 3))
             )
             .with_columns(pl.col("home_lsoa_code").str.strip_chars().str.to_uppercase())
-            .join(lsoa.rename({"lsoa_code": "home_lsoa_code", "neighbourhood_code": "home"}),
-                  on="home_lsoa_code", how="left")
+            .join(
+                lsoa.rename({"lsoa_code": "home_lsoa_code", "neighbourhood_code": "home"}),
+                on="home_lsoa_code",
+                how="left",
+            )
             .join(latest_place, on="person_id", how="left")
             .select(
                 "person_id",

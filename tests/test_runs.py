@@ -45,7 +45,7 @@ def small_extract(tmp_path: Path) -> Path:
             person("A", home_lsoa_code=HOME_A, name="Alice Example"),
             person("B", name="Bob Example"),
             person("C", name="Carol Example"),
-            person("E", name="=HYPERLINK(\"http://x\")", home_lsoa_code=LSOA_B),
+            person("E", name='=HYPERLINK("http://x")', home_lsoa_code=LSOA_B),
         ],
         victims=[
             victim("G1", "A"),
@@ -80,8 +80,17 @@ def test_publish_is_complete_atomic_and_points_latest(small_extract: Path, tmp_p
     may = pl.read_parquet(path / "victim_list.parquet").filter(pl.col("month") == "2024-05")
     assert may["person_id"].to_list() == ["E", "A", "B"]
     assert may.columns[:11] == [
-        "month", "person_id", "neighbourhood_code", "harm_days", "crimes", "da_crimes",
-        "last_recorded_date", "rank", "neighbourhood_rank", "status", "reasons",
+        "month",
+        "person_id",
+        "neighbourhood_code",
+        "harm_days",
+        "crimes",
+        "da_crimes",
+        "last_recorded_date",
+        "rank",
+        "neighbourhood_rank",
+        "status",
+        "reasons",
     ]
 
 
@@ -195,13 +204,15 @@ def test_exports_neutralise_formulas_and_carry_metadata(
     assert "# handling: OFFICIAL-SENSITIVE" in head and f"# run id: {run.run_id}" in head
     table = list(csv.DictReader(io.StringIO(body)))
     assert [r["person_id"] for r in table] == ["E", "A", "B"]
-    assert table[0]["name"] == "'=HYPERLINK(\"http://x\")"
-    book = openpyxl.load_workbook(io.BytesIO(export_list(frame, meta, "xlsx", "neighbourhood_name")))
+    assert table[0]["name"] == '\'=HYPERLINK("http://x")'
+    book = openpyxl.load_workbook(
+        io.BytesIO(export_list(frame, meta, "xlsx", "neighbourhood_name"))
+    )
     assert book.sheetnames == ["Arbury", "Barnack", "run metadata"]
     barnack = list(book["Barnack"].iter_rows(values_only=True))
     assert barnack[0][0] == "OFFICIAL-SENSITIVE"
     assert [r[4] for r in barnack[2:]] == ["E", "B"]
-    assert barnack[2][5] == "'=HYPERLINK(\"http://x\")"
+    assert barnack[2][5] == '\'=HYPERLINK("http://x")'
     assert book["Barnack"].cell(3, 6).data_type == "s"  # a string, never a formula
     info = dict(book["run metadata"].iter_rows(values_only=True))
     assert info["run id"] == run.run_id and info["scope"] == "force-wide"
@@ -214,14 +225,22 @@ def test_an_empty_list_still_exports_a_valid_file(small_extract: Path, tmp_path:
     body = export_list(frame, meta, "csv").decode("utf-8-sig").partition("\r\n\r\n")[2]
     assert body.splitlines()[0].startswith("rank,neighbourhood_rank")
     assert len(body.splitlines()) == 1
-    book = openpyxl.load_workbook(io.BytesIO(export_list(frame, meta, "xlsx", "neighbourhood_name")))
+    book = openpyxl.load_workbook(
+        io.BytesIO(export_list(frame, meta, "xlsx", "neighbourhood_name"))
+    )
     assert book.sheetnames == ["Victim list", "run metadata"]
     assert list(book["Victim list"].iter_rows(values_only=True))[1][0] == "rank"
 
 
 def test_neutralise() -> None:
     assert [neutralise(v) for v in ("=1+1", "+44 1223", "-2", "@SUM(A1)", "\tx", "ok", 5)] == [
-        "'=1+1", "'+44 1223", "'-2", "'@SUM(A1)", "'\tx", "ok", 5,
+        "'=1+1",
+        "'+44 1223",
+        "'-2",
+        "'@SUM(A1)",
+        "'\tx",
+        "ok",
+        5,
     ]
 
 
@@ -230,8 +249,19 @@ def test_export_command_writes_files(small_extract: Path, tmp_path: Path) -> Non
     score_and_publish(small_extract, runs, Policy())
     out = tmp_path / "north.xlsx"
     result = runner.invoke(
-        app, ["export", str(runs), "--month", "2024-05", "--area", "North", "--format", "xlsx",
-              "--out", str(out)]
+        app,
+        [
+            "export",
+            str(runs),
+            "--month",
+            "2024-05",
+            "--area",
+            "North",
+            "--format",
+            "xlsx",
+            "--out",
+            str(out),
+        ],
     )
     assert result.exit_code == 0, result.output
     assert openpyxl.load_workbook(out).sheetnames == ["Barnack", "run metadata"]

@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
-import pytest
 from factory import (
     ABH,
     GBH_S20,
@@ -31,9 +30,7 @@ ARBURY = "E05013051"  # ward of HOME_A
 BARNACK = "E05010805"  # ward of LSOA_B
 
 
-def run_lists(
-    folder: Path, months: str, policy: Policy | None = None, **extract: Any
-) -> Lists:
+def run_lists(folder: Path, months: str, policy: Policy | None = None, **extract: Any) -> Lists:
     write_extract(folder, **extract)
     with prepare(folder, policy=policy) as p:
         return score(p, parse_months(months))
@@ -116,7 +113,12 @@ def test_weight_bases_and_unmatched_crimes(tmp_path: Path) -> None:
     )
     with prepare(folder, policy=Policy(min_harm=Decimal(1), min_crimes=1)) as p:
         got = dict(
-            p.con.cursor().sql("select crime_id, basis || ':' || coalesce(cast(weight as varchar), '-') from crimes").fetchall()
+            p.con.cursor()
+            .sql(
+                "select crime_id, basis || ':' || coalesce(cast(weight as varchar), '-') "
+                "from crimes"
+            )
+            .fetchall()
         )
         lists = score(p, ["2024-05"])
         assert p.basis_counts() == {"exact": 1, "group_min": 1, "ho_class_min": 2, "unmatched": 1}
@@ -335,8 +337,13 @@ def test_offender_list_harm_victims_serial_da_and_rfg(tmp_path: Path) -> None:
     crimes = [
         # S: DA against two different partners within 36 months -> serial_da.
         crime("D1", "2022-01-10", domestic_abuse=True, da_relationship="ex_partner"),
-        crime("D2", "2024-05-10", domestic_abuse=True, da_relationship="intimate_partner",
-              offence_code=GBH_S20),
+        crime(
+            "D2",
+            "2024-05-10",
+            domestic_abuse=True,
+            da_relationship="intimate_partner",
+            offence_code=GBH_S20,
+        ),
         # T: one GBH with two victims in March (harm counted once per crime).
         crime("G", "2024-03-01", offence_code=GBH_S20),
         # U: one ABH in May, below every threshold.
@@ -355,19 +362,29 @@ def test_offender_list_harm_victims_serial_da_and_rfg(tmp_path: Path) -> None:
             victim("G", "V4"),
             victim("U1", "V5"),
         ],
-        suspects=[suspect("D1", "S"), suspect("D2", "S", "charged"), suspect("G", "T"),
-                  suspect("U1", "U", "offender")],
+        suspects=[
+            suspect("D1", "S"),
+            suspect("D2", "S", "charged"),
+            suspect("G", "T"),
+            suspect("U1", "U", "offender"),
+        ],
     )
     got = by_person(lists.offender_list, "2024-05")
     assert sorted(got) == ["S", "T"]
     s, t = got["S"], got["T"]
     assert (s["harm_days"], s["crimes"], s["victims_count"], s["da_crimes"]) == (
-        Decimal("547.50"), 1, 1, 1,
+        Decimal("547.50"),
+        1,
+        1,
+        1,
     )
     assert (s["da_victims_36m"], s["serial_da"]) == (2, True)
     assert s["reasons"] == ["high_harm", "domestic_abuse", "serial_da", "charged"]
     assert (t["harm_days"], t["crimes"], t["victims_count"], t["serial_da"]) == (
-        Decimal("547.50"), 1, 2, False,
+        Decimal("547.50"),
+        1,
+        2,
+        False,
     )
     # RFG among the three active offenders S, T, U in the window (weights 1, 1, 2):
     # recency: T (Mar 1) 0, S (May 10) 0.5, U (May 20) 1;  frequency: all 1 crime -> 0;
@@ -389,19 +406,29 @@ def test_dyads(tmp_path: Path) -> None:
             crime("N", "2024-04-11"),  # not DA: not part of the dyad
         ],
         persons=[person("O"), person("V", home_lsoa_code=LSOA_B)],
-        victims=[victim("D0", "V"), victim("D1", "V", "medium"), victim("D2", "V", "high"),
-                 victim("N", "V")],
+        victims=[
+            victim("D0", "V"),
+            victim("D1", "V", "medium"),
+            victim("D2", "V", "high"),
+            victim("N", "V"),
+        ],
         suspects=[suspect("D0", "O"), suspect("D1", "O"), suspect("D2", "O"), suspect("N", "O")],
     )
     [d] = rows(lists.dyads, "2024-05")
     assert (d["offender_id"], d["victim_id"], d["crimes"], d["harm_days"]) == (
-        "O", "V", 2, Decimal("20.00"),
+        "O",
+        "V",
+        2,
+        Decimal("20.00"),
     )
     assert (str(d["first_recorded_date"]), str(d["last_recorded_date"])) == (
-        "2023-02-01", "2024-04-10",
+        "2023-02-01",
+        "2024-04-10",
     )
     assert (d["relationship"], d["latest_dash_risk"], d["neighbourhood_code"]) == (
-        "ex_partner", "high", BARNACK,
+        "ex_partner",
+        "high",
+        BARNACK,
     )
     assert d["reasons"] == ["repeat", "high_risk"]
     assert d["status"] == "continuing"

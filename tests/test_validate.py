@@ -59,22 +59,33 @@ def test_every_contract_rule_rejects_with_a_reason(tmp_path: Path) -> None:
         [
             ("crimes", "BACKWARDS", "occurred_date", "occurred after recorded (2024-05-01)"),
             ("crimes", "BADOUTCOME", "outcome_code", "out of range 1-22"),
-            ("crimes", "BADREL", "da_relationship",
-             "not an allowed value (intimate_partner, ex_partner, family, other)"),
-            ("crimes", "BADSTATUS", "status",
-             "not an allowed value (recorded, cancelled, transferred)"),
+            (
+                "crimes",
+                "BADREL",
+                "da_relationship",
+                "not an allowed value (intimate_partner, ex_partner, family, other)",
+            ),
+            (
+                "crimes",
+                "BADSTATUS",
+                "status",
+                "not an allowed value (recorded, cancelled, transferred)",
+            ),
             ("crimes", "FUTURE", "recorded_date", "after the extract as-of date"),
             ("crimes", "NOCODE", "offence_code", "no offence_code or ho_class"),
             ("crimes", "OK", "crime_id", "duplicate key (first copy kept: crimes.parquet row 1)"),
-            ("persons", "P2", "ethnicity",
-             "not an allowed value (asian, black, mixed, white, other, not_stated)"),
+            (
+                "persons",
+                "P2",
+                "ethnicity",
+                "not an allowed value (asian, black, mixed, white, other, not_stated)",
+            ),
             ("persons", "P2", "sex", "not an allowed value (F, M, X)"),
             ("persons", "P3", "person_type", "not an allowed value (individual, organisation)"),
             ("suspects", "OK|P1", "role", "not an allowed value (suspect, offender, charged)"),
             ("victims", "FUTURE|P1", "crime_id", "crime_id refers to a rejected crime"),
             ("victims", "OK|NOBODY", "person_id", "person_id not found in persons"),
-            ("victims", "OK|P1", "dash_risk",
-             "not an allowed value (standard, medium, high)"),
+            ("victims", "OK|P1", "dash_risk", "not an allowed value (standard, medium, high)"),
         ]
     )
     with prepare(folder) as p:
@@ -126,8 +137,10 @@ def test_reader_accepts_other_physical_types_and_rejects_lossy_values(tmp_path: 
     # File 2: everything as strings; one timestamp not at midnight, one bad bool.
     t2 = pa.table(
         {
-            **{k: pa.array([str(v[0]) if v[0] is not None else None] * 3, pa.string())
-               for k, v in base.items()},
+            **{
+                k: pa.array([str(v[0]) if v[0] is not None else None] * 3, pa.string())
+                for k, v in base.items()
+            },
             "crime_id": ["B1", "B2", "B3"],
             "recorded_date": ["2024-05-03", "2024-05-03 14:30:00", "2024-05-04"],
             "occurred_date": pa.array([None, None, None], pa.string()),
@@ -137,20 +150,33 @@ def test_reader_accepts_other_physical_types_and_rejects_lossy_values(tmp_path: 
     )
     _write_parts(good, "crimes", [t1, t2])
     with prepare(good) as p:
-        accepted = p.con.cursor().sql(
-            "select crime_id, recorded_date, outcome_code, domestic_abuse from crimes order by 1"
-        ).fetchall()
-        bad = p.con.cursor().sql(
-            "select key, column_name, reason, value, file, row from rejects order by all"
-        ).fetchall()
+        accepted = (
+            p.con.cursor()
+            .sql(
+                "select crime_id, recorded_date, outcome_code, domestic_abuse "
+                "from crimes order by 1"
+            )
+            .fetchall()
+        )
+        bad = (
+            p.con.cursor()
+            .sql("select key, column_name, reason, value, file, row from rejects order by all")
+            .fetchall()
+        )
     assert accepted == [
         ("A1", dt.date(2024, 5, 1), None, False),
         ("A2", dt.date(2024, 5, 2), 18, True),
         ("B1", dt.date(2024, 5, 3), 3, True),
     ]
     assert bad == [
-        ("B2", "recorded_date", "not a valid date", "2024-05-03 14:30:00",
-         "crimes/part-1.parquet", 2),
+        (
+            "B2",
+            "recorded_date",
+            "not a valid date",
+            "2024-05-03 14:30:00",
+            "crimes/part-1.parquet",
+            2,
+        ),
         ("B3", "domestic_abuse", "not a valid bool", "yes please", "crimes/part-1.parquet", 3),
         ("B3", "outcome_code", "not a valid int", "x", "crimes/part-1.parquet", 3),
     ]
@@ -225,8 +251,7 @@ def test_generated_defects_that_break_the_contract_are_all_rejected(
     }
     with prepare(generated_extract) as p:
         rejected = {
-            (t, k)
-            for t, k in p.con.cursor().sql("select table_name, key from rejects").fetchall()
+            (t, k) for t, k in p.con.cursor().sql("select table_name, key from rejects").fetchall()
         }
         accepted_crimes = {
             r[0] for r in p.con.cursor().sql("select crime_id from crimes").fetchall()
@@ -279,16 +304,20 @@ def _column_values(n: int) -> st.SearchStrategy[list[Any]]:
 def malformed_table(draw: st.DrawFn, name: str) -> list[pa.Table]:
     """One to three files for a table, each column of a random physical type per file."""
     files = []
-    ids = st.sampled_from(["C1", "C2", "C3", None]) if name != "persons" else st.sampled_from(
-        ["P1", "P2", None]
+    ids = (
+        st.sampled_from(["C1", "C2", "C3", None])
+        if name != "persons"
+        else st.sampled_from(["P1", "P2", None])
     )
     for _ in range(draw(st.integers(1, 3))):
         n = draw(st.integers(0, 5))
         cols: dict[str, Any] = {}
         for c in TABLES[name].column_names:
             if c in ("crime_id", "person_id"):
-                src = ids if c == TABLES[name].key[0] or name == "persons" else st.sampled_from(
-                    ["P1", "P2", "P9", None]
+                src = (
+                    ids
+                    if c == TABLES[name].key[0] or name == "persons"
+                    else st.sampled_from(["P1", "P2", "P9", None])
                 )
                 cols[c] = pa.array(draw(st.lists(src, min_size=n, max_size=n)), pa.string())
             else:
@@ -318,12 +347,20 @@ def test_malformed_extracts_never_crash_and_always_reconcile(
         for name, c in p.counts.items():
             assert c.read == c.accepted + c.rejected, name
         # Accepted rows satisfy the contract.
-        nulls = p.con.cursor().sql(
-            "select count(*) from crimes where crime_id is null or recorded_date is null "
-            "or status not in ('recorded', 'cancelled', 'transferred')"
-        ).fetchall()
+        nulls = (
+            p.con.cursor()
+            .sql(
+                "select count(*) from crimes where crime_id is null or recorded_date is null "
+                "or status not in ('recorded', 'cancelled', 'transferred')"
+            )
+            .fetchall()
+        )
         assert nulls == [(0,)]
-        dupes = p.con.cursor().sql(
-            "select count(*) from (select crime_id from crimes group by 1 having count(*) > 1)"
-        ).fetchall()
+        dupes = (
+            p.con.cursor()
+            .sql(
+                "select count(*) from (select crime_id from crimes group by 1 having count(*) > 1)"
+            )
+            .fetchall()
+        )
         assert dupes == [(0,)]
