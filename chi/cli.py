@@ -393,13 +393,15 @@ def export(
         typer.echo(f"{frame.height} rows written to {out}", err=True)
 
 
-def _register_app_commands() -> None:
-    from chi.cli_app import register
+def _register_more_commands() -> None:
+    """Commands of the later stages, each kept in its own module."""
+    from chi import cli_app, cli_backtest, cli_profile
 
-    register(app)
+    for module in (cli_app, cli_profile, cli_backtest):
+        module.register(app)
 
 
-_register_app_commands()
+_register_more_commands()
 
 
 def main() -> None:  # pragma: no cover - console entry
