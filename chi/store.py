@@ -1,0 +1,487 @@
+"""The app's state store: local accounts, sign-in sessions and the audit log, in one SQLite file.
+
+SQLite in WAL mode, so that many app sessions read while one writes; every operation opens
+its own short connection, which is safe from Streamlit's session threads. The schema carries
+a version (``PRAGMA user_version``) and is brought up to date on opening by applying the
+migrations in order, so later features (the meeting decisions) add a migration, not a
+rebuild.
+
+What is decided here:
+
+- Passwords are stored only as argon2id hashes (``argon2-cffi``); a hash made with older
+  parameters is replaced on the next successful sign-in.
+- ``lockout_attempts`` wrong passwords in a row lock an account for ``lockout_minutes``;
+  a correct password resets the count. A wrong password for an unknown account costs the
+  same time as for a known one, and says the same thing.
+- A session is a random token held by the app session; the store keeps only its SHA-256,
+  with an absolute expiry and the time it was last used (for the idle limit).
+- The audit log is append-only: triggers abort any UPDATE or DELETE on it. It records who,
+  when, what, and only the list coordinates needed to answer "who saw what": run id, month,
+  scope, row count and, for a person view, the person's id. Never names or dates of birth.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
+MIGRATIONS: list[str] = [
+    # 1: accounts, sessions, audit log
+    """
+    create table users (
+        username text primary key,
+        role text not null,
+        scope text not null default '',
+        password_hash text not null,
+        demo integer not null default 0,
+        created_at text not null,
+        failed_attempts integer not null default 0,
+        locked_until text
+    );
+    create table sessions (
+        token_hash text primary key,
+        username text not null,
+        created_at text not null,
+        last_seen text not null,
+        expires_at text not null,
+        ended_at text
+    );
+    create index sessions_username on sessions (username);
+    create table audit (
+        id integer primary key autoincrement,
+        at text not null,
+        username text not null,
+        action text not null,
+        run_id text,
+        month text,
+        scope text,
+        rows integer,
+        person_id text,
+        detail text
+    );
+    create index audit_at on audit (at);
+    create trigger audit_no_update before update on audit
+    begin select raise(abort, 'the audit log is append-only'); end;
+    create trigger audit_no_delete before delete on audit
+    begin select raise(abort, 'the audit log is append-only'); end;
+    """,
+]
+SCHEMA_VERSION = len(MIGRATIONS)
+
+AUDIT_COLUMNS = [
+    "id",
+    "at",
+    "username",
+    "action",
+    "run_id",
+    "month",
+    "scope",
+    "rows",
+    "person_id",
+    "detail",
+]
+
+
+class StoreError(Exception):
+    """A state store that cannot be used (newer schema, unknown account, bad input)."""
+
+
+def _ts(t: datetime) -> str:
+    return t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _parse(text: str) -> datetime:
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+
+
+def _now(now: datetime | None) -> datetime:
+    return (now or datetime.now(UTC)).replace(microsecond=0)
+
+
+@dataclass(frozen=True)
+class Account:
+    username: str
+    role: str
+    scope: str
+    demo: bool
+    created_at: str
+    failed_attempts: int
+    locked_until: str | None
+
+    def locked(self, now: datetime | None = None) -> bool:
+        return self.locked_until is not None and _parse(self.locked_until) > _now(now)
+
+
+@dataclass(frozen=True)
+class SignIn:
+    """The result of a password check: the account, or why not (``invalid`` or ``locked``)."""
+
+    account: Account | None
+    failure: str | None = None
+
+
+@dataclass(frozen=True)
+class Session:
+    token: str
+    username: str
+    expires_at: str
+
+
+class Store:
+    def __init__(self, path: Path, hasher: PasswordHasher | None = None) -> None:
+        self.path = Path(path)
+        self.hasher = hasher or PasswordHasher()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._migrate()
+
+    @contextmanager
+    def _db(self) -> Iterator[sqlite3.Connection]:
+        con = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        try:
+            con.execute("pragma busy_timeout = 30000")
+            con.execute("pragma foreign_keys = on")
+            yield con
+        finally:
+            con.close()
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        with self._db() as con:
+            con.execute("begin immediate")
+            try:
+                yield con
+            except BaseException:
+                con.execute("rollback")
+                raise
+            con.execute("commit")
+
+    def _migrate(self) -> None:
+        with self._db() as con:
+            con.execute("pragma journal_mode = wal")
+            con.execute("begin immediate")
+            try:
+                (version,) = con.execute("pragma user_version").fetchone()
+                if version > SCHEMA_VERSION:
+                    raise StoreError(
+                        f"{self.path}: state store schema {version} is newer than this chi "
+                        f"({SCHEMA_VERSION}); upgrade chi"
+                    )
+                for n in range(version, SCHEMA_VERSION):
+                    for statement in _statements(MIGRATIONS[n]):
+                        con.execute(statement)
+                    con.execute(f"pragma user_version = {n + 1}")
+            except BaseException:
+                con.execute("rollback")
+                raise
+            con.execute("commit")
+
+    def schema_version(self) -> int:
+        with self._db() as con:
+            return int(con.execute("pragma user_version").fetchone()[0])
+
+    def journal_mode(self) -> str:
+        with self._db() as con:
+            return str(con.execute("pragma journal_mode").fetchone()[0])
+
+    # accounts
+
+    def add_user(
+        self,
+        username: str,
+        password: str,
+        role: str,
+        scope: str = "",
+        demo: bool = False,
+        now: datetime | None = None,
+    ) -> Account:
+        username = _check_username(username)
+        if len(password) < (1 if demo else 10):
+            raise StoreError("a password must be at least 10 characters")
+        hashed = self.hasher.hash(password)
+        try:
+            with self._tx() as con:
+                con.execute(
+                    "insert into users (username, role, scope, password_hash, demo, created_at)"
+                    " values (?, ?, ?, ?, ?, ?)",
+                    (username, role, scope, hashed, int(demo), _ts(_now(now))),
+                )
+        except sqlite3.IntegrityError:
+            raise StoreError(f"an account named {username!r} already exists") from None
+        account = self.account(username)
+        assert account is not None
+        return account
+
+    def remove_user(self, username: str) -> None:
+        with self._tx() as con:
+            cur = con.execute("delete from users where username = ?", (username,))
+            if cur.rowcount == 0:
+                raise StoreError(f"no account named {username!r}")
+            con.execute(
+                "update sessions set ended_at = coalesce(ended_at, ?) where username = ?",
+                (_ts(_now(None)), username),
+            )
+
+    def set_password(self, username: str, password: str) -> None:
+        if len(password) < 10:
+            raise StoreError("a password must be at least 10 characters")
+        hashed = self.hasher.hash(password)
+        with self._tx() as con:
+            cur = con.execute(
+                "update users set password_hash = ?, failed_attempts = 0, locked_until = null"
+                " where username = ?",
+                (hashed, username),
+            )
+            if cur.rowcount == 0:
+                raise StoreError(f"no account named {username!r}")
+
+    def unlock(self, username: str) -> None:
+        with self._tx() as con:
+            cur = con.execute(
+                "update users set failed_attempts = 0, locked_until = null where username = ?",
+                (username,),
+            )
+            if cur.rowcount == 0:
+                raise StoreError(f"no account named {username!r}")
+
+    def account(self, username: str) -> Account | None:
+        with self._db() as con:
+            row = con.execute(
+                "select username, role, scope, demo, created_at, failed_attempts, locked_until"
+                " from users where username = ?",
+                (username,),
+            ).fetchone()
+        return _account(row) if row else None
+
+    def accounts(self) -> list[Account]:
+        with self._db() as con:
+            rows = con.execute(
+                "select username, role, scope, demo, created_at, failed_attempts, locked_until"
+                " from users order by username"
+            ).fetchall()
+        return [_account(r) for r in rows]
+
+    def demo_accounts(self) -> list[str]:
+        with self._db() as con:
+            rows = con.execute("select username from users where demo order by username")
+            return [str(r[0]) for r in rows.fetchall()]
+
+    def check_password(
+        self,
+        username: str,
+        password: str,
+        lockout_attempts: int = 5,
+        lockout_minutes: float = 15.0,
+        now: datetime | None = None,
+    ) -> SignIn:
+        """Check a password, counting failures and locking the account after too many."""
+        t = _now(now)
+        with self._db() as con:
+            row = con.execute(
+                "select password_hash, locked_until from users where username = ?", (username,)
+            ).fetchone()
+        if row is None:
+            _spend_equal_time(self.hasher, password)
+            return SignIn(None, "invalid")
+        hashed, locked_until = str(row[0]), row[1]
+        if locked_until is not None and _parse(str(locked_until)) > t:
+            return SignIn(None, "locked")
+        try:
+            self.hasher.verify(hashed, password)
+        except (VerifyMismatchError, VerificationError, InvalidHashError):
+            with self._tx() as con:
+                con.execute(
+                    "update users set failed_attempts = failed_attempts + 1 where username = ?",
+                    (username,),
+                )
+                (failures,) = con.execute(
+                    "select failed_attempts from users where username = ?", (username,)
+                ).fetchone()
+                if failures >= lockout_attempts:
+                    con.execute(
+                        "update users set locked_until = ?, failed_attempts = 0 where username = ?",
+                        (_ts(t + timedelta(minutes=lockout_minutes)), username),
+                    )
+                    return SignIn(None, "locked")
+            return SignIn(None, "invalid")
+        with self._tx() as con:
+            new_hash = (
+                self.hasher.hash(password) if self.hasher.check_needs_rehash(hashed) else None
+            )
+            con.execute(
+                "update users set failed_attempts = 0, locked_until = null,"
+                " password_hash = coalesce(?, password_hash) where username = ?",
+                (new_hash, username),
+            )
+        account = self.account(username)
+        return SignIn(account, None if account else "invalid")
+
+    # sessions
+
+    def start_session(
+        self, username: str, lifetime_hours: float, now: datetime | None = None
+    ) -> Session:
+        t = _now(now)
+        token = secrets.token_urlsafe(32)
+        expires = _ts(t + timedelta(hours=lifetime_hours))
+        with self._tx() as con:
+            con.execute(
+                "insert into sessions (token_hash, username, created_at, last_seen, expires_at)"
+                " values (?, ?, ?, ?, ?)",
+                (_token_hash(token), username, _ts(t), _ts(t), expires),
+            )
+        return Session(token, username, expires)
+
+    def touch_session(
+        self, token: str, idle_minutes: float, now: datetime | None = None
+    ) -> str | None:
+        """The session's username if it is still valid, marking it used; else None."""
+        t = _now(now)
+        with self._tx() as con:
+            row = con.execute(
+                "select username, last_seen, expires_at, ended_at from sessions"
+                " where token_hash = ?",
+                (_token_hash(token),),
+            ).fetchone()
+            if row is None or row[3] is not None:
+                return None
+            username, last_seen, expires_at = str(row[0]), str(row[1]), str(row[2])
+            if _parse(expires_at) <= t or _parse(last_seen) + timedelta(minutes=idle_minutes) <= t:
+                con.execute(
+                    "update sessions set ended_at = ? where token_hash = ?",
+                    (_ts(t), _token_hash(token)),
+                )
+                return None
+            con.execute(
+                "update sessions set last_seen = ? where token_hash = ?",
+                (_ts(t), _token_hash(token)),
+            )
+        return username
+
+    def end_session(self, token: str, now: datetime | None = None) -> None:
+        with self._tx() as con:
+            con.execute(
+                "update sessions set ended_at = coalesce(ended_at, ?) where token_hash = ?",
+                (_ts(_now(now)), _token_hash(token)),
+            )
+
+    # audit log
+
+    def record(
+        self,
+        username: str,
+        action: str,
+        *,
+        run_id: str | None = None,
+        month: str | None = None,
+        scope: str | None = None,
+        rows: int | None = None,
+        person_id: str | None = None,
+        detail: str | None = None,
+        now: datetime | None = None,
+    ) -> None:
+        with self._tx() as con:
+            con.execute(
+                "insert into audit (at, username, action, run_id, month, scope, rows,"
+                " person_id, detail) values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (_ts(_now(now)), username, action, run_id, month, scope, rows, person_id, detail),
+            )
+
+    def audit_log(
+        self,
+        username: str | None = None,
+        actions: list[str] | None = None,
+        since: str | None = None,
+        until: str | None = None,
+        limit: int = 10_000,
+    ) -> list[dict[str, Any]]:
+        """Audit entries, newest first; ``since``/``until`` are dates (YYYY-MM-DD), inclusive."""
+        where, params = ["1 = 1"], []
+        if username:
+            where.append("username = ?")
+            params.append(username)
+        if actions:
+            where.append(f"action in ({', '.join('?' for _ in actions)})")
+            params.extend(actions)
+        if since:
+            where.append("at >= ?")
+            params.append(since)
+        if until:
+            where.append("at < ?")
+            params.append(
+                _ts(datetime.fromisoformat(until).replace(tzinfo=UTC) + timedelta(days=1))
+            )
+        with self._db() as con:
+            rows = con.execute(
+                f"select {', '.join(AUDIT_COLUMNS)} from audit where {' and '.join(where)}"
+                " order by id desc limit ?",
+                [*params, limit],
+            ).fetchall()
+        return [dict(zip(AUDIT_COLUMNS, r, strict=True)) for r in rows]
+
+    def audit_users_and_actions(self) -> tuple[list[str], list[str]]:
+        with self._db() as con:
+            users = [
+                str(r[0]) for r in con.execute("select distinct username from audit order by 1")
+            ]
+            actions = [
+                str(r[0]) for r in con.execute("select distinct action from audit order by 1")
+            ]
+        return users, actions
+
+
+def _statements(script: str) -> list[str]:
+    """Split a migration into statements, keeping trigger bodies whole."""
+    out, buf = [], ""
+    for line in script.strip().splitlines():
+        buf += line + "\n"
+        if sqlite3.complete_statement(buf):
+            out.append(buf.strip())
+            buf = ""
+    if buf.strip():
+        out.append(buf.strip())
+    return out
+
+
+def _account(row: tuple[Any, ...]) -> Account:
+    return Account(
+        username=str(row[0]),
+        role=str(row[1]),
+        scope=str(row[2]),
+        demo=bool(row[3]),
+        created_at=str(row[4]),
+        failed_attempts=int(row[5]),
+        locked_until=None if row[6] is None else str(row[6]),
+    )
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _check_username(username: str) -> str:
+    name = username.strip()
+    if not name or len(name) > 64 or not all(c.isalnum() or c in "._-@" for c in name):
+        raise StoreError("a username is 1-64 letters, digits and . _ - @ (no spaces)")
+    return name
+
+
+_DUMMY_HASHES: dict[str, str] = {}
+
+
+def _spend_equal_time(hasher: PasswordHasher, password: str) -> None:
+    """Verify against a throw-away hash, so unknown accounts cost the same as known ones."""
+    key = f"{hasher.time_cost}/{hasher.memory_cost}/{hasher.parallelism}"
+    if key not in _DUMMY_HASHES:
+        _DUMMY_HASHES[key] = hasher.hash(secrets.token_urlsafe(16))
+    with suppress(VerificationError):
+        hasher.verify(_DUMMY_HASHES[key], password)
