@@ -1,0 +1,108 @@
+"""Synthetic contract-v1 extracts for Cambridgeshire and Peterborough, calibrated and dirty.
+
+No victim-level police data is public, so chi's demo, tests and benchmarks run on extracts
+written here. ``generate_extract`` is a pure function of its options: the same seed and
+arguments give byte-identical files (one ``numpy`` PCG64 stream, stable sorts, no clock, no
+hash order). The parts, in the order they run:
+
+- ``crimes``: volume, seasonality, category, place and offence from the 2024 police.uk
+  files and the 2017/18 offence mix (``sources``, ``offences``);
+- ``domestic`` and ``victims``: who suffers them, through self-exciting chains (``chains``);
+- ``outcomes``: outcome types and named suspects; ``people`` and ``names``: who they are;
+- ``defects``: realistic faults at a configurable rate, each listed in ``truth/``;
+- ``write``: the Parquet files and ``extract.json``.
+
+``chi calibrate`` measures an extract against every band the generator is tuned to.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import asdict, dataclass
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+
+from chi.contract import ExtractMeta
+from chi.generate.build import build
+from chi.generate.defects import inject_defects
+from chi.generate.write import contract_table, prepare_folder, write_parquet, write_partitioned
+from chi.progress import Progress, silent
+
+FORCE = "Cambridgeshire"
+
+
+@dataclass(frozen=True)
+class GenerateOptions:
+    seed: int = 1
+    start: str = "2022-01"
+    months: int = 36
+    scale: float = 1.0
+    defect_rate: float = 0.01
+
+    def start_date(self) -> date:
+        if not re.fullmatch(r"\d{4}-\d{2}", self.start):
+            raise ValueError(f"start must be YYYY-MM, not {self.start!r}")
+        year, month = int(self.start[:4]), int(self.start[5:])
+        if not 1 <= month <= 12 or year < 1990:
+            raise ValueError(f"start must be a month from 1990-01 on, not {self.start!r}")
+        return date(year, month, 1)
+
+    def check(self) -> None:
+        self.start_date()
+        if not 1 <= self.months <= 240:
+            raise ValueError(f"months must be 1..240, not {self.months}")
+        if not 0 < self.scale <= 200:
+            raise ValueError(f"scale must be above 0 and at most 200, not {self.scale}")
+        if not 0 <= self.defect_rate <= 0.2:
+            raise ValueError(f"defect rate must be 0..0.2, not {self.defect_rate}")
+        if self.seed < 0:
+            raise ValueError(f"seed must be zero or more, not {self.seed}")
+
+
+@dataclass(frozen=True)
+class GenerateSummary:
+    rows: dict[str, int]
+    """Rows written per contract table."""
+    defects: int
+    """Rows in truth/defects.parquet."""
+    as_of: date
+
+
+def generate_extract(
+    out: Path, options: GenerateOptions, progress: Progress = silent
+) -> GenerateSummary:
+    """Write a synthetic extract into ``out`` (created; a previous extract there is replaced)."""
+    options.check()
+    out = Path(out)
+    rng = np.random.Generator(np.random.PCG64(options.seed))
+    built = build(rng, options.start_date(), options.months, options.scale, progress)
+
+    progress("defects", 0.75)
+    dirty = inject_defects(rng, built, options.defect_rate)
+
+    progress("writing", 0.85)
+    prepare_folder(out)
+    write_partitioned(out, "crimes", dirty.crimes, dirty.text_column)
+    write_partitioned(out, "victims", dirty.victims)
+    write_parquet(contract_table(dirty.persons, "persons"), out / "persons.parquet")
+    write_parquet(contract_table(dirty.suspects, "suspects"), out / "suspects.parquet")
+    write_parquet(dirty.truth, out / "truth" / "defects.parquet")
+    write_parquet(dirty.duplicates, out / "truth" / "duplicates.parquet")
+    (out / "truth" / "generator.json").write_text(
+        json.dumps(asdict(options), indent=2, sort_keys=True) + "\n", encoding="utf-8"
+    )
+    ExtractMeta(force=FORCE, as_of=built.as_of).dump(out)
+    progress("done", 1.0)
+    return GenerateSummary(
+        rows={
+            "crimes": dirty.crimes.height,
+            "persons": dirty.persons.height,
+            "victims": dirty.victims.height,
+            "suspects": dirty.suspects.height,
+        },
+        defects=dirty.truth.num_rows,
+        as_of=built.as_of,
+    )
