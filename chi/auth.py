@@ -238,3 +238,18 @@ def _identity(claims: Mapping[str, Any], oidc: OidcSettings) -> str:
     if not isinstance(value, str) or not value.strip():
         raise AuthError(f"the sign-in has no {oidc.identity_claim!r} claim")
     return value.strip()
+
+
+def scope_label(text: str | None) -> str:
+    """A readable form of a stored scope: ``*``, an area, or ward codes (as in the audit log)."""
+    if not text:
+        return ""
+    if text == "*":
+        return "force-wide"
+    if text.title() in AREAS:
+        return f"{text.title()} area"
+    codes = set(_split(text))
+    for area in AREAS:
+        if codes == set(_area_codes(area)):
+            return f"{area} area"
+    return neighbourhood_label(codes)

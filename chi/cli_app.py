@@ -2,12 +2,284 @@
 
 Kept apart from ``chi.cli`` so the scoring commands stay small; registered on the same
 ``chi`` command. Nothing here imports streamlit: the app is served as a subprocess.
+
+``chi users`` manages the local accounts in the state store named by the configuration
+(``--config`` or ``$CHI_CONFIG``); passwords are typed at a hidden prompt or read from
+standard input, never given as arguments (they would land in shell history and process
+lists). Each change is written to the audit log as done by ``cli:<operating-system user>``.
+
+``chi demo`` prepares a demonstration in one folder (default ``demo/``): a generated extract
+if there is none, a scored run if there is none, a configuration with ``demo = true`` and
+one demo account per role, then serves the app.
 """
 
 from __future__ import annotations
 
+import getpass
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
 import typer
+
+if TYPE_CHECKING:
+    from chi.store import Store
+
+DEMO_PASSWORD = "demo"
+DEMO_ACCOUNTS = {
+    "north": ("area", "North"),
+    "south": ("area", "South"),
+    "analyst": ("analyst", ""),
+    "admin": ("admin", ""),
+}
+STREAMLIT_FLAGS = [
+    "--server.headless",
+    "true",
+    "--browser.gatherUsageStats",
+    "false",
+    "--client.disableDataExport",
+    "true",
+    "--client.toolbarMode",
+    "minimal",
+    "--client.showErrorDetails",
+    "none",
+    "--server.enableXsrfProtection",
+    "true",
+]
+
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option("--config", help="App configuration file (default: $CHI_CONFIG, else defaults)."),
+]
+
+
+def _store(config: Path | None) -> Store:
+    from chi.config import load_config
+    from chi.store import Store
+
+    try:
+        cfg = load_config(config)
+    except ValueError as exc:
+        typer.echo(f"chi: {exc}", err=True)
+        raise typer.Exit(2) from None
+    return Store(cfg.state_path)
+
+
+def _actor() -> str:
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return "cli"
+
+
+def _password(from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    value: str = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    return value
+
+
+def _fail(exc: Exception) -> typer.Exit:
+    typer.echo(f"chi: {exc}", err=True)
+    return typer.Exit(2)
+
+
+def users_add(
+    username: Annotated[str, typer.Argument(help="Account name (letters, digits, . _ - @).")],
+    role: Annotated[str, typer.Option(help="neighbourhood, area, analyst or admin.")],
+    neighbourhood: Annotated[
+        list[str] | None,
+        typer.Option(help="A ward code the account may see (repeat for more); neighbourhood role."),
+    ] = None,
+    area: Annotated[str | None, typer.Option(help="North or South; area role.")] = None,
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from standard input.")
+    ] = False,
+    config: ConfigOption = None,
+) -> None:
+    """Add a local account with a role and scope; asks for its password."""
+    from chi.auth import AuthError, make_user
+    from chi.store import StoreError
+
+    try:
+        user = make_user(username, role, neighbourhood if role == "neighbourhood" else area)
+    except AuthError as exc:
+        raise _fail(exc) from None
+    store = _store(config)
+    try:
+        store.add_user(user.username, _password(password_stdin), user.role.value, user.scope_text)
+    except StoreError as exc:
+        raise _fail(exc) from None
+    store.record(
+        _actor(), "account_added", scope=user.scope_text, detail=f"{user.username} ({user.role})"
+    )
+    typer.echo(f"added {user.username}: {user.role.value}, {user.scope.label}")
+
+
+def users_remove(
+    username: Annotated[str, typer.Argument(help="Account to remove.")],
+    config: ConfigOption = None,
+) -> None:
+    """Remove a local account and end its sessions."""
+    from chi.store import StoreError
+
+    store = _store(config)
+    try:
+        store.remove_user(username)
+    except StoreError as exc:
+        raise _fail(exc) from None
+    store.record(_actor(), "account_removed", detail=username)
+    typer.echo(f"removed {username}")
+
+
+def users_set_password(
+    username: Annotated[str, typer.Argument(help="Account whose password to set.")],
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from standard input.")
+    ] = False,
+    config: ConfigOption = None,
+) -> None:
+    """Set a local account's password (and lift any lock-out)."""
+    from chi.store import StoreError
+
+    store = _store(config)
+    try:
+        store.set_password(username, _password(password_stdin))
+    except StoreError as exc:
+        raise _fail(exc) from None
+    store.record(_actor(), "password_set", detail=username)
+    typer.echo(f"password set for {username}")
+
+
+def users_list(config: ConfigOption = None) -> None:
+    """List the local accounts with their role, scope and state."""
+    from chi.auth import AuthError, make_user
+
+    accounts = _store(config).accounts()
+    if not accounts:
+        typer.echo("no accounts")
+        return
+    for a in accounts:
+        try:
+            scope = make_user(a.username, a.role, a.scope).scope.label
+        except AuthError as exc:
+            scope = f"INVALID ({exc})"
+        flags = [f for f, on in (("demo", a.demo), ("locked", a.locked())) if on]
+        extra = f"  [{', '.join(flags)}]" if flags else ""
+        typer.echo(f"{a.username:<20} {a.role:<13} {scope}{extra}")
+
+
+def _has_extract(folder: Path) -> bool:
+    return (folder / "crimes.parquet").exists() or (folder / "crimes").is_dir()
+
+
+def _sergeant_wards(runs: Path) -> list[str]:
+    """The two Cambridge wards with the most people on the latest month's victim list."""
+    import polars as pl
+
+    from chi.lists import neighbourhoods
+    from chi.runs import open_run
+
+    nb = neighbourhoods().filter(pl.col("district_name") == "Cambridge")
+    cambridge = nb["neighbourhood_code"].to_list()
+    run = open_run(runs)
+    month = run.manifest["months"][-1]
+    counts = (
+        pl.read_parquet(run.file("victim_list"))
+        .filter((pl.col("month") == month) & pl.col("neighbourhood_code").is_in(cambridge))
+        .group_by("neighbourhood_code")
+        .len()
+        .sort(["len", "neighbourhood_code"], descending=[True, False])
+    )
+    wards = counts["neighbourhood_code"].to_list()[:2]
+    return wards + [c for c in sorted(cambridge) if c not in wards][: 2 - len(wards)]
+
+
+def demo(
+    port: Annotated[int, typer.Option(help="Port to serve the app on.")] = 8501,
+    no_serve: Annotated[
+        bool, typer.Option("--no-serve", help="Prepare everything, do not serve.")
+    ] = False,
+    folder: Annotated[Path, typer.Option(help="Folder for the demo's data and state.")] = Path(
+        "demo"
+    ),
+    address: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+) -> None:
+    """Prepare the demonstration (synthetic extract, a scored run, demo accounts) and serve it.
+
+    Generates FOLDER/extract (seed 1, 36 months from 2022-01) if it is missing, scores it
+    into FOLDER/runs if there is no run, writes FOLDER/chi.toml (demo = true) and creates one
+    demo account per role, password "demo". Demo accounts exist only in demo mode: the app
+    refuses to start in production mode while any exists.
+    """
+    from chi.policy import Policy
+    from chi.progress import terminal_progress
+    from chi.runs import latest_run_id, score_and_publish
+    from chi.store import Store
+
+    folder = folder.resolve()
+    extract, runs = folder / "extract", folder / "runs"
+    folder.mkdir(parents=True, exist_ok=True)
+    if not _has_extract(extract):
+        from chi.generate import GenerateOptions, generate_extract
+
+        typer.echo(f"generating the demo extract in {extract} (seed 1, 2022-01, 36 months)")
+        with terminal_progress("generate") as progress:
+            generate_extract(extract, GenerateOptions(seed=1, start="2022-01", months=36), progress)
+    if latest_run_id(runs) is None:
+        typer.echo(f"scoring it into {runs}")
+        with terminal_progress("score") as progress:
+            score_and_publish(extract, runs, Policy(), None, progress)
+    config = folder / "chi.toml"
+    config.write_text(
+        "# The demonstration's configuration, written by `chi demo`. Synthetic data only.\n"
+        '[app]\nruns_dir = "runs"\nextract_dir = "extract"\nstate_path = "state.sqlite"\n'
+        "demo = true\n",
+        encoding="utf-8",
+    )
+    store = Store(folder / "state.sqlite")
+    accounts = {"sergeant": ("neighbourhood", ",".join(_sergeant_wards(runs))), **DEMO_ACCOUNTS}
+    from chi.auth import make_user
+
+    typer.echo("")
+    typer.echo("demo accounts (demonstration only; password: demo):")
+    for name, (role, scope) in accounts.items():
+        if store.account(name) is None:
+            store.add_user(name, DEMO_PASSWORD, role, scope, demo=True)
+            store.record(_actor(), "account_added", scope=scope, detail=f"{name} ({role}, demo)")
+        user = make_user(name, role, scope)
+        typer.echo(f"  {name:<9} {role:<13} {user.scope.label}")
+    url = f"http://{'localhost' if address in ('127.0.0.1', '0.0.0.0') else address}:{port}"
+    typer.echo("")
+    if no_serve:
+        typer.echo(f"ready: serve it with  chi demo --folder {folder}  (then open {url})")
+        return
+    app_py = Path(__file__).resolve().parent.parent / "app.py"
+    if not app_py.is_file():
+        typer.echo(f"chi: {app_py} not found: run chi demo from a checkout of chi", err=True)
+        raise typer.Exit(2)
+    typer.echo(f"serving the app at {url} (Ctrl+C to stop)")
+    env = {**os.environ, "CHI_CONFIG": str(config)}
+    command = [sys.executable, "-m", "streamlit", "run", str(app_py), *STREAMLIT_FLAGS]
+    command += ["--server.port", str(port), "--server.address", address]
+    try:
+        code = subprocess.call(command, env=env, cwd=app_py.parent)
+    except KeyboardInterrupt:
+        code = 0
+    raise typer.Exit(code)
 
 
 def register(app: typer.Typer) -> None:
     """Add the app's commands to the ``chi`` command line."""
+    users = typer.Typer(
+        help="Manage the app's local accounts (in the state store of the configuration).",
+        no_args_is_help=True,
+    )
+    users.command("add")(users_add)
+    users.command("remove")(users_remove)
+    users.command("set-password")(users_set_password)
+    users.command("list")(users_list)
+    app.add_typer(users, name="users")
+    app.command("demo")(demo)

@@ -367,6 +367,14 @@ class Store:
             )
         return username
 
+    def session_username(self, token: str) -> str | None:
+        """Whose session a token is, valid or not (for the audit entry when it has ended)."""
+        with self._db() as con:
+            row = con.execute(
+                "select username from sessions where token_hash = ?", (_token_hash(token),)
+            ).fetchone()
+        return None if row is None else str(row[0])
+
     def end_session(self, token: str, now: datetime | None = None) -> None:
         with self._tx() as con:
             con.execute(

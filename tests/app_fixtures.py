@@ -9,7 +9,8 @@ script). Scoring it takes a couple of seconds, so test modules share one copy pe
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+import shutil
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -163,8 +164,13 @@ PASSWORD = "correct horse battery"
 # username -> (role, scope)
 USERS: dict[str, tuple[str, str]] = {
     "sergeant": ("neighbourhood", f"{ARBURY},{ABBEY}"),
+    "arbury": ("neighbourhood", ARBURY),
+    "abbey": ("neighbourhood", ABBEY),
     "castle": ("neighbourhood", CASTLE),
+    "romsey": ("neighbourhood", ROMSEY),
     "central": ("neighbourhood", CENTRAL),
+    "bretton": ("neighbourhood", BRETTON),
+    "peterborough": ("neighbourhood", f"{DOGSTHORPE},{BARNACK}"),
     "north": ("area", "North"),
     "south": ("area", "South"),
     "analyst": ("analyst", ""),
@@ -196,12 +202,19 @@ def write_config(root: Path, fixture: Fixture, demo: bool = False, extra: str = 
     return config
 
 
-def make_app_env(root: Path, fixture: Fixture, demo: bool = False, extra: str = "") -> AppEnv:
+def make_app_env(
+    root: Path, fixture: Fixture, demo: bool = False, extra: str = "", own_runs: bool = False
+) -> AppEnv:
+    """Configuration and a state store with ``USERS``; ``own_runs`` copies the runs folder
+    (for tests that publish runs, so other modules keep seeing the shared one)."""
     from argon2 import PasswordHasher
 
     from chi.store import Store
 
     root.mkdir(parents=True, exist_ok=True)
+    if own_runs:
+        shutil.copytree(fixture.runs_dir, root / "runs", symlinks=True)
+        fixture = replace(fixture, runs_dir=root / "runs")
     config = write_config(root, fixture, demo, extra)
     store = Store(root / "state.sqlite", hasher=PasswordHasher(**FAST_HASHER_ARGS))
     for username, (role, scope) in USERS.items():
@@ -217,3 +230,47 @@ def shared_fixture(tmp_path_factory: Any) -> Fixture:
     if "run" not in _SHARED:
         _SHARED["run"] = build_fixture(tmp_path_factory.mktemp("app-fixture"))
     return _SHARED["run"]
+
+
+# Driving the app with Streamlit's AppTest.
+
+APP = Path(__file__).resolve().parent.parent / "app.py"
+
+
+def app_test(env: AppEnv, username: str | None = None) -> Any:
+    """The app as ``username`` (signed in through a fresh session in the state store), or
+    signed out. ``CHI_CONFIG`` must name ``env.config`` while it runs."""
+    from streamlit.testing.v1 import AppTest
+
+    from chi.store import Store
+
+    at = AppTest.from_file(str(APP), default_timeout=60)
+    if username is not None:
+        at.session_state["chi_session"] = Store(env.state).start_session(username, 8).token
+    return at
+
+
+def goto(at: Any, url_path: str) -> Any:
+    """Ask for a page by its URL path, as a browser opening ``/url_path`` does (AppTest's own
+    ``switch_page`` takes only page files)."""
+    from streamlit.util import calc_hash
+
+    at._page_hash = calc_hash(url_path)
+    return at.run()
+
+
+PAGE_PATHS = ("victims", "person", "offenders", "dyads", "runs", "quality", "audit", "users")
+
+
+def registered_pages(at: Any) -> set[str]:
+    """The URL paths of the pages the last run's navigation offered (a page's hash is the
+    hash of its URL path, also for the default page, which is served at ``/``)."""
+    from streamlit.util import calc_hash
+
+    offered = set(at._registered_pages)
+    return {p for p in (*PAGE_PATHS, "signin") if calc_hash(p) in offered}
+
+
+def table(at: Any, index: int = 0) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = at.dataframe[index].value.to_dict("records")
+    return rows

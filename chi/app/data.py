@@ -1,0 +1,115 @@
+"""Cached, scoped reads of a run for the pages.
+
+Every cached function takes the run and the scope's key as arguments and rebuilds the scope
+from that key inside, so the cache key is the scope itself: a frame cached for one scope
+can never be served for another, and no page filters an unscoped frame. Runs are immutable
+once published, so entries stay valid for the life of the run.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import polars as pl
+import streamlit as st
+
+from chi.diff import diff_runs
+from chi.lists import (
+    PersonDetail,
+    Scope,
+    dyad_list,
+    exited,
+    offender_list,
+    person_detail,
+    scope_from_key,
+    victim_briefing,
+)
+from chi.runs import Run, open_run
+
+_CACHE = {"show_spinner": False, "max_entries": 512, "ttl": timedelta(hours=12)}
+
+
+def _run(run_path: str) -> Run:
+    return open_run(Path(run_path))
+
+
+@st.cache_data(**_CACHE)  # type: ignore[call-overload, untyped-decorator]
+def _victims(
+    run_path: str, run_id: str, month: str, scope_key: str, restricted: tuple[str, ...]
+) -> pl.DataFrame:
+    return victim_briefing(_run(run_path), month, scope_from_key(scope_key), restricted)
+
+
+@st.cache_data(**_CACHE)  # type: ignore[call-overload, untyped-decorator]
+def _exits(run_path: str, run_id: str, month: str, scope_key: str) -> pl.DataFrame:
+    return exited(_run(run_path), month, scope_from_key(scope_key))
+
+
+@st.cache_data(**_CACHE)  # type: ignore[call-overload, untyped-decorator]
+def _offenders(run_path: str, run_id: str, month: str, scope_key: str) -> pl.DataFrame:
+    return offender_list(_run(run_path), month, scope_from_key(scope_key))
+
+
+@st.cache_data(**_CACHE)  # type: ignore[call-overload, untyped-decorator]
+def _dyads(run_path: str, run_id: str, month: str, scope_key: str) -> pl.DataFrame:
+    return dyad_list(_run(run_path), month, scope_from_key(scope_key))
+
+
+@st.cache_data(**_CACHE)  # type: ignore[call-overload, untyped-decorator]
+def _person(
+    run_path: str,
+    run_id: str,
+    person_id: str,
+    month: str,
+    scope_key: str,
+    restricted: tuple[str, ...],
+    offenders: bool,
+) -> PersonDetail | None:
+    return person_detail(
+        _run(run_path), person_id, month, scope_from_key(scope_key), restricted, offenders
+    )
+
+
+@st.cache_data(**_CACHE)  # type: ignore[call-overload, untyped-decorator]
+def _diff(path_a: str, path_b: str, month: str) -> pl.DataFrame:
+    return diff_runs(_run(path_a), _run(path_b), month)
+
+
+def victims(run: Run, month: str, scope: Scope, restricted: tuple[str, ...]) -> pl.DataFrame:
+    frame: pl.DataFrame = _victims(str(run.path), run.run_id, month, scope.key, restricted)
+    return frame
+
+
+def exits(run: Run, month: str, scope: Scope) -> pl.DataFrame:
+    frame: pl.DataFrame = _exits(str(run.path), run.run_id, month, scope.key)
+    return frame
+
+
+def offenders(run: Run, month: str, scope: Scope) -> pl.DataFrame:
+    frame: pl.DataFrame = _offenders(str(run.path), run.run_id, month, scope.key)
+    return frame
+
+
+def dyads(run: Run, month: str, scope: Scope) -> pl.DataFrame:
+    frame: pl.DataFrame = _dyads(str(run.path), run.run_id, month, scope.key)
+    return frame
+
+
+def person(
+    run: Run,
+    person_id: str,
+    month: str,
+    scope: Scope,
+    restricted: tuple[str, ...],
+    offenders: bool,
+) -> PersonDetail | None:
+    detail: PersonDetail | None = _person(
+        str(run.path), run.run_id, person_id, month, scope.key, restricted, offenders
+    )
+    return detail
+
+
+def diff(a: Run, b: Run, month: str) -> pl.DataFrame:
+    frame: pl.DataFrame = _diff(str(a.path), str(b.path), month)
+    return frame

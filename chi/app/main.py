@@ -1,0 +1,93 @@
+"""The app's entry: configuration, the production check, sign-in, then the pages of the role.
+
+The navigation is built from the user's role on every rerun, so a page outside the role is
+never registered: its URL falls back to the role's first page. Each page also checks the
+role itself before it reads anything.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import streamlit as st
+
+from chi.app.context import PageContext, Services, services, sign_in_page, sign_out, signed_in_user
+from chi.app.pages import audit, dyads, offenders, person, quality, runs, users, victims
+from chi.auth import User
+from chi.store import StoreError
+
+PageSpec = tuple[str, str, Callable[[PageContext], None]]
+
+PAGES: dict[str, PageSpec] = {
+    "victims": ("Victim list", ":material/format_list_numbered:", victims.render),
+    "person": ("Person", ":material/person:", person.render),
+    "offenders": ("Offenders", ":material/person_alert:", offenders.render),
+    "dyads": ("DA dyads", ":material/link:", dyads.render),
+    "runs": ("Runs", ":material/autorenew:", runs.render),
+    "quality": ("Data quality", ":material/rule:", quality.render),
+    "audit": ("Audit log", ":material/history:", audit.render),
+    "users": ("Accounts", ":material/group:", users.render),
+}
+
+
+def _bind(
+    render: Callable[[PageContext], None], holder: dict[str, PageContext]
+) -> Callable[[], None]:
+    def page() -> None:
+        render(holder["ctx"])
+
+    return page
+
+
+def _startup() -> Services:
+    try:
+        svc = services()
+    except (ValueError, StoreError) as exc:
+        st.title("chi cannot start")
+        st.error(f"The configuration could not be used: {exc}")
+        st.stop()
+    demo = svc.store.demo_accounts()
+    if demo and not svc.config.demo:
+        st.title("chi refuses to start")
+        st.error(
+            "This is a production configuration (demo = false), but the state store holds "
+            f"demonstration accounts ({', '.join(demo)}). Remove them with "
+            "`chi users remove NAME` before serving real data."
+        )
+        st.stop()
+    return svc
+
+
+def _sidebar(svc: Services, user: User) -> None:
+    with st.sidebar:
+        st.markdown(f"**{user.username}** · {user.role.value}")
+        st.caption(user.scope.label)
+        if svc.config.demo:
+            st.caption(":orange[Demonstration: synthetic data]")
+        if st.button("Sign out", key="sign_out"):
+            sign_out(svc, user)
+            st.rerun()
+
+
+def main() -> None:
+    st.set_page_config(page_title="chi", page_icon=":material/shield:", layout="wide")
+    st.set_option("client.disableDataExport", True)
+    svc = _startup()
+    user = signed_in_user(svc)
+    if user is None:
+        st.navigation(
+            [st.Page(lambda: sign_in_page(svc), title="Sign in", url_path="signin")],
+            position="hidden",
+        ).run()
+        return
+    holder: dict[str, PageContext] = {}
+    pages = {
+        name: st.Page(
+            _bind(PAGES[name][2], holder), title=PAGES[name][0], icon=PAGES[name][1], url_path=name
+        )
+        for name in user.pages
+    }
+    holder["ctx"] = PageContext(svc, user, pages)
+    nav = st.navigation(list(pages.values()))
+    _sidebar(svc, user)
+    nav.run()

@@ -1,0 +1,204 @@
+"""The runs page (analyst): published runs and their manifests, a new run with a chosen policy
+and weight set scored in the background, and the diff between two runs."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from decimal import Decimal
+from pathlib import Path
+
+import polars as pl
+import streamlit as st
+
+from chi.app import data
+from chi.app.context import PageContext
+from chi.app.jobs import JOBS, Job, JobBusyError
+from chi.app.ui import guarded, require
+from chi.policy import Policy
+from chi.reference import weight_sets
+from chi.runs import Run, RunError, latest_run_id, list_runs
+
+
+def render(ctx: PageContext) -> None:
+    require(ctx, "runs")
+    st.title("Runs")
+    with guarded(ctx):
+        try:
+            runs = list_runs(ctx.config.runs_dir)
+        except RunError:
+            runs = []
+        latest = latest_run_id(ctx.config.runs_dir) if runs else None
+        _runs_table(runs, latest)
+        current = next((r for r in runs if r.run_id == latest), runs[-1] if runs else None)
+        st.divider()
+        _new_run(ctx, current)
+        st.divider()
+        _diff(ctx, runs, latest)
+
+
+def _runs_table(runs: list[Run], latest: str | None) -> None:
+    if not runs:
+        st.info("No runs have been published yet.")
+        return
+    rows = []
+    for r in reversed(runs):
+        m, pol = r.manifest, r.manifest["policy"]
+        rows.append(
+            {
+                "run": r.run_id,
+                "current": r.run_id == latest,
+                "created": m["created_at"],
+                "weights": m["weights"]["name"],
+                "window": pol["window_months"],
+                "min harm": pol["min_harm"],
+                "min crimes": pol["min_crimes"],
+                "months": f"{m['months'][0]} to {m['months'][-1]}" if m["months"] else "",
+                "victims listed": m["outputs"]["victim_list"]["rows"],
+                "rejected rows": sum(c["rejected"] for c in m["counts"].values()),
+            }
+        )
+    st.dataframe(
+        pl.DataFrame(rows),
+        hide_index=True,
+        width="stretch",
+        column_config={"current": st.column_config.CheckboxColumn("Current")},
+    )
+    chosen = st.selectbox("Manifest of run", [r.run_id for r in reversed(runs)], key="manifest_run")
+    with st.expander(f"Manifest of {chosen}"):
+        st.json(next(r.manifest for r in runs if r.run_id == chosen))
+
+
+def _extract(ctx: PageContext, current: Run | None) -> Path | None:
+    if ctx.config.extract_dir is not None:
+        return ctx.config.extract_dir
+    if current is not None:
+        return Path(current.manifest["extract"]["path"])
+    return None
+
+
+def _new_run(ctx: PageContext, current: Run | None) -> None:
+    st.subheader("Start a new run")
+    job = JOBS.current(ctx.config.runs_dir)
+    if job is not None and job.running:
+        _progress(ctx)
+        return
+    if job is not None:
+        _finished(ctx, job)
+    extract = _extract(ctx, current)
+    if extract is None:
+        st.info("No extract is configured (app.extract_dir) and there is no run to take one from.")
+        return
+    base = Policy.from_manifest(current.manifest["policy"]) if current else Policy()
+    months = current.manifest["months"] if current else []
+    sets = weight_sets()
+    st.caption(
+        f"Extract: `{extract}`. Users keep seeing the current run until the new one is published."
+    )
+    with st.form("new_run"):
+        a, b, c, d = st.columns(4)
+        weights = a.selectbox(
+            "Weight set",
+            list(sets),
+            index=list(sets).index(base.weights) if base.weights in sets else 0,
+            format_func=lambda n: f"{n}: {sets[n].title}",
+        )
+        window = b.number_input("Window (months)", 1, 120, base.window_months, key="window")
+        min_harm = c.number_input(
+            "Harm threshold (days)", 0.0, 100000.0, float(base.min_harm), step=5.0, key="min_harm"
+        )
+        min_crimes = d.number_input(
+            "Crime-count threshold", 1, 1000, base.min_crimes, key="min_crimes"
+        )
+        span = st.text_input(
+            "Months (YYYY-MM:YYYY-MM, empty for every complete month)",
+            f"{months[0]}:{months[-1]}" if months else "",
+            key="months",
+        )
+        submitted = st.form_submit_button("Score and publish", type="primary")
+    if not submitted:
+        return
+    try:
+        policy = replace(
+            base,
+            weights=str(weights),
+            window_months=int(window),
+            min_harm=Decimal(str(min_harm)).normalize(),
+            min_crimes=int(min_crimes),
+        )
+        JOBS.start(
+            ctx.store, ctx.user.username, ctx.config.runs_dir, extract, policy, span.strip() or None
+        )
+    except (ValueError, JobBusyError) as exc:
+        st.error(str(exc))
+        return
+    st.rerun()
+
+
+@st.fragment(run_every=1.0)
+def _progress(ctx: PageContext) -> None:
+    job = JOBS.current(ctx.config.runs_dir)
+    if job is None:
+        return
+    if job.running:
+        with st.status(f"Scoring: {job.step}", expanded=True):
+            st.progress(job.fraction, text=f"{job.step} ({job.fraction:.0%})")
+            st.caption(f"Started by {job.username} at {job.started_at} UTC.")
+        return
+    st.rerun(scope="app")
+
+
+def _finished(ctx: PageContext, job: Job) -> None:
+    if job.state == "done":
+        st.success(f"Run {job.run_id} (started by {job.username}) is published and is now current.")
+    else:
+        st.error(f"The last run started from the app failed: {job.error}")
+
+
+def _diff(ctx: PageContext, runs: list[Run], latest: str | None) -> None:
+    st.subheader("Compare two runs")
+    if len(runs) < 2:
+        st.info("Publish a second run to compare it with the first.")
+        return
+    ids = [r.run_id for r in reversed(runs)]
+    by_id = {r.run_id: r for r in runs}
+
+    def label(run_id: str) -> str:
+        pol = by_id[run_id].manifest["policy"]
+        mark = " (current)" if run_id == latest else ""
+        return (
+            f"{run_id}{mark}: {by_id[run_id].manifest['weights']['name']}, harm ≥ "
+            f"{pol['min_harm']}, crimes ≥ {pol['min_crimes']}, window {pol['window_months']}"
+        )
+
+    a_col, b_col = st.columns(2)
+    a_id = a_col.selectbox("Run A (reference)", ids, index=1, format_func=label, key="diff_a")
+    b_id = b_col.selectbox("Run B", ids, index=0, format_func=label, key="diff_b")
+    shared = sorted(
+        set(by_id[a_id].manifest["months"]) & set(by_id[b_id].manifest["months"]), reverse=True
+    )
+    if a_id == b_id or not shared:
+        st.info("Choose two different runs that share at least one month.")
+        return
+    month = st.selectbox("Month", shared, key="diff_month")
+    frame = data.diff(by_id[a_id], by_id[b_id], month)
+    ctx.record_once("diff_view", run_id=f"{a_id}..{b_id}", month=month, rows=frame.height)
+    if frame.is_empty():
+        st.success("The same people are listed in both runs for this month.")
+        return
+    counts = frame.group_by("list", "change").len().sort("list", "change")
+    st.markdown(
+        " · ".join(
+            f"**{r['len']}** {r['change']} the {r['list']} list"
+            for r in counts.iter_rows(named=True)
+        )
+    )
+    st.dataframe(
+        frame,
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "harm_a": st.column_config.NumberColumn("Harm A", format="%.1f"),
+            "harm_b": st.column_config.NumberColumn("Harm B", format="%.1f"),
+            "why": st.column_config.TextColumn("Why", width="large"),
+        },
+    )

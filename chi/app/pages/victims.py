@@ -1,0 +1,136 @@
+"""The victim list page: the month's ranked list for a neighbourhood, its changes and downloads."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import polars as pl
+import streamlit as st
+
+from chi.app import data
+from chi.app.context import PageContext
+from chi.app.downloads import DOWNLOAD_FORMATS, file_name, media_type, victim_download
+from chi.app.ui import (
+    current_run,
+    guarded,
+    pick_month,
+    pick_scope,
+    reasons_text,
+    require,
+    run_caption,
+)
+from chi.lists import Scope
+from chi.runs import Run
+from chi.score import add_months, month_label, parse_month
+
+COLUMNS: dict[str, Any] = {
+    "neighbourhood_rank": st.column_config.NumberColumn("Rank", help="Rank in the neighbourhood"),
+    "rank": st.column_config.NumberColumn("Force rank"),
+    "neighbourhood_name": st.column_config.TextColumn("Neighbourhood"),
+    "name": st.column_config.TextColumn("Name"),
+    "person_id": st.column_config.TextColumn("Person id"),
+    "age": st.column_config.NumberColumn("Age"),
+    "harm_days": st.column_config.NumberColumn("Harm (days)", format="%.1f"),
+    "crimes": st.column_config.NumberColumn("Crimes"),
+    "da_crimes": st.column_config.NumberColumn("DA crimes"),
+    "last_recorded_date": st.column_config.DateColumn("Latest crime", format="YYYY-MM-DD"),
+    "latest_offence": st.column_config.TextColumn("Latest offence", width="medium"),
+    "reasons": st.column_config.TextColumn("Reasons"),
+    "status": st.column_config.TextColumn("New or continuing"),
+}
+
+
+def render(ctx: PageContext) -> None:
+    require(ctx, "victims")
+    with guarded(ctx):
+        run = current_run(ctx)
+        month = pick_month(run)
+        scope = pick_scope(ctx.user)
+        _page(ctx, run, month, scope)
+
+
+def _page(ctx: PageContext, run: Run, month: str, scope: Scope) -> None:
+    restricted = ctx.config.restricted_groups if ctx.user.masks_restricted else ()
+    frame = data.victims(run, month, scope, tuple(restricted))
+    gone = data.exits(run, month, scope)
+    ctx.record_once("list_view", run_id=run.run_id, month=month, scope=scope.key, rows=frame.height)
+
+    st.title(f"Victim list: {scope.label}")
+    run_caption(run)
+    previous = month_label(add_months(parse_month(month), -1))
+    new = frame.filter(pl.col("status") == "new").height
+    st.markdown(
+        f"**{frame.height}** {'person' if frame.height == 1 else 'people'} listed for "
+        f"**{month}** · **{new}** new · **{frame.height - new}** continuing · "
+        f"**{gone.height}** exited since {previous}"
+    )
+
+    if frame.is_empty():
+        st.info("Nobody in this scope is on the list for this month.")
+    else:
+        shown = reasons_text(frame)
+        columns = list(COLUMNS)
+        if len(scope.neighbourhoods) == 1:
+            columns.remove("neighbourhood_name")
+        event = st.dataframe(
+            shown.select(columns),
+            column_config=COLUMNS,
+            hide_index=True,
+            width="stretch",
+            on_select="rerun",
+            selection_mode="single-row",
+            key="victim_table",
+        )
+        rows = event.selection.rows if event is not None else []
+        if rows:
+            chosen = frame.row(rows[0], named=True)
+            if st.button(f"Open the person view for {chosen['name'] or chosen['person_id']}"):
+                st.session_state["person_jump"] = chosen["person_id"]
+                st.switch_page(ctx.pages["person"])
+        else:
+            st.caption("Select a row to open that person's view.")
+
+    if not gone.is_empty():
+        with st.expander(f"Exited since {previous} ({gone.height})"):
+            st.dataframe(
+                gone.select(
+                    "name", "neighbourhood_name", "previous_rank", "harm_days", "crimes", "reason"
+                ),
+                hide_index=True,
+                width="stretch",
+                column_config={
+                    "name": "Name",
+                    "neighbourhood_name": "Neighbourhood",
+                    "previous_rank": st.column_config.NumberColumn("Force rank last month"),
+                    "harm_days": st.column_config.NumberColumn("Harm now (days)", format="%.1f"),
+                    "crimes": "Crimes now",
+                    "reason": "Why",
+                },
+            )
+
+    st.subheader("Download")
+    st.caption(
+        f"Files are marked {ctx.config.marking}, carry the run's details and your name, "
+        "and every download is recorded."
+    )
+    cols = st.columns(len(DOWNLOAD_FORMATS))
+    labels = {"csv": "CSV", "xlsx": "Excel (XLSX)", "pdf": "Printable briefing (PDF)"}
+    for col, fmt in zip(cols, DOWNLOAD_FORMATS, strict=True):
+        with col:
+            st.download_button(
+                labels[fmt],
+                data=_deferred(ctx, run, month, scope, frame, fmt),
+                file_name=file_name(run, month, scope, fmt),
+                mime=media_type(fmt),
+                on_click="ignore",
+                key=f"download_{fmt}",
+            )
+
+
+def _deferred(ctx: PageContext, run: Run, month: str, scope: Scope, frame: pl.DataFrame, fmt: str):  # type: ignore[no-untyped-def]
+    def build() -> bytes:
+        return victim_download(
+            ctx.store, ctx.user, run, month, scope, frame, fmt, ctx.config.marking
+        )
+
+    return build

@@ -1,0 +1,151 @@
+"""Shared page parts: the current run, the month and neighbourhood pickers, tables, errors.
+
+The neighbourhood picker offers only neighbourhoods within the user's scope, and whatever
+value arrives (a widget, a query parameter, a hand-edited session) is turned into a scope
+with ``chi.lists.narrow``, which can only make the user's scope smaller. Query parameters
+(``month``, ``nb``) make a list linkable, and are checked like any other input.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import duckdb
+import polars as pl
+import streamlit as st
+
+from chi.app.context import PageContext
+from chi.auth import Role, User
+from chi.lists import Scope, narrow, neighbourhoods
+from chi.runs import Run, RunError, open_run
+
+ALL = "*"
+
+
+class NoRun(Exception):
+    """There is no published run to show."""
+
+
+def current_run(ctx: PageContext) -> Run:
+    """The latest published run (read afresh on each rerun, so a new run shows at once)."""
+    try:
+        return open_run(ctx.config.runs_dir)
+    except RunError as exc:
+        raise NoRun(str(exc)) from None
+
+
+def no_run_page(ctx: PageContext, reason: str) -> None:
+    st.title("No lists yet")
+    st.info(
+        "There is no published scoring run to show. Lists appear here once a run has "
+        "been scored and published."
+    )
+    if ctx.user.role is Role.ANALYST:
+        st.write(
+            f"Runs folder: `{ctx.config.runs_dir}`. Score an extract with "
+            "`chi score EXTRACT --out RUNS`, or start a run from the **Runs** page once an "
+            "extract is configured (`app.extract_dir`)."
+        )
+        st.caption(reason)
+    else:
+        st.write("Please ask your analyst team when the next lists will be published.")
+
+
+@contextmanager
+def guarded(ctx: PageContext) -> Iterator[None]:
+    """Show a clear page, not a traceback, when the run is missing or incomplete."""
+    try:
+        yield
+    except NoRun as exc:
+        no_run_page(ctx, str(exc))
+    except (RunError, duckdb.IOException) as exc:
+        st.title("This run cannot be read")
+        st.error(
+            "Part of the published run is missing or damaged, so its lists cannot be shown. "
+            "The analyst team has been told by the audit log; please try again later."
+        )
+        ctx.record("run_unreadable", detail=type(exc).__name__)
+
+
+def require(ctx: PageContext, page: str) -> None:
+    """Refuse a page outside the user's role (the navigation never offers one)."""
+    if not ctx.user.may_open(page):
+        st.error("This page is not available for your role.")
+        ctx.record("page_refused", detail=page)
+        st.stop()
+
+
+def run_caption(run: Run) -> None:
+    m = run.manifest
+    pol = m["policy"]
+    st.caption(
+        f"Run {run.run_id} · created {m['created_at']} · extract as of {m['extract']['as_of']} "
+        f"· {m['weights']['name']} · window {pol['window_months']} months, "
+        f"harm ≥ {pol['min_harm']} days or crimes ≥ {pol['min_crimes']}"
+    )
+
+
+def pick_month(run: Run) -> str:
+    """The list month (default: the latest complete month of the run), in the sidebar."""
+    months = list(reversed(run.manifest.get("months") or []))
+    if not months:
+        raise NoRun(f"run {run.run_id} has no list months")
+    wanted = st.session_state.get("month")
+    if wanted not in months:
+        asked = st.query_params.get("month")
+        st.session_state["month"] = asked if asked in months else months[0]
+    month: str = st.sidebar.selectbox("Month", months, key="month")
+    st.query_params["month"] = month
+    return month
+
+
+def _names() -> dict[str, str]:
+    nb = neighbourhoods()
+    return dict(zip(nb["neighbourhood_code"], nb["neighbourhood_name"], strict=True))
+
+
+def scope_options(user: User) -> list[str]:
+    """``ALL`` (the user's whole scope) and each neighbourhood within it, by name."""
+    names = _names()
+    if user.scope.force_wide:
+        codes = [*sorted(names, key=lambda c: names[c]), "unknown"]
+    else:
+        codes = sorted(user.scope.neighbourhoods, key=lambda c: names.get(c, c))
+    return codes if len(codes) == 1 else [ALL, *codes]
+
+
+def pick_scope(user: User) -> Scope:
+    """The neighbourhood to show, as a scope never wider than the user's."""
+    options = scope_options(user)
+    names = _names()
+    if st.session_state.get("nb") not in options:
+        asked = st.query_params.get("nb")
+        st.session_state["nb"] = asked if asked in options else options[0]
+
+    def label(code: str) -> str:
+        if code == ALL:
+            return "Force-wide" if user.scope.force_wide else f"All of {user.scope.label}"
+        return f"{names.get(code, code)} ({code})" if code != "unknown" else "Unknown place"
+
+    value: str = st.sidebar.selectbox("Neighbourhood", options, key="nb", format_func=label)
+    st.query_params["nb"] = value
+    if value == ALL:
+        return user.scope
+    scope = narrow(user.scope, [value])
+    return Scope.of(scope.neighbourhoods, label=label(value))
+
+
+def reasons_text(frame: pl.DataFrame, column: str = "reasons") -> pl.DataFrame:
+    if column not in frame.columns:
+        return frame
+    return frame.with_columns(
+        pl.col(column).list.eval(pl.element().str.replace_all("_", " ")).list.join(", ")
+    )
+
+
+def money(days: object) -> str:
+    try:
+        return f"{float(str(days)):,.1f}"
+    except ValueError:
+        return str(days)
