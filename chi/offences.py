@@ -12,6 +12,36 @@ a test checks that the two agree over every row of the weight sets.
 Groups live in a small registry (``GROUPS``) so that more can be added by name (domestic
 abuse, child sexual abuse and exploitation, serious sexual offences, rape, modern slavery)
 and chosen in configuration (``restricted_groups``).
+
+A group finer than whole classes also lists Home Office offence codes (``codes``: the
+offence key's group, e.g. ``19D``, compared exactly) and class/subclasses (``subclasses``,
+``CCC/SS``: the crime's ``ho_class``, else the offence key's class and subclass, its
+third- and second-last parts, ``86.86.2.0`` → ``086/02``), and may leave subclasses out
+(``excluded``). A crime is in the group when its classification number is in ``classes``,
+or its code is in ``codes``, or its subclass is in ``subclasses``, and its subclass is not
+excluded. The board's "Safeguarding the Vulnerable" groups (registered below; domestic
+abuse is a flag on the crime, not a group of offences):
+
+- ``rape``: class 19 (19C-19J), rape and attempted rape of a female or male of any age.
+- ``serious_sexual_offences``: classes 17 and 20 (sexual assault on a male or female,
+  including by penetration), 19 (rape), 21 and 22 (sexual activity with a child under 13 or
+  16; causing sexual activity without consent), 23 (familial child sexual offences, not
+  023/12-13, sex with an adult relative) and 70 (sexual activity with a person with a mental
+  disorder).
+- ``child_sexual_abuse_exploitation``: offences whose Home Office code names a child:
+  classes 21 (child under 13), 23 (familial child sexual offences, not 023/12-13), 71
+  (sexual exploitation of children) and 73 (abuse of position of trust); codes 17B and 20B
+  (sexual assault of a child under 13, including by penetration), 19D, 19E, 19G, 19H (rape
+  of a child under 16 or 13), 22B (sexual activity with a child under 16) and 88A (sexual
+  grooming, sexual communication with a child); indecent images of children 086/02, 086/10,
+  086/15.
+- ``modern_slavery_trafficking``: 106 (Modern Slavery Act 2015: slavery, servitude, forced
+  labour, human trafficking; in the CHI sheet key ``99.99.25.0``, subclass 099/25) and 72
+  (trafficking for sexual exploitation, the code before 2015).
+- ``fraud``: classes 51, 52 and 53 (fraud by company director, false accounting, the Fraud
+  Act offences, including Action Fraud's 53A-53J) and 814 (fraud and forgery with vehicle
+  and driver records); codes 33A (articles for use in fraud) and NFIB (Action Fraud
+  outcome-only keys).
 """
 
 from __future__ import annotations
@@ -30,6 +60,12 @@ class OffenceGroup:
     classes: frozenset[int]
     """Home Office classification numbers in the group."""
     description: str = ""
+    codes: frozenset[str] = frozenset()
+    """Home Office offence codes (the offence key's group, e.g. ``19D``) in the group."""
+    subclasses: frozenset[str] = frozenset()
+    """Home Office class/subclasses (``CCC/SS``) in the group."""
+    excluded: frozenset[str] = frozenset()
+    """Class/subclasses left out even when the class, code or subclass matches."""
 
 
 GROUPS: dict[str, OffenceGroup] = {}
@@ -54,6 +90,67 @@ SEXUAL_OFFENCES = register(
     )
 )
 
+RAPE = register(
+    OffenceGroup(
+        name="rape",
+        label="rape",
+        classes=frozenset({19}),
+        description="Home Office class 19 (19C-19J): rape and attempted rape",
+    )
+)
+SERIOUS_SEXUAL_OFFENCES = register(
+    OffenceGroup(
+        name="serious_sexual_offences",
+        label="serious sexual offence",
+        classes=frozenset({17, 19, 20, 21, 22, 23, 70}),
+        excluded=frozenset({"023/12", "023/13"}),
+        description=(
+            "Home Office classes 17, 19-23 and 70 (not 023/12-13): rape, sexual assault "
+            "including by penetration, sexual activity with children, causing sexual activity "
+            "without consent, familial child sexual offences, sexual activity with a person "
+            "with a mental disorder"
+        ),
+    )
+)
+CHILD_SEXUAL_ABUSE_EXPLOITATION = register(
+    OffenceGroup(
+        name="child_sexual_abuse_exploitation",
+        label="child sexual abuse or exploitation",
+        classes=frozenset({21, 23, 71, 73}),
+        codes=frozenset({"17B", "19D", "19E", "19G", "19H", "20B", "22B", "88A"}),
+        subclasses=frozenset({"086/02", "086/10", "086/15"}),
+        excluded=frozenset({"023/12", "023/13"}),
+        description=(
+            "Home Office classes 21, 23 (not 023/12-13), 71 and 73; codes 17B, 19D, 19E, 19G, "
+            "19H, 20B, 22B and 88A; indecent images of children 086/02, 086/10, 086/15"
+        ),
+    )
+)
+MODERN_SLAVERY_TRAFFICKING = register(
+    OffenceGroup(
+        name="modern_slavery_trafficking",
+        label="modern slavery or human trafficking",
+        classes=frozenset({72, 106}),
+        subclasses=frozenset({"099/25"}),
+        description=(
+            "Home Office 106 (Modern Slavery Act 2015; CHI key 99.99.25.0, subclass 099/25) "
+            "and 72 (trafficking for sexual exploitation, before 2015)"
+        ),
+    )
+)
+FRAUD = register(
+    OffenceGroup(
+        name="fraud",
+        label="fraud",
+        classes=frozenset({51, 52, 53, 814}),
+        codes=frozenset({"33A", "NFIB"}),
+        description=(
+            "Home Office classes 51, 52, 53 and 814 and codes 33A and NFIB: fraud, false "
+            "accounting, articles for use in fraud, fraud with vehicle and driver records"
+        ),
+    )
+)
+
 _LEADING_DIGITS = re.compile(r"\s*([0-9]+)")
 
 
@@ -66,10 +163,44 @@ def classification_number(offence_code: str | None, ho_class: str | None) -> int
     return None
 
 
+_SUBCLASS = re.compile(r"\s*([0-9]{1,3})/([0-9]{1,2})\s*")
+_KEY_CLASS = re.compile(r"[0-9]{1,3}")
+_KEY_SUBCLASS = re.compile(r"[0-9]{1,2}")
+
+
+def subclass_of(offence_code: str | None, ho_class: str | None) -> str | None:
+    """``CCC/SS`` from ``ho_class``, else from the offence key's third- and second-last parts."""
+    m = _SUBCLASS.fullmatch(ho_class or "")
+    if m:
+        return f"{int(m.group(1)):03d}/{int(m.group(2)):02d}"
+    parts = (offence_code or "").strip().split(".")
+    if len(parts) >= 4 and _KEY_CLASS.fullmatch(parts[-3]) and _KEY_SUBCLASS.fullmatch(parts[-2]):
+        return f"{int(parts[-3]):03d}/{int(parts[-2]):02d}"
+    return None
+
+
+def offence_code_of(offence_code: str | None) -> str | None:
+    """The Home Office offence code of an offence key: its group (``19D`` of ``19D.19.7.0``)."""
+    code = (offence_code or "").split(".", 1)[0].strip().upper()
+    return code or None
+
+
+def in_group(group: OffenceGroup, offence_code: str | None, ho_class: str | None) -> bool:
+    """Whether the offence belongs to ``group`` (the rule in the module docstring)."""
+    sub = subclass_of(offence_code, ho_class)
+    if sub is not None and sub in group.excluded:
+        return False
+    n = classification_number(offence_code, ho_class)
+    return (
+        (n is not None and n in group.classes)
+        or offence_code_of(offence_code) in group.codes
+        or (sub is not None and sub in group.subclasses)
+    )
+
+
 def groups_of(offence_code: str | None, ho_class: str | None) -> list[str]:
     """Names of the registered groups the offence belongs to, in registry order."""
-    n = classification_number(offence_code, ho_class)
-    return [] if n is None else [g.name for g in GROUPS.values() if n in g.classes]
+    return [g.name for g in GROUPS.values() if in_group(g, offence_code, ho_class)]
 
 
 def resolve(names: Iterable[str]) -> list[OffenceGroup]:
@@ -97,9 +228,43 @@ def sql_classification_number(offence_code: str, ho_class: str) -> str:
     )
 
 
+def sql_subclass(offence_code: str, ho_class: str) -> str:
+    """SQL for ``subclass_of`` over two column expressions."""
+    key = f"string_split(trim({offence_code}), '.')"
+    cls, sub = f"{key}[-3]", f"{key}[-2]"
+    return (
+        f"coalesce(case when regexp_full_match(trim({ho_class}), '[0-9]{{1,3}}/[0-9]{{1,2}}') "
+        f"then lpad(cast(cast(split_part(trim({ho_class}), '/', 1) as integer) as varchar), 3, "
+        f"'0') || '/' || lpad(cast(cast(split_part(trim({ho_class}), '/', 2) as integer) as "
+        f"varchar), 2, '0') end, "
+        f"case when len({key}) >= 4 and regexp_full_match({cls}, '[0-9]{{1,3}}') "
+        f"and regexp_full_match({sub}, '[0-9]{{1,2}}') "
+        f"then lpad(cast(cast({cls} as integer) as varchar), 3, '0') || '/' || "
+        f"lpad(cast(cast({sub} as integer) as varchar), 2, '0') end)"
+    )
+
+
+def _sql_list(values: Iterable[str]) -> str:
+    return ", ".join(_sql_text(v) for v in sorted(values))
+
+
 def sql_in_group(group: OffenceGroup, offence_code: str, ho_class: str) -> str:
-    classes = ", ".join(str(c) for c in sorted(group.classes))
-    return f"coalesce({sql_classification_number(offence_code, ho_class)} in ({classes}), false)"
+    parts = []
+    if group.classes:
+        classes = ", ".join(str(c) for c in sorted(group.classes))
+        parts.append(f"{sql_classification_number(offence_code, ho_class)} in ({classes})")
+    if group.codes:
+        code = f"nullif(upper(trim(split_part({offence_code}, '.', 1))), '')"
+        parts.append(f"{code} in ({_sql_list(group.codes)})")
+    if group.subclasses:
+        parts.append(f"{sql_subclass(offence_code, ho_class)} in ({_sql_list(group.subclasses)})")
+    matched = " or ".join(f"coalesce({p}, false)" for p in parts) if parts else "false"
+    if len(parts) == 1 and not group.excluded:
+        return f"coalesce({parts[0]}, false)"
+    if group.excluded:
+        excluded = f"{sql_subclass(offence_code, ho_class)} in ({_sql_list(group.excluded)})"
+        return f"(({matched}) and not coalesce({excluded}, false))"
+    return f"({matched})"
 
 
 def sql_masked_title(
