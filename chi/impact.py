@@ -120,9 +120,9 @@ class ImpactResult:
             1 - self.after_comparison / self.before_comparison if self.before_comparison else 0.0
         )
         verdict = (
-            "The interval includes zero: this review cannot tell engagement's effect from chance."
+            "the interval includes zero: this review cannot tell engagement's effect from chance."
             if covers_zero
-            else f"Engagement reduced harm by about {rel} (95% interval {lo:.0f}% to {hi:.0f}%)."
+            else f"engagement reduced harm by about {rel} (95% interval {lo:.0f}% to {hi:.0f}%)."
         )
         return (
             f"The {self.engaged} engaged people's harm fell by {naive} from the "
@@ -158,6 +158,12 @@ def _periods(lists: pl.DataFrame, monthly: pl.DataFrame, before: int, after: int
         pl.col("harm").filter(pl.col("offset") <= 0).sum().alias("before"),
         pl.col("harm").filter(pl.col("offset") > 0).sum().alias("after"),
     )
+
+
+def _strata_rows(frame: pl.DataFrame, key: list[str]) -> list[list[int]]:
+    """Row positions of each stratum, in a fixed order (for a reproducible bootstrap)."""
+    grouped = frame.with_row_index("i").group_by(key).agg(pl.col("i").sort()).sort(key)
+    return [list(x) for x in grouped["i"].to_list()]
 
 
 def _did(
@@ -210,13 +216,16 @@ def impact_review(
     matched = e_n.join(c_n, on=key, how="inner")
     unmatched = int(e_n["e"].sum() or 0) - int(matched["e"].sum() or 0)
     monthly = monthly_harm(victimisations)
-    eng_m = eng_rows.join(matched.select(key), on=key).join(
-        _periods(eng_rows, monthly, before_months, after_months), on=["person_id", "month"]
+    eng_m = (
+        eng_rows.join(matched.select(key), on=key)
+        .join(_periods(eng_rows, monthly, before_months, after_months), on=["person_id", "month"])
+        .sort([*key, "person_id"])
     )
     comp_m = (
         comp_rows.join(matched, on=key)
         .with_columns((pl.col("e") / pl.col("c")).alias("weight_"))
         .join(_periods(comp_rows, monthly, before_months, after_months), on=["person_id", "month"])
+        .sort([*key, "person_id"])
     )
     if eng_m.is_empty():
         return ImpactResult(
@@ -228,8 +237,12 @@ def impact_review(
     did, rel = _did(e_a - e_b, c_a - c_b, c_w, e_a)
 
     rng = np.random.default_rng(seed)
-    e_strata = eng_m.with_row_index("i").group_by(key).agg(pl.col("i")).sort(key)["i"].to_list()
-    c_strata = comp_m.with_row_index("i").group_by(key).agg(pl.col("i")).sort(key)["i"].to_list()
+    e_strata = (
+        eng_m.with_row_index("i").group_by(key).agg(pl.col("i").sort()).sort(key)["i"].to_list()
+    )
+    c_strata = (
+        comp_m.with_row_index("i").group_by(key).agg(pl.col("i").sort()).sort(key)["i"].to_list()
+    )
     rels = np.empty(reps)
     for r in range(reps):
         ei = np.concatenate([rng.choice(s, size=len(s)) for s in e_strata])
