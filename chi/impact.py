@@ -25,6 +25,7 @@ listing and with the same domestic abuse status, who regress to the mean just as
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -87,6 +88,11 @@ def cohort_tracking(
     )
 
 
+def _pct(x: float) -> str:
+    """A share as a whole percentage, halves rounded up (robust to float noise)."""
+    return f"{math.floor(100 * x + 0.5 + 1e-9):d}%"
+
+
 @dataclass(frozen=True)
 class ImpactResult:
     engaged: int
@@ -112,9 +118,9 @@ class ImpactResult:
     def explanation(self) -> str:
         if self.engaged == 0:
             return "No engaged person has a complete after-period yet: nothing to review."
-        naive = f"{-100 * self.naive_change:.0f}%"
-        rel = f"{-100 * self.relative_effect:.0f}%"
-        lo, hi = -100 * self.ci_high, -100 * self.ci_low
+        naive = _pct(-self.naive_change)
+        rel = _pct(-self.relative_effect)
+        lo, hi = _pct(-self.ci_high), _pct(-self.ci_low)
         covers_zero = self.ci_low <= 0 <= self.ci_high
         comp_fall = (
             1 - self.after_comparison / self.before_comparison if self.before_comparison else 0.0
@@ -122,13 +128,13 @@ class ImpactResult:
         verdict = (
             "the interval includes zero: this review cannot tell engagement's effect from chance."
             if covers_zero
-            else f"engagement reduced harm by about {rel} (95% interval {lo:.0f}% to {hi:.0f}%)."
+            else f"engagement reduced harm by about {rel} (95% interval {lo} to {hi})."
         )
         return (
             f"The {self.engaged} engaged people's harm fell by {naive} from the "
             f"{self.before_months} months up to listing to the {self.after_months} months after. "
             f"But the {self.comparison} comparable listed people who were not engaged fell by "
-            f"{100 * comp_fall:.0f}% too, because people are listed at their worst "
+            f"{_pct(comp_fall)} too, because people are listed at their worst "
             f"(regression to the mean). Against them, {verdict}"
         )
 
