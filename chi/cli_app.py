@@ -175,8 +175,13 @@ def _has_extract(folder: Path) -> bool:
     return (folder / "crimes.parquet").exists() or (folder / "crimes").is_dir()
 
 
+# Arbury and King's Hedges: neighbouring north Cambridge wards, as one team might cover.
+SERGEANT_WARDS = ["E05013051", "E05013056"]
+
+
 def _sergeant_wards(runs: Path) -> list[str]:
-    """The two Cambridge wards with the most people on the latest month's victim list."""
+    """Arbury and King's Hedges when both have people on the latest month's victim list, else
+    the two Cambridge wards with the most."""
     import polars as pl
 
     from chi.lists import neighbourhoods
@@ -193,7 +198,10 @@ def _sergeant_wards(runs: Path) -> list[str]:
         .len()
         .sort(["len", "neighbourhood_code"], descending=[True, False])
     )
-    wards = counts["neighbourhood_code"].to_list()[:2]
+    listed = counts["neighbourhood_code"].to_list()
+    if all(w in listed for w in SERGEANT_WARDS):
+        return SERGEANT_WARDS
+    wards = listed[:2]
     return wards + [c for c in sorted(cambridge) if c not in wards][: 2 - len(wards)]
 
 

@@ -348,7 +348,8 @@ class PersonDetail:
     victimisations: pl.DataFrame
     """recorded_date, offence, chi_days, domestic_abuse, neighbourhood_name, counted."""
     monthly: pl.DataFrame
-    """month, harm_days and crimes recorded that month, window_harm_days when listed."""
+    """month, harm_days and crimes recorded that month, window_harm_days when listed; over
+    two windows ending with the month (the current window and the one before)."""
     listings: pl.DataFrame
     """month, rank, neighbourhood_rank, harm_days, crimes, status, reasons (victim list)."""
 
@@ -424,8 +425,8 @@ def person_detail(
                 params={**params, "start": start},
             )
         )
-        first = min(run.manifest["months"]) if run.manifest.get("months") else month
-        months = _month_range(_window_start(run, min(first, month)), month)
+        w = int(run.manifest["policy"]["window_months"])
+        months = _month_range(month_label(add_months(parse_month(month), 1 - 2 * w)), month)
         monthly = _frame(
             con.cursor().sql(
                 f"""

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import random
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from decimal import Decimal
@@ -274,3 +276,46 @@ def registered_pages(at: Any) -> set[str]:
 def table(at: Any, index: int = 0) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = at.dataframe[index].value.to_dict("records")
     return rows
+
+
+@contextmanager
+def one_runtime() -> Iterator[None]:
+    """Let AppTest sessions run at the same time, as sessions of one server do.
+
+    Each ``AppTest.run`` installs a mock Streamlit runtime in a process-wide slot and empties
+    the slot when it ends, and switches a process-wide testing option on and off around the
+    run; either would pull the ground from under a session still running in another thread.
+    Here the first run's runtime is kept for all of them (one server, one runtime, one set of
+    caches) and the option stays on until the block ends.
+    """
+    import streamlit.testing.v1.app_test as app_test_module
+    from streamlit.runtime import Runtime
+    from streamlit.testing.v1.util import patch_config_options
+
+    @contextmanager
+    def already_patched(options: dict[str, Any]) -> Iterator[None]:
+        yield
+
+    class KeepFirstRuntime:
+        def __getattr__(self, name: str) -> Any:
+            return getattr(Runtime, name)
+
+        def __setattr__(self, name: str, value: Any) -> None:
+            if name != "_instance":
+                setattr(Runtime, name, value)
+            elif value is not None and Runtime._instance is None:
+                Runtime._instance = value
+
+        def __dir__(self) -> list[str]:
+            return dir(Runtime)
+
+    real_runtime, real_patch = app_test_module.Runtime, app_test_module.patch_config_options
+    app_test_module.Runtime = KeepFirstRuntime()  # type: ignore[misc, assignment]
+    app_test_module.patch_config_options = already_patched  # type: ignore[assignment]
+    try:
+        with patch_config_options({"global.appTest": True}):
+            yield
+    finally:
+        app_test_module.Runtime = real_runtime  # type: ignore[misc]
+        app_test_module.patch_config_options = real_patch
+        Runtime._instance = None

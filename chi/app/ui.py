@@ -91,13 +91,25 @@ def pick_month(run: Run) -> str:
     months = list(reversed(run.manifest.get("months") or []))
     if not months:
         raise NoRun(f"run {run.run_id} has no list months")
-    wanted = st.session_state.get("month")
-    if wanted not in months:
-        asked = st.query_params.get("month")
-        st.session_state["month"] = asked if asked in months else months[0]
+    st.session_state["month"] = _first_valid(
+        months,
+        st.session_state.get("month"),
+        st.session_state.get("chi_month"),
+        st.query_params.get("month"),
+    )
     month: str = st.sidebar.selectbox("Month", months, key="month")
+    st.session_state["chi_month"] = month
     st.query_params["month"] = month
     return month
+
+
+def _first_valid(options: list[str], *candidates: object) -> str:
+    """The first candidate that is one of ``options``, else the first option.
+
+    The widget's own value comes first; widget values do not survive a change of page, so
+    each picker also keeps a copy (``chi_month``, ``chi_nb``); then the URL's query parameter
+    (a shared link). Anything else is ignored."""
+    return next((str(c) for c in candidates if c in options), options[0])
 
 
 def _names() -> dict[str, str]:
@@ -119,9 +131,12 @@ def pick_scope(user: User) -> Scope:
     """The neighbourhood to show, as a scope never wider than the user's."""
     options = scope_options(user)
     names = _names()
-    if st.session_state.get("nb") not in options:
-        asked = st.query_params.get("nb")
-        st.session_state["nb"] = asked if asked in options else options[0]
+    st.session_state["nb"] = _first_valid(
+        options,
+        st.session_state.get("nb"),
+        st.session_state.get("chi_nb"),
+        st.query_params.get("nb"),
+    )
 
     def label(code: str) -> str:
         if code == ALL:
@@ -129,6 +144,7 @@ def pick_scope(user: User) -> Scope:
         return f"{names.get(code, code)} ({code})" if code != "unknown" else "Unknown place"
 
     value: str = st.sidebar.selectbox("Neighbourhood", options, key="nb", format_func=label)
+    st.session_state["chi_nb"] = value
     st.query_params["nb"] = value
     if value == ALL:
         return user.scope

@@ -25,6 +25,7 @@ COLUMNS: dict[str, Any] = {
     "rank": st.column_config.NumberColumn("Force rank"),
     "neighbourhood_name": "Neighbourhood",
     "name": "Name",
+    "person_id": "Person id",
     "age": "Age",
     "harm_days": st.column_config.NumberColumn("Harm (days)", format="%.1f"),
     "crimes": "Crimes",

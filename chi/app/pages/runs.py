@@ -122,7 +122,7 @@ def _new_run(ctx: PageContext, current: Run | None) -> None:
             base,
             weights=str(weights),
             window_months=int(window),
-            min_harm=Decimal(str(min_harm)).normalize(),
+            min_harm=_days(float(min_harm)),
             min_crimes=int(min_crimes),
         )
         JOBS.start(
@@ -132,6 +132,12 @@ def _new_run(ctx: PageContext, current: Run | None) -> None:
         st.error(str(exc))
         return
     st.rerun()
+
+
+def _days(value: float) -> Decimal:
+    """A threshold as typed (50, not 50.0 or 5E+1), for the manifest and the diff."""
+    d = Decimal(str(value))
+    return d.to_integral_value() if d == d.to_integral_value() else d.normalize()
 
 
 @st.fragment(run_every=1.0)
