@@ -1,0 +1,402 @@
+"""The domestic abuse problem profile of a run, for a period and an area, in one object.
+
+``build_profile`` is what the command line, the app and the tests call: it takes a
+``Source`` (a run's extract, read once) and a request (period, scope, board month, audit
+settings), runs every analysis, and returns a ``Profile`` of figures, small frames for the
+charts and tables, and a one-line reading of each, generated from the figures. ``as_dict``
+gives the same figures as JSON-ready data. Aggregates only: no names, dates of birth or
+person references ever reach a profile.
+
+Scope: a profile for an area (or any set of neighbourhoods, as the app's scopes are) counts
+the crimes that happened there; everything about a person, dyad or perpetrator is measured
+over their crimes in the scope, except the serial-perpetrator count of victims (force-wide,
+as MATAC counts it). A force-wide profile also counts crimes with no mapped place.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field, is_dataclass
+from datetime import date
+from typing import Any
+
+import polars as pl
+
+from chi import __version__
+from chi.analysis import readings
+from chi.analysis.board import BoardTable, board_table
+from chi.analysis.breakdowns import (
+    by_age_sex,
+    by_place,
+    by_relationship,
+    dash_mix,
+    is_violence,
+    monthly_trend,
+    outcome_mix,
+    overlap,
+)
+from chi.analysis.concentration import Concentration, concentration
+from chi.analysis.escalation import Escalation, escalation
+from chi.analysis.outcomes import OutcomeRate, prosecution_possible_rate
+from chi.analysis.overrecording import (
+    DEFAULT_WITHIN_DAYS,
+    STALKING_HARASSMENT,
+    OverRecording,
+    over_recording,
+)
+from chi.analysis.repeats import Repeats, repeats
+from chi.analysis.source import Source
+from chi.lists import Scope
+from chi.score import add_months, month_end, month_label, parse_months
+
+SERIAL_MONTHS = 36
+TOP_NEIGHBOURHOODS = 15
+
+
+@dataclass(frozen=True)
+class Request:
+    """What a profile is for."""
+
+    start: date
+    """First day of the first month of the period."""
+    end: date
+    """Last day of the last month."""
+    scope: Scope
+    board_month: date
+    duplicate_days: int = DEFAULT_WITHIN_DAYS
+    duplicate_groups: tuple[str, ...] | None = STALKING_HARASSMENT
+    year_end_month: int = 3
+
+    @classmethod
+    def for_period(
+        cls,
+        period: str,
+        scope: Scope | None = None,
+        board_month: str | None = None,
+        duplicate_days: int = DEFAULT_WITHIN_DAYS,
+        year_end_month: int = 3,
+    ) -> Request:
+        """``period`` like ``2024-01:2024-12``; the board month defaults to its last month."""
+        months = parse_months(period)
+        first = date.fromisoformat(f"{months[0]}-01")
+        last = date.fromisoformat(f"{months[-1]}-01")
+        board = date.fromisoformat(f"{board_month}-01") if board_month else last
+        if not 1 <= year_end_month <= 12:
+            raise ValueError(f"year-end month must be 1..12, not {year_end_month}")
+        if duplicate_days < 0:
+            raise ValueError("duplicate window must be zero or more days")
+        return cls(
+            start=first,
+            end=month_end(last),
+            scope=scope or Scope.force(),
+            board_month=board,
+            duplicate_days=duplicate_days,
+            year_end_month=year_end_month,
+        )
+
+    @property
+    def period_label(self) -> str:
+        a, b = month_label(self.start), month_label(self.end)
+        return a if a == b else f"{a} to {b}"
+
+    @property
+    def months(self) -> int:
+        return (self.end.year - self.start.year) * 12 + self.end.month - self.start.month + 1
+
+
+@dataclass
+class Profile:
+    meta: dict[str, Any]
+    concentration: dict[str, Concentration]
+    repeats: dict[str, Repeats]
+    serial: dict[str, Any]
+    escalation: Escalation
+    trend: pl.DataFrame
+    places: dict[str, pl.DataFrame]
+    relationship: pl.DataFrame
+    victim_age_sex: pl.DataFrame
+    perpetrator_age_sex: pl.DataFrame
+    dash: pl.DataFrame
+    overlap: dict[str, Any]
+    outcomes: pl.DataFrame
+    outcome_rate: OutcomeRate
+    over_recording: OverRecording
+    board: BoardTable
+    caveats: list[str]
+    readings: dict[str, str] = field(default_factory=dict)
+
+    def as_dict(self, curves: bool = True) -> dict[str, Any]:
+        """Every figure as JSON-ready data (frames as lists of records)."""
+        out: dict[str, Any] = {
+            "meta": self.meta,
+            "readings": self.readings,
+            "concentration": {k: v.as_dict(curves) for k, v in self.concentration.items()},
+            "repeats": {k: v.as_dict(curves) for k, v in self.repeats.items()},
+            "serial_perpetrators": self.serial,
+            "escalation": self.escalation.as_dict(),
+            "trend": self.trend.to_dicts(),
+            "places": {k: v.to_dicts() for k, v in self.places.items()},
+            "relationship": self.relationship.to_dicts(),
+            "victim_age_sex": self.victim_age_sex.to_dicts(),
+            "perpetrator_age_sex": self.perpetrator_age_sex.to_dicts(),
+            "dash": self.dash.to_dicts(),
+            "victim_offender_overlap": self.overlap,
+            "outcomes": self.outcomes.to_dicts(),
+            "prosecution_possible": asdict(self.outcome_rate),
+            "over_recording": self.over_recording.as_dict(),
+            "board": self.board.as_dict(),
+            "caveats": self.caveats,
+        }
+        cleaned: dict[str, Any] = _clean(out)
+        return cleaned
+
+
+def _clean(value: Any) -> Any:
+    """JSON-ready: rounded floats, no NaN, ISO dates, tuples as lists."""
+    if isinstance(value, float):
+        return None if math.isnan(value) or math.isinf(value) else round(value, 6)
+    if isinstance(value, dict):
+        return {str(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clean(v) for v in value]
+    if isinstance(value, date):
+        return value.isoformat()
+    if is_dataclass(value) and not isinstance(value, type):
+        return _clean(asdict(value))
+    return value
+
+
+def _in_scope(frame: pl.DataFrame, scope: Scope) -> pl.DataFrame:
+    if scope.force_wide:
+        return frame
+    return frame.filter(pl.col("neighbourhood_code").is_in(sorted(scope.neighbourhoods)))
+
+
+def _in_period(frame: pl.DataFrame, start: date, end: date) -> pl.DataFrame:
+    return frame.filter(pl.col("recorded_date").is_between(start, end))
+
+
+def _per_unit(events: pl.DataFrame) -> tuple[pl.Series, pl.Series, int]:
+    g = events.group_by("unit").agg(harm=pl.col("harm").fill_null(0).sum(), n=pl.len())
+    return g["harm"], g["n"], events.height
+
+
+def _events(frame: pl.DataFrame, unit: pl.Expr) -> pl.DataFrame:
+    return frame.filter(pl.col("counted")).select(
+        unit=unit, recorded_date="recorded_date", crime_id="crime_id", harm="weight"
+    )
+
+
+def check_request(request: Request, as_of: date, first_month: date | None = None) -> None:
+    """ValueError when the period or board month is not inside the extract."""
+    if request.end > month_end(date(as_of.year, as_of.month, 1)):
+        raise ValueError(f"the period ends after the extract's as-of date ({as_of.isoformat()})")
+    last = date(as_of.year, as_of.month, 1)
+    first = first_month or request.board_month
+    if not first <= request.board_month <= last:
+        raise ValueError(
+            f"board month {month_label(request.board_month)} is outside the extract "
+            f"({month_label(first)} to {month_label(last)})"
+        )
+
+
+def build_profile(source: Source, request: Request) -> Profile:
+    """Every figure of the DA problem profile for ``request``."""
+    start, end, scope = request.start, request.end, request.scope
+    first_month = source.first_month or start
+    check_request(request, source.as_of, first_month)
+
+    crimes = _in_scope(source.crimes, scope)
+    victimisations = _in_scope(source.victimisations, scope).filter(
+        pl.col("person_type") == "individual"
+    )
+    links = _in_scope(source.da_links, scope)
+    da_crimes = crimes.filter(pl.col("domestic_abuse"))
+    da_victimisations = victimisations.filter(pl.col("domestic_abuse"))
+
+    # Events of each population (counted crimes only, as the lists count them).
+    victim_events = _events(victimisations, pl.col("person_id"))
+    da_victim_events = _events(da_victimisations, pl.col("person_id"))
+    dyad_events = _events(links, pl.concat_str("offender_id", "victim_id", separator="|")).unique(
+        ["unit", "crime_id"]
+    )
+    perp_events = _events(links, pl.col("offender_id")).unique(["unit", "crime_id"])
+    ipv_index = (
+        links.filter(pl.col("da_relationship").is_in(["intimate_partner", "ex_partner"]))
+        .pipe(_events, pl.col("offender_id"))
+        .unique(["unit", "crime_id"])
+    )
+
+    conc: dict[str, Concentration] = {}
+    populations = {
+        "victims": victim_events,
+        "da_victims": da_victim_events,
+        "dyads": dyad_events,
+        "perpetrators": perp_events,
+    }
+    for name, events in populations.items():
+        harm, counts, n_events = _per_unit(_in_period(events, start, end))
+        conc[f"{name}_harm"] = concentration(name, "harm", harm.to_numpy(), n_events)
+        conc[f"{name}_count"] = concentration(name, "count", counts.to_numpy(), n_events)
+
+    reps = {
+        name: repeats(name, events, start, end, source.as_of)
+        for name, events in populations.items()
+    }
+    reps["ipv_perpetrators"] = repeats(
+        "ipv_perpetrators", perp_events, start, end, source.as_of, index_events=ipv_index
+    )
+
+    serial = _serial(source.da_links, perp_events, start, end)
+    esc = escalation(links, start, end, source.as_of)
+
+    da_in_period = _in_period(da_crimes, start, end)
+    da_v_in_period = _in_period(da_victimisations, start, end)
+    links_in_period = _in_period(links, start, end)
+    places = {
+        "area": by_place(da_in_period, "area"),
+        "district": by_place(da_in_period, "district_name"),
+        "neighbourhood": by_place(da_in_period, "neighbourhood_name").head(TOP_NEIGHBOURHOODS),
+    }
+    perpetrator_rows = links_in_period.unique(["offender_id", "crime_id"])
+    suspects_ever = source.suspects.filter(pl.col("recorded_date") <= source.as_of)
+    violence_v = _in_period(victimisations, start, end).filter(is_violence(pl.col("ho_code")))
+    n_da, also_da, share_da = overlap(da_v_in_period, suspects_ever)
+    n_vi, also_vi, share_vi = overlap(violence_v, suspects_ever)
+    over = over_recording(
+        source.victimisations,
+        source.suspects,
+        crimes,
+        start,
+        end,
+        request.duplicate_days,
+        request.duplicate_groups,
+        source.duplicates_truth,
+    )
+    board = board_table(
+        crimes,
+        request.board_month,
+        first_month,
+        scope.label or "force-wide",
+        request.year_end_month,
+    )
+    caveats = _caveats(source, request, first_month, crimes)
+    profile = Profile(
+        meta={
+            "title": "Domestic abuse problem profile",
+            "force": source.force,
+            "scope": scope.label or "force-wide",
+            "period": request.period_label,
+            "period_start": start,
+            "period_end": end,
+            "months": request.months,
+            "board_month": month_label(request.board_month),
+            "as_of": source.as_of,
+            "run_id": source.run_id,
+            "weights": source.weights,
+            "window_months": source.policy.window_months,
+            "extract_from": month_label(first_month),
+            "duplicate_days": request.duplicate_days,
+            "year_end_month": request.year_end_month,
+            "chi_version": __version__,
+            "da_crimes": da_in_period.height,
+            "da_harm": float(da_in_period["weight"].fill_null(0).sum()),
+            "da_victims": conc["da_victims_harm"].units,
+            "dyads": conc["dyads_harm"].units,
+            "perpetrators": conc["perpetrators_harm"].units,
+            "crimes": _in_period(crimes, start, end).height,
+        },
+        concentration=conc,
+        repeats=reps,
+        serial=serial,
+        escalation=esc,
+        trend=monthly_trend(da_crimes, first_month, date(end.year, end.month, 1)),
+        places=places,
+        relationship=by_relationship(da_in_period),
+        victim_age_sex=by_age_sex(da_v_in_period, "age_band", "sex"),
+        perpetrator_age_sex=by_age_sex(perpetrator_rows, "offender_age_band", "offender_sex"),
+        dash=dash_mix(da_v_in_period),
+        overlap={
+            "da_victims": n_da,
+            "da_victims_also_suspects": also_da,
+            "da_share": share_da,
+            "violence_victims": n_vi,
+            "violence_victims_also_suspects": also_vi,
+            "violence_share": share_vi,
+        },
+        outcomes=outcome_mix(da_in_period),
+        outcome_rate=prosecution_possible_rate(da_in_period["outcome_code"]),
+        over_recording=over,
+        board=board,
+        caveats=caveats,
+    )
+    profile.readings = readings.all_readings(profile)
+    return profile
+
+
+def _serial(
+    all_links: pl.DataFrame, perp_events: pl.DataFrame, start: date, end: date
+) -> dict[str, Any]:
+    """DA perpetrators of the period (in scope) with two or more DA victims, force-wide, in
+    the 36 months ending with the period's end."""
+    active = _in_period(perp_events, start, end).select(offender_id="unit").unique()
+    window_start = add_months(date(end.year, end.month, 1), 1 - SERIAL_MONTHS)
+    victims = (
+        all_links.filter(pl.col("counted") & pl.col("recorded_date").is_between(window_start, end))
+        .group_by("offender_id")
+        .agg(victims=pl.col("victim_id").n_unique())
+    )
+    joined = active.join(victims, on="offender_id", how="left").with_columns(
+        pl.col("victims").fill_null(0)
+    )
+    n = joined.height
+    serial = int((joined["victims"] >= 2).sum()) if n else 0
+    return {
+        "perpetrators": n,
+        "serial": serial,
+        "share": serial / n if n else None,
+        "window": f"{month_label(window_start)} to {month_label(end)}",
+        "months": SERIAL_MONTHS,
+    }
+
+
+def _caveats(
+    source: Source, request: Request, first_month: date, crimes: pl.DataFrame
+) -> list[str]:
+    out = [
+        "Synthetic demonstration data: figures describe the generated extract, not a real force."
+        if source.duplicates_truth is not None
+        else "Figures are from police recorded crime: they describe what was reported and "
+        "recorded, not all abuse.",
+        "Harm is the Cambridge Crime Harm Index (days of custody a first offender would "
+        "receive); offences with no matching weight add no harm but are counted.",
+        "Repeat figures count repeats recorded by this force only; a victim or perpetrator "
+        "known to other forces or agencies may repeat unseen.",
+    ]
+    gap = source.as_of - request.end
+    if gap.days < 365:
+        out.append(
+            f"Follow-up after the period is {max(gap.days, 0)} days (to the extract's as-of "
+            f"date, {source.as_of.isoformat()}): survival figures beyond that are not "
+            "estimated, and recent crimes' outcomes are often still open."
+        )
+    if first_month > add_months(request.start, -SERIAL_MONTHS + 1):
+        out.append(
+            f"The extract starts in {month_label(first_month)}: history before it (a dyad's "
+            "earlier incidents, a perpetrator's earlier victims) is not seen."
+        )
+    if not request.scope.force_wide:
+        unknown = source.crimes.filter(
+            pl.col("neighbourhood_code").is_null()
+            & pl.col("recorded_date").is_between(request.start, request.end)
+        ).height
+        out.append(
+            f"An area profile counts crimes that happened in the area; {unknown:,} crimes in "
+            "the period with no known location are counted force-wide only."
+        )
+    if crimes.filter(pl.col("basis") == "unmatched").height:
+        out.append(
+            "Some crimes have offence codes with no weight (listed in the run's data-quality "
+            "report): they count as crimes but add no harm."
+        )
+    return out

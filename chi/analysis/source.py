@@ -1,0 +1,236 @@
+"""The facts the analyses need, read once from a run's extract through the scoring pipeline.
+
+A run keeps its lists and victimisations, but a problem profile also needs outcomes,
+suspects, the DA links and people's age and sex, so the analyses re-open the run's extract
+with the run's own policy and weight set (``chi.pipeline.prepare``, the one way into the
+scoring model) and refuse if the extract's files no longer match the run's checksums: a
+figure always belongs to a run.
+
+What leaves this module is five polars frames of the whole extract, never filtered, because
+follow-up and history reach beyond any period or area:
+
+- ``crimes``: every recorded crime (``status = 'recorded'``), its month, weight, Home Office
+  offence code (``ho_code``), DA flag and relationship, outcome, and place (neighbourhood,
+  district, area of the crime's LSOA);
+- ``victimisations``: one row per (recorded crime, victim), with the victim's type, sex and
+  age band at the time;
+- ``suspects``: one row per (recorded crime, suspect) of individuals;
+- ``da_links``: one row per (offender, victim, DA crime) as the dyads are built from;
+- ``people``: sex and age band are computed here; names and dates of birth never leave.
+
+The **Home Office offence code** of a crime (``ho_code``) is the weight set's
+``classification_code`` of its exact offence key; failing that, the code shared by every
+weight row of its ``ho_class`` or of its offence group; failing that, the class number of
+``ho_class``. Its **class/subclass** (``ho_subclass``, ``CCC/SS``) is the exact key's, else
+the crime's own ``ho_class``. Place
+is where the crime happened; a crime with no mapped LSOA counts force-wide only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from chi.pipeline import Prepared, prepare
+from chi.policy import Policy
+from chi.progress import Progress, silent
+from chi.runs import Run, RunError
+
+AGE_BANDS = ("under 18", "18-24", "25-34", "35-44", "45-54", "55-64", "65 and over", "unknown")
+
+_HO_CODE = """
+    coalesce(
+        exact.classification_code, by_class.code, by_group.code,
+        nullif(ltrim(split_part(c.ho_class, '/', 1), '0'), ''),
+        split_part(c.offence_code, '.', 1)
+    )
+"""
+
+_CODES = """
+    by_class as (
+        select ho_class, min(classification_code) as code from ref_weights
+        group by ho_class having count(distinct classification_code) = 1
+    ),
+    by_group as (
+        select offence_group, min(classification_code) as code from ref_weights
+        group by offence_group having count(distinct classification_code) = 1
+    )
+"""
+
+
+def _age_band(birth: str, on: str) -> str:
+    age = (
+        f"(date_diff('year', {birth}, {on}) - case when strftime({birth}, '%m-%d') "
+        f"> strftime({on}, '%m-%d') then 1 else 0 end)"
+    )
+    return f"""
+        case
+            when {birth} is null then 'unknown'
+            when {age} < 18 then 'under 18'
+            when {age} < 25 then '18-24'
+            when {age} < 35 then '25-34'
+            when {age} < 45 then '35-44'
+            when {age} < 55 then '45-54'
+            when {age} < 65 then '55-64'
+            else '65 and over'
+        end
+    """
+
+
+@dataclass(frozen=True)
+class Source:
+    """Everything the analyses read, for one run (or one extract, in tests)."""
+
+    as_of: date
+    force: str | None
+    run_id: str | None
+    policy: Policy
+    weights: str
+    crimes: pl.DataFrame
+    victimisations: pl.DataFrame
+    suspects: pl.DataFrame
+    da_links: pl.DataFrame
+    duplicates_truth: pl.DataFrame | None
+    """The generator's ``truth/duplicates.parquet`` (demo extracts only), else None."""
+
+    @property
+    def first_month(self) -> date | None:
+        if self.crimes.is_empty():
+            return None
+        first: date = self.crimes["recorded_date"].min()  # type: ignore[assignment]
+        return date(first.year, first.month, 1)
+
+
+def _frame(p: Prepared, query: str) -> pl.DataFrame:
+    frame: pl.DataFrame = p.con.cursor().sql(query).pl()
+    return frame
+
+
+def _read(p: Prepared) -> dict[str, pl.DataFrame]:
+    p.con.cursor().sql(
+        f"""
+        create or replace table analysis_crimes as
+        with {_CODES}
+        select c.crime_id, c.recorded_date, c.month, c.offence_code, c.ho_class,
+               {_HO_CODE} as ho_code, coalesce(exact.ho_class, c.ho_class) as ho_subclass,
+               split_part(coalesce(c.offence_code, c.ho_class), '.', 1) as offence_group,
+               cast(c.weight as double) as weight, c.basis, c.counted,
+               c.domestic_abuse, c.da_relationship, c.outcome_code, c.outcome_date,
+               l.neighbourhood_code, l.neighbourhood_name, l.district_name, l.area
+        from crimes as c
+        left join ref_weights as exact on c.offence_code = exact.offence_key
+        left join by_class on c.ho_class = by_class.ho_class
+        left join by_group on split_part(c.offence_code, '.', 1) = by_group.offence_group
+        left join ref_lsoa as l on c.lsoa_code = l.lsoa_code
+        where c.status = 'recorded'
+        order by c.recorded_date, c.crime_id
+        """
+    )
+    crimes = _frame(p, "select * from analysis_crimes")
+    victimisations = _frame(
+        p,
+        f"""
+        select c.crime_id, v.person_id, p.person_type, c.recorded_date, c.weight, c.counted,
+               c.domestic_abuse, c.da_relationship, v.dash_risk, c.ho_code, c.ho_subclass,
+               c.offence_group,
+               c.neighbourhood_code, c.area, c.outcome_code,
+               coalesce(p.sex, 'unknown') as sex,
+               {_age_band("p.birth_date", "c.recorded_date")} as age_band
+        from victims as v
+        inner join analysis_crimes as c on v.crime_id = c.crime_id
+        inner join persons as p on v.person_id = p.person_id
+        order by c.recorded_date, c.crime_id, v.person_id
+        """,
+    )
+    suspects = _frame(
+        p,
+        """
+        select s.crime_id, s.person_id, s.role, c.recorded_date
+        from suspects as s
+        inner join analysis_crimes as c on s.crime_id = c.crime_id
+        inner join persons as p on s.person_id = p.person_id
+        where p.person_type = 'individual'
+        order by c.recorded_date, s.crime_id, s.person_id
+        """,
+    )
+    da_links = _frame(
+        p,
+        f"""
+        select s.person_id as offender_id, v.person_id as victim_id, c.crime_id,
+               c.recorded_date, c.weight, c.counted, c.da_relationship, v.dash_risk,
+               c.neighbourhood_code, c.area,
+               coalesce(op.sex, 'unknown') as offender_sex,
+               {_age_band("op.birth_date", "c.recorded_date")} as offender_age_band
+        from analysis_crimes as c
+        inner join suspects as s on c.crime_id = s.crime_id
+        inner join victims as v on c.crime_id = v.crime_id
+        inner join persons as op on s.person_id = op.person_id
+        inner join persons as vp on v.person_id = vp.person_id
+        where c.domestic_abuse and s.person_id <> v.person_id
+            and op.person_type = 'individual' and vp.person_type = 'individual'
+        order by c.recorded_date, c.crime_id, s.person_id, v.person_id
+        """,
+    )
+    return {
+        "crimes": crimes,
+        "victimisations": victimisations,
+        "suspects": suspects,
+        "da_links": da_links,
+    }
+
+
+def _truth(folder: Path) -> pl.DataFrame | None:
+    path = folder / "truth" / "duplicates.parquet"
+    return pl.read_parquet(path) if path.is_file() else None
+
+
+def load_extract(
+    extract: Path,
+    policy: Policy | None = None,
+    weights: str | None = None,
+    progress: Progress = silent,
+    expected_files: list[dict[str, Any]] | None = None,
+    run_id: str | None = None,
+) -> Source:
+    """Read an extract for the analyses (``expected_files``: a run's manifest entries,
+    which the extract must still match)."""
+    policy = policy or Policy()
+    with prepare(Path(extract), weights=weights, policy=policy, progress=progress) as p:
+        if expected_files is not None:
+            now = {(f["table"], f["file"]): f["sha256"] for f in p.extract.files_manifest()}
+            then = {(f["table"], f["file"]): f["sha256"] for f in expected_files}
+            if now != then:
+                raise RunError(
+                    f"{extract}: the extract has changed since run {run_id} was scored; "
+                    "score it again before profiling"
+                )
+        progress("reading for the analyses", 0.7)
+        frames = _read(p)
+        return Source(
+            as_of=p.as_of,
+            force=p.extract.meta.force,
+            run_id=run_id,
+            policy=p.policy,
+            weights=p.weight_set.name,
+            duplicates_truth=_truth(Path(extract)),
+            **frames,
+        )
+
+
+def load_run(run: Run, progress: Progress = silent) -> Source:
+    """Read a run's extract, with the run's policy and weight set, for the analyses."""
+    m = run.manifest
+    try:
+        extract = Path(m["extract"]["path"])
+        policy = Policy.from_manifest(m["policy"])
+        weights = str(m["weights"]["name"])
+        files = list(m["extract"]["files"])
+    except (KeyError, TypeError):
+        raise RunError(f"{run.path}: manifest lacks the extract, policy or weights") from None
+    if not extract.is_dir():
+        raise RunError(f"{extract}: the extract of run {run.run_id} is no longer there")
+    return load_extract(extract, policy, weights, progress, files, run.run_id)
