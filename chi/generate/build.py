@@ -103,13 +103,23 @@ def build(
         attach_dyads(rng, crimes, cat, people, dyad_slots, intensity, start_day - burn_in, n_lsoas)
     )
     general_slots = np.flatnonzero((kind == VICTIM_ADULT) & ~da & ~death)
-    general = adult_chains(rng, crimes, people, general_slots, intensity, start_day - burn_in)
+    general = adult_chains(rng, crimes, cat, people, general_slots, intensity, start_day - burn_in)
     child_slots = np.flatnonzero((kind == VICTIM_CHILD) & ~death)
     children = child_victims(rng, crimes, cat, people, child_slots)
     child_da = da[children.crime]
+    assert children.report is not None
+    da_rows = np.flatnonzero(child_da)
+    report = np.searchsorted(da_rows, children.report[da_rows])
     domestic.append(
         single_dyads(
-            rng, crimes, cat, people, children.crime[child_da], children.person[child_da], True
+            rng,
+            crimes,
+            cat,
+            people,
+            children.crime[da_rows],
+            children.person[da_rows],
+            True,
+            report,
         )
     )
     dead = homicide_victims(rng, crimes, cat, people, np.flatnonzero(death))

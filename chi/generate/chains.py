@@ -32,6 +32,8 @@ class ChainModel:
     """Share of follow-ups on the fast kernel."""
     fast_days: float
     slow_days: float
+    max_events: int = 30
+    """No chain grows beyond this many events (the most prolific real cases)."""
     burn_in_days: int = 365
 
 
@@ -59,8 +61,10 @@ def _simulate(
     chain = np.arange(len(starts))
     time = starts.astype(np.float64)
     chains, times = [chain], [time]
+    size = np.ones(len(starts), dtype=np.int64)
     while len(chain):
         kids = rng.poisson(branching[chain])
+        kids = np.where(size[chain] >= model.max_events, 0, kids)
         parent = np.repeat(np.arange(len(chain)), kids)
         chain = chain[parent]
         fast = rng.random(len(chain)) < model.fast_share
@@ -72,6 +76,7 @@ def _simulate(
         time = time[parent] + delay
         keep = time < horizon
         chain, time = chain[keep], time[keep]
+        size += np.bincount(chain, minlength=len(size))
         chains.append(chain)
         times.append(time)
     return np.concatenate(chains), np.concatenate(times)
@@ -104,18 +109,21 @@ def assign(
         rng.gamma(model.frailty_shape, model.frailty_mean / model.frailty_shape, 20_000),
         model.max_branching,
     )
-    mean_size = float(np.mean(1.0 / (1.0 - probe)))
-    window_len = horizon - window_start
+    mean_size = float(np.mean(np.minimum(1.0 / (1.0 - probe), model.max_events)))
     total_len = horizon - first_day
-    n_chains = round(1.05 * n_slots / mean_size * total_len / window_len)
-    starts = np.sort(sample_times(rng, intensity, first_day, n_chains))
-    branching = np.minimum(
-        rng.gamma(model.frailty_shape, model.frailty_mean / model.frailty_shape, n_chains),
-        model.max_branching,
-    )
-    chain, time = _simulate(rng, model, starts, branching, horizon)
-    inside = time >= window_start
-    chain, time = chain[inside], time[inside]
+    n_chains = round(1.05 * n_slots / mean_size * total_len / (horizon - window_start))
+    for _attempt in range(3):
+        starts = np.sort(sample_times(rng, intensity, first_day, n_chains))
+        branching = np.minimum(
+            rng.gamma(model.frailty_shape, model.frailty_mean / model.frailty_shape, n_chains),
+            model.max_branching,
+        )
+        chain, time = _simulate(rng, model, starts, branching, horizon)
+        inside = time >= window_start
+        chain, time = chain[inside], time[inside]
+        if len(chain) >= n_slots:
+            break
+        n_chains = round(n_chains * 1.03 * n_slots / max(1, len(chain)))
 
     if len(chain) > n_slots:
         keep = np.sort(rng.choice(len(chain), size=n_slots, replace=False))
@@ -133,3 +141,63 @@ def assign(
     slot_chain = np.empty(n_slots, dtype=np.int64)
     slot_chain[slot_order] = chain[event_order]
     return Chains(slot_chain, branching, starts)
+
+
+def correlate_severity(
+    rng: np.random.Generator,
+    slots: np.ndarray,
+    day: np.ndarray,
+    propensity: np.ndarray,
+    weight: np.ndarray,
+    rho: float,
+) -> np.ndarray:
+    """A permutation of ``slots`` that gives the heavier offences of each month to the
+    slots of more repeat-prone chains, with rank correlation about ``rho``.
+
+    Returns ``source`` such that slot ``slots[i]`` should take the offence of
+    ``slots[source[i]]``; offences only move within a calendar month, so the month x
+    category totals stay exactly as generated."""
+    n = len(slots)
+    source = np.arange(n)
+    if n == 0 or rho <= 0:
+        return source
+    month = day.astype("datetime64[D]").astype("datetime64[M]").astype(np.int64)
+    z = np.empty(n)
+    order = np.lexsort((rng.random(n), propensity))
+    z[order] = (np.arange(n) + 0.5) / n
+    from statistics import NormalDist
+
+    normal = NormalDist()
+    zq = np.array([normal.inv_cdf(q) for q in z.tolist()])
+    score = rho * zq + np.sqrt(1 - rho * rho) * rng.standard_normal(n)
+    for m in np.unique(month).tolist():
+        rows = np.flatnonzero(month == m)
+        by_score = rows[np.lexsort((rng.random(len(rows)), -score[rows]))]
+        by_weight = rows[np.lexsort((rng.random(len(rows)), -weight[rows]))]
+        source[by_score] = by_weight
+    return source
+
+
+def merge_counts(
+    rng: np.random.Generator, group: np.ndarray, eligible: np.ndarray, share: float
+) -> np.ndarray:
+    """Several counts in one report: within each ``group`` (e.g. month x offence), a
+    ``share`` of the ``eligible`` slots become further counts of another eligible slot.
+
+    Returns ``into``: for each slot, the slot whose victim and date it takes (itself if it
+    stays a report of its own)."""
+    n = len(group)
+    into = np.arange(n)
+    rows = np.flatnonzero(eligible)
+    if not len(rows) or share <= 0:
+        return into
+    rows = rows[np.lexsort((rng.random(len(rows)), group[rows]))]
+    g = group[rows]
+    starts = np.flatnonzero(np.r_[True, g[1:] != g[:-1]])
+    sizes = np.diff(np.r_[starts, len(rows)])
+    for start, size in zip(starts.tolist(), sizes.tolist(), strict=True):
+        m = int(share * size + rng.random())
+        m = min(m, size // 2)
+        if m:
+            into[rows[start : start + m]] = rows[start + m : start + 2 * m]
+    return into

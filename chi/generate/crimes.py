@@ -75,6 +75,12 @@ class Crimes:
     def __len__(self) -> int:
         return len(self.day)
 
+    def move_offences(self, slots: np.ndarray, source: np.ndarray) -> None:
+        """Crime ``slots[i]`` takes the offence (and its place) of ``slots[source[i]]``."""
+        for name in ("key", "category", "place", "outside", "hate", "occurred_offset"):
+            column = getattr(self, name)
+            column[slots] = column[slots[source]]
+
 
 def daily_intensity(src: Sources, first_day: int, last_day: int) -> np.ndarray:
     """Expected crimes per day at scale 1, for days ``first_day..last_day`` inclusive."""

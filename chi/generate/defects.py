@@ -31,7 +31,6 @@ the row's contract key (``crime_id|person_id`` for victims).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
 
 import numpy as np
 import polars as pl
@@ -93,206 +92,208 @@ def planned_counts(rate: float, rows: int) -> dict[str, int]:
     return {k: max(1, round(total * share)) for k, share in KIND_SHARES.items()}
 
 
-def inject_defects(rng: np.random.Generator, built: Built, rate: float) -> Dirty:
-    crimes, persons, victims, suspects = built.crimes, built.persons, built.victims, built.suspects
-    rows = crimes.height + persons.height + victims.height + suspects.height
-    plan = planned_counts(rate, rows)
-    truth: list[tuple[str, str, str]] = []
-    dup_pairs: list[tuple[str, str]] = []
-    text_column: TextColumn | None = None
-    if not any(plan.values()):
-        return Dirty(crimes, persons, victims, suspects, _truth(truth), _dups(dup_pairs), None)
+class _Crimes:
+    """The crimes frame being made dirty: which rows are taken, and the changes to apply."""
 
-    as_of = built.as_of
-    n = crimes.height
-    ids = crimes["crime_id"].to_numpy()
-    with_victim = _member(crimes["crime_id"], victims["crime_id"])
-    with_suspect = _member(crimes["crime_id"], suspects["crime_id"])
-    quiet = ~with_victim & ~with_suspect
-    used = np.zeros(n, dtype=bool)
-    recorded = crimes["recorded_date"].to_numpy()
-    as_of64 = np.datetime64(as_of, "D")
+    def __init__(self, rng: np.random.Generator, frame: pl.DataFrame) -> None:
+        self.rng = rng
+        self.frame = frame
+        self.ids = frame["crime_id"].to_numpy()
+        self.used = np.zeros(frame.height, dtype=bool)
+        self.changes: list[tuple[str, np.ndarray, pl.Series | None]] = []
 
-    def take(mask: np.ndarray, k: int) -> np.ndarray:
-        pool = np.flatnonzero(mask & ~used)
-        chosen = np.sort(rng.choice(pool, size=min(k, len(pool)), replace=False))
-        used[chosen] = True
+    def take(self, mask: np.ndarray, k: int) -> np.ndarray:
+        """``k`` rows (fewer if there are not enough) that no other defect has touched."""
+        pool = np.flatnonzero(mask & ~self.used)
+        chosen = np.sort(self.rng.choice(pool, size=min(k, len(pool)), replace=False))
+        self.used[chosen] = True
         return chosen
 
-    updates: dict[str, list[tuple[np.ndarray, object]]] = {}
+    def set(self, column: str, rows: np.ndarray, values: pl.Series | None) -> None:
+        self.changes.append((column, rows, values))
 
-    def set_values(column: str, rows: np.ndarray, values: object) -> None:
-        updates.setdefault(column, []).append((rows, values))
+    def applied(self) -> pl.DataFrame:
+        frame = self.frame
+        for column, rows, values in self.changes:
+            if len(rows):
+                series = frame[column].clone()
+                series.scatter(rows, values)
+                frame = frame.with_columns(series)
+        return frame
 
-    # duplicate_recording: same victim, suspect and offence a few days later.
-    offence = crimes["offence_code"].fill_null("").to_numpy()
-    repeatable = np.array([o.startswith(REPEAT_OFFENCES) for o in offence.tolist()], dtype=bool)
-    victim_counts = victims.group_by("crime_id", maintain_order=True).len()
-    single = _member(crimes["crime_id"], victim_counts.filter(pl.col("len") == 1)["crime_id"])
-    year_end = (recorded.astype("datetime64[Y]") + 1).astype("datetime64[D]") - 6
-    status_ok = crimes["status"].to_numpy() == "recorded"
-    dup_rows = take(
-        repeatable
-        & single
-        & with_suspect
-        & status_ok
-        & (recorded <= year_end)
-        & (recorded <= as_of64 - 6),
-        plan["duplicate_recording"],
-    )
-    taken_numbers = set(ids.tolist())
-    new_crimes = []
-    new_victims = []
-    new_suspects = []
-    for r in dup_rows.tolist():
-        original = ids[r]
-        prefix, number, yy = original.split("/")
-        k = int(number) + 1
-        while f"{prefix}/{k:0{len(number)}d}/{yy}" in taken_numbers:
-            k += 1
-        dup_id = f"{prefix}/{k:0{len(number)}d}/{yy}"
-        taken_numbers.add(dup_id)
-        shift = int(rng.integers(1, 6))
-        row = crimes.row(r, named=True)
-        row["crime_id"] = dup_id
-        row["recorded_date"] = row["recorded_date"] + timedelta(days=shift)
-        if row["outcome_date"] is not None:
-            row["outcome_date"] = max(row["outcome_date"], row["recorded_date"])
-        new_crimes.append(row)
-        for v in victims.filter(pl.col("crime_id") == original).iter_rows(named=True):
-            new_victims.append({**v, "crime_id": dup_id})
-        for s in suspects.filter(pl.col("crime_id") == original).iter_rows(named=True):
-            new_suspects.append({**s, "crime_id": dup_id})
-        truth.append(("crimes", dup_id, "duplicate_recording"))
-        dup_pairs.append((dup_id, original))
 
-    # Accepted value faults.
-    chosen = take(np.ones(n, dtype=bool), plan["unknown_offence_code"])
-    codes = np.array(UNKNOWN_CODES, dtype=object)[rng.integers(0, len(UNKNOWN_CODES), len(chosen))]
-    set_values("offence_code", chosen, codes)
-    set_values("ho_class", chosen, None)
-    truth += [("crimes", ids[r], "unknown_offence_code") for r in chosen.tolist()]
+def _dates(values: np.ndarray) -> pl.Series:
+    return pl.Series(values.astype("datetime64[D]")).cast(pl.Date)
 
-    lsoa = crimes["lsoa_code"].to_numpy()
-    located = np.array([v is not None for v in lsoa.tolist()], dtype=bool)
-    outside_codes = frozenset(OUTSIDE_LSOAS)
-    in_force = located & np.array([v not in outside_codes for v in lsoa.tolist()], dtype=bool)
-    chosen = take(located, plan["missing_lsoa"])
-    set_values("lsoa_code", chosen, None)
-    truth += [("crimes", ids[r], "missing_lsoa") for r in chosen.tolist()]
-    chosen = take(in_force, plan["out_of_force_lsoa"])
-    outside = np.array(OUTSIDE_LSOAS, dtype=object)[
-        rng.integers(0, len(OUTSIDE_LSOAS), len(chosen))
-    ]
-    set_values("lsoa_code", chosen, outside)
-    truth += [("crimes", ids[r], "out_of_force_lsoa") for r in chosen.tolist()]
 
-    # Rejected date faults, on crimes nobody else refers to.
-    chosen = take(quiet & (recorded <= as_of64 - 31), plan["occurred_after_recorded"])
-    later = recorded[chosen] + rng.integers(1, 31, len(chosen)).astype("timedelta64[D]")
-    set_values("occurred_date", chosen, later)
-    truth += [("crimes", ids[r], "occurred_after_recorded") for r in chosen.tolist()]
-
-    has_outcome = crimes["outcome_date"].is_not_null().to_numpy()
-    k_total = plan["date_after_as_of"]
-    chosen_out = take(quiet & has_outcome, k_total // 2)
-    chosen_rec = take(quiet, k_total - len(chosen_out))
-    after = as_of64 + rng.integers(1, 61, len(chosen_out)).astype("timedelta64[D]")
-    set_values("outcome_date", chosen_out, after)
-    after = as_of64 + rng.integers(1, 61, len(chosen_rec)).astype("timedelta64[D]")
-    set_values("recorded_date", chosen_rec, after)
-    set_values("outcome_code", chosen_rec, None)
-    set_values("outcome_date", chosen_rec, None)
-    truth += [
-        ("crimes", ids[r], "date_after_as_of") for r in np.concatenate([chosen_out, chosen_rec])
-    ]
-
-    # wrong_type: one year's file carries a column as text.
-    years = crimes["_year"].to_numpy()
-    year_list = sorted(set(years.tolist()))
-    year = int(year_list[int(rng.integers(0, len(year_list)))])
-    column = ("recorded_date", "domestic_abuse")[int(rng.integers(0, 2))]
-    chosen = take(quiet & (years == year), plan["wrong_type"])
-    bad = np.array(BAD_TEXT[column], dtype=object)[
-        rng.integers(0, len(BAD_TEXT[column]), len(chosen))
-    ]
-    text_column = TextColumn(
-        year, column, dict(zip(ids[chosen].tolist(), bad.tolist(), strict=True))
-    )
-    truth += [("crimes", ids[r], "wrong_type") for r in chosen.tolist()]
-
-    crimes = _apply(crimes, updates)
-
-    # victim_missing_person: the victim's person_id points nowhere.
-    v_ids = victims["crime_id"].to_numpy()
-    v_ok = ~_member(victims["crime_id"], pl.Series(ids[used].tolist(), dtype=pl.String))
-    v_pool = np.flatnonzero(v_ok)
-    v_chosen = np.sort(
-        rng.choice(v_pool, size=min(plan["victim_missing_person"], len(v_pool)), replace=False)
-    )
-    existing = set(persons["person_id"].to_list())
-    width = len(persons["person_id"][0]) - 1 if persons.height else 8
-    ghosts: list[str] = []
-    while len(ghosts) < len(v_chosen):
-        candidate = f"P{int(rng.integers(0, 10**width)):0{width}d}"
-        if candidate not in existing and candidate not in ghosts:
-            ghosts.append(candidate)
-    person_col = victims["person_id"].to_numpy().copy()
-    person_col[v_chosen] = np.array(ghosts, dtype=object)
-    victims = victims.with_columns(pl.Series("person_id", person_col, dtype=pl.String))
-    truth += [
-        ("victims", f"{c}|{p}", "victim_missing_person")
-        for c, p in zip(v_ids[v_chosen].tolist(), ghosts, strict=True)
-    ]
-    used_crime_ids = set(ids[used].tolist()) | set(v_ids[v_chosen].tolist())
-
-    # duplicate_key: a second copy of a crime or person, right after the first.
-    k_dup = plan["duplicate_key"]
-    k_crimes = max(1, round(k_dup * 0.6))
-    free = np.array([c not in used_crime_ids for c in ids.tolist()], dtype=bool)
-    dup_crime_rows = np.sort(rng.choice(np.flatnonzero(free), size=k_crimes, replace=False))
-    copies = crimes[dup_crime_rows.tolist()]
-    truth += [("crimes", c, "duplicate_key") for c in copies["crime_id"].to_list()]
-    dup_person_rows = np.sort(
-        rng.choice(
-            persons.height, size=min(persons.height, max(1, k_dup - k_crimes)), replace=False
-        )
-    )
-    person_copies = persons[dup_person_rows.tolist()].with_columns(
-        pl.col("name").str.to_uppercase()
-    )
-    truth += [("persons", p, "duplicate_key") for p in person_copies["person_id"].to_list()]
-
-    crimes = pl.concat([crimes, pl.DataFrame(new_crimes, schema=crimes.schema), copies])
-    crimes = crimes.sort("crime_id", maintain_order=True)
-    persons = pl.concat([persons, person_copies]).sort("person_id", maintain_order=True)
-    victims = pl.concat([victims, pl.DataFrame(new_victims, schema=victims.schema)]).sort(
-        ["crime_id", "person_id"], maintain_order=True
-    )
-    suspects = pl.concat([suspects, pl.DataFrame(new_suspects, schema=suspects.schema)]).sort(
-        ["crime_id", "person_id"], maintain_order=True
-    )
-    del as_of
-    return Dirty(crimes, persons, victims, suspects, _truth(truth), _dups(dup_pairs), text_column)
+def _strings(values: np.ndarray | list[str]) -> pl.Series:
+    return pl.Series(list(values), dtype=pl.String)
 
 
 def _member(values: pl.Series, among: pl.Series) -> np.ndarray:
-    return values.is_in(among.unique()).to_numpy()
+    return values.is_in(among.unique()).fill_null(False).to_numpy()
 
 
-def _apply(
-    frame: pl.DataFrame, updates: dict[str, list[tuple[np.ndarray, object]]]
-) -> pl.DataFrame:
-    for column, changes in updates.items():
-        values = frame[column].to_list()
-        for rows, new in changes:
-            for i, r in enumerate(rows.tolist()):
-                v = new[i] if isinstance(new, np.ndarray) else new
-                if isinstance(v, np.datetime64):
-                    v = v.astype("datetime64[D]").item()
-                values[r] = v
-        frame = frame.with_columns(pl.Series(column, values, dtype=frame.schema[column]))
-    return frame
+def inject_defects(rng: np.random.Generator, built: Built, rate: float) -> Dirty:
+    crimes, persons, victims, suspects = built.crimes, built.persons, built.victims, built.suspects
+    plan = planned_counts(rate, crimes.height + persons.height + victims.height + suspects.height)
+    truth: list[tuple[str, str, str]] = []
+    if not any(plan.values()):
+        return Dirty(crimes, persons, victims, suspects, _truth(truth), _dups([]), None)
+
+    c = _Crimes(rng, crimes)
+    as_of = np.datetime64(built.as_of, "D")
+    recorded = crimes["recorded_date"].to_numpy()
+    with_victim = _member(crimes["crime_id"], victims["crime_id"])
+    with_suspect = _member(crimes["crime_id"], suspects["crime_id"])
+    quiet = ~with_victim & ~with_suspect
+
+    # duplicate_recording: the same course of conduct recorded again a few days later.
+    offence = crimes["offence_code"].fill_null("")
+    repeatable = np.zeros(crimes.height, dtype=bool)
+    for prefix in REPEAT_OFFENCES:
+        repeatable |= offence.str.starts_with(prefix).to_numpy()
+    one_victim = victims.group_by("crime_id").len().filter(pl.col("len") == 1)["crime_id"]
+    year_end = (recorded.astype("datetime64[Y]") + 1).astype("datetime64[D]") - 6
+    rows = c.take(
+        repeatable
+        & _member(crimes["crime_id"], one_victim)
+        & with_suspect
+        & (crimes["status"] == "recorded").to_numpy()
+        & (recorded <= year_end)
+        & (recorded <= as_of - 6),
+        plan["duplicate_recording"],
+    )
+    dup_ids = _new_ids(c.ids, rows)
+    pairs = pl.DataFrame({"crime_id": _strings(c.ids[rows]), "duplicate": _strings(dup_ids)})
+    new_crimes = (
+        crimes[rows.tolist()]
+        .with_columns(
+            crime_id=_strings(dup_ids),
+            recorded_date=_dates(recorded[rows] + rng.integers(1, 6, len(rows))),
+        )
+        .with_columns(
+            outcome_date=pl.when(pl.col("outcome_date").is_null())
+            .then(None)
+            .otherwise(pl.max_horizontal("outcome_date", "recorded_date"))
+        )
+    )
+    new_victims = _copied(victims, pairs)
+    new_suspects = _copied(suspects, pairs)
+    truth += [("crimes", d, "duplicate_recording") for d in dup_ids]
+    dup_pairs = list(zip(dup_ids, c.ids[rows].tolist(), strict=True))
+
+    # Accepted faults in values.
+    rows = c.take(np.ones(crimes.height, dtype=bool), plan["unknown_offence_code"])
+    c.set("offence_code", rows, _strings(np.array(UNKNOWN_CODES)[rng.integers(0, 4, len(rows))]))
+    c.set("ho_class", rows, None)
+    truth += [("crimes", k, "unknown_offence_code") for k in c.ids[rows]]
+    lsoa = crimes["lsoa_code"]
+    located = lsoa.is_not_null().to_numpy()
+    in_force = located & ~_member(lsoa, _strings(list(OUTSIDE_LSOAS)))
+    rows = c.take(located, plan["missing_lsoa"])
+    c.set("lsoa_code", rows, None)
+    truth += [("crimes", k, "missing_lsoa") for k in c.ids[rows]]
+    rows = c.take(in_force, plan["out_of_force_lsoa"])
+    outside = np.array(OUTSIDE_LSOAS)[rng.integers(0, len(OUTSIDE_LSOAS), len(rows))]
+    c.set("lsoa_code", rows, _strings(outside))
+    truth += [("crimes", k, "out_of_force_lsoa") for k in c.ids[rows]]
+
+    # Rejected date faults, on crimes that no victim or suspect refers to.
+    rows = c.take(quiet & (recorded <= as_of - 31), plan["occurred_after_recorded"])
+    c.set("occurred_date", rows, _dates(recorded[rows] + rng.integers(1, 31, len(rows))))
+    truth += [("crimes", k, "occurred_after_recorded") for k in c.ids[rows]]
+    has_outcome = crimes["outcome_date"].is_not_null().to_numpy()
+    late_outcome = c.take(quiet & has_outcome, plan["date_after_as_of"] // 2)
+    late_record = c.take(quiet, plan["date_after_as_of"] - len(late_outcome))
+    c.set("outcome_date", late_outcome, _dates(as_of + rng.integers(1, 61, len(late_outcome))))
+    c.set("recorded_date", late_record, _dates(as_of + rng.integers(1, 61, len(late_record))))
+    c.set("outcome_code", late_record, None)
+    c.set("outcome_date", late_record, None)
+    truth += [("crimes", k, "date_after_as_of") for k in c.ids[np.r_[late_outcome, late_record]]]
+
+    # wrong_type: one year's crimes file holds a column as text.
+    years = crimes["_year"].to_numpy()
+    year = int(rng.choice(np.unique(years)))
+    column = ("recorded_date", "domestic_abuse")[int(rng.integers(0, 2))]
+    rows = c.take(quiet & (years == year), plan["wrong_type"])
+    bad = np.array(BAD_TEXT[column])[rng.integers(0, len(BAD_TEXT[column]), len(rows))]
+    text_column = TextColumn(year, column, dict(zip(c.ids[rows], bad.tolist(), strict=True)))
+    truth += [("crimes", k, "wrong_type") for k in c.ids[rows]]
+    crimes = c.applied()
+
+    # victim_missing_person: a victim row whose person is not in persons.
+    free_victim = ~_member(victims["crime_id"], _strings(c.ids[c.used]))
+    v_rows = np.sort(
+        rng.choice(
+            np.flatnonzero(free_victim),
+            size=min(plan["victim_missing_person"], int(free_victim.sum())),
+            replace=False,
+        )
+    )
+    ghosts = _ghost_ids(rng, persons["person_id"], len(v_rows))
+    person_col = victims["person_id"].clone()
+    person_col.scatter(v_rows, _strings(ghosts))
+    v_crimes = victims["crime_id"].to_numpy()[v_rows]
+    victims = victims.with_columns(person_col)
+    truth += [
+        ("victims", f"{k}|{p}", "victim_missing_person")
+        for k, p in zip(v_crimes, ghosts, strict=True)
+    ]
+
+    # duplicate_key: a second copy of a crime or a person, right after the first.
+    c.used |= _member(crimes["crime_id"], _strings(v_crimes))
+    k_crimes = max(1, round(plan["duplicate_key"] * 0.6))
+    crime_copies = crimes[c.take(np.ones(crimes.height, dtype=bool), k_crimes).tolist()]
+    k_persons = min(persons.height, max(1, plan["duplicate_key"] - k_crimes))
+    person_rows = np.sort(rng.choice(persons.height, size=k_persons, replace=False))
+    person_copies = persons[person_rows.tolist()].with_columns(pl.col("name").str.to_uppercase())
+    truth += [("crimes", k, "duplicate_key") for k in crime_copies["crime_id"]]
+    truth += [("persons", k, "duplicate_key") for k in person_copies["person_id"]]
+
+    crimes = pl.concat([crimes, new_crimes, crime_copies]).sort("crime_id", maintain_order=True)
+    persons = pl.concat([persons, person_copies]).sort("person_id", maintain_order=True)
+    key = ["crime_id", "person_id"]
+    victims = pl.concat([victims, new_victims]).sort(key, maintain_order=True)
+    suspects = pl.concat([suspects, new_suspects]).sort(key, maintain_order=True)
+    return Dirty(crimes, persons, victims, suspects, _truth(truth), _dups(dup_pairs), text_column)
+
+
+def _new_ids(ids: np.ndarray, rows: np.ndarray) -> list[str]:
+    """Unused crime numbers just after each original's, in the same year."""
+    taken = set(ids.tolist())
+    out = []
+    for original in ids[rows].tolist():
+        prefix, number, yy = original.split("/")
+        k = int(number) + 1
+        while (candidate := f"{prefix}/{k:0{len(number)}d}/{yy}") in taken:
+            k += 1
+        taken.add(candidate)
+        out.append(candidate)
+    return out
+
+
+def _copied(rows: pl.DataFrame, pairs: pl.DataFrame) -> pl.DataFrame:
+    """The rows of each original crime, again under the duplicate's crime_id."""
+    return (
+        rows.join(pairs, on="crime_id")
+        .with_columns(pl.col("duplicate").alias("crime_id"))
+        .drop("duplicate")
+        .select(rows.columns)
+    )
+
+
+def _ghost_ids(rng: np.random.Generator, existing: pl.Series, n: int) -> list[str]:
+    """``n`` person ids shaped like the real ones that belong to nobody."""
+    width = len(existing[0]) - 1 if len(existing) else 8
+    taken = set(existing.to_list())
+    out: list[str] = []
+    while len(out) < n:
+        candidate = f"P{int(rng.integers(0, 10**width)):0{width}d}"
+        if candidate not in taken:
+            taken.add(candidate)
+            out.append(candidate)
+    return out
 
 
 def _truth(rows: list[tuple[str, str, str]]) -> pa.Table:
@@ -308,7 +309,3 @@ def _dups(pairs: list[tuple[str, str]]) -> pa.Table:
         [pa.array([p[i] for p in pairs], type=pa.string()) for i in range(2)],
         schema=DUPLICATES_SCHEMA,
     )
-
-
-def _unused(d: date) -> None:
-    del d

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from chi.generate.chains import ChainModel, assign
+from chi.generate.chains import ChainModel, assign, correlate_severity
 from chi.generate.crimes import Crimes
 from chi.generate.offences import Catalogue
 from chi.generate.people import (
@@ -34,16 +34,21 @@ INTIMATE, EX_PARTNER, FAMILY, OTHER = 0, 1, 2, 3
 RELATIONSHIP_SHARE = np.array([0.47, 0.28, 0.2, 0.05])
 
 DYAD_MODEL = ChainModel(
-    frailty_shape=0.12,
-    frailty_mean=0.32,
-    max_branching=0.93,
-    fast_share=0.55,
-    fast_days=20.0,
-    slow_days=150.0,
+    frailty_shape=0.25,
+    frailty_mean=0.45,
+    max_branching=0.8,
+    fast_share=0.97,
+    fast_days=6.0,
+    slow_days=45.0,
+    max_events=20,
 )
+SEVERITY_RHO = 0.45
+"""How strongly a month's heavier DA offences go to the dyads that repeat most."""
 SERIAL_SHARE = 0.05
 """Share of dyads whose perpetrator already had a dyad with another victim."""
-SERIAL_GAP_DAYS = (30, 700)
+SERIAL_GAP_DAYS = (60, 900)
+SECOND_VICTIM_SHARE = 0.025
+"""Share of DA crimes with a second victim in the household (a parent, a child, a sibling)."""
 SAME_PLACE_SHARE = 0.8
 FALLING_SEVERITY_SHARE = 0.4
 """Share of repeating dyads whose incidents are ordered from most to least serious."""
@@ -81,6 +86,11 @@ def attach_dyads(
     """Attach dyads to the DA crimes ``slots`` (adult victims, nobody killed)."""
     chains = assign(rng, DYAD_MODEL, crimes.day[slots], intensity, first_day)
     n_dyads = chains.count
+    repeats = np.bincount(chains.chain, minlength=n_dyads)[chains.chain]
+    source = correlate_severity(
+        rng, slots, crimes.day[slots], repeats, cat.weight[crimes.key[slots]], SEVERITY_RHO
+    )
+    crimes.move_offences(slots, source)
 
     perpetrator = np.arange(n_dyads)
     order = np.argsort(chains.start, kind="stable")
@@ -131,10 +141,13 @@ def attach_dyads(
         crimes.hate[sub] = cat.hate[crimes.key[sub]]
 
     crimes.da_relationship[slots] = relationship[dyad]
+    dash = dash_grades(rng, cat.weight[crimes.key[slots]], counts[dyad])
+    also = np.flatnonzero(rng.random(len(slots)) < SECOND_VICTIM_SHARE)
+    second = people.add(ROLE_DA_FAMILY, len(also))
     return DomesticRows(
-        victim_crime=slots,
-        victim_person=victim_of[dyad],
-        dash=dash_grades(rng, cat.weight[crimes.key[slots]], counts[dyad]),
+        victim_crime=np.r_[slots, slots[also]],
+        victim_person=np.r_[victim_of[dyad], second],
+        dash=np.r_[dash, dash[also]],
         suspect_crime=slots,
         suspect_person=perp_of[dyad],
     )
@@ -156,15 +169,21 @@ def single_dyads(
     slots: np.ndarray,
     victims: np.ndarray,
     family: bool,
+    report: np.ndarray | None = None,
 ) -> DomesticRows:
-    """One-off dyads for DA crimes whose victim was created elsewhere (children, homicides)."""
+    """One-off dyads for DA crimes whose victim was created elsewhere (children, homicides);
+    counts of one ``report`` (index of the report's slot) share their perpetrator."""
+    report = np.arange(len(slots)) if report is None else report
     relationship = (
         np.full(len(slots), FAMILY)
         if family
-        else rng.choice(4, size=len(slots), p=RELATIONSHIP_SHARE)
+        else rng.choice(4, size=len(slots), p=RELATIONSHIP_SHARE)[report]
     )
     crimes.da_relationship[slots] = relationship
-    perps = people.add(ROLE_DA_PERPETRATOR, len(slots))
+    own = np.flatnonzero(report == np.arange(len(slots)))
+    perp_of = np.full(len(slots), -1, dtype=np.int64)
+    perp_of[own] = people.add(ROLE_DA_PERPETRATOR, len(own))
+    perps = perp_of[report]
     return DomesticRows(
         victim_crime=slots,
         victim_person=victims,

@@ -28,7 +28,7 @@ from chi.generate.sources import Sources
 
 OUTCOME_TYPES: dict[str, tuple[tuple[int, ...], tuple[float, ...]]] = {
     "Investigation complete; no suspect identified": ((18,), (1.0,)),
-    "Unable to prosecute suspect": ((14, 15, 16), (0.3, 0.3, 0.4)),
+    "Unable to prosecute suspect": ((14, 15, 16), (0.5, 0.2, 0.3)),
     "Court result unavailable": ((1, 15), (0.88, 0.12)),
     "Awaiting court outcome": ((1,), (1.0,)),
     "Suspect charged as part of another case": ((4,), (1.0,)),
@@ -45,12 +45,12 @@ DEFAULT_DELAY_DAYS = 40
 STILL_OPEN_SHARE = 0.015
 NAMED_TYPES = frozenset({1, 2, 3, 4, 8, 9, 10, 15, 16, 21})
 OFFENDER_TYPES = frozenset({2, 3, 4, 6, 7, 8})
-NAMED_WHEN_OPEN = 0.3
+NAMED_WHEN_OPEN = 0.1
 NAMED_WHEN_OTHER_BODY = 0.5
 CO_SUSPECTS_P = np.array([0.86, 0.11, 0.03])
 OFFENDERS_PER_NAMED_CRIME = 0.5
 OFFENDER_ACTIVITY_SHAPE = 0.35
-VICTIM_OFFENDER_OVERLAP = 0.065
+VICTIM_OFFENDER_OVERLAP = 0.09
 
 ROLE_SUSPECT, ROLE_OFFENDER_NAMED, ROLE_CHARGED = 0, 1, 2
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from chi.generate.chains import ChainModel, assign
+from chi.generate.chains import ChainModel, assign, correlate_severity, merge_counts
 from chi.generate.crimes import Crimes
 from chi.generate.names import local_business_names, organisation_names
 from chi.generate.offences import Catalogue
@@ -34,12 +34,17 @@ from chi.generate.sources import Sources, load_names
 
 VICTIM_MODEL = ChainModel(
     frailty_shape=0.25,
-    frailty_mean=0.2,
-    max_branching=0.9,
-    fast_share=0.6,
-    fast_days=14.0,
-    slow_days=120.0,
+    frailty_mean=0.15,
+    max_branching=0.75,
+    fast_share=0.3,
+    fast_days=10.0,
+    slow_days=250.0,
+    max_events=20,
 )
+SEVERITY_RHO = 0.05
+"""How strongly a month's heavier offences go to the more repeat-prone victims."""
+CHILD_COUNTS_SHARE = 0.05
+"""Share of child offences recorded as a further count of a report about the same child."""
 MULTI_VICTIM_SHARE = 0.045
 EXTRA_VICTIMS_P = np.array([0.8, 0.15, 0.05])
 LOCAL_BUSINESSES_PER_LSOA = 6
@@ -61,35 +66,53 @@ NATIONAL_SHARE = {"58B": 0.2}
 class VictimRows:
     crime: np.ndarray
     person: np.ndarray
+    report: np.ndarray | None = None
+    """For counts merged into one report: the index (into these rows) of the report."""
 
 
 def adult_chains(
     rng: np.random.Generator,
     crimes: Crimes,
+    cat: Catalogue,
     people: People,
     slots: np.ndarray,
     intensity: np.ndarray,
     first_day: int,
 ) -> VictimRows:
     chains = assign(rng, VICTIM_MODEL, crimes.day[slots], intensity, first_day)
-    used = np.unique(chains.chain)
+    repeats = np.bincount(chains.chain, minlength=chains.count)[chains.chain]
+    source = correlate_severity(
+        rng, slots, crimes.day[slots], repeats, cat.weight[crimes.key[slots]], SEVERITY_RHO
+    )
+    crimes.move_offences(slots, source)
+    chain = chains.chain
+    used = np.unique(chain)
     person_of = np.full(chains.count, -1, dtype=np.int64)
     person_of[used] = people.add(ROLE_GENERAL, len(used))
-    return VictimRows(slots, person_of[chains.chain])
+    return VictimRows(slots, person_of[chain])
 
 
 def child_victims(
     rng: np.random.Generator, crimes: Crimes, cat: Catalogue, people: People, slots: np.ndarray
 ) -> VictimRows:
-    """A child per crime, of the age the offence implies when it occurred."""
+    """A child per report, of the age the offence implies when it occurred; a report often
+    holds several counts of the same offence against the same child."""
+    month = crimes.day[slots].astype("datetime64[D]").astype("datetime64[M]").astype(np.int64)
+    codes = sorted(set(cat.ho_code))
+    code = np.array([codes.index(c) for c in cat.ho_code], dtype=np.int64)[crimes.key[slots]]
+    group = (month * 1_000 + code) * 2 + crimes.da[slots]
+    into = merge_counts(rng, group, np.ones(len(slots), dtype=bool), CHILD_COUNTS_SHARE)
+    crimes.day[slots] = crimes.day[slots[into]]
     offset = np.maximum(crimes.occurred_offset[slots], 0)
     when = crimes.day[slots] - offset
     lo = cat.child_age[crimes.key[slots], 0]
     hi = cat.child_age[crimes.key[slots], 1]
     age = lo + (rng.random(len(slots)) * (hi - lo + 1)).astype(np.int64)
     birth = when - (age * 365.25).astype(np.int64) - rng.integers(0, 365, size=len(slots))
-    ids = people.add(ROLE_CHILD, len(slots), birth=birth)
-    return VictimRows(slots, ids)
+    reports = np.flatnonzero(into == np.arange(len(slots)))
+    person = np.full(len(slots), -1, dtype=np.int64)
+    person[reports] = people.add(ROLE_CHILD, len(reports), birth=birth[reports])
+    return VictimRows(slots, person[into], into)
 
 
 def homicide_victims(
