@@ -69,16 +69,25 @@ def _sidebar(svc: Services, user: User) -> None:
             st.rerun()
 
 
+def _signed_out(svc: Services) -> None:
+    """The sign-in form at every page's address, so a link to a list leads to the list
+    once the user has signed in (and to the role's first page if the list is not theirs)."""
+
+    def page() -> None:
+        sign_in_page(svc)
+
+    pages = [st.Page(page, title="Sign in", url_path="signin", default=True)]
+    pages += [st.Page(page, title="Sign in", url_path=name) for name in PAGES]
+    st.navigation(pages, position="hidden").run()
+
+
 def main() -> None:
     st.set_page_config(page_title="chi", page_icon=":material/shield:", layout="wide")
     st.set_option("client.disableDataExport", True)
     svc = _startup()
     user = signed_in_user(svc)
     if user is None:
-        st.navigation(
-            [st.Page(lambda: sign_in_page(svc), title="Sign in", url_path="signin")],
-            position="hidden",
-        ).run()
+        _signed_out(svc)
         return
     holder: dict[str, PageContext] = {}
     pages = {
