@@ -18,6 +18,7 @@ import polars as pl
 from chi.analysis.profile import Profile
 from chi.analysis.repeats import survival_points
 
+AnyChart = alt.Chart | alt.LayerChart
 WIDTH = 560
 HEIGHT = 240
 PALETTE = ["#1b4f72", "#c0392b", "#7d8c2d", "#8e44ad", "#d68910", "#566573"]
@@ -35,8 +36,8 @@ def _base(frame: pl.DataFrame | list[dict[str, Any]]) -> alt.Chart:
     return alt.Chart(alt.InlineData(values=data))
 
 
-def _config(chart: alt.TopLevelMixin) -> alt.TopLevelMixin:
-    configured: alt.TopLevelMixin = (
+def _config(chart: Any) -> AnyChart:
+    configured: AnyChart = (
         chart.configure(font="Helvetica, Arial, sans-serif")
         .configure_view(stroke=None)
         .configure_axis(labelFontSize=11, titleFontSize=11, gridColor="#e5e8e8")
@@ -49,7 +50,7 @@ def _colour(title: str, domain: list[str]) -> alt.Color:
     return alt.Color("series:N", title=title, scale=alt.Scale(domain=domain, range=PALETTE))
 
 
-def power_curve(p: Profile) -> alt.TopLevelMixin:
+def power_curve(p: Profile) -> AnyChart:
     rows = []
     series = [
         ("da_victims_harm", "DA victims: harm"),
@@ -76,7 +77,7 @@ def power_curve(p: Profile) -> alt.TopLevelMixin:
     return _config(chart)
 
 
-def lorenz_curve(p: Profile) -> alt.TopLevelMixin:
+def lorenz_curve(p: Profile) -> AnyChart:
     rows = []
     series = [("da_victims_harm", "DA victims: harm"), ("da_victims_count", "DA victims: crimes")]
     for key, label in series:
@@ -104,7 +105,7 @@ def lorenz_curve(p: Profile) -> alt.TopLevelMixin:
     return _config(chart)
 
 
-def survival_chart(p: Profile) -> alt.TopLevelMixin:
+def survival_chart(p: Profile) -> AnyChart:
     rows: list[dict[str, Any]] = []
     names = ["da_victims", "dyads", "perpetrators"]
     floor = 1.0
@@ -138,7 +139,7 @@ def survival_chart(p: Profile) -> alt.TopLevelMixin:
     return _config((band + line).properties(width=WIDTH, height=HEIGHT))
 
 
-def hazard_chart(p: Profile) -> alt.TopLevelMixin:
+def hazard_chart(p: Profile) -> AnyChart:
     rows = []
     names = ["victims", "da_victims"]
     for name in names:
@@ -173,7 +174,7 @@ def hazard_chart(p: Profile) -> alt.TopLevelMixin:
     return _config(chart)
 
 
-def next_given_k_chart(p: Profile) -> alt.TopLevelMixin:
+def next_given_k_chart(p: Profile) -> AnyChart:
     rows = []
     names = ["da_victims", "dyads", "perpetrators"]
     for name in names:
@@ -202,7 +203,7 @@ def next_given_k_chart(p: Profile) -> alt.TopLevelMixin:
     return _config(chart)
 
 
-def escalation_chart(p: Profile) -> alt.TopLevelMixin:
+def escalation_chart(p: Profile) -> AnyChart:
     rows = [
         {
             "incident": s.incident,
@@ -226,7 +227,7 @@ def escalation_chart(p: Profile) -> alt.TopLevelMixin:
     return _config((bars + points).properties(width=WIDTH, height=HEIGHT))
 
 
-def trend_chart(p: Profile) -> alt.TopLevelMixin:
+def trend_chart(p: Profile) -> AnyChart:
     start = str(p.meta["period_start"])[:7]
     rows = [{**r, "in_period": r["month"] >= start} for r in p.trend.to_dicts()]
     base = _base(rows).encode(x=alt.X("month:O", title=None, axis=alt.Axis(labelAngle=-60)))
@@ -241,7 +242,7 @@ def trend_chart(p: Profile) -> alt.TopLevelMixin:
 
 def _share_bars(
     frame: pl.DataFrame, category: str, title: str, measures: dict[str, str]
-) -> alt.TopLevelMixin:
+) -> AnyChart:
     rows = []
     order = frame[category].to_list()
     for r in frame.to_dicts():
@@ -262,7 +263,7 @@ def _share_bars(
     return _config(chart)
 
 
-def district_chart(p: Profile) -> alt.TopLevelMixin:
+def district_chart(p: Profile) -> AnyChart:
     return _share_bars(
         p.places["district"].with_columns(pl.col("place").replace("unknown", "Place not known")),
         "place",
@@ -271,7 +272,7 @@ def district_chart(p: Profile) -> alt.TopLevelMixin:
     )
 
 
-def relationship_chart(p: Profile) -> alt.TopLevelMixin:
+def relationship_chart(p: Profile) -> AnyChart:
     return _share_bars(
         p.relationship,
         "relationship",
@@ -280,7 +281,7 @@ def relationship_chart(p: Profile) -> alt.TopLevelMixin:
     )
 
 
-def _age_sex(frame: pl.DataFrame, title: str) -> alt.TopLevelMixin:
+def _age_sex(frame: pl.DataFrame, title: str) -> AnyChart:
     from chi.analysis.source import AGE_BANDS
 
     sexes = {"F": "Female", "M": "Male", "X": "Other (X)", "unknown": "Not recorded"}
@@ -310,19 +311,19 @@ def _age_sex(frame: pl.DataFrame, title: str) -> alt.TopLevelMixin:
     return _config(chart)
 
 
-def victim_age_sex_chart(p: Profile) -> alt.TopLevelMixin:
+def victim_age_sex_chart(p: Profile) -> AnyChart:
     return _age_sex(p.victim_age_sex, "Victim's age")
 
 
-def perpetrator_age_sex_chart(p: Profile) -> alt.TopLevelMixin:
+def perpetrator_age_sex_chart(p: Profile) -> AnyChart:
     return _age_sex(p.perpetrator_age_sex, "Perpetrator's age")
 
 
-def dash_chart(p: Profile) -> alt.TopLevelMixin:
+def dash_chart(p: Profile) -> AnyChart:
     return _share_bars(p.dash, "grade", "DASH risk grade", {"count_share": "DA victimisations"})
 
 
-def outcome_chart(p: Profile) -> alt.TopLevelMixin:
+def outcome_chart(p: Profile) -> AnyChart:
     frame = p.outcomes.filter(pl.col("count") > 0)
     return _share_bars(frame, "group", "Outcome", {"count_share": "DA crimes"})
 
@@ -331,7 +332,7 @@ def outcome_chart(p: Profile) -> alt.TopLevelMixin:
 class ChartSpec:
     key: str
     title: str
-    build: Callable[[Profile], alt.TopLevelMixin]
+    build: Callable[[Profile], AnyChart]
     reading: str
     """Key of the profile reading shown under the chart."""
 

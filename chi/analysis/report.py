@@ -87,7 +87,7 @@ def _vl_version() -> str:
     return f"{m.group(1)}.{m.group(2)}" if m else "6.4"
 
 
-def chart_svg(chart: alt.TopLevelMixin) -> str:
+def chart_svg(chart: alt.Chart | alt.LayerChart) -> str:
     """An Altair chart as inline SVG markup (rendered offline by vl-convert)."""
     import vl_convert
 
