@@ -422,9 +422,9 @@ def measure_bands(extract: Path) -> list[BandResult]:
     )
     violence_victims = individuals.filter(pl.col("category") == VIOLENCE)["person_id"].unique()
     suspects = f.suspects["person_id"].unique()
-    overlap = _mean(violence_victims.is_in(suspects))
+    overlap = _mean(violence_victims.is_in(suspects.implode()))
     results.append(_share_band("violence victims also suspects", 0.03, 0.10, overlap, "all months"))
-    with_suspect = recorded["crime_id"].is_in(f.suspects["crime_id"].unique())
+    with_suspect = recorded["crime_id"].is_in(f.suspects["crime_id"].unique().implode())
     charged_ids = f.suspects.filter(pl.col("role") == "charged")["crime_id"].unique()
     results.append(
         _share_band(
@@ -440,7 +440,7 @@ def measure_bands(extract: Path) -> list[BandResult]:
             "crimes charged",
             0.05,
             0.09,
-            _mean(recorded["crime_id"].is_in(charged_ids)),
+            _mean(recorded["crime_id"].is_in(charged_ids.implode())),
             "recorded crimes, all months",
         )
     )

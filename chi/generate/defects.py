@@ -131,7 +131,7 @@ def _strings(values: np.ndarray | list[str]) -> pl.Series:
 
 
 def _member(values: pl.Series, among: pl.Series) -> np.ndarray:
-    return values.is_in(among.unique()).fill_null(False).to_numpy()
+    return values.is_in(among.unique().implode()).fill_null(False).to_numpy()
 
 
 def inject_defects(rng: np.random.Generator, built: Built, rate: float) -> Dirty:

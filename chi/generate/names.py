@@ -4,8 +4,8 @@ Names come from chi's own short lists in ``data/names/`` (common forenames by se
 surnames, each tagged with a broad origin, most common first), so the demo reads like a real
 nominal index of the East of England without anyone's real record in it. A person's
 ethnicity and home district pick the origin mix (Peterborough and Fenland have large Eastern
-European communities, Cambridge a broad international one), and forename and surname are
-drawn independently within it, with common names more likely than rare ones.
+European communities, Cambridge a broad international one); forename and surname usually
+share an origin, and common names are more likely than rare ones.
 """
 
 from __future__ import annotations
@@ -25,6 +25,9 @@ ORIGINS = (
     "african",
     "middle_eastern",
 )
+
+SAME_ORIGIN_SHARE = 0.85
+"""Share of people whose forename and surname come from the same origin list."""
 
 _WHITE_BY_DISTRICT = {
     "Peterborough": (0.74, 0.03, 0.20, 0.03),
@@ -100,6 +103,8 @@ def person_names(
     n = len(sex)
     fore_origin = _pick_origins(rng, ethnicity, district, districts, _FORENAME_ORIGIN)
     sur_origin = _pick_origins(rng, ethnicity, district, districts, _SURNAME_ORIGIN)
+    same = (rng.random(n) < SAME_ORIGIN_SHARE) & (ethnicity != ETHNICITIES.index("mixed"))
+    sur_origin = np.where(same, fore_origin, sur_origin)
     name_sex = np.where(sex == 2, rng.integers(0, 2, size=n), sex)
     forename = np.empty(n, dtype=object)
     surname = np.empty(n, dtype=object)

@@ -103,6 +103,7 @@ def child_victims(
     group = (month * 1_000 + code) * 2 + crimes.da[slots]
     into = merge_counts(rng, group, np.ones(len(slots), dtype=bool), CHILD_COUNTS_SHARE)
     crimes.day[slots] = crimes.day[slots[into]]
+    crimes.occurred_offset[slots] = crimes.occurred_offset[slots[into]]
     offset = np.maximum(crimes.occurred_offset[slots], 0)
     when = crimes.day[slots] - offset
     lo = cat.child_age[crimes.key[slots], 0]
