@@ -148,3 +148,11 @@ def test_survival_sentence_when_follow_up_is_short(small_extract: Path) -> None:
     )
     r = repeats("da_victims", events, date(2024, 11, 1), date(2024, 12, 31), date(2024, 12, 31))
     assert survival_line(r) == "No DA victims to follow up."
+
+
+def test_docs_carry_the_report_method_notes_unchanged() -> None:
+    from chi.analysis.report import method_notes
+
+    docs = (Path(__file__).resolve().parent.parent / "docs" / "analysis.md").read_text("utf-8")
+    begin, end = "<!-- method notes: begin -->\n", "<!-- method notes: end -->"
+    assert docs[docs.index(begin) + len(begin) : docs.index(end)] == method_notes()
