@@ -283,8 +283,8 @@ def board_table(
         "months including those still open.",
         "Counts are recorded crimes by month of recording, where the crime happened; a crime "
         "may be in more than one row.",
-        f"The extract covers months from {month_label(first_month)}; comparisons that need "
-        "earlier months are shown as n/a.",
+        f"n/a: the extract covers months from {month_label(first_month)}, and the figure "
+        "needs earlier months.",
     ]
     return BoardTable(
         month=month_label(month),
@@ -297,8 +297,10 @@ def board_table(
     )
 
 
-def _int(v: int | None, missing: str) -> str:
-    return f"{v:,}" if v is not None else f"n/a ({missing})"
+def _int(v: int | None, missing: str | None) -> str:
+    if v is not None:
+        return f"{v:,}"
+    return f"n/a ({missing})" if missing else "n/a"
 
 
 def _versus(avg: float | None, verdict: str | None, months: int) -> str:
@@ -329,16 +331,16 @@ def display_rows(table: BoardTable) -> list[list[str]]:
             pp = "n/a (needs 12 months)" if r.outcome is None else "no crimes"
         else:
             pp = f"{100 * r.outcome.rate:.1f}% ({100 * (r.outcome.open_share or 0):.0f}% open)"
-        base = _int(r.baseline, "before the extract")
+        base = _int(r.baseline, None)
         if r.baseline_change is not None:
             base += f" ({100 * r.baseline_change:+.1f}%)"
         out.append(
             [
                 r.label,
                 f"{r.this_month:,}",
-                _int(r.one_year_ago, "before the extract"),
-                _int(r.two_years_ago, "before the extract"),
-                _int(r.three_years_ago, "before the extract"),
+                _int(r.one_year_ago, None),
+                _int(r.two_years_ago, None),
+                _int(r.three_years_ago, None),
                 _versus(r.average_1y, r.versus_1y, 12),
                 _versus(r.average_3y, r.versus_3y, 36),
                 _int(r.rolling_12, "needs 12 months"),
