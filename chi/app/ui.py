@@ -63,7 +63,7 @@ def guarded(ctx: PageContext) -> Iterator[None]:
         st.title("This run cannot be read")
         st.error(
             "Part of the published run is missing or damaged, so its lists cannot be shown. "
-            "The analyst team has been told by the audit log; please try again later."
+            "The problem has been recorded; please tell your analyst team if it persists."
         )
         ctx.record("run_unreadable", detail=type(exc).__name__)
 
@@ -165,3 +165,8 @@ def money(days: object) -> str:
         return f"{float(str(days)):,.1f}"
     except ValueError:
         return str(days)
+
+
+def table_height(rows: int, most: int = 640) -> int:
+    """A table tall enough for its rows, up to ``most`` pixels (then it scrolls)."""
+    return min(38 + 35 * max(rows, 1), most)

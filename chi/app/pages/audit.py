@@ -9,7 +9,7 @@ import polars as pl
 import streamlit as st
 
 from chi.app.context import PageContext
-from chi.app.ui import require
+from chi.app.ui import require, table_height
 from chi.auth import scope_label
 from chi.store import AUDIT_COLUMNS
 
@@ -50,6 +50,7 @@ def render(ctx: PageContext) -> None:
     ).fill_null("")
     st.dataframe(
         frame.drop("id"),
+        height=table_height(frame.height),
         hide_index=True,
         width="stretch",
         column_config={

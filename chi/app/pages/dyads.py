@@ -18,6 +18,7 @@ from chi.app.ui import (
     reasons_text,
     require,
     run_caption,
+    table_height,
 )
 
 COLUMNS: dict[str, Any] = {
@@ -59,6 +60,7 @@ def render(ctx: PageContext) -> None:
             return
         st.dataframe(
             reasons_text(frame).select(list(COLUMNS)),
+            height=table_height(frame.height),
             column_config=COLUMNS,
             hide_index=True,
             width="stretch",

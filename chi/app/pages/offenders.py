@@ -18,6 +18,7 @@ from chi.app.ui import (
     reasons_text,
     require,
     run_caption,
+    table_height,
 )
 
 COLUMNS: dict[str, Any] = {
@@ -73,6 +74,7 @@ def render(ctx: PageContext) -> None:
         shown = frame.filter(pl.col("serial_da")) if only_serial else frame
         st.dataframe(
             reasons_text(shown).select(list(COLUMNS)),
+            height=table_height(shown.height),
             column_config=COLUMNS,
             hide_index=True,
             width="stretch",

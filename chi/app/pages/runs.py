@@ -13,7 +13,7 @@ import streamlit as st
 from chi.app import data
 from chi.app.context import PageContext
 from chi.app.jobs import JOBS, Job, JobBusyError
-from chi.app.ui import guarded, require
+from chi.app.ui import guarded, require, table_height
 from chi.policy import Policy
 from chi.reference import weight_sets
 from chi.runs import Run, RunError, latest_run_id, list_runs
@@ -28,12 +28,14 @@ def render(ctx: PageContext) -> None:
         except RunError:
             runs = []
         latest = latest_run_id(ctx.config.runs_dir) if runs else None
-        _runs_table(runs, latest)
         current = next((r for r in runs if r.run_id == latest), runs[-1] if runs else None)
-        st.divider()
-        _new_run(ctx, current)
-        st.divider()
-        _diff(ctx, runs, latest)
+        published, new, compare = st.tabs(["Published runs", "Start a new run", "Compare two runs"])
+        with published:
+            _runs_table(runs, latest)
+        with new:
+            _new_run(ctx, current)
+        with compare:
+            _diff(ctx, runs, latest)
 
 
 def _runs_table(runs: list[Run], latest: str | None) -> None:
@@ -77,7 +79,6 @@ def _extract(ctx: PageContext, current: Run | None) -> Path | None:
 
 
 def _new_run(ctx: PageContext, current: Run | None) -> None:
-    st.subheader("Start a new run")
     job = JOBS.current(ctx.config.runs_dir)
     if job is not None and job.running:
         _progress(ctx)
@@ -161,7 +162,6 @@ def _finished(ctx: PageContext, job: Job) -> None:
 
 
 def _diff(ctx: PageContext, runs: list[Run], latest: str | None) -> None:
-    st.subheader("Compare two runs")
     if len(runs) < 2:
         st.info("Publish a second run to compare it with the first.")
         return
@@ -202,9 +202,18 @@ def _diff(ctx: PageContext, runs: list[Run], latest: str | None) -> None:
         frame,
         hide_index=True,
         width="stretch",
+        height=table_height(frame.height),
         column_config={
-            "harm_a": st.column_config.NumberColumn("Harm A", format="%.1f"),
-            "harm_b": st.column_config.NumberColumn("Harm B", format="%.1f"),
+            "list": "List",
+            "month": "Month",
+            "person_id": "Person id",
+            "change": "Change",
+            "rank_a": "Rank in A",
+            "rank_b": "Rank in B",
+            "harm_a": st.column_config.NumberColumn("Harm A (days)", format="%.1f"),
+            "harm_b": st.column_config.NumberColumn("Harm B (days)", format="%.1f"),
+            "crimes_a": "Crimes A",
+            "crimes_b": "Crimes B",
             "why": st.column_config.TextColumn("Why", width="large"),
         },
     )

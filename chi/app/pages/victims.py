@@ -18,6 +18,7 @@ from chi.app.ui import (
     reasons_text,
     require,
     run_caption,
+    table_height,
 )
 from chi.lists import Scope
 from chi.runs import Run
@@ -74,6 +75,7 @@ def _page(ctx: PageContext, run: Run, month: str, scope: Scope) -> None:
             columns.remove("neighbourhood_name")
         event = st.dataframe(
             shown.select(columns),
+            height=table_height(shown.height),
             column_config=COLUMNS,
             hide_index=True,
             width="stretch",
@@ -113,9 +115,9 @@ def _page(ctx: PageContext, run: Run, month: str, scope: Scope) -> None:
         f"Files are marked {ctx.config.marking}, carry the run's details and your name, "
         "and every download is recorded."
     )
-    cols = st.columns(len(DOWNLOAD_FORMATS))
+    cols = st.columns([1, 1.4, 2, 3])
     labels = {"csv": "CSV", "xlsx": "Excel (XLSX)", "pdf": "Printable briefing (PDF)"}
-    for col, fmt in zip(cols, DOWNLOAD_FORMATS, strict=True):
+    for col, fmt in zip(cols, DOWNLOAD_FORMATS, strict=False):
         with col:
             st.download_button(
                 labels[fmt],
