@@ -263,7 +263,11 @@ def trend_line(profile: Profile) -> str:
     last = t.row(t.height - 1, named=True)
     months = profile.meta["months"]
     total = int(t.tail(months)["crimes"].sum())
-    text = f"{last['crimes']:,} DA crimes were recorded in {month_name(last['month'])}"
+    n = int(last["crimes"])
+    text = (
+        f"{plural(n, 'DA crime')} {'was' if n == 1 else 'were'} recorded in "
+        f"{month_name(last['month'])}"
+    )
     if last["rolling_12"] is not None:
         avg = float(last["rolling_12"])
         word = "above" if last["crimes"] > avg else "below" if last["crimes"] < avg else "at"
@@ -345,6 +349,13 @@ def dash_line(profile: Profile) -> str:
 
 def overlap_line(profile: Profile) -> str:
     o = profile.overlap
+    if not o["da_victims"] and not o["violence_victims"]:
+        return "No DA victims or victims of violence in the period."
+    if not o["da_victims"]:
+        return (
+            f"No DA victims in the period; {pct(o['violence_share'])} of the period's victims "
+            "of violence have also been recorded as suspects."
+        )
     return (
         f"{pct(o['da_share'])} of DA victims ({o['da_victims_also_suspects']:,} of "
         f"{o['da_victims']:,}) have also been recorded as suspects, as have "
@@ -428,10 +439,13 @@ def board_line(table: BoardTable) -> str:
 def all_readings(profile: Profile) -> dict[str, str]:
     c, r, m = profile.concentration, profile.repeats, profile.meta
     when = period_words(str(m["period_start"])[:7], str(m["period_end"])[:7])
+    crimes = int(m["da_crimes"])
     headline = (
-        f"In {when} ({m['scope']}), {m['da_crimes']:,} domestic abuse crimes were "
-        f"recorded against {m['da_victims']:,} victims by {m['perpetrators']:,} known "
-        f"perpetrators, {num(m['da_harm'])} days of harm."
+        f"In {when} ({m['scope']}), {plural(crimes, 'domestic abuse crime')} "
+        f"{'was' if crimes == 1 else 'were'} recorded against "
+        f"{plural(int(m['da_victims']), 'victim')} by "
+        f"{plural(int(m['perpetrators']), 'known perpetrator')}, "
+        f"{num(m['da_harm'])} days of harm."
     )
     return {
         "headline": headline,

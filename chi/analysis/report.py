@@ -205,6 +205,29 @@ def _repeat_table(profile: Profile) -> str:
     )
 
 
+def _place_table(profile: Profile) -> str:
+    """Areas, then the neighbourhoods with most DA harm."""
+    out = []
+    for key, title in (("area", "Policing area"), ("neighbourhood", "Neighbourhood")):
+        frame = profile.places[key]
+        if frame.is_empty():
+            continue
+        rows = [
+            [
+                "Place not known" if r["place"] == "unknown" else str(r["place"]),
+                f"{r['crimes']:,}",
+                pct(r["crimes_share"]),
+                num(r["harm"]),
+                pct(r["harm_share"]),
+            ]
+            for r in frame.to_dicts()
+        ]
+        if key == "neighbourhood":
+            title = f"Neighbourhood (the {len(rows)} with most DA harm)"
+        out.append(_table([title, "DA crimes", "Share", "DA harm (days)", "Share"], rows))
+    return "".join(out)
+
+
 def _figure(title: str, svg: str, reading: str) -> str:
     return (
         f"<figure>{svg}<figcaption><b>{_e(title)}</b>"
@@ -252,6 +275,7 @@ def render_html(profile: Profile, marking: str = DEFAULT_MARKING) -> str:
         "<h2>Trend and place</h2>",
         figs["trend"],
         figs["district"],
+        _place_table(profile),
         "<h2>Concentration of harm</h2>",
         f"<p>{_e(r['power_curve_victims'])} {_e(r['power_curve_dyads'])} "
         f"{_e(r['power_curve_perpetrators'])}</p>",

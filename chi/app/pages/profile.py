@@ -29,6 +29,7 @@ from chi.runs import Run, open_run
 from chi.score import add_months, month_label, parse_month
 
 PERIOD_LENGTHS = (12, 6, 3, 1)
+TOP_PLACES = 15
 CHART_BY_KEY = {spec.key: spec for spec in CHARTS}
 
 
@@ -141,6 +142,18 @@ def _page(ctx: PageContext, run: Run, profile: Profile, scope: Scope, period: st
     with tabs[4]:
         _chart(profile, "trend")
         _chart(profile, "district")
+        st.markdown(f"**Neighbourhoods with most DA harm (top {TOP_PLACES})**")
+        st.dataframe(
+            profile.places["neighbourhood"].head(TOP_PLACES),
+            hide_index=True,
+            column_config={
+                "place": "Neighbourhood",
+                "crimes": "DA crimes",
+                "harm": st.column_config.NumberColumn("DA harm (days)", format="%.0f"),
+                "crimes_share": st.column_config.NumberColumn("Share of crimes", format="percent"),
+                "harm_share": st.column_config.NumberColumn("Share of harm", format="percent"),
+            },
+        )
         _chart(profile, "relationship")
         _chart(profile, "victim_age_sex")
         _chart(profile, "perpetrator_age_sex")
