@@ -15,11 +15,15 @@ from datetime import date, timedelta
 import numpy as np
 import polars as pl
 
-from chi.contract import DA_RELATIONSHIPS, DASH_GRADES, ETHNICITIES, SUSPECT_ROLES
+from chi.contract import (
+    CRIME_STATUSES,
+    DA_RELATIONSHIPS,
+    DASH_GRADES,
+    ETHNICITIES,
+    SUSPECT_ROLES,
+)
 from chi.generate.crimes import (
-    STATUS_CANCELLED,
     STATUS_RECORDED,
-    STATUS_TRANSFERRED,
     Crimes,
     daily_intensity,
     generate_crimes,
@@ -33,7 +37,7 @@ from chi.generate.offences import (
     build_catalogue,
 )
 from chi.generate.outcomes import assign_outcomes, named_suspects, role_for
-from chi.generate.people import UNSET, People, finish
+from chi.generate.people import UNSET, Finished, People, finish
 from chi.generate.sources import Sources, load_sources
 from chi.generate.victims import (
     adult_chains,
@@ -94,77 +98,16 @@ def build(
     progress("victims", 0.2)
     people = People()
     n_lsoas = len(src.lsoas)
-    kind = crimes.victim_kind
-    death = cat.death[crimes.key] & ((kind == VICTIM_ADULT) | (kind == VICTIM_CHILD))
-    da = crimes.da
-    domestic: list[DomesticRows] = []
-    dyad_slots = np.flatnonzero((kind == VICTIM_ADULT) & da & ~death)
-    domestic.append(
-        attach_dyads(rng, crimes, cat, people, dyad_slots, intensity, start_day - burn_in, n_lsoas)
-    )
-    general_slots = np.flatnonzero((kind == VICTIM_ADULT) & ~da & ~death)
-    general = adult_chains(rng, crimes, cat, people, general_slots, intensity, start_day - burn_in)
-    child_slots = np.flatnonzero((kind == VICTIM_CHILD) & ~death)
-    children = child_victims(rng, crimes, cat, people, child_slots)
-    child_da = da[children.crime]
-    assert children.report is not None
-    da_rows = np.flatnonzero(child_da)
-    report = np.searchsorted(da_rows, children.report[da_rows])
-    domestic.append(
-        single_dyads(
-            rng,
-            crimes,
-            cat,
-            people,
-            children.crime[da_rows],
-            children.person[da_rows],
-            True,
-            report,
-        )
-    )
-    dead = homicide_victims(rng, crimes, cat, people, np.flatnonzero(death))
-    dead_da = da[dead.crime]
-    domestic.append(
-        single_dyads(rng, crimes, cat, people, dead.crime[dead_da], dead.person[dead_da], False)
-    )
-    org = organisation_victims(rng, crimes, cat, src, people, np.flatnonzero(kind == VICTIM_ORG))
-    extra_candidates = np.sort(np.concatenate([general.crime, org.crime]))
-    extra = extra_victims(rng, crimes, people, extra_candidates, n_lsoas)
-
-    da_victim_crime = np.concatenate([d.victim_crime for d in domestic])
-    da_victim_person = np.concatenate([d.victim_person for d in domestic])
-    da_dash = np.concatenate([d.dash for d in domestic])
-    v_crime = np.concatenate(
-        [
-            da_victim_crime,
-            general.crime,
-            children.crime[~child_da],
-            dead.crime[~dead_da],
-            org.crime,
-            extra.crime,
-        ]
-    )
-    v_person = np.concatenate(
-        [
-            da_victim_person,
-            general.person,
-            children.person[~child_da],
-            dead.person[~dead_da],
-            org.person,
-            extra.person,
-        ]
-    )
-    v_dash = np.concatenate([da_dash, np.full(len(v_crime) - len(da_dash), -1)])
+    attached = _attach_victims(rng, crimes, cat, src, people, intensity, start_day - burn_in)
+    v_crime, v_person = attached.victim_crime, attached.victim_person
     sex_constraint = _settle_sex(crimes, cat, people.n, v_crime, v_person)
 
     progress("outcomes and suspects", 0.4)
     assign_outcomes(rng, crimes, src, as_of_day)
-    violence = src.category_index("Violence and sexual offences")
-    general_violence = np.unique(general.person[crimes.category[general.crime] == violence])
     crime_ok = np.isin(
         crimes.category,
         [
-            violence,
+            src.category_index("Violence and sexual offences"),
             src.category_index("Public order"),
             src.category_index("Criminal damage and arson"),
             src.category_index("Robbery"),
@@ -172,12 +115,12 @@ def build(
             src.category_index("Possession of weapons"),
         ],
     )
-    named = named_suspects(rng, crimes, people, general_violence, crime_ok, v_crime, v_person)
-    s_da_crime = np.concatenate([d.suspect_crime for d in domestic])
-    s_da_person = np.concatenate([d.suspect_person for d in domestic])
-    s_crime = np.concatenate([s_da_crime, named.crime])
-    s_person = np.concatenate([s_da_person, named.person])
-    s_role = np.concatenate([role_for(crimes.outcome[s_da_crime]), named.role])
+    named = named_suspects(
+        rng, crimes, people, attached.general_violence, crime_ok, v_crime, v_person
+    )
+    s_crime = np.concatenate([attached.perpetrator_crime, named.crime])
+    s_person = np.concatenate([attached.perpetrator, named.person])
+    s_role = np.concatenate([role_for(crimes.outcome[attached.perpetrator_crime]), named.role])
     keep = (crimes.status[s_crime] == STATUS_RECORDED) | crimes.da[s_crime]
     s_crime, s_person, s_role = s_crime[keep], s_person[keep], s_role[keep]
 
@@ -206,7 +149,7 @@ def build(
             {
                 "crime_id": crime_ids[v_crime],
                 "person_id": person_ids[v_person],
-                "dash_risk": _labels(v_dash, DASH_GRADES),
+                "dash_risk": _labels(attached.dash, DASH_GRADES),
                 "_year": crime_year[v_crime],
             },
             schema={
@@ -225,6 +168,92 @@ def build(
             schema={"crime_id": pl.String, "person_id": pl.String, "role": pl.String},
         ).sort(["crime_id", "person_id"], maintain_order=True),
         as_of=as_of,
+    )
+
+
+@dataclass
+class Attached:
+    victim_crime: np.ndarray
+    victim_person: np.ndarray
+    dash: np.ndarray
+    """DASH grade index of each victim row (-1: not domestic abuse)."""
+    perpetrator_crime: np.ndarray
+    perpetrator: np.ndarray
+    general_violence: np.ndarray
+    """Adult victims of non-DA violence: who may also be a suspect elsewhere."""
+
+
+def _attach_victims(
+    rng: np.random.Generator,
+    crimes: Crimes,
+    cat: Catalogue,
+    src: Sources,
+    people: People,
+    intensity: np.ndarray,
+    first_day: int,
+) -> Attached:
+    """Victims (and DA perpetrators) for every crime whose offence has a victim."""
+    n_lsoas = len(src.lsoas)
+    kind = crimes.victim_kind
+    da = crimes.da
+    death = cat.death[crimes.key] & ((kind == VICTIM_ADULT) | (kind == VICTIM_CHILD))
+    domestic: list[DomesticRows] = []
+    dyad_slots = np.flatnonzero((kind == VICTIM_ADULT) & da & ~death)
+    domestic.append(
+        attach_dyads(rng, crimes, cat, people, dyad_slots, intensity, first_day, n_lsoas)
+    )
+    general_slots = np.flatnonzero((kind == VICTIM_ADULT) & ~da & ~death)
+    general = adult_chains(rng, crimes, cat, people, general_slots, intensity, first_day)
+
+    children = child_victims(
+        rng, crimes, cat, people, np.flatnonzero((kind == VICTIM_CHILD) & ~death)
+    )
+    child_da = da[children.crime]
+    da_rows = np.flatnonzero(child_da)
+    report = children.report if children.report is not None else np.arange(len(child_da))
+    domestic.append(
+        single_dyads(
+            rng,
+            crimes,
+            cat,
+            people,
+            children.crime[da_rows],
+            children.person[da_rows],
+            family=True,
+            report=np.searchsorted(da_rows, report[da_rows]),
+        )
+    )
+    dead = homicide_victims(rng, crimes, cat, people, np.flatnonzero(death))
+    dead_da = da[dead.crime]
+    domestic.append(
+        single_dyads(
+            rng, crimes, cat, people, dead.crime[dead_da], dead.person[dead_da], family=False
+        )
+    )
+    org = organisation_victims(rng, crimes, cat, src, people, np.flatnonzero(kind == VICTIM_ORG))
+    extra = extra_victims(
+        rng, crimes, people, np.sort(np.concatenate([general.crime, org.crime])), n_lsoas
+    )
+
+    others = [
+        (general.crime, general.person),
+        (children.crime[~child_da], children.person[~child_da]),
+        (dead.crime[~dead_da], dead.person[~dead_da]),
+        (org.crime, org.person),
+        (extra.crime, extra.person),
+    ]
+    da_dash = np.concatenate([d.dash for d in domestic])
+    victim_crime = np.concatenate([*(d.victim_crime for d in domestic), *(c for c, _ in others)])
+    violence = src.category_index("Violence and sexual offences")
+    return Attached(
+        victim_crime=victim_crime,
+        victim_person=np.concatenate(
+            [*(d.victim_person for d in domestic), *(p for _, p in others)]
+        ),
+        dash=np.r_[da_dash, np.full(len(victim_crime) - len(da_dash), -1)],
+        perpetrator_crime=np.concatenate([d.suspect_crime for d in domestic]),
+        perpetrator=np.concatenate([d.suspect_person for d in domestic]),
+        general_violence=np.unique(general.person[crimes.category[general.crime] == violence]),
     )
 
 
@@ -331,7 +360,6 @@ def _days_or_null(days: np.ndarray, null: np.ndarray) -> pl.Series:
 def _crimes_frame(
     crimes: Crimes, cat: Catalogue, src: Sources, ids: np.ndarray, year: np.ndarray
 ) -> pl.DataFrame:
-    n_lsoas = len(src.lsoas)
     places = np.array([*src.lsoas, None, None], dtype=object)
     lsoa = places[crimes.place]
     outside = crimes.outside != ""
@@ -340,8 +368,6 @@ def _crimes_frame(
     keys[crimes.drop_offence_code] = None
     ho = np.array(cat.ho_class, dtype=object)[crimes.key]
     ho[crimes.drop_ho_class] = None
-    status = np.array(["recorded", "cancelled", "transferred"], dtype=object)[crimes.status]
-    assert STATUS_RECORDED == 0 and STATUS_CANCELLED == 1 and STATUS_TRANSFERRED == 2
     unknown_occurred = crimes.occurred_offset < 0
     frame = pl.DataFrame(
         {
@@ -354,7 +380,7 @@ def _crimes_frame(
             "domestic_abuse": pl.Series(crimes.da, dtype=pl.Boolean),
             "da_relationship": _strings(_labels(crimes.da_relationship, DA_RELATIONSHIPS)),
             "hate": pl.Series(crimes.hate, dtype=pl.Boolean),
-            "status": _strings(status),
+            "status": _strings(_labels(crimes.status, CRIME_STATUSES)),
             "outcome_code": pl.Series(
                 np.where(crimes.outcome > 0, crimes.outcome, 0), dtype=pl.Int16
             ),
@@ -362,16 +388,12 @@ def _crimes_frame(
             "_year": pl.Series(year, dtype=pl.Int32),
         }
     )
-    del n_lsoas
     return frame.with_columns(
         pl.when(pl.col("outcome_code") > 0).then(pl.col("outcome_code")).alias("outcome_code")
     ).sort("crime_id", maintain_order=True)
 
 
-def _persons_frame(f: object, src: Sources, ids: np.ndarray) -> pl.DataFrame:
-    from chi.generate.people import Finished
-
-    assert isinstance(f, Finished)
+def _persons_frame(f: Finished, src: Sources, ids: np.ndarray) -> pl.DataFrame:
     lsoas = np.array([*src.lsoas, None], dtype=object)
     home = lsoas[np.where(f.home >= 0, f.home, len(src.lsoas))]
     sex = np.array(["F", "M", "X", None], dtype=object)[np.where(f.sex >= 0, f.sex, 3)]

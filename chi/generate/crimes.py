@@ -17,9 +17,10 @@ from datetime import date
 import numpy as np
 
 from chi.generate.offences import VICTIM_ADULT, VICTIM_CHILD, Catalogue
-from chi.generate.sources import NO_LOCATION, OUTSIDE_FORCE, Sources
+from chi.generate.sources import OUTSIDE_FORCE, Sources
 
 STATUS_RECORDED, STATUS_CANCELLED, STATUS_TRANSFERRED = 0, 1, 2
+"""Positions in ``chi.contract.CRIME_STATUSES``."""
 CANCELLED_SHARE = 0.03
 TRANSFERRED_SHARE = 0.01
 HATE_SHARE_OTHER = 0.02
@@ -137,7 +138,6 @@ def generate_crimes(
     outside[out_rows] = np.array(OUTSIDE_LSOAS, dtype=object)[
         rng.integers(0, len(OUTSIDE_LSOAS), size=len(out_rows))
     ]
-    assert src.place_codes.index(NO_LOCATION) == len(src.lsoas)
 
     u = rng.random(n)
     status = np.where(

@@ -168,6 +168,7 @@ def single_dyads(
     people: People,
     slots: np.ndarray,
     victims: np.ndarray,
+    *,
     family: bool,
     report: np.ndarray | None = None,
 ) -> DomesticRows:
