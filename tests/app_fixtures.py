@@ -261,7 +261,17 @@ def goto(at: Any, url_path: str) -> Any:
     return at.run()
 
 
-PAGE_PATHS = ("victims", "person", "offenders", "dyads", "runs", "quality", "audit", "users")
+PAGE_PATHS = (
+    "victims",
+    "person",
+    "offenders",
+    "dyads",
+    "profile",
+    "runs",
+    "quality",
+    "audit",
+    "users",
+)
 
 
 def registered_pages(at: Any) -> set[str]:

@@ -16,6 +16,7 @@ from app_fixtures import (
     CASTLE,
     CENTRAL,
     NORTH,
+    PAGE_PATHS,
     SOUTH,
     AppEnv,
     app_test,
@@ -32,11 +33,11 @@ from chi.runs import Run, open_run
 from chi.store import Store
 
 MONTH = "2024-12"
-ALL_PAGES = {"victims", "person", "offenders", "dyads", "runs", "quality", "audit", "users"}
+ALL_PAGES = set(PAGE_PATHS)
 ROLE_PAGES = {
     "sergeant": {"victims", "person"},
-    "north": {"victims", "person", "offenders", "dyads"},
-    "analyst": {"victims", "person", "offenders", "dyads", "runs", "quality"},
+    "north": {"victims", "person", "offenders", "dyads", "profile"},
+    "analyst": {"victims", "person", "offenders", "dyads", "profile", "runs", "quality"},
     "admin": {"audit", "users"},
 }
 

@@ -12,7 +12,17 @@ from collections.abc import Callable
 import streamlit as st
 
 from chi.app.context import PageContext, Services, services, sign_in_page, sign_out, signed_in_user
-from chi.app.pages import audit, dyads, offenders, person, quality, runs, users, victims
+from chi.app.pages import (
+    audit,
+    dyads,
+    offenders,
+    person,
+    profile,
+    quality,
+    runs,
+    users,
+    victims,
+)
 from chi.auth import User
 from chi.store import StoreError
 
@@ -23,6 +33,7 @@ PAGES: dict[str, PageSpec] = {
     "person": ("Person", ":material/person:", person.render),
     "offenders": ("Offenders", ":material/person_alert:", offenders.render),
     "dyads": ("DA dyads", ":material/link:", dyads.render),
+    "profile": ("DA profile", ":material/analytics:", profile.render),
     "runs": ("Runs", ":material/autorenew:", runs.render),
     "quality": ("Data quality", ":material/rule:", quality.render),
     "audit": ("Audit log", ":material/history:", audit.render),
