@@ -142,7 +142,13 @@ def hazard_line(r: Repeats) -> str:
     late = next((h for h in r.hazard if h.lo == 180), None)
     if early is None or early.per_1000_days is None:
         return f"Too little follow-up to estimate the risk of a repeat for {who}."
-    if late is None or not late.per_1000_days:
+    if late is not None and late.per_1000_days == 0:
+        return (
+            f"The risk of a repeat for {who} is {early.per_1000_days:.2f} per 1,000 days at "
+            f"risk in the first 30 days after a crime; none was recorded 6-12 months after "
+            f"one ({late.unit_days:,} days at risk)."
+        )
+    if late is None or late.per_1000_days is None:
         return (
             f"The risk of a repeat for {who} in the first 30 days is "
             f"{early.per_1000_days:.2f} per 1,000 days at risk; 6-12 months later it cannot "
