@@ -291,168 +291,170 @@ def _scale(extract: Path) -> tuple[float, str]:
 # ---------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Period:
+    """The extract's months, and the year the annual bands are measured on."""
+
+    as_of: date
+    last_complete: date
+    span: int
+    """Months from the first recorded crime's month to the last complete month."""
+    year_start: date
+    label: str
+
+    @classmethod
+    def of(cls, crimes: pl.DataFrame, as_of: date) -> Period:
+        month_end = (as_of + timedelta(days=1)).day == 1
+        last = as_of if month_end else _months_back(as_of, 0) - timedelta(days=1)
+        earliest = crimes["recorded_date"].min()
+        first = _months_back(earliest if isinstance(earliest, date) else last, 0)
+        span = (last.year - first.year) * 12 + last.month - first.month + 1
+        year_start = max(first, _months_back(last, 11))
+        months = (last.year - year_start.year) * 12 + last.month - year_start.month + 1
+        label = "last 12 complete months" if months == 12 else f"all {months} months"
+        return cls(as_of, last, span, year_start, label)
+
+    def in_year(self) -> pl.Expr:
+        return pl.col("recorded_date").is_between(self.year_start, self.last_complete)
+
+
 def measure_bands(extract: Path) -> list[BandResult]:
     """Every calibration band, measured on ``extract``."""
     extract = Path(extract)
     f = _read(extract)
     src = load_sources()
-    as_of = f.as_of
-    last_complete = (
-        as_of
-        if (as_of + timedelta(days=1)).day == 1
-        else _months_back(as_of, 0) - timedelta(days=1)
-    )
-    first_month = f.crimes["recorded_date"].min()
-    assert first_month is None or isinstance(first_month, date)
-    first_month = _months_back(first_month, 0) if first_month else _months_back(last_complete, 0)
-    span = (
-        (last_complete.year - first_month.year) * 12 + last_complete.month - first_month.month + 1
-    )
-    year_start = max(first_month, _months_back(last_complete, 11))
-    months_in_year = (
-        (last_complete.year - year_start.year) * 12 + last_complete.month - year_start.month + 1
-    )
-    period = "last 12 complete months" if months_in_year == 12 else f"all {months_in_year} months"
-
+    period = Period.of(f.crimes, f.as_of)
     recorded = f.crimes.filter(pl.col("status") == "recorded")
-    year = recorded.filter(pl.col("recorded_date").is_between(year_start, last_complete))
-    results: list[BandResult] = []
+    year = recorded.filter(period.in_year())
+    da = f.victimisations.filter(
+        pl.col("domestic_abuse") & (pl.col("person_type") == "individual")
+    ).join(f.suspects.select("crime_id", pl.col("person_id").alias("perpetrator")), on="crime_id")
+    return [
+        *_volume_bands(year, src, _scale(extract), period),
+        *_place_bands(year, src, f.lsoas.height, period),
+        _share_band(
+            "domestic abuse share of crime",
+            0.13,
+            0.17,
+            _mean(year["domestic_abuse"]),
+            period.label,
+        ),
+        *_harm_bands(f.victimisations, period),
+        *_domestic_bands(da, period),
+        *_people_bands(f, recorded),
+        *_organisation_bands(f),
+    ]
 
-    # Volume and seasonality.
-    scale, scale_from = _scale(extract)
+
+def _volume_bands(
+    year: pl.DataFrame, src: Sources, scale: tuple[float, str], period: Period
+) -> list[BandResult]:
     per_month = year.group_by("month").len().sort("month")
     mean = _mean(per_month["len"]) if per_month.height else 0.0
-    target_volume = MONTHLY_VOLUME_2024 * scale
-    results.append(
-        _band(
-            "volume: recorded crimes a month",
-            f"{target_volume:,.0f} ± 10% (5,800 × scale {scale:g}, {scale_from}), {period}",
-            mean,
-            abs(mean - target_volume) <= VOLUME_TOLERANCE * target_volume,
-            f"{mean:,.0f}",
-        )
+    target = MONTHLY_VOLUME_2024 * scale[0]
+    volume = _band(
+        "volume: recorded crimes a month",
+        f"{target:,.0f} ± 10% (5,800 × scale {scale[0]:g}, {scale[1]}), {period.label}",
+        mean,
+        abs(mean - target) <= VOLUME_TOLERANCE * target,
+        f"{mean:,.0f}",
     )
-    results.append(_seasonality(per_month, src))
+    return [volume, _seasonality(per_month, src)]
 
-    # Mix and place.
+
+def _place_bands(
+    year: pl.DataFrame, src: Sources, n_lsoas: int, period: Period
+) -> list[BandResult]:
+    out = []
     classified = year.filter(pl.col("category").is_not_null())
     real = src.month_category.sum(axis=0)
-    real_share = real / real.sum()
     for ci, category in enumerate(src.categories):
-        share = classified.filter(pl.col("category") == category).height / max(1, classified.height)
-        tol = max(0.01, 0.1 * real_share[ci])
-        results.append(
+        target = float(real[ci] / real.sum())
+        share = _mean(classified["category"] == category)
+        tol = max(0.01, 0.1 * target)
+        out.append(
             _band(
                 f"category share: {category}",
-                f"{100 * real_share[ci]:.1f}% ± {100 * tol:.1f} pts, {period}",
+                f"{100 * target:.1f}% ± {100 * tol:.1f} pts, {period.label}",
                 share,
-                abs(share - real_share[ci]) <= tol,
+                abs(share - target) <= tol,
             )
         )
     in_force = year.filter(pl.col("district_name").is_not_null())
     unlocated = 1 - in_force.height / max(1, year.height)
-    results.append(_share_band("no location or outside the force", 0.03, 0.07, unlocated, period))
-    district_real = _district_shares(src)
-    for district, share_real in district_real.items():
-        share = in_force.filter(pl.col("district_name") == district).height / max(
-            1, in_force.height
-        )
-        tol = max(0.01, 0.1 * share_real)
-        results.append(
+    out.append(_share_band("no location or outside the force", 0.03, 0.07, unlocated, period.label))
+    for district, target in _district_shares(src).items():
+        share = _mean(in_force["district_name"] == district)
+        tol = max(0.01, 0.1 * target)
+        out.append(
             _band(
                 f"district share: {district}",
-                f"{100 * share_real:.1f}% ± {100 * tol:.1f} pts of located crimes, {period}",
+                f"{100 * target:.1f}% ± {100 * tol:.1f} pts of located crimes, {period.label}",
                 share,
-                abs(share - share_real) <= tol,
+                abs(share - target) <= tol,
             )
         )
     per_lsoa = in_force.group_by("lsoa_code").len()["len"].to_numpy()
-    per_lsoa = np.r_[per_lsoa, np.zeros(max(0, f.lsoas.height - len(per_lsoa)))]
-    top = np.sort(per_lsoa)[::-1][: max(1, f.lsoas.height // 10)].sum() / max(1, per_lsoa.sum())
-    results.append(_share_band("crime in the top 10% of LSOAs", 0.30, 0.40, float(top), period))
+    per_lsoa = np.r_[per_lsoa, np.zeros(max(0, n_lsoas - len(per_lsoa)))]
+    top = np.sort(per_lsoa)[::-1][: max(1, n_lsoas // 10)].sum() / max(1, per_lsoa.sum())
+    out.append(_share_band("crime in the top 10% of LSOAs", 0.30, 0.40, float(top), period.label))
+    return out
 
-    # Domestic abuse share.
-    da_share = year.filter(pl.col("domestic_abuse")).height / max(1, year.height)
-    results.append(_share_band("domestic abuse share of crime", 0.13, 0.17, da_share, period))
 
-    # Harm concentration over individual victims.
-    people = f.victimisations.filter(
-        (pl.col("person_type") == "individual")
-        & pl.col("recorded_date").is_between(year_start, last_complete)
-    )
+def _harm_bands(victimisations: pl.DataFrame, period: Period) -> list[BandResult]:
+    people = victimisations.filter((pl.col("person_type") == "individual") & period.in_year())
     person_harm = people.group_by("person_id").agg(
         pl.col("weight").fill_null(0).sum().alias("harm"), pl.len().alias("crimes")
     )
-    results.append(
+    return [
         _share_band(
             "victims suffering 85% of harm",
             0.025,
             0.06,
             concentration(person_harm["harm"], 0.85),
-            f"individual victims, {period}",
-        )
-    )
-    results.append(
+            f"individual victims, {period.label}",
+        ),
         _share_band(
             "harm against repeat victims",
             0.20,
             0.40,
             repeat_harm_share(person_harm),
-            f"victims with 2+ victimisations, {period}",
-        )
-    )
+            f"victims with 2+ victimisations, {period.label}",
+        ),
+    ]
 
-    # Domestic abuse dyads and perpetrators.
-    da = f.victimisations.filter(
-        pl.col("domestic_abuse") & (pl.col("person_type") == "individual")
-    ).join(f.suspects.select("crime_id", pl.col("person_id").alias("perpetrator")), on="crime_id")
-    results.extend(_domestic_bands(da, as_of, span, year_start, last_complete, period))
 
-    # Repeats, overlap, suspects, organisations, multiple victims.
+def _people_bands(f: Frames, recorded: pl.DataFrame) -> list[BandResult]:
     individuals = f.victimisations.filter(pl.col("person_type") == "individual")
-    ratio, h_early, h_late = hazard_ratio(individuals, as_of, (0, 30), (180, 366))
-    results.append(
-        _band(
-            "repeat hazard: 0–30 days vs 180–365 days",
-            "≥ 3× (next victimisation of a person, all months)",
-            ratio,
-            not math.isnan(ratio) and ratio >= 3,
-            f"{ratio:.1f}× ({1000 * h_early:.2f} vs {1000 * h_late:.2f} per 1,000 person-days)",
-        )
+    ratio, h_early, h_late = hazard_ratio(individuals, f.as_of, (0, 30), (180, 366))
+    hazard = _band(
+        "repeat hazard: 0–30 days vs 180–365 days",
+        "≥ 3× (next victimisation of a person, all months)",
+        ratio,
+        not math.isnan(ratio) and ratio >= 3,
+        f"{ratio:.1f}× ({1000 * h_early:.2f} vs {1000 * h_late:.2f} per 1,000 person-days)",
     )
     violence_victims = individuals.filter(pl.col("category") == VIOLENCE)["person_id"].unique()
-    suspects = f.suspects["person_id"].unique()
-    overlap = _mean(violence_victims.is_in(suspects.implode()))
-    results.append(_share_band("violence victims also suspects", 0.03, 0.10, overlap, "all months"))
-    with_suspect = recorded["crime_id"].is_in(f.suspects["crime_id"].unique().implode())
+    overlap = _mean(violence_victims.is_in(f.suspects["person_id"].unique().implode()))
+    named = recorded["crime_id"].is_in(f.suspects["crime_id"].unique().implode())
     charged_ids = f.suspects.filter(pl.col("role") == "charged")["crime_id"].unique()
-    results.append(
+    charged = recorded["crime_id"].is_in(charged_ids.implode())
+    per_crime = f.victimisations.group_by("crime_id").len()
+    return [
+        hazard,
+        _share_band("violence victims also suspects", 0.03, 0.10, overlap, "all months"),
         _share_band(
-            "crimes with a named suspect",
-            0.30,
-            0.50,
-            _mean(with_suspect),
-            "recorded crimes, all months",
-        )
-    )
-    results.append(
+            "crimes with a named suspect", 0.30, 0.50, _mean(named), "recorded crimes, all months"
+        ),
+        _share_band("crimes charged", 0.05, 0.09, _mean(charged), "recorded crimes, all months"),
         _share_band(
-            "crimes charged",
-            0.05,
-            0.09,
-            _mean(recorded["crime_id"].is_in(charged_ids.implode())),
-            "recorded crimes, all months",
-        )
-    )
-    results.extend(_organisation_bands(f))
-    counts = f.victimisations.group_by("crime_id").len()
-    multi = counts.filter(pl.col("len") > 1).height / max(1, counts.height)
-    results.append(
-        _share_band(
-            "crimes with more than one victim", 0.02, 0.08, multi, "recorded crimes with a victim"
-        )
-    )
-    return results
+            "crimes with more than one victim",
+            0.02,
+            0.08,
+            _mean(per_crime["len"] > 1),
+            "recorded crimes with a victim, all months",
+        ),
+    ]
 
 
 def _seasonality(per_month: pl.DataFrame, src: Sources) -> BandResult:
@@ -483,26 +485,24 @@ def _district_shares(src: Sources) -> dict[str, float]:
     return dict(sorted(out.items(), key=lambda kv: -kv[1]))
 
 
-def _domestic_bands(
-    da: pl.DataFrame, as_of: date, span: int, year_start: date, last_complete: date, period: str
-) -> list[BandResult]:
-    out: list[BandResult] = []
+def _domestic_bands(da: pl.DataFrame, period: Period) -> list[BandResult]:
     events = da.select(
         "perpetrator", "person_id", "crime_id", "recorded_date", "weight", "da_relationship"
     )
     dyad = ["perpetrator", "person_id"]
+    out: list[BandResult] = []
 
     name = "DA dyads with no repeat within 12 months"
     target = "65–85%, dyads first seen 12+ months before as-of"
-    if span < 13:
-        out.append(_not_measurable(name, target, f"{span} months < 13"))
+    if period.span < 13:
+        out.append(_not_measurable(name, target, f"{period.span} months < 13"))
     else:
-        share = no_repeat_share(events, dyad, 365, as_of - timedelta(days=365))
+        share = no_repeat_share(events, dyad, 365, period.as_of - timedelta(days=365))
         out.append(_band(name, target, share, 0.65 <= share <= 0.85))
 
-    in_year = events.filter(pl.col("recorded_date").is_between(year_start, last_complete))
     dyad_harm = (
-        in_year.unique([*dyad, "crime_id"])
+        events.filter(period.in_year())
+        .unique([*dyad, "crime_id"])
         .group_by(dyad)
         .agg(pl.col("weight").fill_null(0).sum().alias("harm"))
     )
@@ -510,56 +510,41 @@ def _domestic_bands(
     out.append(
         _band(
             "DA dyads holding 80% of DA harm",
-            f"≤ 5% of dyads, {period}",
+            f"≤ 5% of dyads, {period.label}",
             share,
             not math.isnan(share) and share <= 0.05,
         )
     )
 
     name = "IPV perpetrators with no further DA crime in 24 months"
-    target = "65–85%, perpetrators first seen in a month with 24 months of follow-up"
-    if span < 24:
-        out.append(_not_measurable(name, target, f"{span} months < 24"))
+    target = "65–85%, first DA crime against a (former) partner, with 24 months' follow-up"
+    if period.span < 24:
+        out.append(_not_measurable(name, target, f"{period.span} months < 24"))
     else:
-        cohort_end = _months_back(last_complete, 22) - timedelta(days=1)
-        ipv = events.filter(pl.col("da_relationship").is_in(["intimate_partner", "ex_partner"]))
-        first = ipv.group_by("perpetrator").agg(pl.col("recorded_date").min().alias("_first"))
-        first_crime = (
-            ipv.join(first, on="perpetrator")
-            .filter(pl.col("recorded_date") == pl.col("_first"))
-            .group_by("perpetrator")
-            .agg(pl.col("crime_id").min().alias("_crime"), pl.col("_first").first())
-            .filter(pl.col("_first") <= cohort_end)
+        first = (
+            events.sort(["perpetrator", "recorded_date", "crime_id"])
+            .group_by("perpetrator", maintain_order=True)
+            .first()
         )
-        later = (
-            events.join(first_crime, on="perpetrator")
-            .filter(
-                (pl.col("crime_id") != pl.col("_crime"))
-                & (
-                    (pl.col("recorded_date") > pl.col("_first"))
-                    | (
-                        (pl.col("recorded_date") == pl.col("_first"))
-                        & (pl.col("crime_id") > pl.col("_crime"))
-                    )
-                )
-                & (pl.col("recorded_date") <= pl.col("_first").dt.offset_by("24mo"))
-            )
-            .select("perpetrator")
-            .unique()
+        ipv = first.filter(pl.col("da_relationship").is_in(["intimate_partner", "ex_partner"]))
+        cohort_end = _months_back(period.last_complete, 22) - timedelta(days=1)
+        share = no_repeat_share(
+            events.filter(pl.col("perpetrator").is_in(ipv["perpetrator"].implode())),
+            ["perpetrator"],
+            730,
+            cohort_end,
         )
-        share = 1 - later.height / first_crime.height if first_crime.height else float("nan")
         out.append(_band(name, target, share, 0.65 <= share <= 0.85))
 
-    recent = events.filter(pl.col("recorded_date") >= _months_back(last_complete, 35))
-    victims_per = recent.group_by("perpetrator").agg(pl.col("person_id").n_unique().alias("v"))
-    serial = victims_per.filter(pl.col("v") >= 2).height / max(1, victims_per.height)
+    recent = events.filter(pl.col("recorded_date") >= _months_back(period.last_complete, 35))
+    victims_per = recent.group_by("perpetrator").agg(pl.col("person_id").n_unique())
     out.append(
         _share_band(
             "serial DA perpetrators (2+ victims)",
             0.03,
             0.10,
-            serial,
-            f"of DA perpetrators, last {min(span, 36)} months",
+            _mean(victims_per["person_id"] >= 2),
+            f"of DA perpetrators, last {min(period.span, 36)} months",
         )
     )
 

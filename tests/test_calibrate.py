@@ -222,3 +222,29 @@ def test_dyad_bands_on_a_hand_made_extract(tmp_path: Path) -> None:
     assert bands["serial DA perpetrators (2+ victims)"].value == pytest.approx(1 / 4)
     no_follow_up = bands["IPV perpetrators with no further DA crime in 24 months"]
     assert no_follow_up.met and "not measurable" in no_follow_up.measured
+
+
+def test_ipv_perpetrators_followed_for_24_months(tmp_path: Path) -> None:
+    def da(crime_id: str, day: str, relationship: str = "intimate_partner") -> dict[str, object]:
+        return crime(crime_id, day, domestic_abuse=True, da_relationship=relationship)
+
+    rows = [
+        # (crime, date, relationship, perpetrator, victim)
+        ("A1", "2023-01-05", "intimate_partner", "P1", "V1"),
+        ("A2", "2024-06-01", "family", "P1", "V9"),  # any further DA crime counts
+        ("B1", "2023-01-10", "ex_partner", "P2", "V2"),  # never again
+        ("C1", "2023-01-03", "family", "P3", "V3"),  # first DA crime not against a partner
+        ("C2", "2023-01-20", "intimate_partner", "P3", "V4"),
+        ("D1", "2023-03-01", "intimate_partner", "P4", "V5"),  # first seen after January
+        ("E1", "2024-12-20", "intimate_partner", "P5", "V6"),
+    ]
+    people = sorted({r[3] for r in rows} | {r[4] for r in rows})
+    folder = write_extract(
+        tmp_path / "x",
+        [da(c, d, rel) for c, d, rel, _, _ in rows],
+        [person(p) for p in people],
+        [victim(c, v, "standard") for c, _, _, _, v in rows],
+        [suspect(c, s) for c, _, _, s, _ in rows],
+    )
+    bands = {b.name: b for b in measure_bands(folder)}
+    assert bands["IPV perpetrators with no further DA crime in 24 months"].value == 0.5
