@@ -340,15 +340,16 @@ def export(
         str | None, typer.Option(help="One neighbourhood (ward code).")
     ] = None,
     area: Annotated[str | None, typer.Option(help="North or South.")] = None,
-    format: Annotated[str, typer.Option("--format", help="csv or xlsx.")] = "csv",
+    format: Annotated[str, typer.Option("--format", help="csv, xlsx or pdf.")] = "csv",
     out: Annotated[
         Path | None, typer.Option(help="Output file (default: standard output).")
     ] = None,
 ) -> None:
-    """Export a month's victim list for a neighbourhood, an area or the force as CSV or XLSX.
+    """Export a month's victim list for a neighbourhood, an area or the force.
 
     XLSX has one sheet per neighbourhood and a run-metadata sheet; CSV carries the same
-    metadata in a header block. Spreadsheet formulas are neutralised.
+    metadata in a header block; PDF is the printable briefing. Spreadsheet formulas are
+    neutralised.
     """
     import getpass
 
@@ -384,8 +385,8 @@ def export(
         )
         data = export_list(frame, meta, format, sheet_by="neighbourhood_name")
     if out is None:
-        if format == "xlsx":
-            typer.echo("chi: XLSX needs --out FILE", err=True)
+        if format != "csv":
+            typer.echo(f"chi: {format.upper()} needs --out FILE", err=True)
             raise typer.Exit(2)
         sys.stdout.buffer.write(data)
     else:

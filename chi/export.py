@@ -191,11 +191,13 @@ MEDIA_TYPES = {
 def export_list(
     frame: pl.DataFrame, meta: ExportMeta, fmt: str, sheet_by: str | None = None
 ) -> bytes:
+    """The list in format ``fmt`` (``csv``, ``xlsx`` or ``pdf``); XLSX has a sheet per
+    value of ``sheet_by``."""
     if fmt not in FORMATS:
         raise ValueError(f"unknown export format {fmt!r}; choose {', '.join(FORMATS)}")
     if fmt == "xlsx":
         return to_xlsx(frame, meta, sheet_by=sheet_by)
-    return to_csv(frame, meta)
+    return FORMATS[fmt](frame, meta)
 
 
 # The printable briefing (PDF): the list as a table for an area meeting or a briefing pack,

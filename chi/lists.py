@@ -78,7 +78,10 @@ def neighbourhood_scope(code: str) -> Scope:
 
 def _age_sql(birth: str, on: date) -> str:
     d = _literal(on.isoformat())
-    return f"cast(date_diff('year', {birth}, date {d}) - case when strftime({birth}, '%m-%d') > strftime(date {d}, '%m-%d') then 1 else 0 end as integer)"
+    return (
+        f"cast(date_diff('year', {birth}, date {d}) - case when strftime({birth}, '%m-%d') "
+        f"> strftime(date {d}, '%m-%d') then 1 else 0 end as integer)"
+    )
 
 
 VICTIM_DISPLAY = [
@@ -101,60 +104,29 @@ VICTIM_DISPLAY = [
 def victim_list(run: Run, month: str, scope: Scope) -> pl.DataFrame:
     """The victim list for ``month`` within ``scope``, ranked, with name, age and place."""
     end = month_end(parse_month(month))
-    con = duckdb.connect()
-    try:
-        nb = neighbourhoods()
-        con.register("nb", nb)
-        return (
-            con.cursor()
-            .sql(
+    with run_connection(run) as con:
+        return _frame(
+            con.cursor().sql(
                 f"""
                 select v.rank, v.neighbourhood_rank, v.neighbourhood_code,
                        coalesce(nb.neighbourhood_name, 'unknown') as neighbourhood_name,
                        v.person_id, p.name, {_age_sql("p.birth_date", end)} as age,
                        v.harm_days, v.crimes, v.da_crimes, v.last_recorded_date,
                        v.reasons, v.status
-                from read_parquet({_literal(run.file("victim_list").as_posix())}) as v
-                left join read_parquet({_literal(run.file("people").as_posix())}) as p
-                    using (person_id)
+                from victim_list as v
+                left join people as p using (person_id)
                 left join nb using (neighbourhood_code)
                 where v.month = $month and {scope.sql_filter("v.neighbourhood_code")}
                 order by v.rank
                 """,
                 params={"month": month},
             )
-            .pl()
         )
-    finally:
-        con.close()
 
 
-def victim_exits(run: Run, month: str, scope: Scope) -> pl.DataFrame:
-    con = duckdb.connect()
-    try:
-        return (
-            con.cursor()
-            .sql(
-                f"""
-                select e.person_id, p.name, e.neighbourhood_code, e.previous_rank,
-                       e.harm_days, e.crimes, e.reason
-                from read_parquet({_literal(run.file("victim_exits").as_posix())}) as e
-                left join read_parquet({_literal(run.file("people").as_posix())}) as p
-                    using (person_id)
-                where e.month = $month and {scope.sql_filter("e.neighbourhood_code")}
-                order by e.previous_rank
-                """,
-                params={"month": month},
-            )
-            .pl()
-        )
-    finally:
-        con.close()
-
-
-# Scoped reading for the app. Each query runs on a connection that sees only the run's own
-# files (as views) and cannot read or write anything else; the scope is rendered into the
-# SQL from ``Scope.sql_filter``, and restricted offence detail is masked in the SQL too.
+# Scoped reading. Each query runs on a connection that sees only the run's own files (as
+# views) and cannot read or write anything else; the scope is rendered into the SQL from
+# ``Scope.sql_filter``, and restricted offence detail is masked in the SQL too.
 
 RUN_VIEWS = (
     "victim_list",

@@ -20,7 +20,6 @@ from chi.lists import (
     person_detail,
     run_connection,
     victim_briefing,
-    victim_exits,
     victim_list,
 )
 from chi.offences import groups_of
@@ -60,9 +59,6 @@ def test_lists_of_every_kind_stay_in_scope(run: Run) -> None:
     everyone = offender_list(run, MONTH, Scope.force())
     north = offender_list(run, MONTH, Scope.of(NORTH))
     assert north.height + offender_list(run, MONTH, south).height <= everyone.height
-    assert exited(run, MONTH, south)["person_id"].to_list() == (
-        victim_exits(run, MONTH, south)["person_id"].to_list()
-    )
 
 
 def test_offender_and_dyad_lists_carry_the_analyses(run: Run) -> None:
