@@ -105,6 +105,12 @@ def test_bad_options_are_refused(options: GenerateOptions, tmp_path: Path) -> No
     assert not (tmp_path / "x").exists()
 
 
+def test_a_file_in_the_way_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "x").write_text("not a folder")
+    with pytest.raises(ValueError, match="not a folder"):
+        generate_extract(tmp_path / "x", SMALL)
+
+
 def test_planned_counts_share_the_rate_among_every_kind() -> None:
     plan = planned_counts(0.01, 100_000)
     assert plan["missing_lsoa"] == 140

@@ -80,6 +80,8 @@ def write_partitioned(
 def prepare_folder(out: Path) -> None:
     """An empty place for the extract: a previous extract's entries there are removed (both
     forms of every table, the truth folder and extract.json), nothing else is touched."""
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"{out} exists and is not a folder")
     out.mkdir(parents=True, exist_ok=True)
     for name in (*TABLES, "truth"):
         if (out / name).is_dir():
