@@ -17,6 +17,7 @@ calibrated total untouched.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from statistics import NormalDist
 
 import numpy as np
 
@@ -165,8 +166,6 @@ def correlate_severity(
     z = np.empty(n)
     order = np.lexsort((rng.random(n), propensity))
     z[order] = (np.arange(n) + 0.5) / n
-    from statistics import NormalDist
-
     normal = NormalDist()
     zq = np.array([normal.inv_cdf(q) for q in z.tolist()])
     score = rho * zq + np.sqrt(1 - rho * rho) * rng.standard_normal(n)

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from chi.contract import ETHNICITIES
+from chi.generate.names import person_names
 
 UNSET = np.iinfo(np.int64).min
 """A date or attribute not decided yet."""
@@ -223,8 +224,6 @@ def finish(
 ) -> Finished:
     """Decide every attribute left ``UNSET``. ``first_place``: LSOA index of each person's
     first crime in the force (-1 none); ``sex_constraint``: 0/1 where an offence fixes it."""
-    from chi.generate.names import person_names
-
     cols = people.columns()
     role = cols["role"]
     n = len(role)
