@@ -16,7 +16,13 @@ from datetime import date
 
 import numpy as np
 
-from chi.generate.offences import VICTIM_ADULT, VICTIM_CHILD, Catalogue
+from chi.generate.offences import (
+    VICTIM_ADULT,
+    VICTIM_CHILD,
+    VICTIM_NONE,
+    VICTIM_ORG,
+    Catalogue,
+)
 from chi.generate.sources import OUTSIDE_FORCE, Sources
 
 STATUS_RECORDED, STATUS_CANCELLED, STATUS_TRANSFERRED = 0, 1, 2
@@ -149,9 +155,10 @@ def generate_crimes(
     u = rng.random(n)
     p_none, p_org = cat.p_none[key], cat.p_org[key]
     victim_kind = np.where(
-        u < p_none, 0, np.where(u < p_none + p_org, 1, np.where(cat.child[key], 2, 3))
+        cat.child[key],
+        VICTIM_CHILD,
+        np.where(u < p_none, VICTIM_NONE, np.where(u < p_none + p_org, VICTIM_ORG, VICTIM_ADULT)),
     )
-    victim_kind = np.where(cat.child[key], VICTIM_CHILD, victim_kind)
     person = (victim_kind == VICTIM_ADULT) | (victim_kind == VICTIM_CHILD)
     da = person & (rng.random(n) < cat.p_da[key])
 
