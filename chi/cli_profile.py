@@ -67,7 +67,7 @@ def profile(
         typer.echo("chi: give at least one of --out, --json and --pdf", err=True)
         raise typer.Exit(2)
     with _clear_errors():
-        scope = area_scope(area) if area else Scope.force()
+        scope = area_scope(area.strip().title()) if area else Scope.force()
         request = Request.for_period(period, scope, month, duplicate_days, year_end_month)
         r = open_run(run)
         as_of = r.manifest.get("extract", {}).get("as_of")
@@ -79,12 +79,18 @@ def profile(
             result = build_profile(source, request)
             progress("writing", 0.9)
             document = render_html(result, marking) if out or pdf else ""
-            if out:
-                out.write_text(document, encoding="utf-8")
-            if json_out:
-                json_out.write_text(render_json(result), encoding="utf-8")
-            if pdf:
-                pdf.write_bytes(html_to_pdf(document))
+            outputs: list[tuple[Path | None, bytes | None]] = [
+                (out, document.encode("utf-8") if out else None),
+                (json_out, render_json(result).encode("utf-8") if json_out else None),
+                (pdf, html_to_pdf(document) if pdf else None),
+            ]
+            for path, content in outputs:
+                if path is None or content is None:
+                    continue
+                try:
+                    path.write_bytes(content)
+                except OSError as exc:
+                    raise ValueError(f"cannot write {path}: {exc.strerror or exc}") from None
             progress("done", 1.0)
     typer.echo(result.readings["headline"])
     typer.echo(result.readings["board"])
