@@ -75,6 +75,38 @@ MIGRATIONS: list[str] = [
     create trigger audit_no_delete before delete on audit
     begin select raise(abort, 'the audit log is append-only'); end;
     """,
+    # 2: area meeting decisions (chi.decisions): versions append, never change
+    """
+    create table decisions (
+        id integer primary key autoincrement,
+        subject_type text not null check (subject_type in ('victim', 'offender')),
+        person_id text not null,
+        list_month text not null,
+        area text not null,
+        version integer not null check (version >= 1),
+        meeting_date text not null,
+        decision text not null,
+        service text not null default '',
+        engagement_start text,
+        engagement_end text,
+        notes text not null default '',
+        owner text not null default '',
+        review_date text,
+        recorded_by text not null,
+        recorded_at text not null,
+        source text not null default 'app',
+        unique (subject_type, person_id, version)
+    );
+    create index decisions_area_month on decisions (area, list_month);
+    create trigger decisions_no_update before update on decisions
+    begin select raise(abort, 'decisions are append-only: save a new version'); end;
+    create trigger decisions_no_delete before delete on decisions
+    begin select raise(abort, 'decisions are append-only: save a new version'); end;
+    create trigger decisions_next_version before insert on decisions
+    when new.version <> 1 + coalesce((select max(version) from decisions
+        where subject_type = new.subject_type and person_id = new.person_id), 0)
+    begin select raise(abort, 'a decision version must follow the latest version'); end;
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
