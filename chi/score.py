@@ -134,6 +134,7 @@ def score(p: Prepared, months: list[str], progress: Progress = silent) -> Lists:
     progress("offender list", 0.75)
     sql.create_table(p.con, "offender_crimes", "lists/offender_crimes")
     sql.create_table(p.con, "da_links", "lists/da_links")
+    sql.create_table(p.con, "da_serial", "lists/da_serial")
     sql.create_table(
         p.con,
         "offender_list_all",

@@ -7,7 +7,8 @@ already in DuckDB; every failure must name its file and row, which the reader's 
 ``_row`` carry through SQL for free; and each check stays a small readable query that a user
 can run by hand. The generic checks (type, missing value, allowed value, range, date after
 the as-of date, key) are generated from :mod:`chi.contract`, so they cannot drift from it;
-the rules that are not per-column live in ``sql/checks/``.
+references are generated from the contract's ``references`` too; the rules that are not
+per-column live in ``sql/checks/``.
 
 Order: row checks on crimes and persons; then keys (the first copy in file order is kept,
 later copies are rejected); then victims and suspects, whose references must point at an
@@ -54,7 +55,7 @@ def _select(table: Table, column: str | None, reason: str, value: str, where: st
     return (
         f"select {_literal(table.name)} as table_name, {_key_expr(table)} as key, "
         f"{col} as column_name, {reason} as reason, cast({value} as varchar) as value, "
-        f"_file as file, _row as row from src_{table.name} where {where}"
+        f"_file as file, _row as row from src_{table.name} as s where {where}"
     )
 
 
@@ -115,10 +116,33 @@ def column_checks(table: Table) -> list[str]:
     return checks
 
 
+def reference_checks(table: Table) -> list[str]:
+    """Rows whose reference does not point at an *accepted* row of the target table; the
+    reason says whether the target is missing or was itself rejected."""
+    checks = []
+    for ref in table.references:
+        col, target, tcol = _quote(ref.column), ref.table, _quote(ref.target)
+        noun = ref.table.removesuffix("s")
+        reason = (
+            f"case when exists (select 1 from src_{target} as t where t.{tcol} = s.{col}) "
+            f"then {_literal(f'{ref.column} refers to a rejected {noun}')} "
+            f"else {_literal(f'{ref.column} not found in {target}')} end"
+        )
+        checks.append(
+            _select(
+                table,
+                ref.column,
+                reason,
+                col,
+                f"{col} is not null and not exists "
+                f"(select 1 from valid_{target} as t where t.{tcol} = s.{col})",
+            )
+        )
+    return checks
+
+
 _TABLE_CHECK_FILES: dict[str, tuple[str, ...]] = {
     "crimes": ("checks/crimes_no_offence", "checks/crimes_occurred_after_recorded"),
-    "victims": ("checks/victims_references",),
-    "suspects": ("checks/suspects_references",),
 }
 
 
@@ -183,7 +207,7 @@ def validate(con: duckdb.DuckDBPyConnection, as_of: date) -> dict[str, TableCoun
     )
     params = {"as_of": as_of}
     for name, table in TABLES.items():
-        for check in column_checks(table):
+        for check in column_checks(table) + reference_checks(table):
             _insert_rejects(con, check, params)
         for check_file in _TABLE_CHECK_FILES.get(name, ()):
             _insert_rejects(con, sql.load(check_file), params)

@@ -34,15 +34,6 @@ firsts as (
     group by offender_id, victim_id
 ),
 
-serial as (
-    select m.month, d.offender_id, count(distinct d.victim_id) as da_victims_36m
-    from list_months as m
-    inner join da_links as d
-        on d.recorded_date between m.month_start - to_months(35) and m.month_end
-    where d.counted
-    group by m.month, d.offender_id
-),
-
 listed as (
     select
         w.*,
@@ -55,7 +46,7 @@ listed as (
     inner join list_months as m on w.month = m.month
     inner join firsts as f on w.offender_id = f.offender_id and w.victim_id = f.victim_id
     inner join persons as p on w.victim_id = p.person_id
-    left join serial as s on w.month = s.month and w.offender_id = s.offender_id
+    left join da_serial as s on w.month = s.month and w.offender_id = s.offender_id
     left join ref_lsoa as home on p.home_lsoa_code = home.lsoa_code
 )
 

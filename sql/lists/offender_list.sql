@@ -37,15 +37,6 @@ victim_counts as (
     group by m.month, oc.person_id
 ),
 
-serial as (
-    select m.month, d.offender_id as person_id, count(distinct d.victim_id) as da_victims_36m
-    from list_months as m
-    inner join da_links as d
-        on d.recorded_date between m.month_start - to_months(35) and m.month_end
-    where d.counted
-    group by m.month, d.offender_id
-),
-
 scored as (
     select
         w.*,
@@ -62,7 +53,7 @@ scored as (
     from windowed as w
     inner join list_months as m on w.month = m.month
     left join victim_counts as vc on w.month = vc.month and w.person_id = vc.person_id
-    left join serial as s on w.month = s.month and w.person_id = s.person_id
+    left join da_serial as s on w.month = s.month and w.person_id = s.offender_id
 ),
 
 listed as (
