@@ -32,9 +32,7 @@ def _tool(name: str) -> str:
 
 
 def test_ruff_lint_and_format_are_clean() -> None:
-    lint = subprocess.run(
-        [_tool("ruff"), "check", "."], cwd=ROOT, capture_output=True, text=True
-    )
+    lint = subprocess.run([_tool("ruff"), "check", "."], cwd=ROOT, capture_output=True, text=True)
     assert lint.returncode == 0, lint.stdout + lint.stderr
     fmt = subprocess.run(
         [_tool("ruff"), "format", "--check", "."], cwd=ROOT, capture_output=True, text=True
