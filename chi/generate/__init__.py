@@ -28,6 +28,7 @@ import numpy as np
 from chi.contract import ExtractMeta
 from chi.generate.build import build
 from chi.generate.defects import inject_defects
+from chi.generate.engagement import apply_engagement
 from chi.generate.write import contract_table, prepare_folder, write_parquet, write_partitioned
 from chi.progress import Progress, silent
 
@@ -41,6 +42,10 @@ class GenerateOptions:
     months: int = 36
     scale: float = 1.0
     defect_rate: float = 0.01
+    engagement_effect: float | None = None
+    """Engage a share of new victim-list entries and remove this fraction of their later
+    victimisations (``chi.generate.engagement``); None: no engagement."""
+    engagement_share: float = 0.3
 
     def start_date(self) -> date:
         if not re.fullmatch(r"\d{4}-\d{2}", self.start):
@@ -60,6 +65,12 @@ class GenerateOptions:
             raise ValueError(f"defect rate must be 0..0.2, not {self.defect_rate}")
         if self.seed < 0:
             raise ValueError(f"seed must be zero or more, not {self.seed}")
+        if self.engagement_effect is not None and not 0 <= self.engagement_effect <= 1:
+            raise ValueError(f"engagement effect must be 0..1, not {self.engagement_effect}")
+        if not 0 < self.engagement_share <= 1:
+            raise ValueError(
+                f"engagement share must be above 0 and at most 1, not {self.engagement_share}"
+            )
 
 
 @dataclass(frozen=True)
@@ -95,13 +106,18 @@ def generate_extract(
         json.dumps(asdict(options), indent=2, sort_keys=True) + "\n", encoding="utf-8"
     )
     ExtractMeta(force=FORCE, as_of=built.as_of).dump(out)
+    removed: dict[str, int] = {}
+    if options.engagement_effect is not None:
+        removed = apply_engagement(
+            out, options.seed, options.engagement_effect, options.engagement_share, progress
+        )
     progress("done", 1.0)
     return GenerateSummary(
         rows={
-            "crimes": dirty.crimes.height,
+            "crimes": dirty.crimes.height - removed.get("crimes", 0),
             "persons": dirty.persons.height,
-            "victims": dirty.victims.height,
-            "suspects": dirty.suspects.height,
+            "victims": dirty.victims.height - removed.get("victims", 0),
+            "suspects": dirty.suspects.height - removed.get("suspects", 0),
         },
         defects=dirty.truth.num_rows,
         as_of=built.as_of,

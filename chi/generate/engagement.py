@@ -1,0 +1,223 @@
+"""A known engagement effect in a synthetic extract, so the impact review can be tested.
+
+An impact review is only trustworthy if it recovers an effect we put there. After the
+extract is written, ``apply_engagement`` scores it with chi's own pipeline, and for every
+list month engages a fixed share of the month's **new** victim-list entries (people with a
+known area who were never engaged before), chosen at random. The meeting for list month M
+is held on the first day of M+1 and engagement starts then, for six months. Each engaged
+person's later victimisations (crimes recorded on or after the engagement start) are then
+removed independently with probability ``effect``, so engagement takes a known fraction E
+off their subsequent harm, in expectation, and nothing else changes.
+
+What is decided here:
+
+- Randomness comes from its own stream (seeded by the generator seed), so the rest of the
+  extract is exactly what the generator writes without engagement, and the same people are
+  engaged and the same draws made whatever E is (E = 0 engages and removes nothing).
+- A victim row is removed, never changed; a crime left with no victim is removed with its
+  suspects. Rows named in ``truth/defects.parquet`` or ``truth/duplicates.parquet`` are
+  never touched, so the defect truth stays exact. Files keep their order and physical
+  schema and are rewritten only when a row leaves them, so output stays byte-identical for
+  the same options.
+- ``truth/engagements.parquet`` records each engagement (person, index month, area, meeting
+  date, engagement start and end, the effect) in a form ``chi decisions import`` reads;
+  ``truth/engagement_removals.parquet`` lists every victim row removed.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from chi.generate.write import write_parquet
+from chi.lists import neighbourhoods
+from chi.pipeline import prepare
+from chi.policy import Policy
+from chi.progress import Progress, silent
+from chi.score import add_months, complete_months, month_label, parse_month, score
+
+ENGAGEMENT_MONTHS = 6
+STREAM = 0x656E6761  # a fixed second seed word: the engagement draws' own stream
+OWNER = "synthetic engagement"
+
+ENGAGEMENTS_SCHEMA = pa.schema(
+    [
+        pa.field("subject_type", pa.string(), nullable=False),
+        pa.field("person_id", pa.string(), nullable=False),
+        pa.field("index_month", pa.string(), nullable=False),
+        pa.field("area", pa.string(), nullable=False),
+        pa.field("meeting_date", pa.date32(), nullable=False),
+        pa.field("decision", pa.string(), nullable=False),
+        pa.field("engagement_start", pa.date32(), nullable=False),
+        pa.field("engagement_end", pa.date32(), nullable=False),
+        pa.field("owner", pa.string(), nullable=False),
+        pa.field("effect", pa.float64(), nullable=False),
+    ]
+)
+REMOVALS_SCHEMA = pa.schema(
+    [
+        pa.field("crime_id", pa.string(), nullable=False),
+        pa.field("person_id", pa.string(), nullable=False),
+        pa.field("crime_removed", pa.bool_(), nullable=False),
+    ]
+)
+
+
+def _scored(out: Path) -> tuple[pl.DataFrame, pl.DataFrame, date]:
+    """(victim list, victimisations, as-of) of the extract as chi scores it."""
+    with prepare(out, policy=Policy()) as p:
+        lists = score(p, complete_months(p))
+        victimisations = (
+            p.con.cursor().sql("select crime_id, person_id, recorded_date from victimisations").pl()
+        )
+        as_of = p.as_of
+    frame = pl.from_arrow(lists.victim_list)
+    assert isinstance(frame, pl.DataFrame)
+    return frame, victimisations, as_of
+
+
+def choose_engagements(
+    victim_list: pl.DataFrame, rng: np.random.Generator, share: float, as_of: date
+) -> pl.DataFrame:
+    """person_id, index_month, area, engagement_start, engagement_end: ``share`` of each
+    month's new entries with a known area, never engaged before, month by month."""
+    areas = neighbourhoods().select("neighbourhood_code", "area")
+    new = (
+        victim_list.filter(pl.col("status") == "new")
+        .join(areas, on="neighbourhood_code", how="inner")
+        .select("month", "person_id", "area")
+        .sort("month", "person_id")
+    )
+    engaged: set[str] = set()
+    rows: list[dict[str, object]] = []
+    for month, part in new.group_by("month", maintain_order=True):
+        start = add_months(parse_month(str(month[0])), 1)
+        if start > as_of:
+            continue
+        pool = part.filter(~pl.col("person_id").is_in(list(engaged)))
+        k = round(share * pool.height)
+        chosen: list[int] = sorted(rng.choice(pool.height, size=k, replace=False).tolist())
+        end = add_months(start, ENGAGEMENT_MONTHS) - timedelta(days=1)
+        for r in pool[chosen].iter_rows(named=True):
+            engaged.add(r["person_id"])
+            rows.append(
+                {
+                    "person_id": r["person_id"],
+                    "index_month": month_label(parse_month(str(month[0]))),
+                    "area": r["area"],
+                    "engagement_start": start,
+                    "engagement_end": end,
+                }
+            )
+    return pl.DataFrame(
+        rows,
+        schema={
+            "person_id": pl.String,
+            "index_month": pl.String,
+            "area": pl.String,
+            "engagement_start": pl.Date,
+            "engagement_end": pl.Date,
+        },
+    )
+
+
+def _protected(out: Path) -> tuple[set[str], set[str]]:
+    """(crime ids, victim keys ``crime|person``) named in the truth files."""
+    crimes: set[str] = set()
+    victims: set[str] = set()
+    defects = pl.read_parquet(out / "truth" / "defects.parquet")
+    for table, key in defects.select("table", "key").iter_rows():
+        if table == "crimes":
+            crimes.add(key)
+        elif table == "victims":
+            victims.add(key)
+    dups = pl.read_parquet(out / "truth" / "duplicates.parquet")
+    crimes |= set(dups["duplicate_crime_id"].to_list()) | set(dups["original_crime_id"].to_list())
+    return crimes, victims
+
+
+def _files(out: Path, name: str) -> list[Path]:
+    single = out / f"{name}.parquet"
+    return [single] if single.is_file() else sorted((out / name).rglob("*.parquet"))
+
+
+def _drop(path: Path, keep: pa.ChunkedArray | pa.Array, table: pa.Table) -> int:
+    """Rewrite ``path`` without the rows not in ``keep``; rows removed."""
+    removed = table.num_rows - int(pc.sum(pc.cast(keep, pa.int64())).as_py() or 0)
+    if removed:
+        write_parquet(table.filter(keep), path)
+    return int(removed)
+
+
+def apply_engagement(
+    out: Path, seed: int, effect: float, share: float, progress: Progress = silent
+) -> dict[str, int]:
+    """Engage, thin and record, as the module docstring says; rows removed per table."""
+    progress("engagement", 0.9)
+    rng = np.random.Generator(np.random.PCG64([seed, STREAM]))
+    victim_list, victimisations, as_of = _scored(out)
+    engaged = choose_engagements(victim_list, rng, share, as_of)
+
+    protected_crimes, protected_victims = _protected(out)
+    later = (
+        victimisations.join(engaged.select("person_id", "engagement_start"), on="person_id")
+        .filter(pl.col("recorded_date") >= pl.col("engagement_start"))
+        .filter(
+            ~pl.col("crime_id").is_in(list(protected_crimes))
+            & ~(pl.col("crime_id") + "|" + pl.col("person_id")).is_in(list(protected_victims))
+        )
+        .select("crime_id", "person_id")
+        .unique()
+        .sort("crime_id", "person_id")
+    )
+    draws = rng.random(later.height)
+    removed = later.filter(pl.Series(draws < effect))
+    gone = set(zip(removed["crime_id"].to_list(), removed["person_id"].to_list(), strict=True))
+
+    counts = {"victims": 0, "crimes": 0, "suspects": 0}
+    remaining: set[str] = set()
+    touched = set(removed["crime_id"].to_list())
+    for path in _files(out, "victims"):
+        table = pq.ParquetFile(path).read()
+        ids = table["crime_id"].to_pylist()
+        keep = [
+            (c, p) not in gone for c, p in zip(ids, table["person_id"].to_pylist(), strict=True)
+        ]
+        remaining |= {c for c, k in zip(ids, keep, strict=True) if k and c in touched}
+        counts["victims"] += _drop(path, pa.array(keep), table)
+    emptied = pa.array(sorted(touched - remaining), type=pa.string())
+    for name in ("crimes", "suspects"):
+        for path in _files(out, name):
+            table = pq.ParquetFile(path).read()
+            keep = pc.invert(pc.is_in(table["crime_id"], value_set=emptied))
+            counts[name] += _drop(path, keep, table)
+
+    emptied_set = set(emptied.to_pylist())
+    removals = pa.Table.from_pylist(
+        [
+            {"crime_id": c, "person_id": p, "crime_removed": c in emptied_set}
+            for c, p in removed.iter_rows()
+        ],
+        schema=REMOVALS_SCHEMA,
+    )
+    write_parquet(removals, out / "truth" / "engagement_removals.parquet")
+    truth = engaged.sort("index_month", "person_id").select(
+        pl.lit("victim").alias("subject_type"),
+        "person_id",
+        "index_month",
+        "area",
+        pl.col("engagement_start").alias("meeting_date"),
+        pl.lit("engagement").alias("decision"),
+        "engagement_start",
+        "engagement_end",
+        pl.lit(OWNER).alias("owner"),
+        pl.lit(float(effect)).alias("effect"),
+    )
+    write_parquet(truth.to_arrow().cast(ENGAGEMENTS_SCHEMA), out / "truth" / "engagements.parquet")
+    return counts
