@@ -58,6 +58,13 @@ def generate(
     defects: Annotated[
         float, typer.Option(help="Share of rows given a defect (0 = clean extract).")
     ] = 0.01,
+    engagement_effect: Annotated[
+        float | None,
+        typer.Option(
+            help="Engage 30% of each month's new listed victims and remove this fraction of "
+            "their later victimisations (truth/engagements.parquet)."
+        ),
+    ] = None,
 ) -> None:
     """Write a synthetic contract-v1 extract for Cambridgeshire and Peterborough.
 
@@ -71,7 +78,12 @@ def generate(
         summary = generate_extract(
             out,
             GenerateOptions(
-                seed=seed, start=start, months=months, scale=scale, defect_rate=defects
+                seed=seed,
+                start=start,
+                months=months,
+                scale=scale,
+                defect_rate=defects,
+                engagement_effect=engagement_effect,
             ),
             progress=progress,
         )
@@ -396,9 +408,9 @@ def export(
 
 def _register_more_commands() -> None:
     """Commands of the later stages, each kept in its own module."""
-    from chi import cli_app, cli_backtest, cli_profile
+    from chi import cli_app, cli_backtest, cli_meetings, cli_profile
 
-    for module in (cli_app, cli_profile, cli_backtest):
+    for module in (cli_app, cli_profile, cli_backtest, cli_meetings):
         module.register(app)
 
 

@@ -4,23 +4,32 @@ People are listed in the month their harm peaks, so their harm falls afterwards 
 anyone does (regression to the mean): a before/after comparison of engaged people always
 looks like success. The honest estimate compares the engaged with **listed people who were
 not engaged**, listed in the same month, in the same area, in the same band of harm at
-listing and with the same domestic abuse status, who regress to the mean just as much.
+listing, with the same domestic abuse status and both new to the list (or both continuing),
+who regress to the mean just as much.
 
 - Each engaged person has an index month (the list month of the meeting that engaged them).
-  Harm *before* is the harm in the ``before_months`` months ending with the index month; harm
-  *after* is the harm in the ``after_months`` months after it. Only people whose after-period
-  has ended by the run's last month are reviewed.
-- The comparison pool is everyone on the victim list in the same month who was never engaged.
-  Strata: list month × area × harm band at listing × domestic abuse. Each comparison person is
-  weighted ``engaged_in_stratum / comparison_in_stratum`` (exact matching, weighted to the
-  engaged); engaged people in a stratum without comparisons are reported as unmatched and
-  left out of the estimate.
-- Difference in differences: the engaged group's mean change minus the weighted comparison
-  group's mean change. Relative effect: that difference over the engaged group's
-  counterfactual after-period harm (their after-period harm minus the difference), so −0.30
-  means engagement took 30% off the harm they would otherwise have suffered.
-- The 95% interval is a percentile bootstrap that resamples people within each group and
-  stratum (``reps`` draws, fixed seed).
+  *Before* is the ``before_months`` months ending with the index month; *after* is the
+  ``after_months`` months after it. Only people whose after-period has ended by the run's
+  last month are reviewed; the others are counted as not yet reviewable.
+- The comparison pool is everyone on the victim list in the same month who had not been
+  engaged by then (people engaged later stay in the pool: choosing comparisons by what
+  happened to them afterwards would bias the review). Strata: list month × area × harm band
+  at listing × domestic abuse × new or continuing. Each comparison person is weighted
+  ``engaged_in_stratum / comparison_in_stratum`` (exact matching, weighted to the engaged);
+  engaged people in a stratum without comparisons are reported as unmatched and left out.
+- Difference in differences on the proportional scale: had engagement done nothing, the
+  engaged group's after-period mean would have been its before-period mean changed by the
+  same proportion as the weighted comparison group's (the counterfactual). The relative
+  effect is the engaged group's after-period mean over that counterfactual, minus one, so
+  −0.30 means engagement took 30% off the harm they would otherwise have suffered; ``did``
+  is the same difference in harm days per person. Harm falls in proportion to where it
+  started (a person listed at 2,000 days falls further than one at 400), so parallel trends
+  are assumed in proportions, not in days.
+- Harm and victimisations are both measured. Harm is what chi ranks by, but it is heavy
+  tailed (one homicide outweighs hundreds of thefts), so its estimate is much less precise;
+  victimisations answer the same question with a tighter interval.
+- The 95% intervals are percentile bootstraps that resample people within each group and
+  stratum (``reps`` draws, fixed seed), so they are reproducible.
 """
 
 from __future__ import annotations
@@ -32,10 +41,12 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from chi.score import add_months, month_label, parse_month
+from chi.score import parse_month
 
 HARM_BANDS = (0, 365, 1000, 1825)
 """Lower edges (days) of the harm-at-listing bands used for matching."""
+MEASURES = ("harm", "victimisations")
+STRATA = ["month", "area", "band", "da", "status"]
 
 
 def _band(col: str) -> pl.Expr:
@@ -45,6 +56,17 @@ def _band(col: str) -> pl.Expr:
     return expr
 
 
+def _month_number(expr: pl.Expr) -> pl.Expr:
+    """``YYYY-MM`` as a count of months, so that month arithmetic is integer arithmetic."""
+    return expr.str.slice(0, 4).cast(pl.Int32) * 12 + expr.str.slice(5, 2).cast(pl.Int32) - 1
+
+
+def _month_text(expr: pl.Expr) -> pl.Expr:
+    year = (expr // 12).cast(pl.String).str.zfill(4)
+    month = (expr % 12 + 1).cast(pl.String).str.zfill(2)
+    return pl.concat_str(year, pl.lit("-"), month)
+
+
 def monthly_harm(victimisations: pl.DataFrame) -> pl.DataFrame:
     """Counted harm and victimisations per person and month (``YYYY-MM``)."""
     return (
@@ -52,7 +74,7 @@ def monthly_harm(victimisations: pl.DataFrame) -> pl.DataFrame:
         .group_by("person_id", "month")
         .agg(
             pl.col("weight").cast(pl.Float64).fill_null(0).sum().alias("harm"),
-            pl.len().alias("victimisations"),
+            pl.len().cast(pl.Float64).alias("victimisations"),
         )
     )
 
@@ -62,28 +84,39 @@ def cohort_tracking(
 ) -> pl.DataFrame:
     """Mean harm and victimisations per person by month relative to the start (−span..+span).
 
-    ``cohort`` has ``person_id`` and ``start_month`` (``YYYY-MM``, month 0).
+    ``cohort`` has ``person_id`` and ``start_month`` (``YYYY-MM``, month 0), and optionally a
+    ``weight`` per row (a matched comparison group); a person may appear more than once with
+    different start months. ``people`` is the number of rows.
     """
-    per_month = monthly_harm(victimisations)
-    rel = pl.DataFrame({"relative_month": list(range(-span, span + 1))})
-    people = cohort.select("person_id", "start_month").unique()
-    grid = people.join(rel, how="cross").with_columns(
-        pl.struct("start_month", "relative_month")
-        .map_elements(
-            lambda s: month_label(add_months(parse_month(s["start_month"]), s["relative_month"])),
-            return_dtype=pl.String,
-        )
-        .alias("month")
+    rows = cohort.select(
+        "person_id",
+        "start_month",
+        (pl.col("weight") if "weight" in cohort.columns else pl.lit(1.0))
+        .cast(pl.Float64)
+        .alias("w"),
+    ).with_row_index("row")
+    per_month = monthly_harm(victimisations).with_columns(
+        _month_number(pl.col("month")).alias("at")
     )
-    joined = grid.join(per_month, on=["person_id", "month"], how="left").fill_null(0)
-    n = people.height
+    rel = pl.DataFrame({"relative_month": list(range(-span, span + 1))})
+    grid = rows.join(rel, how="cross").with_columns(
+        (_month_number(pl.col("start_month")) + pl.col("relative_month")).alias("at")
+    )
+    joined = grid.join(
+        per_month.select("person_id", "at", "harm", "victimisations"),
+        on=["person_id", "at"],
+        how="left",
+    ).fill_null(0)
+    total = float(rows["w"].sum()) if rows.height else 0.0
     return (
         joined.group_by("relative_month")
         .agg(
-            (pl.col("harm").sum() / max(n, 1)).alias("harm_per_person"),
-            (pl.col("victimisations").sum() / max(n, 1)).alias("victimisations_per_person"),
+            ((pl.col("harm") * pl.col("w")).sum() / max(total, 1e-12)).alias("harm_per_person"),
+            ((pl.col("victimisations") * pl.col("w")).sum() / max(total, 1e-12)).alias(
+                "victimisations_per_person"
+            ),
         )
-        .with_columns(pl.lit(n).alias("people"))
+        .with_columns(pl.lit(rows.height).alias("people"))
         .sort("relative_month")
     )
 
@@ -93,91 +126,198 @@ def _pct(x: float) -> str:
     return f"{math.floor(100 * x + 0.5 + 1e-9):d}%"
 
 
+def signed_percent(x: float) -> str:
+    """A change as a signed whole percentage (``-24%``, ``+8%``)."""
+    text = _pct(abs(x))
+    return text if text == "0%" else ("-" if x < 0 else "+") + text
+
+
 @dataclass(frozen=True)
-class ImpactResult:
-    engaged: int
-    comparison: int
-    unmatched_engaged: int
-    not_yet_reviewable: int
+class Measure:
+    """One outcome (harm in days, or victimisations) of an impact review, per person."""
+
+    name: str
     before_engaged: float
     after_engaged: float
     before_comparison: float
     after_comparison: float
     naive_change: float
     """Engaged after/before − 1: what a before/after review would report."""
+    comparison_change: float
+    counterfactual: float
+    """The engaged group's after-period mean had it changed as the comparison group did."""
     did: float
-    """Difference in differences in harm days per person (negative = harm reduced)."""
+    """After minus counterfactual, per person (negative = reduced)."""
     relative_effect: float
     ci_low: float
     ci_high: float
+
+    @property
+    def covers_zero(self) -> bool:
+        return self.ci_low <= 0 <= self.ci_high
+
+    def verdict(self) -> str:
+        what = "harm" if self.name == "harm" else "victimisations"
+        interval = f"95% interval {signed_percent(self.ci_low)} to {signed_percent(self.ci_high)}"
+        if self.covers_zero:
+            return (
+                f"the interval includes zero: this review cannot tell engagement's effect on "
+                f"{what} from chance (estimate {signed_percent(self.relative_effect)}, {interval})."
+            )
+        if self.relative_effect < 0:
+            size, lo, hi = (_pct(-x) for x in (self.relative_effect, self.ci_high, self.ci_low))
+            return f"engagement reduced {what} by about {size} (95% interval {lo} to {hi})."
+        size, lo, hi = (_pct(x) for x in (self.relative_effect, self.ci_low, self.ci_high))
+        return f"engagement increased {what} by about {size} (95% interval {lo} to {hi})."
+
+
+def _empty_measure(name: str) -> Measure:
+    return Measure(name, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+
+
+@dataclass(frozen=True)
+class ImpactResult:
+    engaged: int
+    comparison: int
+    unmatched_engaged: int
+    not_yet_reviewable: int
+    harm: Measure
+    victimisations: Measure
     before_months: int
     after_months: int
     reps: int
     strata: list[dict[str, Any]] = field(default_factory=list)
+    matched: pl.DataFrame = field(default_factory=pl.DataFrame, compare=False, repr=False)
+    """person_id, month (index), group (``engaged``/``comparison``), weight: who was compared."""
+
+    # The harm measure's figures, for a short read.
+    @property
+    def before_engaged(self) -> float:
+        return self.harm.before_engaged
+
+    @property
+    def after_engaged(self) -> float:
+        return self.harm.after_engaged
+
+    @property
+    def before_comparison(self) -> float:
+        return self.harm.before_comparison
+
+    @property
+    def after_comparison(self) -> float:
+        return self.harm.after_comparison
+
+    @property
+    def naive_change(self) -> float:
+        return self.harm.naive_change
+
+    @property
+    def did(self) -> float:
+        return self.harm.did
+
+    @property
+    def relative_effect(self) -> float:
+        return self.harm.relative_effect
+
+    @property
+    def ci_low(self) -> float:
+        return self.harm.ci_low
+
+    @property
+    def ci_high(self) -> float:
+        return self.harm.ci_high
 
     def explanation(self) -> str:
         if self.engaged == 0:
             return "No engaged person has a complete after-period yet: nothing to review."
-        naive = _pct(-self.naive_change)
-        rel = _pct(-self.relative_effect)
-        lo, hi = _pct(-self.ci_high), _pct(-self.ci_low)
-        covers_zero = self.ci_low <= 0 <= self.ci_high
-        comp_fall = (
-            1 - self.after_comparison / self.before_comparison if self.before_comparison else 0.0
-        )
-        verdict = (
-            "the interval includes zero: this review cannot tell engagement's effect from chance."
-            if covers_zero
-            else f"engagement reduced harm by about {rel} (95% interval {lo} to {hi})."
-        )
+        h, v = self.harm, self.victimisations
+        fell = "fell" if h.naive_change <= 0 else "rose"
+        comp = "fell" if h.comparison_change <= 0 else "rose"
         return (
-            f"The {self.engaged} engaged people's harm fell by {naive} from the "
-            f"{self.before_months} months up to listing to the {self.after_months} months after. "
-            f"But the {self.comparison} comparable listed people who were not engaged fell by "
-            f"{_pct(comp_fall)} too, because people are listed at their worst "
-            f"(regression to the mean). Against them, {verdict}"
+            f"The {self.engaged} engaged people's harm {fell} by {_pct(abs(h.naive_change))} "
+            f"from the {self.before_months} months up to listing to the {self.after_months} "
+            f"months after. But the {self.comparison} comparable listed people who were not "
+            f"engaged {comp} by {_pct(abs(h.comparison_change))} too, because people are "
+            f"listed at their worst (regression to the mean). Against them, {h.verdict()} "
+            f"Counting victimisations instead of harm (steadier, as one serious crime does "
+            f"not dominate), {v.verdict()}"
         )
 
     def as_dict(self) -> dict[str, Any]:
-        out = {k: v for k, v in self.__dict__.items() if k != "strata"}
-        out["strata"] = self.strata
-        out["explanation"] = self.explanation()
-        return out
+        return {
+            "engaged": self.engaged,
+            "comparison": self.comparison,
+            "unmatched_engaged": self.unmatched_engaged,
+            "not_yet_reviewable": self.not_yet_reviewable,
+            "before_months": self.before_months,
+            "after_months": self.after_months,
+            "reps": self.reps,
+            "harm": self.harm.__dict__.copy(),
+            "victimisations": self.victimisations.__dict__.copy(),
+            "explanation": self.explanation(),
+            "strata": self.strata,
+        }
+
+    def table(self) -> pl.DataFrame:
+        """Engaged against comparison: people, before, after and change for each measure."""
+        rows = []
+        for m in (self.harm, self.victimisations):
+            for group, n, before, after in (
+                ("engaged", self.engaged, m.before_engaged, m.after_engaged),
+                ("comparison", self.comparison, m.before_comparison, m.after_comparison),
+            ):
+                rows.append(
+                    {
+                        "measure": m.name,
+                        "group": group,
+                        "people": n,
+                        "before": before,
+                        "after": after,
+                        "change": after / before - 1 if before else 0.0,
+                    }
+                )
+        return pl.DataFrame(rows)
 
 
-def _periods(lists: pl.DataFrame, monthly: pl.DataFrame, before: int, after: int) -> pl.DataFrame:
-    """Harm before (``before`` months ending with the list month) and after, per row."""
-    rows = lists.select("person_id", "month").unique()
+def _periods(rows: pl.DataFrame, monthly: pl.DataFrame, before: int, after: int) -> pl.DataFrame:
+    """Harm and victimisations before (``before`` months ending with the list month) and
+    after (the ``after`` months following it), per (person_id, month) row."""
+    keys = rows.select("person_id", "month").unique()
     offsets = pl.DataFrame({"offset": list(range(-before + 1, after + 1))})
-    grid = rows.join(offsets, how="cross").with_columns(
-        pl.struct("month", "offset")
-        .map_elements(
-            lambda s: month_label(add_months(parse_month(s["month"]), s["offset"])),
-            return_dtype=pl.String,
-        )
-        .alias("at")
+    grid = keys.join(offsets, how="cross").with_columns(
+        (_month_number(pl.col("month")) + pl.col("offset")).alias("at")
     )
-    joined = grid.join(
-        monthly.rename({"month": "at"}), on=["person_id", "at"], how="left"
-    ).with_columns(pl.col("harm").fill_null(0))
+    per_month = monthly.select(
+        "person_id", _month_number(pl.col("month")).alias("at"), "harm", "victimisations"
+    )
+    joined = grid.join(per_month, on=["person_id", "at"], how="left").fill_null(0)
+    is_before, is_after = pl.col("offset") <= 0, pl.col("offset") > 0
     return joined.group_by("person_id", "month").agg(
-        pl.col("harm").filter(pl.col("offset") <= 0).sum().alias("before"),
-        pl.col("harm").filter(pl.col("offset") > 0).sum().alias("after"),
+        pl.col("harm").filter(is_before).sum().alias("harm_before"),
+        pl.col("harm").filter(is_after).sum().alias("harm_after"),
+        pl.col("victimisations").filter(is_before).sum().alias("victimisations_before"),
+        pl.col("victimisations").filter(is_after).sum().alias("victimisations_after"),
     )
 
 
-def _strata_rows(frame: pl.DataFrame, key: list[str]) -> list[list[int]]:
-    """Row positions of each stratum, in a fixed order (for a reproducible bootstrap)."""
-    grouped = frame.with_row_index("i").group_by(key).agg(pl.col("i").sort()).sort(key)
-    return [list(x) for x in grouped["i"].to_list()]
+def _estimate(eb: float, ea: float, cb: float, ca: float) -> tuple[float, float, float]:
+    """(counterfactual, did, relative effect) from the four group means."""
+    counterfactual = eb * ca / cb if cb > 0 else ea
+    did = ea - counterfactual
+    return counterfactual, did, (ea / counterfactual - 1 if counterfactual > 0 else 0.0)
 
 
-def _did(
-    e_change: np.ndarray, c_change: np.ndarray, c_weight: np.ndarray, e_after: np.ndarray
-) -> tuple[float, float]:
-    did = float(e_change.mean() - np.average(c_change, weights=c_weight))
-    counterfactual = float(e_after.mean()) - did
-    return did, (did / counterfactual if counterfactual > 0 else 0.0)
+class _Sampler:
+    """A stratified bootstrap: rows sorted by stratum, each redrawn within its stratum."""
+
+    def __init__(self, frame: pl.DataFrame, key: list[str]) -> None:
+        sizes = frame.group_by(key, maintain_order=True).len()["len"].to_numpy()
+        starts = np.concatenate([[0], np.cumsum(sizes)[:-1]]) if len(sizes) else np.array([])
+        self.start = np.repeat(starts, sizes).astype(np.int64)
+        self.size = np.repeat(sizes, sizes).astype(np.int64)
+
+    def draw(self, rng: np.random.Generator) -> np.ndarray:
+        return self.start + (rng.random(len(self.start)) * self.size).astype(np.int64)
 
 
 def impact_review(
@@ -194,89 +334,122 @@ def impact_review(
     """Engaged versus matched listed-but-not-engaged people; see the module docstring.
 
     ``victim_list``: the run's list (month, person_id, neighbourhood_code, harm_days,
-    da_crimes); ``victimisations``: the run's victimisations (person_id, month, weight,
-    counted); ``engaged``: person_id and ``index_month``; ``areas``: neighbourhood_code → area;
-    ``last_month``: the last month with data (after-periods must end by then).
+    da_crimes and, when present, status); ``victimisations``: the run's victimisations
+    (person_id, month, weight, counted); ``engaged``: person_id and ``index_month``;
+    ``areas``: neighbourhood_code → area; ``last_month``: the last month with data
+    (after-periods must end by then).
     """
-    last = parse_month(last_month)
+    end = parse_month(last_month)
+    last = end.year * 12 + end.month - 1
     listed = victim_list.join(areas, on="neighbourhood_code", how="left").with_columns(
         pl.col("area").fill_null("unknown"),
         _band("harm_days").alias("band"),
         (pl.col("da_crimes") > 0).alias("da"),
+        (pl.col("status") if "status" in victim_list.columns else pl.lit("new")).alias("status"),
     )
-    reviewable = pl.col("month").map_elements(
-        lambda m: add_months(parse_month(m), after_months) <= last, return_dtype=pl.Boolean
-    )
+    reviewable = _month_number(pl.col("month")) + after_months <= last
     eng = engaged.select("person_id", pl.col("index_month").alias("month")).unique()
-    ever = set(eng["person_id"].to_list())
+    first = eng.group_by("person_id").agg(pl.col("month").min().alias("first_engaged"))
     eng_rows = eng.join(listed, on=["person_id", "month"], how="inner")
     pending = eng_rows.filter(~reviewable).height
     eng_rows = eng_rows.filter(reviewable)
-    comp_rows = listed.filter(
-        pl.col("month").is_in(eng_rows["month"].unique().to_list())
-        & ~pl.col("person_id").is_in(list(ever))
+    comp_rows = (
+        listed.filter(pl.col("month").is_in(eng_rows["month"].unique().implode()))
+        .join(first, on="person_id", how="left")
+        .filter(pl.col("first_engaged").is_null() | (pl.col("first_engaged") > pl.col("month")))
+        .drop("first_engaged")
     )
-    key = ["month", "area", "band", "da"]
-    e_n = eng_rows.group_by(key).len("e")
-    c_n = comp_rows.group_by(key).len("c")
-    matched = e_n.join(c_n, on=key, how="inner")
+    e_n = eng_rows.group_by(STRATA).len("e")
+    c_n = comp_rows.group_by(STRATA).len("c")
+    matched = e_n.join(c_n, on=STRATA, how="inner")
     unmatched = int(e_n["e"].sum() or 0) - int(matched["e"].sum() or 0)
     monthly = monthly_harm(victimisations)
     eng_m = (
-        eng_rows.join(matched.select(key), on=key)
+        eng_rows.join(matched.select(STRATA), on=STRATA)
         .join(_periods(eng_rows, monthly, before_months, after_months), on=["person_id", "month"])
-        .sort([*key, "person_id"])
+        .sort([*STRATA, "person_id"])
     )
     comp_m = (
-        comp_rows.join(matched, on=key)
-        .with_columns((pl.col("e") / pl.col("c")).alias("weight_"))
+        comp_rows.join(matched, on=STRATA)
+        .with_columns((pl.col("e") / pl.col("c")).alias("weight"))
         .join(_periods(comp_rows, monthly, before_months, after_months), on=["person_id", "month"])
-        .sort([*key, "person_id"])
+        .sort([*STRATA, "person_id"])
     )
     if eng_m.is_empty():
         return ImpactResult(
-            0, 0, unmatched, pending, 0, 0, 0, 0, 0, 0, 0, 0, 0, before_months, after_months, reps
+            0,
+            0,
+            unmatched,
+            pending,
+            _empty_measure("harm"),
+            _empty_measure("victimisations"),
+            before_months,
+            after_months,
+            reps,
         )
-    e_b, e_a = eng_m["before"].to_numpy(), eng_m["after"].to_numpy()
-    c_b, c_a = comp_m["before"].to_numpy(), comp_m["after"].to_numpy()
-    c_w = comp_m["weight_"].to_numpy()
-    did, rel = _did(e_a - e_b, c_a - c_b, c_w, e_a)
-
+    c_w = comp_m["weight"].to_numpy()
+    e_s, c_s = _Sampler(eng_m, STRATA), _Sampler(comp_m, STRATA)
     rng = np.random.default_rng(seed)
-    e_strata = (
-        eng_m.with_row_index("i").group_by(key).agg(pl.col("i").sort()).sort(key)["i"].to_list()
-    )
-    c_strata = (
-        comp_m.with_row_index("i").group_by(key).agg(pl.col("i").sort()).sort(key)["i"].to_list()
-    )
-    rels = np.empty(reps)
-    for r in range(reps):
-        ei = np.concatenate([rng.choice(s, size=len(s)) for s in e_strata])
-        ci = np.concatenate([rng.choice(s, size=len(s)) for s in c_strata])
-        rels[r] = _did(e_a[ei] - e_b[ei], c_a[ci] - c_b[ci], c_w[ci], e_a[ei])[1]
-    lo, hi = np.percentile(rels, [2.5, 97.5]) if reps else (rel, rel)
+    draws = [(e_s.draw(rng), c_s.draw(rng)) for _ in range(reps)]
+    measures = {}
+    for name in MEASURES:
+        e_b = eng_m[f"{name}_before"].to_numpy()
+        e_a = eng_m[f"{name}_after"].to_numpy()
+        c_b = comp_m[f"{name}_before"].to_numpy()
+        c_a = comp_m[f"{name}_after"].to_numpy()
+        eb, ea = float(e_b.mean()), float(e_a.mean())
+        cb, ca = float(np.average(c_b, weights=c_w)), float(np.average(c_a, weights=c_w))
+        counterfactual, did, rel = _estimate(eb, ea, cb, ca)
+        rels = np.array(
+            [
+                _estimate(
+                    float(e_b[i].mean()),
+                    float(e_a[i].mean()),
+                    float(np.average(c_b[j], weights=c_w[j])),
+                    float(np.average(c_a[j], weights=c_w[j])),
+                )[2]
+                for i, j in draws
+            ]
+        )
+        lo, hi = (float(x) for x in np.percentile(rels, [2.5, 97.5])) if reps else (rel, rel)
+        measures[name] = Measure(
+            name=name,
+            before_engaged=eb,
+            after_engaged=ea,
+            before_comparison=cb,
+            after_comparison=ca,
+            naive_change=ea / eb - 1 if eb else 0.0,
+            comparison_change=ca / cb - 1 if cb else 0.0,
+            counterfactual=counterfactual,
+            did=did,
+            relative_effect=rel,
+            ci_low=lo,
+            ci_high=hi,
+        )
     strata = (
-        matched.sort(key)
+        matched.sort(STRATA)
         .with_columns(pl.col("da").cast(pl.String))
         .rename({"e": "engaged", "c": "comparison"})
         .to_dicts()
+    )
+    who = pl.concat(
+        [
+            eng_m.select(
+                "person_id", "month", pl.lit("engaged").alias("group"), pl.lit(1.0).alias("weight")
+            ),
+            comp_m.select("person_id", "month", pl.lit("comparison").alias("group"), "weight"),
+        ]
     )
     return ImpactResult(
         engaged=eng_m.height,
         comparison=comp_m.height,
         unmatched_engaged=unmatched,
         not_yet_reviewable=pending,
-        before_engaged=float(e_b.mean()),
-        after_engaged=float(e_a.mean()),
-        before_comparison=float(np.average(c_b, weights=c_w)),
-        after_comparison=float(np.average(c_a, weights=c_w)),
-        naive_change=float(e_a.mean() / e_b.mean() - 1) if e_b.mean() else 0.0,
-        did=did,
-        relative_effect=rel,
-        ci_low=float(lo),
-        ci_high=float(hi),
+        harm=measures["harm"],
+        victimisations=measures["victimisations"],
         before_months=before_months,
         after_months=after_months,
         reps=reps,
         strata=strata,
+        matched=who,
     )

@@ -78,10 +78,62 @@ def test_difference_in_differences_by_hand() -> None:
             "area": "South",
             "band": 1,
             "da": "false",
+            "status": "new",
             "engaged": 2,
             "comparison": 3,
         }
     ]
+
+
+def _with_status(person: str, month: str, harm: float, status: str) -> dict[str, object]:
+    return {**_listed(person, month, harm), "status": status}
+
+
+def test_proportional_difference_in_differences_by_hand() -> None:
+    lists = pl.DataFrame(
+        [
+            _with_status("A", "2024-01", 800, "new"),
+            _with_status("B", "2024-01", 400, "new"),
+            _with_status("C", "2024-01", 400, "new"),
+            _with_status("F", "2024-01", 400, "new"),  # engaged later: still a comparison here
+            _with_status("D", "2024-01", 400, "continuing"),  # not comparable with new entries
+        ]
+    )
+    victimisations = pl.DataFrame(
+        [
+            _v("A", "2023-11", 400),
+            _v("A", "2023-12", 400),
+            _v("A", "2024-03", 200),
+            *[_v(p, "2023-12", 400) for p in ("B", "C", "F", "D")],
+            _v("B", "2024-02", 200),
+            _v("C", "2024-05", 200),
+            _v("F", "2024-04", 100),
+            _v("D", "2024-02", 5000),
+        ]
+    )
+    engaged = pl.DataFrame({"person_id": ["A", "F"], "index_month": ["2024-01", "2024-03"]})
+    r = impact_review(lists, victimisations, engaged, AREAS, "2024-07", reps=200)
+    assert (r.engaged, r.comparison, r.unmatched_engaged) == (1, 3, 0)
+    # Comparison harm fell from 400 to (200 + 200 + 100) / 3: by 58.3%. Had A fallen by as
+    # much, A's after-period harm would be 800 x 0.41667 = 333.3; it was 200.
+    h = r.harm
+    assert h.comparison_change == pytest.approx(-7 / 12)
+    assert h.counterfactual == pytest.approx(1000 / 3)
+    assert h.did == pytest.approx(200 - 1000 / 3)
+    assert h.relative_effect == pytest.approx(-0.4)
+    assert h.naive_change == pytest.approx(-0.75)
+    # Victimisations: A 2 -> 1; each comparison 1 -> 1, so A's counterfactual is 2.
+    v = r.victimisations
+    assert (v.before_engaged, v.after_engaged, v.counterfactual) == (2, 1, 2)
+    assert v.relative_effect == pytest.approx(-0.5)
+    assert r.matched.filter(pl.col("group") == "comparison")["person_id"].sort().to_list() == [
+        "B",
+        "C",
+        "F",
+    ]
+    table = r.table()
+    assert table.columns == ["measure", "group", "people", "before", "after", "change"]
+    assert table.row(0) == ("harm", "engaged", 1, 800, 200, -0.75)
 
 
 def test_bootstrap_is_reproducible() -> None:
@@ -102,3 +154,14 @@ def test_cohort_tracking_relative_to_start() -> None:
     got = dict(zip(t["relative_month"].to_list(), t["harm_per_person"].to_list(), strict=True))
     assert got == {-3: 0, -2: 0, -1: 400, 0: 0, 1: 0, 2: 50, 3: 0}
     assert t["people"].unique().to_list() == [2]
+    counts = dict(zip(t["relative_month"], t["victimisations_per_person"], strict=True))
+    assert (counts[-1], counts[2]) == (1, 0.5)
+
+
+def test_cohort_tracking_weights_a_comparison_group() -> None:
+    group = pl.DataFrame(
+        {"person_id": ["C1", "C2"], "start_month": ["2024-01", "2024-01"], "weight": [3.0, 1.0]}
+    )
+    t = cohort_tracking(VICTIMISATIONS, group, span=1)
+    # Month +1 (2024-02): C1 300 days, C2 nothing; weighted (3 x 300 + 1 x 0) / 4 = 225.
+    assert t.filter(pl.col("relative_month") == 1)["harm_per_person"].item() == 225
