@@ -15,9 +15,9 @@ from typing import Any
 import duckdb
 import polars as pl
 
-from chi.extract import _literal
 from chi.runs import Run
 from chi.score import add_months, parse_month
+from chi.sql import literal as _literal
 
 DIFF_COLUMNS = [
     "list",

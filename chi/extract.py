@@ -25,6 +25,8 @@ import duckdb
 import pyarrow.parquet as pq
 
 from chi.contract import DUCKDB_TYPES, TABLES, ContractError, ExtractMeta, Table
+from chi.sql import identifier as _quote
+from chi.sql import literal as _literal
 
 
 @dataclass(frozen=True)
@@ -110,14 +112,6 @@ def _locate_table(folder: Path, table: Table) -> TableSource:
         if missing:
             raise ContractError(f"{p}: column {', '.join(missing)} missing from '{table.name}'")
     return TableSource(table=table, files=tuple(files), columns=tuple(sorted(present or ())))
-
-
-def _quote(ident: str) -> str:
-    return '"' + ident.replace('"', '""') + '"'
-
-
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 def cast_expression(logical: str, text: str) -> str:

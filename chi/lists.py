@@ -17,11 +17,11 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from chi.extract import _literal
 from chi.offences import OffenceGroup, resolve, sql_masked_title
 from chi.reference import neighbourhoods_path
 from chi.runs import Run, RunError
 from chi.score import add_months, month_end, month_label, parse_month
+from chi.sql import literal as _literal
 
 
 @dataclass(frozen=True)

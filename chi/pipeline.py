@@ -25,10 +25,11 @@ from pathlib import Path
 import duckdb
 
 from chi import sql
-from chi.extract import Extract, _literal, locate, register
+from chi.extract import Extract, locate, register
 from chi.policy import Policy
 from chi.progress import Progress, silent
 from chi.reference import WeightSet, load_weight_set, lsoa_path
+from chi.sql import literal as _literal
 from chi.validate import TableCounts, validate
 
 

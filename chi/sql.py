@@ -25,6 +25,17 @@ def load(name: str) -> str:
     return (sql_dir() / f"{name}.sql").read_text(encoding="utf-8")
 
 
+def literal(text: str) -> str:
+    """A SQL string literal (for the few values that cannot be parameters: file paths in
+    ``read_parquet``, view definitions)."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def identifier(name: str) -> str:
+    """A quoted SQL identifier."""
+    return '"' + name.replace('"', '""') + '"'
+
+
 def named_parameters(text: str) -> set[str]:
     """The ``$name`` parameters a statement uses (comments ignored)."""
     return set(_PARAM.findall(_COMMENT.sub("", text)))

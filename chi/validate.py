@@ -27,7 +27,8 @@ import duckdb
 
 from chi import sql
 from chi.contract import TABLES, Table
-from chi.extract import _literal, _quote
+from chi.sql import identifier as _quote
+from chi.sql import literal as _literal
 
 REJECT_COLUMNS = "table_name, key, column_name, reason, value, file, row"
 
