@@ -9,8 +9,8 @@ Roles and what they may open (``PAGES``):
 
 - ``neighbourhood``: the victim list and person view of one or more neighbourhoods; offence
   detail in restricted groups is shown only by its group label.
-- ``area``: the same for every neighbourhood of North or South, plus offenders, DA dyads and
-  the domestic abuse problem profile.
+- ``area``: the same for every neighbourhood of North or South, plus offenders, DA dyads,
+  the domestic abuse problem profile, the area meeting and the impact review.
 - ``analyst``: force-wide, plus runs (reruns and diffs) and data quality.
 - ``admin``: accounts and the audit log; no lists.
 
@@ -45,8 +45,18 @@ AREAS = ("North", "South")
 
 PAGES: dict[Role, tuple[str, ...]] = {
     Role.NEIGHBOURHOOD: ("victims", "person"),
-    Role.AREA: ("victims", "person", "offenders", "dyads", "profile"),
-    Role.ANALYST: ("victims", "person", "offenders", "dyads", "profile", "runs", "quality"),
+    Role.AREA: ("victims", "person", "offenders", "dyads", "profile", "meeting", "impact"),
+    Role.ANALYST: (
+        "victims",
+        "person",
+        "offenders",
+        "dyads",
+        "profile",
+        "meeting",
+        "impact",
+        "runs",
+        "quality",
+    ),
     Role.ADMIN: ("audit", "users"),
 }
 

@@ -339,7 +339,7 @@ def history(store: Store, subject_type: str, person_id: str) -> pl.DataFrame:
 def _only(frame: pl.DataFrame, person_ids: Iterable[str] | None, area: str | None) -> pl.DataFrame:
     if person_ids is not None:
         frame = frame.filter(
-            pl.col("person_id").is_in(pl.Series(list(person_ids), dtype=pl.String))
+            pl.col("person_id").is_in(pl.Series(list(person_ids), dtype=pl.String).implode())
         )
     if area is not None:
         frame = frame.filter(pl.col("area") == area)
@@ -361,10 +361,14 @@ def latest(
     subject_type: str,
     person_ids: Iterable[str] | None = None,
     area: str | None = None,
+    before: str | None = None,
 ) -> pl.DataFrame:
     """Each person's last decision: the decision for the latest meeting they were discussed
-    at (a later correction of an older meeting does not replace it)."""
+    at (a later correction of an older meeting does not replace it); with ``before``, the
+    last decision at a meeting for an earlier list month than that."""
     frame = meeting_decisions(store, subject_type)
+    if before is not None:
+        frame = frame.filter(pl.col("list_month") < before)
     last = frame.sort(["list_month", "version"], descending=True).unique("person_id", keep="first")
     return _only(last, person_ids, area).sort("person_id")
 

@@ -348,3 +348,152 @@ def to_pdf(frame: pl.DataFrame, meta: ExportMeta, sheet_by: str | None = None) -
 
 FORMATS["pdf"] = to_pdf
 MEDIA_TYPES["pdf"] = "application/pdf"
+
+
+# Documents of several tables (the area meeting pack): each table a titled section in order,
+# an empty table still shown with a line saying so, the same marking, metadata and formula
+# neutralisation as the single lists above.
+
+
+_NEXT_LINE: dict[str, Any] = {"new_x": "LMARGIN", "new_y": "NEXT"}
+
+
+def to_xlsx_sheets(
+    sheets: list[tuple[str, pl.DataFrame]], meta: ExportMeta, empty_text: str = "none"
+) -> bytes:
+    """XLSX with one sheet per ``(title, frame)`` in order, then the run-metadata sheet; an
+    empty frame gets its header and a line saying ``empty_text``."""
+    import xlsxwriter
+
+    buf = io.BytesIO()
+    wb = xlsxwriter.Workbook(buf, {"in_memory": True, "strings_to_formulas": False})
+    bold = wb.add_format({"bold": True})
+    datefmt = wb.add_format({"num_format": "yyyy-mm-dd"})
+    used: set[str] = set()
+    for title, part in sheets:
+        ws = wb.add_worksheet(_sheet_name(title, used))
+        ws.write_string(0, 0, meta.marking, bold)
+        for c, name in enumerate(part.columns):
+            ws.write_string(1, c, name, bold)
+            ws.set_column(c, c, min(max(len(name) + 2, 10), 40))
+        if part.is_empty():
+            ws.write_string(2, 0, empty_text)
+        for r, row in enumerate(part.iter_rows(), start=2):
+            for c, v in enumerate(row):
+                v = _cell(v)
+                if v is None:
+                    ws.write_blank(r, c, None)
+                elif isinstance(v, bool):
+                    ws.write_boolean(r, c, v)
+                elif isinstance(v, int | float | Decimal):
+                    ws.write_number(r, c, float(v))
+                elif isinstance(v, datetime | date):
+                    ws.write_datetime(r, c, datetime(v.year, v.month, v.day), datefmt)
+                else:
+                    ws.write_string(r, c, str(v))
+        ws.freeze_panes(2, 0)
+    info = wb.add_worksheet(_sheet_name("run metadata", used))
+    for r, (k, v) in enumerate(meta.rows()):
+        info.write_string(r, 0, k, bold)
+        info.write_string(r, 1, _text(v))
+    info.set_column(0, 0, 16)
+    info.set_column(1, 1, 80)
+    wb.close()
+    return buf.getvalue()
+
+
+def to_pdf_sections(
+    sections: list[tuple[str, pl.DataFrame]],
+    meta: ExportMeta,
+    empty_text: str = "None.",
+    intro: str = "",
+) -> bytes:
+    """A printable document of titled tables in order: marking on every page, the run's
+    metadata and ``intro`` on the first, each section's table (or ``empty_text``)."""
+    from fpdf import FPDF
+    from fpdf.fonts import FontFace
+
+    replaced = False
+
+    def clean(value: Any) -> str:
+        nonlocal replaced
+        text, changed = latin1(_pdf_text(value))
+        replaced = replaced or changed
+        return text
+
+    marking = clean(meta.marking)
+
+    class Pack(FPDF):
+        def header(self) -> None:
+            self.set_font("helvetica", "B", 10)
+            self.cell(0, 6, marking, align="C", new_x="LMARGIN", new_y="NEXT")
+            self.ln(2)
+
+        def footer(self) -> None:
+            self.set_y(-12)
+            self.set_font("helvetica", "B", 9)
+            self.cell(0, 5, marking, align="C", new_x="LMARGIN", new_y="NEXT")
+            self.set_font("helvetica", "", 7)
+            self.cell(0, 4, f"{clean(meta.run_id)}  page {self.page_no()} of {{nb}}", align="C")
+
+    pdf = Pack(orientation="landscape", unit="mm", format="A4")
+    pdf.set_title(clean(f"{meta.title} {meta.month} {meta.scope}"))
+    pdf.set_creator("chi")
+    pdf.set_auto_page_break(auto=True, margin=16)
+    pdf.alias_nb_pages()
+    pdf.add_page()
+    pdf.set_font("helvetica", "B", 15)
+    pdf.multi_cell(0, 8, clean(f"{meta.title}: {meta.scope}, {meta.month}"), **_NEXT_LINE)
+    pdf.ln(1)
+    for k, v in meta.rows():
+        if k in ("handling", "list"):
+            continue
+        pdf.set_font("helvetica", "B", 8)
+        pdf.cell(28, 4.5, clean(k))
+        pdf.set_font("helvetica", "", 8)
+        pdf.multi_cell(0, 4.5, clean(v), new_x="LMARGIN", new_y="NEXT")
+    if intro:
+        pdf.ln(2)
+        pdf.set_font("helvetica", "", 9)
+        pdf.multi_cell(0, 5, clean(intro), **_NEXT_LINE)
+    heading = FontFace(emphasis="BOLD", fill_color=(225, 225, 225))
+    for title, part in sections:
+        pdf.ln(4)
+        pdf.set_font("helvetica", "B", 11)
+        pdf.multi_cell(0, 7, clean(f"{title} ({part.height})"), **_NEXT_LINE)
+        if part.is_empty():
+            pdf.set_font("helvetica", "", 9)
+            pdf.multi_cell(0, 5, clean(empty_text), **_NEXT_LINE)
+            continue
+        widths = []
+        for c in part.columns:
+            word = max(len(w) for w in c.split("_")) + 2
+            longest = max([word, *(len(_pdf_text(v)) for v in part[c].to_list()[:200])])
+            widths.append(min(max(longest, 5), 40))
+        pdf.set_font("helvetica", "", 7)
+        with pdf.table(
+            col_widths=widths,
+            headings_style=heading,
+            line_height=3.6,
+            text_align="LEFT",
+            padding=0.8,
+            repeat_headings=1,
+        ) as t:
+            head = t.row()
+            for c in part.columns:
+                head.cell(clean(c.replace("_", " ")))
+            for values in part.iter_rows():
+                row = t.row()
+                for v in values:
+                    row.cell(clean(v))
+    if replaced:
+        pdf.ln(3)
+        pdf.set_font("helvetica", "I", 7)
+        pdf.multi_cell(
+            0,
+            4,
+            "Some characters cannot be printed here and are shown as '?' or in a plain form; "
+            "the XLSX download holds the exact text.",
+            **_NEXT_LINE,
+        )
+    return bytes(pdf.output())

@@ -41,6 +41,8 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from chi.lists import Scope, run_connection
+from chi.runs import Run
 from chi.score import parse_month
 
 HARM_BANDS = (0, 365, 1000, 1825)
@@ -453,3 +455,29 @@ def impact_review(
         strata=strata,
         matched=who,
     )
+
+
+def scoped_inputs(run: Run, scope: Scope) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(victim list, victimisations) for an impact review within ``scope``: the list rows in
+    the scope's neighbourhoods, and the victimisations of the people on them, read through
+    the run's locked-down connection with the scope in the SQL."""
+    where = scope.sql_filter("neighbourhood_code")
+    with run_connection(run) as con:
+        lists: pl.DataFrame = (
+            con.cursor()
+            .sql(
+                "select month, person_id, neighbourhood_code, harm_days, da_crimes, status"
+                f" from victim_list where {where} order by month, person_id"
+            )
+            .pl()
+        )
+        victimisations: pl.DataFrame = (
+            con.cursor()
+            .sql(
+                "select person_id, month, weight, counted from victimisations"
+                f" where person_id in (select person_id from victim_list where {where})"
+                " order by person_id, month"
+            )
+            .pl()
+        )
+    return lists, victimisations

@@ -15,6 +15,8 @@ from chi.app.context import PageContext, Services, services, sign_in_page, sign_
 from chi.app.pages import (
     audit,
     dyads,
+    impact,
+    meeting,
     offenders,
     person,
     profile,
@@ -34,6 +36,8 @@ PAGES: dict[str, PageSpec] = {
     "offenders": ("Offenders", ":material/person_alert:", offenders.render),
     "dyads": ("DA dyads", ":material/link:", dyads.render),
     "profile": ("DA profile", ":material/analytics:", profile.render),
+    "meeting": ("Area meeting", ":material/groups:", meeting.render),
+    "impact": ("Impact review", ":material/query_stats:", impact.render),
     "runs": ("Runs", ":material/autorenew:", runs.render),
     "quality": ("Data quality", ":material/rule:", quality.render),
     "audit": ("Audit log", ":material/history:", audit.render),

@@ -1,0 +1,233 @@
+"""The area meeting's cohort and its pack, without Streamlit: what the Meeting page shows.
+
+A meeting works through one list month's cohort for its area in a fixed order: **new**
+entries first (the people the meeting has not discussed), then **continuing** people with
+their last decision and whether its review is due, then **exits** (people on last month's
+list who have left it, and why). ``cohort`` builds that table from frames the page has
+already read under the user's scope, joined to the decisions in the state store, so it is
+tested without the app. ``meeting_pack`` renders the cohort, this meeting's decisions and
+the actions due as XLSX or PDF and writes the audit entry as it is made, as every download
+from the app does.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date, datetime
+
+import polars as pl
+
+from chi.auth import User
+from chi.decisions import DECISION_TYPES, for_meeting, latest
+from chi.export import ExportMeta, to_pdf_sections, to_xlsx_sheets
+from chi.runs import Run
+from chi.store import Store
+
+SECTIONS = {"new": "New", "continuing": "Continuing", "exited": "Exited"}
+PACK_FORMATS = {
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "pdf": "application/pdf",
+}
+SUBJECT_TITLES = {"victim": "Victim meeting", "offender": "High-harm offender panel"}
+
+_PACK_COLUMNS = {
+    "neighbourhood_name": "neighbourhood",
+    "rank": "force_rank",
+    "name": "name",
+    "person_id": "person_id",
+    "harm_days": "harm_days",
+    "crimes": "crimes",
+    "reasons": "reasons",
+    "last_decision": "last_decision",
+    "review_due": "review_due",
+    "decision": "decision",
+    "service": "service",
+    "owner": "owner",
+    "engagement": "engagement",
+    "review_date": "review_date",
+    "notes": "notes",
+}
+_DUE_COLUMNS = [
+    "person_id",
+    "name",
+    "list_month",
+    "decision",
+    "service",
+    "owner",
+    "engagement_end",
+    "review_date",
+]
+
+
+def label(decision: str | None) -> str:
+    return DECISION_TYPES.get(decision or "", decision or "")
+
+
+def _text_reasons(frame: pl.DataFrame) -> pl.Expr:
+    if "reasons" in frame.columns and frame.schema["reasons"] == pl.List(pl.String):
+        return pl.col("reasons").list.eval(pl.element().str.replace_all("_", " ")).list.join(", ")
+    return pl.lit("").alias("reasons")
+
+
+def cohort(
+    listed: pl.DataFrame,
+    exits: pl.DataFrame,
+    store: Store,
+    subject_type: str,
+    month: str,
+    meeting_date: date,
+) -> pl.DataFrame:
+    """The month's cohort in meeting order, with this meeting's decision and the last one.
+
+    ``listed``: the month's list within the scope (person_id, name, neighbourhood_name,
+    rank, harm_days, crimes, reasons, status); ``exits``: last month's people within the
+    scope who left it (person_id, name, neighbourhood_name, previous_rank, harm_days,
+    crimes, reason). Columns: section, person_id, name, neighbourhood_name, rank,
+    harm_days, crimes, reasons, the last decision before this meeting (last_decision,
+    last_month, last_review_date, review_due) and this meeting's (decision, service, owner,
+    engagement_start, engagement_end, review_date, notes, version).
+    """
+    on_list = listed.select(
+        pl.col("status").alias("section"),
+        "person_id",
+        "name",
+        "neighbourhood_name",
+        "rank",
+        pl.col("harm_days").cast(pl.Float64),
+        pl.col("crimes").cast(pl.Int64),
+        _text_reasons(listed).alias("reasons"),
+    )
+    gone = exits.select(
+        pl.lit("exited").alias("section"),
+        "person_id",
+        "name",
+        "neighbourhood_name",
+        pl.col("previous_rank").alias("rank"),
+        pl.col("harm_days").cast(pl.Float64),
+        pl.col("crimes").cast(pl.Int64),
+        pl.col("reason").alias("reasons"),
+    )
+    people = pl.concat([on_list, gone.cast(on_list.schema)])
+    ids = people["person_id"].to_list()
+    before = latest(store, subject_type, person_ids=ids, before=month).select(
+        "person_id",
+        pl.col("decision").alias("last_decision"),
+        pl.col("list_month").alias("last_month"),
+        pl.col("review_date").alias("last_review_date"),
+    )
+    now = (
+        for_meeting(store, subject_type, month)
+        .filter(pl.col("person_id").is_in(pl.Series(ids, dtype=pl.String).implode()))
+        .select(
+            "person_id",
+            "decision",
+            "service",
+            "owner",
+            "engagement_start",
+            "engagement_end",
+            "review_date",
+            "notes",
+            "version",
+        )
+    )
+    order = {s: i for i, s in enumerate(SECTIONS)}
+    return (
+        people.join(before, on="person_id", how="left")
+        .join(now, on="person_id", how="left")
+        .with_columns(
+            (pl.col("last_review_date") <= meeting_date).fill_null(False).alias("review_due"),
+            pl.col("section").replace_strict(order, return_dtype=pl.Int32).alias("_order"),
+        )
+        .sort("_order", "rank", "person_id")
+        .drop("_order")
+    )
+
+
+def pack_frames(frame: pl.DataFrame, due: pl.DataFrame) -> list[tuple[str, pl.DataFrame]]:
+    """The pack's sections: the cohort by section (readable columns), then actions due."""
+    shown = frame.with_columns(
+        pl.when(pl.col("last_decision").is_null())
+        .then(pl.lit(""))
+        .otherwise(
+            pl.col("last_decision").replace_strict(DECISION_TYPES, default=pl.col("last_decision"))
+            + " ("
+            + pl.col("last_month")
+            + ")"
+        )
+        .alias("last_decision"),
+        pl.col("decision").replace_strict(DECISION_TYPES, default=pl.col("decision")),
+        pl.when(pl.col("engagement_start").is_null())
+        .then(pl.lit(""))
+        .otherwise(
+            pl.col("engagement_start").dt.strftime("%Y-%m-%d")
+            + " to "
+            + pl.col("engagement_end").dt.strftime("%Y-%m-%d")
+        )
+        .alias("engagement"),
+    ).select(list(_PACK_COLUMNS))
+    names = frame.select("person_id", "name").unique("person_id")
+    due_shown = (
+        due.join(names, on="person_id", how="left")
+        .with_columns(pl.col("decision").replace_strict(DECISION_TYPES, default=pl.col("decision")))
+        .select(_DUE_COLUMNS)
+    )
+    sections = [
+        (title, shown.filter(frame["section"] == key).rename(_PACK_COLUMNS))
+        for key, title in SECTIONS.items()
+    ]
+    return [*sections, ("Actions due", due_shown)]
+
+
+def meeting_pack(
+    store: Store,
+    user: User,
+    run: Run,
+    subject_type: str,
+    month: str,
+    area: str,
+    meeting_date: date,
+    frame: pl.DataFrame,
+    due: pl.DataFrame,
+    fmt: str,
+    marking: str,
+    now: datetime | None = None,
+) -> bytes:
+    """The meeting pack in ``fmt`` (xlsx or pdf), with its audit entry written as it is made."""
+    if fmt not in PACK_FORMATS:
+        raise ValueError(f"unknown meeting pack format {fmt!r}")
+    meta = replace(
+        ExportMeta.from_manifest(
+            run.manifest,
+            title=f"{SUBJECT_TITLES[subject_type]} pack",
+            month=month,
+            scope=f"{area} area",
+            exported_by=user.username,
+            exported_at=now or datetime.now(),
+        ),
+        marking=marking,
+    )
+    sections = pack_frames(frame, due)
+    if fmt == "pdf":
+        intro = (
+            f"Meeting date {meeting_date.isoformat()}. New entries first, then continuing "
+            "people with their last decision and whether its review is due, then people who "
+            "left the list since last month; actions due are reviews due by the meeting date. "
+            "Notes are in the XLSX pack only."
+        )
+        data = to_pdf_sections(
+            [(t, f.drop("notes") if "notes" in f.columns else f) for t, f in sections],
+            meta,
+            intro=intro,
+        )
+    else:
+        data = to_xlsx_sheets(sections, meta)
+    store.record(
+        user.username,
+        "meeting_pack_download",
+        run_id=run.run_id,
+        month=month,
+        scope=area,
+        rows=frame.height,
+        detail=f"{subject_type} {fmt}",
+    )
+    return data

@@ -1,0 +1,245 @@
+"""The impact page (analyst and area roles): cohort tracking and the impact review.
+
+Analysts choose force-wide or an area; an area user sees their own area only (the lists and
+victimisations are read with the user's scope in the SQL). The cohort comes from the
+meeting decisions (everyone engaged, a decision type, or one meeting's cohort). The page
+shows the cohort's harm and victimisations month by month around the start of the action,
+next to the matched comparison group's, then the review itself: the naive before/after
+change, the difference-in-differences estimate with its interval, and the explanation of
+why they differ. The figures are ``chi.impact``'s, the same as ``chi impact``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import altair as alt
+import polars as pl
+import streamlit as st
+
+from chi.app.context import PageContext
+from chi.app.ui import current_run, guarded, require, run_caption
+from chi.auth import AREAS, Role
+from chi.decisions import DECISION_TYPES, cohort, meeting_decisions
+from chi.impact import ImpactResult, cohort_tracking, impact_review, scoped_inputs, signed_percent
+from chi.lists import Scope, area_scope, neighbourhoods, scope_from_key
+from chi.runs import open_run
+
+LENGTHS = (3, 6, 9, 12)
+REPS = 1000
+SPAN = 12
+
+
+def _scope(ctx: PageContext) -> Scope:
+    if ctx.user.role is not Role.ANALYST:
+        return ctx.user.scope
+    choice = st.sidebar.selectbox("Area", ["Force-wide", *AREAS], key="impact_area")
+    return Scope.force() if choice == "Force-wide" else area_scope(str(choice))
+
+
+def _cohort_label(spec: str) -> str:
+    kind, _, arg = spec.partition(":")
+    if kind == "engaged":
+        return "Everyone given neighbourhood engagement"
+    if kind == "decision":
+        return f"Decision: {DECISION_TYPES[arg]}"
+    return f"Everyone decided at the {arg} meeting"
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _review(
+    run_path: str,
+    run_id: str,
+    scope_key: str,
+    members: tuple[tuple[str, str, str], ...],
+    before: int,
+    after: int,
+) -> tuple[ImpactResult, pl.DataFrame]:
+    """The review and the tracking table (cohort and comparison) for one scope and cohort."""
+    run = open_run(Path(run_path))
+    lists, victimisations = scoped_inputs(run, scope_from_key(scope_key))
+    group = pl.DataFrame(
+        members, schema=["person_id", "index_month", "start_month"], orient="row"
+    ).join(
+        lists.select("person_id", pl.col("month").alias("index_month")),
+        on=["person_id", "index_month"],
+        how="semi",
+    )
+    result = impact_review(
+        lists,
+        victimisations,
+        group,
+        neighbourhoods().select("neighbourhood_code", "area"),
+        run.manifest["months"][-1],
+        before_months=before,
+        after_months=after,
+        reps=REPS,
+    )
+    comparison = result.matched.filter(pl.col("group") == "comparison").select(
+        "person_id",
+        (pl.col("month").str.to_date("%Y-%m").dt.offset_by("1mo").dt.strftime("%Y-%m")).alias(
+            "start_month"
+        ),
+        "weight",
+    )
+    tracking = pl.concat(
+        [
+            cohort_tracking(victimisations, group, SPAN).with_columns(group=pl.lit("cohort")),
+            cohort_tracking(victimisations, comparison, SPAN).with_columns(
+                group=pl.lit("matched comparison")
+            ),
+        ]
+    )
+    return result, tracking
+
+
+def render(ctx: PageContext) -> None:
+    require(ctx, "impact")
+    with guarded(ctx):
+        run = current_run(ctx)
+        scope = _scope(ctx)
+        decided = meeting_decisions(ctx.store, "victim")
+        months = sorted(decided["list_month"].unique().to_list(), reverse=True)
+        specs = ["engaged", *(f"decision:{t}" for t in DECISION_TYPES)]
+        specs += [f"meeting:{m}" for m in months]
+        spec = str(st.selectbox("Cohort", specs, format_func=_cohort_label, key="impact_cohort"))
+        before = int(
+            st.sidebar.selectbox(
+                "Months before", LENGTHS, index=1, key="impact_before", format_func=str
+            )
+        )
+        after = int(st.sidebar.selectbox("Months after", LENGTHS, index=1, key="impact_after"))
+        members = cohort(ctx.store, spec)
+        st.title(f"Impact review: {scope.label}")
+        run_caption(run)
+        if members.is_empty():
+            st.info(
+                "No decisions in this cohort yet. Record decisions on the Meeting page, or "
+                "import a force's existing records with `chi decisions import`."
+            )
+            return
+        with st.spinner("Matching and bootstrapping..."):
+            result, tracking = _review(
+                str(run.path),
+                run.run_id,
+                scope.key,
+                tuple(members.iter_rows()),
+                before,
+                after,
+            )
+        ctx.record_once(
+            "impact_view", run_id=run.run_id, scope=scope.key, rows=result.engaged, detail=spec
+        )
+        _page(result, tracking, spec)
+
+
+def _page(result: ImpactResult, tracking: pl.DataFrame, spec: str) -> None:
+    a, b, c, d = st.columns(4)
+    a.metric("Cohort reviewed", f"{result.engaged:,}")
+    b.metric("Matched comparison", f"{result.comparison:,}")
+    c.metric("Unmatched", f"{result.unmatched_engaged:,}", help="No comparison in their stratum")
+    d.metric(
+        "Not yet reviewable",
+        f"{result.not_yet_reviewable:,}",
+        help="Their after-period has not ended",
+    )
+    st.info(result.explanation())
+    if result.engaged == 0:
+        return
+
+    st.subheader("Before and after")
+    table = result.table().with_columns(
+        pl.col("measure").replace({"harm": "Harm (days per person)"}),
+        pl.col("change").map_elements(signed_percent, return_dtype=pl.String),
+    )
+    st.dataframe(
+        table,
+        hide_index=True,
+        column_config={
+            "measure": "Measure",
+            "group": "Group",
+            "people": "People",
+            "before": st.column_config.NumberColumn(
+                f"Before ({result.before_months} months)", format="%.2f"
+            ),
+            "after": st.column_config.NumberColumn(
+                f"After ({result.after_months} months)", format="%.2f"
+            ),
+            "change": "Change",
+        },
+    )
+    estimates = pl.DataFrame(
+        [
+            {
+                "measure": m.name,
+                "naive": signed_percent(m.naive_change),
+                "comparison": signed_percent(m.comparison_change),
+                "estimate": signed_percent(m.relative_effect),
+                "interval": f"{signed_percent(m.ci_low)} to {signed_percent(m.ci_high)}",
+            }
+            for m in (result.harm, result.victimisations)
+        ]
+    )
+    st.dataframe(
+        estimates,
+        hide_index=True,
+        column_config={
+            "measure": "Measure",
+            "naive": st.column_config.TextColumn(
+                "Naive before/after", help="What a before/after review of the cohort would say"
+            ),
+            "comparison": "Comparison group's change",
+            "estimate": st.column_config.TextColumn(
+                "Effect (difference in differences)",
+                help="The cohort's after-period against what it would have been had it changed "
+                "as the comparison group did",
+            ),
+            "interval": "95% interval (bootstrap)",
+        },
+    )
+
+    st.subheader("Month by month around the start")
+    for measure, title in (
+        ("harm_per_person", "Harm per person (days)"),
+        ("victimisations_per_person", "Victimisations per person"),
+    ):
+        chart = (
+            alt.Chart(tracking)
+            .mark_line(point=True)
+            .encode(
+                x=alt.X(
+                    "relative_month:Q", title="Months from the start (0 = first month of action)"
+                ),
+                y=alt.Y(f"{measure}:Q", title=title),
+                color=alt.Color("group:N", title=None, legend=alt.Legend(orient="top")),
+                tooltip=["group", "relative_month", measure, "people"],
+            )
+            .properties(height=260)
+        )
+        rule = alt.Chart(pl.DataFrame({"x": [0]})).mark_rule(strokeDash=[4, 4]).encode(x="x:Q")
+        st.altair_chart(chart + rule, width="stretch")
+    st.caption(
+        "Both groups peak just before month 0 because people are listed at their worst. The "
+        "comparison group's month 0 is the month after its list month, when a meeting would "
+        "have acted. The comparison is weighted to the cohort's mix of months, areas, harm "
+        "bands, domestic abuse and new or continuing listing."
+    )
+    with st.expander("Tracking table"):
+        st.dataframe(
+            tracking.pivot(
+                on="group",
+                index="relative_month",
+                values=["harm_per_person", "victimisations_per_person"],
+            ),
+            hide_index=True,
+            width="stretch",
+        )
+    with st.expander(f"Matching strata ({len(result.strata)})"):
+        st.caption(
+            "Each stratum is a list month, area, harm band at listing (0: under 365 days, "
+            "1: 365-999, 2: 1,000-1,824, 3: 1,825 or more), domestic abuse and new or "
+            "continuing status. Cohort members in a stratum with nobody to compare with are "
+            "left out and counted as unmatched."
+        )
+        st.dataframe(pl.DataFrame(result.strata), hide_index=True, width="stretch")
+    st.caption(f"Cohort: {_cohort_label(spec)}. Method: docs/meetings.md.")

@@ -1,0 +1,473 @@
+"""The area meeting page (area and analyst roles): the month's cohort for one area, fast
+entry of decisions, each person's decision history, actions due and the meeting pack; the
+same for the high-harm offender panel.
+
+The cohort comes from the lists within the user's scope (an area user's own area; an
+analyst picks one), in meeting order: new entries, continuing people with their last
+decision and whether its review is due, then exits. Decisions are saved from a form per
+person (keyboard: Tab between fields, Ctrl+Enter saves, Alt+Left/Right move between
+people) through ``chi.decisions``: each save states the version the form was opened on, so
+a decision saved meanwhile by someone else is never overwritten; the form says so and keeps
+what was typed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, timedelta
+from typing import Any
+
+import polars as pl
+import streamlit as st
+
+from chi.app import data
+from chi.app.context import PageContext
+from chi.app.meetings import PACK_FORMATS, SUBJECT_TITLES, cohort, label, meeting_pack
+from chi.app.ui import current_run, guarded, pick_month, require, run_caption, table_height
+from chi.auth import AREAS, Role
+from chi.decisions import (
+    DECISION_TYPES,
+    Decision,
+    DecisionConflict,
+    DecisionError,
+    actions_due,
+    current_version,
+    history,
+    save_decision,
+)
+from chi.lists import Scope, area_scope
+from chi.runs import Run
+from chi.score import add_months, month_label, parse_month
+
+SECTION_WORDS = {"new": "New", "continuing": "Continuing", "exited": "Exited"}
+FLASH = "meeting_flash"
+PERSON = "meeting_person"
+
+
+def _area(ctx: PageContext) -> tuple[str, Scope]:
+    """An area user's own area; an analyst chooses one."""
+    if ctx.user.role is Role.AREA:
+        assert ctx.user.area is not None
+        return ctx.user.area, ctx.user.scope
+    area = str(st.sidebar.selectbox("Area", AREAS, key="meeting_area"))
+    return area, area_scope(area)
+
+
+def render(ctx: PageContext) -> None:
+    require(ctx, "meeting")
+    with guarded(ctx):
+        run = current_run(ctx)
+        month = pick_month(run)
+        area, scope = _area(ctx)
+        first = parse_month(month)
+        meeting_date = st.sidebar.date_input(
+            "Meeting date",
+            value=max(date.today(), first),
+            min_value=first,
+            key="meeting_date",
+            format="YYYY-MM-DD",
+        )
+        subject = str(
+            st.segmented_control(
+                "Meeting",
+                list(SUBJECT_TITLES),
+                default="victim",
+                format_func=SUBJECT_TITLES.__getitem__,
+                key="meeting_panel",
+                required=True,
+            )
+        )
+        _page(ctx, run, month, area, scope, subject, meeting_date)
+
+
+def _lists(
+    ctx: PageContext, run: Run, month: str, scope: Scope, subject: str
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(this month's list, last month's people who left it), within the scope."""
+    if subject == "victim":
+        restricted = tuple(ctx.config.restricted_groups) if ctx.user.masks_restricted else ()
+        return data.victims(run, month, scope, restricted), data.exits(run, month, scope)
+    listed = data.offenders(run, month, scope)
+    previous = month_label(add_months(parse_month(month), -1))
+    if previous not in run.manifest["months"]:
+        before = listed.clear()
+    else:
+        before = data.offenders(run, previous, scope)
+    gone = before.join(listed.select("person_id"), on="person_id", how="anti").select(
+        "person_id",
+        "name",
+        "neighbourhood_code",
+        "neighbourhood_name",
+        pl.col("rank").alias("previous_rank"),
+        "harm_days",
+        "crimes",
+        pl.lit("not on the offender list this month").alias("reason"),
+    )
+    return listed, gone
+
+
+def _page(
+    ctx: PageContext,
+    run: Run,
+    month: str,
+    area: str,
+    scope: Scope,
+    subject: str,
+    meeting_date: date,
+) -> None:
+    listed, exits = _lists(ctx, run, month, scope, subject)
+    frame = cohort(listed, exits, ctx.store, subject, month, meeting_date)
+    ctx.record_once(
+        "meeting_view",
+        run_id=run.run_id,
+        month=month,
+        scope=area,
+        rows=frame.height,
+        detail=subject,
+    )
+    st.title(f"{SUBJECT_TITLES[subject]}: {area} area, list month {month}")
+    run_caption(run)
+    counts = {s: frame.filter(pl.col("section") == s).height for s in SECTION_WORDS}
+    due = frame.filter((pl.col("section") == "continuing") & pl.col("review_due")).height
+    decided = frame.filter(pl.col("decision").is_not_null()).height
+    previous = month_label(add_months(parse_month(month), -1))
+    st.markdown(
+        f"**{counts['new']}** new · **{counts['continuing']}** continuing "
+        f"(**{due}** {'review' if due == 1 else 'reviews'} due) · **{counts['exited']}** "
+        f"exited since {previous} · **{decided}** of {frame.height} decided for this meeting"
+    )
+    flash = st.session_state.pop(FLASH, None)
+    if flash:
+        kind, text = flash
+        (st.success if kind == "ok" else st.error)(text)
+    if frame.is_empty():
+        st.info("Nobody in this area is on the list for this month, and nobody left it.")
+    else:
+        _cohort_table(frame)
+        _decision_entry(ctx, frame, subject, month, area, meeting_date)
+    _due_and_pack(ctx, run, frame, subject, month, area, meeting_date)
+
+
+def _cohort_table(frame: pl.DataFrame) -> None:
+    shown = frame.select(
+        pl.col("section").replace_strict(SECTION_WORDS),
+        "rank",
+        "name",
+        "neighbourhood_name",
+        "harm_days",
+        "crimes",
+        "reasons",
+        pl.when(pl.col("last_decision").is_null())
+        .then(pl.lit(""))
+        .otherwise(
+            pl.col("last_decision").replace_strict(DECISION_TYPES, default=pl.col("last_decision"))
+            + " ("
+            + pl.col("last_month")
+            + ")"
+        )
+        .alias("last_decision"),
+        "review_due",
+        pl.col("decision").replace_strict(DECISION_TYPES, default=pl.col("decision")),
+    )
+    st.dataframe(
+        shown,
+        height=table_height(shown.height, most=420),
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "section": "Section",
+            "rank": st.column_config.NumberColumn("Force rank", help="Last month's, for exits"),
+            "name": "Name",
+            "neighbourhood_name": "Neighbourhood",
+            "harm_days": st.column_config.NumberColumn("Harm (days)", format="%.1f"),
+            "crimes": "Crimes",
+            "reasons": st.column_config.TextColumn("Reasons or why exited", width="medium"),
+            "last_decision": st.column_config.TextColumn("Last decision", width="medium"),
+            "review_due": st.column_config.CheckboxColumn("Review due"),
+            "decision": st.column_config.TextColumn("Decided at this meeting", width="medium"),
+        },
+        key="meeting_table",
+    )
+
+
+def _person_label(row: dict[str, Any]) -> str:
+    mark = "  ✓ decided" if row["decision"] is not None else ""
+    due = "  · review due" if row["review_due"] else ""
+    who = f"{row['name'] or row['person_id']} ({row['person_id']})"
+    return f"{SECTION_WORDS[row['section']]} · rank {row['rank']} · {who}{due}{mark}"
+
+
+def _move(options: list[str], step: int) -> None:
+    current = st.session_state.get(PERSON)
+    i = options.index(current) if current in options else -1
+    st.session_state[PERSON] = options[(i + step) % len(options)]
+
+
+def _decision_entry(
+    ctx: PageContext,
+    frame: pl.DataFrame,
+    subject: str,
+    month: str,
+    area: str,
+    meeting_date: date,
+) -> None:
+    st.subheader("Record decisions")
+    rows = {r["person_id"]: r for r in frame.iter_rows(named=True)}
+    options = list(rows)
+    if st.session_state.get(PERSON) not in options:
+        undecided = [p for p in options if rows[p]["decision"] is None]
+        st.session_state[PERSON] = (undecided or options)[0]
+    left, back, ahead = st.columns([6, 1, 1], vertical_alignment="bottom")
+    with left:
+        person_id = str(
+            st.selectbox(
+                "Person (type to search)",
+                options,
+                format_func=lambda p: _person_label(rows[p]),
+                key=PERSON,
+            )
+        )
+    back.button(
+        "Previous", on_click=_move, args=(options, -1), shortcut="Alt+Left", key="meeting_prev"
+    )
+    ahead.button(
+        "Next", on_click=_move, args=(options, 1), shortcut="Alt+Right", key="meeting_next"
+    )
+    row = rows[person_id]
+    ctx.record_once("meeting_person_view", month=month, scope=area, person_id=person_id)
+    st.markdown(
+        f"**{row['name'] or person_id}** · {row['neighbourhood_name']} · "
+        f"harm {row['harm_days']:,.1f} days · {row['crimes']} crimes · {row['reasons']}"
+    )
+    if row["last_decision"] is not None:
+        due = " · **review due**" if row["review_due"] else ""
+        st.caption(
+            f"Last decision ({row['last_month']} meeting): {label(row['last_decision'])}, "
+            f"review {row['last_review_date'] or 'not set'}{due}"
+        )
+    current = current_version(ctx.store, subject, person_id)
+    base_key = f"meeting_base:{subject}:{person_id}"
+    st.session_state[base_key] = current
+    _form(ctx, row, subject, month, area, meeting_date, base_key, options)
+    past = history(ctx.store, subject, person_id)
+    with st.expander(f"Decision history ({past.height})", expanded=False):
+        if past.is_empty():
+            st.write("No decision recorded yet.")
+        else:
+            st.dataframe(
+                past.select(
+                    "version",
+                    "list_month",
+                    "meeting_date",
+                    pl.col("decision").replace_strict(DECISION_TYPES, default=pl.col("decision")),
+                    "service",
+                    "owner",
+                    "engagement_start",
+                    "engagement_end",
+                    "review_date",
+                    "notes",
+                    "area",
+                    "recorded_by",
+                    "recorded_at",
+                ),
+                hide_index=True,
+                width="stretch",
+                column_config={"notes": st.column_config.TextColumn("Notes", width="large")},
+            )
+
+
+def _form(
+    ctx: PageContext,
+    row: dict[str, Any],
+    subject: str,
+    month: str,
+    area: str,
+    meeting_date: date,
+    base_key: str,
+    options: list[str],
+) -> None:
+    person_id = row["person_id"]
+    key = f"mt:{subject}:{month}:{person_id}"
+    types = list(DECISION_TYPES)
+    chosen = row["decision"] if row["decision"] in types else types[0]
+    with st.form(f"{key}:form", enter_to_submit=False):
+        a, b = st.columns(2)
+        a.selectbox(
+            "Decision",
+            types,
+            index=types.index(chosen),
+            format_func=DECISION_TYPES.__getitem__,
+            key=f"{key}:decision",
+        )
+        b.text_input(
+            "Service or partner (signpost, referral)",
+            value=row["service"] or "",
+            max_chars=200,
+            key=f"{key}:service",
+        )
+        c, d, e = st.columns(3)
+        c.date_input(
+            "Engagement start (engagement only)",
+            value=row["engagement_start"] or meeting_date,
+            format="YYYY-MM-DD",
+            key=f"{key}:start",
+        )
+        d.date_input(
+            "Engagement end",
+            value=row["engagement_end"] or meeting_date + timedelta(days=91),
+            format="YYYY-MM-DD",
+            key=f"{key}:end",
+        )
+        e.date_input(
+            "Review date",
+            value=row["review_date"],
+            format="YYYY-MM-DD",
+            key=f"{key}:review",
+        )
+        st.text_input("Owner", value=row["owner"] or "", max_chars=100, key=f"{key}:owner")
+        st.text_area(
+            "Notes", value=row["notes"] or "", max_chars=4000, height=100, key=f"{key}:notes"
+        )
+        st.form_submit_button(
+            "Save decision",
+            type="primary",
+            shortcut="Ctrl+Enter",
+            on_click=_saver(
+                ctx, subject, person_id, month, area, meeting_date, key, base_key, options
+            ),
+            key=f"{key}:save",
+        )
+
+
+def _saver(
+    ctx: PageContext,
+    subject: str,
+    person_id: str,
+    month: str,
+    area: str,
+    meeting_date: date,
+    key: str,
+    base_key: str,
+    options: list[str],
+) -> Callable[[], None]:
+    """The form's callback: it runs before the page is drawn again, so the version the save is
+    based on is the one the form was shown with, not whatever was saved meanwhile."""
+
+    def save() -> None:
+        state = st.session_state
+        kind = state[f"{key}:decision"]
+        engagement = kind == "engagement"
+        decision = Decision(
+            subject_type=subject,
+            person_id=person_id,
+            list_month=month,
+            area=area,
+            meeting_date=meeting_date,
+            decision=kind,
+            service=state[f"{key}:service"].strip(),
+            engagement_start=state[f"{key}:start"] if engagement else None,
+            engagement_end=state[f"{key}:end"] if engagement else None,
+            notes=state[f"{key}:notes"].strip(),
+            owner=state[f"{key}:owner"].strip(),
+            review_date=state[f"{key}:review"],
+        )
+        try:
+            saved = save_decision(
+                ctx.store, decision, based_on=state[base_key], recorded_by=ctx.user.username
+            )
+        except DecisionConflict as exc:
+            state[base_key] = exc.current
+            state[FLASH] = (
+                "error",
+                f"Not saved: {exc}. The history below shows their decision; what you typed is "
+                "kept, so saving again records yours on top of theirs.",
+            )
+            return
+        except DecisionError as exc:
+            state[FLASH] = ("error", f"Not saved: {exc}.")
+            return
+        state[FLASH] = ("ok", f"Saved: {label(kind)} (version {saved.version}).")
+        i = options.index(person_id)
+        if i + 1 < len(options):
+            state[PERSON] = options[i + 1]
+
+    return save
+
+
+def _due_and_pack(
+    ctx: PageContext,
+    run: Run,
+    frame: pl.DataFrame,
+    subject: str,
+    month: str,
+    area: str,
+    meeting_date: date,
+) -> None:
+    due = actions_due(ctx.store, subject, meeting_date, area=area)
+    st.subheader(f"Actions due by {meeting_date.isoformat()} ({due.height})")
+    if due.is_empty():
+        st.caption("No review is due for this area's decisions.")
+    else:
+        names = frame.select("person_id", "name").unique("person_id")
+        st.dataframe(
+            due.join(names, on="person_id", how="left").select(
+                "review_date",
+                "name",
+                "person_id",
+                "list_month",
+                pl.col("decision").replace_strict(DECISION_TYPES, default=pl.col("decision")),
+                "service",
+                "owner",
+                "engagement_end",
+            ),
+            hide_index=True,
+            width="stretch",
+            height=table_height(due.height, most=320),
+        )
+    st.subheader("Meeting pack")
+    st.caption(
+        f"The cohort, this meeting's decisions and the actions due. Files are marked "
+        f"{ctx.config.marking}, carry the run's details and your name, and every download is "
+        "recorded."
+    )
+    labels = {"xlsx": "Meeting pack (XLSX)", "pdf": "Meeting pack (PDF)"}
+    cols = st.columns([1, 1, 3])
+    for col, fmt in zip(cols, PACK_FORMATS, strict=False):
+        with col:
+            st.download_button(
+                labels[fmt],
+                data=_deferred(ctx, run, subject, month, area, meeting_date, frame, due, fmt),
+                file_name=f"chi-meeting-{subject}-{month}-{area.lower()}.{fmt}",
+                mime=PACK_FORMATS[fmt],
+                on_click="ignore",
+                key=f"meeting_pack_{fmt}",
+            )
+
+
+def _deferred(
+    ctx: PageContext,
+    run: Run,
+    subject: str,
+    month: str,
+    area: str,
+    meeting_date: date,
+    frame: pl.DataFrame,
+    due: pl.DataFrame,
+    fmt: str,
+) -> Callable[[], bytes]:
+    def build() -> bytes:
+        return meeting_pack(
+            ctx.store,
+            ctx.user,
+            run,
+            subject,
+            month,
+            area,
+            meeting_date,
+            frame,
+            due,
+            fmt,
+            ctx.config.marking,
+        )
+
+    return build

@@ -1,0 +1,245 @@
+"""The Meeting and Impact pages (AppTest) on the app's fixture run: an area user sees only
+their area's cohort, decisions saved through the form appear, are audited and survive a
+concurrent save, and the meeting pack downloads are built, marked and audited."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from datetime import date
+from typing import Any
+
+import polars as pl
+import pytest
+from app_fixtures import AppEnv, app_test, goto, make_app_env, shared_fixture
+
+from chi.app.meetings import cohort, meeting_pack
+from chi.auth import make_user
+from chi.decisions import Decision, actions_due, history, save_decision
+from chi.lists import area_scope, exited, offender_list, victim_briefing
+from chi.runs import Run, open_run
+from chi.store import Store
+
+MONTH = "2024-12"
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppEnv]:
+    app_env = make_app_env(tmp_path_factory.mktemp("meetings"), shared_fixture(tmp_path_factory))
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("CHI_CONFIG", str(app_env.config))
+        yield app_env
+
+
+@pytest.fixture(scope="module")
+def run(env: AppEnv) -> Run:
+    return open_run(env.fixture.runs_dir)
+
+
+def no_errors(at: Any) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+
+
+def meeting(env: AppEnv, username: str) -> Any:
+    at = goto(app_test(env, username), "meeting")
+    no_errors(at)
+    return at
+
+
+def cohort_ids(run: Run, area: str, month: str = MONTH) -> list[str]:
+    scope = area_scope(area)
+    listed = victim_briefing(run, month, scope)
+    return [*listed["person_id"], *exited(run, month, scope)["person_id"]]
+
+
+def form_key(at: Any, person_id: str, subject: str = "victim") -> str:
+    return f"mt:{subject}:{MONTH}:{person_id}"
+
+
+def test_area_user_sees_only_their_areas_cohort_in_meeting_order(env: AppEnv, run: Run) -> None:
+    at = meeting(env, "north")
+    assert at.title[0].value == f"Victim meeting: North area, list month {MONTH}"
+    assert "Area" not in [s.label for s in at.sidebar.selectbox]
+    person = at.selectbox(key="meeting_person")
+    north = cohort_ids(run, "North")
+    assert sorted(person.options) != [] and len(person.options) == len(north)
+    labels = [o.split(" · ")[0] for o in person.options]
+    assert labels == sorted(labels, key=["New", "Continuing", "Exited"].index)
+    south = set(cohort_ids(run, "South"))
+    assert not any(f"({p})" in o for p in south for o in person.options)
+    views = Store(env.state).audit_log(username="north", actions=["meeting_view"])
+    assert views[0]["scope"] == "North" and views[0]["rows"] == len(north)
+
+
+def test_neighbourhood_users_cannot_open_the_meeting(env: AppEnv) -> None:
+    at = goto(app_test(env, "sergeant"), "meeting")
+    no_errors(at)
+    assert at.title[0].value.startswith("Victim list")
+
+
+def test_a_decision_saved_through_the_form_appears_and_is_audited(env: AppEnv) -> None:
+    at = meeting(env, "south")
+    person = at.selectbox(key="meeting_person")
+    pid = str(person.value)
+    key = form_key(at, pid)
+    at.selectbox(key=f"{key}:decision").set_value("signpost")
+    at.text_input(key=f"{key}:service").input("Victim Care Hub")
+    at.text_input(key=f"{key}:owner").input("PC Shah")
+    at.text_area(key=f"{key}:notes").input("Prefers a call in the evening")
+    at.date_input(key=f"{key}:review").set_value(date(2030, 1, 31))
+    at.button(key=f"{key}:save").click().run()
+    no_errors(at)
+    assert at.success and "Saved: Signpost to a service (version 1)" in at.success[0].value
+    assert at.selectbox(key="meeting_person").value != pid, "moves on to the next person"
+    saved = history(Store(env.state), "victim", pid)
+    assert saved.height == 1
+    assert saved.row(0, named=True)["service"] == "Victim Care Hub"
+    assert saved.row(0, named=True)["area"] == "South"
+    entries = Store(env.state).audit_log(username="south", actions=["decision_saved"])
+    assert entries[0]["person_id"] == pid and entries[0]["detail"] == "victim signpost v1"
+    assert "evening" not in repr(Store(env.state).audit_log())
+    # The cohort now shows it, and the person is marked as decided.
+    option = next(o for o in at.selectbox(key="meeting_person").options if f"({pid})" in o)
+    assert option.endswith("✓ decided")
+    assert "**1** of" in at.markdown[0].value
+
+
+def test_a_refused_decision_says_why_and_saves_nothing(env: AppEnv) -> None:
+    at = meeting(env, "north")
+    pid = str(at.selectbox(key="meeting_person").value)
+    key = form_key(at, pid)
+    at.selectbox(key=f"{key}:decision").set_value("engagement")
+    at.button(key=f"{key}:save").click().run()
+    no_errors(at)
+    assert "Not saved" in at.error[0].value and "needs an owner" in at.error[0].value
+    assert history(Store(env.state), "victim", pid).is_empty()
+
+
+def test_a_concurrent_save_is_not_overwritten_and_saving_again_goes_on_top(
+    env: AppEnv,
+) -> None:
+    at = meeting(env, "north")
+    options = at.selectbox(key="meeting_person").options
+    pid = options[-1].rsplit("(", 1)[1].split(")")[0]
+    at.selectbox(key="meeting_person").set_value(pid).run()
+    key = form_key(at, pid)
+    at.selectbox(key=f"{key}:decision").set_value("referral")
+    at.text_input(key=f"{key}:service").input("MARAC")
+    at.text_input(key=f"{key}:owner").input("DS Lee")
+    # Meanwhile a colleague saves a decision for the same person.
+    theirs = Decision("victim", pid, MONTH, "North", date.today(), "no_further_action")
+    save_decision(Store(env.state), theirs, based_on=0, recorded_by="analyst")
+    at.button(key=f"{key}:save").click().run()
+    no_errors(at)
+    assert "someone else saved a decision" in at.error[0].value
+    assert history(Store(env.state), "victim", pid)["decision"].to_list() == ["no_further_action"]
+    assert at.text_input(key=f"{key}:service").value == "MARAC", "what was typed is kept"
+    at.button(key=f"{key}:save").click().run()
+    no_errors(at)
+    assert "version 2" in at.success[0].value
+    assert history(Store(env.state), "victim", pid)["decision"].to_list() == [
+        "referral",
+        "no_further_action",
+    ]
+
+
+def test_the_offender_panel_lists_the_areas_offenders(env: AppEnv, run: Run) -> None:
+    at = meeting(env, "north")
+    at.button_group(key="meeting_panel").set_value("offender").run()
+    no_errors(at)
+    assert at.title[0].value.startswith("High-harm offender panel: North area")
+    wanted = set(offender_list(run, MONTH, area_scope("North"))["person_id"])
+    shown = {o.rsplit("(", 1)[1].split(")")[0] for o in at.selectbox(key="meeting_person").options}
+    assert wanted <= shown
+
+
+def test_analyst_chooses_the_area(env: AppEnv) -> None:
+    at = meeting(env, "analyst")
+    at.sidebar.selectbox(key="meeting_area").select("South").run()
+    no_errors(at)
+    assert at.title[0].value.startswith("Victim meeting: South area")
+    assert [b.label for b in at.get("download_button")] == [
+        "Meeting pack (XLSX)",
+        "Meeting pack (PDF)",
+    ]
+
+
+def test_meeting_pack_downloads_are_marked_neutralised_and_audited(
+    env: AppEnv, run: Run, tmp_path: Any
+) -> None:
+    import openpyxl
+
+    store = Store(tmp_path / "state.sqlite")
+    user = make_user("south", "area", "South")
+    scope = area_scope("South")
+    listed = victim_briefing(run, MONTH, scope)
+    first = str(listed["person_id"][0])
+    engage = Decision(
+        "victim",
+        first,
+        "2024-11",
+        "South",
+        date(2024, 12, 5),
+        "engagement",
+        engagement_start=date(2024, 12, 6),
+        engagement_end=date(2025, 3, 6),
+        owner="=cmd|' /C calc'!A0",
+        review_date=date(2025, 1, 6),
+    )
+    save_decision(store, engage, based_on=0, recorded_by="south")
+    meeting_date = date(2025, 1, 9)
+    frame = cohort(listed, exited(run, MONTH, scope), store, "victim", MONTH, meeting_date)
+    assert frame.filter(pl.col("person_id") == first)["review_due"].item() is True
+    due = actions_due(store, "victim", meeting_date, area="South")
+    xlsx = meeting_pack(
+        store, user, run, "victim", MONTH, "South", meeting_date, frame, due, "xlsx", "MARKED"
+    )
+    wb = openpyxl.load_workbook(io.BytesIO(xlsx))
+    assert wb.sheetnames == ["New", "Continuing", "Exited", "Actions due", "run metadata"]
+    sheets = {name: list(wb[name].iter_rows(values_only=True)) for name in wb.sheetnames}
+    assert all(rows[0][0] == "MARKED" for name, rows in sheets.items() if name != "run metadata")
+    body = [r for s in ("New", "Continuing", "Exited") for r in sheets[s][2:] if r[0] != "none"]
+    assert len(body) == frame.height
+    assert sheets["Actions due"][2][0] == first
+    assert sheets["Actions due"][2][5] == "'=cmd|' /C calc'!A0", "formula neutralised"
+    pdf = meeting_pack(
+        store, user, run, "victim", MONTH, "South", meeting_date, frame, due, "pdf", "MARKED"
+    )
+    assert pdf.startswith(b"%PDF")
+    entries = store.audit_log(actions=["meeting_pack_download"])
+    assert [e["detail"] for e in entries] == ["victim pdf", "victim xlsx"]
+    assert all(e["rows"] == frame.height and e["scope"] == "South" for e in entries)
+
+
+def test_impact_page_reviews_the_areas_engaged(env: AppEnv, run: Run) -> None:
+    store = Store(env.state)
+    listed = pl.read_parquet(run.file("victim_list")).filter(
+        (pl.col("month") == "2024-03") & (pl.col("status") == "new")
+    )
+    codes = area_scope("North").neighbourhoods
+    north = listed.filter(pl.col("neighbourhood_code").is_in(list(codes)))
+    for pid in north["person_id"].head(3).to_list():
+        d = Decision(
+            "victim",
+            pid,
+            "2024-03",
+            "North",
+            date(2024, 4, 2),
+            "engagement",
+            engagement_start=date(2024, 4, 2),
+            engagement_end=date(2024, 7, 1),
+            owner="PC Patel",
+        )
+        save_decision(store, d, based_on=0, recorded_by="north")
+    at = goto(app_test(env, "north"), "impact")
+    no_errors(at)
+    assert at.title[0].value == "Impact review: North area"
+    assert "Area" not in [s.label for s in at.sidebar.selectbox]
+    assert "regression to the mean" in at.info[0].value or "No engaged" in at.info[0].value
+    reviewed = int(at.metric[0].value.replace(",", ""))
+    assert 0 < reviewed <= 3
+    views = store.audit_log(username="north", actions=["impact_view"])
+    assert views[0]["detail"] == "engaged" and views[0]["scope"] != "*"
+    analyst = goto(app_test(env, "analyst"), "impact")
+    no_errors(analyst)
+    assert analyst.title[0].value == "Impact review: force-wide"
