@@ -13,6 +13,7 @@ from __future__ import annotations
 import tomllib
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -76,13 +77,13 @@ def _owner(
 
 def _echo_rows(rows: list[dict[str, Any]], columns: list[str]) -> None:
     widths = {c: max(len(c), *(len(str(r.get(c, ""))) for r in rows)) for c in columns}
-    typer.echo("  ".join(c.ljust(widths[c]) for c in columns))
+    typer.echo("  ".join(c.ljust(widths[c]) for c in columns).rstrip())
     for r in rows:
-        typer.echo("  ".join(str(r.get(c, "")).ljust(widths[c]) for c in columns))
+        typer.echo("  ".join(str(r.get(c, "")).ljust(widths[c]) for c in columns).rstrip())
 
 
 def _print_backtest(bt: Backtest) -> None:
-    from chi.model.backtest import SYNTHETIC_NOTICE
+    from chi.model.backtest import POLICIES, SYNTHETIC_NOTICE
 
     if bt.synthetic:
         typer.echo(SYNTHETIC_NOTICE)
@@ -98,21 +99,30 @@ def _print_backtest(bt: Backtest) -> None:
     table = bt.results_table()
     for horizon in sorted(set(table["horizon"].to_list())):
         span = plan["test_months"][str(horizon)]
+        reach = bt.meta["pool"]["reach"].get(str(horizon), {})
         typer.echo("")
         typer.echo(
-            f"next {horizon} months: share caught by a list of k ({scope}), list months "
-            f"{span['first']} to {span['last']} ({span['months']})"
+            f"next {horizon} months, list months {span['first']} to {span['last']} "
+            f"({span['months']}): share of all later harm / victimisations that fell on "
+            f"the top k ({scope}); on the whole pool "
+            f"{reach.get('harm_pct', 0):.1f}% / {reach.get('victimisations_pct', 0):.1f}%"
         )
+        at = table.filter(table["horizon"] == horizon)
+        ks = sorted(set(at["k"].to_list()))
+        cells = {(r["policy"], r["k"]): r for r in at.iter_rows(named=True)}
+        policies = [p for p in POLICIES if any((p, k) in cells for k in ks)]
         rows = [
             {
-                "k": r["k"],
-                "policy": r["policy"],
-                "harm caught": f"{r['harm_pct']:.1f}%",
-                "victimisations caught": f"{r['victimisations_pct']:.1f}%",
+                "policy": pol,
+                **{
+                    f"k={k}": f"{cells[pol, k]['harm_pct']:.1f}% / "
+                    f"{cells[pol, k]['victimisations_pct']:.1f}%"
+                    for k in ks
+                },
             }
-            for r in table.filter(table["horizon"] == horizon).iter_rows(named=True)
+            for pol in policies
         ]
-        _echo_rows(rows, ["k", "policy", "harm caught", "victimisations caught"])
+        _echo_rows(rows, ["policy", *(f"k={k}" for k in ks)])
     report = bt.model_report or {}
     for label, rep in report.get("labels", {}).items():
         if "error" in rep:
@@ -200,6 +210,9 @@ def backtest(
     min_history: Annotated[
         int | None, typer.Option(help="Months of history before the first list month.")
     ] = None,
+    max_train_rows: Annotated[
+        int, typer.Option(help="Training rows per model (more: slower, a little better).")
+    ] = 60_000,
     owner: Annotated[str | None, typer.Option(help="Card: senior responsible owner.")] = None,
     contact: Annotated[str | None, typer.Option(help="Card: contact.")] = None,
     organisation: Annotated[str | None, typer.Option(help="Card: organisation.")] = None,
@@ -223,16 +236,19 @@ def backtest(
 
     with _clear_errors():
         r = open_run(run)
-        opts = _options(
-            k,
-            horizon,
-            per_neighbourhood,
-            no_model,
-            harm_threshold,
-            fairness_gap,
-            fairness_ratio,
-            min_group,
-            min_history,
+        opts = replace(
+            _options(
+                k,
+                horizon,
+                per_neighbourhood,
+                no_model,
+                harm_threshold,
+                fairness_gap,
+                fairness_ratio,
+                min_group,
+                min_history,
+            ),
+            max_train_rows=max_train_rows,
         )
         who = _owner(config, organisation, team, owner, contact)
         with terminal_progress("backtest") as progress:

@@ -69,6 +69,8 @@ def cli(run: Run, tmp_path_factory: pytest.TempPathFactory) -> Outputs:
             str(model_dir),
             "--card",
             str(card),
+            "--max-train-rows",
+            "20000",
             "--owner",
             "Head of Analysis",
             "--contact",

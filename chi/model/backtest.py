@@ -40,7 +40,14 @@ import numpy as np
 import polars as pl
 
 from chi.model.fairness import FairnessOptions, audit, empty_counts, group_counts
-from chi.model.features import ATTRIBUTES, FEATURE_NAMES, feature_table, outcomes, with_outcomes
+from chi.model.features import (
+    ATTRIBUTES,
+    FEATURE_NAMES,
+    ID_COLUMNS,
+    feature_table,
+    outcomes,
+    with_outcomes,
+)
 from chi.model.forecast import (
     FittedModel,
     ModelError,
@@ -62,6 +69,14 @@ POLICIES: dict[str, str] = {
     "forecast": "forecast: risk of further victimisation",
     "forecast_harm": "forecast: risk of harm at or above the threshold",
     "oracle": "oracle: the actual future (upper bound)",
+}
+SHORT_NAMES = {
+    "chi_harm": "CHI-harm ranking",
+    "count": "count ranking",
+    "rfg": "recency-frequency-gravity",
+    "forecast": "the victimisation forecast",
+    "forecast_harm": "the harm forecast",
+    "oracle": "the oracle",
 }
 BASELINE = "chi_harm"
 FORECASTS = {"forecast": "victimisation", "forecast_harm": "harm"}
@@ -100,6 +115,8 @@ class Options:
             raise ValueError("horizons must be between 1 and 36 months")
         if self.min_history_months is not None and self.min_history_months < 1:
             raise ValueError("min_history_months must be at least 1")
+        if self.max_train_rows < 1000:
+            raise ValueError("max_train_rows must be at least 1000")
 
     @property
     def main_horizon(self) -> int:
@@ -419,6 +436,12 @@ def _months_filter(months: tuple[date, ...] | list[date]) -> pl.Expr:
     return pl.col("cut_mi").is_in([month_index(m) for m in months])
 
 
+def _share(part: object, whole: object) -> float:
+    num = float(part) if isinstance(part, (int, float)) else 0.0
+    den = float(whole) if isinstance(whole, (int, float)) else 0.0
+    return 100 * num / den if den else 0.0
+
+
 def _pct(v: float) -> str:
     return f"{v:.1f}%"
 
@@ -451,11 +474,15 @@ def verdicts(capture: pl.DataFrame, horizon: int, per_neighbourhood: bool) -> li
             )
         else:
             gain = best["harm_pct"] - base["harm_pct"]
-            ratio = best["harm_pct"] / base["harm_pct"] if base["harm_pct"] else float("inf")
+            times = (
+                f", {best['harm_pct'] / base['harm_pct']:.1f} times as much"
+                if base["harm_pct"] >= 0.1
+                else ""
+            )
             text = (
-                f"k={k} {scope}, next {horizon} months: {POLICIES[best['policy']]} caught "
+                f"k={k} {scope}, next {horizon} months: {SHORT_NAMES[best['policy']]} caught "
                 f"{_pct(best['harm_pct'])} of the harm against {_pct(base['harm_pct'])} for "
-                f"CHI-harm ranking (+{gain:.1f} points, {ratio:.2f}x); victimisations "
+                f"CHI-harm ranking (+{gain:.1f} points{times}); victimisations "
                 f"{_pct(best['victimisations_pct'])} against {_pct(base['victimisations_pct'])}"
             )
         out.append(text + bound)
@@ -590,17 +617,32 @@ def evaluate_models(
 
 
 def refit(
-    h: History, p: Plan, opts: Options, threshold_c: int, report: dict[str, Any]
+    h: History,
+    p: Plan,
+    opts: Options,
+    threshold_c: int,
+    report: dict[str, Any],
+    known: pl.DataFrame | None = None,
 ) -> dict[str, FittedModel]:
     """The models to keep: the evaluated recipe refitted on the most recent labelled list
-    months, each with its held-out evaluation attached."""
+    months, each with its held-out evaluation attached. Rows of those months already in
+    ``known`` (the backtest's table) are reused; only the missing months are built."""
     big = p.main_horizon
     if not p.refit_months:
         return {}
-    table = feature_table(h, p.refit_months)
-    table = with_outcomes(
-        table, outcomes(h, p.refit_months, big), big, month_index(p.refit_months[-1])
-    )
+    columns = [*ID_COLUMNS, "pix", *opts.features, f"fut_n_{big}", f"fut_harm_c_{big}"]
+    have: set[date] = set()
+    parts = []
+    if known is not None and all(c in known.columns for c in columns):
+        reuse = known.filter(_months_filter(p.refit_months)).select(columns)
+        have = {index_month(i) for i in reuse["cut_mi"].unique().to_list()}
+        parts.append(reuse)
+    missing = [m for m in p.refit_months if m not in have]
+    if missing:
+        built = feature_table(h, missing)
+        built = with_outcomes(built, outcomes(h, missing, big), big, month_index(missing[-1]))
+        parts.append(built.select(columns))
+    table = pl.concat(parts).sort("cut_mi", "pix")
     y = _labels(table, big, threshold_c)
     out: dict[str, FittedModel] = {}
     for label, evaluation in report["labels"].items():
@@ -697,6 +739,17 @@ def run_backtest(h: History, opts: Options | None = None, progress: Progress = s
         frame = table.filter(_months_filter(months))
         for pol in policies:
             parts.append(capture_by_month(frame, totals[hz], pol, hz, ks, opts.per_neighbourhood))
+    reach = {}
+    for hz, months in sorted(p.test_months.items()):
+        if months:
+            frame = table.filter(_months_filter(months))
+            tot = totals[hz].filter(_months_filter(months)).sum()
+            reach[str(hz)] = {
+                "harm_pct": _share(frame[f"fut_harm_c_{hz}"].sum(), tot["harm_total_c"][0]),
+                "victimisations_pct": _share(
+                    frame[f"fut_n_{hz}"].sum(), tot["victimisations_total"][0]
+                ),
+            }
     by_month_all = pl.concat(parts).with_columns(cut_month=_month_label("cut_mi"))
     pooled = pool_capture(by_month_all)
     capture = pooled.filter(pl.col("k").is_in(list(opts.ks))).sort("horizon", "k", "policy")
@@ -727,11 +780,10 @@ def run_backtest(h: History, opts: Options | None = None, progress: Progress = s
     words = verdicts(capture, big if main_months else max(p.test_months), opts.per_neighbourhood)
     words.extend(fairness_verdicts(gaps))
     pool_size = table.filter(_months_filter(main_months)).height if main_months else 0
-    del table
     models: dict[str, FittedModel] = {}
     if opts.refit and report is not None:
         progress("refitting on the latest labelled months", 0.9)
-        models = refit(h, p, opts, threshold_c, report)
+        models = refit(h, p, opts, threshold_c, report, table)
     meta = {
         "data": h.describe(),
         "policy": h.policy.as_manifest(),
@@ -750,6 +802,12 @@ def run_backtest(h: History, opts: Options | None = None, progress: Progress = s
                 "counted victimisation in the 36 months ending with it"
             ),
             "people_per_month": round(pool_size / max(1, len(main_months))),
+            "reach": reach,
+            "reach_meaning": (
+                "share of each horizon's harm and victimisations that fell on the pool at "
+                "all: the most any list of the pool could catch; the rest fell on people "
+                "with no victimisation in the 36 months before"
+            ),
         },
         "policies": {k: v for k, v in POLICIES.items() if k in policies},
     }
