@@ -402,6 +402,23 @@ def to_xlsx_sheets(
     return buf.getvalue()
 
 
+def _fitted_widths(part: pl.DataFrame, page_mm: float, mm_per_char: float = 1.5) -> list[float]:
+    """Column widths (mm) that keep short columns on one line: each column as wide as its
+    longest value or header word (at most 40 characters); when the page is too narrow, only
+    the wide columns give way, in proportion."""
+    natural = []
+    for c in part.columns:
+        word = max(len(w) for w in c.split("_"))
+        longest = max([word, *(len(_pdf_text(v)) for v in part[c].to_list()[:200])])
+        natural.append(min(max(longest, 3), 40) * mm_per_char + 2)
+    narrow = sum(w for w in natural if w <= 16)
+    wide = sum(w for w in natural if w > 16)
+    if narrow + wide <= page_mm or wide == 0:
+        return natural
+    scale = max(page_mm - narrow, 0.3 * wide) / wide
+    return [w if w <= 16 else w * scale for w in natural]
+
+
 def to_pdf_sections(
     sections: list[tuple[str, pl.DataFrame]],
     meta: ExportMeta,
@@ -465,14 +482,9 @@ def to_pdf_sections(
             pdf.set_font("helvetica", "", 9)
             pdf.multi_cell(0, 5, clean(empty_text), **_NEXT_LINE)
             continue
-        widths = []
-        for c in part.columns:
-            word = max(len(w) for w in c.split("_")) + 2
-            longest = max([word, *(len(_pdf_text(v)) for v in part[c].to_list()[:200])])
-            widths.append(min(max(longest, 5), 40))
         pdf.set_font("helvetica", "", 7)
         with pdf.table(
-            col_widths=widths,
+            col_widths=_fitted_widths(part, pdf.epw),
             headings_style=heading,
             line_height=3.6,
             text_align="LEFT",

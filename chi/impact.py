@@ -236,9 +236,9 @@ class ImpactResult:
         fell = "fell" if h.naive_change <= 0 else "rose"
         comp = "fell" if h.comparison_change <= 0 else "rose"
         return (
-            f"The {self.engaged} engaged people's harm {fell} by {_pct(abs(h.naive_change))} "
+            f"The {self.engaged:,} engaged people's harm {fell} by {_pct(abs(h.naive_change))} "
             f"from the {self.before_months} months up to listing to the {self.after_months} "
-            f"months after. But the {self.comparison} comparable listed people who were not "
+            f"months after. But the {self.comparison:,} comparable listed people who were not "
             f"engaged {comp} by {_pct(abs(h.comparison_change))} too, because people are "
             f"listed at their worst (regression to the mean). Against them, {h.verdict()} "
             f"Counting victimisations instead of harm (steadier, as one serious crime does "

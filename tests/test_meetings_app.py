@@ -13,7 +13,7 @@ import polars as pl
 import pytest
 from app_fixtures import AppEnv, app_test, goto, make_app_env, shared_fixture
 
-from chi.app.meetings import cohort, meeting_pack
+from chi.app.meetings import agenda, cohort, meeting_pack
 from chi.auth import make_user
 from chi.decisions import Decision, actions_due, history, save_decision
 from chi.lists import area_scope, exited, offender_list, victim_briefing
@@ -40,9 +40,13 @@ def no_errors(at: Any) -> None:
     assert not at.exception, [e.value for e in at.exception]
 
 
-def meeting(env: AppEnv, username: str) -> Any:
+def meeting(env: AppEnv, username: str, everyone: bool = True) -> Any:
+    """The meeting page as ``username``, showing the whole cohort (or only the agenda)."""
     at = goto(app_test(env, username), "meeting")
     no_errors(at)
+    if everyone:
+        at.button_group(key="meeting_show").set_value("everyone").run()
+        no_errors(at)
     return at
 
 
@@ -57,12 +61,17 @@ def form_key(at: Any, person_id: str, subject: str = "victim") -> str:
 
 
 def test_area_user_sees_only_their_areas_cohort_in_meeting_order(env: AppEnv, run: Run) -> None:
-    at = meeting(env, "north")
+    at = meeting(env, "north", everyone=False)
     assert at.title[0].value == f"Victim meeting: North area, list month {MONTH}"
     assert "Area" not in [s.label for s in at.sidebar.selectbox]
+    new = victim_briefing(run, MONTH, area_scope("North")).filter(pl.col("status") == "new")
+    agenda = at.selectbox(key="meeting_person").options
+    assert len(agenda) == new.height, "with no decisions yet, the agenda is the new entries"
+    at.button_group(key="meeting_show").set_value("everyone").run()
+    no_errors(at)
     person = at.selectbox(key="meeting_person")
     north = cohort_ids(run, "North")
-    assert sorted(person.options) != [] and len(person.options) == len(north)
+    assert len(person.options) == len(north) > len(agenda)
     labels = [o.split(" · ")[0] for o in person.options]
     assert labels == sorted(labels, key=["New", "Continuing", "Exited"].index)
     south = set(cohort_ids(run, "South"))
@@ -89,7 +98,9 @@ def test_a_decision_saved_through_the_form_appears_and_is_audited(env: AppEnv) -
     at.date_input(key=f"{key}:review").set_value(date(2030, 1, 31))
     at.button(key=f"{key}:save").click().run()
     no_errors(at)
-    assert at.success and "Saved: Signpost to a service (version 1)" in at.success[0].value
+    assert (
+        at.success and f"Saved for {pid}: Signpost to a service (version 1)" in at.success[0].value
+    )
     assert at.selectbox(key="meeting_person").value != pid, "moves on to the next person"
     saved = history(Store(env.state), "victim", pid)
     assert saved.height == 1
@@ -145,7 +156,7 @@ def test_a_concurrent_save_is_not_overwritten_and_saving_again_goes_on_top(
 
 def test_the_offender_panel_lists_the_areas_offenders(env: AppEnv, run: Run) -> None:
     at = meeting(env, "north")
-    at.button_group(key="meeting_panel").set_value("offender").run()
+    at.sidebar.button_group(key="meeting_panel").set_value("offender").run()
     no_errors(at)
     assert at.title[0].value.startswith("High-harm offender panel: North area")
     wanted = set(offender_list(run, MONTH, area_scope("North"))["person_id"])
@@ -190,6 +201,7 @@ def test_meeting_pack_downloads_are_marked_neutralised_and_audited(
     meeting_date = date(2025, 1, 9)
     frame = cohort(listed, exited(run, MONTH, scope), store, "victim", MONTH, meeting_date)
     assert frame.filter(pl.col("person_id") == first)["review_due"].item() is True
+    assert first in agenda(frame)["person_id"].to_list()
     due = actions_due(store, "victim", meeting_date, area="South")
     xlsx = meeting_pack(
         store, user, run, "victim", MONTH, "South", meeting_date, frame, due, "xlsx", "MARKED"

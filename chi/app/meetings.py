@@ -143,6 +143,17 @@ def cohort(
     )
 
 
+def agenda(frame: pl.DataFrame) -> pl.DataFrame:
+    """The people the meeting has to discuss: every new entry; continuing people whose review
+    is due or who have been decided on at this meeting; exits with a decision to close."""
+    decided = pl.col("decision").is_not_null()
+    return frame.filter(
+        (pl.col("section") == "new")
+        | ((pl.col("section") == "continuing") & (pl.col("review_due") | decided))
+        | ((pl.col("section") == "exited") & (pl.col("last_decision").is_not_null() | decided))
+    )
+
+
 def pack_frames(frame: pl.DataFrame, due: pl.DataFrame) -> list[tuple[str, pl.DataFrame]]:
     """The pack's sections: the cohort by section (readable columns), then actions due."""
     shown = frame.with_columns(
@@ -191,8 +202,11 @@ def meeting_pack(
     fmt: str,
     marking: str,
     now: datetime | None = None,
+    everyone: bool = False,
 ) -> bytes:
-    """The meeting pack in ``fmt`` (xlsx or pdf), with its audit entry written as it is made."""
+    """The meeting pack in ``fmt`` (xlsx or pdf), with its audit entry written as it is made.
+
+    ``frame`` is the cohort as shown: the agenda, or with ``everyone`` the whole cohort."""
     if fmt not in PACK_FORMATS:
         raise ValueError(f"unknown meeting pack format {fmt!r}")
     meta = replace(
@@ -208,11 +222,17 @@ def meeting_pack(
     )
     sections = pack_frames(frame, due)
     if fmt == "pdf":
+        shown = (
+            "the whole cohort"
+            if everyone
+            else "the agenda (new entries; continuing people whose review is due or who were "
+            "decided on; exits with a decision to close)"
+        )
         intro = (
-            f"Meeting date {meeting_date.isoformat()}. New entries first, then continuing "
-            "people with their last decision and whether its review is due, then people who "
-            "left the list since last month; actions due are reviews due by the meeting date. "
-            "Notes are in the XLSX pack only."
+            f"Meeting date {meeting_date.isoformat()}. This pack holds {shown}: new entries "
+            "first, then continuing people with their last decision and whether its review is "
+            "due, then people who left the list since last month; actions due are reviews due "
+            "by the meeting date. Notes are in the XLSX pack only."
         )
         data = to_pdf_sections(
             [(t, f.drop("notes") if "notes" in f.columns else f) for t, f in sections],
@@ -228,6 +248,6 @@ def meeting_pack(
         month=month,
         scope=area,
         rows=frame.height,
-        detail=f"{subject_type} {fmt}",
+        detail=f"{subject_type} {fmt}{' everyone' if everyone else ''}",
     )
     return data

@@ -102,7 +102,9 @@ def render(ctx: PageContext) -> None:
         months = sorted(decided["list_month"].unique().to_list(), reverse=True)
         specs = ["engaged", *(f"decision:{t}" for t in DECISION_TYPES)]
         specs += [f"meeting:{m}" for m in months]
-        spec = str(st.selectbox("Cohort", specs, format_func=_cohort_label, key="impact_cohort"))
+        spec = str(
+            st.sidebar.selectbox("Cohort", specs, format_func=_cohort_label, key="impact_cohort")
+        )
         before = int(
             st.sidebar.selectbox(
                 "Months before", LENGTHS, index=1, key="impact_before", format_func=str
@@ -133,6 +135,32 @@ def render(ctx: PageContext) -> None:
         _page(result, tracking, spec)
 
 
+def _tracking_chart(
+    tracking: pl.DataFrame, measure: str, title: str, first: int, heading: str
+) -> alt.LayerChart:
+    """One measure by month from ``first`` to +SPAN, cohort against matched comparison."""
+    part = tracking.filter(pl.col("relative_month") >= first)
+    line = (
+        alt.Chart(part)
+        .mark_line(point=True)
+        .encode(
+            x=alt.X("relative_month:Q", title="Months from the start (0: first month of action)"),
+            y=alt.Y(f"{measure}:Q", title=title),
+            color=alt.Color(
+                "group:N",
+                title=None,
+                legend=alt.Legend(orient="top"),
+                scale=alt.Scale(range=["#1f5fa8", "#e45756"]),
+            ),
+            tooltip=["group", "relative_month", alt.Tooltip(measure, format=".2f"), "people"],
+        )
+        .properties(height=240)
+    )
+    start = alt.Chart(pl.DataFrame({"x": [0]})).mark_rule(strokeDash=[4, 4]).encode(x="x:Q")
+    layered: alt.LayerChart = alt.LayerChart(layer=[line, start], title=heading)
+    return layered
+
+
 def _page(result: ImpactResult, tracking: pl.DataFrame, spec: str) -> None:
     a, b, c, d = st.columns(4)
     a.metric("Cohort reviewed", f"{result.engaged:,}")
@@ -149,7 +177,10 @@ def _page(result: ImpactResult, tracking: pl.DataFrame, spec: str) -> None:
 
     st.subheader("Before and after")
     table = result.table().with_columns(
-        pl.col("measure").replace({"harm": "Harm (days per person)"}),
+        pl.col("measure").replace(
+            {"harm": "Harm (days per person)", "victimisations": "Victimisations per person"}
+        ),
+        pl.col("group").replace({"engaged": "Cohort", "comparison": "Matched comparison"}),
         pl.col("change").map_elements(signed_percent, return_dtype=pl.String),
     )
     st.dataframe(
@@ -171,7 +202,7 @@ def _page(result: ImpactResult, tracking: pl.DataFrame, spec: str) -> None:
     estimates = pl.DataFrame(
         [
             {
-                "measure": m.name,
+                "measure": m.name.capitalize(),
                 "naive": signed_percent(m.naive_change),
                 "comparison": signed_percent(m.comparison_change),
                 "estimate": signed_percent(m.relative_effect),
@@ -203,26 +234,20 @@ def _page(result: ImpactResult, tracking: pl.DataFrame, spec: str) -> None:
         ("harm_per_person", "Harm per person (days)"),
         ("victimisations_per_person", "Victimisations per person"),
     ):
-        chart = (
-            alt.Chart(tracking)
-            .mark_line(point=True)
-            .encode(
-                x=alt.X(
-                    "relative_month:Q", title="Months from the start (0 = first month of action)"
-                ),
-                y=alt.Y(f"{measure}:Q", title=title),
-                color=alt.Color("group:N", title=None, legend=alt.Legend(orient="top")),
-                tooltip=["group", "relative_month", measure, "people"],
-            )
-            .properties(height=260)
-        )
-        rule = alt.Chart(pl.DataFrame({"x": [0]})).mark_rule(strokeDash=[4, 4]).encode(x="x:Q")
-        st.altair_chart(chart + rule, width="stretch")
+        whole, after = st.columns(2)
+        with whole:
+            chart = _tracking_chart(tracking, measure, title, -SPAN, "A year either side")
+            st.altair_chart(chart, width="stretch")
+        with after:
+            chart = _tracking_chart(tracking, measure, title, 0, "From the start")
+            st.altair_chart(chart, width="stretch")
     st.caption(
-        "Both groups peak just before month 0 because people are listed at their worst. The "
+        "Left: a year either side; both groups peak in the month before the start (month -1, "
+        "the list month) because people are listed at their worst, then fall back. Right: the "
+        "months from the start only, where any difference made by the action shows. The "
         "comparison group's month 0 is the month after its list month, when a meeting would "
-        "have acted. The comparison is weighted to the cohort's mix of months, areas, harm "
-        "bands, domestic abuse and new or continuing listing."
+        "have acted; it is weighted to the cohort's mix of list months, areas, harm bands, "
+        "domestic abuse and new or continuing listing."
     )
     with st.expander("Tracking table"):
         st.dataframe(

@@ -22,7 +22,14 @@ import streamlit as st
 
 from chi.app import data
 from chi.app.context import PageContext
-from chi.app.meetings import PACK_FORMATS, SUBJECT_TITLES, cohort, label, meeting_pack
+from chi.app.meetings import (
+    PACK_FORMATS,
+    SUBJECT_TITLES,
+    agenda,
+    cohort,
+    label,
+    meeting_pack,
+)
 from chi.app.ui import current_run, guarded, pick_month, require, run_caption, table_height
 from chi.auth import AREAS, Role
 from chi.decisions import (
@@ -68,11 +75,11 @@ def render(ctx: PageContext) -> None:
             format="YYYY-MM-DD",
         )
         subject = str(
-            st.segmented_control(
+            st.sidebar.segmented_control(
                 "Meeting",
                 list(SUBJECT_TITLES),
                 default="victim",
-                format_func=SUBJECT_TITLES.__getitem__,
+                format_func={"victim": "Victims", "offender": "Offender panel"}.__getitem__,
                 key="meeting_panel",
                 required=True,
             )
@@ -136,16 +143,29 @@ def _page(
         f"(**{due}** {'review' if due == 1 else 'reviews'} due) · **{counts['exited']}** "
         f"exited since {previous} · **{decided}** of {frame.height} decided for this meeting"
     )
-    flash = st.session_state.pop(FLASH, None)
-    if flash:
-        kind, text = flash
-        (st.success if kind == "ok" else st.error)(text)
-    if frame.is_empty():
-        st.info("Nobody in this area is on the list for this month, and nobody left it.")
+    everyone = (
+        st.segmented_control(
+            "Show",
+            ["agenda", "everyone"],
+            default="agenda",
+            format_func={
+                "agenda": f"Agenda ({agenda(frame).height})",
+                "everyone": f"Everyone ({frame.height})",
+            }.__getitem__,
+            key="meeting_show",
+            required=True,
+            help="The agenda: every new entry; continuing people whose review is due or who "
+            "have been decided on at this meeting; exits with a decision to close.",
+        )
+        == "everyone"
+    )
+    shown = frame if everyone else agenda(frame)
+    if shown.is_empty():
+        st.info("Nobody in this area needs this meeting's attention for this month.")
     else:
-        _cohort_table(frame)
-        _decision_entry(ctx, frame, subject, month, area, meeting_date)
-    _due_and_pack(ctx, run, frame, subject, month, area, meeting_date)
+        _cohort_table(shown)
+        _decision_entry(ctx, shown, subject, month, area, meeting_date)
+    _due_and_pack(ctx, run, shown, subject, month, area, meeting_date, everyone)
 
 
 def _cohort_table(frame: pl.DataFrame) -> None:
@@ -167,7 +187,7 @@ def _cohort_table(frame: pl.DataFrame) -> None:
         )
         .alias("last_decision"),
         "review_due",
-        pl.col("decision").replace_strict(DECISION_TYPES, default=pl.col("decision")),
+        pl.col("decision").replace_strict(DECISION_TYPES, default=pl.col("decision")).fill_null(""),
     )
     st.dataframe(
         shown,
@@ -175,16 +195,20 @@ def _cohort_table(frame: pl.DataFrame) -> None:
         hide_index=True,
         width="stretch",
         column_config={
-            "section": "Section",
-            "rank": st.column_config.NumberColumn("Force rank", help="Last month's, for exits"),
-            "name": "Name",
-            "neighbourhood_name": "Neighbourhood",
-            "harm_days": st.column_config.NumberColumn("Harm (days)", format="%.1f"),
-            "crimes": "Crimes",
-            "reasons": st.column_config.TextColumn("Reasons or why exited", width="medium"),
-            "last_decision": st.column_config.TextColumn("Last decision", width="medium"),
-            "review_due": st.column_config.CheckboxColumn("Review due"),
-            "decision": st.column_config.TextColumn("Decided at this meeting", width="medium"),
+            "section": st.column_config.TextColumn("Section", width=90),
+            "rank": st.column_config.NumberColumn(
+                "Rank", help="Force rank (last month's, for exits)", width=55
+            ),
+            "name": st.column_config.TextColumn("Name", width=140),
+            "neighbourhood_name": st.column_config.TextColumn("Neighbourhood", width=130),
+            "harm_days": st.column_config.NumberColumn(
+                "Harm", help="Harm in the window (days)", format="%.0f", width=60
+            ),
+            "crimes": st.column_config.NumberColumn("Crimes", width=60),
+            "reasons": st.column_config.TextColumn("Reasons or why exited", width=160),
+            "last_decision": st.column_config.TextColumn("Last decision", width=160),
+            "review_due": st.column_config.CheckboxColumn("Due", help="Review due", width=45),
+            "decision": st.column_config.TextColumn("This meeting", width=140),
         },
         key="meeting_table",
     )
@@ -212,12 +236,16 @@ def _decision_entry(
     meeting_date: date,
 ) -> None:
     st.subheader("Record decisions")
+    flash = st.session_state.pop(FLASH, None)
+    if flash:
+        kind, text = flash
+        (st.success if kind == "ok" else st.error)(text)
     rows = {r["person_id"]: r for r in frame.iter_rows(named=True)}
     options = list(rows)
     if st.session_state.get(PERSON) not in options:
         undecided = [p for p in options if rows[p]["decision"] is None]
         st.session_state[PERSON] = (undecided or options)[0]
-    left, back, ahead = st.columns([6, 1, 1], vertical_alignment="bottom")
+    left, back, ahead = st.columns([5, 1.3, 1.1], vertical_alignment="bottom")
     with left:
         person_id = str(
             st.selectbox(
@@ -237,7 +265,8 @@ def _decision_entry(
     ctx.record_once("meeting_person_view", month=month, scope=area, person_id=person_id)
     st.markdown(
         f"**{row['name'] or person_id}** · {row['neighbourhood_name']} · "
-        f"harm {row['harm_days']:,.1f} days · {row['crimes']} crimes · {row['reasons']}"
+        f"harm {row['harm_days']:,.1f} days · {row['crimes']} "
+        f"{'crime' if row['crimes'] == 1 else 'crimes'} · {row['reasons']}"
     )
     if row["last_decision"] is not None:
         due = " · **review due**" if row["review_due"] else ""
@@ -386,7 +415,10 @@ def _saver(
         except DecisionError as exc:
             state[FLASH] = ("error", f"Not saved: {exc}.")
             return
-        state[FLASH] = ("ok", f"Saved: {label(kind)} (version {saved.version}).")
+        state[FLASH] = (
+            "ok",
+            f"Saved for {person_id}: {label(kind)} (version {saved.version}).",
+        )
         i = options.index(person_id)
         if i + 1 < len(options):
             state[PERSON] = options[i + 1]
@@ -402,6 +434,7 @@ def _due_and_pack(
     month: str,
     area: str,
     meeting_date: date,
+    everyone: bool,
 ) -> None:
     due = actions_due(ctx.store, subject, meeting_date, area=area)
     st.subheader(f"Actions due by {meeting_date.isoformat()} ({due.height})")
@@ -426,9 +459,9 @@ def _due_and_pack(
         )
     st.subheader("Meeting pack")
     st.caption(
-        f"The cohort, this meeting's decisions and the actions due. Files are marked "
-        f"{ctx.config.marking}, carry the run's details and your name, and every download is "
-        "recorded."
+        "The people shown above with this meeting's decisions, and the actions due. Files are "
+        f"marked {ctx.config.marking}, carry the run's details and your name, and every "
+        "download is recorded."
     )
     labels = {"xlsx": "Meeting pack (XLSX)", "pdf": "Meeting pack (PDF)"}
     cols = st.columns([1, 1, 3])
@@ -436,7 +469,9 @@ def _due_and_pack(
         with col:
             st.download_button(
                 labels[fmt],
-                data=_deferred(ctx, run, subject, month, area, meeting_date, frame, due, fmt),
+                data=_deferred(
+                    ctx, run, subject, month, area, meeting_date, frame, due, fmt, everyone
+                ),
                 file_name=f"chi-meeting-{subject}-{month}-{area.lower()}.{fmt}",
                 mime=PACK_FORMATS[fmt],
                 on_click="ignore",
@@ -454,6 +489,7 @@ def _deferred(
     frame: pl.DataFrame,
     due: pl.DataFrame,
     fmt: str,
+    everyone: bool,
 ) -> Callable[[], bytes]:
     def build() -> bytes:
         return meeting_pack(
@@ -468,6 +504,7 @@ def _deferred(
             due,
             fmt,
             ctx.config.marking,
+            everyone=everyone,
         )
 
     return build
