@@ -18,7 +18,14 @@ from typer.testing import CliRunner
 
 from chi.cli import app
 from chi.lists import Scope
-from chi.model.backtest import Options, evaluate_models, plan_months, run_backtest
+from chi.model.backtest import (
+    Options,
+    evaluate_models,
+    plan_months,
+    rank_pool,
+    run_backtest,
+    sort_keys,
+)
 from chi.model.features import FEATURE_NAMES, feature_table, outcomes, with_outcomes
 from chi.model.history import History, run_history
 from chi.model.saved import forecast_scores
@@ -160,6 +167,36 @@ def test_forecast_scores_for_the_app(cli: Outputs, history: History) -> None:
     )
     mine = set(listed.filter(pl.col("neighbourhood_code") == nb)["person_id"].to_list())
     assert set(local["person_id"].to_list()) == mine
+
+
+def test_chi_harm_ranking_is_the_victim_list(run: Run, history: History) -> None:
+    # The backtest's chi_harm policy is the published list, in its order, force-wide and
+    # within each neighbourhood.
+    month = "2024-06"
+    listed = pl.read_parquet(run.file("victim_list")).filter(pl.col("month") == month)
+    table = feature_table(history, [date(2024, 6, 1)])
+    ranked = rank_pool(table, sort_keys("chi_harm", 3, "harm"))
+    k = listed.height
+    assert (
+        ranked["person_id"].head(k).to_list() == listed.sort("rank")["person_id"].head(k).to_list()
+    )
+    # Within a neighbourhood: where the list has 3 or more people (elsewhere the top 3 go
+    # on into the pool below the list's thresholds).
+    full = (
+        listed.group_by("neighbourhood_code")
+        .len()
+        .filter(pl.col("len") >= 3)["neighbourhood_code"]
+        .to_list()
+    )
+    by_nb = rank_pool(table, sort_keys("chi_harm", 3, "harm"), per_neighbourhood=True)
+    mine = by_nb.filter((pl.col("rank") <= 3) & pl.col("neighbourhood").is_in(full)).select(
+        "person_id", "neighbourhood"
+    )
+    theirs = listed.filter(
+        (pl.col("neighbourhood_rank") <= 3) & pl.col("neighbourhood_code").is_in(full)
+    ).select("person_id", pl.col("neighbourhood_code").alias("neighbourhood"))
+    assert len(full) > 50
+    assert mine.sort("person_id").equals(theirs.sort("person_id"))
 
 
 def test_a_leaky_feature_is_caught_by_the_harness(history: History) -> None:

@@ -7,8 +7,9 @@ of weights) and victimisations of *all* individuals in the horizon after M are c
 what fell on the listed. Shares are pooled over the evaluated months (captured summed over
 months / total summed over months). Policies:
 
-- ``chi_harm``: harm in the policy window, then count, latest victimisation, person_id: the
-  victim list's own order (today's practice);
+- ``chi_harm``: the month's victim list in its own order (harm in the policy window, then
+  count, latest victimisation, person_id: today's practice), then the rest of the pool in
+  the same order, for list sizes beyond the list;
 - ``count``: victimisations in the window first, then harm;
 - ``rfg``: recency-frequency-gravity as the offender list scores it (``docs/scoring.md``),
   applied to the victim pool: percent ranks of days since the latest victimisation,
@@ -236,7 +237,12 @@ def sort_keys(policy: str, horizon: int, measure: str) -> list[tuple[str, bool]]
     or "count") matters only to the oracle."""
     harm, n = f"fut_harm_c_{horizon}", f"fut_n_{horizon}"
     keys: dict[str, list[tuple[str, bool]]] = {
-        "chi_harm": [("policy_harm_c", True), ("policy_n", True), ("last_date", True)],
+        "chi_harm": [
+            ("policy_listed", True),
+            ("policy_harm_c", True),
+            ("policy_n", True),
+            ("last_date", True),
+        ],
         "count": [("policy_n", True), ("policy_harm_c", True), ("last_date", True)],
         "rfg": [("rfg_score", True), ("policy_harm_c", True)],
         "forecast": [("score_forecast", True)],

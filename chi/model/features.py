@@ -6,6 +6,10 @@ M with at least one counted victimisation in the 36 calendar months ending with 
 policy window, if longer). Policies rank the pool; people first victimised after M cannot be
 ranked by anyone and count only in the harm a list could have caught.
 
+A person's neighbourhood is the victim list's (home, else where their latest victimisation
+in the policy window happened, else ``unknown``), falling back for people with no
+victimisation in the window to where their latest one in the pool's 36 months happened.
+
 Every feature is an aggregate of ``chi.model.timecut.time_cut`` output, so it uses only
 events recorded on or before the last day of M; outcomes (``outcomes``) come only from
 ``after_cut``. Static attributes are sex, birth date (age on the last day of M), ethnicity
@@ -13,7 +17,9 @@ and home neighbourhood, as the extract holds them now. Ethnicity is never a mode
 it is kept for the fairness audit only, as are the area and the age band.
 
 Harm features are in days (floats are fine for a model); the policy columns that rank the
-pool the way the lists do (``policy_harm_c``, ``policy_n``) are exact hundredths of a day.
+pool the way the lists do are exact: ``policy_harm_c`` (hundredths of a day) and
+``policy_n`` over the policy window, and ``policy_listed`` (on the month's victim list:
+harm or count at or above the policy's thresholds).
 """
 
 from __future__ import annotations
@@ -88,8 +94,11 @@ def _victim_features(h: History, cuts: pl.DataFrame, lookback: int) -> pl.LazyFr
         (pl.col("dash") * (age < 12)).alias("_dash"),
         pl.when(age < 12).then(age).alias("_m12"),
         pl.when(pl.col("place").is_not_null()).then(pl.col("seq")).alias("_place_seq"),
+        pl.when(pl.col("place").is_not_null() & (age < window))
+        .then(pl.col("seq"))
+        .alias("_window_place_seq"),
     )
-    places = events.select(pl.col("seq").alias("_place_seq"), pl.col("place").alias("latest_place"))
+    places = events.select("seq", "place")
     return (
         seen.group_by("cut_mi", "pix")
         .agg(
@@ -104,9 +113,18 @@ def _victim_features(h: History, cuts: pl.DataFrame, lookback: int) -> pl.LazyFr
             pl.col("_da").sum().alias("da_36m"),
             pl.col("_dash").max().alias("dash_max_12m"),
             pl.col("_place_seq").max(),
+            pl.col("_window_place_seq").max(),
         )
-        .join(places, on="_place_seq", how="left")
-        .drop("_place_seq")
+        .join(
+            places.rename({"seq": "_place_seq", "place": "_any_place"}), on="_place_seq", how="left"
+        )
+        .join(
+            places.rename({"seq": "_window_place_seq", "place": "_window_place"}),
+            on="_window_place_seq",
+            how="left",
+        )
+        .with_columns(latest_place=pl.coalesce("_window_place", "_any_place"))
+        .drop("_place_seq", "_window_place_seq", "_any_place", "_window_place")
     )
 
 
@@ -226,6 +244,10 @@ def feature_table(h: History, months: Iterable[date]) -> pl.DataFrame:
             "area",
             pl.col("policy_harm_c").cast(pl.Int64),
             pl.col("policy_n").cast(pl.Int64),
+            (
+                (pl.col("policy_harm_c") >= int(h.policy.min_harm * 100))
+                | (pl.col("policy_n") >= h.policy.min_crimes)
+            ).alias("policy_listed"),
             "last_date",
             *(pl.col(f).cast(pl.Float64) for f in FEATURE_NAMES),
         )
