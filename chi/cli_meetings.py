@@ -41,12 +41,15 @@ def _fail(message: object) -> typer.Exit:
     return typer.Exit(2)
 
 
-def _store(store: Path | None, config: Path | None) -> Store:
+def _store(store: Path | None, config: Path | None, must_exist: bool = True) -> Store:
+    """The state store; reading commands refuse a missing file rather than create one."""
     from chi.config import load_config
     from chi.store import Store, StoreError
 
     try:
         path = store or load_config(config).state_path
+        if must_exist and not Path(path).is_file():
+            raise ValueError(f"{path}: no state store there")
         return Store(path)
     except (ValueError, StoreError) as exc:
         raise _fail(exc) from None
@@ -78,7 +81,7 @@ def decisions_import(
     """
     from chi.decisions import import_decisions
 
-    st = _store(store, config)
+    st = _store(store, config, must_exist=False)
     try:
         report = import_decisions(st, file, recorded_by or _actor())
     except ValueError as exc:

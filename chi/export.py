@@ -411,12 +411,12 @@ def _fitted_widths(part: pl.DataFrame, page_mm: float, mm_per_char: float = 1.5)
         word = max(len(w) for w in c.split("_"))
         longest = max([word, *(len(_pdf_text(v)) for v in part[c].to_list()[:200])])
         natural.append(min(max(longest, 3), 40) * mm_per_char + 2)
-    narrow = sum(w for w in natural if w <= 16)
-    wide = sum(w for w in natural if w > 16)
+    narrow = sum(w for w in natural if w <= 20)
+    wide = sum(w for w in natural if w > 20)
     if narrow + wide <= page_mm or wide == 0:
         return natural
     scale = max(page_mm - narrow, 0.3 * wide) / wide
-    return [w if w <= 16 else w * scale for w in natural]
+    return [w if w <= 20 else w * scale for w in natural]
 
 
 def to_pdf_sections(
@@ -476,6 +476,8 @@ def to_pdf_sections(
     heading = FontFace(emphasis="BOLD", fill_color=(225, 225, 225))
     for title, part in sections:
         pdf.ln(4)
+        if pdf.will_page_break(25):
+            pdf.add_page()
         pdf.set_font("helvetica", "B", 11)
         pdf.multi_cell(0, 7, clean(f"{title} ({part.height})"), **_NEXT_LINE)
         if part.is_empty():
