@@ -277,8 +277,9 @@ def train(
     ] = None,
 ) -> None:
     """Evaluate, refit and save the forecast for the app (a backtest at one horizon)."""
-    from chi.model.backtest import Options
-    from chi.model.saved import backtest_run, default_model_dir
+    from chi.model.backtest import Options, plan_months
+    from chi.model.history import run_history
+    from chi.model.saved import backtest_history, default_model_dir
     from chi.progress import terminal_progress
     from chi.runs import open_run
 
@@ -287,7 +288,11 @@ def train(
         folder = model_dir or default_model_dir(r)
         opts = Options(horizons=(horizon,), harm_threshold_days=harm_threshold, refit=True)
         with terminal_progress("train") as progress:
-            bt, _ = backtest_run(r, opts, folder, None, progress)
+            history = run_history(r, progress=lambda s, f: progress(s, 0.05 * f))
+            plan = plan_months(history, opts)
+            if not plan.train_months:
+                raise ValueError(f"no model can be trained: {plan.model_note}")
+            bt, _ = backtest_history(history, opts, folder, None, progress, run_id=r.run_id)
         if not bt.models:
             raise ValueError(f"no model saved: {bt.plan.model_note}")
         for label, m in bt.models.items():

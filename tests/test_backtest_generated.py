@@ -239,6 +239,10 @@ def test_errors_are_one_line(tmp_path: Path, run: Run) -> None:
     assert bad.exit_code == 2 and "--k must be whole numbers" in bad.output
     nomodel = runner.invoke(app, ["model", "check", str(tmp_path)])
     assert nomodel.exit_code == 2 and nomodel.output.startswith("chi: ")
+    short = runner.invoke(app, ["model", "train", str(run.path), "--model-dir", str(tmp_path)])
+    assert short.exit_code == 2
+    assert "needs at least 36 complete months" in short.output
+    assert not (tmp_path / "backtest.json").exists()
 
 
 def test_months_without_a_full_horizon_are_not_evaluated(history: History) -> None:

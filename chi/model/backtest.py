@@ -468,8 +468,10 @@ def verdicts(capture: pl.DataFrame, horizon: int, per_neighbourhood: bool) -> li
         best = real.row(0, named=True)
         base = at.filter(pl.col("policy") == BASELINE).row(0, named=True)
         oracle = at.filter(pl.col("policy") == "oracle")
+        size = f"the top {k} of each neighbourhood" if per_neighbourhood else f"{k}"
         bound = (
-            f"; no list of {k} could have caught more than {_pct(oracle['harm_pct'][0])} (oracle)"
+            f"; no list of {size} could have caught more than "
+            f"{_pct(oracle['harm_pct'][0])} (oracle)"
             if not oracle.is_empty()
             else ""
         )
