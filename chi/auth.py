@@ -54,6 +54,7 @@ PAGES: dict[Role, tuple[str, ...]] = {
         "profile",
         "meeting",
         "impact",
+        "backtest",
         "runs",
         "quality",
     ),

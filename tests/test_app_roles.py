@@ -36,8 +36,19 @@ MONTH = "2024-12"
 ALL_PAGES = set(PAGE_PATHS)
 ROLE_PAGES = {
     "sergeant": {"victims", "person"},
-    "north": {"victims", "person", "offenders", "dyads", "profile"},
-    "analyst": {"victims", "person", "offenders", "dyads", "profile", "runs", "quality"},
+    "north": {"victims", "person", "offenders", "dyads", "profile", "meeting", "impact"},
+    "analyst": {
+        "victims",
+        "person",
+        "offenders",
+        "dyads",
+        "profile",
+        "meeting",
+        "impact",
+        "backtest",
+        "runs",
+        "quality",
+    },
     "admin": {"audit", "users"},
 }
 

@@ -14,6 +14,7 @@ import streamlit as st
 from chi.app.context import PageContext, Services, services, sign_in_page, sign_out, signed_in_user
 from chi.app.pages import (
     audit,
+    backtest,
     dyads,
     impact,
     meeting,
@@ -38,6 +39,7 @@ PAGES: dict[str, PageSpec] = {
     "profile": ("DA profile", ":material/analytics:", profile.render),
     "meeting": ("Area meeting", ":material/groups:", meeting.render),
     "impact": ("Impact review", ":material/query_stats:", impact.render),
+    "backtest": ("Backtest", ":material/insights:", backtest.render),
     "runs": ("Runs", ":material/autorenew:", runs.render),
     "quality": ("Data quality", ":material/rule:", quality.render),
     "audit": ("Audit log", ":material/history:", audit.render),
