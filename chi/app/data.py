@@ -25,6 +25,8 @@ from chi.lists import (
     scope_from_key,
     victim_briefing,
 )
+from chi.model.history import History, run_history
+from chi.model.saved import DEFAULT_LABEL, default_model_dir, forecast_scores
 from chi.runs import Run, open_run
 
 _CACHE = {"show_spinner": False, "max_entries": 512, "ttl": timedelta(hours=12)}
@@ -74,6 +76,37 @@ def _person(
 @st.cache_data(**_CACHE)  # type: ignore[call-overload, untyped-decorator]
 def _diff(path_a: str, path_b: str, month: str) -> pl.DataFrame:
     return diff_runs(_run(path_a), _run(path_b), month)
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _history(run_path: str, run_id: str) -> History:
+    return run_history(_run(run_path))
+
+
+@st.cache_data(**_CACHE)  # type: ignore[call-overload, untyped-decorator]
+def _forecast(
+    run_path: str, run_id: str, month: str, scope_key: str, people: tuple[str, ...]
+) -> pl.DataFrame:
+    run = _run(run_path)
+    return forecast_scores(
+        run,
+        month,
+        scope_from_key(scope_key),
+        history=_history(run_path, run_id),
+        person_ids=list(people),
+    )
+
+
+def has_forecast_model(run: Run) -> bool:
+    return (default_model_dir(run) / DEFAULT_LABEL).is_dir()
+
+
+def forecast(run: Run, month: str, scope: Scope, people: list[str]) -> pl.DataFrame:
+    """The saved model's score and top reasons for ``people`` (within ``scope``)."""
+    frame: pl.DataFrame = _forecast(
+        str(run.path), run.run_id, month, scope.key, tuple(sorted(people))
+    )
+    return frame
 
 
 def victims(run: Run, month: str, scope: Scope, restricted: tuple[str, ...]) -> pl.DataFrame:

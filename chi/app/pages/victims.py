@@ -20,8 +20,10 @@ from chi.app.ui import (
     run_caption,
     table_height,
 )
+from chi.auth import Role
 from chi.lists import Scope
-from chi.runs import Run
+from chi.model.forecast import ModelError
+from chi.runs import Run, RunError
 from chi.score import add_months, month_label, parse_month
 
 COLUMNS: dict[str, Any] = {
@@ -38,6 +40,14 @@ COLUMNS: dict[str, Any] = {
     "latest_offence": st.column_config.TextColumn("Latest offence", width="medium"),
     "reasons": st.column_config.TextColumn("Reasons"),
     "status": st.column_config.TextColumn("New or continuing"),
+    "forecast": st.column_config.ProgressColumn(
+        "Forecast",
+        help="Probability of further victimisation in the model's horizon",
+        min_value=0.0,
+        max_value=1.0,
+        format="%.2f",
+    ),
+    "forecast_reasons": st.column_config.TextColumn("Forecast: why", width="medium"),
 }
 
 
@@ -48,6 +58,30 @@ def render(ctx: PageContext) -> None:
         month = pick_month(run)
         scope = pick_scope(ctx.user)
         _page(ctx, run, month, scope)
+
+
+def _with_forecast(
+    run: Run, month: str, scope: Scope, shown: pl.DataFrame
+) -> tuple[pl.DataFrame, list[str]]:
+    """The list with the saved model's score and its top reasons, or a note why not."""
+    if not data.has_forecast_model(run):
+        st.info("No forecast model for this run yet: an analyst trains one with `chi model train`.")
+        return shown, []
+    try:
+        with st.spinner("Scoring the forecast"):
+            scores = data.forecast(run, month, scope, shown["person_id"].to_list())
+    except (ModelError, ValueError, RunError) as exc:
+        st.warning(f"The forecast is not available: {exc}")
+        return shown, []
+    scores = scores.select(
+        "person_id",
+        pl.col("score").alias("forecast"),
+        pl.col("top_reasons").list.join("; ").alias("forecast_reasons"),
+    )
+    return shown.join(scores, on="person_id", how="left", maintain_order="left"), [
+        "forecast",
+        "forecast_reasons",
+    ]
 
 
 def _page(ctx: PageContext, run: Run, month: str, scope: Scope) -> None:
@@ -66,11 +100,23 @@ def _page(ctx: PageContext, run: Run, month: str, scope: Scope) -> None:
         f"**{gone.height}** exited since {previous}"
     )
 
+    show_forecast = False
+    if ctx.user.role is Role.ANALYST:
+        show_forecast = st.toggle(
+            "Show the forecast column (analysts only; a model trained on this force's history "
+            "with `chi model train`; synthetic data gives synthetic results)",
+            value=False,
+            key="victims_forecast",
+        )
+
     if frame.is_empty():
         st.info("Nobody in this scope is on the list for this month.")
     else:
         shown = reasons_text(frame)
-        columns = list(COLUMNS)
+        columns = [c for c in COLUMNS if not c.startswith("forecast")]
+        if show_forecast:
+            shown, added = _with_forecast(run, month, scope, shown)
+            columns += added
         if len(scope.neighbourhoods) == 1:
             columns.remove("neighbourhood_name")
         event = st.dataframe(
