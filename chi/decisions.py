@@ -43,7 +43,7 @@ import polars as pl
 
 from chi.contract import POLICING_AREAS
 from chi.score import add_months, month_label, parse_month
-from chi.store import Store, _now, _ts
+from chi.store import Store, timestamp, utc_now
 
 SUBJECT_TYPES = ("victim", "offender")
 DECISION_TYPES: dict[str, str] = {
@@ -294,8 +294,8 @@ def save_decision(
     it is not the latest any more, nothing is written and ``DecisionConflict`` is raised.
     """
     decision = decision.validated()
-    at = _ts(_now(now))
-    with store._tx() as con:
+    at = timestamp(utc_now(now))
+    with store.transaction() as con:
         current = _current(con, decision.subject_type, decision.person_id)
         if current != based_on:
             raise DecisionConflict(based_on, current)
@@ -315,7 +315,7 @@ def _frame(rows: list[tuple[Any, ...]]) -> pl.DataFrame:
 
 
 def _select(store: Store, where: str = "1 = 1", params: Iterable[Any] = ()) -> pl.DataFrame:
-    with store._db() as con:
+    with store.connection() as con:
         rows = con.execute(
             f"select {', '.join(COLUMNS)} from decisions where {where}"
             " order by subject_type, person_id, version",
@@ -326,7 +326,7 @@ def _select(store: Store, where: str = "1 = 1", params: Iterable[Any] = ()) -> p
 
 def current_version(store: Store, subject_type: str, person_id: str) -> int:
     """The person's latest version number (0: no decision recorded yet)."""
-    with store._db() as con:
+    with store.connection() as con:
         return _current(con, subject_type, person_id)
 
 
@@ -486,9 +486,9 @@ def import_decisions(
             rejected.append((n, str(exc)))
     good.sort(key=lambda x: (x[1].subject_type, x[1].person_id, x[1].meeting_date, x[0]))
     recorded = {_fingerprint(decision_from_saved(r)) for r in _select(store).iter_rows(named=True)}
-    at = _ts(_now(now))
+    at = timestamp(utc_now(now))
     imported = unchanged = 0
-    with store._tx() as con:
+    with store.transaction() as con:
         for _, d in good:
             if _fingerprint(d) in recorded:
                 unchanged += 1

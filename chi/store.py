@@ -128,7 +128,7 @@ class StoreError(Exception):
     """A state store that cannot be used (newer schema, unknown account, bad input)."""
 
 
-def _ts(t: datetime) -> str:
+def timestamp(t: datetime) -> str:
     return t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
@@ -136,7 +136,7 @@ def _parse(text: str) -> datetime:
     return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
 
 
-def _now(now: datetime | None) -> datetime:
+def utc_now(now: datetime | None) -> datetime:
     return (now or datetime.now(UTC)).replace(microsecond=0)
 
 
@@ -151,7 +151,7 @@ class Account:
     locked_until: str | None
 
     def locked(self, now: datetime | None = None) -> bool:
-        return self.locked_until is not None and _parse(self.locked_until) > _now(now)
+        return self.locked_until is not None and _parse(self.locked_until) > utc_now(now)
 
 
 @dataclass(frozen=True)
@@ -177,7 +177,8 @@ class Store:
         self._migrate()
 
     @contextmanager
-    def _db(self) -> Iterator[sqlite3.Connection]:
+    def connection(self) -> Iterator[sqlite3.Connection]:
+        """A connection for reads (and for stores of other modules, such as decisions)."""
         con = sqlite3.connect(self.path, timeout=30, isolation_level=None)
         try:
             con.execute("pragma busy_timeout = 30000")
@@ -187,8 +188,10 @@ class Store:
             con.close()
 
     @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        with self._db() as con:
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction (``begin immediate``): what is written inside commits
+        together, e.g. a decision and its audit entry, or not at all."""
+        with self.connection() as con:
             con.execute("begin immediate")
             try:
                 yield con
@@ -198,7 +201,7 @@ class Store:
             con.execute("commit")
 
     def _migrate(self) -> None:
-        with self._db() as con:
+        with self.connection() as con:
             con.execute("pragma journal_mode = wal")
             con.execute("begin immediate")
             try:
@@ -218,11 +221,11 @@ class Store:
             con.execute("commit")
 
     def schema_version(self) -> int:
-        with self._db() as con:
+        with self.connection() as con:
             return int(con.execute("pragma user_version").fetchone()[0])
 
     def journal_mode(self) -> str:
-        with self._db() as con:
+        with self.connection() as con:
             return str(con.execute("pragma journal_mode").fetchone()[0])
 
     # accounts
@@ -241,11 +244,11 @@ class Store:
             raise StoreError("a password must be at least 10 characters")
         hashed = self.hasher.hash(password)
         try:
-            with self._tx() as con:
+            with self.transaction() as con:
                 con.execute(
                     "insert into users (username, role, scope, password_hash, demo, created_at)"
                     " values (?, ?, ?, ?, ?, ?)",
-                    (username, role, scope, hashed, int(demo), _ts(_now(now))),
+                    (username, role, scope, hashed, int(demo), timestamp(utc_now(now))),
                 )
         except sqlite3.IntegrityError:
             raise StoreError(f"an account named {username!r} already exists") from None
@@ -254,20 +257,20 @@ class Store:
         return account
 
     def remove_user(self, username: str) -> None:
-        with self._tx() as con:
+        with self.transaction() as con:
             cur = con.execute("delete from users where username = ?", (username,))
             if cur.rowcount == 0:
                 raise StoreError(f"no account named {username!r}")
             con.execute(
                 "update sessions set ended_at = coalesce(ended_at, ?) where username = ?",
-                (_ts(_now(None)), username),
+                (timestamp(utc_now(None)), username),
             )
 
     def set_password(self, username: str, password: str) -> None:
         if len(password) < 10:
             raise StoreError("a password must be at least 10 characters")
         hashed = self.hasher.hash(password)
-        with self._tx() as con:
+        with self.transaction() as con:
             cur = con.execute(
                 "update users set password_hash = ?, failed_attempts = 0, locked_until = null"
                 " where username = ?",
@@ -277,7 +280,7 @@ class Store:
                 raise StoreError(f"no account named {username!r}")
 
     def unlock(self, username: str) -> None:
-        with self._tx() as con:
+        with self.transaction() as con:
             cur = con.execute(
                 "update users set failed_attempts = 0, locked_until = null where username = ?",
                 (username,),
@@ -286,7 +289,7 @@ class Store:
                 raise StoreError(f"no account named {username!r}")
 
     def account(self, username: str) -> Account | None:
-        with self._db() as con:
+        with self.connection() as con:
             row = con.execute(
                 "select username, role, scope, demo, created_at, failed_attempts, locked_until"
                 " from users where username = ?",
@@ -295,7 +298,7 @@ class Store:
         return _account(row) if row else None
 
     def accounts(self) -> list[Account]:
-        with self._db() as con:
+        with self.connection() as con:
             rows = con.execute(
                 "select username, role, scope, demo, created_at, failed_attempts, locked_until"
                 " from users order by username"
@@ -303,7 +306,7 @@ class Store:
         return [_account(r) for r in rows]
 
     def demo_accounts(self) -> list[str]:
-        with self._db() as con:
+        with self.connection() as con:
             rows = con.execute("select username from users where demo order by username")
             return [str(r[0]) for r in rows.fetchall()]
 
@@ -316,8 +319,8 @@ class Store:
         now: datetime | None = None,
     ) -> SignIn:
         """Check a password, counting failures and locking the account after too many."""
-        t = _now(now)
-        with self._db() as con:
+        t = utc_now(now)
+        with self.connection() as con:
             row = con.execute(
                 "select password_hash, locked_until from users where username = ?", (username,)
             ).fetchone()
@@ -330,7 +333,7 @@ class Store:
         try:
             self.hasher.verify(hashed, password)
         except (VerifyMismatchError, VerificationError, InvalidHashError):
-            with self._tx() as con:
+            with self.transaction() as con:
                 con.execute(
                     "update users set failed_attempts = failed_attempts + 1 where username = ?",
                     (username,),
@@ -341,11 +344,11 @@ class Store:
                 if failures >= lockout_attempts:
                     con.execute(
                         "update users set locked_until = ?, failed_attempts = 0 where username = ?",
-                        (_ts(t + timedelta(minutes=lockout_minutes)), username),
+                        (timestamp(t + timedelta(minutes=lockout_minutes)), username),
                     )
                     return SignIn(None, "locked")
             return SignIn(None, "invalid")
-        with self._tx() as con:
+        with self.transaction() as con:
             new_hash = (
                 self.hasher.hash(password) if self.hasher.check_needs_rehash(hashed) else None
             )
@@ -362,14 +365,14 @@ class Store:
     def start_session(
         self, username: str, lifetime_hours: float, now: datetime | None = None
     ) -> Session:
-        t = _now(now)
+        t = utc_now(now)
         token = secrets.token_urlsafe(32)
-        expires = _ts(t + timedelta(hours=lifetime_hours))
-        with self._tx() as con:
+        expires = timestamp(t + timedelta(hours=lifetime_hours))
+        with self.transaction() as con:
             con.execute(
                 "insert into sessions (token_hash, username, created_at, last_seen, expires_at)"
                 " values (?, ?, ?, ?, ?)",
-                (_token_hash(token), username, _ts(t), _ts(t), expires),
+                (_token_hash(token), username, timestamp(t), timestamp(t), expires),
             )
         return Session(token, username, expires)
 
@@ -377,8 +380,8 @@ class Store:
         self, token: str, idle_minutes: float, now: datetime | None = None
     ) -> str | None:
         """The session's username if it is still valid, marking it used; else None."""
-        t = _now(now)
-        with self._tx() as con:
+        t = utc_now(now)
+        with self.transaction() as con:
             row = con.execute(
                 "select username, last_seen, expires_at, ended_at from sessions"
                 " where token_hash = ?",
@@ -390,28 +393,28 @@ class Store:
             if _parse(expires_at) <= t or _parse(last_seen) + timedelta(minutes=idle_minutes) <= t:
                 con.execute(
                     "update sessions set ended_at = ? where token_hash = ?",
-                    (_ts(t), _token_hash(token)),
+                    (timestamp(t), _token_hash(token)),
                 )
                 return None
             con.execute(
                 "update sessions set last_seen = ? where token_hash = ?",
-                (_ts(t), _token_hash(token)),
+                (timestamp(t), _token_hash(token)),
             )
         return username
 
     def session_username(self, token: str) -> str | None:
         """Whose session a token is, valid or not (for the audit entry when it has ended)."""
-        with self._db() as con:
+        with self.connection() as con:
             row = con.execute(
                 "select username from sessions where token_hash = ?", (_token_hash(token),)
             ).fetchone()
         return None if row is None else str(row[0])
 
     def end_session(self, token: str, now: datetime | None = None) -> None:
-        with self._tx() as con:
+        with self.transaction() as con:
             con.execute(
                 "update sessions set ended_at = coalesce(ended_at, ?) where token_hash = ?",
-                (_ts(_now(now)), _token_hash(token)),
+                (timestamp(utc_now(now)), _token_hash(token)),
             )
 
     # audit log
@@ -429,11 +432,21 @@ class Store:
         detail: str | None = None,
         now: datetime | None = None,
     ) -> None:
-        with self._tx() as con:
+        with self.transaction() as con:
             con.execute(
                 "insert into audit (at, username, action, run_id, month, scope, rows,"
                 " person_id, detail) values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (_ts(_now(now)), username, action, run_id, month, scope, rows, person_id, detail),
+                (
+                    timestamp(utc_now(now)),
+                    username,
+                    action,
+                    run_id,
+                    month,
+                    scope,
+                    rows,
+                    person_id,
+                    detail,
+                ),
             )
 
     def audit_log(
@@ -458,9 +471,9 @@ class Store:
         if until:
             where.append("at < ?")
             params.append(
-                _ts(datetime.fromisoformat(until).replace(tzinfo=UTC) + timedelta(days=1))
+                timestamp(datetime.fromisoformat(until).replace(tzinfo=UTC) + timedelta(days=1))
             )
-        with self._db() as con:
+        with self.connection() as con:
             rows = con.execute(
                 f"select {', '.join(AUDIT_COLUMNS)} from audit where {' and '.join(where)}"
                 " order by id desc limit ?",
@@ -469,7 +482,7 @@ class Store:
         return [dict(zip(AUDIT_COLUMNS, r, strict=True)) for r in rows]
 
     def audit_users_and_actions(self) -> tuple[list[str], list[str]]:
-        with self._db() as con:
+        with self.connection() as con:
             users = [
                 str(r[0]) for r in con.execute("select distinct username from audit order by 1")
             ]
