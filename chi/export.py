@@ -248,102 +248,14 @@ def _pdf_text(value: Any) -> str:
 def to_pdf(frame: pl.DataFrame, meta: ExportMeta, sheet_by: str | None = None) -> bytes:
     """A printable briefing: marking, title, run metadata, then the table (a section per
     value of ``sheet_by``). Zero rows still gives a valid PDF that says nobody is listed."""
-    from fpdf import FPDF
-    from fpdf.fonts import FontFace
-
-    replaced = False
-
-    def clean(value: Any) -> str:
-        nonlocal replaced
-        text, changed = latin1(_pdf_text(value))
-        replaced = replaced or changed
-        return text
-
-    marking = clean(meta.marking)
-
-    class Briefing(FPDF):
-        def header(self) -> None:
-            self.set_font("helvetica", "B", 10)
-            self.cell(0, 6, marking, align="C", new_x="LMARGIN", new_y="NEXT")
-            self.ln(2)
-
-        def footer(self) -> None:
-            self.set_y(-12)
-            self.set_font("helvetica", "B", 9)
-            self.cell(0, 5, marking, align="C", new_x="LMARGIN", new_y="NEXT")
-            self.set_font("helvetica", "", 7)
-            self.cell(0, 4, f"{clean(meta.run_id)}  page {self.page_no()} of {{nb}}", align="C")
-
-    pdf = Briefing(orientation="landscape", unit="mm", format="A4")
-    pdf.set_title(clean(f"{meta.title} {meta.month} {meta.scope}"))
-    pdf.set_creator("chi")
-    pdf.set_auto_page_break(auto=True, margin=16)
-    pdf.alias_nb_pages()
-    pdf.add_page()
-    pdf.set_font("helvetica", "B", 15)
-    pdf.multi_cell(0, 8, clean(f"{meta.title}: {meta.scope}, {meta.month}"))
-    pdf.ln(1)
-    pdf.set_font("helvetica", "", 8)
-    for k, v in meta.rows():
-        if k in ("handling", "list"):
-            continue
-        pdf.set_font("helvetica", "B", 8)
-        pdf.cell(28, 4.5, clean(k))
-        pdf.set_font("helvetica", "", 8)
-        pdf.multi_cell(0, 4.5, clean(v), new_x="LMARGIN", new_y="NEXT")
-    pdf.ln(3)
-
-    columns = [c for c in frame.columns if c != sheet_by]
-    heading = FontFace(emphasis="BOLD", fill_color=(225, 225, 225))
-
-    def widths(part: pl.DataFrame) -> list[float]:
-        raw: list[float] = []
-        for c in columns:
-            word = max(len(w) for w in c.split("_")) + 2
-            longest = max([word, *(len(_pdf_text(v)) for v in part[c].to_list()[:200])])
-            raw.append(min(max(longest, 5), 40))
-        return raw
-
-    def table(part: pl.DataFrame) -> None:
-        pdf.set_font("helvetica", "", 7)
-        with pdf.table(
-            col_widths=widths(part),
-            headings_style=heading,
-            line_height=3.6,
-            text_align="LEFT",
-            padding=0.8,
-            repeat_headings=1,
-        ) as t:
-            head = t.row()
-            for c in columns:
-                head.cell(clean(c.replace("_", " ")))
-            for values in part.select(columns).iter_rows():
-                row = t.row()
-                for v in values:
-                    row.cell(clean(v))
-
-    if frame.is_empty():
-        pdf.set_font("helvetica", "", 11)
-        pdf.multi_cell(0, 7, "Nobody is listed for this month and scope.")
-    elif sheet_by and sheet_by in frame.columns:
-        for value in frame[sheet_by].unique(maintain_order=True).to_list():
-            part = frame.filter(pl.col(sheet_by) == value)
-            pdf.set_font("helvetica", "B", 11)
-            pdf.multi_cell(0, 7, clean(f"{value} ({part.height} listed)"))
-            table(part)
-            pdf.ln(4)
+    if sheet_by and sheet_by in frame.columns and not frame.is_empty():
+        sections = [
+            (str(value), frame.filter(pl.col(sheet_by) == value).drop(sheet_by))
+            for value in frame[sheet_by].unique(maintain_order=True).to_list()
+        ]
     else:
-        table(frame)
-    if replaced:
-        pdf.ln(3)
-        pdf.set_font("helvetica", "I", 7)
-        pdf.multi_cell(
-            0,
-            4,
-            "Some characters cannot be printed in this briefing and are shown as '?' or in a "
-            "plain form; the CSV and XLSX downloads hold the exact text.",
-        )
-    return bytes(pdf.output())
+        sections = [(meta.title, frame)]
+    return to_pdf_sections(sections, meta, empty_text="Nobody is listed for this month and scope.")
 
 
 FORMATS["pdf"] = to_pdf
@@ -507,7 +419,7 @@ def to_pdf_sections(
             0,
             4,
             "Some characters cannot be printed here and are shown as '?' or in a plain form; "
-            "the XLSX download holds the exact text.",
+            "the CSV and XLSX downloads hold the exact text.",
             **_NEXT_LINE,
         )
     return bytes(pdf.output())
