@@ -84,23 +84,6 @@ def _age_sql(birth: str, on: date) -> str:
     )
 
 
-VICTIM_DISPLAY = [
-    "rank",
-    "neighbourhood_rank",
-    "neighbourhood_code",
-    "neighbourhood_name",
-    "person_id",
-    "name",
-    "age",
-    "harm_days",
-    "crimes",
-    "da_crimes",
-    "last_recorded_date",
-    "reasons",
-    "status",
-]
-
-
 def victim_list(run: Run, month: str, scope: Scope) -> pl.DataFrame:
     """The victim list for ``month`` within ``scope``, ranked, with name, age and place."""
     end = month_end(parse_month(month))
