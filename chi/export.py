@@ -135,6 +135,24 @@ def _sheet_name(name: str, used: set[str]) -> str:
     return candidate
 
 
+def _write_rows(ws: Any, part: pl.DataFrame, datefmt: Any) -> None:
+    """The table's rows from the third row on, each cell as a typed value (numbers, dates,
+    booleans, text with formulas neutralised), never as a formula."""
+    for r, row in enumerate(part.iter_rows(), start=2):
+        for c, v in enumerate(row):
+            v = _cell(v)
+            if v is None:
+                ws.write_blank(r, c, None)
+            elif isinstance(v, bool):
+                ws.write_boolean(r, c, v)
+            elif isinstance(v, int | float | Decimal):
+                ws.write_number(r, c, float(v))
+            elif isinstance(v, datetime | date):
+                ws.write_datetime(r, c, datetime(v.year, v.month, v.day), datefmt)
+            else:
+                ws.write_string(r, c, str(v))
+
+
 def to_xlsx(frame: pl.DataFrame, meta: ExportMeta, sheet_by: str | None = None) -> bytes:
     """XLSX: a sheet per value of ``sheet_by`` (e.g. neighbourhood, in name order), each in
     rank order, plus a run-metadata sheet."""
@@ -151,19 +169,7 @@ def to_xlsx(frame: pl.DataFrame, meta: ExportMeta, sheet_by: str | None = None) 
         ws.write_string(0, 0, meta.marking, bold)
         for c, name in enumerate(part.columns):
             ws.write_string(1, c, name, bold)
-        for r, row in enumerate(part.iter_rows(), start=2):
-            for c, v in enumerate(row):
-                v = _cell(v)
-                if v is None:
-                    ws.write_blank(r, c, None)
-                elif isinstance(v, bool):
-                    ws.write_boolean(r, c, v)
-                elif isinstance(v, int | float | Decimal):
-                    ws.write_number(r, c, float(v))
-                elif isinstance(v, datetime | date):
-                    ws.write_datetime(r, c, datetime(v.year, v.month, v.day), datefmt)
-                else:
-                    ws.write_string(r, c, str(v))
+        _write_rows(ws, part, datefmt)
         ws.freeze_panes(2, 0)
 
     if sheet_by and sheet_by in frame.columns and not frame.is_empty():
@@ -290,19 +296,7 @@ def to_xlsx_sheets(
             ws.set_column(c, c, min(max(len(name) + 2, 10), 40))
         if part.is_empty():
             ws.write_string(2, 0, empty_text)
-        for r, row in enumerate(part.iter_rows(), start=2):
-            for c, v in enumerate(row):
-                v = _cell(v)
-                if v is None:
-                    ws.write_blank(r, c, None)
-                elif isinstance(v, bool):
-                    ws.write_boolean(r, c, v)
-                elif isinstance(v, int | float | Decimal):
-                    ws.write_number(r, c, float(v))
-                elif isinstance(v, datetime | date):
-                    ws.write_datetime(r, c, datetime(v.year, v.month, v.day), datefmt)
-                else:
-                    ws.write_string(r, c, str(v))
+        _write_rows(ws, part, datefmt)
         ws.freeze_panes(2, 0)
     info = wb.add_worksheet(_sheet_name("run metadata", used))
     for r, (k, v) in enumerate(meta.rows()):
