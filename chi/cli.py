@@ -14,6 +14,34 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from typer._click import ClickException, Context
+from typer.core import TyperGroup
+
+_DEBUG = {"on": False}
+
+
+class _ErrorBoundary(TyperGroup):
+    """The command line's one error boundary: whatever a command raises that is not chi's
+    own clear error (a full disk, a read-only folder, a damaged file DuckDB or Arrow cannot
+    read, a bug) becomes one line on stderr naming the file and what to do, and exit code 2.
+    ``chi --debug COMMAND`` shows the traceback instead."""
+
+    def invoke(self, ctx: Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except (typer.Exit, typer.Abort, ClickException):
+            raise
+        except KeyboardInterrupt:
+            typer.echo("chi: interrupted", err=True)
+            raise typer.Exit(130) from None
+        except Exception as exc:
+            if _DEBUG["on"]:
+                raise
+            from chi.errors import describe
+
+            typer.echo(f"chi: {describe(exc)}", err=True)
+            raise typer.Exit(2) from None
+
 
 app = typer.Typer(
     name="chi",
@@ -21,7 +49,18 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    cls=_ErrorBoundary,
 )
+
+
+@app.callback()
+def _options(
+    debug: Annotated[
+        bool, typer.Option("--debug", help="Show the full traceback of an unexpected error.")
+    ] = False,
+) -> None:
+    """Crime Harm Index victim-risk prioritisation: extracts -> validate -> score -> lists."""
+    _DEBUG["on"] = debug
 
 
 @contextmanager
@@ -35,15 +74,22 @@ def _clear_errors() -> Iterator[None]:
     try:
         yield
     except known as exc:
-        typer.echo(f"chi: {exc}", err=True)
+        from chi.errors import terminal_text
+
+        typer.echo(f"chi: {terminal_text(str(exc))}", err=True)
         raise typer.Exit(2) from None
 
 
 def _echo_table(rows: list[dict[str, object]], columns: list[str]) -> None:
-    widths = {c: max(len(c), *(len(str(r.get(c, ""))) for r in rows)) for c in columns}
+    """A plain table; data text is shown with control characters escaped, so a value from
+    an extract cannot move the cursor or colour the terminal."""
+    from chi.errors import terminal_text
+
+    cells = [{c: terminal_text(str(r.get(c, ""))) for c in columns} for r in rows]
+    widths = {c: max([len(c), *(len(r[c]) for r in cells)]) for c in columns}
     typer.echo("  ".join(c.ljust(widths[c]) for c in columns))
-    for r in rows:
-        typer.echo("  ".join(str(r.get(c, "")).ljust(widths[c]) for c in columns))
+    for r in cells:
+        typer.echo("  ".join(r[c].ljust(widths[c]) for c in columns))
 
 
 @app.command()
@@ -251,32 +297,27 @@ def _print_run_summary(path: Path) -> None:
 def rerun(
     run: Annotated[Path, typer.Argument(help="Run folder whose manifest to reproduce.")],
     out: Annotated[Path | None, typer.Option(help="Runs folder (default: the run's own).")] = None,
+    extract: Annotated[
+        Path | None,
+        typer.Option(help="The run's extract, if it moved; checked against the manifest."),
+    ] = None,
 ) -> None:
-    """Reproduce a run from its manifest alone: same extract, policy, weights and months.
+    """Reproduce a run from its manifest alone: same extract, policy, weights, months and
+    as-of date.
 
-    Refuses if the extract's files no longer match the checksums in the manifest.
+    Refuses, naming what changed, if the extract's files, its extract.json or the weight
+    set no longer match the checksums in the manifest.
     """
-    from chi.extract import locate
-    from chi.policy import Policy
     from chi.progress import terminal_progress
-    from chi.runs import RunError, open_run, score_and_publish
+    from chi.runs import open_run, rerun_inputs, score_and_publish
 
-    try:
-        source = open_run(run)
-    except RunError as exc:
-        typer.echo(f"chi: {exc}", err=True)
-        raise typer.Exit(2) from None
-    m = source.manifest
-    extract = Path(m["extract"]["path"])
     with _clear_errors():
-        now = {(f["table"], f["file"]): f["sha256"] for f in locate(extract).files_manifest()}
-        then = {(f["table"], f["file"]): f["sha256"] for f in m["extract"]["files"]}
-        if now != then:
-            raise ValueError(f"{extract}: the extract changed since run {m['run_id']}")
-        policy = Policy.from_manifest(m["policy"])
-        months = f"{m['months'][0]}:{m['months'][-1]}"
+        source = open_run(run)
+        folder, policy, months, as_of = rerun_inputs(source, extract)
         with terminal_progress("rerun") as progress:
-            path = score_and_publish(extract, out or source.path.parent, policy, months, progress)
+            path = score_and_publish(
+                folder, out or source.path.parent, policy, months, progress, as_of=as_of
+            )
     _print_run_summary(path)
     typer.echo(str(path))
 

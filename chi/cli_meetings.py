@@ -81,6 +81,8 @@ def decisions_import(
     """
     from chi.decisions import import_decisions
 
+    if not file.is_file():  # before the store: a mistyped file must not create one
+        raise _fail(f"{file}: no such file")
     st = _store(store, config, must_exist=False)
     try:
         report = import_decisions(st, file, recorded_by or _actor())

@@ -10,6 +10,7 @@ type or an allowed value by hand.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -181,8 +182,8 @@ class ExtractMeta:
         if not path.exists():
             return cls()
         try:
-            raw = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
+            raw = json.loads(path.read_text(encoding="utf-8-sig"))  # a BOM is allowed
+        except (OSError, ValueError, RecursionError) as exc:
             raise ContractError(f"{path}: not valid JSON ({exc.__class__.__name__})") from None
         if not isinstance(raw, dict):
             raise ContractError(f"{path}: expected a JSON object with force and as_of")
@@ -190,7 +191,17 @@ class ExtractMeta:
         try:
             parsed = date.fromisoformat(as_of) if as_of else None
         except (TypeError, ValueError):
-            raise ContractError(f"{path}: as_of {as_of!r} is not a YYYY-MM-DD date") from None
+            parsed = None
+        if as_of and (
+            parsed is None
+            or not isinstance(as_of, str)
+            or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", as_of)
+            or not 1900 <= parsed.year <= 2999
+        ):
+            shown = as_of if isinstance(as_of, str) else type(as_of).__name__
+            raise ContractError(
+                f"{path}: as_of {shown[:40]!r} is not a YYYY-MM-DD date from 1900 to 2999"
+            ) from None
         force = raw.get("force")
         return cls(force=str(force) if force is not None else None, as_of=parsed)
 

@@ -316,11 +316,17 @@ def _frame(rows: list[tuple[Any, ...]]) -> pl.DataFrame:
 
 def _select(store: Store, where: str = "1 = 1", params: Iterable[Any] = ()) -> pl.DataFrame:
     with store.connection() as con:
-        rows = con.execute(
-            f"select {', '.join(COLUMNS)} from decisions where {where}"
-            " order by subject_type, person_id, version",
-            list(params),
-        ).fetchall()
+        return _select_in(con, where, params)
+
+
+def _select_in(
+    con: sqlite3.Connection, where: str = "1 = 1", params: Iterable[Any] = ()
+) -> pl.DataFrame:
+    rows = con.execute(
+        f"select {', '.join(COLUMNS)} from decisions where {where}"
+        " order by subject_type, person_id, version",
+        list(params),
+    ).fetchall()
     return _frame(rows)
 
 
@@ -437,11 +443,26 @@ class ImportReport:
         return self.read == self.imported + self.unchanged + len(self.rejected)
 
 
+def _utf8_text(path: Path) -> bytes:
+    """The CSV's bytes as UTF-8 (a byte-order mark dropped); a file in another encoding is
+    refused by line rather than stored with replacement characters."""
+    data = path.read_bytes()
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise ValueError(
+            f"{path}: line {line} is not UTF-8 text; save the file as 'CSV UTF-8' and "
+            "import it again"
+        ) from None
+    return text.encode("utf-8")
+
+
 def _read_rows(path: Path) -> list[dict[str, Any]]:
     suffix = path.suffix.lower()
     try:
         if suffix == ".csv":
-            frame = pl.read_csv(path, infer_schema=False, encoding="utf8-lossy")
+            frame = pl.read_csv(_utf8_text(path), infer_schema=False)
         elif suffix == ".parquet":
             frame = pl.read_parquet(path)
         else:
@@ -485,10 +506,14 @@ def import_decisions(
         except DecisionError as exc:
             rejected.append((n, str(exc)))
     good.sort(key=lambda x: (x[1].subject_type, x[1].person_id, x[1].meeting_date, x[0]))
-    recorded = {_fingerprint(decision_from_saved(r)) for r in _select(store).iter_rows(named=True)}
     at = timestamp(utc_now(now))
     imported = unchanged = 0
     with store.transaction() as con:
+        # Read what is recorded inside the write transaction (``begin immediate`` holds the
+        # write lock), so two imports of one file at once cannot both see it as new.
+        recorded = {
+            _fingerprint(decision_from_saved(r)) for r in _select_in(con).iter_rows(named=True)
+        }
         for _, d in good:
             if _fingerprint(d) in recorded:
                 unchanged += 1

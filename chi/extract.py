@@ -18,15 +18,19 @@ column raises :class:`ContractError` naming the path, never a traceback.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from chi.contract import DUCKDB_TYPES, TABLES, ContractError, ExtractMeta, Table
 from chi.sql import identifier as _quote
 from chi.sql import literal as _literal
+
+DEFAULT_TZ = "Europe/London"
+"""The zone a timestamp with a time zone is read in unless the policy names another."""
 
 
 @dataclass(frozen=True)
@@ -34,6 +38,8 @@ class SourceFile:
     path: Path
     relative: str
     rows: int
+    schema: pa.Schema | None = field(default=None, compare=False, hash=False)
+    """The file's physical schema (top-level columns in file order)."""
 
     def sha256(self) -> str:
         h = hashlib.sha256()
@@ -68,6 +74,12 @@ class Extract:
             for f in src.files
         ]
 
+    def meta_manifest(self) -> dict[str, str | None]:
+        """``extract.json`` as a run depends on it: its checksum (None when there is none)."""
+        path = self.folder / "extract.json"
+        sha = SourceFile(path, "extract.json", 0).sha256() if path.is_file() else None
+        return {"file": "extract.json", "sha256": sha}
+
 
 def locate(folder: Path) -> Extract:
     """Find and check every contract table of the extract in ``folder``."""
@@ -101,17 +113,45 @@ def _locate_table(folder: Path, table: Table) -> TableSource:
         rel = p.relative_to(folder).as_posix()
         try:
             md = pq.read_metadata(p)
-            names = set(pq.read_schema(p).names)
+            schema = pq.read_schema(p)
         except Exception as exc:
             raise ContractError(
-                f"{p}: cannot be read as Parquet ({exc.__class__.__name__})"
+                f"{p}: cannot be read as Parquet ({exc.__class__.__name__}); "
+                "export the file again"
             ) from None
-        files.append(SourceFile(path=p, relative=rel, rows=md.num_rows))
+        names = set(schema.names)
+        files.append(SourceFile(path=p, relative=rel, rows=md.num_rows, schema=schema))
         present = names if present is None else present | names
         missing = [c for c in table.column_names if c not in names]
         if missing:
             raise ContractError(f"{p}: column {', '.join(missing)} missing from '{table.name}'")
+        for c in table.column_names:
+            if schema.names.count(c) > 1:
+                raise ContractError(f"{p}: column {c} appears more than once in '{table.name}'")
+            kind = schema.field(c).type
+            if pa.types.is_dictionary(kind):
+                kind = kind.value_type
+            if pa.types.is_nested(kind):
+                raise ContractError(
+                    f"{p}: column {c} holds {kind}, not single values; "
+                    "export it as a plain column"
+                )
+        _read_in_full(p, table)
     return TableSource(table=table, files=tuple(files), columns=tuple(sorted(present or ())))
+
+
+def _read_in_full(path: Path, table: Table) -> None:
+    """Decode every page of the contract's columns, so a corrupt file (footer intact, a data
+    page damaged) is refused by name before anything is trusted, not half-way through."""
+    try:
+        pf = pq.ParquetFile(path)
+        for _batch in pf.iter_batches(batch_size=1 << 16, columns=list(table.column_names)):
+            pass
+    except Exception as exc:
+        raise ContractError(
+            f"{path}: is damaged (a data page cannot be decoded: {exc.__class__.__name__}); "
+            "export the file again"
+        ) from None
 
 
 def cast_expression(logical: str, text: str) -> str:
@@ -125,7 +165,12 @@ def cast_expression(logical: str, text: str) -> str:
             f"cast(try_cast({text} as date) as timestamp) then try_cast({text} as date) end"
         )
     if logical == "int":
-        return f"try_cast({text} as integer)"
+        # Only a whole number (4, +4, 4.0) is an int: 3.5, "4.9", "0x0A" and "1e1" would
+        # each become some other number, so they stay NULL and are rejected.
+        return (
+            f"case when regexp_full_match(trim({text}), '[+-]?[0-9]+([.]0*)?') then "
+            f"try_cast(regexp_replace(trim({text}), '[.]0*$', '') as integer) end"
+        )
     if logical == "bool":
         return (
             f"case lower(trim({text})) when 'true' then true when 'false' then false "
@@ -134,21 +179,49 @@ def cast_expression(logical: str, text: str) -> str:
     raise ValueError(logical)
 
 
-def register(con: duckdb.DuckDBPyConnection, extract: Extract) -> None:
+def _file_select(f: SourceFile, table: Table, timezone: str) -> str:
+    """One file's rows with every contract column as text, plus ``_file`` and ``_row``.
+
+    Columns are renamed by position (``as _t(_c0, ...)``), so an extra column of any name
+    (``file_row_number``, ``_file``, a case variant of a contract column) cannot clash with
+    ours; a timestamp with a time zone becomes the date it was in the force's zone."""
+    names = list(f.schema.names) if f.schema is not None else list(table.column_names)
+    lowered = {n.lower() for n in names}
+    if "file_row_number" in lowered:
+        source = f"read_parquet({_literal(f.path.as_posix())}) with ordinality"
+    else:
+        source = f"read_parquet({_literal(f.path.as_posix())}, file_row_number = true)"
+    aliases = [f"_c{i}" for i in range(len(names))] + ["_n"]
+    row = "_n" if "file_row_number" in lowered else "_n + 1"
+    cols = []
+    for c in table.columns:
+        i = names.index(c.name)
+        ref = aliases[i]
+        kind = f.schema.field(c.name).type if f.schema is not None else None
+        if (
+            c.type == "date"
+            and kind is not None
+            and pa.types.is_timestamp(kind)
+            and kind.tz is not None
+        ):
+            expr = f"cast(cast(timezone({_literal(timezone)}, {ref}) as date) as varchar)"
+        else:
+            expr = f"cast({ref} as varchar)"
+        cols.append(f"{expr} as {_quote(c.name)}")
+    return (
+        f"select {', '.join(cols)}, {_literal(f.relative)} as _file, {row} as _row "
+        f"from {source} as _t({', '.join(aliases)})"
+    )
+
+
+def register(con: duckdb.DuckDBPyConnection, extract: Extract, timezone: str = DEFAULT_TZ) -> None:
     """Create ``raw_<table>`` and ``src_<table>`` views for every table of the extract."""
     for name, src in extract.sources.items():
         table = src.table
         if src.files:
             # One select per file, each cast to text on its own, so files of one table may use
             # different physical types (a union by name would try to cast one into the other).
-            cols = ", ".join(
-                f"cast({_quote(c)} as varchar) as {_quote(c)}" for c in table.column_names
-            )
-            raw = "\nunion all\n".join(
-                f"select {cols}, {_literal(f.relative)} as _file, file_row_number + 1 as _row "
-                f"from read_parquet({_literal(f.path.as_posix())}, file_row_number = true)"
-                for f in src.files
-            )
+            raw = "\nunion all\n".join(_file_select(f, table, timezone) for f in src.files)
         else:
             cols = ", ".join(f"cast(null as varchar) as {_quote(c)}" for c in table.column_names)
             raw = f"select {cols}, cast(null as varchar) as _file, cast(null as bigint) as _row "

@@ -41,6 +41,9 @@ class Prepared:
     policy: Policy
     weight_set: WeightSet
     counts: dict[str, TableCounts]
+    as_of_source: str = "extract.json"
+    """Where ``as_of`` came from: ``extract.json``, ``latest recorded_date``, ``given`` (a
+    rerun's manifest) or ``today``."""
 
     def basis_counts(self) -> dict[str, int]:
         rows = (
@@ -81,8 +84,16 @@ class Prepared:
         return [(str(t), str(c), str(r), int(n)) for t, c, r, n in rows]
 
 
-def _latest_recorded(con: duckdb.DuckDBPyConnection) -> date | None:
-    [(latest,)] = con.cursor().sql("select max(recorded_date) from src_crimes").fetchall()
+def _latest_recorded(con: duckdb.DuckDBPyConnection, today: date) -> date | None:
+    """The latest recorded_date that is not in the future: without extract.json the as-of
+    date is the latest recorded date (contract §1), but one mistyped date (2099) must not
+    become the as-of date and stretch the run over decades; it is rejected instead as
+    after the as-of date."""
+    [(latest,)] = (
+        con.cursor()
+        .sql(sql.load("staging/latest_recorded"), params={"today": today})
+        .fetchall()
+    )
     return latest if isinstance(latest, date) else None
 
 
@@ -119,17 +130,27 @@ def prepare(
     weights: str | None = None,
     policy: Policy | None = None,
     progress: Progress = silent,
+    as_of: date | None = None,
 ) -> Iterator[Prepared]:
-    """Open, validate and stage an extract; the connection closes on exit."""
+    """Open, validate and stage an extract; the connection closes on exit. ``as_of``
+    overrides the extract's (a rerun uses its manifest's)."""
     policy = policy or Policy()
     ws = load_weight_set(weights or policy.weights)
     progress("reading extract", 0.0)
     extract = locate(Path(extract_path))
     con = duckdb.connect(config={"preserve_insertion_order": True})
     try:
-        register(con, extract)
+        register(con, extract, timezone=policy.timezone)
         _load_reference(con, ws)
-        as_of = extract.meta.as_of or _latest_recorded(con) or date.today()
+        source = "given"
+        if as_of is None:
+            source = "extract.json"
+            as_of = extract.meta.as_of
+        if as_of is None:
+            source = "latest recorded_date"
+            as_of = _latest_recorded(con, date.today())
+        if as_of is None:
+            source, as_of = "today", date.today()
         progress("validating", 0.1)
         counts = validate(con, as_of)
         progress("staging", 0.5)
@@ -146,6 +167,6 @@ def prepare(
             sql.create_view(con, view, f"staging/{view}")
         sql.create_table(con, "victimisations", "staging/victimisations")
         progress("prepared", 0.6)
-        yield Prepared(con, extract, as_of, policy, ws, counts)
+        yield Prepared(con, extract, as_of, policy, ws, counts, source)
     finally:
         con.close()

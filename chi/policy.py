@@ -23,6 +23,8 @@ Defaults, and why:
 - Recency-frequency-gravity (RFG) weights ``1, 1, 2``: gravity (harm) counts double, as
   harm-focused offender management (e.g. MATAC) weights seriousness above volume. See
   ``sql/lists/offender_list.sql`` for the score.
+- ``timezone = "Europe/London"``: forces in England and Wales; a timestamp with a time zone
+  in an extract becomes the date it was in this zone, whatever the machine's zone.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from dataclasses import asdict, dataclass, fields, replace
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from chi.reference import DEFAULT_WEIGHTS
 
@@ -49,8 +52,14 @@ class Policy:
     rfg_recency: float = 1.0
     rfg_frequency: float = 1.0
     rfg_gravity: float = 2.0
+    timezone: str = "Europe/London"
+    """The force's time zone: a timestamp with a zone in an extract becomes its date here."""
 
     def __post_init__(self) -> None:
+        try:
+            ZoneInfo(self.timezone)
+        except (ValueError, ZoneInfoNotFoundError):
+            raise ValueError(f"timezone {self.timezone!r} is not an IANA time zone") from None
         if not 1 <= self.window_months <= 120:
             raise ValueError(f"window_months must be 1..120, not {self.window_months}")
         if self.min_harm < 0 or self.offender_min_harm < 0:

@@ -12,14 +12,21 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import secrets
 import shutil
+import socket
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+from filelock import FileLock, Timeout
 
 from chi import __version__
 from chi.contract import CONTRACT_VERSION
@@ -29,6 +36,12 @@ from chi.progress import Progress, silent
 from chi.score import Lists, complete_months, parse_months, score
 
 LIST_FILES = ("victim_list", "victim_exits", "offender_list", "dyads")
+POINTERS = ("latest",)
+"""Names in a runs folder that point at a run (switched only under :func:`runs_lock`)."""
+INCOMING = ".incoming-"
+OWNER_FILE = ".owner.json"
+LOCK_FILE = ".lock"
+STALE_UNOWNED_SECONDS = 24 * 3600
 
 
 class RunError(Exception):
@@ -119,22 +132,154 @@ def run_digest(p: Prepared, months: list[str]) -> str:
     return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
 
 
+def new_run_id(created: datetime, digest: str) -> str:
+    """A run id unique under concurrency: the creation time (to the second, for people to
+    read), the inputs' digest and a random suffix, so two runs started in the same second,
+    even of the same inputs and in different processes or hosts, never share an id."""
+    return f"{created:%Y%m%dT%H%M%SZ}-{digest[:8]}-{secrets.token_hex(4)}"
+
+
+def _fsync_file(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_dir(path: Path) -> None:
+    """Make a folder's entries (a rename, a new file) durable; a no-op where folders
+    cannot be opened (Windows)."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _check_runs_dir(runs_dir: Path) -> None:
+    """Refuse, before any work, a runs folder that is a file or whose ``latest`` is not a
+    pointer chi wrote."""
+    if runs_dir.exists() and not runs_dir.is_dir():
+        raise RunError(f"{runs_dir}: is a file, not a runs folder; give --out a folder")
+    for name in POINTERS:
+        link = runs_dir / name
+        if link.is_dir() and not link.is_symlink():
+            raise RunError(
+                f"{link}: is a folder, not chi's pointer to a run; move it out of the runs folder"
+            )
+
+
+def _make_incoming(runs_dir: Path, created: datetime, digest: str) -> tuple[str, Path]:
+    """Create the run's temporary folder exclusively (``os.mkdir`` fails if it exists, so
+    no two processes can share one) with an owner record (pid, host) inside, which lets a
+    later publish remove it if this process dies."""
+    for _ in range(100):
+        run_id = new_run_id(created, digest)
+        tmp = runs_dir / f"{INCOMING}{run_id}"
+        if (runs_dir / run_id).exists():
+            continue
+        try:
+            tmp.mkdir()  # exclusive: fails if the folder exists
+        except FileExistsError:
+            continue
+        owner = {"pid": os.getpid(), "host": socket.gethostname(), "run_id": run_id}
+        (tmp / OWNER_FILE).write_text(json.dumps(owner) + "\n", encoding="utf-8")
+        return run_id, tmp
+    raise RunError(f"{runs_dir}: could not create a unique temporary run folder")
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, someone else's
+        return True
+    except OSError:
+        return True
+    return True
+
+
+def stale_incoming(runs_dir: Path, now: float | None = None) -> list[Path]:
+    """Temporary folders of runs whose process is gone: the owner record names a process of
+    this host that no longer exists, or there is no owner record (a crash before it was
+    written, or a chi older than this one) and the folder is untouched for a day."""
+    now = time.time() if now is None else now
+    out: list[Path] = []
+    try:
+        children = list(runs_dir.iterdir())
+    except OSError:
+        return out
+    for child in children:
+        if not child.name.startswith(INCOMING) or not child.is_dir() or child.is_symlink():
+            continue
+        try:
+            owner = json.loads((child / OWNER_FILE).read_text(encoding="utf-8"))
+            pid, host = int(owner["pid"]), str(owner["host"])
+        except (OSError, ValueError, KeyError, TypeError):
+            try:
+                age = now - child.stat().st_mtime
+            except OSError:
+                continue
+            if age > STALE_UNOWNED_SECONDS:
+                out.append(child)
+            continue
+        if host == socket.gethostname() and not _process_alive(pid):
+            out.append(child)
+    return out
+
+
+def remove_stale_incoming(runs_dir: Path) -> list[str]:
+    """Remove the temporary folders of dead runs; returns their names."""
+    removed = []
+    for path in stale_incoming(runs_dir):
+        shutil.rmtree(path, ignore_errors=True)
+        removed.append(path.name)
+    return removed
+
+
+@contextmanager
+def runs_lock(runs_dir: Path, timeout: float = 60.0) -> Iterator[None]:
+    """The runs folder's write lock: held to switch a pointer (``latest``) and to clean up
+    temporary folders, so two publishers never interleave there. A pointer of another kind
+    reuses it through :func:`switch_pointer`."""
+    lock = FileLock(str(runs_dir / LOCK_FILE), timeout=timeout)
+    try:
+        with lock:
+            yield
+    except Timeout:
+        raise RunError(
+            f"{runs_dir}: another chi process holds the runs lock ({LOCK_FILE}); "
+            "try again when it has finished"
+        ) from None
+
+
+def _verify_outputs(tmp: Path, outputs: dict[str, Any]) -> None:
+    """Re-read every file and compare it with the checksum the manifest will carry."""
+    for name, out in outputs.items():
+        path = tmp / f"{name}.parquet"
+        if _sha256(path) != out["sha256"]:
+            raise RunError(f"{path}: changed while the run was written; nothing was published")
+
+
 def publish(p: Prepared, lists: Lists, runs_dir: Path, now: datetime | None = None) -> Path:
-    """Write the run under a temporary name, rename it into place, point ``latest`` at it."""
+    """Write the run under an exclusive temporary folder, sync it to disk, check it against
+    its manifest, rename it into place and point ``latest`` at it under the runs lock."""
     runs_dir = Path(runs_dir)
+    _check_runs_dir(runs_dir)
     runs_dir.mkdir(parents=True, exist_ok=True)
+    with runs_lock(runs_dir):
+        remove_stale_incoming(runs_dir)
     created = (now or datetime.now(UTC)).replace(microsecond=0)
     digest = run_digest(p, lists.months)
-    run_id = f"{created:%Y%m%dT%H%M%SZ}-{digest[:8]}"
-    n = 1
-    while (runs_dir / run_id).exists():  # the same inputs again within one second
-        n += 1
-        run_id = f"{created:%Y%m%dT%H%M%SZ}-{digest[:8]}-{n}"
+    run_id, tmp = _make_incoming(runs_dir, created, digest)
     final = runs_dir / run_id
-    tmp = runs_dir / f".incoming-{run_id}"
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    tmp.mkdir()
     try:
         outputs: dict[str, Any] = {}
         for name in LIST_FILES:
@@ -152,7 +297,9 @@ def publish(p: Prepared, lists: Lists, runs_dir: Path, now: datetime | None = No
                 "path": str(p.extract.folder.resolve()),
                 "force": p.extract.meta.force,
                 "as_of": p.as_of.isoformat(),
+                "as_of_source": p.as_of_source,
                 "files": p.extract.files_manifest(),
+                "metadata": p.extract.meta_manifest(),
             },
             "policy": p.policy.as_manifest(),
             "weights": p.weight_set.as_manifest(),
@@ -167,25 +314,48 @@ def publish(p: Prepared, lists: Lists, runs_dir: Path, now: datetime | None = No
             ],
             "outputs": outputs,
         }
-        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+        manifest_path = tmp / "manifest.json"
+        manifest_path.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+        for name in outputs:
+            _fsync_file(tmp / f"{name}.parquet")
+        _fsync_file(manifest_path)
+        _verify_outputs(tmp, outputs)
+        (tmp / OWNER_FILE).unlink()
+        _fsync_dir(tmp)
+        if final.exists():  # cannot happen with a random suffix; never replace a run
+            raise RunError(f"{final}: a run of this id already exists; nothing was published")
         tmp.rename(final)
+        _fsync_dir(runs_dir)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    _point_latest(runs_dir, run_id)
+    with runs_lock(runs_dir):
+        switch_pointer(runs_dir, "latest", run_id)
     return final
 
 
-def _point_latest(runs_dir: Path, run_id: str) -> None:
-    link = runs_dir / "latest"
-    tmp = runs_dir / f".latest-{run_id}"
-    if tmp.is_symlink() or tmp.exists():
-        tmp.unlink()
+def switch_pointer(runs_dir: Path, name: str, run_id: str) -> None:
+    """Point ``RUNS/<name>`` at a published run, atomically (a new link renamed over the old
+    one). Call it under :func:`runs_lock`."""
+    if not (runs_dir / run_id / "manifest.json").is_file():
+        raise RunError(f"{runs_dir / run_id}: not a published run; {name} not moved")
+    link = runs_dir / name
+    if link.is_dir() and not link.is_symlink():
+        raise RunError(
+            f"{link}: is a folder, not chi's pointer to a run; move it out of the runs folder"
+        )
+    tmp = runs_dir / f".{name}-{run_id}-{secrets.token_hex(4)}"
     try:
         tmp.symlink_to(run_id, target_is_directory=True)
     except OSError:  # no symlinks (some Windows set-ups): a one-line file instead
-        tmp.write_text(run_id + "\n")
-    tmp.replace(link)
+        tmp.write_text(run_id + "\n", encoding="utf-8")
+        _fsync_file(tmp)
+    try:
+        tmp.replace(link)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    _fsync_dir(runs_dir)
 
 
 @dataclass(frozen=True)
@@ -252,13 +422,74 @@ def score_and_publish(
     policy: Policy,
     months: str | None = None,
     progress: Progress = silent,
+    as_of: date | None = None,
 ) -> Path:
     """Validate, score and publish in one call; ``months`` like ``2024-01:2024-12`` or None
-    for every complete month. Returns the published run folder."""
-    with prepare(extract, policy=policy, progress=progress) as p:
+    for every complete month; ``as_of`` overrides the extract's. Returns the published run
+    folder."""
+    with prepare(extract, policy=policy, progress=progress, as_of=as_of) as p:
         month_list = parse_months(months) if months else complete_months(p)
         lists = score(p, month_list, progress=progress)
         progress("publishing", 0.95)
         path = publish(p, lists, runs_dir)
     progress("published", 1.0)
     return path
+
+
+def rerun_inputs(run: Run, extract: Path | None = None) -> tuple[Path, Policy, str, date]:
+    """What a rerun of ``run`` scores: the extract (its recorded path, or ``extract`` for one
+    that moved), policy, months and as-of date. Refuses, naming every difference, when the
+    extract's files, its extract.json or the weight set no longer match the manifest."""
+    from chi.extract import locate
+    from chi.reference import load_weight_set
+
+    m = run.manifest
+    try:
+        recorded = m["extract"]
+        folder = Path(extract) if extract is not None else Path(recorded["path"])
+        then = {(f["table"], f["file"]): f["sha256"] for f in recorded["files"]}
+        as_of = date.fromisoformat(recorded["as_of"])
+        policy = Policy.from_manifest(m["policy"])
+        months = f"{m['months'][0]}:{m['months'][-1]}"
+        weights_then = m["weights"]["sha256"]
+    except (KeyError, TypeError, ValueError, IndexError):
+        raise RunError(f"{run.path}: the manifest is incomplete; the run cannot be rerun") from None
+    if extract is None and not folder.is_dir():
+        raise RunError(
+            f"{folder}: the extract of run {run.run_id} is not there any more; "
+            "give its new folder with --extract PATH"
+        )
+    current = locate(folder)
+    now = {(f["table"], f["file"]): f["sha256"] for f in current.files_manifest()}
+    changes = []
+    for table, file in sorted(then.keys() - now.keys()):
+        changes.append(f"{file} ({table}) is missing")
+    for table, file in sorted(now.keys() - then.keys()):
+        changes.append(f"{file} ({table}) is new")
+    for key in sorted(then.keys() & now.keys()):
+        if then[key] != now[key]:
+            changes.append(f"{key[1]} ({key[0]}) changed")
+    meta_then = recorded.get("metadata")
+    meta_now = current.meta_manifest()
+    if meta_then is not None and meta_then.get("sha256") != meta_now["sha256"]:
+        if meta_now["sha256"] is None:
+            changes.append("extract.json was removed")
+        elif meta_then.get("sha256") is None:
+            changes.append("extract.json was added")
+        else:
+            changes.append("extract.json changed")
+    if meta_then is None and current.meta.as_of is not None and current.meta.as_of != as_of:
+        changes.append(f"extract.json as_of is {current.meta.as_of}, the run used {as_of}")
+    try:
+        ws = load_weight_set(policy.weights)
+    except Exception:
+        ws = None
+    if ws is None or ws.sha256 != weights_then:
+        changes.append(f"the weight set {policy.weights} is not the one the run used")
+    if changes:
+        raise RunError(
+            f"{folder}: the extract changed since run {run.run_id}, so it cannot be rerun: "
+            + "; ".join(changes)
+            + " (a rerun reproduces a run only from the inputs it was made from)"
+        )
+    return folder, policy, months, as_of

@@ -173,8 +173,17 @@ class Store:
     def __init__(self, path: Path, hasher: PasswordHasher | None = None) -> None:
         self.path = Path(path)
         self.hasher = hasher or PasswordHasher()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._migrate()
+        if self.path.is_dir():
+            raise StoreError(f"{self.path}: is a folder, not a state store file")
+        if not self.path.parent.is_dir():
+            raise StoreError(f"{self.path.parent}: no such folder for the state store")
+        try:
+            self._migrate()
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(
+                f"{self.path}: not a chi state store (not an SQLite database, or damaged: "
+                f"{type(exc).__name__})"
+            ) from None
 
     @contextmanager
     def connection(self) -> Iterator[sqlite3.Connection]:

@@ -77,7 +77,12 @@ def column_checks(table: Table) -> list[str]:
                 )
             )
         if not c.nullable:
-            blank = f" or trim({q}) = ''" if c.type == "string" else ""
+            # Blank is only whitespace or control characters of any kind (a tab-only key).
+            blank = (
+                f" or regexp_full_match({q}, '[\\s\\p{{Z}}\\p{{Cc}}]*')"
+                if c.type == "string"
+                else ""
+            )
             checks.append(
                 _select(table, c.name, "'missing value'", "null", f"({raw} is null{blank})")
             )

@@ -65,7 +65,7 @@ def test_publish_is_complete_atomic_and_points_latest(small_extract: Path, tmp_p
     path = score_and_publish(small_extract, runs, Policy())
     assert path.parent == runs
     assert latest_run_id(runs) == path.name
-    assert [p.name for p in runs.iterdir() if p.name.startswith(".")] == []
+    assert [p.name for p in runs.iterdir() if p.name.startswith(".")] == [".lock"]
     m = json.loads((path / "manifest.json").read_text())
     assert m["months"] == ["2024-03", "2024-04", "2024-05"]
     assert m["policy"]["min_harm"] == "365" and m["policy"]["window_months"] == 12
@@ -106,7 +106,7 @@ def test_a_failed_publish_leaves_no_partial_run(
     monkeypatch.setattr("chi.runs._people", boom)
     with pytest.raises(OSError):
         score_and_publish(small_extract, runs, Policy(min_harm=Decimal(1)))
-    assert sorted(p.name for p in runs.iterdir()) == sorted([first.name, "latest"])
+    assert sorted(p.name for p in runs.iterdir()) == sorted([first.name, "latest", ".lock"])
     assert latest_run_id(runs) == first.name
 
 

@@ -33,6 +33,8 @@ from chi.generate.write import contract_table, prepare_folder, write_parquet, wr
 from chi.progress import Progress, silent
 
 FORCE = "Cambridgeshire"
+MIN_SCALE = 0.01
+"""The smallest scale: about 60 crimes a month, enough for every table to have rows."""
 
 
 @dataclass(frozen=True)
@@ -59,8 +61,8 @@ class GenerateOptions:
         self.start_date()
         if not 1 <= self.months <= 240:
             raise ValueError(f"months must be 1..240, not {self.months}")
-        if not 0 < self.scale <= 200:
-            raise ValueError(f"scale must be above 0 and at most 200, not {self.scale}")
+        if not MIN_SCALE <= self.scale <= 200:  # below MIN_SCALE a month has a handful of crimes
+            raise ValueError(f"scale must be {MIN_SCALE} to 200, not {self.scale}")
         if not 0 <= self.defect_rate <= 0.2:
             raise ValueError(f"defect rate must be 0..0.2, not {self.defect_rate}")
         if self.seed < 0:

@@ -294,7 +294,8 @@ def _first_place(
     crime, person = crime[ok], person[ok]
     order = np.lexsort((crime, crimes.day[crime], person))
     person_sorted = person[order]
-    first = np.r_[True, person_sorted[1:] != person_sorted[:-1]]
+    first = np.ones(len(person_sorted), dtype=bool)
+    first[1:] = person_sorted[1:] != person_sorted[:-1]
     out = np.full(n_people, -1, dtype=np.int64)
     out[person_sorted[first]] = crimes.place[crime[order][first]]
     return out

@@ -112,7 +112,7 @@ def assign(
     )
     mean_size = float(np.mean(np.minimum(1.0 / (1.0 - probe), model.max_events)))
     total_len = horizon - first_day
-    n_chains = round(1.05 * n_slots / mean_size * total_len / (horizon - window_start))
+    n_chains = max(1, round(1.05 * n_slots / mean_size * total_len / (horizon - window_start)))
     for _attempt in range(3):
         starts = np.sort(sample_times(rng, intensity, first_day, n_chains))
         branching = np.minimum(
@@ -124,7 +124,7 @@ def assign(
         chain, time = chain[inside], time[inside]
         if len(chain) >= n_slots:
             break
-        n_chains = round(n_chains * 1.03 * n_slots / max(1, len(chain)))
+        n_chains = max(1, round(n_chains * 1.03 * n_slots / max(1, len(chain))))
 
     if len(chain) > n_slots:
         keep = np.sort(rng.choice(len(chain), size=n_slots, replace=False))
@@ -132,7 +132,10 @@ def assign(
     elif len(chain) < n_slots:
         extra = n_slots - len(chain)
         extra_start = sample_times(rng, intensity[model.burn_in_days :], window_start, extra)
-        chain = np.concatenate([chain, n_chains + np.arange(extra)])
+        # Number the one-off chains after the chains simulated in the last attempt (``starts``
+        # and ``branching`` are that attempt's), not after ``n_chains``, which the loop may
+        # already have raised for an attempt that never ran.
+        chain = np.concatenate([chain, len(branching) + np.arange(extra)])
         time = np.concatenate([time, extra_start])
         starts = np.concatenate([starts, extra_start])
         branching = np.concatenate([branching, np.zeros(extra)])

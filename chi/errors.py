@@ -1,0 +1,76 @@
+"""Errors as one line a person can act on: the command line's boundary uses these.
+
+``describe`` turns an exception chi did not anticipate into one line that names the file
+involved and what to do. It never repeats a database engine's or Arrow's own message,
+because those can quote a data value (a name, an address); ``chi --debug`` shows the full
+traceback for whoever has the right to see it. ``terminal_text`` makes data text safe to
+print: control characters (ANSI escapes, carriage returns, tabs) are shown escaped.
+"""
+
+from __future__ import annotations
+
+import errno
+import sqlite3
+
+_OS_ADVICE = {
+    errno.ENOSPC: "the disk is full; free some space and run it again",
+    errno.EDQUOT: "the disk quota is used up; free some space and run it again",
+    errno.EROFS: "the file system is read-only; choose a folder that can be written",
+    errno.EACCES: "permission denied; choose a folder you can write, or ask for access",
+    errno.EPERM: "operation not permitted; choose a folder you can write, or ask for access",
+    errno.ENOTDIR: "part of this path is a file, not a folder; choose another path",
+    errno.EISDIR: "is a folder where a file was expected; choose another path",
+    errno.EEXIST: "already exists; move it away or choose another path",
+    errno.ENOENT: "no such file or folder",
+    errno.ENOTEMPTY: "the folder is not empty; move it away or choose another path",
+    errno.EIO: "the disk reported an input/output error; check the disk and run it again",
+    errno.ENAMETOOLONG: "the path is too long; choose a shorter one",
+}
+
+
+def terminal_text(text: str) -> str:
+    """``text`` with every non-printable character escaped (``\\x1b``, ``\\t``, ``\\u200b``)."""
+    if text.isprintable():
+        return text
+    out = []
+    for ch in text:
+        if ch.isprintable():
+            out.append(ch)
+        else:
+            code = ord(ch)
+            out.append(f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
+    return "".join(out)
+
+
+def describe(exc: BaseException) -> str:
+    """One line for an exception that is not one of chi's own clear errors."""
+    if isinstance(exc, OSError):
+        where = exc.filename if exc.filename is not None else None
+        advice = _OS_ADVICE.get(exc.errno or -1) or (exc.strerror or type(exc).__name__)
+        name = terminal_text(str(where)) if where is not None else "a file"
+        return f"{name}: {advice}"
+    if isinstance(exc, sqlite3.Error):
+        return (
+            f"the state store failed ({type(exc).__name__}); check that its file is a chi "
+            "state store and that its folder can be written (chi --debug shows details)"
+        )
+    module = type(exc).__module__.split(".")[0]
+    if module in ("duckdb", "_duckdb"):
+        return (
+            f"the extract could not be processed ({type(exc).__name__}): a file may be "
+            "damaged or of an unexpected type; run `chi validate` on the extract, export "
+            "damaged files again (chi --debug shows details, which may include data values)"
+        )
+    if module in ("pyarrow", "polars"):
+        return (
+            f"a Parquet or CSV file could not be read or written ({type(exc).__name__}); "
+            "export it again (chi --debug shows details, which may include data values)"
+        )
+    if isinstance(exc, MemoryError):
+        return "ran out of memory; close other programs or score fewer months at once"
+    if isinstance(exc, RecursionError):
+        return "an input is nested too deeply to read; check the files given"
+    return (
+        f"unexpected error ({type(exc).__name__}); run again with `chi --debug` and "
+        "report the traceback"
+    )

@@ -1,0 +1,560 @@
+"""Issue 11: nothing a user or a fault does ends in a traceback, a lost row or a corrupt run.
+
+One test (or more) per numbered case of the issue, at the level it was found: the command
+line, a publish in several processes at once, a machine in another time zone.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import time
+from datetime import date, datetime
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from factory import GBH_S20, HOME_A, LSOA_B, crime, person, victim, write_extract
+from typer.testing import CliRunner
+
+from chi.cli import app
+from chi.contract import ExtractMeta
+from chi.generate import GenerateOptions, generate_extract
+from chi.pipeline import prepare
+from chi.policy import Policy
+from chi.runs import (
+    INCOMING,
+    OWNER_FILE,
+    RunError,
+    latest_run_id,
+    list_runs,
+    open_run,
+    score_and_publish,
+)
+
+runner = CliRunner()
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _one_line_error(result: object) -> str:
+    """The result of a command that failed cleanly: exit 2, no traceback, one line."""
+    exit_code = result.exit_code  # type: ignore[attr-defined]
+    exception = result.exception  # type: ignore[attr-defined]
+    output = result.output  # type: ignore[attr-defined]
+    assert exit_code == 2, output
+    assert exception is None or isinstance(exception, SystemExit), repr(exception)
+    assert "Traceback" not in output
+    lines = [line for line in output.splitlines() if line.strip()]
+    assert len(lines) == 1, output
+    assert lines[0].startswith("chi: ")
+    return lines[0]
+
+
+@pytest.fixture
+def small_extract(tmp_path: Path) -> Path:
+    return write_extract(
+        tmp_path / "extract",
+        crimes=[
+            crime("G1", "2024-03-15", offence_code=GBH_S20),
+            crime("B1", "2024-04-01", lsoa_code=LSOA_B),
+            crime("B2", "2024-04-02", lsoa_code=LSOA_B),
+            crime("B3", "2024-05-03", lsoa_code=LSOA_B),
+            crime("C1", "2024-05-04"),
+        ],
+        persons=[
+            person("A", home_lsoa_code=HOME_A),
+            person("B"),
+            person("C"),
+        ],
+        victims=[
+            victim("G1", "A"),
+            victim("B1", "B"),
+            victim("B2", "B"),
+            victim("B3", "B"),
+            victim("C1", "C"),
+        ],
+        as_of="2024-05-31",
+    )
+
+
+def _sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _assert_run_matches_manifest(run_dir: Path) -> None:
+    m = json.loads((run_dir / "manifest.json").read_text())
+    assert m["run_id"] == run_dir.name
+    for name, out in m["outputs"].items():
+        assert _sha(run_dir / f"{name}.parquet") == out["sha256"], name
+    assert not (run_dir / OWNER_FILE).exists()
+
+
+# --- (1) the generator on small runs ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        GenerateOptions(seed=5, start="2024-01", months=3),
+        GenerateOptions(seed=1, start="2024-01", months=1, scale=0.3),
+    ],
+)
+def test_generator_small_runs_of_the_issue(tmp_path: Path, options: GenerateOptions) -> None:
+    summary = generate_extract(tmp_path / "x", options)
+    assert all(n > 0 for n in summary.rows.values())
+    with prepare(tmp_path / "x") as p:
+        assert all(c.reconciles for c in p.counts.values())
+        assert p.counts["crimes"].read == summary.rows["crimes"]
+
+
+def test_generator_refuses_a_scale_too_small_to_make_an_extract(tmp_path: Path) -> None:
+    line = _one_line_error(
+        runner.invoke(app, ["generate", str(tmp_path / "x"), "--scale", "0.00003"])
+    )
+    assert "scale must be 0.01 to 200" in line
+    assert not (tmp_path / "x").exists()
+
+
+# --- (2) publishing: unique ids, exclusive temp folders, locks, checksums, clean-up ------
+
+_PUBLISHER = """
+import sys, time
+from datetime import UTC, datetime
+from pathlib import Path
+from chi.pipeline import prepare
+from chi.policy import Policy
+from chi.runs import publish
+from chi.score import complete_months, score
+extract, runs, go, ready = map(Path, sys.argv[1:5])
+with prepare(extract, policy=Policy()) as p:
+    lists = score(p, complete_months(p))
+    ready.touch()
+    while not go.exists():
+        time.sleep(0.002)
+    print(publish(p, lists, runs, now=datetime(2024, 6, 1, 12, 0, 0, tzinfo=UTC)))
+"""
+
+
+def test_publishers_in_the_same_second_all_publish_whole_runs(
+    small_extract: Path, tmp_path: Path
+) -> None:
+    """Four processes publish the same inputs at the same moment with the same clock: four
+    runs, each matching its manifest, and ``latest`` points at one of them."""
+    runs, go = tmp_path / "runs", tmp_path / "go"
+    script = tmp_path / "publisher.py"
+    script.write_text(_PUBLISHER)
+    procs = [
+        subprocess.Popen(
+            [sys.executable, str(script), str(small_extract), str(runs), str(go), str(ready)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for ready in (tmp_path / f"ready-{n}" for n in range(4))
+    ]
+    deadline = time.monotonic() + 180
+    while not all((tmp_path / f"ready-{n}").exists() for n in range(4)):
+        assert all(p.poll() is None for p in procs), "a publisher died before publishing"
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    go.touch()
+    outputs = []
+    for p in procs:
+        out, err = p.communicate(timeout=240)
+        assert p.returncode == 0, err
+        outputs.append(Path(out.strip().splitlines()[-1]))
+    assert len(set(outputs)) == 4
+    published = list_runs(runs)
+    assert sorted(r.path for r in published) == sorted(o.resolve() for o in outputs)
+    for r in published:
+        _assert_run_matches_manifest(r.path)
+        assert r.run_id.startswith("20240601T120000Z-")
+    assert latest_run_id(runs) in {o.name for o in outputs}
+    assert not [c for c in runs.iterdir() if c.name.startswith(INCOMING)]
+    leftovers = [c.name for c in runs.iterdir() if c.name.startswith(".latest")]
+    assert leftovers == []
+
+
+def test_a_file_changed_before_the_rename_is_never_published(
+    small_extract: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    runs = tmp_path / "runs"
+    first = score_and_publish(small_extract, runs, Policy())
+    import chi.runs as runs_module
+
+    real = runs_module._fsync_file
+
+    def tamper(path: Path) -> None:
+        if path.name == "victim_list.parquet":
+            with path.open("ab") as fh:
+                fh.write(b"another process")
+        real(path)
+
+    monkeypatch.setattr(runs_module, "_fsync_file", tamper)
+    with pytest.raises(RunError, match="changed while the run was written"):
+        score_and_publish(small_extract, runs, Policy())
+    assert [r.run_id for r in list_runs(runs)] == [first.name]
+    assert latest_run_id(runs) == first.name
+    assert not [c for c in runs.iterdir() if c.name.startswith(INCOMING)]
+
+
+def _dead_pid() -> int:
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid
+
+
+def test_stale_temp_folders_of_dead_runs_are_removed(small_extract: Path, tmp_path: Path) -> None:
+    import socket
+
+    runs = tmp_path / "runs"
+    runs.mkdir()
+    dead = runs / f"{INCOMING}dead"
+    dead.mkdir()
+    (dead / "victim_list.parquet").write_bytes(b"half")
+    (dead / OWNER_FILE).write_text(json.dumps({"pid": _dead_pid(), "host": socket.gethostname()}))
+    alive = runs / f"{INCOMING}alive"
+    alive.mkdir()
+    (alive / OWNER_FILE).write_text(json.dumps({"pid": os.getpid(), "host": socket.gethostname()}))
+    elsewhere = runs / f"{INCOMING}elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / OWNER_FILE).write_text(json.dumps({"pid": 1, "host": "another-host"}))
+    old_unowned = runs / f"{INCOMING}old"
+    old_unowned.mkdir()
+    week_ago = time.time() - 7 * 24 * 3600
+    os.utime(old_unowned, (week_ago, week_ago))
+    fresh_unowned = runs / f"{INCOMING}fresh"
+    fresh_unowned.mkdir()
+
+    score_and_publish(small_extract, runs, Policy())
+    left = sorted(c.name for c in runs.iterdir() if c.name.startswith(INCOMING))
+    assert left == sorted([alive.name, elsewhere.name, fresh_unowned.name])
+
+
+def test_a_killed_publish_leaves_a_folder_the_next_publish_removes(
+    small_extract: Path, tmp_path: Path
+) -> None:
+    """kill -9 in the middle of writing: nothing visible, and the next publish cleans up."""
+    runs = tmp_path / "runs"
+    script = tmp_path / "slow.py"
+    script.write_text(
+        """
+import sys, time
+from pathlib import Path
+import chi.runs as r
+real = r._write
+def slow(table, path):
+    out = real(table, path)
+    print("writing", flush=True)
+    time.sleep(60)
+    return out
+r._write = slow
+from chi.policy import Policy
+r.score_and_publish(Path(sys.argv[1]), Path(sys.argv[2]), Policy())
+"""
+    )
+    proc = subprocess.Popen(
+        [sys.executable, str(script), str(small_extract), str(runs)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None
+    assert proc.stdout.readline().strip() == "writing"
+    proc.kill()
+    proc.wait()
+    assert [c for c in runs.iterdir() if c.name.startswith(INCOMING)]
+    assert list_runs(runs) == [] and latest_run_id(runs) is None
+    run = score_and_publish(small_extract, runs, Policy())
+    assert [c for c in runs.iterdir() if c.name.startswith(INCOMING)] == []
+    assert latest_run_id(runs) == run.name
+
+
+def test_latest_that_is_a_folder_or_out_that_is_a_file_is_one_line(
+    small_extract: Path, tmp_path: Path
+) -> None:
+    runs = tmp_path / "runs"
+    (runs / "latest").mkdir(parents=True)
+    line = _one_line_error(runner.invoke(app, ["score", str(small_extract), "--out", str(runs)]))
+    assert "latest" in line and "is a folder" in line
+    assert sorted(c.name for c in runs.iterdir() if not c.name.startswith(".")) == ["latest"]
+    a_file = tmp_path / "notes.txt"
+    a_file.write_text("x")
+    line = _one_line_error(
+        runner.invoke(app, ["score", str(small_extract), "--out", str(a_file)])
+    )
+    assert "notes.txt" in line and "is a file" in line
+
+
+# --- (3) rerun and extract.json ------------------------------------------------------------
+
+
+def test_rerun_refuses_when_extract_json_changed_or_was_removed(
+    small_extract: Path, tmp_path: Path
+) -> None:
+    run = score_and_publish(small_extract, tmp_path / "runs", Policy())
+    m = open_run(run).manifest
+    assert m["extract"]["metadata"]["sha256"] == _sha(small_extract / "extract.json")
+    assert m["extract"]["as_of"] == "2024-05-31"
+    assert m["extract"]["as_of_source"] == "extract.json"
+
+    ExtractMeta(force="Test", as_of=date(2024, 4, 30)).dump(small_extract)
+    line = _one_line_error(runner.invoke(app, ["rerun", str(run)]))
+    assert "extract.json changed" in line
+    (small_extract / "extract.json").unlink()
+    line = _one_line_error(runner.invoke(app, ["rerun", str(run)]))
+    assert "extract.json was removed" in line
+    assert len(list_runs(tmp_path / "runs")) == 1
+
+
+def test_rerun_of_a_moved_extract_with_extract_option(small_extract: Path, tmp_path: Path) -> None:
+    runs = tmp_path / "runs"
+    run = score_and_publish(small_extract, runs, Policy(min_harm=100))  # type: ignore[arg-type]
+    moved = tmp_path / "moved"
+    small_extract.rename(moved)
+    line = _one_line_error(runner.invoke(app, ["rerun", str(run)]))
+    assert "--extract" in line
+    done = runner.invoke(app, ["rerun", str(run), "--extract", str(moved)])
+    assert done.exit_code == 0, done.output
+    second = Path(done.output.strip().splitlines()[-1])
+    for name in ("victim_list", "victim_exits", "offender_list", "dyads", "rejects"):
+        assert (run / f"{name}.parquet").read_bytes() == (second / f"{name}.parquet").read_bytes()
+    assert open_run(second).manifest["extract"]["as_of"] == "2024-05-31"
+    # a different extract at the new path is refused, naming the file
+    write_extract(moved, crimes=[crime("X1", "2024-05-01")], persons=[], victims=[])
+    line = _one_line_error(runner.invoke(app, ["rerun", str(run), "--extract", str(moved)]))
+    assert "crimes.parquet (crimes) changed" in line
+
+
+def test_rerun_keeps_the_as_of_of_a_run_made_without_extract_json(
+    small_extract: Path, tmp_path: Path
+) -> None:
+    (small_extract / "extract.json").unlink()
+    run = score_and_publish(small_extract, tmp_path / "runs", Policy())
+    m = open_run(run).manifest
+    assert m["extract"]["as_of"] == "2024-05-04"
+    assert m["extract"]["as_of_source"] == "latest recorded_date"
+    assert m["extract"]["metadata"]["sha256"] is None
+    ExtractMeta(as_of=date(2024, 4, 30)).dump(small_extract)
+    line = _one_line_error(runner.invoke(app, ["rerun", str(run)]))
+    assert "extract.json was added" in line
+
+
+# --- (4) time zones --------------------------------------------------------------------------
+
+_TZ_PROBE = """
+import json, sys
+from pathlib import Path
+from chi.pipeline import prepare
+with prepare(Path(sys.argv[1])) as p:
+    rows = p.con.cursor().sql(
+        "select crime_id, cast(recorded_date as varchar) from valid_crimes order by crime_id"
+    ).fetchall()
+    print(json.dumps({"accepted": rows, "rejected": p.counts["crimes"].rejected}))
+"""
+
+
+def _tz_extract(folder: Path) -> Path:
+    """Crimes whose recorded_date is a timestamp with a zone: UTC midnight in summer and
+    winter, and local (Europe/London) midnight stored as UTC instants."""
+    write_extract(
+        folder,
+        crimes=[crime(f"C{i}", "2024-01-01") for i in range(4)],
+        persons=[person("P")],
+        victims=[victim(f"C{i}", "P") for i in range(4)],
+    )
+    table = pq.read_table(folder / "crimes.parquet")
+    utc = pa.timestamp("us", tz="UTC")
+    instants = [
+        datetime.fromisoformat("2024-06-01T00:00:00+00:00"),  # UTC midnight, summer
+        datetime.fromisoformat("2024-01-15T00:00:00+00:00"),  # UTC midnight, winter
+        datetime.fromisoformat("2024-06-01T00:00:00+01:00"),  # London midnight, summer
+        datetime.fromisoformat("2024-07-31T23:30:00+00:00"),  # 00:30 on 1 August in London
+    ]
+    for name in ("recorded_date", "occurred_date"):
+        i = table.schema.get_field_index(name)
+        table = table.set_column(i, name, pa.array(instants, type=utc))
+    pq.write_table(table, folder / "crimes.parquet")
+    return folder
+
+
+@pytest.mark.parametrize("zone", ["UTC", "Europe/London", "America/New_York", "Asia/Tokyo"])
+def test_tz_aware_timestamps_are_london_dates_whatever_the_machine_zone(
+    tmp_path: Path, zone: str
+) -> None:
+    extract = _tz_extract(tmp_path / "extract")
+    script = tmp_path / "probe.py"
+    script.write_text(_TZ_PROBE)
+    env = {**os.environ, "TZ": zone}
+    done = subprocess.run(
+        [sys.executable, str(script), str(extract)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    body = json.loads(done.stdout)
+    assert body["rejected"] == 0
+    assert body["accepted"] == [
+        ["C0", "2024-06-01"],
+        ["C1", "2024-01-15"],
+        ["C2", "2024-06-01"],
+        ["C3", "2024-08-01"],
+    ]
+
+
+def test_the_force_zone_can_be_configured(tmp_path: Path) -> None:
+    extract = _tz_extract(tmp_path / "extract")
+    with prepare(extract, policy=Policy(timezone="America/New_York")) as p:
+        rows = p.con.cursor().sql("select recorded_date from valid_crimes order by crime_id")
+        assert [r[0] for r in rows.fetchall()] == [
+            date(2024, 5, 31),
+            date(2024, 1, 14),
+            date(2024, 5, 31),
+            date(2024, 7, 31),
+        ]
+    with pytest.raises(ValueError, match="not an IANA time zone"):
+        Policy(timezone="Mars/Olympus")
+
+
+# --- (5) validate with no accepted crime -------------------------------------------------
+
+
+def test_validate_when_no_crime_is_accepted(tmp_path: Path) -> None:
+    extract = write_extract(
+        tmp_path / "extract",
+        crimes=[crime("C1", "2024-01-01", status="lost"), crime("C2", "2024-01-02", status="x")],
+        persons=[person("P")],
+        victims=[victim("C1", "P")],
+    )
+    done = runner.invoke(app, ["validate", str(extract)])
+    assert done.exit_code == 0, done.output
+    assert done.exception is None
+    assert "weight basis (chi2020):" in done.output
+    line = next(x for x in done.output.splitlines() if x.startswith("crimes "))
+    assert line.split()[:4] == ["crimes", "2", "0", "2"]
+
+
+# --- (6) a damaged Parquet file ----------------------------------------------------------
+
+
+def _damage_data_page(path: Path) -> None:
+    data = bytearray(path.read_bytes())
+    md = pq.read_metadata(path)
+    col = md.row_group(0).column(0)
+    start = col.data_page_offset
+    for i in range(start + 40, start + 200):  # past the page header, inside the values
+        data[i] = 0xA5
+    path.write_bytes(bytes(data))
+
+
+def test_a_damaged_data_page_is_one_line_naming_the_file(tmp_path: Path) -> None:
+    extract = write_extract(
+        tmp_path / "extract",
+        crimes=[crime(f"C{i:04d}", "2024-01-01") for i in range(300)],
+        persons=[person("P")],
+        victims=[victim("C0000", "P")],
+    )
+    table = pq.read_table(extract / "crimes.parquet")
+    pq.write_table(table, extract / "crimes.parquet", compression="snappy")
+    _damage_data_page(extract / "crimes.parquet")
+    pq.read_metadata(extract / "crimes.parquet")  # the footer is intact
+    for command in (["validate", str(extract)], ["score", str(extract), "--out", str(tmp_path)]):
+        line = _one_line_error(runner.invoke(app, command))
+        assert "crimes.parquet" in line and "damaged" in line
+
+
+# --- (7) only lossless casts -------------------------------------------------------------
+
+
+def test_lossy_casts_are_rejected_and_lossless_ones_accepted(tmp_path: Path) -> None:
+    values = ["3.5", "4.9", "0x0A", "1e1", "4", "4.0", " 7 ", "+2", "-0", "22", "23", "nan"]
+    extract = write_extract(
+        tmp_path / "extract",
+        crimes=[crime(f"C{i:02d}", "2024-01-01") for i in range(len(values))],
+        persons=[person("P")],
+        victims=[],
+    )
+    table = pq.read_table(extract / "crimes.parquet")
+    i = table.schema.get_field_index("outcome_code")
+    table = table.set_column(i, "outcome_code", pa.array(values, pa.string()))
+    pq.write_table(table, extract / "crimes.parquet")
+    # a second file of doubles for the same column
+    with prepare(extract) as p:
+        got = dict(
+            p.con.cursor()
+            .sql("select crime_id, outcome_code from src_crimes order by crime_id")
+            .fetchall()
+        )
+        reasons = dict(
+            p.con.cursor()
+            .sql("select key, reason from rejects where column_name = 'outcome_code'")
+            .fetchall()
+        )
+    assert [got[f"C{i:02d}"] for i in range(len(values))] == [
+        None, None, None, None, 4, 4, 7, 2, 0, 22, 23, None
+    ]  # fmt: skip
+    assert {k for k, r in reasons.items() if r == "not a valid int"} == {
+        "C00", "C01", "C02", "C03", "C11"
+    }  # fmt: skip
+    assert reasons["C10"] == "out of range 1-22"
+
+
+def test_doubles_cast_to_int_only_when_whole(tmp_path: Path) -> None:
+    extract = write_extract(
+        tmp_path / "extract",
+        crimes=[crime(f"C{i}", "2024-01-01") for i in range(3)],
+        persons=[person("P")],
+        victims=[],
+    )
+    table = pq.read_table(extract / "crimes.parquet")
+    i = table.schema.get_field_index("outcome_code")
+    table = table.set_column(i, "outcome_code", pa.array([3.5, 4.0, None], pa.float64()))
+    pq.write_table(table, extract / "crimes.parquet")
+    with prepare(extract) as p:
+        rows = p.con.cursor().sql("select crime_id, outcome_code from src_crimes order by 1")
+        assert rows.fetchall() == [("C0", None), ("C1", 4), ("C2", None)]
+        assert p.counts["crimes"].rejected == 1
+
+
+# --- (8) extra columns of any name -------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        ["file_row_number"],
+        ["ordinality", "file_row_number"],
+        ["_file", "_row", "filename"],
+        ["CRIME_ID", "Recorded_Date"],
+        ["crime_id__raw", "outcome_code__raw"],
+    ],
+)
+def test_extra_columns_of_any_name_are_ignored(tmp_path: Path, extra: list[str]) -> None:
+    extract = write_extract(
+        tmp_path / "extract",
+        crimes=[crime("C1", "2024-01-01"), crime("C2", "2024-01-02", status="lost")],
+        persons=[person("P")],
+        victims=[victim("C1", "P")],
+    )
+    table = pq.read_table(extract / "crimes.parquet")
+    for n, name in enumerate(extra):  # extra columns first, so a case variant comes earlier
+        table = table.add_column(n, name, pa.array([f"junk{n}", "99"], pa.string()))
+    pq.write_table(table, extract / "crimes.parquet")
+    with prepare(extract) as p:
+        assert p.counts["crimes"].read == 2 and p.counts["crimes"].accepted == 1
+        rows = p.con.cursor().sql(
+            "select crime_id, cast(recorded_date as varchar), _file, _row from src_crimes"
+            " order by _row"
+        )
+        assert rows.fetchall() == [
+            ("C1", "2024-01-01", "crimes.parquet", 1),
+            ("C2", "2024-01-02", "crimes.parquet", 2),
+        ]
+        [(file, row)] = p.con.cursor().sql("select file, row from rejects").fetchall()
+        assert (file, row) == ("crimes.parquet", 2)
