@@ -26,7 +26,7 @@ from typing import Any
 import duckdb
 
 from chi import sql
-from chi.contract import TABLES, Table
+from chi.contract import EARLIEST_DATE, TABLES, Table
 from chi.sql import identifier as _quote
 from chi.sql import literal as _literal
 
@@ -106,6 +106,16 @@ def column_checks(table: Table) -> list[str]:
                     _literal(f"out of range {lo}-{hi}"),
                     q,
                     f"{q} is not null and ({q} < {lo} or {q} > {hi})",
+                )
+            )
+        if c.type == "date":
+            checks.append(
+                _select(
+                    table,
+                    c.name,
+                    _literal(f"before {EARLIEST_DATE.isoformat()}"),
+                    q,
+                    f"{q} < {_literal(EARLIEST_DATE.isoformat())}::date",
                 )
             )
     for name in table.date_columns_after_as_of:

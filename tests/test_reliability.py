@@ -6,6 +6,7 @@ line, a publish in several processes at once, a machine in another time zone.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
@@ -558,3 +559,276 @@ def test_extra_columns_of_any_name_are_ignored(tmp_path: Path, extra: list[str])
         ]
         [(file, row)] = p.con.cursor().sql("select file, row from rejects").fetchall()
         assert (file, row) == ("crimes.parquet", 2)
+
+
+# --- (9) one error boundary for the command line -----------------------------------------
+
+
+def test_a_full_disk_while_publishing_is_one_line_and_publishes_nothing(
+    small_extract: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    runs = tmp_path / "runs"
+
+    def full(table: pa.Table, path: Path) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+
+    monkeypatch.setattr("chi.runs._write", full)
+    line = _one_line_error(runner.invoke(app, ["score", str(small_extract), "--out", str(runs)]))
+    assert "the disk is full" in line and "victim_list.parquet" in line
+    assert list_runs(runs) == [] and latest_run_id(runs) is None
+    assert not [c for c in runs.iterdir() if c.name.startswith(INCOMING)]
+
+
+def test_a_read_only_folder_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def read_only(out: Path) -> None:
+        raise OSError(errno.EROFS, "Read-only file system", str(out))
+
+    monkeypatch.setattr("chi.generate.prepare_folder", read_only)
+    out = tmp_path / "x"
+    line = _one_line_error(runner.invoke(app, ["generate", str(out), "--months", "1"]))
+    assert line == f"chi: {out}: the file system is read-only; choose a folder that can be written"
+
+
+def test_generating_under_a_file_is_one_line_and_debug_shows_the_traceback(
+    tmp_path: Path,
+) -> None:
+    a_file = tmp_path / "a-file"
+    a_file.write_text("x")
+    args = ["generate", str(a_file / "x"), "--months", "1", "--scale", "0.05"]
+    line = _one_line_error(runner.invoke(app, args))
+    assert "a-file" in line and "is a file, not a folder" in line
+    done = subprocess.run(
+        [sys.executable, "-m", "chi", "--debug", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode != 0
+    assert "Traceback" in done.stderr and "NotADirectoryError" in done.stderr
+
+
+def test_engine_errors_do_not_repeat_data_values(
+    small_extract: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import duckdb
+
+    def boom(*args: object, **kwargs: object) -> None:
+        raise duckdb.ConversionException("Could not convert string 'Alice Example' to INT32")
+
+    monkeypatch.setattr("chi.pipeline.validate", boom)
+    line = _one_line_error(runner.invoke(app, ["validate", str(small_extract)]))
+    assert "Alice" not in line and "ConversionException" in line and "--debug" in line
+
+
+def _decisions_csv(path: Path) -> Path:
+    path.write_text(
+        "person_id,list_month,area,meeting_date,decision,service,owner,notes,review_date\n"
+        "P1,2024-11,North,2024-12-05,referral,MARAC,DS Lee,,2025-01-05\n"
+        "P2,2024-11,North,2024-12-05,no_further_action,,,,\n",
+        encoding="utf-8",
+    )
+    return path
+
+
+def test_decision_store_faults_are_one_line_and_create_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    csv = _decisions_csv(tmp_path / "meetings.csv")
+    line = _one_line_error(runner.invoke(app, ["decisions", "import", "missing.csv"]))
+    assert "missing.csv: no such file" in line
+    assert not (tmp_path / "state.sqlite").exists()
+
+    folder = tmp_path / "a-folder"
+    folder.mkdir()
+    line = _one_line_error(
+        runner.invoke(app, ["decisions", "import", str(csv), "--store", str(folder)])
+    )
+    assert "is a folder" in line
+
+    not_sqlite = tmp_path / "notes.sqlite"
+    not_sqlite.write_text("these are my notes\n" * 100)
+    line = _one_line_error(
+        runner.invoke(app, ["decisions", "import", str(csv), "--store", str(not_sqlite)])
+    )
+    assert "not a chi state store" in line
+    assert not_sqlite.read_text() == "these are my notes\n" * 100
+
+    under_missing = tmp_path / "nope" / "state.sqlite"
+    line = _one_line_error(
+        runner.invoke(app, ["decisions", "import", str(csv), "--store", str(under_missing)])
+    )
+    assert "no such folder" in line
+    assert not (tmp_path / "nope").exists()
+
+
+# --- (10) concurrent decision imports ----------------------------------------------------
+
+_IMPORTER = """
+import sys, time
+from pathlib import Path
+from chi.decisions import import_decisions
+from chi.store import Store
+csv, state, go, ready = map(Path, sys.argv[1:5])
+store = Store(state)
+ready.touch()
+while not go.exists():
+    time.sleep(0.001)
+r = import_decisions(store, csv, "test")
+print(r.imported, r.unchanged)
+"""
+
+
+def test_imports_of_one_file_at_once_store_each_decision_once(tmp_path: Path) -> None:
+    from chi.decisions import latest
+    from chi.store import Store
+
+    csv = _decisions_csv(tmp_path / "meetings.csv")
+    state = tmp_path / "state.sqlite"
+    Store(state)
+    script = tmp_path / "importer.py"
+    script.write_text(_IMPORTER)
+    go = tmp_path / "go"
+    procs = [
+        subprocess.Popen(
+            [sys.executable, str(script), str(csv), str(state), str(go), str(tmp_path / f"r{n}")],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for n in range(4)
+    ]
+    deadline = time.monotonic() + 120
+    while not all((tmp_path / f"r{n}").exists() for n in range(4)):
+        assert all(p.poll() is None for p in procs) and time.monotonic() < deadline
+        time.sleep(0.02)
+    go.touch()
+    counts = []
+    for p in procs:
+        out, err = p.communicate(timeout=120)
+        assert p.returncode == 0, err
+        counts.append(tuple(int(x) for x in out.split()))
+    assert sorted(counts) == [(0, 2), (0, 2), (0, 2), (2, 0)]
+    store = Store(state)
+    with store.connection() as con:
+        [(n,)] = con.execute("select count(*) from decisions").fetchall()
+    assert n == 2
+    assert sorted(latest(store, "victim")["person_id"].to_list()) == ["P1", "P2"]
+
+
+def test_a_latin1_decisions_file_is_refused_not_stored_with_replacements(
+    tmp_path: Path,
+) -> None:
+    csv = tmp_path / "meetings.csv"
+    csv.write_bytes(
+        "person_id,list_month,area,meeting_date,decision,service,owner,notes,review_date\n"
+        "P1,2024-11,North,2024-12-05,referral,MARAC,DS Zoë Léa,,2025-01-05\n".encode("latin-1")
+    )
+    state = tmp_path / "state.sqlite"
+    line = _one_line_error(
+        runner.invoke(app, ["decisions", "import", str(csv), "--store", str(state)])
+    )
+    assert "line 2 is not UTF-8" in line and "CSV UTF-8" in line
+    bom = tmp_path / "bom.csv"
+    bom.write_bytes(b"\xef\xbb\xbf" + csv.read_bytes().decode("latin-1").encode("utf-8"))
+    done = runner.invoke(app, ["decisions", "import", str(bom), "--store", str(state)])
+    assert done.exit_code == 0, done.output
+    assert "imported 1" in done.output
+    from chi.decisions import latest
+    from chi.store import Store
+
+    assert latest(Store(state), "victim")["owner"].to_list() == ["DS Zoë Léa"]
+
+
+# --- (11) the smaller cases ------------------------------------------------------------------
+
+
+def test_year_0001_and_9999_dates_are_rejected_rows(tmp_path: Path) -> None:
+    extract = write_extract(
+        tmp_path / "extract",
+        crimes=[
+            crime("C1", "2024-01-01"),
+            crime("C2", "0001-01-01"),
+            crime("C3", "9999-12-31", occurred="2024-01-01"),
+        ],
+        persons=[person("P"), person("Q", birth_date=date(1, 1, 1))],
+        victims=[victim("C1", "P"), victim("C2", "P"), victim("C1", "Q")],
+        as_of="2024-01-31",
+    )
+    done = runner.invoke(app, ["score", str(extract), "--out", str(tmp_path / "runs")])
+    assert done.exit_code == 0, done.output
+    m = open_run(Path(done.output.strip().splitlines()[-1])).manifest
+    assert m["months"] == ["2024-01"]
+    assert m["counts"]["crimes"] == {"read": 3, "accepted": 1, "rejected": 2}
+    assert m["counts"]["persons"] == {"read": 2, "accepted": 1, "rejected": 1}
+    rejects = pq.read_table(Path(done.output.strip().splitlines()[-1]) / "rejects.parquet")
+    reasons = {(r["key"], r["column"], r["reason"]) for r in rejects.to_pylist()}
+    assert ("C2", "recorded_date", "before 1900-01-01") in reasons
+    assert ("C3", "recorded_date", "after the extract as-of date") in reasons
+    assert ("Q", "birth_date", "before 1900-01-01") in reasons
+
+
+def test_extract_json_deeply_nested_or_with_a_bom(small_extract: Path) -> None:
+    meta = small_extract / "extract.json"
+    meta.write_text("[" * 100_000 + "]" * 100_000)
+    line = _one_line_error(runner.invoke(app, ["validate", str(small_extract)]))
+    assert "extract.json: not valid JSON" in line
+    meta.write_bytes(b"\xef\xbb\xbf" + b'{"force": "Test", "as_of": "2024-05-31"}')
+    done = runner.invoke(app, ["validate", str(small_extract)])
+    assert done.exit_code == 0, done.output
+    assert "(as of 2024-05-31)" in done.output
+    for bad in ('{"as_of": "0001-01-01"}', '{"as_of": 20240531}', '{"as_of": "2024-5-1"}'):
+        meta.write_text(bad)
+        assert "is not a YYYY-MM-DD date" in _one_line_error(
+            runner.invoke(app, ["validate", str(small_extract)])
+        )
+
+
+def test_without_extract_json_a_typo_future_date_does_not_become_as_of(tmp_path: Path) -> None:
+    extract = write_extract(
+        tmp_path / "extract",
+        crimes=[
+            crime("C1", "2024-03-01"),
+            crime("C2", "2099-03-01", occurred="2024-03-01"),
+            crime("C3", "2024-03-31"),
+        ],
+        persons=[person("P")],
+        victims=[victim("C1", "P"), victim("C2", "P"), victim("C3", "P")],
+        as_of=None,
+    )
+    (extract / "extract.json").unlink(missing_ok=True)
+    run = score_and_publish(extract, tmp_path / "runs", Policy())
+    m = open_run(run).manifest
+    assert m["extract"]["as_of"] == "2024-03-31"
+    assert m["months"] == ["2024-03"]
+    assert m["counts"]["crimes"] == {"read": 3, "accepted": 2, "rejected": 1}
+
+
+def test_validate_escapes_control_characters_of_unmatched_codes(tmp_path: Path) -> None:
+    extract = write_extract(
+        tmp_path / "extract",
+        crimes=[crime("C1", "2024-01-01", offence_code="\x1b[2J\x1b[31mX\rY")],
+        persons=[person("P")],
+        victims=[victim("C1", "P")],
+    )
+    done = runner.invoke(app, ["validate", str(extract)])
+    assert done.exit_code == 0, done.output
+    assert "\x1b" not in done.output and "\r" not in done.output
+    assert "\\x1b[2J\\x1b[31mX\\x0dY" in done.output
+
+
+@pytest.mark.parametrize("blank", ["\t", " \t\n", "\u00a0", "\u2003", "\x00"])
+def test_a_blank_key_of_any_whitespace_is_missing(tmp_path: Path, blank: str) -> None:
+    extract = write_extract(
+        tmp_path / "extract",
+        crimes=[crime("C1", "2024-01-01"), crime(blank, "2024-01-02")],
+        persons=[person("P")],
+        victims=[victim("C1", "P")],
+    )
+    with prepare(extract) as p:
+        assert p.counts["crimes"].accepted == 1
+        rows = p.con.cursor().sql(
+            "select column_name, reason, row from rejects where table_name = 'crimes'"
+        )
+        assert rows.fetchall() == [("crime_id", "missing value", 2)]
