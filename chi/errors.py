@@ -43,7 +43,9 @@ def terminal_text(text: str) -> str:
 
 
 def describe(exc: BaseException) -> str:
-    """One line for an exception that is not one of chi's own clear errors."""
+    """One line for an exception that no command turned into a message of its own."""
+    if type(exc).__module__.split(".")[0] == "chi":  # chi's own errors say what to do
+        return terminal_text(str(exc))
     if isinstance(exc, OSError):
         where = exc.filename if exc.filename is not None else None
         advice = _OS_ADVICE.get(exc.errno or -1) or (exc.strerror or type(exc).__name__)

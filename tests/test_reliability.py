@@ -832,3 +832,13 @@ def test_a_blank_key_of_any_whitespace_is_missing(tmp_path: Path, blank: str) ->
             "select column_name, reason, row from rejects where table_name = 'crimes'"
         )
         assert rows.fetchall() == [("crime_id", "missing value", 2)]
+
+
+def test_chi_errors_a_command_does_not_catch_still_read_as_one_line(tmp_path: Path) -> None:
+    config = tmp_path / "chi.toml"
+    config.write_text('[app]\nstate_path = "missing/state.sqlite"\n', encoding="utf-8")
+    line = _one_line_error(
+        runner.invoke(app, ["users", "add", "x", "--role", "analyst", "--config", str(config)])
+    )
+    assert "no such folder for the state store" in line
+    assert not (tmp_path / "missing").exists()
