@@ -116,8 +116,7 @@ def _locate_table(folder: Path, table: Table) -> TableSource:
             schema = pq.read_schema(p)
         except Exception as exc:
             raise ContractError(
-                f"{p}: cannot be read as Parquet ({exc.__class__.__name__}); "
-                "export the file again"
+                f"{p}: cannot be read as Parquet ({exc.__class__.__name__}); export the file again"
             ) from None
         names = set(schema.names)
         files.append(SourceFile(path=p, relative=rel, rows=md.num_rows, schema=schema))
@@ -133,8 +132,7 @@ def _locate_table(folder: Path, table: Table) -> TableSource:
                 kind = kind.value_type
             if pa.types.is_nested(kind):
                 raise ContractError(
-                    f"{p}: column {c} holds {kind}, not single values; "
-                    "export it as a plain column"
+                    f"{p}: column {c} holds {kind}, not single values; export it as a plain column"
                 )
         _read_in_full(p, table)
     return TableSource(table=table, files=tuple(files), columns=tuple(sorted(present or ())))

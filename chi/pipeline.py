@@ -90,9 +90,7 @@ def _latest_recorded(con: duckdb.DuckDBPyConnection, today: date) -> date | None
     become the as-of date and stretch the run over decades; it is rejected instead as
     after the as-of date."""
     [(latest,)] = (
-        con.cursor()
-        .sql(sql.load("staging/latest_recorded"), params={"today": today})
-        .fetchall()
+        con.cursor().sql(sql.load("staging/latest_recorded"), params={"today": today}).fetchall()
     )
     return latest if isinstance(latest, date) else None
 

@@ -36,6 +36,7 @@ from chi.pipeline import prepare
 
 runner = CliRunner()
 
+
 def bounded(max_examples: int) -> settings:
     """A bounded run: no deadline (CI's cores are shared), no example database, so every
     run is the same size."""

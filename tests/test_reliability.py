@@ -284,9 +284,7 @@ def test_latest_that_is_a_folder_or_out_that_is_a_file_is_one_line(
     assert sorted(c.name for c in runs.iterdir() if not c.name.startswith(".")) == ["latest"]
     a_file = tmp_path / "notes.txt"
     a_file.write_text("x")
-    line = _one_line_error(
-        runner.invoke(app, ["score", str(small_extract), "--out", str(a_file)])
-    )
+    line = _one_line_error(runner.invoke(app, ["score", str(small_extract), "--out", str(a_file)]))
     assert "notes.txt" in line and "is a file" in line
 
 
