@@ -308,12 +308,20 @@ def rerun(
     Refuses, naming what changed, if the extract's files, its extract.json or the weight
     set no longer match the checksums in the manifest.
     """
+    from chi import __version__
     from chi.progress import terminal_progress
     from chi.runs import open_run, rerun_inputs, score_and_publish
 
     with _clear_errors():
         source = open_run(run)
         folder, policy, months, as_of = rerun_inputs(source, extract)
+        made_by = source.manifest.get("chi_version")
+        if made_by != __version__:
+            typer.echo(
+                f"chi: note: run {source.run_id} was made by chi {made_by}, this is chi "
+                f"{__version__}; the lists may differ where the scoring changed",
+                err=True,
+            )
         with terminal_progress("rerun") as progress:
             path = score_and_publish(
                 folder, out or source.path.parent, policy, months, progress, as_of=as_of

@@ -1,11 +1,23 @@
 """Runs: publish a scoring run atomically, find runs, and reproduce one from its manifest.
 
-A run is a folder ``RUNS/<run_id>/`` (contract §4). It is written in full under a hidden
-``RUNS/.incoming-<run_id>/`` and renamed into place in one step, so a reader (the app, an
-export) sees a whole run or none; ``RUNS/latest`` is then switched to it, also atomically.
-The manifest records everything needed to reproduce the lists: extract files with checksums,
-policy, weight set with checksum, months and chi's version. List files are written from
-deterministically ordered tables, so the same inputs give byte-identical files.
+A run is a folder ``RUNS/<run_id>/`` (contract §4). Publishing is safe with any number of
+publishers at once and against a crash at any point:
+
+- ``run_id`` is the creation time, the inputs' digest and a random suffix (:func:`new_run_id`),
+  so two runs in the same second never share an id;
+- the run is written under ``RUNS/.incoming-<run_id>/``, created exclusively with an owner
+  record (pid, host) inside (:func:`_make_incoming`), so no two processes share a folder;
+- every file is synced to disk and checked against the manifest's checksum before the
+  folder is renamed into place; the runs folder is synced after the rename;
+- ``RUNS/latest`` is switched under the runs lock (:func:`runs_lock`,
+  :func:`switch_pointer`; another pointer beside ``latest`` reuses both);
+- temporary folders of dead runs are removed by the next publish (:func:`stale_incoming`).
+
+The manifest records everything needed to reproduce the lists: extract files with
+checksums, ``extract.json``'s checksum, the as-of date used and its source, policy, weight
+set with checksum, months and chi's version; :func:`rerun_inputs` refuses a rerun when any
+of them changed. List files are written from deterministically ordered tables, so the same
+inputs give byte-identical files.
 """
 
 from __future__ import annotations

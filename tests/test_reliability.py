@@ -840,3 +840,25 @@ def test_chi_errors_a_command_does_not_catch_still_read_as_one_line(tmp_path: Pa
     )
     assert "no such folder for the state store" in line
     assert not (tmp_path / "missing").exists()
+
+
+def test_the_machine_zone_changes_no_list_file(tmp_path: Path) -> None:
+    """The same extract scored on machines in three zones gives byte-identical lists."""
+    extract = _tz_extract(tmp_path / "extract")
+    ExtractMeta(force="Test", as_of=date(2024, 8, 31)).dump(extract)
+    outputs = []
+    for zone in ("UTC", "Europe/London", "Pacific/Kiritimati"):
+        runs = tmp_path / f"runs-{zone.replace('/', '-')}"
+        done = subprocess.run(
+            [sys.executable, "-m", "chi", "score", str(extract), "--out", str(runs)],
+            capture_output=True,
+            text=True,
+            env={**os.environ, "TZ": zone},
+            timeout=180,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+        outputs.append(Path(done.stdout.strip().splitlines()[-1]))
+    for name in ("victim_list", "victim_exits", "offender_list", "dyads", "rejects"):
+        assert len({(o / f"{name}.parquet").read_bytes() for o in outputs}) == 1, name
+    assert open_run(outputs[0]).manifest["counts"]["crimes"]["rejected"] == 0

@@ -85,13 +85,13 @@ class Jobs:
         try:
             path = score_and_publish(job.extract, job.runs_dir, job.policy, job.months, job.report)
             job.run_id = open_run(path).run_id
-            job.state = "done"
-            job.report("published", 1.0)
             store.record(job.username, "rerun_published", run_id=job.run_id)
+            job.report("published", 1.0)
+            job.state = "done"  # last: a reader who sees the state sees the audit entry
         except Exception as exc:
+            store.record(job.username, "rerun_failed", detail=type(exc).__name__)
             job.error = f"{type(exc).__name__}: {exc}"
             job.state = "failed"
-            store.record(job.username, "rerun_failed", detail=type(exc).__name__)
 
 
 def _policy_text(policy: Policy, months: str | None) -> str:
