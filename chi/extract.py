@@ -196,6 +196,8 @@ def _file_select(f: SourceFile, table: Table, timezone: str) -> str:
         i = names.index(c.name)
         ref = aliases[i]
         kind = f.schema.field(c.name).type if f.schema is not None else None
+        if kind is not None and pa.types.is_dictionary(kind):
+            kind = kind.value_type
         if (
             c.type == "date"
             and kind is not None

@@ -22,6 +22,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 from factory import crime, person, suspect, victim
@@ -31,6 +32,7 @@ from typer.testing import CliRunner
 
 from chi.cli import app
 from chi.contract import TABLES, ExtractMeta, arrow_schema
+from chi.extract import DEFAULT_TZ, locate, register
 from chi.generate import GenerateOptions, generate_extract
 from chi.pipeline import prepare
 
@@ -262,3 +264,91 @@ def test_malformed_extracts_reconcile_or_fail_in_one_line(
         assert int(read) == int(accepted) + int(rejected), name
         assert reconciles == "yes"
     event("some rows rejected" if "no rows rejected" not in result.output else "all accepted")
+
+
+# --- casts: accepted values are exactly what was written ----------------------------------
+
+
+def _read_column(folder: Path, column: str, timezone: str = DEFAULT_TZ) -> list[Any]:
+    """The reader's typed values of one crimes column, in file order."""
+    con = duckdb.connect()
+    try:
+        register(con, locate(folder), timezone=timezone)
+        got = con.sql(f"select {column} from src_crimes order by _row").fetchall()
+    finally:
+        con.close()
+    return [r[0] for r in got]
+
+
+def _crimes_extract(folder: Path, column: str, values: pa.Array) -> Path:
+    rows = [crime(f"C{i:04d}", "2024-01-01", occurred=None) for i in range(len(values))]
+    table = pa.Table.from_pylist(rows, schema=arrow_schema(TABLES["crimes"]))
+    table = table.set_column(table.schema.get_field_index(column), column, values)
+    folder.mkdir()
+    pq.write_table(table, folder / "crimes.parquet")
+    for name in ("persons", "victims", "suspects"):
+        empty = pa.Table.from_pylist([], schema=arrow_schema(TABLES[name]))
+        pq.write_table(empty, folder / f"{name}.parquet")
+    ExtractMeta(force="Test", as_of=date(2999, 12, 31)).dump(folder)
+    return folder
+
+
+@bounded(40)
+@given(
+    st.lists(
+        st.one_of(
+            st.integers(-(2**40), 2**40).map(str),
+            st.floats(allow_nan=True, allow_infinity=True).map(str),
+            st.decimals(allow_nan=False, allow_infinity=False, places=3).map(str),
+            st.sampled_from(TRICKY_TEXT),
+            st.text(alphabet="0123456789+-.eEx ", max_size=8),
+        ),
+        min_size=1,
+        max_size=30,
+    )
+)
+def test_an_accepted_integer_is_exactly_the_number_written(texts: list[str]) -> None:
+    with tempfile.TemporaryDirectory() as d:
+        folder = _crimes_extract(Path(d) / "x", "outcome_code", pa.array(texts, pa.string()))
+        values = _read_column(folder, "outcome_code")
+    for text, value in zip(texts, values, strict=True):
+        if value is None:
+            continue
+        assert Decimal(text.strip()) == value, (text, value)
+
+
+@bounded(40)
+@given(
+    st.lists(
+        st.datetimes(
+            min_value=datetime(1980, 1, 1),
+            max_value=datetime(2037, 12, 31),
+            timezones=st.just(UTC),
+        ),
+        min_size=1,
+        max_size=30,
+    ),
+    st.sampled_from(["Europe/London", "America/New_York", "Australia/Lord_Howe"]),
+)
+def test_a_tz_aware_timestamp_is_its_date_in_the_force_zone(
+    instants: list[datetime], zone: str
+) -> None:
+    from zoneinfo import ZoneInfo
+
+    arr = pa.array(instants, pa.timestamp("us", tz="UTC"))
+    with tempfile.TemporaryDirectory() as d:
+        folder = _crimes_extract(Path(d) / "x", "recorded_date", arr)
+        values = _read_column(folder, "recorded_date", timezone=zone)
+    assert values == [t.astimezone(ZoneInfo(zone)).date() for t in instants]
+
+
+@bounded(30)
+@given(st.lists(st.datetimes(min_value=datetime(1900, 1, 1)), min_size=1, max_size=30))
+def test_a_naive_timestamp_is_a_date_only_at_midnight(stamps: list[datetime]) -> None:
+    arr = pa.array(stamps, pa.timestamp("us"))
+    with tempfile.TemporaryDirectory() as d:
+        folder = _crimes_extract(Path(d) / "x", "recorded_date", arr)
+        values = _read_column(folder, "recorded_date")
+    for stamp, value in zip(stamps, values, strict=True):
+        midnight = stamp == datetime(stamp.year, stamp.month, stamp.day)
+        assert value == (stamp.date() if midnight else None), (stamp, value)
