@@ -397,10 +397,39 @@ def open_run(path: Path) -> Run:
     if not manifest_path.is_file():
         raise RunError(f"{path}: not a chi run (no manifest.json); run `chi score` first")
     try:
-        manifest = json.loads(manifest_path.read_text())
-    except ValueError:
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    except (ValueError, RecursionError):
         raise RunError(f"{manifest_path}: manifest is not valid JSON") from None
+    except OSError as exc:
+        raise RunError(f"{manifest_path}: cannot be read ({exc.strerror})") from None
+    if not _looks_like_manifest(manifest):
+        raise RunError(
+            f"{manifest_path}: not a chi run manifest (fields missing or of the wrong kind)"
+        )
     return Run(path=path.resolve(), manifest=manifest)
+
+
+_MANIFEST_SHAPE: dict[str, type] = {
+    "run_id": str,
+    "created_at": str,
+    "extract": dict,
+    "policy": dict,
+    "weights": dict,
+    "months": list,
+    "counts": dict,
+    "outputs": dict,
+    "weight_basis": dict,
+}
+
+
+def _looks_like_manifest(manifest: object) -> bool:
+    """The fields every reader of a run relies on, of the right kind, and at least a month."""
+    if not isinstance(manifest, dict):
+        return False
+    if not all(isinstance(manifest.get(k), t) for k, t in _MANIFEST_SHAPE.items()):
+        return False
+    months = manifest["months"]
+    return bool(months) and all(isinstance(m, str) for m in months)
 
 
 def list_runs(runs_dir: Path) -> list[Run]:

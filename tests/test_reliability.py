@@ -862,3 +862,23 @@ def test_the_machine_zone_changes_no_list_file(tmp_path: Path) -> None:
     for name in ("victim_list", "victim_exits", "offender_list", "dyads", "rejects"):
         assert len({(o / f"{name}.parquet").read_bytes() for o in outputs}) == 1, name
     assert open_run(outputs[0]).manifest["counts"]["crimes"]["rejected"] == 0
+
+
+@pytest.mark.parametrize(
+    "body",
+    ["[1, 2]", '{"run_id": "r1"}', '{"run_id": 5, "months": "2024-01"}', "[" * 50_000, ""],
+)
+def test_a_manifest_that_is_not_a_chi_manifest_is_one_line(tmp_path: Path, body: str) -> None:
+    run = tmp_path / "runs" / "r1"
+    run.mkdir(parents=True)
+    (run / "manifest.json").write_text(body, encoding="utf-8")
+    for args in (
+        ["diff", str(run), str(run)],
+        ["export", str(run), "--month", "2024-01"],
+        ["rerun", str(run)],
+        ["backtest", str(run)],
+    ):
+        line = _one_line_error(runner.invoke(app, args))
+        assert "manifest" in line, args
+    done = runner.invoke(app, ["runs", str(tmp_path / "runs")])
+    assert done.exit_code == 0 and "no runs yet" in done.output
