@@ -31,6 +31,9 @@ DASH_GRADES = ("standard", "medium", "high")
 SUSPECT_ROLES = ("suspect", "offender", "charged")
 OUTCOME_CODES = tuple(range(1, 23))
 POLICING_AREAS = ("North", "South")
+GENERATING_MARKER = ".chi-generating"
+"""A file in an extract folder that ``chi generate`` is still writing (or that a crash cut
+short): such an extract is refused."""
 EARLIEST_DATE = date(1900, 1, 1)
 """No date of an extract is earlier: year 0001 is a placeholder or a typo, not a date."""
 

@@ -25,7 +25,14 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from chi.contract import DUCKDB_TYPES, TABLES, ContractError, ExtractMeta, Table
+from chi.contract import (
+    DUCKDB_TYPES,
+    GENERATING_MARKER,
+    TABLES,
+    ContractError,
+    ExtractMeta,
+    Table,
+)
 from chi.sql import identifier as _quote
 from chi.sql import literal as _literal
 
@@ -86,6 +93,10 @@ def locate(folder: Path) -> Extract:
     folder = Path(folder)
     if not folder.is_dir():
         raise ContractError(f"{folder}: not a folder (an extract is a folder of Parquet files)")
+    if (folder / GENERATING_MARKER).exists():
+        raise ContractError(
+            f"{folder}: incomplete (chi generate did not finish writing it); generate it again"
+        )
     meta = ExtractMeta.load(folder)
     sources = {name: _locate_table(folder, table) for name, table in TABLES.items()}
     return Extract(folder=folder, meta=meta, sources=sources)

@@ -23,7 +23,7 @@ from factory import GBH_S20, HOME_A, LSOA_B, crime, person, victim, write_extrac
 from typer.testing import CliRunner
 
 from chi.cli import app
-from chi.contract import ExtractMeta
+from chi.contract import TABLES, ExtractMeta, arrow_schema
 from chi.generate import GenerateOptions, generate_extract
 from chi.pipeline import prepare
 from chi.policy import Policy
@@ -882,3 +882,34 @@ def test_a_manifest_that_is_not_a_chi_manifest_is_one_line(tmp_path: Path, body:
         assert "manifest" in line, args
     done = runner.invoke(app, ["runs", str(tmp_path / "runs")])
     assert done.exit_code == 0 and "no runs yet" in done.output
+
+
+def test_an_extract_a_crash_cut_short_is_refused_by_name(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import chi.generate as gen
+
+    real = gen.write_parquet
+
+    def full_disk(table: pa.Table, path: Path) -> None:
+        if path.name == "suspects.parquet":
+            raise OSError(errno.ENOSPC, "No space left on device", str(path))
+        real(table, path)
+
+    monkeypatch.setattr(gen, "write_parquet", full_disk)
+    out = tmp_path / "x"
+    line = _one_line_error(
+        runner.invoke(app, ["generate", str(out), "--months", "1", "--scale", "0.05"])
+    )
+    assert "the disk is full" in line and "suspects.parquet" in line
+    assert (out / "crimes").is_dir() and (out / "persons.parquet").is_file()
+    pq.write_table(  # even with every table there, the extract is not trusted
+        pa.Table.from_pylist([], schema=arrow_schema(TABLES["suspects"])),
+        out / "suspects.parquet",
+    )
+    line = _one_line_error(runner.invoke(app, ["validate", str(out)]))
+    assert "incomplete (chi generate did not finish" in line
+    monkeypatch.setattr(gen, "write_parquet", real)
+    done = runner.invoke(app, ["generate", str(out), "--months", "1", "--scale", "0.05"])
+    assert done.exit_code == 0, done.output
+    assert runner.invoke(app, ["validate", str(out)]).exit_code == 0

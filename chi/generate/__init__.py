@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from chi.contract import ExtractMeta
+from chi.contract import GENERATING_MARKER, ExtractMeta
 from chi.generate.build import build
 from chi.generate.defects import inject_defects
 from chi.generate.engagement import apply_engagement
@@ -98,6 +98,9 @@ def generate_extract(
 
     progress("writing", 0.85)
     prepare_folder(out)
+    # Until the last file is written the folder says it is incomplete, so an extract that a
+    # crash or a full disk cut short is refused by name rather than scored in part.
+    (out / GENERATING_MARKER).write_text("chi generate has not finished\n", encoding="utf-8")
     write_partitioned(out, "crimes", dirty.crimes, dirty.text_column)
     write_partitioned(out, "victims", dirty.victims)
     write_parquet(contract_table(dirty.persons, "persons"), out / "persons.parquet")
@@ -108,6 +111,7 @@ def generate_extract(
         json.dumps(asdict(options), indent=2, sort_keys=True) + "\n", encoding="utf-8"
     )
     ExtractMeta(force=FORCE, as_of=built.as_of).dump(out)
+    (out / GENERATING_MARKER).unlink()  # complete (the engagement step scores it as it is)
     removed: dict[str, int] = {}
     if options.engagement_effect is not None:
         removed = apply_engagement(
