@@ -74,8 +74,10 @@ def _clear_errors() -> Iterator[None]:
     try:
         yield
     except known as exc:
-        from chi.errors import terminal_text
+        from chi.errors import from_a_library, terminal_text
 
+        if from_a_library(exc):  # e.g. pyarrow's ArrowInvalid is a ValueError whose text
+            raise  # may quote a data value: the error boundary words it instead
         typer.echo(f"chi: {terminal_text(str(exc))}", err=True)
         raise typer.Exit(2) from None
 

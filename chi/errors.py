@@ -42,11 +42,19 @@ def terminal_text(text: str) -> str:
     return "".join(out)
 
 
+_LIBRARIES = ("duckdb", "_duckdb", "pyarrow", "polars")
+
+
+def from_a_library(exc: BaseException) -> bool:
+    """An exception raised by DuckDB, Arrow or polars, whose message may quote data."""
+    return type(exc).__module__.split(".")[0] in _LIBRARIES
+
+
 def describe(exc: BaseException) -> str:
     """One line for an exception that no command turned into a message of its own."""
     if type(exc).__module__.split(".")[0] == "chi":  # chi's own errors say what to do
         return terminal_text(str(exc))
-    if isinstance(exc, OSError):
+    if isinstance(exc, OSError) and not from_a_library(exc):
         where = exc.filename if exc.filename is not None else None
         advice = _OS_ADVICE.get(exc.errno or -1) or (exc.strerror or type(exc).__name__)
         name = terminal_text(str(where)) if where is not None else "a file"

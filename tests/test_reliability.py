@@ -618,6 +618,13 @@ def test_engine_errors_do_not_repeat_data_values(
     line = _one_line_error(runner.invoke(app, ["validate", str(small_extract)]))
     assert "Alice" not in line and "ConversionException" in line and "--debug" in line
 
+    def arrow(*args: object, **kwargs: object) -> None:  # a ValueError, from Arrow
+        raise pa.ArrowInvalid("Could not convert 'Alice Example' with type str")
+
+    monkeypatch.setattr("chi.pipeline.validate", arrow)
+    line = _one_line_error(runner.invoke(app, ["validate", str(small_extract)]))
+    assert "Alice" not in line and "ArrowInvalid" in line
+
 
 def _decisions_csv(path: Path) -> Path:
     path.write_text(
