@@ -468,6 +468,7 @@ def score_and_publish(
     """Validate, score and publish in one call; ``months`` like ``2024-01:2024-12`` or None
     for every complete month; ``as_of`` overrides the extract's. Returns the published run
     folder."""
+    _check_runs_dir(Path(runs_dir))  # before the work, not after it
     with prepare(extract, policy=policy, progress=progress, as_of=as_of) as p:
         month_list = parse_months(months) if months else complete_months(p)
         lists = score(p, month_list, progress=progress)
