@@ -46,6 +46,8 @@ def parse_months(spec: str) -> list[str]:
     b = parse_month(last) if last else a
     if b < a:
         raise ValueError(f"month range {spec!r} ends before it starts")
+    if a.year < 1900 or b.year > 2999:
+        raise ValueError(f"month range {spec!r} must lie between 1900-01 and 2999-12")
     out = []
     while a <= b:
         out.append(month_label(a))

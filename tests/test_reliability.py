@@ -920,3 +920,12 @@ def test_an_extract_a_crash_cut_short_is_refused_by_name(
     done = runner.invoke(app, ["generate", str(out), "--months", "1", "--scale", "0.05"])
     assert done.exit_code == 0, done.output
     assert runner.invoke(app, ["validate", str(out)]).exit_code == 0
+
+
+@pytest.mark.parametrize("months", ["0001-01:9999-12", "2024-01:9999-12", "1899-12", "2024-13"])
+def test_months_outside_any_extract_are_one_line(small_extract: Path, months: str) -> None:
+    out = str(small_extract.parent / "runs")
+    line = _one_line_error(
+        runner.invoke(app, ["score", str(small_extract), "--out", out, "--months", months])
+    )
+    assert months.split(":")[0] in line or "is not YYYY-MM" in line
