@@ -11,8 +11,14 @@ contract table it creates
 - ``src_<table>``: the contract's logical types, cast losslessly from the text (a value that
   does not cast is NULL here, and its text stays in ``<column>__raw`` for the validator).
 
-Nothing downstream sees a physical type. A missing table, an unreadable file or a missing
-column raises :class:`ContractError` naming the path, never a traceback.
+Contract columns are taken by exact name and position, so extra columns of any name
+(``file_row_number``, ``_file``, ``CRIME_ID`` beside ``crime_id``) are ignored; a timestamp
+with a time zone is read as its date in the force's zone (``Policy.timezone``), whatever the
+machine's zone. Every file's contract columns are decoded in full when the extract is
+located, so a damaged file is refused before anything is trusted.
+
+Nothing downstream sees a physical type. A missing table, an unreadable or damaged file or
+a missing column raises :class:`ContractError` naming the path, never a traceback.
 """
 
 from __future__ import annotations
