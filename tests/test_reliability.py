@@ -929,3 +929,25 @@ def test_months_outside_any_extract_are_one_line(small_extract: Path, months: st
         runner.invoke(app, ["score", str(small_extract), "--out", out, "--months", months])
     )
     assert months.split(":")[0] in line or "is not YYYY-MM" in line
+
+
+def test_rerun_of_a_run_made_before_the_manifest_covered_extract_json(
+    small_extract: Path, tmp_path: Path
+) -> None:
+    """An older manifest has no checksum of extract.json: the rerun still uses the run's
+    as-of date, and refuses an extract.json that now says another one."""
+    run = score_and_publish(small_extract, tmp_path / "runs", Policy())
+    manifest = json.loads((run / "manifest.json").read_text())
+    del manifest["extract"]["metadata"], manifest["extract"]["as_of_source"]
+    (run / "manifest.json").write_text(json.dumps(manifest))
+    (small_extract / "extract.json").unlink()  # as-of would now be 2024-05-04
+    done = runner.invoke(app, ["rerun", str(run)])
+    assert done.exit_code == 0, done.output
+    second = Path(done.output.strip().splitlines()[-1])
+    assert open_run(second).manifest["extract"]["as_of"] == "2024-05-31"
+    assert open_run(second).manifest["extract"]["as_of_source"] == "given"
+    for name in ("victim_list", "victim_exits", "offender_list", "dyads", "rejects"):
+        assert (run / f"{name}.parquet").read_bytes() == (second / f"{name}.parquet").read_bytes()
+    ExtractMeta(as_of=date(2024, 4, 30)).dump(small_extract)
+    line = _one_line_error(runner.invoke(app, ["rerun", str(run)]))
+    assert "extract.json as_of is 2024-04-30, the run used 2024-05-31" in line
