@@ -22,6 +22,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from chi import __version__
+from chi.class_rule import impact as class_rule_impact
 from chi.contract import CONTRACT_VERSION
 from chi.pipeline import Prepared, prepare
 from chi.policy import Policy
@@ -162,6 +163,8 @@ def publish(p: Prepared, lists: Lists, runs_dir: Path, now: datetime | None = No
                 for name, c in p.counts.items()
             },
             "weight_basis": p.basis_counts(),
+            "weight_rules": [{"basis": b, "rule": r, "crimes": n} for b, r, n in p.rule_counts()],
+            "class_rule": class_rule_impact(p),
             "unmatched_codes": [
                 {"offence_code": a, "ho_class": b, "crimes": n} for a, b, n in p.unmatched_codes()
             ],
