@@ -437,9 +437,9 @@ def export(
 
 def _register_more_commands() -> None:
     """Commands of the later stages, each kept in its own module."""
-    from chi import cli_app, cli_backtest, cli_meetings, cli_profile
+    from chi import cli_app, cli_backtest, cli_import, cli_meetings, cli_profile
 
-    for module in (cli_app, cli_profile, cli_backtest, cli_meetings):
+    for module in (cli_import, cli_app, cli_profile, cli_backtest, cli_meetings):
         module.register(app)
 
 
