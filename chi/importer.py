@@ -756,7 +756,7 @@ class ImportReport:
                 )
         lines.append("")
         lines.append(f"next: chi validate {self.out}")
-        return "\n".join(lines) + "\n"
+        return "\n".join(line.rstrip() for line in lines) + "\n"
 
 
 def _shown_values(col: Column, counts: Counter[str]) -> dict[str, Any]:
