@@ -31,6 +31,7 @@ so the rules above are the only conversions.
 
 from __future__ import annotations
 
+import csv
 import fnmatch
 import io
 import json
@@ -85,7 +86,8 @@ class _Lines:
     """Where each table and key of a TOML file is, so an error can name its line."""
 
     _HEADER = re.compile(r"\s*\[\s*([^\]]+?)\s*\]\s*(#.*)?$")
-    _KEY = re.compile(r"""\s*("(?:[^"\\]|\\.)*"|'[^']*'|[A-Za-z0-9_-]+)\s*=""")
+    _PART = r"""(?:"(?:[^"\\]|\\.)*"|'[^']*'|[A-Za-z0-9_-]+)"""
+    _KEY = re.compile(rf"\s*({_PART}(?:\s*\.\s*{_PART})*)\s*=")
 
     def __init__(self, text: str) -> None:
         self.at: dict[tuple[str, ...], int] = {}
@@ -100,7 +102,7 @@ class _Lines:
                 continue
             k = self._KEY.match(line)
             if k:
-                self.at.setdefault((*current, _unquote(k.group(1))), n)
+                self.at.setdefault((*current, *_split_dotted(k.group(1))), n)
 
     def line(self, *path: str) -> int | None:
         for end in range(len(path), 0, -1):
@@ -404,8 +406,12 @@ def _read_csv(path: Path, options: SourceOptions) -> pl.DataFrame:
         ) from None
     if not text.strip():
         raise SourceError(f"{path}: the file is empty (no header row)")
+    header = next(csv.reader(io.StringIO(text), delimiter=options.delimiter), [])
+    dupes = sorted(h for h, k in Counter(h.strip() for h in header).items() if k > 1)
+    if dupes:
+        raise SourceError(f"{path}: column {dupes[0]!r} appears more than once in the header")
     try:
-        return pl.read_csv(
+        frame = pl.read_csv(
             io.BytesIO(text.encode("utf-8")),
             separator=options.delimiter,
             infer_schema=False,
@@ -417,6 +423,16 @@ def _read_csv(path: Path, options: SourceOptions) -> pl.DataFrame:
             f"{path}: cannot be read as CSV with delimiter {options.delimiter!r} "
             f"({exc.__class__.__name__}; a row with more fields than the header?)"
         ) from None
+    return _trimmed_header(path, frame)
+
+
+def _trimmed_header(path: Path, frame: pl.DataFrame) -> pl.DataFrame:
+    """Header names without surrounding spaces; the same name twice is an error."""
+    names = [c.strip() for c in frame.columns]
+    dupes = sorted(h for h, k in Counter(names).items() if k > 1)
+    if dupes:
+        raise SourceError(f"{path}: column {dupes[0]!r} appears more than once in the header")
+    return frame.rename(dict(zip(frame.columns, names, strict=True)))
 
 
 def _cell_text(value: Any) -> str | None:
@@ -483,7 +499,7 @@ def _read_parquet(path: Path) -> pl.DataFrame:
             out.append(pl.when(col).then(pl.lit("true")).otherwise(pl.lit("false")))
         else:
             out.append(col.cast(pl.String))
-    return frame.select(out) if out else frame
+    return _trimmed_header(path, frame.select(out) if out else frame)
 
 
 def _read(path: Path, mapping: Mapping, tm: TableMapping) -> pl.DataFrame:
@@ -510,7 +526,13 @@ def parse_date(text: str, date_format: str | None) -> date | None:
         try:
             return datetime.strptime(text, date_format).date()
         except ValueError:
-            return None
+            pass
+        head = text.split()[0]
+        if head != text and not any(ch.isspace() for ch in date_format):
+            try:  # a date and a time of day, written with a date-only format: keep the date
+                return datetime.strptime(head, date_format).date()
+            except ValueError:
+                return None
     return None
 
 
@@ -578,55 +600,71 @@ def _converter(
     return convert
 
 
+_POLARS_TYPES: dict[str, Any] = {
+    "string": pl.String,
+    "date": pl.Date,
+    "bool": pl.Boolean,
+    "int": pl.Int16,
+}
+
+
 def _convert_table(
     frame: pl.DataFrame, tm: TableMapping, options: SourceOptions, report: TableReport
 ) -> pa.Table:
+    """Each contract column from its source column: every distinct value converted once in
+    Python (the rules of the module docstring), then mapped over the column in polars."""
     table = tm.table
-    data: dict[str, list[Any]] = {}
+    out: dict[str, pl.Series] = {}
     n = frame.height
     for col in table.columns:
+        dtype = _POLARS_TYPES[col.type]
         cr = ColumnReport(source=tm.columns.get(col.name), constant=col.name in tm.constants)
         report.columns[col.name] = cr
         if cr.constant:
-            data[col.name] = [tm.constants[col.name]] * n
+            out[col.name] = pl.Series(col.name, [tm.constants[col.name]] * n, dtype=dtype)
             continue
         if cr.source is None:
-            data[col.name] = [None] * n
+            out[col.name] = pl.Series(col.name, [None] * n, dtype=dtype)
             continue
-        convert = _converter(col, options, tm.values.get(col.name, {}))
-        texts = frame[cr.source].to_list()
-        seen: dict[str, tuple[Any, bool, bool]] = {}
-        used_keys: set[str] = set()
-        out: list[Any] = []
-        for i, raw in enumerate(texts):
-            text = raw.strip() if isinstance(raw, str) else None
-            if not text:
-                out.append(None)
-                continue
-            if text not in seen:
-                seen[text] = convert(text)
-            value, readable, known = seen[text]
-            used_keys.add(text.lower())
-            out.append(value)
-            if not readable:
-                cr.unread += 1
-                if len(cr.unread_rows) < 5:
-                    cr.unread_rows.append(f"{frame['_file'][i]} row {frame['_row'][i]}")
-            elif not known:
-                cr.unmapped[text[:60]] += 1
-        cr.unused_values = [
-            k for k in tm.values.get(col.name, {}) if k.strip().lower() not in used_keys
-        ]
-        data[col.name] = out
+        values = tm.values.get(col.name, {})
+        convert = _converter(col, options, values)
+        raw = frame[cr.source].str.strip_chars()
+        text = pl.select(
+            pl.when(raw.str.len_chars() == 0).then(None).otherwise(raw).alias(col.name)
+        ).to_series()
+        uniques = text.drop_nulls().unique().to_list()
+        converted = {u: convert(u) for u in uniques}
+        result = text.replace_strict(
+            old=uniques,
+            new=pl.Series([converted[u][0] for u in uniques], dtype=dtype),
+            default=None,
+            return_dtype=dtype,
+        )
+        blank = {k.strip().lower(): v for k, v in values.items()}.get("")
+        if blank is not None:
+            result = pl.select(
+                pl.when(text.is_null()).then(pl.lit(blank, dtype)).otherwise(result)
+            ).to_series()
+        out[col.name] = result.alias(col.name)
+        unread = [u for u in uniques if not converted[u][1]]
+        if unread:
+            bad = frame.filter(text.is_in(unread))
+            cr.unread = bad.height
+            cr.unread_rows = [f"{f} row {r}" for f, r in bad.select("_file", "_row").head(5).rows()]
+        unknown = [u for u in uniques if converted[u][1] and not converted[u][2]]
+        if unknown:
+            counts = text.filter(text.is_in(unknown)).value_counts(name="n")
+            for value, count in counts.rows():
+                cr.unmapped[str(value)[:60]] += int(count)
+        seen = {u.lower() for u in uniques} | ({""} if text.null_count() else set())
+        cr.unused_values = [k for k in values if k.strip().lower() not in seen]
+    arrow = pl.DataFrame(out).to_arrow()
     # The contract's schema, except that a required column holding nulls (a value that could
     # not be read, a column with no source) is written nullable: validation rejects those rows.
     schema = pa.schema(
-        [
-            f.with_nullable(True) if any(v is None for v in data[f.name]) else f
-            for f in arrow_schema(table)
-        ]
+        [f.with_nullable(True) if out[f.name].null_count() else f for f in arrow_schema(table)]
     )
-    return pa.Table.from_pydict(data, schema=schema)
+    return arrow.cast(schema)
 
 
 def _empty_table(table: Table) -> pa.Table:

@@ -451,3 +451,78 @@ def test_cli_import_template_report_and_errors(
     ]
     got = runner.invoke(app, ["import", str(export)])
     assert got.exit_code == 2 and "--mapping" in got.stderr
+
+
+# --- what real exports look like -----------------------------------------------------------
+
+
+def test_bom_spaced_headers_and_a_time_of_day_are_read(tmp_path: Path) -> None:
+    export = _small_export(
+        tmp_path / "export",
+        "\ufeff" + HEAD.replace("CrimeRef", " CrimeRef ")
+        + 'x,C1,05/03/2024 14:30,"04/03/2024",8/1,,,Y,,N,Confirmed,,2024-03-07T10:00:00\n',
+    )  # fmt: skip
+    import_extract(export, load_mapping(export / "mapping.toml"), tmp_path / "x")
+    row = pl.read_parquet(tmp_path / "x" / "crimes.parquet").row(0, named=True)
+    assert row["crime_id"] == "C1"
+    assert row["recorded_date"] == date(2024, 3, 5)
+    assert row["occurred_date"] == date(2024, 3, 4)
+    assert row["outcome_date"] == date(2024, 3, 7)
+
+
+def test_a_blank_value_can_be_mapped(tmp_path: Path) -> None:
+    mapping = MAPPING.replace(
+        '"Confirmed" = "recorded"', '"Confirmed" = "recorded"\n"" = "recorded"'
+    )
+    export = _small_export(
+        tmp_path / "export", HEAD + "x,C1,05/03/2024,,8/1,,,Y,,N,,,\n", mapping
+    )  # fmt: skip
+    report = import_extract(export, load_mapping(export / "mapping.toml"), tmp_path / "x")
+    assert pl.read_parquet(tmp_path / "x" / "crimes.parquet")["status"].to_list() == ["recorded"]
+    assert '""' not in report.text()
+
+
+def test_another_delimiter(tmp_path: Path) -> None:
+    mapping = MAPPING.replace('format = "csv"', 'format = "csv"\ndelimiter = ";"')
+    export = _small_export(
+        tmp_path / "export", HEAD.replace(",", ";") + "x;C1;05/03/2024;;8/1;;;Y;;N;Confirmed;;\n",
+        mapping,
+    )  # fmt: skip
+    for name in ("nominals.csv", "victims.csv", "suspects.csv"):
+        path = export / name
+        path.write_text(path.read_text(encoding="utf-8").replace(",", ";"), encoding="utf-8")
+    import_extract(export, load_mapping(export / "mapping.toml"), tmp_path / "x")
+    assert pl.read_parquet(tmp_path / "x" / "persons.parquet").height == 3
+
+
+@pytest.mark.parametrize(
+    ("crimes_csv", "message"),
+    [
+        (HEAD.replace("LSOA", "CrimeRef") + "x,C1,,,,,,,,,,,\n",
+         r"offences.csv: column 'CrimeRef' appears more than once in the header"),
+        (HEAD + "x,C1,,,,,,,,,,,,,extra\n",
+         r"offences.csv: cannot be read as CSV with delimiter ','"),
+        ("", r"offences.csv: the file is empty \(no header row\)"),
+    ],
+)  # fmt: skip
+def test_a_source_that_cannot_be_read_is_one_error_naming_the_file(
+    tmp_path: Path, crimes_csv: str, message: str
+) -> None:
+    export = _small_export(tmp_path / "export", crimes_csv)
+    with pytest.raises(SourceError, match=message):
+        import_extract(export, load_mapping(export / "mapping.toml"), tmp_path / "x")
+    assert not (tmp_path / "x").exists()
+
+
+def test_the_line_finder_reads_tables_quoted_and_dotted_keys() -> None:
+    from chi.importer import _Lines
+
+    lines = _Lines(
+        '# comment\n[crimes]\nfile = "a.csv"\ncolumns.crime_id = "Ref"\n'
+        '[crimes.values.status]\n"No Crime" = "cancelled"\n[ "persons" ]\n'
+    )
+    assert lines.line("crimes", "file") == 3
+    assert lines.line("crimes", "columns", "crime_id") == 4
+    assert lines.line("crimes", "values", "status", "No Crime") == 6
+    assert lines.line("crimes", "values", "status", "Missing") == 5
+    assert lines.line("persons") == 7
