@@ -15,6 +15,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from chi.offences import normal_ho_class
+
 STATUS = {"recorded": "Confirmed", "cancelled": "No Crime", "transferred": "Transferred Out"}
 ROLE = {"suspect": "Suspect", "offender": "Offender", "charged": "Charged"}
 RELATIONSHIP = {
@@ -137,7 +139,10 @@ def uk(d: date | None) -> str:
 
 
 def respell(ho_class: str, i: int) -> str:
-    c, s = (int(p) for p in ho_class.split("/"))
+    canonical = normal_ho_class(ho_class)
+    if canonical is None:
+        return ho_class
+    c, s = (int(p) for p in canonical.split("/"))
     return RESPELL[i % len(RESPELL)].format(c=c, s=s)
 
 
@@ -147,8 +152,8 @@ def _offence(row: dict[str, Any], i: int) -> tuple[str, str]:
     if key is not None:
         return (key.lower() if i % 2 else f" {key} "), ""
     assert cls is not None
-    if cls in RETIRED and i % 3 == 0:
-        cls = RETIRED[cls]
+    if normal_ho_class(cls) in RETIRED and i % 3 == 0:
+        cls = RETIRED[str(normal_ho_class(cls))]
     text = respell(cls, i)
     return (text, "") if i % 4 == 1 else ("", text)
 

@@ -526,3 +526,44 @@ def test_the_line_finder_reads_tables_quoted_and_dotted_keys() -> None:
     assert lines.line("crimes", "values", "status", "No Crime") == 6
     assert lines.line("crimes", "values", "status", "Missing") == 5
     assert lines.line("persons") == 7
+
+
+@pytest.mark.slow
+def test_a_generated_extract_in_force_shape_scores_to_the_same_lists(
+    clean_extract: Path, tmp_path: Path
+) -> None:
+    """The whole generated year, with two crimes in three given by class only, exported in the
+    force's shape, imported and scored: the same lists as the contract extract."""
+    from chi.contract import TABLES
+    from chi.reference import load_weight_set
+
+    sheet = pl.read_csv(load_weight_set("chi2020").path, infer_schema=False)
+    class_of = dict(zip(sheet["offence_key"], sheet["ho_class"], strict=True))
+    with prepare(clean_extract) as p:
+        rows = {
+            name: p.con.cursor()
+            .sql(f"select * exclude (_file, _row) from valid_{name} order by _file, _row")
+            .pl()
+            .select(list(TABLES[name].column_names))
+            .to_dicts()
+            for name in TABLES
+        }
+    for i, c in enumerate(rows["crimes"]):
+        key = c["offence_code"]
+        if key in class_of and i % 3:
+            c["offence_code"], c["ho_class"] = None, class_of[key]
+    contract = write_extract(tmp_path / "contract", **rows)
+    export = write_force_export(tmp_path / "export", **rows)
+    imported = tmp_path / "imported"
+    report = import_extract(export, load_mapping(export / "mapping.toml"), imported)
+    assert report.tables["crimes"].rows_written == len(rows["crimes"])
+    months = ["2024-11", "2024-12"]
+    with prepare(contract) as a:
+        lists_a, basis_a = score(a, months), a.basis_counts()
+    with prepare(imported) as b:
+        lists_b, basis_b = score(b, months), b.basis_counts()
+        assert all(c.rejected == 0 for c in b.counts.values())
+    assert basis_b == basis_a
+    assert basis_a["ho_class_min"] > len(rows["crimes"]) // 2
+    for name in ("victim_list", "victim_exits", "offender_list", "dyads"):
+        assert getattr(lists_b, name).equals(getattr(lists_a, name)), name
