@@ -19,8 +19,9 @@ What it decides:
   ``date_format``. Flags: ``true_values``/``false_values``, and ``true``/``false``/``1``/``0``.
 - A value that cannot be read as its type is written null and counted in the report with the
   file and row (never the value); a categorical value no mapping covers is written as it is
-  (validation rejects the row) and listed in the report with its count, except that values of
-  personal columns (sex, ethnicity, DASH risk) seen in fewer than 5 rows are only counted.
+  (validation rejects the row) and listed in the report with its count when it is in at least
+  5 rows; rarer values are only counted (a mis-mapped column, names into ``status``, must not
+  put personal values in the report).
 - The extract is written under a hidden name and renamed into place; its folder also holds
   ``import_report.txt`` and ``import_report.json`` (the reader ignores them).
 
@@ -699,9 +700,7 @@ class ImportReport:
                     "columns_left_null": t.null_columns,
                     "source_columns_not_used": t.unused_source_columns,
                     "unmapped_values": {
-                        c: _shown_values(t.table_column(c), r.unmapped)
-                        for c, r in t.columns.items()
-                        if r.unmapped
+                        c: _shown_values(r.unmapped) for c, r in t.columns.items() if r.unmapped
                     },
                     "unreadable_values": {
                         c: {"rows": r.unread, "first": r.unread_rows}
@@ -753,14 +752,17 @@ class ImportReport:
         if unmapped:
             lines.append("values no mapping covers (written as they are; validation rejects them):")
             for name, c, r in unmapped:
-                shown = _shown_values(TABLES[name].column(c), r.unmapped)
+                shown = _shown_values(r.unmapped)
                 for value, count in shown["values"].items():
                     lines.append(f"  {name}.{c}: {json.dumps(value, ensure_ascii=False)} {count:,}")
                 if shown["suppressed_values"]:
+                    where = self.tables[name].columns[c].source
+                    k, rows_hidden = shown["suppressed_values"], shown["suppressed_rows"]
                     lines.append(
-                        f"  {name}.{c}: {shown['suppressed_values']} more values, "
-                        f"{shown['suppressed_rows']:,} rows (each in fewer than {SMALL_COUNT} "
-                        f"rows; personal data, not shown)"
+                        f"  {name}.{c}: {k} {'more ' if shown['values'] else ''}"
+                        f"value{'s' if k != 1 else ''} in {rows_hidden:,} "
+                        f"row{'s' if rows_hidden != 1 else ''}, not shown (each is in fewer than "
+                        f"{SMALL_COUNT} rows; look in the export's column {json.dumps(where)})"
                     )
         else:
             lines.append("every categorical value is covered by the contract or the mapping")
@@ -797,11 +799,12 @@ class ImportReport:
         return "\n".join(line.rstrip() for line in lines) + "\n"
 
 
-def _shown_values(col: Column, counts: Counter[str]) -> dict[str, Any]:
+def _shown_values(counts: Counter[str]) -> dict[str, Any]:
+    """The values seen in at least ``SMALL_COUNT`` rows, most frequent first; the rest only
+    counted. Applied to every column, personal or not: a source column mapped to the wrong
+    contract column (names into ``status``) must not put personal values in the report."""
     shown = {
-        v: n
-        for v, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
-        if not col.personal or n >= SMALL_COUNT
+        v: n for v, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])) if n >= SMALL_COUNT
     }
     hidden = [n for v, n in counts.items() if v not in shown]
     return {"values": shown, "suppressed_values": len(hidden), "suppressed_rows": sum(hidden)}

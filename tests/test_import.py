@@ -257,20 +257,25 @@ def test_report_counts_rows_unmapped_and_unreadable_values(tmp_path: Path) -> No
         HEAD + "PC 1,C1,05/03/2024,,8/1,,E01017953,Y,Partner,N,Confirmed,,\n"
         ",,,,,,,,,,,,\n"
         "PC 2,C2,2024-03-06,5th March,,019/03,,N,,N,Under Review,,\n"
-        "PC 3,C3,07/03/2024,,8N.8.6.0,,,maybe,,N,Under Review,x1,\n",
+        "PC 3,C3,07/03/2024,,8N.8.6.0,,,maybe,,N,Under Review,x1,\n"
+        + "".join(f"PC 4,D{i},08/03/2024,,8/6,,,N,,N,Open,,\n" for i in range(5)),
     )
     out = tmp_path / "extract"
     report = import_extract(export, load_mapping(export / "mapping.toml"), out)
     t = report.tables
-    assert (t["crimes"].rows_read, t["crimes"].blank_rows, t["crimes"].rows_written) == (4, 1, 3)
+    assert (t["crimes"].rows_read, t["crimes"].blank_rows, t["crimes"].rows_written) == (9, 1, 8)
     assert (t["persons"].rows_read, t["persons"].rows_written) == (3, 3)
     assert (t["suspects"].rows_read, t["suspects"].rows_written) == (0, 0)
     text = report.text()
     assert (out / "import_report.txt").read_text(encoding="utf-8") == text
     assert json.loads((out / "import_report.json").read_text()) == report.as_json()
-    assert '  crimes.status: "Under Review" 2\n' in text
-    assert "  victims.dash_risk: 1 more values, 1 rows (each in fewer than 5 rows;" in text
-    assert "  persons.ethnicity: 1 more values, 1 rows" in text
+    assert '  crimes.status: "Open" 5\n' in text
+    assert (
+        "  crimes.status: 1 more values in 2 rows, not shown (each is in fewer than 5 rows; "
+        'look in the export\'s column "CrimeStatus")\n'
+    ) in text
+    assert "  victims.dash_risk: 1 more values in 1 rows, not shown" in text
+    assert "  persons.ethnicity: 1 more values in 1 rows, not shown" in text
     assert "  crimes.occurred_date: 1 not a date (first: offences.csv row 3)\n" in text
     assert "  crimes.domestic_abuse: 1 not a flag (first: offences.csv row 4)\n" in text
     assert "  crimes.outcome_code: 1 not a whole number (first: offences.csv row 4)\n" in text
@@ -278,13 +283,14 @@ def test_report_counts_rows_unmapped_and_unreadable_values(tmp_path: Path) -> No
     assert "crimes: source columns not used: OfficerInCase\n" in text
     assert '  [crimes.values.status]: "No Crime", "Transferred Out"\n' in text
     # no personal value reaches the report: not the names, dates, unread text or rare codes
-    for value in ("Alice", "Bob", "31/02/1990", "5th March", "maybe", "x1", "Z9", "Severe"):
+    for value in ("Alice", "Bob", "31/02/1990", "5th March", "maybe", "x1", "Z9", "Severe",
+                  "Under Review"):  # fmt: skip
         assert value not in text, value
         assert value not in (out / "import_report.json").read_text(encoding="utf-8"), value
     # the unmapped status is rejected by validation, with its reason, and counts reconcile
     with prepare(out) as p:
         crimes = p.counts["crimes"]
-        assert (crimes.read, crimes.accepted, crimes.rejected) == (3, 1, 2)
+        assert (crimes.read, crimes.accepted, crimes.rejected) == (8, 1, 7)
         reasons = {r for _, c, r, _ in p.reject_summary() if c == "status"}
         assert reasons == {"not an allowed value"}
 
