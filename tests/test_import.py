@@ -271,11 +271,11 @@ def test_report_counts_rows_unmapped_and_unreadable_values(tmp_path: Path) -> No
     assert json.loads((out / "import_report.json").read_text()) == report.as_json()
     assert '  crimes.status: "Open" 5\n' in text
     assert (
-        "  crimes.status: 1 more values in 2 rows, not shown (each is in fewer than 5 rows; "
+        "  crimes.status: 1 more value in 2 rows, not shown (each is in fewer than 5 rows; "
         'look in the export\'s column "CrimeStatus")\n'
     ) in text
-    assert "  victims.dash_risk: 1 more values in 1 rows, not shown" in text
-    assert "  persons.ethnicity: 1 more values in 1 rows, not shown" in text
+    assert "  victims.dash_risk: 1 value in 1 row, not shown" in text
+    assert "  persons.ethnicity: 1 value in 1 row, not shown" in text
     assert "  crimes.occurred_date: 1 not a date (first: offences.csv row 3)\n" in text
     assert "  crimes.domestic_abuse: 1 not a flag (first: offences.csv row 4)\n" in text
     assert "  crimes.outcome_code: 1 not a whole number (first: offences.csv row 4)\n" in text
