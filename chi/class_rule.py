@@ -56,3 +56,15 @@ def impact(p: Prepared) -> dict[str, Any]:
         "tables": offence_rules_manifest(),
         "months": months,
     }
+
+
+def totals(p: Prepared) -> dict[str, Any]:
+    """Recorded crimes weighted at class level, with their harm under each rule."""
+    [row] = sql.run(p.con, "quality/class_rule_totals").pl().to_dicts()
+    return {
+        "rule": p.policy.class_rule,
+        "other_rule": other_rule(p.policy.class_rule),
+        "crimes": int(row["crimes"]),
+        "harm_days": str(row["harm_days"]),
+        "harm_other_days": str(row["harm_other_days"]),
+    }

@@ -129,6 +129,7 @@ def validate(
     table and reason, offence codes no weight could be found for, and the mix of weight
     bases. Exit code 0 even when rows are rejected: rejected rows are reported, not fatal.
     """
+    from chi.class_rule import totals as class_rule_totals
     from chi.pipeline import prepare
     from chi.policy import Policy
     from chi.progress import terminal_progress
@@ -142,6 +143,7 @@ def validate(
     ):
         counts = p.counts
         rules = p.rule_counts()
+        at_class = class_rule_totals(p)
         rejects = p.reject_summary()
         unmatched = p.unmatched_codes()
         basis = p.basis_counts()
@@ -183,6 +185,12 @@ def validate(
         [{"basis": b, "rule": r, "crimes": n} for b, r, n in rules],
         ["basis", "rule", "crimes"],
     )
+    if at_class["crimes"]:
+        typer.echo(
+            f"{at_class['crimes']:,} recorded crimes weighted at class level: "
+            f"{at_class['harm_days']} days under {at_class['rule']}, "
+            f"{at_class['harm_other_days']} under {at_class['other_rule']}"
+        )
     if unmatched:
         typer.echo("")
         typer.echo("unmatched offence codes (no weight; excluded from harm):")

@@ -170,3 +170,13 @@ def test_data_quality_page_says_what_depends_on_the_rule(
         ("ho_class_respelt", 2),
         ("ho_class_in_offence_code", 1),
     }
+
+
+def test_validate_says_what_class_level_crimes_weigh_under_each_rule(extract: Path) -> None:
+    got = CliRunner().invoke(app, ["validate", str(extract)])
+    assert got.exit_code == 0, got.output
+    # 6 class-level crimes: 19 + 19 + 19 + 1825 + 10 + 10; typical 547.5 x 3 + 1825 + 19 x 2
+    assert (
+        "6 recorded crimes weighted at class level: 1902.00 days under lowest, "
+        "3505.50 under typical"
+    ) in got.stdout

@@ -199,3 +199,19 @@ def test_class_typical_table_is_rebuilt_from_data() -> None:
         assert not r["offence_key"].endswith("A") or r["chosen_by"].startswith(
             ("only offence", "every offence is an attempt")
         )
+
+
+def test_the_same_rules_resolve_against_the_ons_weights(extract: Path) -> None:
+    """ONS CSS weights (data/weights/ons_css_2020.csv): 008/01 lowest 189.15 (8N), 019/08
+    lowest 2952.94 (19C), 028/03 465.38; the typical offence 8N.8.1.1 is 189.15 too."""
+    with prepare(extract, policy=Policy(weights="ons_css", class_rule="typical")) as p:
+        got = {
+            r[0]: r[1:]
+            for r in p.con.cursor()
+            .sql("select crime_id, basis, weight_rule, weight from crimes")
+            .fetchall()
+        }
+    assert got["H2"] == ("ho_class_typical", "ho_class_respelt", Decimal("189.15"))
+    assert got["R1"] == ("ho_class_typical", "retired_ho_class", Decimal("2952.94"))
+    assert got["O1"] == ("ho_class_typical", "ho_class_in_offence_code", Decimal("465.38"))
+    assert got["K2"][:2] == ("exact", "exact_respelt")
