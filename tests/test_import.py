@@ -573,3 +573,46 @@ def test_a_generated_extract_in_force_shape_scores_to_the_same_lists(
     assert basis_a["ho_class_min"] > len(rows["crimes"]) // 2
     for name in ("victim_list", "victim_exits", "offender_list", "dyads"):
         assert getattr(lists_b, name).equals(getattr(lists_a, name)), name
+
+
+def test_xlsx_sheets_are_chosen_by_name(tmp_path: Path) -> None:
+    import openpyxl
+
+    export = tmp_path / "export"
+    _small_export(export, HEAD)
+    book = openpyxl.Workbook()
+    first = book.active
+    assert first is not None
+    first.title = "Notes"
+    first.append(["nothing here"])
+    crimes = book.create_sheet("Crimes")
+    crimes.append(HEAD.strip().split(","))
+    crimes.append(["PC", "C1", date(2024, 3, 5), None, "8/1", None, None, "Y", None, "N",
+                   "Confirmed", 14, None])  # fmt: skip
+    book.save(export / "offences.xlsx")
+    for name in ("nominals", "victims", "suspects"):
+        csv_text = (export / f"{name}.csv").read_text(encoding="utf-8").splitlines()
+        sheet_book = openpyxl.Workbook()
+        ws = sheet_book.active
+        assert ws is not None
+        for line in csv_text:
+            ws.append(line.split(","))
+        sheet_book.save(export / f"{name}.xlsx")
+    mapping = MAPPING.replace('format = "csv"', 'format = "xlsx"').replace(".csv", ".xlsx")
+    mapping = mapping.replace('file = "offences*.xlsx"', 'file = "offences.xlsx"\nsheet = "Crimes"')
+    (export / "mapping.toml").write_text(mapping, encoding="utf-8")
+    import_extract(export, load_mapping(export / "mapping.toml"), tmp_path / "x")
+    row = pl.read_parquet(tmp_path / "x" / "crimes.parquet").row(0, named=True)
+    assert (row["crime_id"], row["recorded_date"], row["outcome_code"]) == (
+        "C1",
+        date(2024, 3, 5),
+        14,
+    )
+    (export / "mapping.toml").write_text(mapping.replace('"Crimes"', '"Offences"'), "utf-8")
+    with pytest.raises(SourceError, match=r"offences.xlsx: no sheet 'Offences' \(sheets: Notes, "):
+        import_extract(export, load_mapping(export / "mapping.toml"), tmp_path / "y")
+    csv_mapping = MAPPING.replace('file = "offences*.csv"', 'file = "offences*.csv"\nsheet = "A"')
+    (export / "mapping.toml").write_text(csv_mapping, encoding="utf-8")
+    line = _line_of(csv_mapping, 'sheet = "A"')
+    with pytest.raises(MappingError, match=rf"line {line}: sheet is the name of an XLSX sheet"):
+        load_mapping(export / "mapping.toml")
