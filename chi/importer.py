@@ -65,7 +65,7 @@ TABLE_KEYS = {"file", "sheet", "columns", "values", "constants"}
 BUILTIN_TRUE = ("true", "1")
 BUILTIN_FALSE = ("false", "0")
 SMALL_COUNT = 5
-"""Values of personal categorical columns seen in fewer rows than this are only counted."""
+"""A value no mapping covers that is seen in fewer rows than this is counted, never shown."""
 REPORT_NAME = "import_report"
 _ISO_DATE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})(?:[ T][0-9:.]+)?")
 _INTEGER = re.compile(r"[+-]?[0-9]+")
@@ -121,7 +121,12 @@ def _unquote(text: str) -> str:
     text = text.strip()
     if len(text) >= 2 and text[0] == text[-1] and text[0] in "\"'":
         inner = text[1:-1]
-        return json.loads(f'"{inner}"') if text[0] == '"' else inner
+        if text[0] == "'":
+            return inner
+        try:
+            return str(json.loads(f'"{inner}"'))
+        except ValueError:  # a TOML escape JSON does not know (\U0001F600): close enough
+            return inner
     return text
 
 
