@@ -501,8 +501,6 @@ def _read_parquet(path: Path) -> pl.DataFrame:
             out.append(col.dt.strftime("%Y-%m-%d"))
         elif isinstance(dtype, pl.Datetime):
             out.append(col.dt.strftime("%Y-%m-%d %H:%M:%S"))
-        elif dtype == pl.Boolean:
-            out.append(pl.when(col).then(pl.lit("true")).otherwise(pl.lit("false")))
         else:
             out.append(col.cast(pl.String))
     return _trimmed_header(path, frame.select(out) if out else frame)

@@ -616,3 +616,25 @@ def test_xlsx_sheets_are_chosen_by_name(tmp_path: Path) -> None:
     line = _line_of(csv_mapping, 'sheet = "A"')
     with pytest.raises(MappingError, match=rf"line {line}: sheet is the name of an XLSX sheet"):
         load_mapping(export / "mapping.toml")
+
+
+def test_a_typed_parquet_export_imports_losslessly(tmp_path: Path) -> None:
+    """Parquet with real dates, flags and integers (a warehouse export in the contract's
+    shape but with its own file names): the template mapping, pointed at the files."""
+    crimes, persons, victims, suspects = content()
+    contract = write_extract(tmp_path / "contract", crimes, persons, victims, suspects)
+    export = tmp_path / "export"
+    export.mkdir()
+    for name in ("crimes", "persons", "victims", "suspects"):
+        frame = pl.read_parquet(contract / f"{name}.parquet")
+        if name == "crimes":  # a timestamp at midnight, as warehouses write dates
+            frame = frame.with_columns(pl.col("recorded_date").cast(pl.Datetime("us")))
+        frame.write_parquet(export / f"dw_{name}.parquet")
+    mapping = template().replace('format = "csv"', 'format = "parquet"')
+    for name in ("crimes", "persons", "victims", "suspects"):
+        mapping = mapping.replace(f'file = "{name}.csv"', f'file = "dw_{name}.parquet"')
+    (export / "mapping.toml").write_text(mapping, encoding="utf-8")
+    import_extract(export, load_mapping(export / "mapping.toml"), tmp_path / "x")
+    for name in ("crimes", "persons", "victims", "suspects"):
+        a = pq.read_table(contract / f"{name}.parquet")
+        assert pq.read_table(tmp_path / "x" / f"{name}.parquet").equals(a), name

@@ -39,6 +39,8 @@ CASES: list[tuple[str, str | None, str | None, str, str, str, str | None, str]] 
     ("R1", None, "019/03", "ho_class_min", "retired_ho_class", "1825", "1825", "019/03"),
     ("R2", "19/27", None, "ho_class_min", "retired_ho_class", "1825", "1825", "019/27"),
     ("R3", None, "28/90", "ho_class_min", "retired_ho_class", "10", "19", "028/90"),
+    ("S1", None, "8n.8.6.0", "exact", "key_in_ho_class", "10", None, ""),
+    ("S2", "8/1", "8N.8.1.1", "exact", "key_in_ho_class", "547.5", None, "008/01"),
     ("G1", "8n.8.99.0", None, "group_min", "offence_group", "2", None, ""),
     ("U1", "ZZZ.1", None, "unmatched", "unmatched", "", None, ""),
     ("U2", None, "999/99", "unmatched", "unmatched", "", None, "999/99"),
@@ -98,6 +100,8 @@ def test_staged_offence_code_is_the_weight_sets_key(extract: Path) -> None:
     assert got["K3"][5] == "8N.8.6.0"
     assert got["O1"][5] is None  # the class moved to ho_class
     assert got["G1"][5] == "8N.8.99.0"
+    assert (got["S1"][4], got["S1"][5]) == (None, "8N.8.6.0")  # the key moved to offence_code
+    assert (got["S2"][4], got["S2"][5]) == ("008/01", "8N.8.1.1")  # swapped columns
 
 
 def test_counts_by_rule_reach_the_data_quality_report(extract: Path) -> None:
@@ -106,6 +110,7 @@ def test_counts_by_rule_reach_the_data_quality_report(extract: Path) -> None:
     assert rules == {
         ("exact", "exact"): 2,
         ("exact", "exact_respelt"): 1,
+        ("exact", "key_in_ho_class"): 2,
         ("ho_class_min", "ho_class"): 1,
         ("ho_class_min", "ho_class_respelt"): 5,
         ("ho_class_min", "ho_class_in_offence_code"): 3,

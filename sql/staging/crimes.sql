@@ -6,7 +6,8 @@
 --   ('8n.8.6.0 ' is 8N.8.6.0); the staged offence_code is the key as the weight set spells it;
 -- - Home Office classes are normalised to CCC/SS on both sides (norm_ho_class: '8/1', '08/01',
 --   '008/01', '8/01' and '00801' are all 008/01);
--- - a class found in the offence_code column ('028/03', '4/3') is treated as a class;
+-- - a class found in the offence_code column ('028/03', '4/3') is treated as a class, and a
+--   key found in the ho_class column (and none in offence_code) as a key;
 -- - a retired subclass the weight set no longer lists is weighted as its successor
 --   (ref_retired, from data/offences/retired_subclasses.csv).
 --
@@ -77,8 +78,9 @@ by_group as (
 found as (
     select
         s.*,
-        k.offence_key as key_found,
-        k.weight as key_weight,
+        coalesce(k.offence_key, kh.offence_key) as key_found,
+        coalesce(k.weight, kh.weight) as key_weight,
+        k.offence_key is null and kh.offence_key is not null as key_in_ho_class,
         case
             when c1.ho_class is not null then s.class_norm
             when c1r.ho_class is not null then r1.successor
@@ -95,6 +97,7 @@ found as (
         g.weight as group_weight
     from source as s
     left join keys as k on upper(s.code_text) = k.key_upper
+    left join keys as kh on upper(s.class_text) = kh.key_upper
     left join by_class as c1 on s.class_norm = c1.ho_class
     left join ref_retired as r1 on s.class_norm = r1.retired
     left join by_class as c1r on r1.successor = c1r.ho_class
@@ -128,7 +131,9 @@ select
     recorded_date,
     occurred_date,
     coalesce(key_found, case when code_class is null then upper(code_text) end) as offence_code,
-    coalesce(class_norm, code_class, class_text) as ho_class,
+    case
+        when key_in_ho_class then code_class else coalesce(class_norm, code_class, class_text)
+    end as ho_class,
     lsoa_code,
     domestic_abuse,
     da_relationship,
@@ -145,6 +150,7 @@ select
     end as weight,
     basis,
     case
+        when basis = 'exact' and key_in_ho_class then 'key_in_ho_class'
         when basis = 'exact' and code_text = key_found then 'exact'
         when basis = 'exact' then 'exact_respelt'
         when basis in ('ho_class_min', 'ho_class_typical') then class_rule_found
