@@ -1,56 +1,92 @@
 -- What depends on the class-level rule, per list month in range: harm in the window (every
 -- counted victimisation), the part of it weighted at class level under the run's rule and
--- what that part would be under the other rule, and how many people are listed, how many of
--- them would not be under the other rule and how many more would be.
+-- what that part would be under the other rule, and how many people are listed
+-- (victim_list_all), how many of them have a class-level crime in the window, how many would
+-- not be listed under the other rule and how many more would be.
 -- Eligibility and thresholds as lists/victim_list.sql (harm >= $min_harm or crimes >=
--- $min_crimes, individuals not deceased on or before the month's last day); crimes counts do
--- not depend on weights, so only harm can move a person across the line.
-with windowed as (
+-- $min_crimes, individuals not deceased on or before the month's last day). Crime counts do
+-- not depend on weights, so only people with a class-level crime in the window can cross the
+-- line; only they are windowed person by person.
+with weighed as (
     select
-        m.month,
         v.person_id,
-        coalesce(sum(v.weight), 0) as harm,
-        coalesce(sum(c.weight_other), 0) as harm_other,
-        count(*) as crimes,
-        count(*) filter (where c.basis in ('ho_class_min', 'ho_class_typical')) as class_crimes,
-        coalesce(
-            sum(v.weight) filter (where c.basis in ('ho_class_min', 'ho_class_typical')), 0
-        ) as class_harm,
-        coalesce(
-            sum(c.weight_other) filter (where c.basis in ('ho_class_min', 'ho_class_typical')),
-            0
-        ) as class_harm_other
-    from list_months as m
-    inner join victimisations as v
-        on v.counted and v.recorded_date between m.window_start and m.month_end
+        cast(date_trunc('month', v.recorded_date) as date) as month_start,
+        v.weight,
+        c.weight_other,
+        c.basis in ('ho_class_min', 'ho_class_typical') as at_class
+    from victimisations as v
     inner join crimes as c on v.crime_id = c.crime_id
-    where m.in_range
-    group by m.month, v.person_id
+    where v.counted
+),
+
+by_month as (
+    select
+        month_start,
+        coalesce(sum(weight), 0) as harm,
+        count(*) filter (where at_class) as class_crimes,
+        coalesce(sum(weight) filter (where at_class), 0) as class_harm,
+        coalesce(sum(weight_other) filter (where at_class), 0) as class_harm_other
+    from weighed
+    group by month_start
 ),
 
 totals as (
     select
-        month,
-        sum(harm) as harm_days,
-        sum(class_crimes) as class_victimisations,
-        sum(class_harm) as class_harm_days,
-        sum(class_harm_other) as class_harm_other_days
-    from windowed
-    group by month
+        m.month,
+        sum(b.harm) as harm_days,
+        sum(b.class_crimes) as class_victimisations,
+        sum(b.class_harm) as class_harm_days,
+        sum(b.class_harm_other) as class_harm_other_days
+    from list_months as m
+    inner join by_month as b on b.month_start between m.window_start and m.month_start
+    where m.in_range
+    group by m.month
+),
+
+class_people as (
+    select distinct person_id from weighed where at_class
 ),
 
 people as (
+    select
+        m.month,
+        w.person_id,
+        coalesce(sum(w.weight), 0) as harm,
+        coalesce(sum(w.weight_other), 0) as harm_other,
+        count(*) as crimes,
+        count(*) filter (where w.at_class) as class_crimes
+    from list_months as m
+    inner join weighed as w on w.month_start between m.window_start and m.month_start
+    where m.in_range and w.person_id in (select person_id from class_people)
+    group by m.month, w.person_id
+),
+
+moved as (
     select
         w.month,
         w.class_crimes,
         w.harm >= $min_harm or w.crimes >= $min_crimes as listed,
         w.harm_other >= $min_harm or w.crimes >= $min_crimes as listed_other
-    from windowed as w
+    from people as w
     inner join list_months as m on w.month = m.month
     inner join persons as p on w.person_id = p.person_id
     where
         p.person_type = 'individual'
         and (p.deceased_date is null or p.deceased_date > m.month_end)
+),
+
+moved_counts as (
+    select
+        month,
+        count(*) filter (where listed and class_crimes > 0) as listed_with_class_crimes,
+        count(*) filter (where listed and not listed_other) as listed_only_this_rule,
+        count(*) filter (where listed_other and not listed) as listed_only_other_rule
+    from moved
+    group by month
+),
+
+listed as (
+    select month, count(*) as listed from victim_list_all group by month
 )
 
 select
@@ -59,13 +95,13 @@ select
     coalesce(t.class_victimisations, 0) as class_victimisations,
     coalesce(t.class_harm_days, 0) as class_harm_days,
     coalesce(t.class_harm_other_days, 0) as class_harm_other_days,
-    count(p.month) filter (where p.listed) as listed,
-    count(p.month) filter (where p.listed and p.class_crimes > 0) as listed_with_class_crimes,
-    count(p.month) filter (where p.listed and not p.listed_other) as listed_only_this_rule,
-    count(p.month) filter (where p.listed_other and not p.listed) as listed_only_other_rule
+    coalesce(l.listed, 0) as listed,
+    coalesce(c.listed_with_class_crimes, 0) as listed_with_class_crimes,
+    coalesce(c.listed_only_this_rule, 0) as listed_only_this_rule,
+    coalesce(c.listed_only_other_rule, 0) as listed_only_other_rule
 from list_months as m
 left join totals as t on m.month = t.month
-left join people as p on m.month = p.month
+left join listed as l on m.month = l.month
+left join moved_counts as c on m.month = c.month
 where m.in_range
-group by all
 order by m.month
