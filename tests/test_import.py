@@ -638,3 +638,20 @@ def test_a_typed_parquet_export_imports_losslessly(tmp_path: Path) -> None:
     for name in ("crimes", "persons", "victims", "suspects"):
         a = pq.read_table(contract / f"{name}.parquet")
         assert pq.read_table(tmp_path / "x" / f"{name}.parquet").equals(a), name
+
+
+def test_local_offence_codes_are_mapped_like_any_value(tmp_path: Path) -> None:
+    mapping = MAPPING.replace(
+        "[persons]", '[crimes.values.offence_code]\n"ASSLT-ABH" = "8N.8.6.0"\n\n[persons]'
+    )
+    export = _small_export(
+        tmp_path / "export",
+        HEAD + "x,C1,05/03/2024,,asslt-abh,,,N,,N,Confirmed,,\n"
+        "x,C2,05/03/2024,,LOCAL-99,,,N,,N,Confirmed,,\n",
+        mapping,
+    )
+    import_extract(export, load_mapping(export / "mapping.toml"), tmp_path / "x")
+    codes = pl.read_parquet(tmp_path / "x" / "crimes.parquet")["offence_code"].to_list()
+    assert codes == ["8N.8.6.0", "LOCAL-99"]
+    with prepare(tmp_path / "x") as p:
+        assert p.unmatched_codes() == [("LOCAL-99", "(none)", 1)]

@@ -67,3 +67,9 @@ def test_the_worked_example_prints_the_report_on_the_page(
     got = runner.invoke(app, ["score", "extract-2", "--out", "runs"])
     assert got.exit_code == 0, got.output
     assert "crimes     read         6  accepted         6  rejected       0" in got.stdout
+    run = got.stdout.strip().splitlines()[-1]
+    got = runner.invoke(
+        app, ["export", run, "--month", "2024-03", "--format", "xlsx", "--out", "list.xlsx"]
+    )
+    assert got.exit_code == 0, got.output
+    assert (tmp_path / "list.xlsx").stat().st_size > 0
