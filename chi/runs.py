@@ -80,7 +80,7 @@ def _victimisations(p: Prepared) -> pa.Table:
             """
             select v.crime_id, v.person_id, v.recorded_date, v.occurred_date, v.month,
                    v.offence_code, v.ho_class, w.title as offence_title, v.weight, v.basis,
-                   v.domestic_abuse, v.da_relationship, v.dash_risk,
+                   v.weight_rule, v.domestic_abuse, v.da_relationship, v.dash_risk,
                    v.crime_neighbourhood_code, v.historic, v.counted,
                    exists (select 1 from suspects as s where s.crime_id = v.crime_id)
                        as has_suspect

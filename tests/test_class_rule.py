@@ -180,3 +180,14 @@ def test_validate_says_what_class_level_crimes_weigh_under_each_rule(extract: Pa
         "6 recorded crimes weighted at class level: 1902.00 days under lowest, "
         "3505.50 under typical"
     ) in got.stdout
+
+
+def test_the_run_keeps_each_victimisations_rule(extract: Path, tmp_path: Path) -> None:
+    run = open_run(score_and_publish(extract, tmp_path / "runs", Policy(), "2024-03"))
+    rows = {
+        r["crime_id"]: (r["basis"], r["weight_rule"])
+        for r in run.table("victimisations").to_pylist()
+    }
+    assert rows["A2"] == ("ho_class_min", "ho_class_respelt")
+    assert rows["E1"] == ("ho_class_min", "ho_class_in_offence_code")
+    assert rows["D1"] == ("exact", "exact")
