@@ -27,6 +27,7 @@ from chi.contract import CONTRACT_VERSION
 from chi.pipeline import Prepared, prepare
 from chi.policy import Policy
 from chi.progress import Progress, silent
+from chi.reference import offence_rules_manifest
 from chi.score import Lists, complete_months, parse_months, score
 
 LIST_FILES = ("victim_list", "victim_exits", "offender_list", "dyads")
@@ -113,6 +114,7 @@ def run_digest(p: Prepared, months: list[str]) -> str:
         "files": [(f["table"], f["file"], f["sha256"]) for f in p.extract.files_manifest()],
         "policy": p.policy.as_manifest(),
         "weights": p.weight_set.sha256,
+        "offence_rules": [t["sha256"] for t in offence_rules_manifest()],
         "months": months,
         "as_of": p.as_of.isoformat(),
         "version": __version__,
