@@ -413,7 +413,7 @@ def _read_csv(path: Path, options: SourceOptions) -> pl.DataFrame:
     if not text.strip():
         raise SourceError(f"{path}: the file is empty (no header row)")
     header = next(csv.reader(io.StringIO(text), delimiter=options.delimiter), [])
-    dupes = sorted(h for h, k in Counter(h.strip() for h in header).items() if k > 1)
+    dupes = sorted(h for h, k in Counter(h.strip() for h in header).items() if k > 1 and h)
     if dupes:
         raise SourceError(f"{path}: column {dupes[0]!r} appears more than once in the header")
     try:
@@ -429,13 +429,15 @@ def _read_csv(path: Path, options: SourceOptions) -> pl.DataFrame:
             f"{path}: cannot be read as CSV with delimiter {options.delimiter!r} "
             f"({exc.__class__.__name__}; a row with more fields than the header?)"
         ) from None
+    if len(frame.columns) == len(header):  # unnamed columns (a trailing comma) hold nothing
+        frame = frame.select([c for c, h in zip(frame.columns, header, strict=True) if h.strip()])
     return _trimmed_header(path, frame)
 
 
 def _trimmed_header(path: Path, frame: pl.DataFrame) -> pl.DataFrame:
     """Header names without surrounding spaces; the same name twice is an error."""
     names = [c.strip() for c in frame.columns]
-    dupes = sorted(h for h, k in Counter(names).items() if k > 1)
+    dupes = sorted(h for h, k in Counter(names).items() if k > 1 and h)
     if dupes:
         raise SourceError(f"{path}: column {dupes[0]!r} appears more than once in the header")
     return frame.rename(dict(zip(frame.columns, names, strict=True)))

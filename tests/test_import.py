@@ -655,3 +655,13 @@ def test_local_offence_codes_are_mapped_like_any_value(tmp_path: Path) -> None:
     assert codes == ["8N.8.6.0", "LOCAL-99"]
     with prepare(tmp_path / "x") as p:
         assert p.unmatched_codes() == [("LOCAL-99", "(none)", 1)]
+
+
+def test_unnamed_columns_from_trailing_commas_are_ignored(tmp_path: Path) -> None:
+    export = _small_export(
+        tmp_path / "export",
+        HEAD.rstrip("\n") + ",,\n" + "x,C1,05/03/2024,,8/1,,,N,,N,Confirmed,,,,\n",
+    )
+    report = import_extract(export, load_mapping(export / "mapping.toml"), tmp_path / "x")
+    assert report.tables["crimes"].unused_source_columns == ["OfficerInCase"]
+    assert report.tables["crimes"].rows_written == 1
