@@ -6,8 +6,12 @@
 --   ('8n.8.6.0 ' is 8N.8.6.0); the staged offence_code is the key as the weight set spells it;
 -- - Home Office classes are normalised to CCC/SS on both sides (norm_ho_class: '8/1', '08/01',
 --   '008/01', '8/01' and '00801' are all 008/01);
--- - a class found in the offence_code column ('028/03', '4/3') is treated as a class, and a
---   key found in the ho_class column (and none in offence_code) as a key;
+-- - a class found in the offence_code column ('028/03', '8/1') is treated as a class, unless
+--   it is a Home Office offence code of the weight set written with a slash ('4/3', '4/4',
+--   '37/2': classification_code), which is weighted at the lowest weight of that code's
+--   offences (basis group_min: 4/4 spans death by dangerous driving, 004/04, and serious
+--   injury, 004/12, so reading it as class 004/04 would overstate); a key found in the
+--   ho_class column (and none in offence_code) is a key;
 -- - a retired subclass the weight set no longer lists is weighted as its successor
 --   (ref_retired, from data/offences/retired_subclasses.csv).
 --
@@ -23,13 +27,25 @@
 -- The historic-offence rule flags crimes that occurred more than $historic_months months
 -- before they were recorded (null = no rule); `counted` says whether a crime counts towards
 -- harm and crimes under the policy ($historic_counted).
-with source as (
+with ho_codes as (
+    select
+        upper(classification_code) as code,
+        min(weight) as weight
+    from ref_weights
+    where contains(classification_code, '/')
+    group by upper(classification_code)
+),
+
+source as (
     select
         crime_id,
         recorded_date,
         occurred_date,
         nullif(trim(offence_code), '') as code_text,
-        norm_ho_class(offence_code) as code_class,
+        case
+            when upper(trim(offence_code)) not in (select code from ho_codes)
+                then norm_ho_class(offence_code)
+        end as code_class,
         nullif(trim(ho_class), '') as class_text,
         norm_ho_class(ho_class) as class_norm,
         nullif(upper(trim(lsoa_code)), '') as lsoa_code,
@@ -94,7 +110,8 @@ found as (
             when c2.ho_class is not null then 'ho_class_in_offence_code'
             when c2r.ho_class is not null then 'retired_ho_class'
         end as class_rule_found,
-        g.weight as group_weight
+        coalesce(g.weight, hc.weight) as group_weight,
+        g.weight is null and hc.weight is not null as by_ho_code
     from source as s
     left join keys as k on upper(s.code_text) = k.key_upper
     left join keys as kh on upper(s.class_text) = kh.key_upper
@@ -106,6 +123,7 @@ found as (
     left join by_class as c2r on r2.successor = c2r.ho_class
     left join by_group as g
         on s.code_class is null and upper(split_part(s.code_text, '.', 1)) = g.offence_group
+    left join ho_codes as hc on upper(s.code_text) = hc.code
 ),
 
 weighed as (
@@ -154,6 +172,7 @@ select
         when basis = 'exact' and code_text = key_found then 'exact'
         when basis = 'exact' then 'exact_respelt'
         when basis in ('ho_class_min', 'ho_class_typical') then class_rule_found
+        when basis = 'group_min' and by_ho_code then 'ho_offence_code'
         when basis = 'group_min' then 'offence_group'
         else 'unmatched'
     end as weight_rule,

@@ -73,8 +73,8 @@ def render(ctx: PageContext) -> None:
         if rules:
             st.caption(
                 "How each offence code was read: as the weight set writes it (exact), "
-                "respelt (key case, class spelling), a class in the offence-code column or a key "
-                "in the class column, "
+                "respelt (key case, class spelling), a class or a Home Office offence code in "
+                "the offence-code column, a key in the class column, "
                 "a retired subclass weighted as its successor, the offence group, or not at all."
             )
             st.dataframe(
