@@ -3,9 +3,10 @@
 Each case is a hand-made crime; the expected weight and rule are read off the CHI 2020 sheet
 (``data/weights/chi_2020.csv``) by hand: ABH 8N.8.6.0 = 10 days; subclass 008/01 (s.20 GBH)
 lowest 19, typical 8N.8.1.1 = 547.5; 028/03 (residential burglary) lowest 10, typical
-28E.28.3.1 = 19; 004/03 (child destruction, Home Office code 4/3) 4380; code 4/4 lowest 365 (serious injury by
-dangerous driving; death by dangerous driving is 1095); code 37/2 lowest 10; 019/08 (rape of a female 16+) lowest 1825;
-the lowest of offence group 8N is 2 (8N.8.20.0).
+28E.28.3.1 = 19; Home Office code 4/3 (child destruction, 004/03) 4380; code 4/4 lowest 365
+(serious injury by dangerous driving; death by dangerous driving is 1095); code 37/2 lowest
+10; 019/08 (rape of a female 16+) lowest 1825; the lowest of offence group 8N is 2
+(8N.8.20.0).
 """
 
 from __future__ import annotations
