@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 from datetime import date
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -155,7 +156,26 @@ def _offence(row: dict[str, Any], i: int) -> tuple[str, str]:
     if normal_ho_class(cls) in RETIRED and i % 3 == 0:
         cls = RETIRED[str(normal_ho_class(cls))]
     text = respell(cls, i)
-    return (text, "") if i % 4 == 1 else ("", text)
+    if i % 4 != 1:
+        return "", text
+    if text.upper() in _ho_codes():
+        # '4/4' in the offence-code column is Home Office code 4/4 (004/04 and 004/12), not
+        # class 004/04 (docs/scoring.md §3): a force writing the class there pads it
+        text = respell(cls, 2)
+    return text, ""
+
+
+@cache
+def _ho_codes() -> frozenset[str]:
+    """The weight set's Home Office offence codes written with a slash (4/3, 4/4, 37/2)."""
+    from chi.reference import load_weight_set
+
+    with load_weight_set("chi2020").path.open(encoding="utf-8") as fh:
+        return frozenset(
+            r["classification_code"].upper()
+            for r in csv.DictReader(fh)
+            if "/" in r["classification_code"]
+        )
 
 
 def force_rows(
