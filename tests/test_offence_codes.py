@@ -225,3 +225,26 @@ def test_the_same_rules_resolve_against_the_ons_weights(extract: Path) -> None:
     assert got["R1"] == ("ho_class_typical", "retired_ho_class", Decimal("2952.94"))
     assert got["O1"] == ("ho_class_typical", "ho_class_in_offence_code", Decimal("465.38"))
     assert got["K2"][:2] == ("exact", "exact_respelt")
+
+
+@pytest.mark.parametrize("weights", ["chi2020", "ons_css"])
+def test_every_crime_is_staged_once(extract: Path, weights: str) -> None:
+    """The joins of sql/staging/crimes.sql are one-to-one: keys are unique ignoring case, and a
+    subclass has one successor and one typical offence."""
+    with prepare(extract, policy=Policy(weights=weights)) as p:
+        [(n, distinct)] = (
+            p.con.cursor().sql("select count(*), count(distinct crime_id) from crimes").fetchall()
+        )
+        [(keys, upper_keys)] = (
+            p.con.cursor()
+            .sql("select count(*), count(distinct upper(offence_key)) from ref_weights")
+            .fetchall()
+        )
+        [(retired, distinct_retired)] = (
+            p.con.cursor()
+            .sql("select count(*), count(distinct retired) from ref_retired")
+            .fetchall()
+        )
+    assert n == distinct == len(CASES)
+    assert keys == upper_keys
+    assert retired == distinct_retired == 150
