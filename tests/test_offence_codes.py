@@ -16,6 +16,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 import pytest
 
 from chi.offences import normal_ho_class
@@ -248,3 +249,26 @@ def test_every_crime_is_staged_once(extract: Path, weights: str) -> None:
     assert n == distinct == len(CASES)
     assert keys == upper_keys
     assert retired == distinct_retired == 150
+
+
+def test_every_spelling_of_every_class_normalises_alike() -> None:
+    """Every class 000-999 with every seventh subclass, in each spelling forces use: Python and
+    SQL both give the canonical CCC/SS (the SQL runs once over the whole set)."""
+    from chi import sql
+
+    spellings = ("{c}/{s}", "{c:02d}/{s:02d}", "{c:03d}/{s:02d}", "{c}/{s:02d}", " {c:03d}{s:02d} ")
+    rows = [
+        (fmt.format(c=c, s=s), f"{c:03d}/{s:02d}")
+        for c in range(1000)
+        for s in range(0, 100, 7)
+        for fmt in spellings
+    ]
+    assert all(normal_ho_class(text) == want for text, want in rows)
+    con = duckdb.connect()
+    con.sql(sql.load("staging/ho_class_macro"))
+    table = pa.table({"text": [t for t, _ in rows], "want": [w for _, w in rows]})
+    con.register("spelt", table)
+    [(wrong,)] = con.sql(
+        "select count(*) from spelt where norm_ho_class(text) is distinct from want"
+    ).fetchall()
+    assert wrong == 0
