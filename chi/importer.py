@@ -16,7 +16,8 @@ What it decides:
 - Values are trimmed; a blank value is null. Value mappings match after trimming, ignoring
   case; a value already in the contract's spelling passes (in any case).
 - Dates: ISO (``2024-03-05``, or a date and time, whose date is kept) always, else
-  ``date_format``. Flags: ``true_values``/``false_values``, and ``true``/``false``/``1``/``0``.
+  ``date_format`` (a time of day after the date is dropped). Flags: ``true_values`` and
+  ``false_values``, and ``true``/``false``/``1``/``0``. Whole numbers also as ``14.0``.
 - A value that cannot be read as its type is written null and counted in the report with the
   file and row (never the value); a categorical value no mapping covers is written as it is
   (validation rejects the row) and listed in the report with its count when it is in at least
@@ -68,7 +69,8 @@ SMALL_COUNT = 5
 """A value no mapping covers that is seen in fewer rows than this is counted, never shown."""
 REPORT_NAME = "import_report"
 _ISO_DATE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})(?:[ T][0-9:.]+)?")
-_INTEGER = re.compile(r"[+-]?[0-9]+")
+_INTEGER = re.compile(r"([+-]?[0-9]+)(?:\.0*)?")
+"""A whole number, also as a float spreadsheets and pandas write (``14.0``): lossless."""
 
 
 class MappingError(ValueError):
@@ -594,8 +596,9 @@ def _converter(
             d = parse_date(text, options.date_format)
             return d, d is not None, True
         if col.type == "int":
-            if _INTEGER.fullmatch(text) and -32768 <= int(text) <= 32767:
-                return int(text), True, True
+            m = _INTEGER.fullmatch(text)
+            if m and -32768 <= int(m.group(1)) <= 32767:
+                return int(m.group(1)), True, True
             return None, False, True
         if allowed is not None:
             if key in allowed:

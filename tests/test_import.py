@@ -665,3 +665,16 @@ def test_unnamed_columns_from_trailing_commas_are_ignored(tmp_path: Path) -> Non
     report = import_extract(export, load_mapping(export / "mapping.toml"), tmp_path / "x")
     assert report.tables["crimes"].unused_source_columns == ["OfficerInCase"]
     assert report.tables["crimes"].rows_written == 1
+
+
+def test_whole_numbers_written_as_floats_are_read(tmp_path: Path) -> None:
+    export = _small_export(
+        tmp_path / "export",
+        HEAD + "x,C1,05/03/2024,,8/1,,,N,,N,Confirmed,14.0,\n"
+        "x,C2,05/03/2024,,8/1,,,N,,N,Confirmed,14.5,\n"
+        "x,C3,05/03/2024,,8/1,,,N,,N,Confirmed,99999,\n",
+    )
+    report = import_extract(export, load_mapping(export / "mapping.toml"), tmp_path / "x")
+    codes = pl.read_parquet(tmp_path / "x" / "crimes.parquet")["outcome_code"].to_list()
+    assert codes == [14, None, None]
+    assert report.tables["crimes"].columns["outcome_code"].unread == 2
