@@ -166,6 +166,10 @@ def validate(
     weights: Annotated[
         str, typer.Option(help="Weight set to resolve offences against.")
     ] = "chi2020",
+    class_rule: Annotated[
+        str,
+        typer.Option(help="Weight of a crime with only its Home Office class: lowest or typical."),
+    ] = "lowest",
 ) -> None:
     """Check an extract against the data contract and print the data-quality summary.
 
@@ -173,15 +177,21 @@ def validate(
     table and reason, offence codes no weight could be found for, and the mix of weight
     bases. Exit code 0 even when rows are rejected: rejected rows are reported, not fatal.
     """
+    from chi.class_rule import totals as class_rule_totals
     from chi.pipeline import prepare
+    from chi.policy import Policy
     from chi.progress import terminal_progress
 
     with (
         _clear_errors(),
         terminal_progress("validate") as progress,
-        prepare(extract, weights=weights, progress=progress) as p,
+        prepare(
+            extract, policy=Policy(weights=weights, class_rule=class_rule), progress=progress
+        ) as p,
     ):
         counts = p.counts
+        rules = p.rule_counts()
+        at_class = class_rule_totals(p)
         rejects = p.reject_summary()
         unmatched = p.unmatched_codes()
         basis = p.basis_counts()
@@ -217,6 +227,18 @@ def validate(
         [{"basis": b, "crimes": n, "share": f"{100 * n / total:.1f}%"} for b, n in basis.items()],
         ["basis", "crimes", "share"],
     )
+    typer.echo("")
+    typer.echo(f"offence-code rules (class-level rule: {class_rule}):")
+    _echo_table(
+        [{"basis": b, "rule": r, "crimes": n} for b, r, n in rules],
+        ["basis", "rule", "crimes"],
+    )
+    if at_class["crimes"]:
+        typer.echo(
+            f"{at_class['crimes']:,} recorded crimes weighted at class level: "
+            f"{at_class['harm_days']} days under {at_class['rule']}, "
+            f"{at_class['harm_other_days']} under {at_class['other_rule']}"
+        )
     if unmatched:
         typer.echo("")
         typer.echo("unmatched offence codes (no weight; excluded from harm):")
@@ -249,6 +271,10 @@ def score(
             "--historic-counted/--historic-excluded", help="Count flagged historic crimes?"
         ),
     ] = None,
+    class_rule: Annotated[
+        str | None,
+        typer.Option(help="Weight of a crime with only its Home Office class: lowest or typical."),
+    ] = None,
     config: Annotated[
         Path | None, typer.Option(help="Policy file (default: ./chi.toml if present).")
     ] = None,
@@ -271,6 +297,7 @@ def score(
             weights=weights,
             historic_months=historic_months,
             historic_counted=historic_counted,
+            class_rule=class_rule,
         )
         with terminal_progress("score") as progress:
             run = score_and_publish(extract, out, policy, months, progress)
@@ -289,6 +316,16 @@ def _print_run_summary(path: Path) -> None:
         )
     basis = ", ".join(f"{k} {v:,}" for k, v in m["weight_basis"].items())
     typer.echo(f"weight basis: {basis}")
+    cr = m.get("class_rule")
+    if cr and cr["months"]:
+        last = cr["months"][-1]
+        typer.echo(
+            f"class-level rule {cr['rule']}: {last['class_harm_days']} of {last['harm_days']} "
+            f"days in {last['month']}'s window weighted at class level "
+            f"({last['class_harm_other_days']} under {cr['other_rule']}); "
+            f"{last['listed_only_this_rule']} listed only under {cr['rule']}, "
+            f"{last['listed_only_other_rule']} more under {cr['other_rule']}"
+        )
     months = m["months"]
     typer.echo(f"months: {months[0]} to {months[-1]} ({len(months)})")
     for name in ("victim_list", "offender_list", "dyads"):
@@ -459,9 +496,9 @@ def export(
 
 def _register_more_commands() -> None:
     """Commands of the later stages, each kept in its own module."""
-    from chi import cli_app, cli_backtest, cli_meetings, cli_profile
+    from chi import cli_app, cli_backtest, cli_import, cli_meetings, cli_profile
 
-    for module in (cli_app, cli_profile, cli_backtest, cli_meetings):
+    for module in (cli_import, cli_app, cli_profile, cli_backtest, cli_meetings):
         module.register(app)
 
 

@@ -276,3 +276,24 @@ def sql_masked_title(
     )
     shown = f"coalesce({title}, {offence_code}, {ho_class}, 'unknown offence')"
     return f"(case {whens} else {shown} end)" if whens else shown
+
+
+_HO_CLASS = re.compile(r"0*([0-9]{1,3})\s*/\s*0*([0-9]{1,2})")
+_HO_CLASS_DIGITS = re.compile(r"([0-9]{3})([0-9]{2})")
+
+
+def normal_ho_class(text: str | None) -> str | None:
+    """A Home Office class/subclass in its canonical spelling ``CCC/SS``, or None.
+
+    Forces write one class several ways: ``8/1``, ``08/01``, ``008/01``, ``8/01`` and the
+    slash-less ``00801`` are all ``008/01``. The same rule in SQL is the ``norm_ho_class``
+    macro (``sql/staging/ho_class_macro.sql``); a test checks that the two agree.
+    """
+    value = (text or "").strip()
+    m = _HO_CLASS.fullmatch(value)
+    if m:
+        return f"{int(m.group(1)):03d}/{int(m.group(2)):02d}"
+    m = _HO_CLASS_DIGITS.fullmatch(value)
+    if m:
+        return f"{m.group(1)}/{m.group(2)}"
+    return None

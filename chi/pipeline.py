@@ -9,6 +9,7 @@ registers the extract (``chi.extract``), loads the reference data, validates
   ``month``, ``weight`` (exact ``DECIMAL(18,2)``, null when unmatched) and ``basis``;
 - ``victimisations``: one row per (recorded crime, victim) with the crime's weight;
 - ``ref_lsoa`` and ``ref_weights``: the geography and the chosen weight set;
+  ``ref_retired`` and ``ref_class_typical``: the offence-code rule tables of ``data/offences``;
 - ``rejects``: every failed check, with table, key, column, reason, value, file and row.
 
 Queries go through ``p.con.cursor()``: one connection, a cursor per query.
@@ -28,7 +29,7 @@ from chi import sql
 from chi.extract import Extract, locate, register
 from chi.policy import Policy
 from chi.progress import Progress, silent
-from chi.reference import WeightSet, load_weight_set, lsoa_path
+from chi.reference import WeightSet, load_weight_set, lsoa_path, offence_rules_path
 from chi.sql import literal as _literal
 from chi.validate import TableCounts, validate
 
@@ -52,6 +53,20 @@ class Prepared:
             .fetchall()
         )
         return {str(b): int(n) for b, n in rows}
+
+    def rule_counts(self) -> list[tuple[str, str, int]]:
+        """(basis, weight rule, crimes): how many crimes each offence-code rule resolved."""
+        rows = (
+            self.con.cursor()
+            .sql(
+                """
+                select basis, weight_rule, count(*) from crimes
+                group by all order by 3 desc, 1, 2
+                """
+            )
+            .fetchall()
+        )
+        return [(str(b), str(r), int(n)) for b, r, n in rows]
 
     def unmatched_codes(self) -> list[tuple[str, str, int]]:
         """(offence_code, ho_class, crimes) of crimes no weight could be found for."""
@@ -107,19 +122,12 @@ def _load_reference(con: duckdb.DuckDBPyConnection, ws: WeightSet) -> None:
                 'centroid_lat': 'DOUBLE', 'centroid_lon': 'DOUBLE'}})
         """
     )
-    con.cursor().sql(
-        f"""
-        create or replace table ref_weights as
-        select offence_key,
-               case when regexp_full_match(ho_class, '[0-9]{{1,3}}/[0-9]{{1,2}}')
-                    then lpad(split_part(ho_class, '/', 1), 3, '0') || '/'
-                         || lpad(split_part(ho_class, '/', 2), 2, '0')
-                    else ho_class end as ho_class,
-               offence_group, classification_code, title,
-               cast(weight as decimal(18, 2)) as weight
-        from read_csv({_literal(ws.path.as_posix())}, header = true, all_varchar = true)
-        """
-    )
+    con.cursor().sql(sql.load("staging/ho_class_macro"))
+    sql.create_table(con, "ref_weights", "reference/weights", {"path": ws.path.as_posix()})
+    rules = {"ref_retired": "retired_subclasses", "ref_class_typical": "class_typical"}
+    for table, name in rules.items():
+        path = offence_rules_path(name).as_posix()
+        sql.create_table(con, table, f"reference/{name}", {"path": path})
 
 
 @contextmanager
@@ -159,6 +167,7 @@ def prepare(
             {
                 "historic_months": policy.historic_months,
                 "historic_counted": policy.historic_counted,
+                "class_rule": policy.class_rule,
             },
         )
         for view in ("persons", "victims", "suspects"):

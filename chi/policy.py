@@ -18,6 +18,12 @@ Defaults, and why:
 - ``historic_months = None``: no historic-offence rule unless a force asks for one; when set,
   crimes that occurred more than N months before they were recorded are flagged, and
   ``historic_counted`` says whether they still count towards harm and crimes.
+- ``class_rule = "lowest"``: a crime that carries only its Home Office class/subclass is
+  weighted at the class's lowest weight, the contract's conservative rule (a list never
+  overstates harm). ``"typical"`` is the documented alternative: the weight of the class's
+  typical offence (the most recorded offence code within it in published recorded crime;
+  ``data/offences/class_typical.csv``). The data quality page says how much harm and how many
+  listed people depend on the choice.
 - Offender list: ``offender_min_harm = 365`` and ``offender_min_crimes = 3`` for the same
   reasons as the victim list.
 - Recency-frequency-gravity (RFG) weights ``1, 1, 2``: gravity (harm) counts double, as
@@ -38,6 +44,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from chi.reference import DEFAULT_WEIGHTS
 
+CLASS_RULES = ("lowest", "typical")
+"""How a crime with only its Home Office class is weighted: the class's lowest weight (the
+contract's rule, the default) or the weight of its typical offence."""
+
 
 @dataclass(frozen=True)
 class Policy:
@@ -47,6 +57,7 @@ class Policy:
     weights: str = DEFAULT_WEIGHTS
     historic_months: int | None = None
     historic_counted: bool = True
+    class_rule: str = "lowest"
     offender_min_harm: Decimal = Decimal("365")
     offender_min_crimes: int = 3
     rfg_recency: float = 1.0
@@ -68,6 +79,10 @@ class Policy:
             raise ValueError("crime-count thresholds must be at least 1")
         if self.historic_months is not None and self.historic_months < 0:
             raise ValueError("historic_months must be zero or more")
+        if self.class_rule not in CLASS_RULES:
+            raise ValueError(
+                f"class_rule must be one of {', '.join(CLASS_RULES)}, not {self.class_rule!r}"
+            )
         if min(self.rfg_recency, self.rfg_frequency, self.rfg_gravity) < 0 or (
             self.rfg_recency + self.rfg_frequency + self.rfg_gravity == 0
         ):

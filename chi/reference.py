@@ -46,6 +46,29 @@ def calibration_path(name: str) -> Path:
     return data_dir() / "calibration" / name
 
 
+OFFENCE_RULE_FILES = ("retired_subclasses", "class_typical")
+"""The offence-code rule tables in ``data/offences/`` (see data/README.md)."""
+
+
+def offence_rules_path(name: str) -> Path:
+    """``data/offences/<name>.csv``: retired subclasses or the typical offence of each class."""
+    if name not in OFFENCE_RULE_FILES:
+        raise ValueError(f"unknown offence rule table {name!r}")
+    return data_dir() / "offences" / f"{name}.csv"
+
+
+def offence_rules_manifest() -> list[dict[str, str]]:
+    """File name and sha256 of each offence-code rule table, for a run's manifest."""
+    return [
+        {
+            "name": name,
+            "file": f"offences/{name}.csv",
+            "sha256": hashlib.sha256(offence_rules_path(name).read_bytes()).hexdigest(),
+        }
+        for name in OFFENCE_RULE_FILES
+    ]
+
+
 @dataclass(frozen=True)
 class WeightSet:
     name: str

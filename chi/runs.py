@@ -41,10 +41,12 @@ import pyarrow.parquet as pq
 from filelock import FileLock, Timeout
 
 from chi import __version__
+from chi.class_rule import impact as class_rule_impact
 from chi.contract import CONTRACT_VERSION
 from chi.pipeline import Prepared, prepare
 from chi.policy import Policy
 from chi.progress import Progress, silent
+from chi.reference import offence_rules_manifest
 from chi.score import Lists, complete_months, parse_months, score
 
 LIST_FILES = ("victim_list", "victim_exits", "offender_list", "dyads")
@@ -104,7 +106,7 @@ def _victimisations(p: Prepared) -> pa.Table:
             """
             select v.crime_id, v.person_id, v.recorded_date, v.occurred_date, v.month,
                    v.offence_code, v.ho_class, w.title as offence_title, v.weight, v.basis,
-                   v.domestic_abuse, v.da_relationship, v.dash_risk,
+                   v.weight_rule, v.domestic_abuse, v.da_relationship, v.dash_risk,
                    v.crime_neighbourhood_code, v.historic, v.counted,
                    exists (select 1 from suspects as s where s.crime_id = v.crime_id)
                        as has_suspect
@@ -137,6 +139,7 @@ def run_digest(p: Prepared, months: list[str]) -> str:
         "files": [(f["table"], f["file"], f["sha256"]) for f in p.extract.files_manifest()],
         "policy": p.policy.as_manifest(),
         "weights": p.weight_set.sha256,
+        "offence_rules": [t["sha256"] for t in offence_rules_manifest()],
         "months": months,
         "as_of": p.as_of.isoformat(),
         "version": __version__,
@@ -321,6 +324,8 @@ def publish(p: Prepared, lists: Lists, runs_dir: Path, now: datetime | None = No
                 for name, c in p.counts.items()
             },
             "weight_basis": p.basis_counts(),
+            "weight_rules": [{"basis": b, "rule": r, "crimes": n} for b, r, n in p.rule_counts()],
+            "class_rule": class_rule_impact(p),
             "unmatched_codes": [
                 {"offence_code": a, "ho_class": b, "crimes": n} for a, b, n in p.unmatched_codes()
             ],

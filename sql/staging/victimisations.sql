@@ -12,6 +12,7 @@ select
     c.ho_class,
     c.weight,
     c.basis,
+    c.weight_rule,
     c.domestic_abuse,
     c.da_relationship,
     c.lsoa_code,

@@ -7,11 +7,19 @@ reason, never dropped silently.
 
 from __future__ import annotations
 
+from decimal import Decimal
+from typing import Any
+
 import polars as pl
 import streamlit as st
 
 from chi.app.context import PageContext
 from chi.app.ui import current_run, guarded, require, run_caption
+
+_RULE_WORDS = {
+    "lowest": "the lowest weight of the class (the contract's rule)",
+    "typical": "the weight of the class's typical offence",
+}
 
 
 def render(ctx: PageContext) -> None:
@@ -61,10 +69,39 @@ def render(ctx: PageContext) -> None:
             ),
             hide_index=True,
         )
+        rules = m.get("weight_rules", [])
+        if rules:
+            st.caption(
+                "How each offence code was read: as the weight set writes it (exact), "
+                "respelt (key case, class spelling), a class or a Home Office offence code in "
+                "the offence-code column, a key in the class column, "
+                "a retired subclass weighted as its successor, the offence group, or not at all."
+            )
+            st.dataframe(
+                pl.DataFrame(
+                    [
+                        {
+                            "basis": r["basis"],
+                            "rule": r["rule"],
+                            "crimes": r["crimes"],
+                            "share %": round(100 * r["crimes"] / total, 2),
+                        }
+                        for r in rules
+                    ],
+                    schema={
+                        "basis": pl.String,
+                        "rule": pl.String,
+                        "crimes": pl.Int64,
+                        "share %": pl.Float64,
+                    },
+                ),
+                hide_index=True,
+            )
         unmatched = m.get("unmatched_codes", [])
         if unmatched:
             st.caption("Offence codes no weight could be found for (excluded from harm):")
             st.dataframe(pl.DataFrame(unmatched), hide_index=True)
+        _class_rule(m.get("class_rule"))
 
         st.subheader("Rejected rows")
         rejects = pl.from_arrow(run.table("rejects"))
@@ -83,3 +120,52 @@ def render(ctx: PageContext) -> None:
         shown = rejects if which == "every table" else rejects.filter(pl.col("table") == which)
         st.caption(f"{shown.height:,} rows; the first 1,000 are shown.")
         st.dataframe(shown.head(1000), hide_index=True, width="stretch")
+
+
+def _class_rule(section: dict[str, Any] | None) -> None:
+    """How much harm and how many listed people depend on the class-level rule."""
+    if not section or not section.get("months"):
+        return
+    rule, other = section["rule"], section["other_rule"]
+    months = section["months"]
+    last = months[-1]
+    st.subheader("Crimes with only a Home Office class")
+    st.text(
+        f"This run weights them at {_RULE_WORDS.get(rule, rule)}; the alternative is "
+        f"{_RULE_WORDS.get(other, other)} (class_rule = {other!r} in chi.toml, or "
+        f"--class-rule {other})."
+    )
+    harm = Decimal(last["harm_days"])
+    class_harm = Decimal(last["class_harm_days"])
+    share = f"{100 * class_harm / harm:.1f}% of all harm" if harm else "no harm"
+    a, b, c = st.columns(3)
+    a.metric(f"Harm weighted at class level, {last['month']}", f"{class_harm:,.1f} days", share)
+    b.metric(
+        f"The same crimes under '{other}'", f"{Decimal(last['class_harm_other_days']):,.1f} days"
+    )
+    c.metric("Listed people with such a crime", f"{last['listed_with_class_crimes']:,}")
+    d, e, f = st.columns(3)
+    d.metric("Listed", f"{last['listed']:,}")
+    e.metric(f"Listed only under '{rule}'", f"{last['listed_only_this_rule']:,}")
+    f.metric(f"Would be added under '{other}'", f"{last['listed_only_other_rule']:,}")
+    st.caption(
+        f"Harm in the {last['month']} list window; people are listed or not by the run's "
+        "thresholds. Crimes with a fine offence key do not depend on the rule."
+    )
+    st.dataframe(
+        pl.DataFrame(
+            [
+                {
+                    "month": r["month"],
+                    "class-level crimes": r["class_victimisations"],
+                    f"harm ({rule})": float(r["class_harm_days"]),
+                    f"harm ({other})": float(r["class_harm_other_days"]),
+                    "listed": r["listed"],
+                    f"only under {rule}": r["listed_only_this_rule"],
+                    f"added under {other}": r["listed_only_other_rule"],
+                }
+                for r in months
+            ]
+        ),
+        hide_index=True,
+    )
