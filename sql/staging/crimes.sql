@@ -3,7 +3,9 @@
 --
 -- Offence codes are read as forces write them:
 -- - offence_code is compared with the weight set's keys after trimming, ignoring case
---   ('8n.8.6.0 ' is 8N.8.6.0); the staged offence_code is the key as the weight set spells it;
+--   ('8n.8.6.0 ' is 8N.8.6.0); the staged offence_code is the key as the weight set spells it
+--   (a code matched by its group is upper-cased; an unmatched code is kept as recorded,
+--   trimmed, so data quality shows what was sent);
 -- - Home Office classes are normalised to CCC/SS on both sides (norm_ho_class: '8/1', '08/01',
 --   '008/01', '8/01' and '00801' are all 008/01);
 -- - a class found in the offence_code column ('028/03', '8/1') is treated as a class, unless
@@ -148,7 +150,14 @@ select
     crime_id,
     recorded_date,
     occurred_date,
-    coalesce(key_found, case when code_class is null then upper(code_text) end) as offence_code,
+    coalesce(
+        key_found,
+        case
+            when code_class is not null then null
+            when basis = 'group_min' then upper(code_text)
+            else code_text
+        end
+    ) as offence_code,
     case
         when key_in_ho_class then code_class else coalesce(class_norm, code_class, class_text)
     end as ho_class,
