@@ -195,8 +195,14 @@ def test_clean_extract_people_fit_their_crimes(clean_extract: Path) -> None:
         organisations.select("sex", "birth_date", "ethnicity").null_count().row(0)
         == (organisations.height,) * 3
     )
-    assert (v["dash_risk"].is_not_null() == v["domestic_abuse"]).all()
-    assert v.filter(pl.col("domestic_abuse"))["dash_risk"].value_counts().sort("count")[
+    # A DASH grade only on DA victimisations, and not on every one (the form is not always
+    # completed: 20% are left without one).
+    assert v.filter(~pl.col("domestic_abuse"))["dash_risk"].null_count() == v.filter(
+        ~pl.col("domestic_abuse")
+    ).height
+    da = v.filter(pl.col("domestic_abuse"))
+    assert 0.15 <= da["dash_risk"].null_count() / da.height <= 0.25
+    assert da["dash_risk"].drop_nulls().value_counts().sort("count")[
         "dash_risk"
     ].to_list() == ["high", "medium", "standard"]
 

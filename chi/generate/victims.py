@@ -33,15 +33,14 @@ from chi.generate.people import (
 from chi.generate.sources import Sources, load_names
 
 VICTIM_MODEL = ChainModel(
-    frailty_shape=0.25,
-    frailty_mean=0.15,
-    max_branching=0.75,
-    fast_share=0.3,
+    frailty_sigma=1.8,
+    base_per_year=0.025,
+    branching=0.08,
+    fast_share=0.6,
     fast_days=10.0,
-    slow_days=250.0,
-    max_events=20,
+    slow_days=200.0,
 )
-SEVERITY_RHO = 0.05
+SEVERITY_RHO = 0.15
 """How strongly a month's heavier offences go to the more repeat-prone victims."""
 CHILD_COUNTS_SHARE = 0.05
 """Share of child offences recorded as a further count of a report about the same child."""
@@ -80,9 +79,13 @@ def adult_chains(
     first_day: int,
 ) -> VictimRows:
     chains = assign(rng, VICTIM_MODEL, crimes.day[slots], intensity, first_day)
-    repeats = np.bincount(chains.chain, minlength=chains.count)[chains.chain]
     source = correlate_severity(
-        rng, slots, crimes.day[slots], repeats, cat.weight[crimes.key[slots]], SEVERITY_RHO
+        rng,
+        slots,
+        crimes.day[slots],
+        chains.frailty[chains.chain],
+        cat.weight[crimes.key[slots]],
+        SEVERITY_RHO,
     )
     crimes.move_offences(slots, source)
     chain = chains.chain
