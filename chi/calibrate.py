@@ -740,9 +740,7 @@ def _history_bands(f: Frames, period: Period) -> list[BandResult]:
     shares = by_prior["share"].to_list()
     sizes = by_prior["people"].to_list()
     compared = [s for s, n in zip(shares, sizes, strict=True) if n >= MIN_PRIOR_GROUP]
-    rising = len(compared) == len(shares) and all(
-        b > a for a, b in itertools.pairwise(compared)
-    )
+    rising = len(compared) == len(shares) and all(b > a for a, b in itertools.pairwise(compared))
     shown = ", ".join(
         f"{g} {_pct(s)} (n={n:,})"
         for g, s, n in zip(by_prior["group"].to_list(), shares, sizes, strict=True)
