@@ -151,9 +151,7 @@ def test_json_holds_every_figure_and_the_oracle_bounds_them(cli: Outputs) -> Non
         & (pl.col("policy") == "count")
         & (pl.col("against") == "chi_harm")
     ).row(0, named=True)
-    by_month = pl.DataFrame(body["by_month"]).filter(
-        (pl.col("horizon") == 3) & (pl.col("k") == 50)
-    )
+    by_month = pl.DataFrame(body["by_month"]).filter((pl.col("horizon") == 3) & (pl.col("k") == 50))
     share = by_month.with_columns(s=100 * pl.col("harm_captured_days") / pl.col("harm_total_days"))
     per = share.pivot("policy", index="cut_month", values="s")
     d = (per["count"] - per["chi_harm"]).to_list()

@@ -197,14 +197,17 @@ def test_clean_extract_people_fit_their_crimes(clean_extract: Path) -> None:
     )
     # A DASH grade only on DA victimisations, and not on every one (the form is not always
     # completed: 20% are left without one).
-    assert v.filter(~pl.col("domestic_abuse"))["dash_risk"].null_count() == v.filter(
-        ~pl.col("domestic_abuse")
-    ).height
+    assert (
+        v.filter(~pl.col("domestic_abuse"))["dash_risk"].null_count()
+        == v.filter(~pl.col("domestic_abuse")).height
+    )
     da = v.filter(pl.col("domestic_abuse"))
     assert 0.15 <= da["dash_risk"].null_count() / da.height <= 0.25
-    assert da["dash_risk"].drop_nulls().value_counts().sort("count")[
-        "dash_risk"
-    ].to_list() == ["high", "medium", "standard"]
+    assert da["dash_risk"].drop_nulls().value_counts().sort("count")["dash_risk"].to_list() == [
+        "high",
+        "medium",
+        "standard",
+    ]
 
     dead = persons.filter(pl.col("deceased_date").is_not_null())
     assert dead.height > 0
