@@ -351,3 +351,32 @@ def test_duplicate_recordings_repeat_victim_suspect_and_offence(generated_extrac
             assert sorted(rows.filter(pl.col("crime_id") == dup)["person_id"]) == sorted(
                 rows.filter(pl.col("crime_id") == original)["person_id"]
             )
+
+
+def test_one_off_chains_are_numbered_after_the_simulated_ones(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """When every attempt falls short of the slots, the missing slots become one-off chains
+    numbered after the chains simulated in the last attempt (not after a raised count)."""
+    import numpy as np
+
+    from chi.generate import chains
+
+    calls: list[int] = []
+
+    def short(rng, model, n_chains, intensity, first_day):  # type: ignore[no-untyped-def]
+        calls.append(n_chains)
+        frailty = np.ones(n_chains)
+        chain = np.arange(n_chains) % 3  # only 3 chains have events, one event each day
+        days = first_day + 400 + np.arange(n_chains, dtype=np.float64) % 50
+        return frailty, chain[:10], days[:10]
+
+    monkeypatch.setattr(chains, "simulate", short)
+    model = chains.ChainModel(0.5, 0.1, 0.1, 0.5, 10.0, 100.0)
+    slots = np.sort(np.random.default_rng(0).integers(20_000, 20_300, size=100))
+    got = chains.assign(np.random.default_rng(1), model, slots, np.ones(365 + 400), 20_000 - 365)
+    assert len(calls) == 4 and calls[-1] > calls[0]  # the count was raised each attempt
+    assert len(got.chain) == 100
+    assert got.chain.max() < got.count == calls[-1] + 90
+    assert (got.frailty[calls[-1] :] == 0).all()
+    assert np.bincount(got.chain, minlength=got.count)[calls[-1] :].tolist() == [1] * 90
