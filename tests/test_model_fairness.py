@@ -151,3 +151,38 @@ def test_a_precision_gap_in_line_with_the_pool_is_not_beyond_it() -> None:
 
 def test_small_groups_are_not_compared_by_default() -> None:
     assert FairnessOptions().min_group == 100
+
+
+def test_a_listing_ratio_is_judged_against_the_oracles_times_the_threshold() -> None:
+    # count lists F 24/100 and M 10/100 (ratio 2.4); the oracle lists those victimised
+    # again, F 40/100 and M 20/100 (ratio 2.0). 2.4 / 2.0 = 1.2 <= 1.25: in proportion.
+    pool = pl.DataFrame(
+        _people("F", 100, listed=24, victimised=40, both=10)
+        + _people("M", 100, listed=10, victimised=20, both=4)
+    )
+    counts = pl.concat(
+        [
+            group_counts(pool, pool.filter(pl.col("listed"))).with_columns(
+                policy=pl.lit("count"), k=pl.lit(10)
+            ),
+            group_counts(pool, pool.filter(pl.col("victimised"))).with_columns(
+                policy=pl.lit("oracle"), k=pl.lit(10)
+            ),
+        ]
+    )
+    opts = FairnessOptions(min_group=10)
+    groups, gaps = audit(counts, opts, keys=["policy", "k"])
+    read = against_reference(gaps, groups, opts).filter(
+        (pl.col("policy") == "count")
+        & (pl.col("attribute") == "sex")
+        & (pl.col("measure") == "listing_rate")
+    )
+    row = read.row(0, named=True)
+    assert row["ratio"] == pytest.approx(2.4) and row["oracle_ratio"] == pytest.approx(2.0)
+    assert row["flagged"] and not row["beyond_reference"]
+    stricter = against_reference(gaps, groups, FairnessOptions(min_group=10, ratio=1.1))
+    assert stricter.filter(
+        (pl.col("policy") == "count")
+        & (pl.col("attribute") == "sex")
+        & (pl.col("measure") == "listing_rate")
+    )["beyond_reference"].item()

@@ -513,7 +513,9 @@ def month_differences(by_month: pl.DataFrame, horizon: int) -> pl.DataFrame:
 
 
 def _signed(v: float) -> str:
-    return f"{v:+.1f}"
+    """+1.2, -0.3, and 0.0 (never -0.0)."""
+    text = f"{v:+.1f}"
+    return "0.0" if text in ("+0.0", "-0.0") else text
 
 
 def verdicts(
@@ -599,7 +601,8 @@ def against_reference(
     ``beyond_reference``: flagged and out of proportion to it.
 
     - listing rate: the oracle's (a list of exactly those harmed next); out of proportion
-      when the ratio of the most- to the least-listed group exceeds the oracle's;
+      when the ratio of the most- to the least-listed group exceeds the oracle's ratio
+      times the ratio threshold (1.25: the four-fifths rule applied to the excess);
     - false-negative rate: the oracle's gap; out of proportion when wider by more than the
       gap threshold;
     - precision: the oracle's precision is 1 for every group (it is always right), so its gap
@@ -649,7 +652,8 @@ def against_reference(
     beyond = (
         pl.when(pl.col("measure") == "listing_rate")
         .then(
-            pl.col("ratio").fill_null(float("inf")) > pl.col("oracle_ratio").fill_null(float("inf"))
+            pl.col("ratio").fill_null(float("inf"))
+            > opts.ratio * pl.col("oracle_ratio").fill_null(float("inf"))
         )
         .otherwise(pl.col("excess") > opts.gap)
     )
