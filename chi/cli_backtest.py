@@ -92,7 +92,7 @@ def _print_backtest(bt: Backtest) -> None:
     typer.echo(
         f"extract as of {data['as_of']}, history from {data['first_month']}; "
         f"pool about {bt.meta['pool']['people_per_month']:,} people a month "
-        "(victimised in the last 36 months)"
+        f"(victimised in the last {bt.meta['pool'].get('lookback_months', 12)} months)"
     )
     typer.echo(f"forecast model: {plan['model']}")
     scope = "per neighbourhood" if bt.meta["options"]["per_neighbourhood"] else "force-wide"

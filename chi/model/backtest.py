@@ -1018,14 +1018,15 @@ def run_backtest(h: History, opts: Options | None = None, progress: Progress = s
         "pool": {
             "definition": (
                 "individuals not deceased by the end of the list month with at least one "
-                "counted victimisation in the 36 months ending with it"
+                f"counted victimisation in the {lookback_months(h)} months ending with it"
             ),
+            "lookback_months": lookback_months(h),
             "people_per_month": round(pool_size / max(1, len(main_months))),
             "reach": reach,
             "reach_meaning": (
                 "share of each horizon's harm and victimisations that fell on the pool at "
                 "all: the most any list of the pool could catch; the rest fell on people "
-                "with no victimisation in the 36 months before"
+                f"with no victimisation in the {lookback_months(h)} months before"
             ),
         },
         "policies": {k: v for k, v in POLICIES.items() if k in policies},
