@@ -296,7 +296,11 @@ def train(
                 raise ValueError(f"no model can be trained: {plan.model_note}")
             bt, _ = backtest_history(history, opts, folder, None, progress, run_id=r.run_id)
         if not bt.models:
-            raise ValueError(f"no model saved: {bt.plan.model_note}")
+            labels = (bt.model_report or {}).get("labels", {})
+            why = "; ".join(
+                f"{label}: {rep.get('reason') or rep.get('error')}" for label, rep in labels.items()
+            )
+            raise ValueError(f"no model saved: {why or bt.plan.model_note}")
         for label, m in bt.models.items():
             kind = m.meta.get("evaluation", {}).get("chosen", "gbm")
             ev = m.meta.get("evaluation", {}).get("models", {}).get(kind, {})
