@@ -727,7 +727,8 @@ def _history_bands(f: Frames, period: Period) -> list[BandResult]:
         "top 1% of victims by harm again top 1% next year",
     )
     targets = (
-        "strictly rising over 1, 2, 3, 4, 5–9, 10+ in the year before a cut, next 12 months",
+        "strictly rising over 1, 2, 3, 4, 5–9, 10+ in the year before a cut, next 12 months "
+        f"(groups under {MIN_PRIOR_GROUP} people not compared)",
         "5–20% victimised again within 12 months",
         "40–90% victimised again within 12 months",
         "≤ 15% (top 1% by harm, year before vs year after a cut)",
@@ -739,8 +740,11 @@ def _history_bands(f: Frames, period: Period) -> list[BandResult]:
     by_prior = repeat_by_prior(people, years)
     shares = by_prior["share"].to_list()
     sizes = by_prior["people"].to_list()
+    # Groups too small to compare (a small --scale) are left out of the comparison, but at
+    # least the first four groups must be there.
     compared = [s for s, n in zip(shares, sizes, strict=True) if n >= MIN_PRIOR_GROUP]
-    rising = len(compared) == len(shares) and all(b > a for a, b in itertools.pairwise(compared))
+    enough = all(n >= MIN_PRIOR_GROUP for n in sizes[:4])
+    rising = enough and all(b > a for a, b in itertools.pairwise(compared))
     shown = ", ".join(
         f"{g} {_pct(s)} (n={n:,})"
         for g, s, n in zip(by_prior["group"].to_list(), shares, sizes, strict=True)
