@@ -45,11 +45,11 @@ def render(ctx: PageContext) -> None:
     with guarded(ctx):
         run = current_run(ctx)
         folder = default_model_dir(run)
-        st.title("Backtest: which list catches next year's harm")
-        run_caption(run)
         try:
             backtest, card = _saved(str(folder), _stamp(folder))
         except ModelError:
+            st.title("Backtest: which list catches next year's harm")
+            run_caption(run)
             st.info(
                 "There is no backtest for this run yet. From the command line, run "
                 f"`chi backtest {run.path} --model-dir {folder}`; this page then shows "
@@ -57,12 +57,14 @@ def render(ctx: PageContext) -> None:
             )
             return
         ctx.record_once("backtest_view", run_id=run.run_id)
+        if backtest.get("notice"):
+            st.warning(backtest["notice"])
+        st.title("Backtest: which list catches next year's harm")
+        run_caption(run)
         _page(ctx, run, backtest, card)
 
 
 def _page(ctx: PageContext, run: Run, bt: dict[str, Any], card: dict[str, Any]) -> None:
-    if bt.get("notice"):
-        st.warning(bt["notice"])
     for line in bt["verdicts"]:
         st.markdown(f"- {line}")
     plan = bt["plan"]
