@@ -23,6 +23,7 @@ Decisions:
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 from collections.abc import Callable
@@ -239,7 +240,7 @@ def _read(extract: Path) -> Frames:
             cur()
             .sql(
                 """
-            select v.crime_id, v.person_id, p.person_type
+            select v.crime_id, v.person_id, p.person_type, v.dash_risk
             from victims v join persons p using (person_id)
             """
             )
@@ -343,6 +344,8 @@ def measure_bands(extract: Path) -> list[BandResult]:
         *_domestic_bands(da, period),
         *_people_bands(f, recorded),
         *_organisation_bands(f),
+        *_history_bands(f, period),
+        *_da_history_bands(f, da, period),
     ]
 
 
@@ -586,4 +589,244 @@ def _organisation_bands(f: Frames) -> list[BandResult]:
                 not math.isnan(share) and share > 0.5,
             )
         )
+    return out
+
+
+# ---------------------------------------------------------------------------------------
+# Victim histories over time: how one year leads to the next.
+
+PRIOR_GROUPS: tuple[tuple[str, int, int | None], ...] = (
+    ("1", 1, 1),
+    ("2", 2, 2),
+    ("3", 3, 3),
+    ("4", 4, 4),
+    ("5–9", 5, 9),
+    ("10+", 10, None),
+)
+TOP_SHARE = 0.01
+MIN_PRIOR_GROUP = 20
+"""A prior-count group with fewer people than this is too small to compare."""
+
+
+@dataclass(frozen=True)
+class Years:
+    """The 12 months up to a cut month, and the 12 months after it."""
+
+    before_start: date
+    cut_end: date
+    after_end: date
+
+    @classmethod
+    def of(cls, period: Period) -> Years | None:
+        """The last 24 complete months split in two; None when the extract is shorter."""
+        if period.span < 24:
+            return None
+        after_end = period.last_complete
+        cut_end = _months_back(after_end, 11) - timedelta(days=1)
+        return cls(_months_back(cut_end, 11), cut_end, after_end)
+
+    def before(self) -> pl.Expr:
+        return pl.col("recorded_date").is_between(self.before_start, self.cut_end)
+
+    def after(self) -> pl.Expr:
+        return (pl.col("recorded_date") > self.cut_end) & (
+            pl.col("recorded_date") <= self.after_end
+        )
+
+
+def repeat_by_prior(events: pl.DataFrame, years: Years) -> pl.DataFrame:
+    """Per group of victimisations in the year before the cut (``PRIOR_GROUPS``): people
+    and the share victimised again in the year after. ``events``: ``person_id``,
+    ``crime_id``, ``recorded_date``."""
+    e = events.unique(["person_id", "crime_id"])
+    before = e.filter(years.before()).group_by("person_id").len("prior")
+    again = e.filter(years.after()).select("person_id").unique().with_columns(again=pl.lit(True))
+    joined = before.join(again, on="person_id", how="left").with_columns(
+        pl.col("again").fill_null(False)
+    )
+    rows = []
+    for label, lo, hi in PRIOR_GROUPS:
+        sub = joined.filter(
+            (pl.col("prior") >= lo) & (pl.col("prior") <= (hi if hi is not None else 1 << 30))
+        )
+        rows.append({"group": label, "people": sub.height, "share": _mean(sub["again"])})
+    return pl.DataFrame(rows, schema={"group": pl.String, "people": pl.Int64, "share": pl.Float64})
+
+
+def _top(harm: pl.DataFrame, share: float) -> pl.Series:
+    """The ``share`` of people with the most harm (at least one), ties broken by person_id."""
+    ranked = harm.filter(pl.col("harm") > 0).sort(["harm", "person_id"], descending=[True, False])
+    n = max(1, round(share * ranked.height)) if ranked.height else 0
+    return ranked.head(n)["person_id"]
+
+
+def top_persistence(events: pl.DataFrame, years: Years, share: float = TOP_SHARE) -> float:
+    """Of the top ``share`` of victims by harm in the year before the cut, the share who are
+    in the top ``share`` of the year after. ``events``: ``person_id``, ``crime_id``,
+    ``recorded_date``, ``weight``."""
+    e = events.unique(["person_id", "crime_id"])
+
+    def harm(expr: pl.Expr) -> pl.DataFrame:
+        return (
+            e.filter(expr)
+            .group_by("person_id")
+            .agg(pl.col("weight").fill_null(0).sum().alias("harm"))
+        )
+
+    top_before = _top(harm(years.before()), share)
+    if top_before.is_empty():
+        return float("nan")
+    top_after = _top(harm(years.after()), share)
+    return _mean(top_before.is_in(top_after.implode()))
+
+
+def later_harm_ratio(events: pl.DataFrame, years: Years) -> tuple[float, float, float]:
+    """Mean harm in the year after the cut of the fifth of victims with the most harm in the
+    year before, over the same for the fifth with the least (ties broken by person_id):
+    (ratio, top mean, bottom mean)."""
+    e = events.unique(["person_id", "crime_id"])
+    before = (
+        e.filter(years.before())
+        .group_by("person_id")
+        .agg(pl.col("weight").fill_null(0).sum().alias("harm"))
+        .sort(["harm", "person_id"], descending=[True, False])
+    )
+    later = (
+        e.filter(years.after())
+        .group_by("person_id")
+        .agg(pl.col("weight").fill_null(0).sum().alias("later"))
+    )
+    fifth = before.height // 5
+    if fifth == 0:
+        return float("nan"), float("nan"), float("nan")
+
+    def mean_later(people: pl.DataFrame) -> float:
+        joined = people.join(later, on="person_id", how="left")
+        return _mean(joined["later"].fill_null(0))
+
+    top, bottom = mean_later(before.head(fifth)), mean_later(before.tail(fifth))
+    ratio = top / bottom if bottom > 0 else float("inf") if top > 0 else float("nan")
+    return ratio, top, bottom
+
+
+def repeat_gaps(events: pl.DataFrame, unit: list[str], within: int = 365) -> pl.Series:
+    """Days from each event of a unit to its next one, for next events within ``within``
+    days of the last (a repeat, not a new episode)."""
+    e = events.unique([*unit, "crime_id"]).sort([*unit, "recorded_date", "crime_id"])
+    gap = (pl.col("recorded_date") - pl.col("recorded_date").shift(1).over(unit)).dt.total_days()
+    gaps = e.select(gap.alias("gap"))["gap"].drop_nulls()
+    return gaps.filter(gaps <= within)
+
+
+def _history_bands(f: Frames, period: Period) -> list[BandResult]:
+    years = Years.of(period)
+    names = (
+        "repeat chance rising with prior victimisations",
+        "repeat chance after one victimisation",
+        "repeat chance after 5–9 victimisations",
+        "top 1% of victims by harm again top 1% next year",
+    )
+    targets = (
+        "strictly rising over 1, 2, 3, 4, 5–9, 10+ in the year before a cut, next 12 months "
+        f"(groups under {MIN_PRIOR_GROUP} people not compared)",
+        "5–20% victimised again within 12 months",
+        "40–90% victimised again within 12 months",
+        "≤ 15% (top 1% by harm, year before vs year after a cut)",
+    )
+    if years is None:
+        why = f"{period.span} months < 24"
+        return [_not_measurable(n, t, why) for n, t in zip(names, targets, strict=True)]
+    people = f.victimisations.filter(pl.col("person_type") == "individual")
+    by_prior = repeat_by_prior(people, years)
+    shares = by_prior["share"].to_list()
+    sizes = by_prior["people"].to_list()
+    # Groups too small to compare (a small --scale) are left out of the comparison, but at
+    # least the first four groups must be there.
+    compared = [s for s, n in zip(shares, sizes, strict=True) if n >= MIN_PRIOR_GROUP]
+    enough = all(n >= MIN_PRIOR_GROUP for n in sizes[:4])
+    rising = enough and all(b > a for a, b in itertools.pairwise(compared))
+    shown = ", ".join(
+        f"{g} {_pct(s)} (n={n:,})"
+        for g, s, n in zip(by_prior["group"].to_list(), shares, sizes, strict=True)
+    )
+    one, five = shares[0], shares[4]
+    persistence = top_persistence(people, years)
+    span = f"cut {years.cut_end.isoformat()[:7]}"
+    return [
+        _band(names[0], f"{targets[0]} ({span})", shares[-1], rising, shown),
+        _band(names[1], targets[1], one, not math.isnan(one) and 0.05 <= one <= 0.20),
+        _band(names[2], targets[2], five, not math.isnan(five) and 0.40 <= five <= 0.90),
+        _band(
+            names[3],
+            targets[3],
+            persistence,
+            not math.isnan(persistence) and persistence <= 0.15,
+        ),
+    ]
+
+
+def _da_history_bands(f: Frames, da: pl.DataFrame, period: Period) -> list[BandResult]:
+    out: list[BandResult] = []
+    years = Years.of(period)
+    name = "later DA harm: top fifth vs bottom fifth of DA harm"
+    target = "≥ 1.5× (DA victims, year before vs year after a cut)"
+    da_victims = f.victimisations.filter(
+        pl.col("domestic_abuse") & (pl.col("person_type") == "individual")
+    )
+    if years is None:
+        out.append(_not_measurable(name, target, f"{period.span} months < 24"))
+    else:
+        ratio, top, bottom = later_harm_ratio(da_victims, years)
+        out.append(
+            _band(
+                name,
+                target,
+                ratio,
+                not math.isnan(ratio) and ratio >= 1.5,
+                f"{ratio:.1f}× ({top:.1f} vs {bottom:.1f} days)",
+            )
+        )
+    gaps = repeat_gaps(
+        da.select("perpetrator", "person_id", "crime_id", "recorded_date"),
+        [
+            "perpetrator",
+            "person_id",
+        ],
+    )
+    within_30 = _mean(gaps <= 30) if len(gaps) else float("nan")
+    over_90 = _mean(gaps > 90) if len(gaps) else float("nan")
+    period_text = "DA repeats (same victim and suspect, within a year), all months"
+    out.append(_share_band("DA repeats within 30 days", 0.25, 0.70, within_30, period_text))
+    out.append(_share_band("DA repeats after 90 days", 0.15, 0.60, over_90, period_text))
+    da_crimes = f.crimes.filter(pl.col("domestic_abuse") & (pl.col("status") == "recorded"))
+    da_suspects = f.suspects.filter(pl.col("crime_id").is_in(da_crimes["crime_id"].implode()))
+    victims = da_victims["person_id"].unique()
+    out.append(
+        _share_band(
+            "DA victims also DA suspects (counter-allegations)",
+            0.02,
+            0.12,
+            _mean(victims.is_in(da_suspects["person_id"].unique().implode())),
+            "individual DA victims, all months",
+        )
+    )
+    suspects_per = da.group_by("person_id").agg(pl.col("perpetrator").n_unique().alias("n"))
+    out.append(
+        _share_band(
+            "DA victims with 2+ DA suspects",
+            0.03,
+            0.15,
+            _mean(suspects_per["n"] >= 2),
+            "individual DA victims with a suspect, all months",
+        )
+    )
+    out.append(
+        _share_band(
+            "DA victimisations without a DASH grade",
+            0.10,
+            0.40,
+            _mean(da_victims["dash_risk"].is_null()),
+            "individual victims of recorded DA crimes, all months",
+        )
+    )
     return out

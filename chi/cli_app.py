@@ -217,7 +217,7 @@ def demo(
 ) -> None:
     """Prepare the demonstration (synthetic extract, a scored run, demo accounts) and serve it.
 
-    Generates FOLDER/extract (seed 1, 36 months from 2022-01) if it is missing, scores it
+    Generates FOLDER/extract (seed 1, 48 months from 2022-01) if it is missing, scores it
     into FOLDER/runs if there is no run, writes FOLDER/chi.toml (demo = true) and creates one
     demo account per role, password "demo". Demo accounts exist only in demo mode: the app
     refuses to start in production mode while any exists.
@@ -233,9 +233,9 @@ def demo(
     if not _has_extract(extract):
         from chi.generate import GenerateOptions, generate_extract
 
-        typer.echo(f"generating the demo extract in {extract} (seed 1, 2022-01, 36 months)")
+        typer.echo(f"generating the demo extract in {extract} (seed 1, 2022-01, 48 months)")
         with terminal_progress("generate") as progress:
-            generate_extract(extract, GenerateOptions(seed=1, start="2022-01", months=36), progress)
+            generate_extract(extract, GenerateOptions(seed=1, start="2022-01", months=48), progress)
     if latest_run_id(runs) is None:
         typer.echo(f"scoring it into {runs}")
         with terminal_progress("score") as progress:

@@ -92,7 +92,7 @@ def _print_backtest(bt: Backtest) -> None:
     typer.echo(
         f"extract as of {data['as_of']}, history from {data['first_month']}; "
         f"pool about {bt.meta['pool']['people_per_month']:,} people a month "
-        "(victimised in the last 36 months)"
+        f"(victimised in the last {bt.meta['pool'].get('lookback_months', 12)} months)"
     )
     typer.echo(f"forecast model: {plan['model']}")
     scope = "per neighbourhood" if bt.meta["options"]["per_neighbourhood"] else "force-wide"
@@ -131,14 +131,16 @@ def _print_backtest(bt: Backtest) -> None:
         parts = []
         for kind, m in rep["models"].items():
             if m["auc"] is not None:
+                brier = f", Brier {m['brier']:.3f}" if m.get("brier") is not None else ""
                 parts.append(
-                    f"{kind} AUC {m['auc']:.3f}, avg precision {m['average_precision']:.3f}, "
-                    f"Brier {m['brier']:.3f}"
+                    f"{kind} AUC {m['auc']:.3f}, avg precision {m['average_precision']:.3f}" + brier
                 )
         typer.echo(
-            f"\nmodel {label} (base rate {rep['models']['gbm']['base_rate']:.3f}): "
-            + "; ".join(parts)
+            f"\nmodel {label} (base rate {rep['models']['gbm']['base_rate']:.3f}), out of "
+            "time on the test months: " + "; ".join(parts)
         )
+        if "chosen" in rep:
+            typer.echo(f"  chosen: {rep['chosen_name']} ({rep['reason']})")
         if rep["leakage"]:
             typer.echo(
                 "  LEAKAGE CHECK FAILED: "
@@ -206,7 +208,7 @@ def backtest(
     ] = 1.25,
     min_group: Annotated[
         int, typer.Option(help="Smallest group (person-months) the audit compares.")
-    ] = 30,
+    ] = 100,
     min_history: Annotated[
         int | None, typer.Option(help="Months of history before the first list month.")
     ] = None,
@@ -294,9 +296,14 @@ def train(
                 raise ValueError(f"no model can be trained: {plan.model_note}")
             bt, _ = backtest_history(history, opts, folder, None, progress, run_id=r.run_id)
         if not bt.models:
-            raise ValueError(f"no model saved: {bt.plan.model_note}")
+            labels = (bt.model_report or {}).get("labels", {})
+            why = "; ".join(
+                f"{label}: {rep.get('reason') or rep.get('error')}" for label, rep in labels.items()
+            )
+            raise ValueError(f"no model saved: {why or bt.plan.model_note}")
         for label, m in bt.models.items():
-            ev = m.meta.get("evaluation", {}).get("models", {}).get("gbm", {})
+            kind = m.meta.get("evaluation", {}).get("chosen", "gbm")
+            ev = m.meta.get("evaluation", {}).get("models", {}).get(kind, {})
             typer.echo(
                 f"{label}: trained on {m.meta['trained_on']['first_list_month']} to "
                 f"{m.meta['trained_on']['last_list_month']}, held-out AUC {ev.get('auc', 0):.3f}"

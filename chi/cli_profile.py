@@ -92,6 +92,8 @@ def profile(
                 except OSError as exc:
                     raise ValueError(f"cannot write {path}: {exc.strerror or exc}") from None
             progress("done", 1.0)
+    if result.notice:
+        typer.echo(result.notice)
     typer.echo(result.readings["headline"])
     typer.echo(result.readings["board"])
     for path in (out, json_out, pdf):

@@ -98,3 +98,11 @@ def test_downloads_are_built_on_demand_and_audited(env: AppEnv) -> None:
     entries = store.audit_log(username="south", actions=["download"])
     assert [e["detail"].split()[0] for e in entries[:2]] == ["da-profile-html", "da-profile-json"]
     assert all(e["run_id"] == run.run_id and e["scope"] == scope.key for e in entries[:2])
+
+
+def test_an_extract_that_is_not_generated_has_no_synthetic_notice(env: AppEnv) -> None:
+    # The app fixture is a hand-made extract with no truth/ folder: nothing marks it as
+    # generated, so the page must not say it is (the generated case: test_analysis_demo).
+    at = _page(env, "analyst", "analyst", "")
+    assert not at.exception, [e.value for e in at.exception]
+    assert not [w for w in at.warning if "SYNTHETIC" in w.value]

@@ -93,9 +93,11 @@ def test_over_recording_against_the_truth_file(source: Source) -> None:
     )
     assert whole.truth_duplicates and whole.truth_duplicates > 50
     assert whole.recall is not None and whole.recall >= 0.95
-    # Genuine repeat harassment by the same suspect within a week is common, so about half
-    # the flags are real repeats: the screen is for an auditor, and says so.
-    assert whole.precision is not None and 0.3 <= whole.precision <= 0.8
+    # Genuine repeat harassment by the same suspect within a week happens (the generator
+    # spreads DA repeats over months, but some still fall within days), so some flags are
+    # real repeats: the screen is for an auditor, and says so.
+    assert whole.precision is not None and 0.3 <= whole.precision < 1.0
+    assert whole.flagged > (whole.true_positives or 0)
     assert whole.harm_added > 0
 
 
@@ -151,6 +153,13 @@ def test_chi_profile_end_to_end(run_path: Path, tmp_path: Path, extract: Path) -
     assert "@import" not in document and "url(http" not in document
 
     assert figures["meta"]["scope"] == "North area"
+    # Generated data says so at the top of every output, before any figure or reading.
+    assert result.output.startswith("SYNTHETIC DATA")
+    assert figures["notice"].startswith("SYNTHETIC DATA") and next(iter(figures)) == "notice"
+    body = document[document.index("<body>") :]
+    notice = body.index("SYNTHETIC DATA")
+    assert notice < body.index("<h1>") < body.index(figures["readings"]["headline"][:40])
+    assert "Key findings" not in document and "not findings" in document
     assert figures["readings"]["headline"] in document
     assert figures["readings"]["board"] in document
     for row in figures["board"]["rows"]:

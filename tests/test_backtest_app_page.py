@@ -59,11 +59,17 @@ def test_without_a_backtest_the_page_says_how_to_make_one(env: AppEnv) -> None:
 def test_the_page_shows_the_saved_backtest(env: AppEnv) -> None:
     run = open_run(env.fixture.runs_dir)
     opts = Options(ks=(5, 20), horizons=(3,), min_history_months=6, max_train_rows=5_000)
-    backtest_run(run, opts, default_model_dir(run))
+    bt, _ = backtest_run(run, opts, default_model_dir(run))
     at = _page(env)
     assert not at.exception, [e.value for e in at.exception]
     assert at.title[0].value.startswith("Backtest")
     assert any("k=5 force-wide" in m.value for m in at.markdown)
+    report = bt.model_report
+    assert report is not None, bt.plan.model_note
+    texts = [t.value for t in at.text]
+    # Which candidate won, and by how much, for every label that was fitted.
+    for rep in report["labels"].values():
+        assert f"Chosen out of time: {rep['chosen_name']}. {rep['reason']}." in texts
     assert at.dataframe, "the results table is shown"
     at.selectbox(key="bt_fair_k").select(20).run()
     assert not at.exception

@@ -100,7 +100,12 @@ def test_backtest_prints_the_table_and_the_answer(cli: Outputs) -> None:
     for policy in ("chi_harm", "count", "rfg", "forecast", "forecast_harm", "oracle"):
         assert policy in cli.stdout
     assert "next 3 months" in cli.stdout
-    assert "k=50 force-wide, next 3 months:" in cli.stdout
+    # 3 test months: each verdict gives its interval across months.
+    assert "k=50 force-wide, next 3 months (3 test months): " in cli.stdout
+    assert "interval across months" in cli.stdout or "CHI-harm ranking caught the most" in (
+        cli.stdout
+    )
+    assert "chosen: " in cli.stdout
     assert "no list of 200 could have caught more than" in cli.stdout
     assert "fairness:" in cli.stdout
 
@@ -119,6 +124,40 @@ def test_json_holds_every_figure_and_the_oracle_bounds_them(cli: Outputs) -> Non
     assert 0.5 < gbm["auc"] < 0.99
     assert model["labels"]["victimisation"]["leakage"] == []
     assert len(gbm["calibration"]["predicted"]) > 0
+    for label, rep in model["labels"].items():
+        # Which candidate was chosen, and every candidate's out-of-time AUC.
+        assert rep["chosen"] in {"gbm", "logistic", "chi_harm"}, label
+        assert set(rep["out_of_time_auc"]) == {"gbm", "logistic", "chi_harm"}
+        assert set(rep["validation_auc"]) == {"gbm", "logistic", "chi_harm"}
+        valid = rep["validation_auc"]
+        # A model that loses to a simpler candidate on the validation months is not used.
+        if rep["chosen"] == "gbm":
+            assert valid["gbm"] > valid["logistic"] and valid["gbm"] > valid["chi_harm"]
+        if rep["chosen"] == "logistic":
+            assert valid["logistic"] > valid["chi_harm"]
+        policy = "forecast" if label == "victimisation" else "forecast_harm"
+        assert (policy in set(results["policy"].to_list())) == (rep["chosen"] != "chi_harm")
+    plan = body["plan"]
+    assert plan["validation_months"]["months"] >= 1
+    assert plan["train_months"]["months"] > plan["validation_months"]["months"]
+    diffs = pl.DataFrame(body["differences"]["rows"])
+    row = diffs.filter(
+        (pl.col("horizon") == 3) & (pl.col("k") == 50) & (pl.col("policy") == "oracle")
+    )
+    assert row.is_empty()  # the oracle is a bound, not a policy to compare
+    count = diffs.filter(
+        (pl.col("horizon") == 3)
+        & (pl.col("k") == 50)
+        & (pl.col("policy") == "count")
+        & (pl.col("against") == "chi_harm")
+    ).row(0, named=True)
+    by_month = pl.DataFrame(body["by_month"]).filter((pl.col("horizon") == 3) & (pl.col("k") == 50))
+    share = by_month.with_columns(s=100 * pl.col("harm_captured_days") / pl.col("harm_total_days"))
+    per = share.pivot("policy", index="cut_month", values="s")
+    d = (per["count"] - per["chi_harm"]).to_list()
+    assert count["months"] == len(d)
+    assert count["low"] == pytest.approx(min(d)) and count["high"] == pytest.approx(max(d))
+    assert count["mean"] == pytest.approx(sum(d) / len(d))
     assert model["importance"]
 
 
@@ -137,7 +176,12 @@ def test_card_is_written_and_labelled_synthetic(cli: Outputs) -> None:
 def test_saved_models_check_out(cli: Outputs) -> None:
     result = runner.invoke(app, ["model", "check", str(cli.model_dir)])
     assert result.exit_code == 0, result.output
-    assert "victimisation: ok" in result.output and "harm: ok" in result.output
+    chosen = {k: v["chosen"] for k, v in cli.json["model"]["labels"].items()}
+    for label, kind in chosen.items():
+        # A label whose forecast lost to the CHI-harm ranking has no model to save.
+        assert (f"{label}: ok" in result.output) == (kind != "chi_harm")
+        if kind != "chi_harm":
+            assert json.loads((cli.model_dir / label / "model.json").read_text())["kind"] == kind
 
 
 def test_forecast_scores_for_the_app(cli: Outputs, history: History) -> None:
@@ -203,7 +247,7 @@ def test_a_leaky_feature_is_caught_by_the_harness(history: History) -> None:
     opts = Options(
         ks=(100,),
         horizons=(3,),
-        min_history_months=18,
+        min_history_months=12,
         features=(*FEATURE_NAMES, "leak"),
         max_train_rows=20_000,
     )
@@ -241,7 +285,7 @@ def test_errors_are_one_line(tmp_path: Path, run: Run) -> None:
     assert nomodel.exit_code == 2 and nomodel.output.startswith("chi: ")
     short = runner.invoke(app, ["model", "train", str(run.path), "--model-dir", str(tmp_path)])
     assert short.exit_code == 2
-    assert "needs at least 36 complete months" in short.output
+    assert "needs at least 39 complete months" in short.output
     assert not (tmp_path / "backtest.json").exists()
 
 

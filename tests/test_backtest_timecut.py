@@ -117,14 +117,14 @@ def test_a_feature_from_after_the_cut_cannot_reach_the_month(small_history: Hist
     # recorded on 1 February: January's features must not see any of it.
     jan = feature_table(small_history, [date(2024, 1, 1)]).row(0, named=True)
     assert jan["person_id"] == "V1"
-    assert (jan["n_36m"], jan["harm_36m"], jan["dash_max_12m"]) == (1, 10, 1)
-    assert (jan["da_offenders_36m"], jan["linked_serial_da"]) == (1, 0)
+    assert (jan["n_12m"], jan["harm_12m"], jan["dash_max_12m"]) == (1, 10, 1)
+    assert (jan["da_offenders_12m"], jan["linked_serial_da"]) == (1, 0)
     feb = feature_table(small_history, [date(2024, 2, 1)])
     v1 = feb.filter(pl.col("person_id") == "V1").row(0, named=True)
-    assert (v1["n_36m"], v1["harm_36m"], v1["dash_max_12m"]) == (2, 557.5, 3)
-    assert (v1["da_max_pair_36m"], v1["linked_serial_da"]) == (2, 1)
+    assert (v1["n_12m"], v1["harm_12m"], v1["dash_max_12m"]) == (2, 557.5, 3)
+    assert (v1["da_max_pair_12m"], v1["linked_serial_da"]) == (2, 1)
     v2 = feb.filter(pl.col("person_id") == "V2").row(0, named=True)
-    assert v2["suspect_36m"] == 0  # V2 is a suspect only from March
+    assert v2["suspect_12m"] == 0  # V2 is a suspect only from March
     assert_no_future_in_features(small_history, [date(2024, m, 1) for m in (1, 2, 3, 4)])
 
 

@@ -13,13 +13,19 @@ from factory import ABH, GBH_S20, SHOPLIFTING, crime, person, suspect, victim, w
 
 from chi.calibrate import (
     BandResult,
+    Years,
     concentration,
     hazard_ratio,
+    later_harm_ratio,
     measure_bands,
     no_repeat_share,
+    repeat_by_prior,
+    repeat_gaps,
     repeat_harm_share,
     rise_fall_ratio,
+    top_persistence,
 )
+from chi.generate import GenerateOptions, generate_extract
 from chi.generate.sources import load_sources
 
 
@@ -47,6 +53,16 @@ def _band_names() -> list[str]:
         "organisation victims of shoplifting",
         "organisation victims of business burglary",
         "crimes with more than one victim",
+        "repeat chance rising with prior victimisations",
+        "repeat chance after one victimisation",
+        "repeat chance after 5–9 victimisations",
+        "top 1% of victims by harm again top 1% next year",
+        "later DA harm: top fifth vs bottom fifth of DA harm",
+        "DA repeats within 30 days",
+        "DA repeats after 90 days",
+        "DA victims also DA suspects (counter-allegations)",
+        "DA victims with 2+ DA suspects",
+        "DA victimisations without a DASH grade",
     ]
 
 
@@ -248,3 +264,118 @@ def test_ipv_perpetrators_followed_for_24_months(tmp_path: Path) -> None:
     )
     bands = {b.name: b for b in measure_bands(folder)}
     assert bands["IPV perpetrators with no further DA crime in 24 months"].value == 0.5
+
+
+# --- victim histories over time -------------------------------------------------------------
+
+YEARS = Years(dt.date(2023, 1, 1), dt.date(2023, 12, 31), dt.date(2024, 12, 31))
+
+
+def _history(rows: list[tuple[str, str, float]]) -> pl.DataFrame:
+    return pl.DataFrame(
+        {
+            "person_id": [r[0] for r in rows],
+            "crime_id": [f"C{i}" for i in range(len(rows))],
+            "recorded_date": [dt.date.fromisoformat(r[1]) for r in rows],
+            "weight": [float(r[2]) for r in rows],
+        }
+    )
+
+
+def test_repeat_by_prior_groups_the_year_before_and_looks_at_the_year_after() -> None:
+    rows = [
+        ("A", "2023-02-01", 1),  # one prior, again in 2024
+        ("A", "2024-03-01", 1),
+        ("B", "2023-05-01", 1),  # one prior, never again
+        ("B", "2025-02-01", 1),  # after the follow-up year: does not count
+        ("C", "2022-12-31", 1),  # before the year: not a prior
+        ("C", "2023-06-01", 1),
+        ("C", "2023-06-02", 1),  # two priors, not again
+        *((("D", f"2023-{m:02d}-01", 1.0)) for m in range(1, 11)),  # ten priors
+        ("D", "2024-01-01", 1),
+        ("E", "2024-06-01", 1),  # no prior: in no group
+    ]
+    table = repeat_by_prior(_history(rows), YEARS)
+    got = {r["group"]: (r["people"], r["share"]) for r in table.iter_rows(named=True)}
+    assert got["1"] == (2, 0.5)
+    assert got["2"] == (1, 0.0)
+    assert got["10+"] == (1, 1.0)
+    assert got["3"][0] == 0 and math.isnan(got["3"][1])
+
+
+def test_top_persistence_compares_the_top_share_of_each_year() -> None:
+    # 200 victims each year; the top 1% is 2 people. A is top in both years, B only before.
+    rows = [(f"P{i:03d}", "2023-03-01", 1.0) for i in range(198)]
+    rows += [("A", "2023-04-01", 500), ("B", "2023-04-01", 400)]
+    rows += [(f"P{i:03d}", "2024-03-01", 1.0) for i in range(197)]
+    rows += [("A", "2024-04-01", 300), ("B", "2024-04-01", 0.5), ("Z", "2024-05-01", 900)]
+    assert top_persistence(_history(rows), YEARS) == 0.5
+
+
+def test_later_harm_ratio_of_the_top_and_bottom_fifths() -> None:
+    # Five DA victims: the top fifth (A, 100 days before) has 30 later, the bottom fifth
+    # (E, 1 day) has 10 later.
+    rows = [
+        ("A", "2023-02-01", 100),
+        ("B", "2023-02-01", 50),
+        ("C", "2023-02-01", 20),
+        ("D", "2023-02-01", 10),
+        ("E", "2023-02-01", 1),
+        ("A", "2024-02-01", 30),
+        ("E", "2024-02-01", 10),
+        ("C", "2024-02-01", 99),
+    ]
+    assert later_harm_ratio(_history(rows), YEARS) == (3.0, 30.0, 10.0)
+
+
+def test_repeat_gaps_within_a_year_of_the_last() -> None:
+    events = _events(
+        [
+            ("X", "V1", "C1", "2023-01-01", 1),
+            ("X", "V1", "C2", "2023-01-11", 1),  # 10 days
+            ("X", "V1", "C3", "2023-05-11", 1),  # 120 days
+            ("X", "V1", "C4", "2024-12-01", 1),  # 570 days: a new episode, not a repeat
+            ("Y", "V1", "C5", "2023-01-12", 1),  # another dyad: its first
+        ]
+    )
+    gaps = repeat_gaps(events, ["perpetrator", "person_id"])
+    assert sorted(gaps.to_list()) == [10, 120]
+
+
+def test_counter_allegations_several_suspects_and_missing_dash(tmp_path: Path) -> None:
+    def da(crime_id: str, day: str) -> dict[str, object]:
+        return crime(crime_id, day, domestic_abuse=True, da_relationship="intimate_partner")
+
+    rows = [
+        # (crime, date, suspect, victim, dash)
+        ("D1", "2024-01-10", "X", "V1", "standard"),
+        ("D2", "2024-02-10", "V1", "X", None),  # counter-allegation: V1 and X both ways
+        ("D3", "2024-03-10", "Y", "V2", "medium"),
+        ("D4", "2024-04-10", "Z", "V2", None),  # V2 has a second suspect
+        ("D5", "2024-05-10", "W", "V3", "high"),
+    ]
+    people = sorted({r[2] for r in rows} | {r[3] for r in rows})
+    folder = write_extract(
+        tmp_path / "x",
+        [da(c, d) for c, d, *_ in rows],
+        [person(p) for p in people],
+        [victim(c, v, dash) for c, _, _, v, dash in rows],
+        [suspect(c, s) for c, _, s, _, _ in rows],
+    )
+    bands = {b.name: b for b in measure_bands(folder)}
+    # DA victims: V1, X, V2, V3; V1 and X are also DA suspects.
+    assert bands["DA victims also DA suspects (counter-allegations)"].value == 0.5
+    # Suspects per victim: V1 {X}, X {V1}, V2 {Y, Z}, V3 {W}.
+    assert bands["DA victims with 2+ DA suspects"].value == 0.25
+    assert bands["DA victimisations without a DASH grade"].value == pytest.approx(2 / 5)
+    assert "not measurable" in bands["repeat chance after one victimisation"].measured
+
+
+@pytest.mark.parametrize(("seed", "months", "start"), [(3, 36, "2022-01"), (12, 24, "2024-03")])
+def test_other_seeds_meet_every_band(tmp_path: Path, seed: int, months: int, start: str) -> None:
+    out = tmp_path / "extract"
+    generate_extract(out, GenerateOptions(seed=seed, start=start, months=months))
+    missed = [
+        f"{b.name}: {b.measured} (target {b.target})" for b in measure_bands(out) if not b.met
+    ]
+    assert missed == []

@@ -5,7 +5,7 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
-from chi.model.backtest import against_oracle
+from chi.model.backtest import against_reference
 from chi.model.fairness import FairnessOptions, audit, group_counts
 
 
@@ -91,7 +91,7 @@ def test_bad_thresholds_are_refused() -> None:
         FairnessOptions(ratio=1.0)
 
 
-def test_gaps_are_read_against_the_oracle(pool: pl.DataFrame) -> None:
+def test_gaps_are_read_against_a_reference(pool: pl.DataFrame) -> None:
     listed = pool.filter(pl.col("listed"))
     counts = pl.concat(
         [
@@ -101,15 +101,88 @@ def test_gaps_are_read_against_the_oracle(pool: pl.DataFrame) -> None:
             ).with_columns(policy=pl.lit("oracle"), k=pl.lit(10)),
         ]
     )
-    _, gaps = audit(counts, FairnessOptions(min_group=10), keys=["policy", "k"])
-    read = against_oracle(gaps).filter(
+    opts = FairnessOptions(min_group=10)
+    groups, gaps = audit(counts, opts, keys=["policy", "k"])
+    read = against_reference(gaps, groups, opts).filter(
         (pl.col("policy") == "chi_harm") & (pl.col("attribute") == "sex")
     )
     rate = read.filter(pl.col("measure") == "listing_rate").row(0, named=True)
     # The oracle lists everyone victimised: F 40/100, M 20/100 -> ratio 2.0, the same as
-    # chi_harm's, so chi_harm's listing gap is flagged but not beyond the oracle's.
+    # chi_harm's, so chi_harm's listing gap is flagged but not beyond the reference.
     assert rate["oracle_ratio"] == pytest.approx(2.0)
-    assert rate["flagged"] and not rate["beyond_oracle"]
+    assert rate["flagged"] and not rate["beyond_reference"]
     precision = read.filter(pl.col("measure") == "precision").row(0, named=True)
-    assert precision["oracle_gap"] == pytest.approx(0.0)  # the oracle is always right
-    assert precision["beyond_oracle"]
+    # The oracle is always right, so precision is judged against the pool's rates of being
+    # victimised again: F 40/100 and M 20/100 differ by 0.2; chi_harm's precision F 16/20 =
+    # 0.8 against M 4/10 = 0.4 is a gap of 0.4, 0.2 beyond it (> the 0.1 threshold).
+    assert precision["oracle_gap"] == pytest.approx(0.0)
+    assert precision["reference_gap"] == pytest.approx(0.2)
+    assert precision["excess"] == pytest.approx(0.2)
+    assert precision["beyond_reference"]
+    assert precision["meaning"].startswith(
+        "At k=10, CHI-harm ranking: F 80.0% victimised again among those listed against "
+        "M 40.0% (by sex)"
+    )
+    assert "out of proportion" in precision["meaning"]
+    assert rate["meaning"].endswith("rather than the ranking.")
+
+
+def test_a_precision_gap_in_line_with_the_pool_is_not_beyond_it() -> None:
+    # F: pool 100, 60 victimised again, listed 20 of whom 12 victimised (0.6);
+    # M: pool 100, 30 victimised again, listed 20 of whom 5 victimised (0.25).
+    # Gap 0.35 against a reference of 0.3: excess 0.05, within the 0.1 threshold.
+    rows = _people("F", 100, listed=20, victimised=60, both=12) + _people(
+        "M", 100, listed=20, victimised=30, both=5
+    )
+    pool = pl.DataFrame(rows)
+    counts = group_counts(pool, pool.filter(pl.col("listed"))).with_columns(
+        policy=pl.lit("count"), k=pl.lit(20)
+    )
+    opts = FairnessOptions(min_group=10)
+    groups, gaps = audit(counts, opts, keys=["policy", "k"])
+    read = against_reference(gaps, groups, opts).filter(
+        (pl.col("attribute") == "sex") & (pl.col("measure") == "precision")
+    )
+    row = read.row(0, named=True)
+    assert row["gap"] == pytest.approx(0.35)
+    assert row["reference_gap"] == pytest.approx(0.3)
+    assert row["flagged"] and not row["beyond_reference"]
+
+
+def test_small_groups_are_not_compared_by_default() -> None:
+    assert FairnessOptions().min_group == 100
+
+
+def test_a_listing_ratio_is_judged_against_the_oracles_times_the_threshold() -> None:
+    # count lists F 24/100 and M 10/100 (ratio 2.4); the oracle lists those victimised
+    # again, F 40/100 and M 20/100 (ratio 2.0). 2.4 / 2.0 = 1.2 <= 1.25: in proportion.
+    pool = pl.DataFrame(
+        _people("F", 100, listed=24, victimised=40, both=10)
+        + _people("M", 100, listed=10, victimised=20, both=4)
+    )
+    counts = pl.concat(
+        [
+            group_counts(pool, pool.filter(pl.col("listed"))).with_columns(
+                policy=pl.lit("count"), k=pl.lit(10)
+            ),
+            group_counts(pool, pool.filter(pl.col("victimised"))).with_columns(
+                policy=pl.lit("oracle"), k=pl.lit(10)
+            ),
+        ]
+    )
+    opts = FairnessOptions(min_group=10)
+    groups, gaps = audit(counts, opts, keys=["policy", "k"])
+    read = against_reference(gaps, groups, opts).filter(
+        (pl.col("policy") == "count")
+        & (pl.col("attribute") == "sex")
+        & (pl.col("measure") == "listing_rate")
+    )
+    row = read.row(0, named=True)
+    assert row["ratio"] == pytest.approx(2.4) and row["oracle_ratio"] == pytest.approx(2.0)
+    assert row["flagged"] and not row["beyond_reference"]
+    stricter = against_reference(gaps, groups, FairnessOptions(min_group=10, ratio=1.1))
+    assert stricter.filter(
+        (pl.col("policy") == "count")
+        & (pl.col("attribute") == "sex")
+        & (pl.col("measure") == "listing_rate")
+    )["beyond_reference"].item()

@@ -115,3 +115,16 @@ def test_leakage_check_flags_a_feature_copied_from_the_label() -> None:
     flags = leakage_check(x, y, ["honest", "leak"])
     assert [f["feature"] for f in flags] == ["leak"]
     assert flags[0]["auc"] > 0.99
+
+
+def test_a_label_the_chi_harm_ranking_won_says_so(tmp_path: Path) -> None:
+    from chi.model.saved import _refuse_unchosen
+
+    reason = "CHI-harm ranking had the highest validation AUC, 0.700"
+    body = {"model": {"labels": {"victimisation": {"chosen": "chi_harm", "reason": reason}}}}
+    (tmp_path / "backtest.json").write_text(json.dumps(body))
+    with pytest.raises(ModelError, match="did not beat the CHI-harm ranking out of time"):
+        _refuse_unchosen(tmp_path, "victimisation")
+    _refuse_unchosen(tmp_path, "harm")  # no verdict about harm: the usual checks apply
+    (tmp_path / "victimisation").mkdir()
+    _refuse_unchosen(tmp_path, "victimisation")  # a saved model is loaded as usual

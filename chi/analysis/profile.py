@@ -50,6 +50,12 @@ from chi.lists import Scope
 from chi.score import add_months, month_end, month_label, parse_months
 
 SERIAL_MONTHS = 36
+SYNTHETIC_NOTICE = (
+    "SYNTHETIC DATA: this profile is built from a generated extract, not from any force's "
+    "records. Its figures show what the profile measures; the shapes they describe (how "
+    "concentrated harm is, how often victims repeat, who is also a suspect, DASH grades) are "
+    "properties of the generator, not findings about domestic abuse."
+)
 TOP_NEIGHBOURHOODS = 15
 
 
@@ -125,9 +131,19 @@ class Profile:
     caveats: list[str]
     readings: dict[str, str] = field(default_factory=dict)
 
+    @property
+    def synthetic(self) -> bool:
+        return bool(self.meta.get("synthetic"))
+
+    @property
+    def notice(self) -> str | None:
+        """The notice every page and report of a generated extract carries at the top."""
+        return SYNTHETIC_NOTICE if self.synthetic else None
+
     def as_dict(self, curves: bool = True) -> dict[str, Any]:
         """Every figure as JSON-ready data (frames as lists of records)."""
         out: dict[str, Any] = {
+            "notice": self.notice,
             "meta": self.meta,
             "readings": self.readings,
             "concentration": {k: v.as_dict(curves) for k, v in self.concentration.items()},
@@ -284,6 +300,7 @@ def build_profile(source: Source, request: Request) -> Profile:
     profile = Profile(
         meta={
             "title": "Domestic abuse problem profile",
+            "synthetic": source.duplicates_truth is not None,
             "force": source.force,
             "scope": scope.label or "force-wide",
             "period": request.period_label,

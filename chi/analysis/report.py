@@ -61,6 +61,8 @@ th:first-child, td:first-child { text-align: left; }
 thead th { background: #eaf2f8; }
 td.Higher { background: #fadbd8; } td.Lower { background: #d4efdf; }
 .notes, .caveats { font-size: 9.5pt; color: var(--muted); }
+.notice { border: 2px solid #b03a2e; background: #fdedec; padding: 0.4rem 0.8rem;
+          font-weight: bold; font-size: 10.5pt; }
 .reading { font-style: italic; }
 .method { font-size: 9.5pt; }
 .method h3 { font-size: 10.5pt; }
@@ -266,10 +268,16 @@ def render_html(profile: Profile, marking: str = DEFAULT_MARKING) -> str:
         "<meta name='viewport' content='width=device-width, initial-scale=1'>",
         f"<title>{_e(title)}</title><style>{CSS}</style></head><body>",
         f"<div class='marking'>{_e(marking)}</div>",
+        *([f"<p class='notice'>{_e(profile.notice)}</p>"] if profile.notice else []),
         f"<h1>{_e(title)}</h1>",
         f"<div class='meta'>{meta_line}</div>",
         f"<p class='headline'>{_e(r['headline'])}</p>",
-        "<h2>Key findings</h2><ul class='findings'>",
+        (
+            "<h2>What the profile reads (generated data: the generator's properties, not "
+            "findings)</h2><ul class='findings'>"
+            if profile.synthetic
+            else "<h2>Key findings</h2><ul class='findings'>"
+        ),
         *(f"<li>{_e(f)}</li>" for f in findings),
         "</ul>",
         "<h2>Trend and place</h2>",

@@ -1,12 +1,29 @@
-"""Who suffers which crime: self-exciting victimisation chains matched onto crime slots.
+"""Who suffers which crime: victimisation histories matched onto crime slots.
 
-Victimisation is concentrated and comes in bursts: some people carry a far higher risk than
-others, and a victimisation raises the chance of the next one for a while (Polvi et al.;
-Farrell and Pease). Each chain here is one victim (or, for domestic abuse, one victim and
-perpetrator pair) with a gamma-distributed propensity to repeat; each event spawns a Poisson
-number of follow-ups at delays drawn from a fast and a slow decaying kernel (a Hawkes
-cluster process). Chains start before the extract's first month (a burn-in year) so the
-first months already contain repeats, as a real extract would.
+Victimisation is concentrated and comes in bursts, and the research describes how one year
+leads to the next (``shared/spec/calibration.md``, "Victim histories over time"): the risk
+of a further victimisation rises with every prior one, with no cap or plateau (Farrell and
+Pease; Barnham et al. 2017); a victimisation raises the risk for a while, and the boost
+decays but is still there months later (Polvi et al. 1991); and most of a year's most
+harmed victims are new the next year.
+
+Each chain here is one victim (or, for domestic abuse, one victim and perpetrator pair) with
+two parts:
+
+- a **persistent frailty** ``z`` (lognormal, mean 1, a heavy tail): the
+  chain's background victimisations arrive as a Poisson process at ``base_per_year * z``
+  over the whole span, following the calibrated seasonality. Because ``z`` persists, the
+  more victimisations a person has had, the higher their expected risk next year, without
+  limit: no chain is ever capped;
+- a **self-exciting boost**: every event spawns a Poisson number of follow-ups
+  (``branching``) at delays from a fast and a slow decaying kernel (a Hawkes cluster).
+
+Only chains with at least one background event exist, so the generator draws them
+directly: ``z`` from the size-biased lognormal thinned by ``(1 - e^-m) / m``, the
+first event from the truncated exponential and the rest as a Poisson count after it (exact
+for a Poisson process), in the operational time of the intensity. Chains start before the
+extract's first month (a burn-in year) so the first months already contain repeats, as a
+real extract would.
 
 The crimes themselves were fixed beforehand to match the calibrated volume, seasonality and
 mix. Chain events are matched to crime slots by rank in time (the k-th event gets the k-th
@@ -24,17 +41,17 @@ import numpy as np
 
 @dataclass(frozen=True)
 class ChainModel:
-    frailty_shape: float
-    """Gamma shape of the propensity to repeat: smaller = more concentrated."""
-    frailty_mean: float
-    """Mean expected number of direct follow-ups per event."""
-    max_branching: float
+    frailty_sigma: float
+    """Log-scale spread of the persistent frailty (lognormal, mean 1): larger = heavier
+    tail."""
+    base_per_year: float
+    """Background events a year of a chain of frailty 1 (before self-excitation)."""
+    branching: float
+    """Mean direct follow-ups of each event (below 1: every cluster ends)."""
     fast_share: float
     """Share of follow-ups on the fast kernel."""
     fast_days: float
     slow_days: float
-    max_events: int = 30
-    """No chain grows beyond this many events (the most prolific real cases)."""
     burn_in_days: int = 365
 
 
@@ -42,30 +59,65 @@ class ChainModel:
 class Chains:
     chain: np.ndarray
     """Chain index of each slot, aligned with the slots passed to ``assign``."""
-    branching: np.ndarray
-    """Propensity of each chain (0 for chains added as one-offs)."""
+    frailty: np.ndarray
+    """Persistent frailty of each chain (0 for chains added as one-offs)."""
     start: np.ndarray
-    """Start time (days) of each chain."""
+    """Time (days) of each chain's first event."""
 
     @property
     def count(self) -> int:
-        return len(self.branching)
+        return len(self.frailty)
 
 
-def _simulate(
+def _operational(intensity: np.ndarray) -> np.ndarray:
+    """The cumulative intensity at each day boundary, from 0 to 1: ``_to_days`` maps
+    operational time u in [0, 1] back to a (fractional) day."""
+    cdf: np.ndarray = np.r_[0.0, np.cumsum(intensity)]
+    out: np.ndarray = cdf / cdf[-1]
+    return out
+
+
+def _to_days(u: np.ndarray, cdf: np.ndarray, first_day: int) -> np.ndarray:
+    grid = first_day + np.arange(len(cdf), dtype=np.float64)
+    return np.asarray(np.interp(u, cdf, grid), dtype=np.float64)
+
+
+def _draw_chains(
+    rng: np.random.Generator, model: ChainModel, n: int, mean_events: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``n`` chains with at least one background event over the span: (frailty, chain
+    index of each background event, its operational time in [0, 1])."""
+    sigma = model.frailty_sigma
+    z = np.zeros(0)
+    while len(z) < n:
+        need = n - len(z)
+        # Size-biased lognormal(-s^2/2, s) is lognormal(+s^2/2, s).
+        cand = np.exp(sigma * rng.standard_normal(int(need * 1.5) + 16) + sigma * sigma / 2)
+        m = mean_events * cand
+        accept = rng.random(len(cand)) < -np.expm1(-m) / m
+        z = np.r_[z, cand[accept]][:n]
+    m = mean_events * z
+    first = -np.log1p(rng.random(n) * np.expm1(-m)) / m
+    first = np.minimum(first, 1.0)
+    rest = rng.poisson(m * (1.0 - first))
+    chain = np.r_[np.arange(n), np.repeat(np.arange(n), rest)]
+    lo = np.repeat(first, rest)
+    u = np.r_[first, lo + rng.random(len(lo)) * (1.0 - lo)]
+    return z, chain, u
+
+
+def _offspring(
     rng: np.random.Generator,
     model: ChainModel,
-    starts: np.ndarray,
-    branching: np.ndarray,
+    chain: np.ndarray,
+    time: np.ndarray,
     horizon: float,
 ) -> tuple[np.ndarray, np.ndarray]:
-    chain = np.arange(len(starts))
-    time = starts.astype(np.float64)
+    """Every generation of follow-ups of the events (``chain``, ``time``) before
+    ``horizon``, the events themselves included."""
     chains, times = [chain], [time]
-    size = np.ones(len(starts), dtype=np.int64)
     while len(chain):
-        kids = rng.poisson(branching[chain])
-        kids = np.where(size[chain] >= model.max_events, 0, kids)
+        kids = rng.poisson(model.branching, len(chain))
         parent = np.repeat(np.arange(len(chain)), kids)
         chain = chain[parent]
         fast = rng.random(len(chain)) < model.fast_share
@@ -77,10 +129,38 @@ def _simulate(
         time = time[parent] + delay
         keep = time < horizon
         chain, time = chain[keep], time[keep]
-        size += np.bincount(chain, minlength=len(size))
         chains.append(chain)
         times.append(time)
     return np.concatenate(chains), np.concatenate(times)
+
+
+def simulate(
+    rng: np.random.Generator,
+    model: ChainModel,
+    n_chains: int,
+    intensity: np.ndarray,
+    first_day: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``n_chains`` chains over the span of ``intensity`` (from ``first_day``): (frailty,
+    chain of each event, day of each event), events in no particular order."""
+    span_years = len(intensity) / 365.25
+    cdf = _operational(intensity)
+    frailty, chain, u = _draw_chains(rng, model, n_chains, model.base_per_year * span_years)
+    days = _to_days(u, cdf, first_day)
+    chain, days = _offspring(rng, model, chain, days, float(first_day + len(intensity)))
+    return frailty, chain, days
+
+
+def expected_events(model: ChainModel, span_days: int, window_share: float) -> float:
+    """Expected events of one chain inside the window (a ``window_share`` of the span)."""
+    mean = model.base_per_year * span_days / 365.25
+    sigma = model.frailty_sigma
+    # E[N | N >= 1] = E[N] / P(N >= 1), P(N >= 1) = E[1 - exp(-mean z)] over the frailty.
+    z = np.exp(sigma * NormalDist().inv_cdf(0.5) + sigma * np.linspace(-3, 3, 601) - sigma**2 / 2)
+    w = np.exp(-(np.linspace(-3, 3, 601) ** 2) / 2)
+    p_any = float(np.sum(w * -np.expm1(-mean * z)) / np.sum(w))
+    background = mean / max(p_any, 1e-12)
+    return float(background * window_share / (1.0 - model.branching))
 
 
 def sample_times(
@@ -105,21 +185,13 @@ def assign(
         empty = np.zeros(0, dtype=np.int64)
         return Chains(empty, np.zeros(0), np.zeros(0))
     window_start = first_day + model.burn_in_days
-    horizon = float(first_day + len(intensity))
-    probe = np.minimum(
-        rng.gamma(model.frailty_shape, model.frailty_mean / model.frailty_shape, 20_000),
-        model.max_branching,
-    )
-    mean_size = float(np.mean(np.minimum(1.0 / (1.0 - probe), model.max_events)))
-    total_len = horizon - first_day
-    n_chains = max(1, round(1.05 * n_slots / mean_size * total_len / (horizon - window_start)))
-    for _attempt in range(3):
-        starts = np.sort(sample_times(rng, intensity, first_day, n_chains))
-        branching = np.minimum(
-            rng.gamma(model.frailty_shape, model.frailty_mean / model.frailty_shape, n_chains),
-            model.max_branching,
-        )
-        chain, time = _simulate(rng, model, starts, branching, horizon)
+    span = len(intensity)
+    window_share = float(intensity[model.burn_in_days :].sum() / intensity.sum())
+    n_chains = max(1, round(1.02 * n_slots / expected_events(model, span, window_share)))
+    for _attempt in range(4):
+        frailty, chain, time = simulate(rng, model, n_chains, intensity, first_day)
+        start = np.full(len(frailty), np.inf)
+        np.minimum.at(start, chain, time)
         inside = time >= window_start
         chain, time = chain[inside], time[inside]
         if len(chain) >= n_slots:
@@ -132,19 +204,17 @@ def assign(
     elif len(chain) < n_slots:
         extra = n_slots - len(chain)
         extra_start = sample_times(rng, intensity[model.burn_in_days :], window_start, extra)
-        # Number the one-off chains after the chains simulated in the last attempt (``starts``
-        # and ``branching`` are that attempt's), not after ``n_chains``, which the loop may
-        # already have raised for an attempt that never ran.
-        chain = np.concatenate([chain, len(branching) + np.arange(extra)])
+        # One-off chains are numbered after the chains simulated, whatever n_chains became.
+        chain = np.concatenate([chain, len(frailty) + np.arange(extra)])
         time = np.concatenate([time, extra_start])
-        starts = np.concatenate([starts, extra_start])
-        branching = np.concatenate([branching, np.zeros(extra)])
+        start = np.concatenate([start, extra_start])
+        frailty = np.concatenate([frailty, np.zeros(extra)])
 
     event_order = np.argsort(time, kind="stable")
     slot_order = np.lexsort((rng.random(n_slots), slot_days))
     slot_chain = np.empty(n_slots, dtype=np.int64)
     slot_chain[slot_order] = chain[event_order]
-    return Chains(slot_chain, branching, starts)
+    return Chains(slot_chain, frailty, start)
 
 
 def correlate_severity(

@@ -11,7 +11,15 @@ Here each dyad is a chain (``chains``) with a strongly skewed propensity to repe
 of perpetrators start a second dyad with a new victim months later; a dyad's later
 incidents usually happen at the same address as its first; and for a share of repeating
 dyads the incidents' offences are ordered from most to least serious, so severity falls on
-average. Every DA crime has its perpetrator as a suspect, and its victim a DASH grade.
+average.
+
+Real DA records are messier than one victim and one perpetrator per dyad, and the generator
+says so (calibration bands of "Victim histories over time"): a dyad's repeats are spread
+over months, not days (a fast and a slow kernel, and a persistent frailty); a share of
+victims are abused later by a new partner or relative (victims with several perpetrators);
+in a share of repeating dyads one later incident is a counter-allegation, recorded with the
+roles reversed; and DASH is not completed for every DA victimisation. Every DA crime has its
+perpetrator as a suspect.
 """
 
 from __future__ import annotations
@@ -34,19 +42,24 @@ INTIMATE, EX_PARTNER, FAMILY, OTHER = 0, 1, 2, 3
 RELATIONSHIP_SHARE = np.array([0.47, 0.28, 0.2, 0.05])
 
 DYAD_MODEL = ChainModel(
-    frailty_shape=0.25,
-    frailty_mean=0.45,
-    max_branching=0.8,
-    fast_share=0.97,
-    fast_days=6.0,
-    slow_days=45.0,
-    max_events=20,
+    frailty_sigma=1.0,
+    base_per_year=0.015,
+    branching=0.2,
+    fast_share=0.5,
+    fast_days=10.0,
+    slow_days=150.0,
 )
 SEVERITY_RHO = 0.45
 """How strongly a month's heavier DA offences go to the dyads that repeat most."""
 SERIAL_SHARE = 0.05
 """Share of dyads whose perpetrator already had a dyad with another victim."""
 SERIAL_GAP_DAYS = (60, 900)
+NEW_PERPETRATOR_SHARE = 0.12
+"""Share of dyads whose victim already had a dyad with another perpetrator."""
+COUNTER_ALLEGATION_SHARE = 0.12
+"""Share of repeating dyads with one later incident recorded with the roles reversed."""
+DASH_MISSING_SHARE = 0.2
+"""Share of DA victimisations with no DASH grade (the form was not completed)."""
 SECOND_VICTIM_SHARE = 0.025
 """Share of DA crimes with a second victim in the household (a parent, a child, a sibling)."""
 SAME_PLACE_SHARE = 0.8
@@ -65,12 +78,38 @@ class DomesticRows:
 
 
 def dash_grades(rng: np.random.Generator, weight: np.ndarray, repeats: np.ndarray) -> np.ndarray:
-    """Mostly standard, some medium, few high; serious offences and repeats grade higher."""
+    """Mostly standard, some medium, few high; serious offences and repeats grade higher;
+    a ``DASH_MISSING_SHARE`` have none (-1)."""
     serious = weight >= 365
     p_high = 0.04 + 0.35 * serious + 0.06 * (repeats >= 3)
     p_medium = 0.2 + 0.15 * serious + 0.1 * (repeats >= 3)
     u = rng.random(len(weight))
-    return np.where(u < p_high, 2, np.where(u < p_high + p_medium, 1, 0))
+    grade = np.where(u < p_high, 2, np.where(u < p_high + p_medium, 1, 0))
+    return np.where(rng.random(len(weight)) < DASH_MISSING_SHARE, -1, grade)
+
+
+def _earlier_partner(
+    rng: np.random.Generator, start: np.ndarray, share: float, gap_days: tuple[int, int]
+) -> np.ndarray:
+    """For each dyad, the dyad whose person it shares (itself for most): a ``share`` of
+    dyads take the person of a dyad that started about ``gap_days`` earlier (resolved in
+    start order, so a chain of reuses leads back to one person)."""
+    n = len(start)
+    root = np.arange(n)
+    if n == 0:
+        return root
+    order = np.argsort(start, kind="stable")
+    span = max(1.0, float(start.max() - start.min()))
+    per_day = n / span
+    chosen = np.flatnonzero(rng.random(n) < share)
+    position = np.empty(n, dtype=np.int64)
+    position[order] = np.arange(n)
+    gaps = (rng.uniform(*gap_days, size=len(chosen)) * per_day).astype(np.int64)
+    for j, gap in zip(chosen[np.argsort(position[chosen])].tolist(), gaps.tolist(), strict=True):
+        p = position[j] - max(1, gap)
+        if p >= 0:
+            root[j] = root[order[p]]
+    return root
 
 
 def attach_dyads(
@@ -92,18 +131,9 @@ def attach_dyads(
     )
     crimes.move_offences(slots, source)
 
-    perpetrator = np.arange(n_dyads)
-    order = np.argsort(chains.start, kind="stable")
-    span = max(1.0, float(chains.start.max() - chains.start.min())) if n_dyads else 1.0
-    per_day = n_dyads / span
-    serial = np.flatnonzero(rng.random(n_dyads) < SERIAL_SHARE)
-    position = np.empty(n_dyads, dtype=np.int64)
-    position[order] = np.arange(n_dyads)
-    gaps = (rng.uniform(*SERIAL_GAP_DAYS, size=len(serial)) * per_day).astype(np.int64)
-    for j, gap in zip(serial[np.argsort(position[serial])].tolist(), gaps.tolist(), strict=True):
-        p = position[j] - max(1, gap)
-        if p >= 0:
-            perpetrator[j] = perpetrator[order[p]]
+    start = np.where(np.isfinite(chains.start), chains.start, 0.0)
+    perpetrator = _earlier_partner(rng, start, SERIAL_SHARE, SERIAL_GAP_DAYS)
+    victim_root = _earlier_partner(rng, start, NEW_PERPETRATOR_SHARE, SERIAL_GAP_DAYS)
 
     relationship = rng.choice(4, size=n_dyads, p=RELATIONSHIP_SHARE)
     used = np.zeros(n_dyads, dtype=bool)
@@ -112,7 +142,9 @@ def attach_dyads(
     victim_role = np.where(relationship == FAMILY, ROLE_DA_FAMILY, ROLE_DA_PARTNER)
     victim_of = np.full(n_dyads, -1, dtype=np.int64)
     dyads_used = np.flatnonzero(used)
-    victim_of[dyads_used] = _add_by_role(people, victim_role[dyads_used])
+    victim_roots = np.unique(victim_root[dyads_used])
+    victim_of[victim_roots] = _add_by_role(people, victim_role[victim_roots])
+    victim_of = victim_of[victim_root]
     roots = np.unique(perpetrator[dyads_used])
     root_person = np.full(n_dyads, -1, dtype=np.int64)
     root_person[roots] = people.add(ROLE_DA_PERPETRATOR, len(roots))
@@ -142,15 +174,37 @@ def attach_dyads(
 
     crimes.da_relationship[slots] = relationship[dyad]
     dash = dash_grades(rng, cat.weight[crimes.key[slots]], counts[dyad])
+    victim_person, suspect_person = victim_of[dyad], perp_of[dyad]
+    swap = _counter_allegations(rng, dyad, crimes.day[slots], cat.sex[crimes.key[slots]] < 0)
+    victim_person[swap], suspect_person[swap] = suspect_person[swap], victim_person[swap]
     also = np.flatnonzero(rng.random(len(slots)) < SECOND_VICTIM_SHARE)
     second = people.add(ROLE_DA_FAMILY, len(also))
     return DomesticRows(
         victim_crime=np.r_[slots, slots[also]],
-        victim_person=np.r_[victim_of[dyad], second],
+        victim_person=np.r_[victim_person, second],
         dash=np.r_[dash, dash[also]],
         suspect_crime=slots,
-        suspect_person=perp_of[dyad],
+        suspect_person=suspect_person,
     )
+
+
+def _counter_allegations(
+    rng: np.random.Generator, dyad: np.ndarray, day: np.ndarray, eligible: np.ndarray
+) -> np.ndarray:
+    """Slots recorded with the roles reversed: in a ``COUNTER_ALLEGATION_SHARE`` of the
+    dyads with two or more incidents, one incident after the first, chosen at random among
+    those whose offence does not fix the victim's sex."""
+    order = np.lexsort((rng.random(len(dyad)), day, dyad))
+    d = dyad[order]
+    later = np.r_[False, d[1:] == d[:-1]] & eligible[order]
+    candidates: np.ndarray = order[later]
+    if not len(candidates):
+        return candidates
+    candidates = candidates[rng.permutation(len(candidates))]
+    _, first = np.unique(dyad[candidates], return_index=True)
+    picked = candidates[first]
+    out: np.ndarray = np.sort(picked[rng.random(len(picked)) < COUNTER_ALLEGATION_SHARE])
+    return out
 
 
 def _add_by_role(people: People, roles: np.ndarray) -> np.ndarray:

@@ -46,6 +46,7 @@ from chi.model.features import (
     FEATURE_NAMES,
     ID_COLUMNS,
     feature_table,
+    lookback_months,
     outcomes,
     with_outcomes,
 )
@@ -59,6 +60,7 @@ from chi.model.forecast import (
     train_model,
 )
 from chi.model.history import History
+from chi.model.selection import chi_harm_score, choose_model, validation_auc
 from chi.model.timecut import index_month, month_index
 from chi.progress import Progress, silent
 from chi.score import add_months, month_end, month_label
@@ -83,6 +85,8 @@ BASELINE = "chi_harm"
 FORECASTS = {"forecast": "victimisation", "forecast_harm": "harm"}
 TRAIN_MONTHS = 12
 """A model learns from at most the 12 most recent list months it may see."""
+MIN_TRAIN_MONTHS = 3
+"""Fewer training months leave none to choose a model on out of time."""
 CURVE_KS = (10, 25, 50, 75, 100, 150, 200, 300, 400, 500, 750, 1000, 1500, 2000, 3000, 5000)
 CURVE_KS_NEIGHBOURHOOD = (1, 2, 3, 5, 8, 10, 15, 20, 30, 40, 50)
 SYNTHETIC_NOTICE = (
@@ -131,6 +135,9 @@ class Plan:
     main_horizon: int
     train_months: tuple[date, ...]
     test_months: dict[int, tuple[date, ...]]
+    validation_months: tuple[date, ...]
+    """The last training months: the candidates are fitted on the earlier ones and the
+    model is chosen on these, then refitted on every training month."""
     refit_months: tuple[date, ...]
     model_note: str
 
@@ -158,6 +165,7 @@ class Plan:
             "last_complete_month": month_label(self.last_month),
             "main_horizon": self.main_horizon,
             "train_months": span(self.train_months),
+            "validation_months": span(self.validation_months),
             "test_months": {str(h): span(ms) for h, ms in sorted(self.test_months.items())},
             "refit_months": span(self.refit_months),
             "model": self.model_note,
@@ -180,30 +188,37 @@ def plan_months(h: History, opts: Options) -> Plan:
     if month_end(last) > h.as_of:
         last = add_months(last, -1)
     history = opts.min_history_months or h.policy.window_months
+    if opts.model:
+        # Features look back a fixed span: no list month may start before it is all there,
+        # or early (training) pools would be unlike later (test) ones.
+        history = max(history, lookback_months(h))
     first = add_months(h.first_month, history - 1)
     big = opts.main_horizon
     a, b = month_index(first), month_index(last) - big
     note = ""
     train: tuple[date, ...] = ()
+    validation: tuple[date, ...] = ()
     refit: tuple[date, ...] = ()
     start = first
     if not opts.model:
         note = "not run (--no-model)"
-    elif b - a < big:
-        need = 2 * big + history
+    elif b - a < big + MIN_TRAIN_MONTHS - 1:
+        need = 2 * big + history + MIN_TRAIN_MONTHS
         note = (
             f"not evaluated: an honest split at a {big}-month horizon needs at least "
-            f"{need} complete months of history ({history} of history, {big} to train "
-            f"on, {big} to test)"
+            f"{need} complete months ({history} of history, {MIN_TRAIN_MONTHS} list months "
+            f"to train and choose a model on, {big} for their outcomes, {big} to test)"
         )
     else:
-        split = a + (b - a + big) // 2
+        split = a + (b - a + big + MIN_TRAIN_MONTHS) // 2
         train = _range(first, index_month(split - big))[-TRAIN_MONTHS:]
+        validation = train[-max(1, len(train) // 3) :]
         refit = _range(first, index_month(b))[-TRAIN_MONTHS:]
         start = index_month(split)
         note = (
-            f"trained on list months {month_label(train[0])} to {month_label(train[-1])} "
-            f"(outcomes to {month_label(add_months(train[-1], big))}), tested from "
+            f"trained on {len(train)} list months, {month_label(train[0])} to "
+            f"{month_label(train[-1])} (outcomes to {month_label(add_months(train[-1], big))}),"
+            f" the model chosen on the last {len(validation)}; tested from "
             f"{month_label(start)}"
         )
     test = {hz: _range(start, add_months(last, -hz)) for hz in sorted(opts.horizons)}
@@ -213,7 +228,7 @@ def plan_months(h: History, opts: Options) -> Plan:
             f"{month_label(first)} and the shortest horizon ({min(opts.horizons)} months) "
             f"must end by {h.as_of.isoformat()}"
         )
-    return Plan(first, last, big, train, test, refit, note)
+    return Plan(first, last, big, train, test, validation, refit, note)
 
 
 def _rfg_score(h: History) -> pl.Expr:
@@ -394,6 +409,8 @@ class Backtest:
     model_report: dict[str, Any] | None
     models: dict[str, FittedModel]
     verdicts: list[str]
+    differences: pl.DataFrame | None = None
+    """Per horizon, k and pair of policies: the month-by-month difference in harm caught."""
 
     @property
     def synthetic(self) -> bool:
@@ -429,6 +446,15 @@ class Backtest:
             .drop("harm_captured_c", "harm_total_c", "cut_mi")
             .to_dicts(),
             "curves": self.curves.to_dicts(),
+            "differences": {
+                "meaning": (
+                    "per horizon, list size and pair of policies: the difference in the share "
+                    "of harm caught (percentage points), its mean over the test months and the "
+                    "lowest and highest month; a policy is called better only when the lowest "
+                    "month is above zero"
+                ),
+                "rows": self.differences.to_dicts() if self.differences is not None else [],
+            },
             "fairness": {
                 "groups": self.fairness_groups.to_dicts(),
                 "gaps": self.fairness_gaps.to_dicts(),
@@ -452,9 +478,54 @@ def _pct(v: float) -> str:
     return f"{v:.1f}%"
 
 
-def verdicts(capture: pl.DataFrame, horizon: int, per_neighbourhood: bool) -> list[str]:
-    """In words, per list size: which policy caught most of the horizon's harm, and by how
-    much it beat today's CHI-harm ranking."""
+MIN_VERDICT_MONTHS = 3
+"""Fewer test months cannot show how a difference varies from month to month."""
+
+
+def month_differences(by_month: pl.DataFrame, horizon: int) -> pl.DataFrame:
+    """Per list size, for every ordered pair of policies (``policy``, ``against``), the
+    difference in the share of harm caught, month by month (percentage points): ``months``,
+    ``mean``, ``low`` and ``high`` (the lowest and highest test month). ``by_month``: the
+    rows of ``capture_by_month``."""
+    rows = by_month.filter((pl.col("horizon") == horizon) & (pl.col("policy") != "oracle")).select(
+        "k",
+        "cut_mi",
+        "policy",
+        share=pl.when(pl.col("harm_total_c") > 0)
+        .then(100 * pl.col("harm_captured_c") / pl.col("harm_total_c"))
+        .otherwise(0.0),
+    )
+    pairs = rows.join(rows, on=["k", "cut_mi"], suffix="_b").filter(
+        pl.col("policy") != pl.col("policy_b")
+    )
+    return (
+        pairs.with_columns(diff=pl.col("share") - pl.col("share_b"))
+        .group_by("k", "policy", pl.col("policy_b").alias("against"))
+        .agg(
+            pl.len().alias("months"),
+            pl.col("diff").mean().alias("mean"),
+            pl.col("diff").min().alias("low"),
+            pl.col("diff").max().alias("high"),
+        )
+        .with_columns(horizon=pl.lit(horizon, dtype=pl.Int64))
+        .sort("k", "policy", "against")
+    )
+
+
+def _signed(v: float) -> str:
+    """+1.2, -0.3, and 0.0 (never -0.0)."""
+    text = f"{v:+.1f}"
+    return "0.0" if text in ("+0.0", "-0.0") else text
+
+
+def verdicts(
+    capture: pl.DataFrame, horizon: int, per_neighbourhood: bool, diffs: pl.DataFrame
+) -> list[str]:
+    """In words, per list size: which policy caught most of the horizon's harm, by how much
+    against today's CHI-harm ranking, and whether the difference holds in every test month
+    (the interval is the lowest to the highest month's difference). A policy is called
+    better only when that interval lies wholly above zero; with fewer than
+    ``MIN_VERDICT_MONTHS`` test months the verdict is withheld."""
     out = []
     scope = "in each neighbourhood" if per_neighbourhood else "force-wide"
     rows = capture.filter(pl.col("horizon") == horizon)
@@ -475,32 +546,73 @@ def verdicts(capture: pl.DataFrame, horizon: int, per_neighbourhood: bool) -> li
             if not oracle.is_empty()
             else ""
         )
-        if best["policy"] == BASELINE or best["harm_pct"] - base["harm_pct"] < 0.05:
-            text = (
-                f"k={k} {scope}, next {horizon} months: CHI-harm ranking caught the most harm, "
-                f"{_pct(base['harm_pct'])} (victimisations {_pct(base['victimisations_pct'])})"
+        months = int(best["months"])
+        head = f"k={k} {scope}, next {horizon} months ({months} test months): "
+        if months < MIN_VERDICT_MONTHS:
+            out.append(
+                head + f"verdict withheld: {months} test month(s), at least "
+                f"{MIN_VERDICT_MONTHS} are needed to tell a difference from month-to-month "
+                f"variation (a longer extract gives more); {SHORT_NAMES[best['policy']]} "
+                f"caught {_pct(best['harm_pct'])} of the harm, CHI-harm ranking "
+                f"{_pct(base['harm_pct'])}" + bound
             )
+            continue
+        d = diffs.filter((pl.col("k") == k) & (pl.col("policy") == best["policy"]))
+        others = {r["against"]: r for r in d.iter_rows(named=True)}
+        tied = sorted(
+            (a for a, r in others.items() if r["low"] <= 0),
+            key=lambda a: (-others[a]["mean"], a),
+        )
+        if best["policy"] == BASELINE:
+            text = head + f"CHI-harm ranking caught the most harm, {_pct(base['harm_pct'])}"
         else:
-            gain = best["harm_pct"] - base["harm_pct"]
-            times = (
-                f", {best['harm_pct'] / base['harm_pct']:.1f} times as much"
-                if base["harm_pct"] >= 0.1
-                else ""
-            )
+            r = others[BASELINE]
             text = (
-                f"k={k} {scope}, next {horizon} months: {SHORT_NAMES[best['policy']]} caught "
-                f"{_pct(best['harm_pct'])} of the harm against {_pct(base['harm_pct'])} for "
-                f"CHI-harm ranking (+{gain:.1f} points{times}); victimisations "
-                f"{_pct(best['victimisations_pct'])} against {_pct(base['victimisations_pct'])}"
+                head + f"{SHORT_NAMES[best['policy']]} caught {_pct(best['harm_pct'])} of the "
+                f"harm against {_pct(base['harm_pct'])} for CHI-harm ranking, "
+                f"{_signed(r['mean'])} points a month (interval across months "
+                f"{_signed(r['low'])} to {_signed(r['high'])})"
+            )
+            text += (
+                ": better in every test month"
+                if r["low"] > 0
+                else ": not shown to be better (the interval includes zero)"
+            )
+        if tied:
+            text += "; not distinguishable from " + ", ".join(
+                f"{SHORT_NAMES[a]} ({_signed(others[a]['low'])} to {_signed(others[a]['high'])})"
+                for a in tied
             )
         out.append(text + bound)
     return out
 
 
-def against_oracle(gaps: pl.DataFrame) -> pl.DataFrame:
-    """Each gap with the oracle's gap (and ratio) for the same list size, attribute and
-    measure, and ``beyond_oracle``: flagged and wider than the oracle's, i.e. out of
-    proportion to who was actually harmed next."""
+MEASURE_WORDS = {
+    "listing_rate": "listed",
+    "precision": "victimised again among those listed",
+    "false_negative_rate": "victimised again but not listed",
+}
+
+
+def against_reference(
+    gaps: pl.DataFrame, groups: pl.DataFrame, opts: FairnessOptions | None = None
+) -> pl.DataFrame:
+    """Each gap beside a reference gap that says what an even-handed list would show, and
+    ``beyond_reference``: flagged and out of proportion to it.
+
+    - listing rate: the oracle's (a list of exactly those harmed next); out of proportion
+      when the ratio of the most- to the least-listed group exceeds the oracle's ratio
+      times the ratio threshold (1.25: the four-fifths rule applied to the excess);
+    - false-negative rate: the oracle's gap; out of proportion when wider by more than the
+      gap threshold;
+    - precision: the oracle's precision is 1 for every group (it is always right), so its gap
+      says nothing. The reference is the difference between the same two groups' rates of
+      being victimised again across the whole pool: a group harmed again more often will be
+      right more often on any list. Out of proportion when the precision gap exceeds it by
+      more than the gap threshold.
+
+    ``meaning`` is one sentence per flag saying what it shows."""
+    opts = opts or FairnessOptions()
     oracle = gaps.filter(pl.col("policy") == "oracle").select(
         "k",
         "attribute",
@@ -508,32 +620,105 @@ def against_oracle(gaps: pl.DataFrame) -> pl.DataFrame:
         pl.col("gap").alias("oracle_gap"),
         pl.col("ratio").alias("oracle_ratio"),
     )
-    wider = (
+    rates = groups.select(
+        "policy",
+        "k",
+        "attribute",
+        "group",
+        (pl.col("victimised") / pl.col("pool")).alias("_base"),
+    )
+    out = (
+        gaps.join(oracle, on=["k", "attribute", "measure"], how="left")
+        .join(
+            rates.rename({"group": "max_group", "_base": "_base_max"}),
+            on=["policy", "k", "attribute", "max_group"],
+            how="left",
+        )
+        .join(
+            rates.rename({"group": "min_group", "_base": "_base_min"}),
+            on=["policy", "k", "attribute", "min_group"],
+            how="left",
+        )
+        .with_columns(
+            reference=pl.when(pl.col("measure") == "precision")
+            .then(pl.lit("difference in rates of being victimised again in the pool"))
+            .otherwise(pl.lit("oracle")),
+            reference_gap=pl.when(pl.col("measure") == "precision")
+            .then(pl.col("_base_max") - pl.col("_base_min"))
+            .otherwise(pl.col("oracle_gap")),
+        )
+        .with_columns(excess=pl.col("gap") - pl.col("reference_gap"))
+    )
+    beyond = (
         pl.when(pl.col("measure") == "listing_rate")
         .then(
-            pl.col("ratio").fill_null(float("inf")) > pl.col("oracle_ratio").fill_null(float("inf"))
+            pl.col("ratio").fill_null(float("inf"))
+            > opts.ratio * pl.col("oracle_ratio").fill_null(float("inf"))
         )
-        .otherwise(pl.col("gap") > pl.col("oracle_gap"))
+        .otherwise(pl.col("excess") > opts.gap)
     )
-    return gaps.join(oracle, on=["k", "attribute", "measure"], how="left").with_columns(
-        beyond_oracle=(pl.col("flagged") & pl.col("policy").ne("oracle") & wider).fill_null(False)
+    out = out.with_columns(
+        beyond_reference=(pl.col("flagged") & pl.col("policy").ne("oracle") & beyond).fill_null(
+            False
+        )
+    ).drop("_base_max", "_base_min")
+    return out.with_columns(
+        meaning=pl.Series([flag_sentence(r) for r in out.iter_rows(named=True)], dtype=pl.String)
     )
+
+
+def flag_sentence(r: dict[str, Any]) -> str | None:
+    """One sentence for a flagged gap (None when not flagged)."""
+    if not r.get("flagged") or r.get("max") is None or r.get("min") is None:
+        return None
+    what = MEASURE_WORDS.get(str(r["measure"]), str(r["measure"]))
+    name = SHORT_NAMES.get(str(r["policy"]), str(r["policy"]))
+    attribute = str(r["attribute"]).replace("_", " ")
+    head = (
+        f"At k={r['k']}, {name}: {r['max_group']} {100 * r['max']:.1f}% {what} against "
+        f"{r['min_group']} {100 * r['min']:.1f}% (by {attribute})"
+    )
+    ref = r.get("reference_gap")
+    if r["policy"] == "oracle":
+        return head + "; this is who was actually harmed next, the reference for the others."
+    if ref is None:
+        return head + "; no reference to judge it against."
+    if r["measure"] == "precision":
+        tail = (
+            f"; the two groups' rates of being victimised again differ by "
+            f"{100 * ref:+.1f} points across the pool"
+        )
+    elif r["measure"] == "listing_rate":
+        ratio = r.get("ratio")
+        oratio = r.get("oracle_ratio")
+        tail = (
+            f"; ratio {ratio:.2f} against {oratio:.2f} for a list of those harmed next"
+            if ratio is not None and oratio is not None
+            else "; the oracle lists the two groups differently too"
+        )
+    else:
+        tail = f"; a list of those harmed next shows a gap of {100 * ref:.1f} points"
+    verdict = (
+        ", so the gap is out of proportion to who was harmed next: worth a look."
+        if r.get("beyond_reference")
+        else ", so the gap reflects who was harmed next rather than the ranking."
+    )
+    return head + tail + verdict
 
 
 def fairness_verdicts(gaps: pl.DataFrame) -> list[str]:
     flagged = gaps.filter(pl.col("flagged") & (pl.col("policy") != "oracle"))
-    beyond = flagged.filter(pl.col("beyond_oracle"))
+    beyond = flagged.filter(pl.col("beyond_reference"))
     if flagged.is_empty():
         return ["fairness: no gap above the thresholds for any policy"]
     text = (
-        f"fairness: {flagged.height} gap(s) above the thresholds, {beyond.height} of them "
-        "wider than the oracle's (out of proportion to who was harmed next)"
+        f"fairness: {flagged.height} gap(s) above the thresholds, {beyond.height} of them out "
+        "of proportion to their reference (who was harmed next)"
     )
     if not beyond.is_empty():
-        text += "; the widest: " + "; ".join(
-            f"{r['policy']} k={r['k']} {r['measure'].replace('_', ' ')} by {r['attribute']}: "
-            f"{r['max_group']} {r['max']:.3f} vs {r['min_group']} {r['min']:.3f}"
-            for r in beyond.sort("gap", "policy", descending=[True, False])
+        text += "; the widest: " + " ".join(
+            str(r["meaning"])
+            for r in beyond.sort("excess", "policy", descending=[True, False])
             .head(3)
             .iter_rows(named=True)
         )
@@ -554,69 +739,91 @@ def evaluate_models(
     threshold_c: int,
     progress: Progress = silent,
 ) -> tuple[pl.DataFrame, dict[str, Any]]:
-    """Fit both models on the training months, score every test row with the
-    gradient-boosted one, and measure both on the main horizon's test months (with the
-    leakage check and permutation importance). Returns the table with ``score_forecast``
-    and ``score_forecast_harm`` on the test rows, and the report."""
+    """Per label: fit both models on the training months before the validation months,
+    choose among them and the CHI-harm ranking on the validation months
+    (``chi.model.selection``), refit both on every training month, and measure all three
+    on the main horizon's test months (out of time; with the leakage check and permutation
+    importance). Returns the table with ``score_forecast`` / ``score_forecast_harm`` on the
+    test rows for the labels whose chosen candidate is a model, and the report."""
     big = p.main_horizon
     features = list(opts.features)
     missing = [f for f in features if f not in table.columns]
     if missing:
         raise ValueError(f"unknown model feature(s): {', '.join(missing)}")
     train = table.filter(_months_filter(p.train_months))
+    fit_months = tuple(m for m in p.train_months if m not in set(p.validation_months))
+    fit_rows = train.filter(_months_filter(fit_months))
+    valid_rows = train.filter(_months_filter(p.validation_months))
     test_all = table.filter(pl.col("cut_mi") >= month_index(p.test_months[big][0]))
     test_main = table.filter(_months_filter(p.test_months[big]))
     in_main = test_all.select(_months_filter(p.test_months[big])).to_series().to_numpy()
     y_train = _labels(train, big, threshold_c)
+    y_fit = _labels(fit_rows, big, threshold_c)
+    y_valid = _labels(valid_rows, big, threshold_c)
     y_test = _labels(test_main, big, threshold_c)
     report: dict[str, Any] = {
         "horizon_months": big,
         "harm_threshold_days": threshold_c / 100,
         "features": features,
+        "selection": (
+            "fitted on the training months before the validation months, chosen on the "
+            "validation months by AUC (a model must beat every simpler candidate: gradient "
+            "boosting the logistic baseline and the CHI-harm ranking, the logistic baseline "
+            "the CHI-harm ranking), then refitted on every training month and measured out "
+            "of time on the test months"
+        ),
         "labels": {},
     }
     scores: dict[str, np.ndarray] = {}
     x_test = matrix(test_main, features)
     months_test = test_main["cut_mi"].to_numpy()
-    gbm: dict[str, FittedModel] = {}
+    chosen_models: dict[str, FittedModel] = {}
     for i, (policy, label) in enumerate(FORECASTS.items()):
         progress(f"fitting the {label} models", 0.3 + 0.2 * i)
+
+        def fit_on(rows: pl.DataFrame, y: np.ndarray, kind: str, label: str = label) -> FittedModel:
+            return train_model(rows, features, label, y, big, kind, opts.seed, opts.max_train_rows)
+
         try:
-            models = {
-                kind: train_model(
-                    train,
-                    features,
-                    label,
-                    y_train[label],
-                    big,
-                    kind,
-                    opts.seed,
-                    opts.max_train_rows,
-                )
-                for kind in ("gbm", "logistic")
-            }
+            early = {kind: fit_on(fit_rows, y_fit[label], kind) for kind in ("gbm", "logistic")}
+            models = {kind: fit_on(train, y_train[label], kind) for kind in ("gbm", "logistic")}
         except ModelError as exc:
             report["labels"][label] = {"error": str(exc)}
             continue
-        gbm[label] = models["gbm"]
-        scores[policy] = models["gbm"].predict(test_all)
+        valid_auc = {
+            "chi_harm": validation_auc(y_valid[label], chi_harm_score(valid_rows)),
+            **{k: validation_auc(y_valid[label], m.predict(valid_rows)) for k, m in early.items()},
+        }
+        choice = choose_model(valid_auc)
         predicted = {
-            "gbm": scores[policy][in_main],
+            "gbm": models["gbm"].predict(test_main),
             "logistic": models["logistic"].predict(test_main),
+            "chi_harm": chi_harm_score(test_main),
+        }
+        if choice["chosen"] != "chi_harm":
+            chosen = models[choice["chosen"]]
+            chosen_models[label] = chosen
+            scores[policy] = chosen.predict(test_all)
+            predicted[choice["chosen"]] = scores[policy][in_main]
+        measured = {
+            kind: metrics(
+                months_test, y_test[label], predicted[kind], list(opts.ks), kind != "chi_harm"
+            )
+            for kind in ("gbm", "logistic", "chi_harm")
         }
         report["labels"][label] = {
             "train_rows": models["gbm"].meta["train_rows"],
             "train_positives": models["gbm"].meta["train_positives"],
-            "models": {
-                kind: metrics(months_test, y_test[label], predicted[kind], list(opts.ks))
-                for kind in models
-            },
+            **choice,
+            "out_of_time_auc": {k: m["auc"] for k, m in measured.items()},
+            "models": measured,
             "leakage": leakage_check(x_test, y_test[label], features),
         }
-    if "victimisation" in gbm:
+    first = chosen_models.get("victimisation")
+    if first is not None:
         progress("permutation importance", 0.7)
         report["importance"] = importance(
-            gbm["victimisation"].pipeline, x_test, y_test["victimisation"], features, opts.seed
+            first.pipeline, x_test, y_test["victimisation"], features, opts.seed
         )
     scored = test_all.select("cut_mi", "pix").with_columns(
         **{f"score_{p_}": pl.Series(s) for p_, s in scores.items()}
@@ -654,7 +861,7 @@ def refit(
     y = _labels(table, big, threshold_c)
     out: dict[str, FittedModel] = {}
     for label, evaluation in report["labels"].items():
-        if "error" in evaluation:
+        if "error" in evaluation or evaluation.get("chosen") not in ("gbm", "logistic"):
             continue
         model = train_model(
             table,
@@ -662,7 +869,7 @@ def refit(
             label,
             y[label],
             big,
-            "gbm",
+            str(evaluation["chosen"]),
             opts.seed,
             opts.max_train_rows,
         )
@@ -784,8 +991,12 @@ def run_backtest(h: History, opts: Options | None = None, progress: Progress = s
     big = p.main_horizon
     main_months = p.test_months.get(big) or ()
     groups, gaps = _fairness(table, main_months, policies, big, opts)
-    gaps = against_oracle(gaps)
-    words = verdicts(capture, big if main_months else max(p.test_months), opts.per_neighbourhood)
+    gaps = against_reference(gaps, groups, opts.fairness)
+    verdict_horizon = big if main_months else max(hz for hz, ms in p.test_months.items() if ms)
+    diffs = pl.concat(
+        [month_differences(by_month_all, hz) for hz, ms in sorted(p.test_months.items()) if ms]
+    ).filter(pl.col("k").is_in(list(opts.ks)))
+    words = verdicts(capture, verdict_horizon, opts.per_neighbourhood, diffs)
     words.extend(fairness_verdicts(gaps))
     pool_size = table.filter(_months_filter(main_months)).height if main_months else 0
     models: dict[str, FittedModel] = {}
@@ -807,14 +1018,15 @@ def run_backtest(h: History, opts: Options | None = None, progress: Progress = s
         "pool": {
             "definition": (
                 "individuals not deceased by the end of the list month with at least one "
-                "counted victimisation in the 36 months ending with it"
+                f"counted victimisation in the {lookback_months(h)} months ending with it"
             ),
+            "lookback_months": lookback_months(h),
             "people_per_month": round(pool_size / max(1, len(main_months))),
             "reach": reach,
             "reach_meaning": (
                 "share of each horizon's harm and victimisations that fell on the pool at "
                 "all: the most any list of the pool could catch; the rest fell on people "
-                "with no victimisation in the 36 months before"
+                f"with no victimisation in the {lookback_months(h)} months before"
             ),
         },
         "policies": {k: v for k, v in POLICIES.items() if k in policies},
@@ -830,4 +1042,5 @@ def run_backtest(h: History, opts: Options | None = None, progress: Progress = s
         model_report=report,
         models=models,
         verdicts=words,
+        differences=diffs,
     )

@@ -43,10 +43,14 @@ LIMITATIONS = [
     "recorded and responded; a change in recording practice changes what it predicts.",
     "Home address and demographics are as the extract holds them now, not as they were in "
     "each past month; moves and corrections leak a little of the present into the past.",
-    "The pool is people victimised in the last 36 months: a first-time victim cannot be "
-    "listed by any policy, and their harm counts against every policy equally.",
-    "Shares are pooled over the test months; with few months, differences of a point or "
-    "two between policies are within month-to-month noise (see the per-month table).",
+    "The pool is people victimised in the last 12 months (the policy window if longer), "
+    "and every feature looks back 12 months at most, so early and late list months are "
+    "alike: a first-time victim cannot be listed by any policy, and their harm counts "
+    "against every policy equally.",
+    "Shares are pooled over the test months. A policy is called better only when it "
+    "caught more in every test month (the interval across months lies above zero); "
+    "consecutive list months share most of a 12-month horizon, so the months are not "
+    "independent and a handful of them is weak evidence.",
     "Ethnicity is not a model input. Sex and age are, because repeat-victimisation risk "
     "differs by both; the fairness audit reports the effect on each group.",
     "The forecast is advisory: it adds a column beside the CHI-harm list for analysts, off by "
@@ -263,13 +267,25 @@ def render_markdown(card: dict[str, Any]) -> str:
         if "error" in rep:
             lines += [f"Not fitted: {rep['error']}", ""]
             continue
+        if "chosen" in rep:
+            lines += [
+                f"Chosen out of time: **{rep['chosen_name']}** ({rep['reason']}). "
+                "Out-of-time AUC on the test months: "
+                + ", ".join(
+                    f"{kind} {auc:.3f}"
+                    for kind, auc in rep.get("out_of_time_auc", {}).items()
+                    if auc is not None
+                )
+                + ".",
+                "",
+            ]
         rows = []
         for kind, m in rep["models"].items():
             row = {
                 "model": kind,
                 "auc": m["auc"],
                 "ap": m["average_precision"],
-                "brier": m["brier"],
+                "brier": m.get("brier"),
                 "base": m["base_rate"],
             }
             for k, v in m["at_k"].items():
@@ -323,7 +339,10 @@ def render_markdown(card: dict[str, Any]) -> str:
         f"for each policy and list size, over the test months. Flagged: a gap above "
         f"{opts['gap']:g} (absolute), or a listing-rate ratio above {opts['ratio']:g}; groups "
         f"under {opts['min_group']} person-months and `unknown` are not compared. "
-        "`beyond oracle`: wider than the gap of a list of those actually harmed next.",
+        "Reference: the oracle's gap (a list of those actually harmed next) for listing and "
+        "false-negative rates; for precision, where the oracle is always right, the "
+        "difference in the two groups' rates of being victimised again. `beyond reference`: "
+        "out of proportion to it.",
         "",
     ]
     lines += _table(
@@ -339,10 +358,11 @@ def render_markdown(card: dict[str, Any]) -> str:
             ("min", "value"),
             ("gap", "gap"),
             ("ratio", "ratio"),
-            ("oracle_gap", "oracle gap"),
-            ("beyond_oracle", "beyond oracle"),
+            ("reference_gap", "reference gap"),
+            ("beyond_reference", "beyond reference"),
         ],
     )
+    lines += [""] + [f"- {r['meaning']}" for r in fair["flagged"] if r.get("meaning")]
     lines += ["", "## 7. Limitations", ""]
     lines += [f"- {v}" for v in card["limitations"]]
     saved = tech.get("saved_models") or {}

@@ -16,8 +16,10 @@ victimised) is below ``min_group`` person-months are shown but not compared (the
 are noise), nor is ``unknown`` (a recording gap, not a group).
 
 A flag is a prompt to look, not a verdict: groups differ in how often they are harmed. The
-backtest puts the oracle's gap beside each policy's: a policy whose gap is no larger than the
-oracle's is listing in proportion to who was actually harmed next.
+backtest puts a reference beside each gap (``chi.model.backtest.against_reference``): the
+oracle's gap for listing and false-negative rates, and for precision (where the oracle is
+always right) the difference in the two groups' rates of being victimised again across the
+pool. Groups under ``min_group`` (default 100) person-months are not compared.
 """
 
 from __future__ import annotations
@@ -48,7 +50,7 @@ COUNT_SCHEMA = {
 class FairnessOptions:
     gap: float = 0.10
     ratio: float = 1.25
-    min_group: int = 30
+    min_group: int = 100
 
     def __post_init__(self) -> None:
         if not 0 < self.gap < 1:

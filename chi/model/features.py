@@ -2,13 +2,20 @@
 then, and (separately) what happened to them afterwards.
 
 The **pool** for list month M is every individual not deceased on or before the last day of
-M with at least one counted victimisation in the 36 calendar months ending with M (or the
-policy window, if longer). Policies rank the pool; people first victimised after M cannot be
-ranked by anyone and count only in the harm a list could have caught.
+M with at least one counted victimisation in the ``LOOKBACK_MONTHS`` (12) calendar months
+ending with M (or the policy window, if longer). Policies rank the pool; people first
+victimised after M cannot be ranked by anyone and count only in the harm a list could have
+caught.
+
+Every feature looks back a **fixed** 12 months at most, and list months start only once that
+much history exists (``lookback_months``). A feature over "all the history there is" would
+mean one thing in an early training month (a year of history) and another in a later test
+month (two or three years): the model would learn on pools unlike the ones it is tested
+on (left truncation).
 
 A person's neighbourhood is the victim list's (home, else where their latest victimisation
 in the policy window happened, else ``unknown``), falling back for people with no
-victimisation in the window to where their latest one in the pool's 36 months happened.
+victimisation in the window to where their latest one in the pool's look-back happened.
 
 Every feature is an aggregate of ``chi.model.timecut.time_cut`` output, so it uses only
 events recorded on or before the last day of M; outcomes (``outcomes``) come only from
@@ -33,8 +40,9 @@ import polars as pl
 from chi.model.history import History, neighbourhood_areas
 from chi.model.timecut import after_cut, cuts_frame, time_cut
 
-WINDOWS = (1, 3, 6, 12, 36)
-POOL_MONTHS = 36
+WINDOWS = (1, 3, 6, 12)
+LOOKBACK_MONTHS = 12
+"""Every feature looks back at most this far, so every list month's pool is alike."""
 AGE_BANDS = ("under 18", "18-24", "25-34", "35-44", "45-54", "55-64", "65+")
 
 
@@ -53,17 +61,16 @@ FEATURES: tuple[Feature, ...] = (
     *(Feature(f"harm_{w}m", f"harm in the last {_months(w)}", "days") for w in WINDOWS),
     *(Feature(f"n_{w}m", f"victimisations in the last {_months(w)}") for w in WINDOWS),
     Feature("days_since_last", "days since the latest victimisation", "days"),
-    Feature("days_since_first", "days since the first victimisation (36 months)", "days"),
+    Feature("days_since_first", "days since the first victimisation (12 months)", "days"),
     Feature("months_active_12m", "months with a victimisation (12 months)"),
-    Feature("max_harm_36m", "most harmful single crime (36 months)", "days"),
-    Feature("da_36m", "domestic abuse victimisations (36 months)"),
-    Feature("da_share_36m", "share of victimisations that were domestic abuse (36 months)"),
+    Feature("max_harm_12m", "most harmful single crime (12 months)", "days"),
+    Feature("da_12m", "domestic abuse victimisations (12 months)"),
+    Feature("da_share_12m", "share of victimisations that were domestic abuse (12 months)"),
     Feature("dash_max_12m", "highest DASH grade (12 months; 3 = high)"),
     Feature("suspect_12m", "crimes as a suspect or offender (12 months)"),
-    Feature("suspect_36m", "crimes as a suspect or offender (36 months)"),
-    Feature("da_offenders_36m", "distinct DA offenders (36 months)"),
-    Feature("da_max_pair_36m", "most DA crimes by one offender (36 months)"),
-    Feature("linked_serial_da", "a DA offender against them has 2+ DA victims (36 months)"),
+    Feature("da_offenders_12m", "distinct DA offenders (12 months)"),
+    Feature("da_max_pair_12m", "most DA crimes by one offender (12 months)"),
+    Feature("linked_serial_da", "a DA offender against them has 2+ DA victims (12 months)"),
     Feature("age", "age", "years"),
     Feature("sex_f", "recorded as female"),
     Feature("sex_m", "recorded as male"),
@@ -89,8 +96,9 @@ def _victim_features(h: History, cuts: pl.DataFrame, lookback: int) -> pl.LazyFr
         *((age < w).cast(pl.Int32).alias(f"_n{w}") for w in WINDOWS),
         (weight * (age < window)).alias("_hp"),
         (age < window).cast(pl.Int32).alias("_np"),
-        (pl.col("domestic_abuse") & (age < POOL_MONTHS)).cast(pl.Int32).alias("_da"),
-        (weight * (age < POOL_MONTHS)).alias("_max"),
+        (pl.col("domestic_abuse") & (age < LOOKBACK_MONTHS)).cast(pl.Int32).alias("_da"),
+        (weight * (age < LOOKBACK_MONTHS)).alias("_max"),
+        pl.when(age < LOOKBACK_MONTHS).then(pl.col("recorded_date")).alias("_lb_date"),
         (pl.col("dash") * (age < 12)).alias("_dash"),
         pl.when(age < 12).then(age).alias("_m12"),
         pl.when(pl.col("place").is_not_null()).then(pl.col("seq")).alias("_place_seq"),
@@ -107,10 +115,11 @@ def _victim_features(h: History, cuts: pl.DataFrame, lookback: int) -> pl.LazyFr
             pl.col("_hp").sum().alias("policy_harm_c"),
             pl.col("_np").sum().alias("policy_n"),
             pl.col("recorded_date").max().alias("last_date"),
-            pl.col("recorded_date").min().alias("first_date"),
+            pl.col("_lb_date").min().alias("first_date"),
+            pl.len().alias("_pool_n"),
             pl.col("_m12").drop_nulls().n_unique().alias("months_active_12m"),
-            (pl.col("_max").max() / 100).alias("max_harm_36m"),
-            pl.col("_da").sum().alias("da_36m"),
+            (pl.col("_max").max() / 100).alias("max_harm_12m"),
+            pl.col("_da").sum().alias("da_12m"),
             pl.col("_dash").max().alias("dash_max_12m"),
             pl.col("_place_seq").max(),
             pl.col("_window_place_seq").max(),
@@ -129,15 +138,12 @@ def _victim_features(h: History, cuts: pl.DataFrame, lookback: int) -> pl.LazyFr
 
 
 def _suspect_features(h: History, cuts: pl.DataFrame) -> pl.LazyFrame:
-    seen = time_cut(h.suspect_events.lazy(), cuts, POOL_MONTHS)
-    return seen.group_by("cut_mi", "pix").agg(
-        (pl.col("age_months") < 12).sum().alias("suspect_12m"),
-        pl.len().alias("suspect_36m"),
-    )
+    seen = time_cut(h.suspect_events.lazy(), cuts, LOOKBACK_MONTHS)
+    return seen.group_by("cut_mi", "pix").agg(pl.len().alias("suspect_12m"))
 
 
 def _dyad_features(h: History, cuts: pl.DataFrame) -> pl.LazyFrame:
-    seen = time_cut(h.da_links.lazy(), cuts, POOL_MONTHS)
+    seen = time_cut(h.da_links.lazy(), cuts, LOOKBACK_MONTHS)
     serial = (
         seen.group_by("cut_mi", "offender_id")
         .agg(pl.col("victim_id").n_unique().alias("offender_victims"))
@@ -150,8 +156,8 @@ def _dyad_features(h: History, cuts: pl.DataFrame) -> pl.LazyFrame:
         .join(serial, on=["cut_mi", "offender_id"], how="left")
     )
     return pairs.group_by("cut_mi", "pix").agg(
-        pl.len().alias("da_offenders_36m"),
-        pl.col("pair_crimes").max().alias("da_max_pair_36m"),
+        pl.len().alias("da_offenders_12m"),
+        pl.col("pair_crimes").max().alias("da_max_pair_12m"),
         pl.col("serial").fill_null(0).max().alias("linked_serial_da"),
     )
 
@@ -184,17 +190,22 @@ def age_band(age: pl.Expr) -> pl.Expr:
     return pl.when(age.is_null()).then(pl.lit("unknown")).otherwise(expr)
 
 
+def lookback_months(h: History) -> int:
+    """Months of history the pool and the features of a list month look back over."""
+    return max(LOOKBACK_MONTHS, h.policy.window_months)
+
+
 def feature_table(h: History, months: Iterable[date]) -> pl.DataFrame:
     """The pool of every list month in ``months`` with its features, ordered by month and
     person_id."""
     cuts = cuts_frame(months)
     if cuts.is_empty():
         raise ValueError("no list months to build features for")
-    lookback = max(POOL_MONTHS, h.policy.window_months)
+    lookback = lookback_months(h)
     persons = h.persons.lazy()
     table = (
         _victim_features(h, cuts, lookback)
-        .filter(pl.col(f"n_{POOL_MONTHS}m") > 0)
+        .filter(pl.col("_pool_n") > 0)
         .join(cuts.lazy(), on="cut_mi")
         .join(persons, on="pix", how="inner")
         .filter(pl.col("deceased_date").is_null() | (pl.col("deceased_date") > pl.col("cut_end")))
@@ -215,7 +226,7 @@ def feature_table(h: History, months: Iterable[date]) -> pl.DataFrame:
         .with_columns(
             days_since_last=(pl.col("cut_end") - pl.col("last_date")).dt.total_days(),
             days_since_first=(pl.col("cut_end") - pl.col("first_date")).dt.total_days(),
-            da_share_36m=pl.col("da_36m") / pl.col(f"n_{POOL_MONTHS}m"),
+            da_share_12m=pl.when(pl.col("n_12m") > 0).then(pl.col("da_12m") / pl.col("n_12m")),
             sex_f=(pl.col("sex") == "F").fill_null(False).cast(pl.Int8),
             sex_m=(pl.col("sex") == "M").fill_null(False).cast(pl.Int8),
             sex_group=pl.col("sex").fill_null("unknown"),
@@ -226,9 +237,8 @@ def feature_table(h: History, months: Iterable[date]) -> pl.DataFrame:
     )
     zero_filled = (
         "suspect_12m",
-        "suspect_36m",
-        "da_offenders_36m",
-        "da_max_pair_36m",
+        "da_offenders_12m",
+        "da_max_pair_12m",
         "linked_serial_da",
         "dash_max_12m",
     )

@@ -99,7 +99,11 @@ def make_logistic() -> Pipeline:
     )
 
 
-MODEL_KINDS = {"gbm": "gradient-boosted trees", "logistic": "logistic regression (baseline)"}
+MODEL_KINDS = {
+    "gbm": "gradient-boosted trees",
+    "logistic": "logistic regression (baseline)",
+    "chi_harm": "CHI-harm ranking (today's list order, no model: the baseline of both)",
+}
 
 
 def matrix(frame: pl.DataFrame, features: list[str]) -> Array:
@@ -194,19 +198,27 @@ def at_k(
 
 
 def metrics(
-    months: npt.NDArray[np.int_], y: npt.NDArray[np.int_], score: Array, ks: list[int]
+    months: npt.NDArray[np.int_],
+    y: npt.NDArray[np.int_],
+    score: Array,
+    ks: list[int],
+    probability: bool = True,
 ) -> dict[str, Any]:
     """AUC, average precision, Brier score, precision and recall at each list size, and a
-    ten-bin (equal-count) calibration curve."""
+    ten-bin (equal-count) calibration curve. A ``score`` that is only an order (not a
+    ``probability``) has no Brier score and no calibration."""
     both = len(np.unique(y)) == 2
-    true, pred = calibration_curve(y, score, n_bins=10, strategy="quantile") if both else ([], [])
+    calibrate = both and probability
+    true, pred = (
+        calibration_curve(y, score, n_bins=10, strategy="quantile") if calibrate else ([], [])
+    )
     return {
         "rows": len(y),
         "positives": int(y.sum()),
         "base_rate": float(y.mean()) if len(y) else 0.0,
         "auc": float(roc_auc_score(y, score)) if both else None,
         "average_precision": float(average_precision_score(y, score)) if both else None,
-        "brier": float(brier_score_loss(y, score)) if len(y) else None,
+        "brier": float(brier_score_loss(y, score)) if len(y) and probability else None,
         "at_k": at_k(months, y, score, ks),
         "calibration": {
             "predicted": [float(v) for v in pred],

@@ -108,6 +108,24 @@ def read_saved(model_dir: Path) -> tuple[dict[str, Any], dict[str, Any]]:
     return out[0], out[1]
 
 
+def _refuse_unchosen(folder: Path, label: str) -> None:
+    """A label whose forecast lost to the CHI-harm ranking out of time has no model: say so
+    rather than "no saved model"."""
+    path = Path(folder) / BACKTEST_FILE
+    if (Path(folder) / label).is_dir() or not path.is_file():
+        return
+    try:
+        body = json.loads(path.read_text(encoding="utf-8"))
+    except ValueError:
+        return
+    rep = ((body.get("model") or {}).get("labels") or {}).get(label) or {}
+    if rep.get("chosen") == "chi_harm":
+        raise ModelError(
+            f"no {label} forecast: it did not beat the CHI-harm ranking out of time "
+            f"({rep.get('reason', 'see the backtest')}), so none is used"
+        )
+
+
 def forecast_scores(
     run: Run,
     month: str,
@@ -123,7 +141,9 @@ def forecast_scores(
     victim list, else by the neighbourhood the features give them (home, else the place of
     their latest victimisation); ``person_ids`` narrows it further (e.g. to the people on
     the list shown, which keeps the explanations quick). Ordered by score, then person_id."""
-    model = load_model((model_dir or default_model_dir(run)) / label)
+    folder = model_dir or default_model_dir(run)
+    _refuse_unchosen(folder, label)
+    model = load_model(folder / label)
     if set(model.features) - set(FEATURE_NAMES):
         raise ModelError("the saved model uses features this chi version does not build")
     first = parse_month(month)

@@ -45,11 +45,11 @@ def render(ctx: PageContext) -> None:
     with guarded(ctx):
         run = current_run(ctx)
         folder = default_model_dir(run)
-        st.title("Backtest: which list catches next year's harm")
-        run_caption(run)
         try:
             backtest, card = _saved(str(folder), _stamp(folder))
         except ModelError:
+            st.title("Backtest: which list catches next year's harm")
+            run_caption(run)
             st.info(
                 "There is no backtest for this run yet. From the command line, run "
                 f"`chi backtest {run.path} --model-dir {folder}`; this page then shows "
@@ -57,12 +57,14 @@ def render(ctx: PageContext) -> None:
             )
             return
         ctx.record_once("backtest_view", run_id=run.run_id)
+        if backtest.get("notice"):
+            st.warning(backtest["notice"])
+        st.title("Backtest: which list catches next year's harm")
+        run_caption(run)
         _page(ctx, run, backtest, card)
 
 
 def _page(ctx: PageContext, run: Run, bt: dict[str, Any], card: dict[str, Any]) -> None:
-    if bt.get("notice"):
-        st.warning(bt["notice"])
     for line in bt["verdicts"]:
         st.markdown(f"- {line}")
     plan = bt["plan"]
@@ -138,15 +140,17 @@ def _model(bt: dict[str, Any]) -> None:
     for label, rep in report["labels"].items():
         st.subheader(f"Label: {label}")
         if "error" in rep:
-            st.write(f"Not fitted: {rep['error']}")
+            st.text(f"Not fitted: {rep['error']}")
             continue
+        if "chosen" in rep:
+            st.text(f"Chosen out of time: {rep['chosen_name']}. {rep['reason']}.")
         rows = []
         for kind, m in rep["models"].items():
             row = {
                 "model": kind,
                 "AUC": m["auc"],
                 "average precision": m["average_precision"],
-                "Brier": m["brier"],
+                "Brier": m.get("brier"),
                 "base rate": m["base_rate"],
             }
             for k, v in m["at_k"].items():
@@ -178,8 +182,11 @@ def _fairness(bt: dict[str, Any]) -> None:
     st.caption(
         f"Over the test months of the main horizon. Flagged: a gap above {opts['gap']:g} or "
         f"a listing-rate ratio above {opts['ratio']:g}; groups under {opts['min_group']} "
-        "person-months and 'unknown' are not compared. 'Beyond oracle': wider than the gap "
-        "of a list of exactly those harmed next, i.e. out of proportion to who was harmed."
+        "person-months and 'unknown' are not compared. Each gap has a reference: the gap of "
+        "a list of exactly those harmed next (the oracle) for listing and false-negative "
+        "rates; for precision, where the oracle is always right, the difference in the two "
+        "groups' rates of being victimised again. 'Beyond reference': out of proportion to "
+        "it. Each flag says what it means in one sentence."
     )
     left, right = st.columns(2)
     policies = [p for p in POLICIES if p in set(gaps["policy"].to_list())]
@@ -200,13 +207,15 @@ def _fairness(bt: dict[str, Any]) -> None:
             "min",
             "gap",
             "ratio",
-            "oracle_gap",
+            "reference_gap",
             "flagged",
-            "beyond_oracle",
+            "beyond_reference",
         ),
         hide_index=True,
         width="stretch",
     )
+    for sentence in picked.filter(pl.col("flagged"))["meaning"].drop_nulls().to_list():
+        st.text(sentence)
     with st.expander("Every group"):
         st.dataframe(
             groups.filter((pl.col("policy") == policy) & (pl.col("k") == k)).drop("policy", "k"),

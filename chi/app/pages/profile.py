@@ -99,6 +99,8 @@ def _chart(profile: Profile, key: str) -> None:
 def _page(ctx: PageContext, run: Run, profile: Profile, scope: Scope, period: str) -> None:
     m, r = profile.meta, profile.readings
     first, last = period.split(":")
+    if profile.notice:
+        st.warning(profile.notice)
     st.title(f"Domestic abuse profile: {scope.label}, {period_words(first, last)}")
     run_caption(run)
     st.info(r["headline"])
