@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 from factory import crime, person, suspect, victim
@@ -93,7 +94,8 @@ RESERVED_NAMES = [
 ]  # fmt: skip
 PHYSICAL = [
     "text", "large_text", "dictionary", "int64", "int8", "uint64", "float64", "float32",
-    "bool", "date", "timestamp", "timestamp_tz", "decimal", "null", "binary",
+    "bool", "date", "timestamp", "timestamp_tz", "timestamp_ns_tz", "decimal", "null",
+    "binary", "time", "duration", "float16",
 ]  # fmt: skip
 
 
@@ -130,6 +132,19 @@ def values_of(draw: st.DrawFn, kind: str, n: int) -> pa.Array:
             min_value=datetime(1800, 1, 2), max_value=datetime(2200, 1, 1), timezones=st.just(UTC)
         )
         return pa.array(many(when), pa.timestamp("us", tz=zone))
+    if kind == "timestamp_ns_tz":
+        when = st.datetimes(
+            min_value=datetime(1700, 1, 1), max_value=datetime(2250, 1, 1), timezones=st.just(UTC)
+        )
+        return pa.array(many(when), pa.timestamp("ns", tz="Europe/London"))
+    if kind == "time":
+        return pa.array(many(st.times()), pa.time64("us"))
+    if kind == "duration":
+        span = st.timedeltas(min_value=timedelta(days=-(10**5)), max_value=timedelta(days=10**5))
+        return pa.array(many(span), pa.duration("us"))
+    if kind == "float16":
+        half = st.floats(width=16, allow_nan=True, allow_infinity=True)
+        return pa.array([None if v is None else np.float16(v) for v in many(half)], pa.float16())
     if kind == "decimal":
         dec = st.decimals(min_value=-(10**6), max_value=10**6, places=2, allow_nan=False)
         return pa.array(many(dec.map(lambda d: Decimal(d))), pa.decimal128(10, 2))
