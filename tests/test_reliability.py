@@ -231,9 +231,11 @@ def test_stale_temp_folders_of_dead_runs_are_removed(small_extract: Path, tmp_pa
     fresh_unowned = runs / f"{INCOMING}fresh"
     fresh_unowned.mkdir()
 
+    (runs / ".latest-r0-dead").symlink_to("r0")  # a switch of latest killed half-way
     score_and_publish(small_extract, runs, Policy())
     left = sorted(c.name for c in runs.iterdir() if c.name.startswith(INCOMING))
     assert left == sorted([alive.name, elsewhere.name, fresh_unowned.name])
+    assert not [c for c in runs.iterdir() if c.name.startswith(".latest-")]
 
 
 def test_a_killed_publish_leaves_a_folder_the_next_publish_removes(
