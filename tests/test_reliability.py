@@ -659,7 +659,7 @@ def test_decision_store_faults_are_one_line_and_create_nothing(
     line = _one_line_error(
         runner.invoke(app, ["decisions", "import", str(csv), "--store", str(not_sqlite)])
     )
-    assert "not a chi state store" in line
+    assert "not a usable chi state store (file is not a database)" in line
     assert not_sqlite.read_text() == "these are my notes\n" * 100
 
     under_missing = tmp_path / "nope" / "state.sqlite"
