@@ -953,3 +953,17 @@ def test_rerun_of_a_run_made_before_the_manifest_covered_extract_json(
     ExtractMeta(as_of=date(2024, 4, 30)).dump(small_extract)
     line = _one_line_error(runner.invoke(app, ["rerun", str(run)]))
     assert "extract.json as_of is 2024-04-30, the run used 2024-05-31" in line
+
+
+def test_backtest_history_uses_the_run_as_of_and_refuses_a_changed_extract_json(
+    small_extract: Path, tmp_path: Path
+) -> None:
+    """The sibling of rerun: the history behind a run (backtest, model) is read with the
+    run's as-of date, and refused when extract.json changed since."""
+    from chi.model.history import run_history
+
+    run = open_run(score_and_publish(small_extract, tmp_path / "runs", Policy()))
+    assert run_history(run).as_of == date(2024, 5, 31)
+    ExtractMeta(force="Test", as_of=date(2024, 4, 30)).dump(small_extract)
+    with pytest.raises(RunError, match=r"extract\.json changed"):
+        run_history(run)
