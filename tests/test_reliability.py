@@ -967,3 +967,16 @@ def test_backtest_history_uses_the_run_as_of_and_refuses_a_changed_extract_json(
     ExtractMeta(force="Test", as_of=date(2024, 4, 30)).dump(small_extract)
     with pytest.raises(RunError, match=r"extract\.json changed"):
         run_history(run)
+
+
+def test_the_analyses_of_a_run_use_its_as_of_and_refuse_a_changed_extract_json(
+    small_extract: Path, tmp_path: Path
+) -> None:
+    from chi.analysis.source import load_run
+
+    run = open_run(score_and_publish(small_extract, tmp_path / "runs", Policy()))
+    (small_extract / "extract.json").unlink()
+    with pytest.raises(RunError, match=r"extract\.json was removed"):
+        load_run(run)
+    ExtractMeta(force="Test", as_of=date(2024, 5, 31)).dump(small_extract)
+    assert load_run(run).as_of == date(2024, 5, 31)
