@@ -259,6 +259,16 @@ def remove_stale_incoming(runs_dir: Path) -> list[str]:
     return removed
 
 
+def _remove_stale_pointer_links(runs_dir: Path) -> None:
+    """New pointer links (``.latest-<run_id>-<suffix>``) live only inside
+    :func:`switch_pointer`, under the runs lock; one seen by a holder of the lock was left by
+    a process killed there. Call under :func:`runs_lock`."""
+    for name in POINTERS:
+        for child in runs_dir.glob(f".{name}-*"):
+            if child.is_symlink() or child.is_file():
+                child.unlink(missing_ok=True)
+
+
 @contextmanager
 def runs_lock(runs_dir: Path, timeout: float = 60.0) -> Iterator[None]:
     """The runs folder's write lock: held to switch a pointer (``latest``) and to clean up
@@ -291,6 +301,7 @@ def publish(p: Prepared, lists: Lists, runs_dir: Path, now: datetime | None = No
     runs_dir.mkdir(parents=True, exist_ok=True)
     with runs_lock(runs_dir):
         remove_stale_incoming(runs_dir)
+        _remove_stale_pointer_links(runs_dir)
     created = (now or datetime.now(UTC)).replace(microsecond=0)
     digest = run_digest(p, lists.months)
     run_id, tmp = _make_incoming(runs_dir, created, digest)

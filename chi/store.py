@@ -180,9 +180,9 @@ class Store:
         try:
             self._migrate()
         except sqlite3.DatabaseError as exc:
-            raise StoreError(
-                f"{self.path}: not a chi state store (not an SQLite database, or damaged: "
-                f"{type(exc).__name__})"
+            raise StoreError(  # SQLite's messages name no data ("file is not a database")
+                f"{self.path}: not a usable chi state store ({exc}); check that it is the "
+                "store chi made and that its folder can be written"
             ) from None
 
     @contextmanager

@@ -14,6 +14,7 @@ the promises that hold for *every* input, not a hand-picked one:
 
 from __future__ import annotations
 
+import json
 import re
 import tempfile
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 from factory import crime, person, suspect, victim
@@ -93,7 +95,8 @@ RESERVED_NAMES = [
 ]  # fmt: skip
 PHYSICAL = [
     "text", "large_text", "dictionary", "int64", "int8", "uint64", "float64", "float32",
-    "bool", "date", "timestamp", "timestamp_tz", "decimal", "null", "binary",
+    "bool", "date", "timestamp", "timestamp_tz", "timestamp_ns_tz", "decimal", "null",
+    "binary", "time", "duration", "float16",
 ]  # fmt: skip
 
 
@@ -130,6 +133,19 @@ def values_of(draw: st.DrawFn, kind: str, n: int) -> pa.Array:
             min_value=datetime(1800, 1, 2), max_value=datetime(2200, 1, 1), timezones=st.just(UTC)
         )
         return pa.array(many(when), pa.timestamp("us", tz=zone))
+    if kind == "timestamp_ns_tz":
+        when = st.datetimes(
+            min_value=datetime(1700, 1, 1), max_value=datetime(2250, 1, 1), timezones=st.just(UTC)
+        )
+        return pa.array(many(when), pa.timestamp("ns", tz="Europe/London"))
+    if kind == "time":
+        return pa.array(many(st.times()), pa.time64("us"))
+    if kind == "duration":
+        span = st.timedeltas(min_value=timedelta(days=-(10**5)), max_value=timedelta(days=10**5))
+        return pa.array(many(span), pa.duration("us"))
+    if kind == "float16":
+        half = st.floats(width=16, allow_nan=True, allow_infinity=True)
+        return pa.array([None if v is None else np.float16(v) for v in many(half)], pa.float16())
     if kind == "decimal":
         dec = st.decimals(min_value=-(10**6), max_value=10**6, places=2, allow_nan=False)
         return pa.array(many(dec.map(lambda d: Decimal(d))), pa.decimal128(10, 2))
@@ -352,3 +368,39 @@ def test_a_naive_timestamp_is_a_date_only_at_midnight(stamps: list[datetime]) ->
     for stamp, value in zip(stamps, values, strict=True):
         midnight = stamp == datetime(stamp.year, stamp.month, stamp.day)
         assert value == (stamp.date() if midnight else None), (stamp, value)
+
+
+@bounded(15)
+@given(malformed_extracts())
+def test_malformed_extracts_score_to_whole_runs_or_one_line(
+    case: tuple[dict[str, list[pa.Table]], Damage | None],
+) -> None:
+    """Past validation: a malformed extract scores and publishes a run whose counts
+    reconcile and whose files match its manifest, or stops in one line (no complete month
+    of accepted crimes, a damaged file)."""
+    import hashlib
+
+    tables, damage = case
+    with tempfile.TemporaryDirectory() as d:
+        folder = Path(d) / "extract"
+        _write(folder, tables, damage)
+        result = runner.invoke(app, ["score", str(folder), "--out", str(Path(d) / "runs")])
+        assert result.exception is None or isinstance(result.exception, SystemExit), repr(
+            result.exception
+        )
+        assert "Traceback" not in result.output
+        event(f"exit {result.exit_code}")
+        if result.exit_code == 2:
+            lines = [x for x in result.output.splitlines() if x.strip()]
+            assert len(lines) == 1 and lines[0].startswith("chi: "), result.output
+            assert damage is not None or "no list months" in lines[0], lines[0]
+            return
+        assert result.exit_code == 0, result.output
+        run = Path(result.output.strip().splitlines()[-1])
+        m = json.loads((run / "manifest.json").read_text())
+        for name, c in m["counts"].items():
+            assert c["read"] == sum(t.num_rows for t in tables[name]), name
+            assert c["read"] == c["accepted"] + c["rejected"], name
+        for name, out in m["outputs"].items():
+            digest = hashlib.sha256((run / f"{name}.parquet").read_bytes()).hexdigest()
+            assert digest == out["sha256"], name

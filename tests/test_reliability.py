@@ -231,9 +231,11 @@ def test_stale_temp_folders_of_dead_runs_are_removed(small_extract: Path, tmp_pa
     fresh_unowned = runs / f"{INCOMING}fresh"
     fresh_unowned.mkdir()
 
+    (runs / ".latest-r0-dead").symlink_to("r0")  # a switch of latest killed half-way
     score_and_publish(small_extract, runs, Policy())
     left = sorted(c.name for c in runs.iterdir() if c.name.startswith(INCOMING))
     assert left == sorted([alive.name, elsewhere.name, fresh_unowned.name])
+    assert not [c for c in runs.iterdir() if c.name.startswith(".latest-")]
 
 
 def test_a_killed_publish_leaves_a_folder_the_next_publish_removes(
@@ -657,7 +659,7 @@ def test_decision_store_faults_are_one_line_and_create_nothing(
     line = _one_line_error(
         runner.invoke(app, ["decisions", "import", str(csv), "--store", str(not_sqlite)])
     )
-    assert "not a chi state store" in line
+    assert "not a usable chi state store (file is not a database)" in line
     assert not_sqlite.read_text() == "these are my notes\n" * 100
 
     under_missing = tmp_path / "nope" / "state.sqlite"
@@ -951,3 +953,30 @@ def test_rerun_of_a_run_made_before_the_manifest_covered_extract_json(
     ExtractMeta(as_of=date(2024, 4, 30)).dump(small_extract)
     line = _one_line_error(runner.invoke(app, ["rerun", str(run)]))
     assert "extract.json as_of is 2024-04-30, the run used 2024-05-31" in line
+
+
+def test_backtest_history_uses_the_run_as_of_and_refuses_a_changed_extract_json(
+    small_extract: Path, tmp_path: Path
+) -> None:
+    """The sibling of rerun: the history behind a run (backtest, model) is read with the
+    run's as-of date, and refused when extract.json changed since."""
+    from chi.model.history import run_history
+
+    run = open_run(score_and_publish(small_extract, tmp_path / "runs", Policy()))
+    assert run_history(run).as_of == date(2024, 5, 31)
+    ExtractMeta(force="Test", as_of=date(2024, 4, 30)).dump(small_extract)
+    with pytest.raises(RunError, match=r"extract\.json changed"):
+        run_history(run)
+
+
+def test_the_analyses_of_a_run_use_its_as_of_and_refuse_a_changed_extract_json(
+    small_extract: Path, tmp_path: Path
+) -> None:
+    from chi.analysis.source import load_run
+
+    run = open_run(score_and_publish(small_extract, tmp_path / "runs", Policy()))
+    (small_extract / "extract.json").unlink()
+    with pytest.raises(RunError, match=r"extract\.json was removed"):
+        load_run(run)
+    ExtractMeta(force="Test", as_of=date(2024, 5, 31)).dump(small_extract)
+    assert load_run(run).as_of == date(2024, 5, 31)

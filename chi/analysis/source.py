@@ -195,11 +195,14 @@ def load_extract(
     progress: Progress = silent,
     expected_files: list[dict[str, Any]] | None = None,
     run_id: str | None = None,
+    as_of: date | None = None,
 ) -> Source:
     """Read an extract for the analyses (``expected_files``: a run's manifest entries,
-    which the extract must still match)."""
+    which the extract must still match; ``as_of``: the run's as-of date)."""
     policy = policy or Policy()
-    with prepare(Path(extract), weights=weights, policy=policy, progress=progress) as p:
+    with prepare(
+        Path(extract), weights=weights, policy=policy, progress=progress, as_of=as_of
+    ) as p:
         if expected_files is not None:
             now = {(f["table"], f["file"]): f["sha256"] for f in p.extract.files_manifest()}
             then = {(f["table"], f["file"]): f["sha256"] for f in expected_files}
@@ -233,4 +236,7 @@ def load_run(run: Run, progress: Progress = silent) -> Source:
         raise RunError(f"{run.path}: manifest lacks the extract, policy or weights") from None
     if not extract.is_dir():
         raise RunError(f"{extract}: the extract of run {run.run_id} is no longer there")
-    return load_extract(extract, policy, weights, progress, files, run.run_id)
+    from chi.runs import rerun_inputs
+
+    _, _, _, as_of = rerun_inputs(run)  # refuses a changed extract, extract.json or weights
+    return load_extract(extract, policy, weights, progress, files, run.run_id, as_of)

@@ -32,7 +32,6 @@ from typing import Any
 
 import polars as pl
 
-from chi.extract import locate
 from chi.pipeline import Prepared, prepare
 from chi.policy import Policy
 from chi.progress import Progress, silent
@@ -169,14 +168,14 @@ def load_history(extract: Path, policy: Policy, progress: Progress = silent) -> 
 
 
 def run_history(run: Run, progress: Progress = silent) -> History:
-    """The history behind a published run: its extract under its policy. Refuses an
-    extract whose files changed since the run, as ``chi rerun`` does."""
-    extract = Path(run.manifest["extract"]["path"])
-    now = {(f["table"], f["file"]): f["sha256"] for f in locate(extract).files_manifest()}
-    then = {(f["table"], f["file"]): f["sha256"] for f in run.manifest["extract"]["files"]}
-    if now != then:
-        raise ValueError(f"{extract}: the extract changed since run {run.run_id}")
-    return load_history(extract, Policy.from_manifest(run.manifest["policy"]), progress)
+    """The history behind a published run: its extract under its policy and as-of date.
+    Refuses, as ``chi rerun`` does, when the extract's files, its extract.json or the weight
+    set changed since the run."""
+    from chi.runs import rerun_inputs
+
+    extract, policy, _months, as_of = rerun_inputs(run)
+    with prepare(extract, policy=policy, progress=progress, as_of=as_of) as p:
+        return history_from(p)
 
 
 def neighbourhood_areas() -> pl.DataFrame:
