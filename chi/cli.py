@@ -11,9 +11,12 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+if TYPE_CHECKING:
+    from chi.runs import Run
 
 app = typer.Typer(
     name="chi",
@@ -227,7 +230,17 @@ def score(
         with terminal_progress("score") as progress:
             run = score_and_publish(extract, out, policy, months, progress)
     _print_run_summary(run)
+    _print_draft_note(run)
     typer.echo(str(run))
+
+
+def _print_draft_note(path: Path) -> None:
+    from chi.runs import current_run_id
+
+    if current_run_id(path.parent) == path.name:
+        typer.echo("state: current (the first run of this folder; every user reads it)")
+    else:
+        typer.echo(f"state: draft (analysts only); make it current with: chi publish {path}")
 
 
 def _print_run_summary(path: Path) -> None:
@@ -278,6 +291,7 @@ def rerun(
         with terminal_progress("rerun") as progress:
             path = score_and_publish(extract, out or source.path.parent, policy, months, progress)
     _print_run_summary(path)
+    _print_draft_note(path)
     typer.echo(str(path))
 
 
@@ -285,8 +299,9 @@ def rerun(
 def runs_(
     runs_dir: Annotated[Path, typer.Argument(help="Runs folder.")],
 ) -> None:
-    """List the published runs with their policy, weight set and months."""
-    from chi.runs import RunError, latest_run_id, list_runs
+    """List the runs with their policy, weight set and months; which is current (what every
+    user reads) and which are drafts (analysts only)."""
+    from chi.runs import RunError, current_run_id, latest_run_id, list_runs
 
     try:
         found = list_runs(runs_dir)
@@ -297,22 +312,74 @@ def runs_(
         typer.echo("no runs yet")
         return
     latest = latest_run_id(runs_dir)
+    current = current_run_id(runs_dir) or latest
     rows = []
     for r in found:
         m, pol = r.manifest, r.manifest["policy"]
+        marks = [
+            k for k, on in (("current", r.run_id == current), ("latest", r.run_id == latest)) if on
+        ]
         rows.append(
             {
-                "run_id": r.run_id + (" (latest)" if r.run_id == latest else ""),
+                "run_id": r.run_id + (f" ({', '.join(marks)})" if marks else ""),
+                "state": "current" if r.run_id == current else "draft",
                 "created": m["created_at"],
                 "weights": m["weights"]["name"],
                 "window": pol["window_months"],
                 "min_harm": pol["min_harm"],
                 "min_crimes": pol["min_crimes"],
                 "months": f"{m['months'][0]}..{m['months'][-1]}",
-                "victims listed": m["outputs"]["victim_list"]["rows"],
+                "victims listed (last month)": _last_month_listed(r),
             }
         )
     _echo_table(rows, list(rows[0]))
+
+
+def _last_month_listed(run: Run) -> int:
+    from chi.runs import victims_listed_last_month
+
+    return victims_listed_last_month(run)
+
+
+@app.command()
+def publish(
+    run: Annotated[Path, typer.Argument(help="The run folder to make current.")],
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config", help="App configuration (for the audit log; default $CHI_CONFIG)."
+        ),
+    ] = None,
+) -> None:
+    """Make RUN the current run: every user's lists, downloads, meetings and backtests then
+    read it. A new run is a draft (analysts only) until then; an earlier run can be made
+    current again the same way. Each change is written to the audit log."""
+    import getpass
+
+    from chi.config import load_config
+    from chi.runs import RunError, make_current, open_run
+    from chi.store import Store
+
+    try:
+        if not (run / "manifest.json").is_file() and (run.is_dir() or run.name == "latest"):
+            raise RunError(f"{run}: give a run folder, not a runs folder")
+        r = open_run(run)
+        try:
+            actor = f"cli:{getpass.getuser()}"
+        except (KeyError, OSError):
+            actor = "cli"
+        store = Store(load_config(config).state_path)
+        previous = make_current(r.path.parent, r.run_id, actor)
+    except (RunError, ValueError) as exc:
+        typer.echo(f"chi: {exc}", err=True)
+        raise typer.Exit(2) from None
+    if previous == r.run_id:
+        typer.echo(f"{r.run_id} is already the current run")
+        return
+    store.record(
+        actor, "run_made_current", run_id=r.run_id, detail=f"previous {previous or 'none'}"
+    )
+    typer.echo(f"{r.run_id} is now the current run (was {previous or 'none'})")
 
 
 @app.command()

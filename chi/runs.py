@@ -172,6 +172,7 @@ def publish(p: Prepared, lists: Lists, runs_dir: Path, now: datetime | None = No
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+    _adopt_current(runs_dir, run_id)
     _point_latest(runs_dir, run_id)
     return final
 
@@ -205,11 +206,15 @@ class Run:
 
 
 def open_run(path: Path) -> Run:
-    """A run folder, or ``RUNS/latest``, or a runs folder (meaning its latest run)."""
+    """A run folder, or ``RUNS/current`` or ``RUNS/latest``, or a runs folder (meaning its
+    current run: the one every user reads; its latest for a folder from before drafts)."""
     path = Path(path)
-    if (path / "latest").exists() and not (path / "manifest.json").exists():
-        path = path / "latest"
-    if path.is_file() and path.name == "latest":
+    if not (path / "manifest.json").exists():
+        for pointer in (CURRENT, "latest"):
+            if (path / pointer).exists():
+                path = path / pointer
+                break
+    if path.is_file() and path.name in (CURRENT, "latest"):
         path = path.parent / path.read_text().strip()
     manifest_path = path / "manifest.json"
     if not manifest_path.is_file():
@@ -228,7 +233,7 @@ def list_runs(runs_dir: Path) -> list[Run]:
         raise RunError(f"{runs_dir}: no such runs folder")
     out = []
     for child in sorted(runs_dir.iterdir()):
-        if child.name.startswith(".") or child.name == "latest" or not child.is_dir():
+        if child.name.startswith(".") or child.name in ("latest", CURRENT) or not child.is_dir():
             continue
         try:
             out.append(open_run(child))
@@ -262,3 +267,97 @@ def score_and_publish(
         path = publish(p, lists, runs_dir)
     progress("published", 1.0)
     return path
+
+
+# Draft and current runs. ``RUNS/latest`` is the newest run; ``RUNS/current`` is the run every
+# user reads (lists, downloads, meetings, backtests). A new run is a draft, seen by analysts
+# only, until an analyst makes it current (``chi publish RUN`` or the Runs page); an earlier
+# run can be made current again. The first run of a runs folder is current at once (there is
+# nothing else to show), and a folder from before drafts keeps its latest run as current.
+# Callers audit each change; ``current.jsonl`` in the runs folder keeps the history too.
+
+CURRENT = "current"
+
+
+def current_run_id(runs_dir: Path) -> str | None:
+    """The run every user reads, or None when no run has been made current."""
+    link = Path(runs_dir) / CURRENT
+    if link.is_symlink():
+        return str(link.readlink())
+    if link.is_file():
+        return link.read_text().strip() or None
+    return None
+
+
+def _point(runs_dir: Path, name: str, run_id: str) -> None:
+    link = runs_dir / name
+    tmp = runs_dir / f".{name}-{run_id}"
+    if tmp.is_symlink() or tmp.exists():
+        tmp.unlink()
+    try:
+        tmp.symlink_to(run_id, target_is_directory=True)
+    except OSError:  # no symlinks: a one-line file instead, as for ``latest``
+        tmp.write_text(run_id + "\n")
+    tmp.replace(link)
+
+
+def _adopt_current(runs_dir: Path, new_run_id: str) -> None:
+    """Before ``latest`` moves: a folder with no current run keeps its previous latest run
+    as current (a folder from before drafts), or makes its first run current."""
+    if current_run_id(runs_dir) is not None:
+        return
+    previous = latest_run_id(runs_dir)
+    chosen = previous if previous and (runs_dir / previous / "manifest.json").is_file() else None
+    _point(runs_dir, CURRENT, chosen or new_run_id)
+    _log_current(runs_dir, chosen or new_run_id, None, "chi (first run)")
+
+
+def _log_current(runs_dir: Path, run_id: str, previous: str | None, by: str) -> None:
+    line = {
+        "at": datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z"),
+        "run_id": run_id,
+        "previous": previous,
+        "by": by,
+    }
+    with (runs_dir / "current.jsonl").open("a", encoding="utf-8") as fh:
+        fh.write(json.dumps(line) + "\n")
+
+
+def make_current(runs_dir: Path, run_id: str, by: str) -> str | None:
+    """Make ``run_id`` (a published run of ``runs_dir``) the run every user reads; returns
+    the run that was current before (None if there was none). Refuses an unknown run."""
+    runs_dir = Path(runs_dir)
+    if "/" in run_id or "\\" in run_id or run_id.startswith(".") or run_id in (CURRENT, "latest"):
+        raise RunError(f"{run_id}: not a run id")
+    run = open_run(runs_dir / run_id)
+    previous = current_run_id(runs_dir)
+    if previous == run.run_id:
+        return previous
+    _point(runs_dir, CURRENT, run.run_id)
+    _log_current(runs_dir, run.run_id, previous, by)
+    return previous
+
+
+def open_current(runs_dir: Path) -> Run:
+    """The current run of ``runs_dir`` (what every user reads)."""
+    run_id = current_run_id(runs_dir) or latest_run_id(runs_dir)
+    if run_id is None:
+        raise RunError(f"{runs_dir}: no current run; run `chi score` then `chi publish RUN`")
+    return open_run(Path(runs_dir) / run_id)
+
+
+def is_draft(runs_dir: Path, run: Run) -> bool:
+    """A run that is not current (a new run not yet made current, or an earlier one)."""
+    current = current_run_id(runs_dir) or latest_run_id(runs_dir)
+    return run.run_id != current
+
+
+def victims_listed_last_month(run: Run) -> int:
+    """People on the victim list of the run's last month (not the sum over its months)."""
+    months = run.manifest.get("months") or []
+    if not months:
+        return 0
+    table = pq.read_table(
+        run.file("victim_list"), columns=["month"], filters=[("month", "=", months[-1])]
+    )
+    return int(table.num_rows)

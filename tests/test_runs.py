@@ -106,7 +106,9 @@ def test_a_failed_publish_leaves_no_partial_run(
     monkeypatch.setattr("chi.runs._people", boom)
     with pytest.raises(OSError):
         score_and_publish(small_extract, runs, Policy(min_harm=Decimal(1)))
-    assert sorted(p.name for p in runs.iterdir()) == sorted([first.name, "latest"])
+    assert sorted(p.name for p in runs.iterdir()) == sorted(
+        [first.name, "latest", "current", "current.jsonl"]
+    )
     assert latest_run_id(runs) == first.name
 
 

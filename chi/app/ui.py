@@ -18,7 +18,7 @@ import streamlit as st
 from chi.app.context import PageContext
 from chi.auth import Role, User
 from chi.lists import Scope, narrow, neighbourhoods
-from chi.runs import Run, RunError, open_run
+from chi.runs import Run, RunError, latest_run_id, list_runs, open_current
 
 ALL = "*"
 
@@ -27,12 +27,43 @@ class NoRun(Exception):
     """There is no published run to show."""
 
 
-def current_run(ctx: PageContext) -> Run:
-    """The latest published run (read afresh on each rerun, so a new run shows at once)."""
+def current_run(ctx: PageContext, drafts: bool = True) -> Run:
+    """The current run, the one every user reads (read afresh on each rerun, so a run made
+    current shows at once). Analysts may pick another run (a draft, or an earlier run) in
+    the sidebar, unless ``drafts`` is False (pages that record decisions)."""
+    runs_dir = ctx.config.runs_dir
     try:
-        return open_run(ctx.config.runs_dir)
+        run = open_current(runs_dir)
     except RunError as exc:
         raise NoRun(str(exc)) from None
+    if not drafts or ctx.user.role is not Role.ANALYST:
+        return run
+    try:
+        others = [r for r in reversed(list_runs(runs_dir)) if r.run_id != run.run_id]
+    except RunError:
+        others = []
+    if not others:
+        return run
+    by_id = {r.run_id: r for r in [run, *others]}
+    options = list(by_id)
+    st.session_state["run_pick"] = _first_valid(
+        options, st.session_state.get("run_pick"), st.session_state.get("chi_run")
+    )
+    latest = latest_run_id(runs_dir)
+
+    def label(run_id: str) -> str:
+        if run_id == run.run_id:
+            return f"{run_id} (current)"
+        return f"{run_id} ({'draft' if run_id == latest else 'not current'})"
+
+    chosen: str = st.sidebar.selectbox("Run (analysts)", options, key="run_pick", format_func=label)
+    st.session_state["chi_run"] = chosen
+    if chosen != run.run_id:
+        st.warning(
+            f"You are looking at run {chosen}, which is not the current run: only analysts see "
+            "it. Make it current on the Runs page (after its diff) for everyone to read it."
+        )
+    return by_id[chosen]
 
 
 def no_run_page(ctx: PageContext, reason: str) -> None:

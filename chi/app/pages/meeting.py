@@ -63,7 +63,7 @@ def _area(ctx: PageContext) -> tuple[str, Scope]:
 def render(ctx: PageContext) -> None:
     require(ctx, "meeting")
     with guarded(ctx):
-        run = current_run(ctx)
+        run = current_run(ctx, drafts=False)
         month = pick_month(run)
         area, scope = _area(ctx)
         first = parse_month(month)
