@@ -28,7 +28,7 @@ from chi.policy import Policy
 from chi.progress import Progress, silent
 from chi.score import Lists, complete_months, parse_months, score
 
-LIST_FILES = ("victim_list", "victim_exits", "offender_list", "dyads")
+LIST_FILES = ("victim_list", "victim_exits", "offender_list", "dyads", "victim_sizing")
 
 
 class RunError(Exception):
