@@ -207,11 +207,24 @@ def score(
     config: Annotated[
         Path | None, typer.Option(help="Policy file (default: ./chi.toml if present).")
     ] = None,
+    partial: Annotated[
+        bool,
+        typer.Option(
+            "--partial",
+            help="Also score the months whose window starts before the extract (marked partial).",
+        ),
+    ] = False,
+    list_size: Annotated[
+        int | None, typer.Option(help="People per neighbourhood on the list to act on (0: all).")
+    ] = None,
 ) -> None:
     """Validate and score an extract; publish a run of victim, offender and dyad lists.
 
-    The policy comes from defaults, then chi.toml, then these flags (flags win). The last
-    line of output is the run folder.
+    The policy comes from defaults, then chi.toml, then these flags (flags win). Without
+    --months, only the months whose whole window lies inside the extract are scored (add
+    --partial for the others, marked partial). The run is a draft until `chi publish RUN`
+    (the first run of a runs folder is current at once). The last line of output is the
+    run folder.
     """
     from chi.policy import load_policy
     from chi.progress import terminal_progress
@@ -226,9 +239,10 @@ def score(
             weights=weights,
             historic_months=historic_months,
             historic_counted=historic_counted,
+            list_size=list_size,
         )
         with terminal_progress("score") as progress:
-            run = score_and_publish(extract, out, policy, months, progress)
+            run = score_and_publish(extract, out, policy, months, progress, partial=partial)
     _print_run_summary(run)
     _print_draft_note(run)
     typer.echo(str(run))
@@ -256,6 +270,12 @@ def _print_run_summary(path: Path) -> None:
     typer.echo(f"weight basis: {basis}")
     months = m["months"]
     typer.echo(f"months: {months[0]} to {months[-1]} ({len(months)})")
+    partial = m.get("partial_months") or []
+    if partial:
+        typer.echo(
+            f"partial window: {partial[0]} to {partial[-1]} ({len(partial)}; their window "
+            f"starts before the extract's first month, {m.get('first_month')})"
+        )
     for name in ("victim_list", "offender_list", "dyads"):
         typer.echo(f"{name:<14} {m['outputs'][name]['rows']:>9,} rows")
 
@@ -423,17 +443,24 @@ def export(
     out: Annotated[
         Path | None, typer.Option(help="Output file (default: standard output).")
     ] = None,
+    everyone: Annotated[
+        bool,
+        typer.Option("--everyone", help="Everyone listed, not only the list to act on."),
+    ] = False,
 ) -> None:
     """Export a month's victim list for a neighbourhood, an area or the force.
 
-    XLSX has one sheet per neighbourhood and a run-metadata sheet; CSV carries the same
-    metadata in a header block; PDF is the printable briefing. Spreadsheet formulas are
-    neutralised.
+    The same table as the app's page: readable headers, reasons in words, ordered by
+    neighbourhood then rank; each neighbourhood's first list_size people unless --everyone.
+    XLSX has a sheet of everyone, one per neighbourhood and a run-metadata sheet; CSV has the
+    header on its first line and the run id and handling marking in two final columns; PDF
+    is the printable briefing with an Actions column. Spreadsheet formulas are neutralised.
     """
     import getpass
 
-    from chi.export import ExportMeta, export_list
-    from chi.lists import Scope, area_scope, neighbourhood_scope, victim_list
+    from chi import listview
+    from chi.export import ExportMeta
+    from chi.lists import Scope, area_scope, neighbourhood_scope, victim_briefing
     from chi.runs import RunError, open_run
 
     if neighbourhood and area:
@@ -454,7 +481,11 @@ def export(
             if area
             else Scope.force()
         )
-        frame = victim_list(r, month, scope)
+        rule = str(r.manifest["policy"].get("specialist_rule", "none"))
+        frame = listview.select(
+            victim_briefing(r, month, scope), listview.ListView(everyone, specialist_rule=rule)
+        )
+        drop = ("specialist_team",) if not everyone or rule != "flag" else ()
         meta = ExportMeta.from_manifest(
             r.manifest,
             title="Victim list",
@@ -462,7 +493,9 @@ def export(
             scope=scope.label,
             exported_by=getpass.getuser(),
         )
-        data = export_list(frame, meta, format, sheet_by="neighbourhood_name")
+        if format not in ("csv", "xlsx", "pdf"):
+            raise ValueError(f"unknown export format {format!r}; choose csv, xlsx or pdf")
+        data = listview.export(frame, meta, format, drop)
     if out is None:
         if format != "csv":
             typer.echo(f"chi: {format.upper()} needs --out FILE", err=True)

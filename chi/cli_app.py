@@ -239,7 +239,7 @@ def demo(
     if latest_run_id(runs) is None:
         typer.echo(f"scoring it into {runs}")
         with terminal_progress("score") as progress:
-            score_and_publish(extract, runs, Policy(), None, progress)
+            score_and_publish(extract, runs, Policy(), None, progress, partial=False)
     config = folder / "chi.toml"
     config.write_text(
         "# The demonstration's configuration, written by `chi demo`. Synthetic data only.\n"

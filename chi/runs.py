@@ -26,7 +26,7 @@ from chi.contract import CONTRACT_VERSION
 from chi.pipeline import Prepared, prepare
 from chi.policy import Policy
 from chi.progress import Progress, silent
-from chi.score import Lists, complete_months, parse_months, score
+from chi.score import Lists, complete_months, first_month, parse_months, partial_months, score
 
 LIST_FILES = ("victim_list", "victim_exits", "offender_list", "dyads", "victim_sizing")
 
@@ -157,6 +157,8 @@ def publish(p: Prepared, lists: Lists, runs_dir: Path, now: datetime | None = No
             "policy": p.policy.as_manifest(),
             "weights": p.weight_set.as_manifest(),
             "months": lists.months,
+            "first_month": first_month(p),
+            "partial_months": partial_months(p, lists.months),
             "counts": {
                 name: {"read": c.read, "accepted": c.accepted, "rejected": c.rejected}
                 for name, c in p.counts.items()
@@ -257,11 +259,16 @@ def score_and_publish(
     policy: Policy,
     months: str | None = None,
     progress: Progress = silent,
+    partial: bool = True,
 ) -> Path:
     """Validate, score and publish in one call; ``months`` like ``2024-01:2024-12`` or None
-    for every complete month. Returns the published run folder."""
+    for every complete month (only those whose whole window lies inside the extract unless
+    ``partial``). Months with a partial window are listed in the manifest
+    (``partial_months``). Returns the published run folder."""
     with prepare(extract, policy=policy, progress=progress) as p:
         month_list = parse_months(months) if months else complete_months(p)
+        if not months and not partial:
+            month_list = full_window_months(p, month_list)
         lists = score(p, month_list, progress=progress)
         progress("publishing", 0.95)
         path = publish(p, lists, runs_dir)
@@ -361,3 +368,22 @@ def victims_listed_last_month(run: Run) -> int:
         run.file("victim_list"), columns=["month"], filters=[("month", "=", months[-1])]
     )
     return int(table.num_rows)
+
+
+def full_window_months(p: Prepared, months: list[str]) -> list[str]:
+    """The ``months`` whose whole window lies inside the extract; an error naming the first
+    such month when there is none."""
+    partial = set(partial_months(p, months))
+    out = [m for m in months if m not in partial]
+    if months and not out:
+        raise ValueError(
+            f"no list month has its whole {p.policy.window_months}-month window inside the "
+            f"extract (its first month is {first_month(p)}, its last {months[-1]}); give "
+            "--partial to score them anyway, marked partial"
+        )
+    return out
+
+
+def is_partial(run: Run, month: str) -> bool:
+    """Whether ``month`` of ``run`` was scored with a partial window."""
+    return month in (run.manifest.get("partial_months") or [])

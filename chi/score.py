@@ -71,6 +71,23 @@ def complete_months(p: Prepared) -> list[str]:
     return out
 
 
+def first_month(p: Prepared) -> str | None:
+    """The extract's first month: the calendar month of its earliest recorded crime."""
+    [(first,)] = p.con.cursor().sql("select min(recorded_date) from crimes").fetchall()
+    return None if first is None else month_label(date(first.year, first.month, 1))
+
+
+def partial_months(p: Prepared, months: list[str]) -> list[str]:
+    """The ``months`` whose window starts before the extract's first month: their lists hold
+    only part of a window, so they grow as the window fills and are not comparable."""
+    first = first_month(p)
+    if first is None:
+        return []
+    start = parse_month(first)
+    w = p.policy.window_months
+    return [m for m in months if add_months(parse_month(m), 1 - w) < start]
+
+
 def _create_list_months(p: Prepared, months: list[str]) -> None:
     wanted = {parse_month(m) for m in months}
     padded = sorted(wanted | {add_months(m, -1) for m in wanted})

@@ -91,12 +91,15 @@ def test_list_size_and_teams_are_in_the_policy_file_and_manifest(
 ) -> None:
     cfg = tmp_path / "chi.toml"
     cfg.write_text(
-        "[policy]\nlist_size = 7\nspecialist_rule = \"exclude\"\n"
-        "[policy.specialist_teams]\nrape = \"RASSO\"\nchild_sexual_abuse_exploitation = \"CAIT\"\n"
+        '[policy]\nlist_size = 7\nspecialist_rule = "exclude"\n'
+        '[policy.specialist_teams]\nrape = "RASSO"\nchild_sexual_abuse_exploitation = "CAIT"\n'
     )
     policy = load_policy(cfg)
     assert policy.list_size == 7 and policy.specialist_rule == "exclude"
-    assert policy.specialist_teams == (("rape", "RASSO"), ("child_sexual_abuse_exploitation", "CAIT"))
+    assert policy.specialist_teams == (
+        ("rape", "RASSO"),
+        ("child_sexual_abuse_exploitation", "CAIT"),
+    )
     run = open_run(score_and_publish(extract, tmp_path / "runs", policy, "2024-05"))
     pol = run.manifest["policy"]
     assert pol["list_size"] == 7 and pol["specialist_rule"] == "exclude"
@@ -105,7 +108,7 @@ def test_list_size_and_teams_are_in_the_policy_file_and_manifest(
         ("child_sexual_abuse_exploitation", "CAIT"),
     ]
     assert Policy.from_manifest(pol) == policy
-    for bad in ("list_size = -1", 'specialist_rule = "hide"', "[policy.specialist_teams]\nx = \"y\""):
+    for bad in ("list_size = -1", 'specialist_rule = "hide"', '[policy.specialist_teams]\nx = "y"'):
         cfg.write_text(f"[policy]\n{bad}\n")
         with pytest.raises(ValueError):
             load_policy(cfg)

@@ -84,7 +84,9 @@ class Jobs:
 
     def _run(self, job: Job, store: Store) -> None:
         try:
-            path = score_and_publish(job.extract, job.runs_dir, job.policy, job.months, job.report)
+            path = score_and_publish(
+                job.extract, job.runs_dir, job.policy, job.months, job.report, partial=False
+            )
             job.run_id = open_run(path).run_id
             job.state = "done"
             job.report("published", 1.0)

@@ -128,7 +128,13 @@ def pick_month(run: Run) -> str:
         st.session_state.get("chi_month"),
         st.query_params.get("month"),
     )
-    month: str = st.sidebar.selectbox("Month", months, key="month")
+    partial = set(run.manifest.get("partial_months") or [])
+    month: str = st.sidebar.selectbox(
+        "Month",
+        months,
+        key="month",
+        format_func=lambda m: f"{m} (partial window)" if m in partial else m,
+    )
     st.session_state["chi_month"] = month
     st.query_params["month"] = month
     return month
@@ -201,3 +207,49 @@ def money(days: object) -> str:
 def table_height(rows: int, most: int = 640) -> int:
     """A table tall enough for its rows, up to ``most`` pixels (then it scrolls)."""
     return min(38 + 35 * max(rows, 1), most)
+
+
+def list_filters(
+    key: str, reasons: dict[str, str], size: int | None = None, total: int = 0
+) -> tuple[bool, tuple[str, ...], str | None]:
+    """The filters of a list page: the list to act on or everyone listed (when the list has a
+    size), reasons (all of those chosen), new or continuing. Returns (everyone, reasons,
+    status)."""
+    everyone = False
+    if size is not None:
+        show_col, reason_col, status_col = st.columns([2, 3, 1.2])
+        label = f"First {size} per neighbourhood" if size else "Everyone (no list size)"
+        choice = show_col.radio(
+            "Show",
+            ["sized", "everyone"],
+            format_func=lambda v: label if v == "sized" else f"Everyone listed ({total})",
+            horizontal=True,
+            key=f"{key}_show",
+        )
+        everyone = choice == "everyone"
+    else:
+        reason_col, status_col = st.columns([3, 1.2])
+    chosen = reason_col.multiselect(
+        "Reasons (all of)",
+        list(reasons),
+        format_func=lambda r: reasons[r],
+        key=f"{key}_reasons",
+        placeholder="any reason",
+    )
+    status = status_col.selectbox(
+        "New or continuing",
+        ["all", "new", "continuing"],
+        key=f"{key}_status",
+    )
+    return everyone, tuple(chosen), None if status == "all" else str(status)
+
+
+def partial_notice(run: Run, month: str) -> None:
+    """A warning on any page showing a month scored with a partial window."""
+    if month in (run.manifest.get("partial_months") or []):
+        w = run.manifest["policy"]["window_months"]
+        st.warning(
+            f"Partial window: {month}'s {w}-month window starts before the extract's first "
+            f"month ({run.manifest.get('first_month')}), so this list holds only part of a "
+            "window and is not comparable with later months."
+        )
