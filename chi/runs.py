@@ -387,3 +387,15 @@ def full_window_months(p: Prepared, months: list[str]) -> list[str]:
 def is_partial(run: Run, month: str) -> bool:
     """Whether ``month`` of ``run`` was scored with a partial window."""
     return month in (run.manifest.get("partial_months") or [])
+
+
+def extract_first_month(run: Run) -> str | None:
+    """The first month of the run's extract (the manifest's, else its first victimisation's)."""
+    first = run.manifest.get("first_month")
+    if first:
+        return str(first)
+    months = pq.read_table(run.file("victimisations"), columns=["month"])["month"]
+    import pyarrow.compute as pc
+
+    value = pc.min(months).as_py() if len(months) else None
+    return None if value is None else str(value)

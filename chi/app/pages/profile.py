@@ -25,7 +25,7 @@ from chi.app.context import PageContext
 from chi.app.ui import current_run, guarded, require, run_caption
 from chi.auth import AREAS, Role
 from chi.lists import Scope, area_scope, scope_from_key
-from chi.runs import Run, open_run
+from chi.runs import Run, extract_first_month, open_run
 from chi.score import add_months, month_label, parse_month
 
 PERIOD_LENGTHS = (12, 6, 3, 1)
@@ -61,12 +61,24 @@ def _scope(ctx: PageContext) -> Scope:
 def _period(run: Run) -> tuple[str, str]:
     """(period ``YYYY-MM:YYYY-MM``, board month) from the sidebar."""
     months = list(reversed(run.manifest.get("months") or []))
-    end = str(st.sidebar.selectbox("Period ends with", months, key="profile_end"))
     length = int(
         st.sidebar.selectbox(
             "Months", PERIOD_LENGTHS, key="profile_months", format_func=lambda n: f"{n} months"
         )
     )
+    start = extract_first_month(run)
+    whole = [
+        m
+        for m in months
+        if start is None or month_label(add_months(parse_month(m), 1 - length)) >= start
+    ]
+    if not whole:  # the extract is shorter than the period: say so, offer what there is
+        st.warning(
+            f"The extract starts in {start}: no {length}-month period lies wholly inside it, "
+            "so every period offered here is partial (it counts only the months since then)."
+        )
+        whole = months
+    end = str(st.sidebar.selectbox("Period ends with", whole, key="profile_end"))
     first = month_label(add_months(parse_month(end), 1 - length))
     return f"{first}:{end}", end
 
