@@ -92,6 +92,17 @@ def select(frame: pl.DataFrame, view: ListView) -> pl.DataFrame:
     return out.sort(order, nulls_last=True) if order else out
 
 
+def hidden_columns(one_neighbourhood: bool, rows: pl.DataFrame, view: ListView) -> tuple[str, ...]:
+    """Columns the page (and so every file of it) leaves out: the neighbourhood when it shows
+    one, the specialist team when no row shown has one."""
+    drop = []
+    if one_neighbourhood:
+        drop.append("neighbourhood_name")
+    if not (view.everyone and view.specialist_rule == "flag") or specialist_count(rows) == 0:
+        drop.append("specialist_team")
+    return tuple(drop)
+
+
 def specialist_count(frame: pl.DataFrame) -> int:
     if "specialist_team" not in frame.columns:
         return 0

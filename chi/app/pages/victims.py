@@ -144,7 +144,7 @@ def _page(ctx: PageContext, run: Run, month: str, scope: Scope) -> None:
     )
     view = listview.ListView(everyone, reasons, status, rule)
     rows_shown = listview.select(frame, view)
-    drop = _dropped(scope, rows_shown, everyone and rule == "flag")
+    drop = listview.hidden_columns(len(scope.neighbourhoods) == 1, rows_shown, view)
     shown = listview.table(rows_shown, drop)
     if frame.is_empty():
         st.info("Nobody in this scope is on the list for this month.")
@@ -210,17 +210,6 @@ def _page(ctx: PageContext, run: Run, month: str, scope: Scope) -> None:
                 on_click="ignore",
                 key=f"download_{fmt}",
             )
-
-
-def _dropped(scope: Scope, rows: pl.DataFrame, flagged: bool) -> tuple[str, ...]:
-    """Columns left off: the neighbourhood for one neighbourhood, the specialist team when
-    nobody shown has one."""
-    drop = []
-    if len(scope.neighbourhoods) == 1:
-        drop.append("neighbourhood_name")
-    if not flagged or listview.specialist_count(rows) == 0:
-        drop.append("specialist_team")
-    return tuple(drop)
 
 
 def _deferred(  # type: ignore[no-untyped-def]
