@@ -84,10 +84,7 @@ def select(frame: pl.DataFrame, view: ListView) -> pl.DataFrame:
             out = out.filter(pl.col("specialist_team").is_null())
         if not view.everyone:
             out = out.filter(pl.col("within_size"))
-    for reason in view.reasons:
-        out = out.filter(pl.col("reasons").list.contains(reason))
-    if view.status:
-        out = out.filter(pl.col("status") == view.status)
+    out = filtered(out, view.reasons, view.status)
     order = [c for c in ("neighbourhood_name", "neighbourhood_rank", "rank") if c in out.columns]
     return out.sort(order, nulls_last=True) if order else out
 
@@ -101,6 +98,33 @@ def hidden_columns(one_neighbourhood: bool, rows: pl.DataFrame, view: ListView) 
     if not (view.everyone and view.specialist_rule == "flag") or specialist_count(rows) == 0:
         drop.append("specialist_team")
     return tuple(drop)
+
+
+OFFENDER_REASONS = {
+    "high_harm": "high harm",
+    "repeat": "repeat",
+    "domestic_abuse": "domestic abuse",
+    "serial_da": "serial DA",
+    "charged": "charged",
+    "child": "child victim",
+    "also_victim": "also a victim",
+}
+DYAD_REASONS = {
+    "high_harm": "high harm",
+    "repeat": "repeat",
+    "serial_da": "serial DA",
+    "high_risk": "high DASH risk",
+}
+
+
+def filtered(frame: pl.DataFrame, reasons: tuple[str, ...], status: str | None) -> pl.DataFrame:
+    """Rows listed for every one of ``reasons`` and, when given, of ``status``."""
+    out = frame
+    for reason in reasons:
+        out = out.filter(pl.col("reasons").list.contains(reason))
+    if status:
+        out = out.filter(pl.col("status") == status)
+    return out
 
 
 def specialist_count(frame: pl.DataFrame) -> int:

@@ -143,12 +143,17 @@ def cohort(
     )
 
 
-def agenda(frame: pl.DataFrame) -> pl.DataFrame:
-    """The people the meeting has to discuss: every new entry; continuing people whose review
+def agenda(frame: pl.DataFrame, new_limit: int | None = None) -> pl.DataFrame:
+    """The people the meeting has to discuss: the new entries (the first ``new_limit`` by
+    rank, when given and not 0, and any already decided on); continuing people whose review
     is due or who have been decided on at this meeting; exits with a decision to close."""
     decided = pl.col("decision").is_not_null()
+    new = pl.col("section") == "new"
+    if new_limit:
+        place = pl.col("rank").rank("ordinal").over(new.cast(pl.Int8))
+        new = new & ((place <= new_limit) | decided)
     return frame.filter(
-        (pl.col("section") == "new")
+        new
         | ((pl.col("section") == "continuing") & (pl.col("review_due") | decided))
         | ((pl.col("section") == "exited") & (pl.col("last_decision").is_not_null() | decided))
     )

@@ -189,11 +189,15 @@ def pick_scope(user: User) -> Scope:
     return Scope.of(scope.neighbourhoods, label=label(value))
 
 
-def reasons_text(frame: pl.DataFrame, column: str = "reasons") -> pl.DataFrame:
+def reasons_text(
+    frame: pl.DataFrame, column: str = "reasons", words: dict[str, str] | None = None
+) -> pl.DataFrame:
+    """Reason codes as words (``words``, else the code with spaces), joined with commas."""
     if column not in frame.columns:
         return frame
+    element = pl.element().replace(words) if words else pl.element()
     return frame.with_columns(
-        pl.col(column).list.eval(pl.element().str.replace_all("_", " ")).list.join(", ")
+        pl.col(column).list.eval(element.str.replace_all("_", " ")).list.join(", ")
     )
 
 
@@ -253,3 +257,12 @@ def partial_notice(run: Run, month: str) -> None:
             f"month ({run.manifest.get('first_month')}), so this list holds only part of a "
             "window and is not comparable with later months."
         )
+
+
+_MARKDOWN = "\\`*_{}[]()#+-.!|<>~$:"
+
+
+def as_plain(text: str) -> str:
+    """``text`` for an element that renders Markdown (a success or error box), with every
+    Markdown character escaped so that data inside it (a name) shows as typed."""
+    return "".join("\\" + ch if ch in _MARKDOWN else ch for ch in text)
