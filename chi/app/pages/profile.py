@@ -9,6 +9,7 @@ is built when asked for and audited like the list downloads.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -36,6 +37,15 @@ CHART_BY_KEY = {spec.key: spec for spec in CHARTS}
 @st.cache_resource(show_spinner=False, max_entries=2)
 def _source(run_path: str, run_id: str) -> Source:
     return load_run(open_run(Path(run_path)))
+
+
+@st.cache_resource(show_spinner=False, max_entries=2)
+def warm(run_path: str, run_id: str) -> threading.Thread:
+    """Read the run's extract for the profile in the background, once per run and server,
+    so that the profile's first open does not wait for it."""
+    thread = threading.Thread(target=_source, args=(run_path, run_id), daemon=True)
+    thread.start()
+    return thread
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
