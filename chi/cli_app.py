@@ -215,6 +215,7 @@ def _demo_backtest(runs: Path) -> None:
     """A backtest and a trained forecast model for the current run (RUN/model), unless one
     is there: the Backtest page and the forecast column then have content on first open."""
     from chi.model.backtest import Options
+    from chi.model.forecast import ModelError
     from chi.model.saved import BACKTEST_FILE, backtest_run, default_model_dir
     from chi.progress import terminal_progress
     from chi.runs import open_run
@@ -224,8 +225,11 @@ def _demo_backtest(runs: Path) -> None:
     if (folder / BACKTEST_FILE).is_file():
         return
     typer.echo(f"backtesting the run and training the forecast model into {folder}")
-    with terminal_progress("backtest") as progress:
-        backtest_run(run, Options(max_train_rows=30_000), folder, None, progress)
+    try:
+        with terminal_progress("backtest") as progress:
+            backtest_run(run, Options(max_train_rows=30_000), folder, None, progress)
+    except (ValueError, ModelError) as exc:  # too little history: the demo runs without one
+        typer.echo(f"no backtest for this extract: {exc}")
 
 
 def _demo_decisions(store: Store, extract: Path) -> None:

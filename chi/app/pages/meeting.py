@@ -186,6 +186,27 @@ def _page(
     _due_and_pack(ctx, run, shown, subject, month, area, meeting_date, everyone)
 
 
+# Pixel widths: the chair's columns (name, this meeting's decision, review due) are in view
+# at 1440 px (the browser test checks them).
+COHORT_COLUMNS: dict[str, Any] = {
+    "section": st.column_config.TextColumn("Section", width=90),
+    "rank": st.column_config.NumberColumn(
+        "Rank", help="Force rank (last month's, for exits)", width=55
+    ),
+    "name": st.column_config.TextColumn("Name", width=140),
+    "neighbourhood_name": st.column_config.TextColumn("Neighbourhood", width=130),
+    "harm_days": st.column_config.NumberColumn(
+        "Harm", help="Harm in the window (days)", format="%.2f", width=70
+    ),
+    "crimes": st.column_config.NumberColumn("Crimes", width=60),
+    "reasons": st.column_config.TextColumn("Reasons or why exited", width=160),
+    "last_decision": st.column_config.TextColumn("Last decision", width=160),
+    "review_due": st.column_config.CheckboxColumn("Due", help="Review due", width=45),
+    "decision": st.column_config.TextColumn("This meeting", width=140),
+}
+KEY_COLUMNS = ("Name", "This meeting", "Due")
+
+
 def _cohort_table(frame: pl.DataFrame) -> None:
     # The columns a chair needs (who, this meeting's decision, review due) come first.
     shown = frame.select(
@@ -213,22 +234,7 @@ def _cohort_table(frame: pl.DataFrame) -> None:
         height=table_height(shown.height, most=420),
         hide_index=True,
         width="stretch",
-        column_config={
-            "section": st.column_config.TextColumn("Section", width=90),
-            "rank": st.column_config.NumberColumn(
-                "Rank", help="Force rank (last month's, for exits)", width=55
-            ),
-            "name": st.column_config.TextColumn("Name", width=140),
-            "neighbourhood_name": st.column_config.TextColumn("Neighbourhood", width=130),
-            "harm_days": st.column_config.NumberColumn(
-                "Harm", help="Harm in the window (days)", format="%.2f", width=70
-            ),
-            "crimes": st.column_config.NumberColumn("Crimes", width=60),
-            "reasons": st.column_config.TextColumn("Reasons or why exited", width=160),
-            "last_decision": st.column_config.TextColumn("Last decision", width=160),
-            "review_due": st.column_config.CheckboxColumn("Due", help="Review due", width=45),
-            "decision": st.column_config.TextColumn("This meeting", width=140),
-        },
+        column_config=COHORT_COLUMNS,
         key="meeting_table",
     )
 

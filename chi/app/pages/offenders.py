@@ -26,35 +26,40 @@ from chi.app.ui import (
 # Key columns first, so they are in view at 1440 px: who, why, how serious.
 COLUMNS: dict[str, Any] = {
     "neighbourhood_rank": st.column_config.NumberColumn(
-        "Rank", help="Rank in the neighbourhood", width="small"
+        "Rank", help="Rank in the neighbourhood", width=55
     ),
-    "name": st.column_config.TextColumn("Name", width="medium"),
-    "status": st.column_config.TextColumn("New or continuing", width="small"),
-    "reasons": st.column_config.TextColumn("Reasons", width="medium"),
+    "name": st.column_config.TextColumn("Name", width=150),
+    "status": st.column_config.TextColumn("New or continuing", width=130),
+    "reasons": st.column_config.TextColumn("Reasons", width=250),
     "rfg_score": st.column_config.ProgressColumn(
         "RFG score",
         help="Recency, frequency and gravity against this month's active offenders (0-100)",
         min_value=0,
         max_value=100,
         format="%.1f",
-        width="small",
+        width=110,
     ),
-    "serial_da": st.column_config.CheckboxColumn("Serial DA", width="small"),
-    "harm_days": st.column_config.NumberColumn("Harm (days)", format="%.2f", width="small"),
-    "crimes": st.column_config.NumberColumn("Crimes", width="small"),
-    "victims_count": st.column_config.NumberColumn("Victims", width="small"),
-    "da_crimes": st.column_config.NumberColumn("DA crimes", width="small"),
+    "serial_da": st.column_config.CheckboxColumn("Serial DA", width=80),
+    "harm_days": st.column_config.NumberColumn("Harm (days)", format="%.2f", width=95),
+    "crimes": st.column_config.NumberColumn("Crimes", width=65),
+    "victims_count": st.column_config.NumberColumn("Victims", width=65),
+    "da_crimes": st.column_config.NumberColumn("DA crimes", width=85),
     "da_victims_36m": st.column_config.NumberColumn(
         "DA victims (36 m)",
         help="Distinct domestic-abuse victims in the last 36 months",
-        width="small",
+        width=120,
     ),
-    "age": st.column_config.NumberColumn("Age", width="small"),
-    "last_recorded_date": st.column_config.DateColumn("Latest crime", format="YYYY-MM-DD"),
-    "neighbourhood_name": "Neighbourhood",
-    "person_id": st.column_config.TextColumn("Person id", width="small"),
-    "rank": st.column_config.NumberColumn("Force rank", width="small"),
+    "age": st.column_config.NumberColumn("Age", width=50),
+    "last_recorded_date": st.column_config.DateColumn(
+        "Latest crime", format="YYYY-MM-DD", width=105
+    ),
+    "neighbourhood_name": st.column_config.TextColumn("Neighbourhood", width=140),
+    "person_id": st.column_config.TextColumn("Person id", width=95),
+    "rank": st.column_config.NumberColumn("Force rank", width=85),
 }
+
+
+KEY_COLUMNS = ("Rank", "Name", "New or continuing", "Reasons", "RFG score", "Harm (days)")
 
 
 def render(ctx: PageContext) -> None:

@@ -28,37 +28,41 @@ from chi.model.forecast import ModelError
 from chi.runs import Run, RunError
 from chi.score import add_months, month_label, parse_month
 
-# Keyed by chi.listview's headers: the page shows the very table the downloads write.
+# Keyed by chi.listview's headers: the page shows the very table the downloads write. Widths
+# in pixels, so the key columns (up to Harm, and the forecast when shown) fit at 1440 px.
 COLUMNS: dict[str, Any] = {
     "Rank": st.column_config.NumberColumn(
         "Rank",
         help="Place on the neighbourhood's list (specialist-team people take none)",
-        width="small",
+        width=55,
     ),
-    "Name": st.column_config.TextColumn("Name", width="medium"),
-    "Person id": st.column_config.TextColumn("Person id", width="small"),
-    "New or continuing": st.column_config.TextColumn("New or continuing", width="small"),
-    "Reasons": st.column_config.TextColumn("Reasons", width="medium"),
-    "Specialist team": st.column_config.TextColumn(
-        "Specialist team", help="The team whose offences list this person (policy)"
-    ),
-    "Harm (days)": st.column_config.NumberColumn("Harm (days)", format="%.2f", width="small"),
-    "Crimes": st.column_config.NumberColumn("Crimes", width="small"),
-    "DA crimes": st.column_config.NumberColumn("DA crimes", width="small"),
-    "Age": st.column_config.NumberColumn("Age", width="small"),
-    "Latest crime": st.column_config.DateColumn("Latest crime", format="YYYY-MM-DD"),
-    "Latest offence": st.column_config.TextColumn("Latest offence", width="medium"),
-    "Neighbourhood": st.column_config.TextColumn("Neighbourhood"),
-    "Force rank": st.column_config.NumberColumn("Force rank", width="small"),
+    "Name": st.column_config.TextColumn("Name", width=150),
+    "Person id": st.column_config.TextColumn("Person id", width=95),
+    "New or continuing": st.column_config.TextColumn("New or continuing", width=130),
+    "Reasons": st.column_config.TextColumn("Reasons", width=250),
     "Forecast": st.column_config.ProgressColumn(
         "Forecast",
         help="Probability of further victimisation in the model's horizon",
         min_value=0.0,
         max_value=1.0,
         format="%.2f",
+        width=100,
     ),
-    "Forecast: why": st.column_config.TextColumn("Forecast: why", width="medium"),
+    "Harm (days)": st.column_config.NumberColumn("Harm (days)", format="%.2f", width=95),
+    "Specialist team": st.column_config.TextColumn(
+        "Specialist team", help="The team whose offences list this person (policy)", width=230
+    ),
+    "Crimes": st.column_config.NumberColumn("Crimes", width=65),
+    "DA crimes": st.column_config.NumberColumn("DA crimes", width=85),
+    "Age": st.column_config.NumberColumn("Age", width=50),
+    "Latest crime": st.column_config.DateColumn("Latest crime", format="YYYY-MM-DD", width=105),
+    "Latest offence": st.column_config.TextColumn("Latest offence", width=250),
+    "Neighbourhood": st.column_config.TextColumn("Neighbourhood", width=140),
+    "Force rank": st.column_config.NumberColumn("Force rank", width=85),
+    "Forecast: why": st.column_config.TextColumn("Forecast: why", width=300),
 }
+# The columns that must be in view without scrolling (the browser test checks them).
+KEY_COLUMNS = ("Rank", "Name", "New or continuing", "Reasons", "Forecast", "Harm (days)")
 
 
 def render(ctx: PageContext) -> None:
@@ -154,7 +158,9 @@ def _page(ctx: PageContext, run: Run, month: str, scope: Scope) -> None:
         columns = list(shown.columns)
         if show_forecast:
             shown, added = _with_forecast(run, month, scope, shown)
-            columns += added
+            if added:  # the score beside the reasons, its explanation at the end
+                columns.insert(columns.index("Reasons") + 1, "Forecast")
+                columns.append("Forecast: why")
         event = st.dataframe(
             shown.select(columns),
             height=table_height(shown.height),
