@@ -239,12 +239,9 @@ def test_every_page_of_every_demo_account(
     assert [p or expected[0] for p in paths] == list(expected), "the role's pages, in order"
     shots = _shots(tmp_path)
     for path in paths:
-        started = time.monotonic()
         page.locator(f'[data-testid="stSidebarNavLink"][href$="/{path}"]').first.click()
         name = path or expected[0]
         _check_page(page, name, f"{username}/{name}", shots)
-        if path == "profile":
-            assert time.monotonic() - started < 10, "the DA profile opens promptly"
     if username == "analyst":
         page.locator('[data-testid="stSidebarNavLink"]').first.click()
         _idle(page)

@@ -274,6 +274,15 @@ def test_meeting_pack_downloads_are_marked_neutralised_and_audited(
     body = [r for s in ("New", "Continuing", "Exited") for r in sheets[s][2:] if r[0] != "none"]
     assert len(body) == frame.height
     assert sheets["Actions due"][2][0] == first
+    assert sheets["New"][1][:5] == (
+        "Neighbourhood",
+        "Force rank",
+        "Name",
+        "Person id",
+        "Harm (days)",
+    )
+    assert sheets["Actions due"][1][:3] == ("Person id", "Name", "List month"), "readable headers"
+    assert wb["New"].freeze_panes == "A3" and wb["New"].auto_filter.ref is not None
     assert sheets["Actions due"][2][5] == "'=cmd|' /C calc'!A0", "formula neutralised"
     pdf = meeting_pack(
         store, user, run, "victim", MONTH, "South", meeting_date, frame, due, "pdf", "MARKED"

@@ -15,6 +15,7 @@ from chi.app.ui import (
     current_run,
     guarded,
     list_filters,
+    partial_notice,
     pick_month,
     pick_scope,
     reasons_text,
@@ -52,6 +53,7 @@ def render(ctx: PageContext) -> None:
         )
         st.title(f"Domestic abuse dyads: {scope.label}")
         run_caption(run)
+        partial_notice(run, month)
         high = frame.filter(pl.col("latest_dash_risk") == "high").height
         st.markdown(
             f"**{frame.height}** offender-victim pairs with domestic abuse in the window to "

@@ -34,6 +34,7 @@ from chi.app.ui import (
     as_plain,
     current_run,
     guarded,
+    partial_notice,
     pick_month,
     require,
     run_caption,
@@ -144,6 +145,7 @@ def _page(
     )
     st.title(f"{SUBJECT_TITLES[subject]}: {area} area, list month {month}")
     run_caption(run)
+    partial_notice(run, month)
     counts = {s: frame.filter(pl.col("section") == s).height for s in SECTION_WORDS}
     due = frame.filter((pl.col("section") == "continuing") & pl.col("review_due")).height
     decided = frame.filter(pl.col("decision").is_not_null()).height

@@ -15,6 +15,7 @@ from chi.app.ui import (
     current_run,
     guarded,
     list_filters,
+    partial_notice,
     pick_month,
     pick_scope,
     reasons_text,
@@ -74,6 +75,7 @@ def render(ctx: PageContext) -> None:
         )
         st.title(f"Offenders: {scope.label}")
         run_caption(run)
+        partial_notice(run, month)
         serial = frame.filter(pl.col("serial_da")).height
         new = frame.filter(pl.col("status") == "new").height
         st.markdown(
