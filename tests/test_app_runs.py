@@ -125,6 +125,8 @@ def test_data_quality_page(env: AppEnv) -> None:
     assert {r["table"] for r in counts} == {"crimes", "persons", "victims", "suspects"}
     assert all(r["reconciles"] for r in counts)
     assert [m.label for m in at.metric] == ["Rows read", "Rows rejected", "Share rejected"]
+    basis = table(at, 1)
+    assert all(r["meaning"] for r in basis), "every weight basis explained"
 
 
 def test_one_rerun_at_a_time_and_failures_are_recorded(tmp_path: Path) -> None:
