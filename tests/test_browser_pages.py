@@ -160,7 +160,7 @@ def _widths(config: dict[str, Any]) -> dict[str, int]:
 
 
 def _key_columns(path: str) -> tuple[dict[str, int], tuple[str, ...]] | None:
-    from chi.app.pages import meeting, offenders, victims
+    from chi.app.pages import meeting, offenders, profile, victims
 
     if path == "victims":
         return _widths(victims.COLUMNS), victims.KEY_COLUMNS
@@ -168,6 +168,8 @@ def _key_columns(path: str) -> tuple[dict[str, int], tuple[str, ...]] | None:
         return _widths(offenders.COLUMNS), offenders.KEY_COLUMNS
     if path == "meeting":
         return _widths(meeting.COHORT_COLUMNS), meeting.KEY_COLUMNS
+    if path == "profile":
+        return _widths(profile.BOARD_CONFIG), profile.KEY_COLUMNS
     return None
 
 

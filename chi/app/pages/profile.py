@@ -12,6 +12,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 import streamlit as st
@@ -111,6 +112,27 @@ def render(ctx: PageContext) -> None:
         _page(ctx, run, profile, scope, period)
 
 
+def _board_column(name: str, label: str, width: int) -> Any:
+    return st.column_config.TextColumn(label, help=name, width=width)
+
+
+# Short labels (the full name in each column's help) and pixel widths, so that every column
+# up to the baseline is in view at 1440 px (the browser test checks it).
+BOARD_CONFIG: dict[str, Any] = {
+    "Offence group": _board_column("Offence group", "Offence group", 175),
+    "This month": _board_column("This month", "This month", 78),
+    "1 year ago": _board_column("1 year ago", "1 year ago", 75),
+    "2 years ago": _board_column("2 years ago", "2 years ago", 80),
+    "3 years ago": _board_column("3 years ago", "3 years ago", 80),
+    "vs 1-year monthly average": _board_column("vs 1-year monthly average", "vs 1-year avg", 115),
+    "vs 3-year monthly average": _board_column("vs 3-year monthly average", "vs 3-year avg", 120),
+    "Rolling 12 months": _board_column("Rolling 12 months", "Rolling 12 m", 95),
+    "Baseline (previous year-end)": _board_column("Baseline (previous year-end)", "Baseline", 95),
+    "Prosecution-possible rate": _board_column("Prosecution-possible rate", "Prosecution rate", 95),
+}
+KEY_COLUMNS = ("Offence group", "This month", "Rolling 12 m", "Baseline")
+
+
 def _chart(profile: Profile, key: str) -> None:
     spec = CHART_BY_KEY[key]
     st.markdown(f"**{spec.title}**")
@@ -142,6 +164,7 @@ def _page(ctx: PageContext, run: Run, profile: Profile, scope: Scope, period: st
             pl.DataFrame(display_rows(profile.board), schema=list(BOARD_COLUMNS), orient="row"),
             hide_index=True,
             width="stretch",
+            column_config=BOARD_CONFIG,
         )
         for note in profile.board.notes:
             st.caption(note)
