@@ -98,6 +98,14 @@ def test_analyst_reruns_with_another_threshold_and_sees_the_diff(env: AppEnv) ->
     assert before in north.caption[0].value, "other users still read the current run"
     assert after not in " ".join(str(s.value) for s in north.selectbox)
 
+    mine = goto(app_test(env, "analyst").run(), "victims")
+    pick = mine.sidebar.selectbox(key="run_pick")
+    assert pick.value == before and pick.options == [f"{before} (current)", f"{after} (draft)"]
+    assert not mine.warning
+    pick.set_value(after).run()
+    assert after in mine.caption[0].value, "an analyst can read the draft"
+    assert any("not the current run: only analysts see it" in w.value for w in mine.warning)
+
     assert at.button(key="pub_button").disabled, "not before the analyst says they read the diff"
     at.checkbox(key="pub_agree").check().run()
     at.button(key="pub_button").click().run()

@@ -88,13 +88,14 @@ class Jobs:
                 job.extract, job.runs_dir, job.policy, job.months, job.report, partial=False
             )
             job.run_id = open_run(path).run_id
-            job.state = "done"
-            job.report("published", 1.0)
+            # audited before the job says it is over, so whoever waits on it finds the entry
             store.record(job.username, "rerun_published", run_id=job.run_id)
+            job.report("published", 1.0)
+            job.state = "done"
         except Exception as exc:
             job.error = f"{type(exc).__name__}: {exc}"
-            job.state = "failed"
             store.record(job.username, "rerun_failed", detail=type(exc).__name__)
+            job.state = "failed"
 
 
 def _policy_text(policy: Policy, months: str | None) -> str:
