@@ -433,7 +433,7 @@ def diff(
 
 @app.command()
 def export(
-    run: Annotated[Path, typer.Argument(help="Run folder (or a runs folder: its latest run).")],
+    run: Annotated[Path, typer.Argument(help="Run folder (or a runs folder: its current run).")],
     month: Annotated[str, typer.Option(help="List month, YYYY-MM.")],
     neighbourhood: Annotated[
         str | None, typer.Option(help="One neighbourhood (ward code).")

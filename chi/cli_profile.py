@@ -21,7 +21,7 @@ def register(app: typer.Typer) -> None:
 
 
 def profile(
-    run: Annotated[Path, typer.Argument(help="Run folder (or a runs folder: its latest run).")],
+    run: Annotated[Path, typer.Argument(help="Run folder (or a runs folder: its current run).")],
     period: Annotated[str, typer.Option(help="Months profiled, e.g. 2024-01:2024-12 (inclusive).")],
     out: Annotated[Path | None, typer.Option("--out", help="Write the HTML report here.")] = None,
     json_out: Annotated[
