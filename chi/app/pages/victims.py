@@ -12,6 +12,7 @@ from chi.app import data
 from chi.app.context import PageContext
 from chi.app.downloads import DOWNLOAD_FORMATS, file_name, media_type, victim_download
 from chi.app.ui import (
+    as_plain,
     current_run,
     guarded,
     list_filters,
@@ -174,7 +175,8 @@ def _page(ctx: PageContext, run: Run, month: str, scope: Scope) -> None:
         picked = event.selection.rows if event is not None else []
         if picked:
             chosen = rows_shown.row(picked[0], named=True)
-            if st.button(f"Open the person view for {chosen['name'] or chosen['person_id']}"):
+            who = as_plain(str(chosen["name"] or chosen["person_id"]))
+            if st.button(f"Open the person view for {who}"):
                 st.session_state["person_jump"] = chosen["person_id"]
                 st.switch_page(ctx.pages["person"])
         else:
