@@ -78,3 +78,35 @@ def test_profile_period_must_lie_inside_the_extract(extract: Path, tmp_path: Pat
     assert "period 2023-07:2024-06 starts before the extract's first month (2024-01)" in out.output
     assert "start at 2024-01 or later, or give --partial" in out.output
     assert not (tmp_path / "p.json").exists()
+
+
+def test_the_app_marks_partial_months(
+    extract: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from app_fixtures import Fixture, app_test, make_app_env
+
+    code, output = _score(extract, tmp_path / "runs", "--window-months", "3", "--partial")
+    assert code == 0, output
+    run = open_run(tmp_path / "runs")
+    env = make_app_env(
+        tmp_path / "app", Fixture(extract, tmp_path / "runs", run.run_id, run.manifest["months"])
+    )
+    monkeypatch.setenv("CHI_CONFIG", str(env.config))
+    at = app_test(env, "analyst").run()
+    assert not at.exception
+    month = at.sidebar.selectbox(key="month")
+    assert month.options == [
+        "2024-06",
+        "2024-05",
+        "2024-04",
+        "2024-03",
+        "2024-02 (partial window)",
+        "2024-01 (partial window)",
+    ]
+    assert not any("Partial window" in w.value for w in at.warning)
+    month.set_value("2024-02").run()
+    assert any(
+        "Partial window: 2024-02's 3-month window starts before the extract's first month "
+        "(2024-01)" in w.value
+        for w in at.warning
+    )
