@@ -15,8 +15,6 @@ the list by reason and by new or continuing.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal
-from typing import Any
 
 import polars as pl
 
@@ -39,7 +37,6 @@ VICTIM_COLUMNS: list[tuple[str, str]] = [
     ("neighbourhood_name", "Neighbourhood"),
     ("rank", "Force rank"),
 ]
-HEADERS = dict(VICTIM_COLUMNS)
 REASONS = {
     "high_harm": "high harm",
     "repeat": "repeat",
@@ -47,12 +44,6 @@ REASONS = {
     "child": "child",
     "also_suspect": "also suspect",
 }
-STATUSES = ("new", "continuing")
-
-
-def reason_words(codes: list[str] | None) -> str:
-    """``["high_harm", "repeat"]`` as the page says it: ``high harm, repeat``."""
-    return ", ".join(REASONS.get(c, c.replace("_", " ")) for c in codes or [])
 
 
 @dataclass(frozen=True)
@@ -145,13 +136,6 @@ def table(frame: pl.DataFrame, drop: tuple[str, ...] = ()) -> pl.DataFrame:
             pl.col("reasons").list.eval(pl.element().replace(REASONS)).list.join(", ")
         )
     return out.rename(dict(present))
-
-
-def harm_text(value: Any) -> str:
-    """Harm as every format prints it: two decimals, no thousands separator."""
-    if value is None:
-        return ""
-    return f"{value:.2f}" if isinstance(value, Decimal) else f"{float(value):.2f}"
 
 
 # The printable briefing's columns, then a blank column for the team to write its actions in.

@@ -353,12 +353,6 @@ def open_current(runs_dir: Path) -> Run:
     return open_run(Path(runs_dir) / run_id)
 
 
-def is_draft(runs_dir: Path, run: Run) -> bool:
-    """A run that is not current (a new run not yet made current, or an earlier one)."""
-    current = current_run_id(runs_dir) or latest_run_id(runs_dir)
-    return run.run_id != current
-
-
 def victims_listed_last_month(run: Run) -> int:
     """People on the victim list of the run's last month (not the sum over its months)."""
     months = run.manifest.get("months") or []
@@ -382,11 +376,6 @@ def full_window_months(p: Prepared, months: list[str]) -> list[str]:
             "--partial to score them anyway, marked partial"
         )
     return out
-
-
-def is_partial(run: Run, month: str) -> bool:
-    """Whether ``month`` of ``run`` was scored with a partial window."""
-    return month in (run.manifest.get("partial_months") or [])
 
 
 def extract_first_month(run: Run) -> str | None:
