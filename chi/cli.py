@@ -11,7 +11,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from typer._click import ClickException, Context
@@ -42,6 +42,9 @@ class _ErrorBoundary(TyperGroup):
             typer.echo(f"chi: {describe(exc)}", err=True)
             raise typer.Exit(2) from None
 
+
+if TYPE_CHECKING:
+    from chi.runs import Run
 
 app = typer.Typer(
     name="chi",
@@ -278,11 +281,24 @@ def score(
     config: Annotated[
         Path | None, typer.Option(help="Policy file (default: ./chi.toml if present).")
     ] = None,
+    partial: Annotated[
+        bool,
+        typer.Option(
+            "--partial",
+            help="Also score the months whose window starts before the extract (marked partial).",
+        ),
+    ] = False,
+    list_size: Annotated[
+        int | None, typer.Option(help="People per neighbourhood on the list to act on (0: all).")
+    ] = None,
 ) -> None:
     """Validate and score an extract; publish a run of victim, offender and dyad lists.
 
-    The policy comes from defaults, then chi.toml, then these flags (flags win). The last
-    line of output is the run folder.
+    The policy comes from defaults, then chi.toml, then these flags (flags win). Without
+    --months, only the months whose whole window lies inside the extract are scored (add
+    --partial for the others, marked partial). The run is a draft until `chi publish RUN`
+    (the first run of a runs folder is current at once). The last line of output is the
+    run folder.
     """
     from chi.policy import load_policy
     from chi.progress import terminal_progress
@@ -298,11 +314,22 @@ def score(
             historic_months=historic_months,
             historic_counted=historic_counted,
             class_rule=class_rule,
+            list_size=list_size,
         )
         with terminal_progress("score") as progress:
-            run = score_and_publish(extract, out, policy, months, progress)
+            run = score_and_publish(extract, out, policy, months, progress, partial=partial)
     _print_run_summary(run)
+    _print_draft_note(run)
     typer.echo(str(run))
+
+
+def _print_draft_note(path: Path) -> None:
+    from chi.runs import current_run_id
+
+    if current_run_id(path.parent) == path.name:
+        typer.echo("state: current (the first run of this folder; every user reads it)")
+    else:
+        typer.echo(f"state: draft (analysts only); make it current with: chi publish {path}")
 
 
 def _print_run_summary(path: Path) -> None:
@@ -328,6 +355,12 @@ def _print_run_summary(path: Path) -> None:
         )
     months = m["months"]
     typer.echo(f"months: {months[0]} to {months[-1]} ({len(months)})")
+    partial = m.get("partial_months") or []
+    if partial:
+        typer.echo(
+            f"partial window: {partial[0]} to {partial[-1]} ({len(partial)}; their window "
+            f"starts before the extract's first month, {m.get('first_month')})"
+        )
     for name in ("victim_list", "offender_list", "dyads"):
         typer.echo(f"{name:<14} {m['outputs'][name]['rows']:>9,} rows")
 
@@ -366,6 +399,7 @@ def rerun(
                 folder, out or source.path.parent, policy, months, progress, as_of=as_of
             )
     _print_run_summary(path)
+    _print_draft_note(path)
     typer.echo(str(path))
 
 
@@ -373,8 +407,9 @@ def rerun(
 def runs_(
     runs_dir: Annotated[Path, typer.Argument(help="Runs folder.")],
 ) -> None:
-    """List the published runs with their policy, weight set and months."""
-    from chi.runs import RunError, latest_run_id, list_runs
+    """List the runs with their policy, weight set and months; which is current (what every
+    user reads) and which are drafts (analysts only)."""
+    from chi.runs import RunError, current_run_id, latest_run_id, list_runs
 
     try:
         found = list_runs(runs_dir)
@@ -385,22 +420,74 @@ def runs_(
         typer.echo("no runs yet")
         return
     latest = latest_run_id(runs_dir)
+    current = current_run_id(runs_dir) or latest
     rows = []
     for r in found:
         m, pol = r.manifest, r.manifest["policy"]
+        marks = [
+            k for k, on in (("current", r.run_id == current), ("latest", r.run_id == latest)) if on
+        ]
         rows.append(
             {
-                "run_id": r.run_id + (" (latest)" if r.run_id == latest else ""),
+                "run_id": r.run_id + (f" ({', '.join(marks)})" if marks else ""),
+                "state": "current" if r.run_id == current else "draft",
                 "created": m["created_at"],
                 "weights": m["weights"]["name"],
                 "window": pol["window_months"],
                 "min_harm": pol["min_harm"],
                 "min_crimes": pol["min_crimes"],
                 "months": f"{m['months'][0]}..{m['months'][-1]}",
-                "victims listed": m["outputs"]["victim_list"]["rows"],
+                "victims listed (last month)": _last_month_listed(r),
             }
         )
     _echo_table(rows, list(rows[0]))
+
+
+def _last_month_listed(run: Run) -> int:
+    from chi.runs import victims_listed_last_month
+
+    return victims_listed_last_month(run)
+
+
+@app.command()
+def publish(
+    run: Annotated[Path, typer.Argument(help="The run folder to make current.")],
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config", help="App configuration (for the audit log; default $CHI_CONFIG)."
+        ),
+    ] = None,
+) -> None:
+    """Make RUN the current run: every user's lists, downloads, meetings and backtests then
+    read it. A new run is a draft (analysts only) until then; an earlier run can be made
+    current again the same way. Each change is written to the audit log."""
+    import getpass
+
+    from chi.config import load_config
+    from chi.runs import RunError, make_current, open_run
+    from chi.store import Store
+
+    try:
+        if not (run / "manifest.json").is_file() and (run.is_dir() or run.name == "latest"):
+            raise RunError(f"{run}: give a run folder, not a runs folder")
+        r = open_run(run)
+        try:
+            actor = f"cli:{getpass.getuser()}"
+        except (KeyError, OSError):
+            actor = "cli"
+        store = Store(load_config(config).state_path)
+        previous = make_current(r.path.parent, r.run_id, actor)
+    except (RunError, ValueError) as exc:
+        typer.echo(f"chi: {exc}", err=True)
+        raise typer.Exit(2) from None
+    if previous == r.run_id:
+        typer.echo(f"{r.run_id} is already the current run")
+        return
+    store.record(
+        actor, "run_made_current", run_id=r.run_id, detail=f"previous {previous or 'none'}"
+    )
+    typer.echo(f"{r.run_id} is now the current run (was {previous or 'none'})")
 
 
 @app.command()
@@ -434,7 +521,7 @@ def diff(
 
 @app.command()
 def export(
-    run: Annotated[Path, typer.Argument(help="Run folder (or a runs folder: its latest run).")],
+    run: Annotated[Path, typer.Argument(help="Run folder (or a runs folder: its current run).")],
     month: Annotated[str, typer.Option(help="List month, YYYY-MM.")],
     neighbourhood: Annotated[
         str | None, typer.Option(help="One neighbourhood (ward code).")
@@ -444,17 +531,24 @@ def export(
     out: Annotated[
         Path | None, typer.Option(help="Output file (default: standard output).")
     ] = None,
+    everyone: Annotated[
+        bool,
+        typer.Option("--everyone", help="Everyone listed, not only the list to act on."),
+    ] = False,
 ) -> None:
     """Export a month's victim list for a neighbourhood, an area or the force.
 
-    XLSX has one sheet per neighbourhood and a run-metadata sheet; CSV carries the same
-    metadata in a header block; PDF is the printable briefing. Spreadsheet formulas are
-    neutralised.
+    The same table as the app's page: readable headers, reasons in words, ordered by
+    neighbourhood then rank; each neighbourhood's first list_size people unless --everyone.
+    XLSX has a sheet of everyone, one per neighbourhood and a run-metadata sheet; CSV has the
+    header on its first line and the run id and handling marking in two final columns; PDF
+    is the printable briefing with an Actions column. Spreadsheet formulas are neutralised.
     """
     import getpass
 
-    from chi.export import ExportMeta, export_list
-    from chi.lists import Scope, area_scope, neighbourhood_scope, victim_list
+    from chi import listview
+    from chi.export import ExportMeta
+    from chi.lists import Scope, area_scope, neighbourhood_scope, victim_briefing
     from chi.runs import RunError, open_run
 
     if neighbourhood and area:
@@ -475,7 +569,11 @@ def export(
             if area
             else Scope.force()
         )
-        frame = victim_list(r, month, scope)
+        rule = str(r.manifest["policy"].get("specialist_rule", "none"))
+        frame = listview.select(
+            victim_briefing(r, month, scope), listview.ListView(everyone, specialist_rule=rule)
+        )
+        drop = ("specialist_team",) if not everyone or rule != "flag" else ()
         meta = ExportMeta.from_manifest(
             r.manifest,
             title="Victim list",
@@ -483,7 +581,9 @@ def export(
             scope=scope.label,
             exported_by=getpass.getuser(),
         )
-        data = export_list(frame, meta, format, sheet_by="neighbourhood_name")
+        if format not in ("csv", "xlsx", "pdf"):
+            raise ValueError(f"unknown export format {format!r}; choose csv, xlsx or pdf")
+        data = listview.export(frame, meta, format, drop)
     if out is None:
         if format != "csv":
             typer.echo(f"chi: {format.upper()} needs --out FILE", err=True)

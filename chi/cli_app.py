@@ -205,6 +205,47 @@ def _sergeant_wards(runs: Path) -> list[str]:
     return wards + [c for c in sorted(cambridge) if c not in wards][: 2 - len(wards)]
 
 
+# The demo's extract carries a known engagement effect (chi.generate.engagement): its
+# engagements become the recorded meeting decisions, so the meeting, impact review and person
+# pages open with history, and the review has an effect to find.
+DEMO_ENGAGEMENT_EFFECT = 0.3
+DEMO_MONTHS = 48
+"""Long enough for several 12-month backtest test months after a 12-month look-back."""
+
+
+def _demo_backtest(runs: Path) -> None:
+    """A backtest and a trained forecast model for the current run (RUN/model), unless one
+    is there: the Backtest page and the forecast column then have content on first open."""
+    from chi.model.backtest import Options
+    from chi.model.forecast import ModelError
+    from chi.model.saved import BACKTEST_FILE, backtest_run, default_model_dir
+    from chi.progress import terminal_progress
+    from chi.runs import open_run
+
+    run = open_run(runs)
+    folder = default_model_dir(run)
+    if (folder / BACKTEST_FILE).is_file():
+        return
+    typer.echo(f"backtesting the run and training the forecast model into {folder}")
+    try:
+        with terminal_progress("backtest") as progress:
+            backtest_run(run, Options(max_train_rows=30_000), folder, None, progress)
+    except (ValueError, ModelError) as exc:  # too little history: the demo runs without one
+        typer.echo(f"no backtest for this extract: {exc}")
+
+
+def _demo_decisions(store: Store, extract: Path) -> None:
+    """The generated engagements as meeting decisions (once: a repeat import is unchanged)."""
+    from chi.decisions import import_decisions
+
+    engagements = extract / "truth" / "engagements.parquet"
+    if not engagements.is_file():
+        return
+    report = import_decisions(store, engagements, "demo (synthetic engagements)")
+    if report.imported:
+        typer.echo(f"recorded {report.imported:,} synthetic meeting decisions (engagements)")
+
+
 def demo(
     port: Annotated[int, typer.Option(help="Port to serve the app on.")] = 8501,
     no_serve: Annotated[
@@ -215,12 +256,15 @@ def demo(
     ),
     address: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
 ) -> None:
-    """Prepare the demonstration (synthetic extract, a scored run, demo accounts) and serve it.
+    """Prepare the demonstration (synthetic extract, a scored run, a backtest and forecast
+    model, meeting decisions, demo accounts) and serve it.
 
-    Generates FOLDER/extract (seed 1, 48 months from 2022-01) if it is missing, scores it
-    into FOLDER/runs if there is no run, writes FOLDER/chi.toml (demo = true) and creates one
-    demo account per role, password "demo". Demo accounts exist only in demo mode: the app
-    refuses to start in production mode while any exists.
+    Generates FOLDER/extract (seed 1, 48 months from 2022-01, with a known engagement
+    effect) if it is missing, scores it into FOLDER/runs if there is no run (the months with
+    a whole window), backtests it and trains the forecast model (RUN/model), records the
+    synthetic engagements as meeting decisions, writes FOLDER/chi.toml (demo = true) and
+    creates one demo account per role, password "demo". Demo accounts exist only in demo
+    mode: the app refuses to start in production mode while any exists.
     """
     from chi.policy import Policy
     from chi.progress import terminal_progress
@@ -233,13 +277,26 @@ def demo(
     if not _has_extract(extract):
         from chi.generate import GenerateOptions, generate_extract
 
-        typer.echo(f"generating the demo extract in {extract} (seed 1, 2022-01, 48 months)")
+        typer.echo(
+            f"generating the demo extract in {extract} (seed 1, 2022-01, {DEMO_MONTHS} months, "
+            f"engagement effect {DEMO_ENGAGEMENT_EFFECT})"
+        )
         with terminal_progress("generate") as progress:
-            generate_extract(extract, GenerateOptions(seed=1, start="2022-01", months=48), progress)
+            generate_extract(
+                extract,
+                GenerateOptions(
+                    seed=1,
+                    start="2022-01",
+                    months=DEMO_MONTHS,
+                    engagement_effect=DEMO_ENGAGEMENT_EFFECT,
+                ),
+                progress,
+            )
     if latest_run_id(runs) is None:
         typer.echo(f"scoring it into {runs}")
         with terminal_progress("score") as progress:
-            score_and_publish(extract, runs, Policy(), None, progress)
+            score_and_publish(extract, runs, Policy(), None, progress, partial=False)
+    _demo_backtest(runs)
     config = folder / "chi.toml"
     config.write_text(
         "# The demonstration's configuration, written by `chi demo`. Synthetic data only.\n"
@@ -248,6 +305,7 @@ def demo(
         encoding="utf-8",
     )
     store = Store(folder / "state.sqlite")
+    _demo_decisions(store, extract)
     accounts = {"sergeant": ("neighbourhood", ",".join(_sergeant_wards(runs))), **DEMO_ACCOUNTS}
     from chi.auth import make_user
 
@@ -269,7 +327,7 @@ def demo(
         typer.echo(f"chi: {app_py} not found: run chi demo from a checkout of chi", err=True)
         raise typer.Exit(2)
     typer.echo(f"serving the app at {url} (Ctrl+C to stop)")
-    env = {**os.environ, "CHI_CONFIG": str(config)}
+    env = {**os.environ, "CHI_CONFIG": str(config), "CHI_PREWARM": "1"}
     command = [sys.executable, "-m", "streamlit", "run", str(app_py), *STREAMLIT_FLAGS]
     command += ["--server.port", str(port), "--server.address", address]
     try:

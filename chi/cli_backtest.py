@@ -177,7 +177,7 @@ def _options(
 
 
 def backtest(
-    run: Annotated[Path, typer.Argument(help="Run folder (or a runs folder: its latest run).")],
+    run: Annotated[Path, typer.Argument(help="Run folder (or a runs folder: its current run).")],
     k: Annotated[str, typer.Option("--k", help="List sizes, comma-separated.")] = "50,100,200,500",
     horizon: Annotated[
         str, typer.Option(help="Horizons in months, comma-separated; the longest is the main.")
@@ -269,7 +269,7 @@ def backtest(
 
 
 def train(
-    run: Annotated[Path, typer.Argument(help="Run folder (or a runs folder: its latest run).")],
+    run: Annotated[Path, typer.Argument(help="Run folder (or a runs folder: its current run).")],
     model_dir: Annotated[
         Path | None, typer.Option(help="Where to save (default: RUN/model).")
     ] = None,

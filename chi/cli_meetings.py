@@ -223,7 +223,7 @@ def read_engagements(path: Path) -> pl.DataFrame:
 
 
 def impact(
-    run: Annotated[Path, typer.Argument(help="Run folder (or a runs folder: its latest run).")],
+    run: Annotated[Path, typer.Argument(help="Run folder (or a runs folder: its current run).")],
     cohort: Annotated[
         str, typer.Option(help="engaged, decision:TYPE or meeting:YYYY-MM.")
     ] = "engaged",

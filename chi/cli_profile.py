@@ -21,7 +21,7 @@ def register(app: typer.Typer) -> None:
 
 
 def profile(
-    run: Annotated[Path, typer.Argument(help="Run folder (or a runs folder: its latest run).")],
+    run: Annotated[Path, typer.Argument(help="Run folder (or a runs folder: its current run).")],
     period: Annotated[str, typer.Option(help="Months profiled, e.g. 2024-01:2024-12 (inclusive).")],
     out: Annotated[Path | None, typer.Option("--out", help="Write the HTML report here.")] = None,
     json_out: Annotated[
@@ -47,6 +47,12 @@ def profile(
     marking: Annotated[str, typer.Option(help="Handling marking printed on the report.")] = (
         "OFFICIAL"
     ),
+    partial: Annotated[
+        bool,
+        typer.Option(
+            "--partial", help="Allow a period that starts before the extract's first month."
+        ),
+    ] = False,
 ) -> None:
     """Write the domestic abuse problem profile and the board's safeguarding table.
 
@@ -61,7 +67,7 @@ def profile(
     from chi.cli import _clear_errors
     from chi.lists import Scope, area_scope
     from chi.progress import terminal_progress
-    from chi.runs import open_run
+    from chi.runs import extract_first_month, open_run
 
     if out is None and json_out is None and pdf is None:
         typer.echo("chi: give at least one of --out, --json and --pdf", err=True)
@@ -73,6 +79,15 @@ def profile(
         as_of = r.manifest.get("extract", {}).get("as_of")
         if as_of:
             check_request(request, date.fromisoformat(as_of))
+        first = extract_first_month(r)
+        if first and request.start < date.fromisoformat(f"{first}-01"):
+            message = (
+                f"period {period} starts before the extract's first month ({first}), so "
+                "it would count only part of the period"
+            )
+            if not partial:
+                raise ValueError(f"{message}; start at {first} or later, or give --partial")
+            typer.echo(f"partial period: {message}", err=True)
         with terminal_progress("profile") as progress:
             source = load_run(r, progress)
             progress("analysing", 0.8)

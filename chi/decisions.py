@@ -51,10 +51,57 @@ DECISION_TYPES: dict[str, str] = {
     "signpost": "Signpost to a service",
     "engagement": "Neighbourhood engagement",
     "referral": "Referral to MARAC or another partner",
+    "matac": "Refer to MATAC (multi-agency tasking and coordination)",
+    "iom": "Adopt onto Integrated Offender Management (IOM)",
+    "dvpn_dvpo": "Apply for a DVPN / DVPO",
+    "civil_order": "Seek a civil order (stalking protection, non-molestation, injunction)",
+    "disruption": "Targeted disruption (warrants, licence conditions, bail checks)",
     "other": "Other",
 }
-NEEDS_SERVICE = ("signpost", "referral")
-NEEDS_OWNER = ("signpost", "engagement", "referral", "other")
+# The decisions a meeting can take, by subject: victims are safeguarded and engaged; the
+# offender panel decides perpetrator interventions.
+SUBJECT_DECISIONS: dict[str, tuple[str, ...]] = {
+    "victim": ("no_further_action", "signpost", "engagement", "referral", "other"),
+    "offender": (
+        "no_further_action",
+        "matac",
+        "iom",
+        "dvpn_dvpo",
+        "civil_order",
+        "disruption",
+        "other",
+    ),
+}
+NEEDS_SERVICE = ("signpost", "referral", "civil_order")
+NEEDS_OWNER = (
+    "signpost",
+    "engagement",
+    "referral",
+    "matac",
+    "iom",
+    "dvpn_dvpo",
+    "civil_order",
+    "disruption",
+    "other",
+)
+
+
+def applies(decision: str | None, field: str) -> bool:
+    """Whether the form asks for ``field`` (service, owner, engagement, review) for a
+    ``decision``: the service for a signpost, referral or civil order; an owner for any
+    action; engagement dates for an engagement; a review date for anything but no further
+    action. Notes always."""
+    if decision is None:
+        return False
+    rules = {
+        "service": decision in NEEDS_SERVICE,
+        "owner": decision in NEEDS_OWNER,
+        "engagement": decision == "engagement",
+        "review": decision != "no_further_action",
+    }
+    return rules.get(field, True)
+
+
 MAX_TEXT = {"service": 200, "owner": 100, "notes": 4000}
 COHORT_HELP = "engaged, decision:TYPE or meeting:YYYY-MM"
 
@@ -132,13 +179,16 @@ class Decision:
             out.append("the meeting date is before the list month")
         if self.area not in POLICING_AREAS:
             out.append(f"area must be one of {', '.join(POLICING_AREAS)}")
-        if self.decision not in DECISION_TYPES:
-            out.append(f"decision must be one of {', '.join(DECISION_TYPES)}")
+        allowed = SUBJECT_DECISIONS.get(self.subject_type, tuple(DECISION_TYPES))
+        if self.decision not in allowed:
+            out.append(f"decision must be one of {', '.join(allowed)}")
         if self.decision in NEEDS_SERVICE and not self.service.strip():
-            what = "service signposted to" if self.decision == "signpost" else "partner"
-            out.append(f"a {self.decision} needs the {what} (service)")
+            what = {"signpost": "service signposted to", "civil_order": "order sought"}.get(
+                self.decision, "partner"
+            )
+            out.append(f"a {self.decision.replace('_', ' ')} needs the {what} (service)")
         if self.decision in NEEDS_OWNER and not self.owner.strip():
-            out.append(f"a {self.decision} needs an owner")
+            out.append(f"a {self.decision.replace('_', ' ')} needs an owner")
         if self.decision == "engagement":
             if self.engagement_start is None or self.engagement_end is None:
                 out.append("an engagement needs a start and an end date")

@@ -1,7 +1,12 @@
-"""Export a list as CSV or XLSX: one small module with a registry of formats.
+"""Export a list as CSV, XLSX or PDF: one small module with a registry of formats.
 
-Both formats carry the run's metadata (run id, weight set, policy, extract as-of, created,
-the handling marking), so a printed or forwarded list always says where it came from. Any
+Every format carries the run id and the handling marking; XLSX (a metadata sheet) and PDF
+(the first page) carry all of the run's metadata (weight set, policy, extract as-of,
+created), so a printed or forwarded list always says where it came from. The CSV keeps its
+header on the first line, so it opens sorted and filtered in Excel and imports into Power BI
+as it is: the run id and marking are two final columns of every row. XLSX sheets have an
+autofilter, frozen headers, widths from their content and print settings (landscape A4,
+fitted to the width, headers repeated, the marking on every page). Any
 text cell a spreadsheet would execute as a formula (starting ``=``, ``+``, ``-``, ``@``, tab
 or carriage return) is neutralised with a leading apostrophe, and XLSX cells are written as
 typed values, never as formulas. An empty list still gives a valid file with its header, so
@@ -82,6 +87,12 @@ class ExportMeta:
                 f"window {pol['window_months']} months; harm >= {pol['min_harm']} days "
                 f"or crimes >= {pol['min_crimes']}"
                 + (f"; exclusions: {'; '.join(pol['exclusions'])}" if pol["exclusions"] else "")
+                + (
+                    f"; list size {pol['list_size'] or 'unlimited'} per neighbourhood; "
+                    f"specialist teams: {pol.get('specialist_rule', 'none')}"
+                    if "list_size" in pol
+                    else ""
+                )
             ),
             extract_as_of=str(manifest["extract"]["as_of"]),
             run_created=str(manifest["created_at"]),
@@ -109,16 +120,20 @@ def _text(value: Any) -> str:
     return str(v)
 
 
+CSV_TRAILING = ("Run", "Handling")
+
+
 def to_csv(frame: pl.DataFrame, meta: ExportMeta) -> bytes:
-    """CSV with a ``# key: value`` metadata block, a blank line, then the table."""
+    """CSV that opens sorted and filtered in Excel and imports into Power BI as it is: the
+    header on the first line, one row per person, and the run id and handling marking in two
+    final columns of every row (the full run details are in the XLSX and PDF). An empty list
+    is the header alone."""
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\r\n")
-    for k, v in meta.rows():
-        w.writerow([f"# {k}: {_text(v)}"])
-    w.writerow([])
-    w.writerow(frame.columns)
+    w.writerow([*frame.columns, *CSV_TRAILING])
+    tail = [_text(meta.run_id), _text(meta.marking)]
     for row in frame.iter_rows():
-        w.writerow([_text(v) for v in row])
+        w.writerow([*(_text(v) for v in row), *tail])
     return buf.getvalue().encode("utf-8-sig")
 
 
@@ -135,7 +150,7 @@ def _sheet_name(name: str, used: set[str]) -> str:
     return candidate
 
 
-def _write_rows(ws: Any, part: pl.DataFrame, datefmt: Any) -> None:
+def _write_rows(ws: Any, part: pl.DataFrame, datefmt: Any, decfmt: Any = None) -> None:
     """The table's rows from the third row on, each cell as a typed value (numbers, dates,
     booleans, text with formulas neutralised), never as a formula."""
     for r, row in enumerate(part.iter_rows(), start=2):
@@ -145,7 +160,9 @@ def _write_rows(ws: Any, part: pl.DataFrame, datefmt: Any) -> None:
                 ws.write_blank(r, c, None)
             elif isinstance(v, bool):
                 ws.write_boolean(r, c, v)
-            elif isinstance(v, int | float | Decimal):
+            elif isinstance(v, Decimal):
+                ws.write_number(r, c, float(v), decfmt)
+            elif isinstance(v, int | float):
                 ws.write_number(r, c, float(v))
             elif isinstance(v, datetime | date):
                 ws.write_datetime(r, c, datetime(v.year, v.month, v.day), datefmt)
@@ -153,36 +170,61 @@ def _write_rows(ws: Any, part: pl.DataFrame, datefmt: Any) -> None:
                 ws.write_string(r, c, str(v))
 
 
-def to_xlsx(frame: pl.DataFrame, meta: ExportMeta, sheet_by: str | None = None) -> bytes:
-    """XLSX: a sheet per value of ``sheet_by`` (e.g. neighbourhood, in name order), each in
-    rank order, plus a run-metadata sheet."""
-    import xlsxwriter
+def _width(name: str, values: list[Any]) -> float:
+    longest = max([len(name), *(len(_text(v)) for v in values[:500])])
+    return float(min(max(longest + 2, 8), 50))
 
-    buf = io.BytesIO()
-    wb = xlsxwriter.Workbook(buf, {"in_memory": True, "strings_to_formulas": False})
+
+def _sheet(wb: Any, title: str, part: pl.DataFrame, meta: ExportMeta, used: set[str]) -> Any:
+    """A sheet of a list: the marking in the first row, bold headers in the second, then the
+    rows; autofilter and frozen headers; widths from the content; printed landscape on A4,
+    fitted to the page width, with the headers repeated and the marking on every page."""
     bold = wb.add_format({"bold": True})
+    head = wb.add_format({"bold": True, "bg_color": "#E1E1E1", "bottom": 1, "text_wrap": True})
     datefmt = wb.add_format({"num_format": "yyyy-mm-dd"})
-    used: set[str] = set()
+    decfmt = wb.add_format({"num_format": "0.00"})
+    ws = wb.add_worksheet(_sheet_name(title, used))
+    ws.write_string(0, 0, meta.marking, bold)
+    for c, name in enumerate(part.columns):
+        ws.write_string(1, c, name, head)
+        ws.set_column(c, c, _width(name, part[name].to_list()))
+    _write_rows(ws, part, datefmt, decfmt)
+    if part.width:
+        ws.autofilter(1, 0, max(part.height + 1, 1), part.width - 1)
+    ws.freeze_panes(2, 0)
+    ws.set_landscape()
+    ws.set_paper(9)
+    ws.fit_to_pages(1, 0)
+    ws.repeat_rows(0, 1)
+    marking = meta.marking.replace("&", "&&")
+    ws.set_header(f"&C&B{marking}")
+    ws.set_footer(f"&L{meta.run_id.replace('&', '&&')}&C&B{marking}&RPage &P of &N")
+    return ws
 
-    def write_sheet(title: str, part: pl.DataFrame) -> None:
-        ws = wb.add_worksheet(_sheet_name(title, used))
-        ws.write_string(0, 0, meta.marking, bold)
-        for c, name in enumerate(part.columns):
-            ws.write_string(1, c, name, bold)
-        _write_rows(ws, part, datefmt)
-        ws.freeze_panes(2, 0)
 
-    if sheet_by and sheet_by in frame.columns and not frame.is_empty():
-        for value in sorted(frame[sheet_by].unique().to_list(), key=str):
-            write_sheet(str(value), frame.filter(pl.col(sheet_by) == value))
-    else:
-        write_sheet(meta.title, frame)
+def _metadata_sheet(wb: Any, meta: ExportMeta, used: set[str]) -> None:
+    bold = wb.add_format({"bold": True})
     info = wb.add_worksheet(_sheet_name("run metadata", used))
     for r, (k, v) in enumerate(meta.rows()):
         info.write_string(r, 0, k, bold)
         info.write_string(r, 1, _text(v))
     info.set_column(0, 0, 16)
     info.set_column(1, 1, 80)
+
+
+def to_xlsx(frame: pl.DataFrame, meta: ExportMeta, sheet_by: str | None = None) -> bytes:
+    """XLSX: a sheet of everyone in the frame's order, then (with ``sheet_by``, e.g. the
+    neighbourhood) one sheet per value in order of first appearance, then the run metadata."""
+    import xlsxwriter
+
+    buf = io.BytesIO()
+    wb = xlsxwriter.Workbook(buf, {"in_memory": True, "strings_to_formulas": False})
+    used: set[str] = set()
+    _sheet(wb, "Everyone", frame, meta, used)
+    if sheet_by and sheet_by in frame.columns and not frame.is_empty():
+        for value in frame[sheet_by].unique(maintain_order=True).to_list():
+            _sheet(wb, str(value), frame.filter(pl.col(sheet_by) == value), meta, used)
+    _metadata_sheet(wb, meta, used)
     wb.close()
     return buf.getvalue()
 
@@ -243,7 +285,7 @@ def _pdf_text(value: Any) -> str:
     if isinstance(value, list):
         return ", ".join(str(v).replace("_", " ") for v in value)
     if isinstance(value, Decimal):
-        return f"{value:,.2f}"
+        return f"{value:.2f}"
     if isinstance(value, date | datetime):
         return value.isoformat()
     if isinstance(value, bool):
@@ -285,25 +327,12 @@ def to_xlsx_sheets(
 
     buf = io.BytesIO()
     wb = xlsxwriter.Workbook(buf, {"in_memory": True, "strings_to_formulas": False})
-    bold = wb.add_format({"bold": True})
-    datefmt = wb.add_format({"num_format": "yyyy-mm-dd"})
     used: set[str] = set()
     for title, part in sheets:
-        ws = wb.add_worksheet(_sheet_name(title, used))
-        ws.write_string(0, 0, meta.marking, bold)
-        for c, name in enumerate(part.columns):
-            ws.write_string(1, c, name, bold)
-            ws.set_column(c, c, min(max(len(name) + 2, 10), 40))
+        ws = _sheet(wb, title, part, meta, used)
         if part.is_empty():
             ws.write_string(2, 0, empty_text)
-        _write_rows(ws, part, datefmt)
-        ws.freeze_panes(2, 0)
-    info = wb.add_worksheet(_sheet_name("run metadata", used))
-    for r, (k, v) in enumerate(meta.rows()):
-        info.write_string(r, 0, k, bold)
-        info.write_string(r, 1, _text(v))
-    info.set_column(0, 0, 16)
-    info.set_column(1, 1, 80)
+    _metadata_sheet(wb, meta, used)
     wb.close()
     return buf.getvalue()
 

@@ -156,6 +156,19 @@ def run_connection(run: Run) -> Iterator[duckdb.DuckDBPyConnection]:
                 raise RunError(
                     f"run {run.run_id} is incomplete: {Path(path).name} is missing"
                 ) from None
+        sizing = run.file("victim_sizing")
+        if sizing.is_file():
+            files.append(sizing.as_posix())
+            con.sql(
+                "create view victim_sizing as select * from "
+                f"read_parquet({_literal(sizing.as_posix())})"
+            )
+        else:  # a run from before list sizing: everyone listed is within the size
+            con.sql(
+                "create view victim_sizing as select month, person_id, "
+                "cast(null as varchar) as specialist_team, neighbourhood_rank as action_rank, "
+                "true as within_size from victim_list"
+            )
         con.register("nb_frame", neighbourhoods())
         con.sql("create table nb as select * from nb_frame")
         con.unregister("nb_frame")
@@ -209,11 +222,14 @@ def victim_briefing(
                        coalesce(nb.neighbourhood_name, 'unknown') as neighbourhood_name,
                        v.person_id, p.name, {_age_sql("p.birth_date", end)} as age,
                        v.harm_days, v.crimes, v.da_crimes, v.last_recorded_date,
-                       l.latest_offence, v.reasons, v.status
+                       l.latest_offence, v.reasons, v.status,
+                       z.specialist_team, z.action_rank, coalesce(z.within_size, true)
+                           as within_size
                 from listed as v
                 left join people as p using (person_id)
                 left join nb using (neighbourhood_code)
                 left join latest as l using (person_id)
+                left join victim_sizing as z on z.month = v.month and z.person_id = v.person_id
                 order by v.rank
                 """,
                 params={"month": month, "start": _window_start(run, month)},

@@ -31,22 +31,55 @@ Defaults, and why:
   ``sql/lists/offender_list.sql`` for the score.
 - ``timezone = "Europe/London"``: forces in England and Wales; a timestamp with a time zone
   in an extract becomes the date it was in this zone, whatever the machine's zone.
+- ``list_size = 20``: the people per neighbourhood a team is asked to act on each month (the
+  rest of the list stays one click away); 0 means no limit. Why 20 is in docs/scoring.md.
+- ``specialist_teams``: offence groups (``chi.offences``) whose victims belong to a
+  specialist team (child sexual abuse and exploitation to child protection; rape and serious
+  sexual offences to the sexual-offences unit). A listed victim is the team's when their
+  other crimes would not list them; ``specialist_rule`` says whether such people are shown
+  on neighbourhood lists flagged with the team (``flag``, the default, so nobody vanishes),
+  left off them (``exclude``), or treated like anyone else (``none``). They never take one
+  of the ``list_size`` places.
+- ``agenda_new = 15``: the new entries an area meeting's agenda opens with (reviews due and
+  exits follow); the rest of the cohort is one click away.
 """
 
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, fields, replace
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from chi.offences import resolve
 from chi.reference import DEFAULT_WEIGHTS
 
 CLASS_RULES = ("lowest", "typical")
 """How a crime with only its Home Office class is weighted: the class's lowest weight (the
 contract's rule, the default) or the weight of its typical offence."""
+SPECIALIST_RULES = ("flag", "exclude", "none")
+DEFAULT_SPECIALIST_TEAMS: tuple[tuple[str, str], ...] = (
+    ("child_sexual_abuse_exploitation", "Child protection team"),
+    ("rape", "Rape and serious sexual offences team"),
+    ("serious_sexual_offences", "Rape and serious sexual offences team"),
+)
+
+
+def _teams(raw: Any) -> tuple[tuple[str, str], ...]:
+    """``{group: team}`` (a TOML table, in priority order) or a list of pairs."""
+    items = raw.items() if isinstance(raw, dict) else raw
+    if not isinstance(items, Iterable) or isinstance(items, str):
+        raise TypeError
+    out = []
+    for pair in items:
+        group, team = pair
+        if not isinstance(group, str) or not isinstance(team, str):
+            raise TypeError
+        out.append((group, team))
+    return tuple(out)
 
 
 @dataclass(frozen=True)
@@ -66,11 +99,26 @@ class Policy:
     timezone: str = "Europe/London"
     """The force's time zone: a timestamp with a zone in an extract becomes its date here."""
 
+    list_size: int = 20
+    specialist_rule: str = "flag"
+    specialist_teams: tuple[tuple[str, str], ...] = DEFAULT_SPECIALIST_TEAMS
+    agenda_new: int = 15
+
     def __post_init__(self) -> None:
         try:
             ZoneInfo(self.timezone)
         except (ValueError, ZoneInfoNotFoundError):
             raise ValueError(f"timezone {self.timezone!r} is not an IANA time zone") from None
+        if self.list_size < 0 or self.agenda_new < 0:
+            raise ValueError("list_size and agenda_new must be zero (no limit) or more")
+        if self.specialist_rule not in SPECIALIST_RULES:
+            raise ValueError(
+                f"specialist_rule must be one of {', '.join(SPECIALIST_RULES)}, "
+                f"not {self.specialist_rule!r}"
+            )
+        resolve(g for g, _ in self.specialist_teams)
+        if any(not team.strip() for _, team in self.specialist_teams):
+            raise ValueError("every specialist offence group needs the name of its team")
         if not 1 <= self.window_months <= 120:
             raise ValueError(f"window_months must be 1..120, not {self.window_months}")
         if self.min_harm < 0 or self.offender_min_harm < 0:
@@ -92,6 +140,7 @@ class Policy:
         out = asdict(self)
         for k in ("min_harm", "offender_min_harm"):
             out[k] = str(out[k])
+        out["specialist_teams"] = dict(self.specialist_teams)
         out["exclusions"] = (
             []
             if self.historic_months is None or self.historic_counted
@@ -116,6 +165,9 @@ class Policy:
                 continue
             default = getattr(cls(), key)
             try:
+                if key == "specialist_teams":
+                    values[key] = _teams(raw)
+                    continue
                 if isinstance(default, Decimal):
                     values[key] = Decimal(str(raw))
                 elif isinstance(default, bool):

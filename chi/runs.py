@@ -47,10 +47,10 @@ from chi.pipeline import Prepared, prepare
 from chi.policy import Policy
 from chi.progress import Progress, silent
 from chi.reference import offence_rules_manifest
-from chi.score import Lists, complete_months, parse_months, score
+from chi.score import Lists, complete_months, first_month, parse_months, partial_months, score
 
-LIST_FILES = ("victim_list", "victim_exits", "offender_list", "dyads")
-POINTERS = ("latest",)
+LIST_FILES = ("victim_list", "victim_exits", "offender_list", "dyads", "victim_sizing")
+POINTERS = ("latest", "current")
 """Names in a runs folder that point at a run (switched only under :func:`runs_lock`)."""
 INCOMING = ".incoming-"
 OWNER_FILE = ".owner.json"
@@ -330,6 +330,8 @@ def publish(p: Prepared, lists: Lists, runs_dir: Path, now: datetime | None = No
             "policy": p.policy.as_manifest(),
             "weights": p.weight_set.as_manifest(),
             "months": lists.months,
+            "first_month": first_month(p),
+            "partial_months": partial_months(p, lists.months),
             "counts": {
                 name: {"read": c.read, "accepted": c.accepted, "rejected": c.rejected}
                 for name, c in p.counts.items()
@@ -358,6 +360,7 @@ def publish(p: Prepared, lists: Lists, runs_dir: Path, now: datetime | None = No
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     with runs_lock(runs_dir):
+        _adopt_current(runs_dir, run_id)
         switch_pointer(runs_dir, "latest", run_id)
     return final
 
@@ -403,11 +406,15 @@ class Run:
 
 
 def open_run(path: Path) -> Run:
-    """A run folder, or ``RUNS/latest``, or a runs folder (meaning its latest run)."""
+    """A run folder, or ``RUNS/current`` or ``RUNS/latest``, or a runs folder (meaning its
+    current run: the one every user reads; its latest for a folder from before drafts)."""
     path = Path(path)
-    if (path / "latest").exists() and not (path / "manifest.json").exists():
-        path = path / "latest"
-    if path.is_file() and path.name == "latest":
+    if not (path / "manifest.json").exists():
+        for pointer in (CURRENT, "latest"):
+            if (path / pointer).exists():
+                path = path / pointer
+                break
+    if path.is_file() and path.name in (CURRENT, "latest"):
         path = path.parent / path.read_text().strip()
     manifest_path = path / "manifest.json"
     if not manifest_path.is_file():
@@ -455,7 +462,7 @@ def list_runs(runs_dir: Path) -> list[Run]:
         raise RunError(f"{runs_dir}: no such runs folder")
     out = []
     for child in sorted(runs_dir.iterdir()):
-        if child.name.startswith(".") or child.name == "latest" or not child.is_dir():
+        if child.name.startswith(".") or child.name in ("latest", CURRENT) or not child.is_dir():
             continue
         try:
             out.append(open_run(child))
@@ -480,13 +487,17 @@ def score_and_publish(
     months: str | None = None,
     progress: Progress = silent,
     as_of: date | None = None,
+    partial: bool = True,
 ) -> Path:
     """Validate, score and publish in one call; ``months`` like ``2024-01:2024-12`` or None
-    for every complete month; ``as_of`` overrides the extract's. Returns the published run
-    folder."""
+    for every complete month (only those whose whole window lies inside the extract unless
+    ``partial``); ``as_of`` overrides the extract's. Months with a partial window are listed
+    in the manifest (``partial_months``). Returns the published run folder."""
     _check_runs_dir(Path(runs_dir))  # before the work, not after it
     with prepare(extract, policy=policy, progress=progress, as_of=as_of) as p:
         month_list = parse_months(months) if months else complete_months(p)
+        if not months and not partial:
+            month_list = full_window_months(p, month_list)
         lists = score(p, month_list, progress=progress)
         progress("publishing", 0.95)
         path = publish(p, lists, runs_dir)
@@ -551,3 +562,105 @@ def rerun_inputs(run: Run, extract: Path | None = None) -> tuple[Path, Policy, s
             + " (a rerun reproduces a run only from the inputs it was made from)"
         )
     return folder, policy, months, as_of
+# Draft and current runs. ``RUNS/latest`` is the newest run; ``RUNS/current`` is the run every
+# user reads (lists, downloads, meetings, backtests). A new run is a draft, seen by analysts
+# only, until an analyst makes it current (``chi publish RUN`` or the Runs page); an earlier
+# run can be made current again. The first run of a runs folder is current at once (there is
+# nothing else to show), and a folder from before drafts keeps its latest run as current.
+# Callers audit each change; ``current.jsonl`` in the runs folder keeps the history too.
+
+CURRENT = "current"
+
+
+def current_run_id(runs_dir: Path) -> str | None:
+    """The run every user reads, or None when no run has been made current."""
+    link = Path(runs_dir) / CURRENT
+    if link.is_symlink():
+        return str(link.readlink())
+    if link.is_file():
+        return link.read_text().strip() or None
+    return None
+
+
+def _adopt_current(runs_dir: Path, new_run_id: str) -> None:
+    """Before ``latest`` moves (under :func:`runs_lock`): a folder with no current run keeps
+    its previous latest run as current (a folder from before drafts), or makes its first run
+    current."""
+    if current_run_id(runs_dir) is not None:
+        return
+    previous = latest_run_id(runs_dir)
+    chosen = previous if previous and (runs_dir / previous / "manifest.json").is_file() else None
+    switch_pointer(runs_dir, CURRENT, chosen or new_run_id)
+    _log_current(runs_dir, chosen or new_run_id, None, "chi (first run)")
+
+
+def _log_current(runs_dir: Path, run_id: str, previous: str | None, by: str) -> None:
+    line = {
+        "at": datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z"),
+        "run_id": run_id,
+        "previous": previous,
+        "by": by,
+    }
+    with (runs_dir / "current.jsonl").open("a", encoding="utf-8") as fh:
+        fh.write(json.dumps(line) + "\n")
+
+
+def make_current(runs_dir: Path, run_id: str, by: str) -> str | None:
+    """Make ``run_id`` (a published run of ``runs_dir``) the run every user reads; returns
+    the run that was current before (None if there was none). Refuses an unknown run."""
+    runs_dir = Path(runs_dir)
+    if "/" in run_id or "\\" in run_id or run_id.startswith(".") or run_id in (CURRENT, "latest"):
+        raise RunError(f"{run_id}: not a run id")
+    run = open_run(runs_dir / run_id)
+    with runs_lock(runs_dir):
+        previous = current_run_id(runs_dir)
+        if previous == run.run_id:
+            return previous
+        switch_pointer(runs_dir, CURRENT, run.run_id)
+        _log_current(runs_dir, run.run_id, previous, by)
+    return previous
+
+
+def open_current(runs_dir: Path) -> Run:
+    """The current run of ``runs_dir`` (what every user reads)."""
+    run_id = current_run_id(runs_dir) or latest_run_id(runs_dir)
+    if run_id is None:
+        raise RunError(f"{runs_dir}: no current run; run `chi score` then `chi publish RUN`")
+    return open_run(Path(runs_dir) / run_id)
+
+
+def victims_listed_last_month(run: Run) -> int:
+    """People on the victim list of the run's last month (not the sum over its months)."""
+    months = run.manifest.get("months") or []
+    if not months:
+        return 0
+    table = pq.read_table(
+        run.file("victim_list"), columns=["month"], filters=[("month", "=", months[-1])]
+    )
+    return int(table.num_rows)
+
+
+def full_window_months(p: Prepared, months: list[str]) -> list[str]:
+    """The ``months`` whose whole window lies inside the extract; an error naming the first
+    such month when there is none."""
+    partial = set(partial_months(p, months))
+    out = [m for m in months if m not in partial]
+    if months and not out:
+        raise ValueError(
+            f"no list month has its whole {p.policy.window_months}-month window inside the "
+            f"extract (its first month is {first_month(p)}, its last {months[-1]}); give "
+            "--partial to score them anyway, marked partial"
+        )
+    return out
+
+
+def extract_first_month(run: Run) -> str | None:
+    """The first month of the run's extract (the manifest's, else its first victimisation's)."""
+    first = run.manifest.get("first_month")
+    if first:
+        return str(first)
+    months = pq.read_table(run.file("victimisations"), columns=["month"])["month"]
+    import pyarrow.compute as pc
+
+    value = pc.min(months).as_py() if len(months) else None
+    return None if value is None else str(value)

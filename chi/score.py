@@ -14,6 +14,7 @@ from datetime import date, timedelta
 import pyarrow as pa
 
 from chi import sql
+from chi.offences import in_group, resolve
 from chi.pipeline import Prepared
 from chi.progress import Progress, silent
 
@@ -72,6 +73,23 @@ def complete_months(p: Prepared) -> list[str]:
     return out
 
 
+def first_month(p: Prepared) -> str | None:
+    """The extract's first month: the calendar month of its earliest recorded crime."""
+    [(first,)] = p.con.cursor().sql("select min(recorded_date) from crimes").fetchall()
+    return None if first is None else month_label(date(first.year, first.month, 1))
+
+
+def partial_months(p: Prepared, months: list[str]) -> list[str]:
+    """The ``months`` whose window starts before the extract's first month: their lists hold
+    only part of a window, so they grow as the window fills and are not comparable."""
+    first = first_month(p)
+    if first is None:
+        return []
+    start = parse_month(first)
+    w = p.policy.window_months
+    return [m for m in months if add_months(parse_month(m), 1 - w) < start]
+
+
 def _create_list_months(p: Prepared, months: list[str]) -> None:
     wanted = {parse_month(m) for m in months}
     padded = sorted(wanted | {add_months(m, -1) for m in wanted})
@@ -112,6 +130,7 @@ class Lists:
     victim_exits: pa.Table
     offender_list: pa.Table
     dyads: pa.Table
+    victim_sizing: pa.Table
 
 
 def _in_range(p: Prepared, table: str) -> pa.Table:
@@ -133,6 +152,7 @@ def score(p: Prepared, months: list[str], progress: Progress = silent) -> Lists:
     thresholds = {"min_harm": pol.min_harm, "min_crimes": pol.min_crimes}
     sql.create_table(p.con, "victim_list_all", "lists/victim_list", thresholds)
     victim_exits = sql.run(p.con, "lists/victim_exits").to_arrow_table()
+    victim_sizing = _victim_sizing(p)
     progress("offender list", 0.75)
     sql.create_table(p.con, "offender_crimes", "lists/offender_crimes")
     sql.create_table(p.con, "da_links", "lists/da_links")
@@ -157,4 +177,59 @@ def score(p: Prepared, months: list[str], progress: Progress = silent) -> Lists:
         victim_exits=victim_exits,
         offender_list=_in_range(p, "offender_list_all"),
         dyads=_in_range(p, "dyads_all"),
+        victim_sizing=victim_sizing,
     )
+
+
+def _create_specialist_offences(p: Prepared) -> None:
+    """``specialist_offences``: each (offence_code, ho_class) of the victimisations that is in
+    one of the policy's specialist groups, with the first such group's team and position."""
+    pol = p.policy
+    groups = [] if pol.specialist_rule == "none" else resolve(g for g, _ in pol.specialist_teams)
+    teams = [t for _, t in pol.specialist_teams]
+    pairs = (
+        p.con.cursor()
+        .sql("select distinct offence_code, ho_class from victimisations order by all")
+        .fetchall()
+    )
+    rows = []
+    for code, ho in pairs:
+        for priority, group in enumerate(groups):
+            if in_group(group, code, ho):
+                rows.append(
+                    {
+                        "offence_code": code,
+                        "ho_class": ho,
+                        "team": teams[priority],
+                        "priority": priority,
+                    }
+                )
+                break
+    table = pa.Table.from_pylist(
+        rows,
+        schema=pa.schema(
+            [
+                ("offence_code", pa.string()),
+                ("ho_class", pa.string()),
+                ("team", pa.string()),
+                ("priority", pa.int32()),
+            ]
+        ),
+    )
+    cur = p.con.cursor()
+    cur.register("specialist_offences_arrow", table)
+    cur.sql(
+        "create or replace table specialist_offences as select * from specialist_offences_arrow"
+    )
+    cur.unregister("specialist_offences_arrow")
+
+
+def _victim_sizing(p: Prepared) -> pa.Table:
+    """The victim list sized for action (``sql/lists/victim_sizing.sql``)."""
+    _create_specialist_offences(p)
+    params = {
+        "min_harm": p.policy.min_harm,
+        "min_crimes": p.policy.min_crimes,
+        "list_size": p.policy.list_size,
+    }
+    return sql.run(p.con, "lists/victim_sizing", params).to_arrow_table()

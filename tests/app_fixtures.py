@@ -146,7 +146,9 @@ def build_extract(folder: Path, seed: int = 42) -> Path:
     return write_extract(folder, **_rows(random.Random(seed)), as_of="2024-12-31")
 
 
-TEST_POLICY = Policy(min_harm=Decimal(100), min_crimes=4)
+# No list size and no specialist teams: the app tests compare pages with the whole list
+# (tests/test_list_sizing.py and tests/test_list_pages.py cover sizing).
+TEST_POLICY = Policy(min_harm=Decimal(100), min_crimes=4, list_size=0, specialist_rule="none")
 MONTHS = "2024-01:2024-12"
 
 

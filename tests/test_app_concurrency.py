@@ -41,8 +41,9 @@ def expected(run: Run, scope: Scope, month: str) -> set[str]:
 
 
 def ids(at: Any) -> set[str]:
-    """The person ids in the page's table (a page with nobody listed shows no table)."""
-    return {r["person_id"] for r in table(at)} if at.dataframe else set()
+    """The person ids in the page's table (a page with nobody listed shows no table; the
+    victim list's columns carry readable headers, the offender list's its field names)."""
+    return {r.get("Person id", r.get("person_id")) for r in table(at)} if at.dataframe else set()
 
 
 def session(env: AppEnv, run: Run, username: str, start: threading.Barrier) -> list[str]:

@@ -49,14 +49,15 @@ def test_off_by_default_and_on_for_the_analyst(
     assert not at.exception
     [toggle] = [t for t in at.toggle if t.key == "victims_forecast"]
     assert toggle.value is False
-    assert "forecast" not in table(at)[0]
+    assert "Forecast" not in table(at)[0]
     assert fake_model == []
     toggle.set_value(True)
     at.run()
+    assert not at.exception, at.exception
     rows = table(at)
-    assert {r["forecast"] for r in rows} == {0.5}
-    assert {r["forecast_reasons"] for r in rows} == {"harm in the last 3 months"}
-    assert fake_model == [("*", sorted(r["person_id"] for r in rows))]
+    assert {r["Forecast"] for r in rows} == {0.5}
+    assert {r["Forecast: why"] for r in rows} == {"harm in the last 3 months"}
+    assert fake_model == [("*", sorted(r["Person id"] for r in rows))]
 
 
 def test_other_roles_have_no_forecast(env: AppEnv, fake_model: list[tuple[str, list[str]]]) -> None:
@@ -64,5 +65,5 @@ def test_other_roles_have_no_forecast(env: AppEnv, fake_model: list[tuple[str, l
         at = app_test(env, user).run()
         assert not at.exception
         assert [t for t in at.toggle if t.key == "victims_forecast"] == []
-        assert "forecast" not in table(at)[0]
+        assert "Forecast" not in table(at)[0]
     assert fake_model == []

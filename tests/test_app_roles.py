@@ -106,7 +106,7 @@ def test_neighbourhood_user_sees_their_list(env: AppEnv, run: Run) -> None:
     no_errors(at)
     assert titles(at) == ["Victim list: Abbey, Arbury"]
     rows = table(at)
-    assert {r["person_id"] for r in rows} == listed(run, {ARBURY, ABBEY})
+    assert {r["Person id"] for r in rows} == listed(run, {ARBURY, ABBEY})
     summary = at.markdown[0].value
     assert f"**{len(rows)}** people listed for **{MONTH}**" in summary
     assert "exited since 2024-11" in summary
@@ -118,10 +118,10 @@ def test_neighbourhood_user_sees_their_list(env: AppEnv, run: Run) -> None:
     nb = at.sidebar.selectbox(key="nb")
     assert nb.options == ["All of Abbey, Arbury", f"Abbey ({ABBEY})", f"Arbury ({ARBURY})"]
     nb.set_value(ARBURY).run()
-    assert {r["person_id"] for r in table(at)} == listed(run, {ARBURY})
+    assert {r["Person id"] for r in table(at)} == listed(run, {ARBURY})
     assert titles(at) == [f"Victim list: Arbury ({ARBURY})"]
     at.sidebar.selectbox(key="month").set_value("2024-06").run()
-    assert {r["person_id"] for r in table(at)} == listed(run, {ARBURY}, "2024-06")
+    assert {r["Person id"] for r in table(at)} == listed(run, {ARBURY}, "2024-06")
 
 
 def test_neighbourhood_user_sees_restricted_offences_only_by_label(env: AppEnv, run: Run) -> None:
@@ -135,11 +135,11 @@ def test_neighbourhood_user_sees_restricted_offences_only_by_label(env: AppEnv, 
     seen: set[str] = set()
     for user in ("sergeant", "castle", "central", "romsey", "bretton", "peterborough"):
         at = app_test(env, user).run()
-        seen |= {str(r["latest_offence"]) for r in table(at)} if at.dataframe else set()
+        seen |= {str(r["Latest offence"]) for r in table(at)} if at.dataframe else set()
     assert not seen & sexual
     assert "sexual offence" in seen
     analyst = app_test(env, "analyst").run()
-    assert {str(r["latest_offence"]) for r in table(analyst)} & sexual, "analysts see the detail"
+    assert {str(r["Latest offence"]) for r in table(analyst)} & sexual, "analysts see the detail"
 
 
 @pytest.mark.parametrize(
@@ -162,7 +162,7 @@ def test_query_parameters_cannot_widen_a_neighbourhood_scope(
     at.run()
     no_errors(at)
     month = params.get("month") if params.get("month") in run.manifest["months"] else MONTH
-    got = {r["person_id"] for r in table(at)}
+    got = {r["Person id"] for r in table(at)}
     assert got == listed(run, {ARBURY, ABBEY}, str(month))
 
 
@@ -174,7 +174,7 @@ def test_session_and_widget_values_cannot_widen_a_neighbourhood_scope(
     at.session_state["nb"] = value
     at.run()
     no_errors(at)
-    assert {r["person_id"] for r in table(at)} == listed(run, {ARBURY})
+    assert {r["Person id"] for r in table(at)} == listed(run, {ARBURY})
     assert at.sidebar.selectbox(key="nb").options == [f"Arbury ({ARBURY})"]
     with pytest.raises(ValueError):
         at.sidebar.selectbox(key="nb").set_value(value).run()
@@ -233,7 +233,7 @@ def test_area_user_sees_the_areas_offenders_and_dyads(env: AppEnv, run: Run) -> 
     no_errors(at)
     assert titles(at) == ["Domestic abuse dyads: North area"]
     at = goto(at, "victims")
-    assert {r["person_id"] for r in table(at)} == listed(run, NORTH)
+    assert {r["Person id"] for r in table(at)} == listed(run, NORTH)
     south = goto(app_test(env, "south").run(), "offenders")
     assert len(table(south)) == offender_list(run, MONTH, Scope.of(SOUTH)).height
 
@@ -243,7 +243,7 @@ def test_analyst_sees_the_force_and_the_analyst_pages(env: AppEnv, run: Run) -> 
     no_errors(at)
     assert titles(at) == ["Victim list: force-wide"]
     everyone = set(victim_list(run, MONTH, Scope.force())["person_id"])
-    assert {r["person_id"] for r in table(at)} == everyone
+    assert {r["Person id"] for r in table(at)} == everyone
     at = goto(at, "quality")
     no_errors(at)
     assert titles(at) == ["Data quality"]

@@ -23,7 +23,7 @@ from argon2 import PasswordHasher
 
 from chi.app.jobs import Job, JobBusyError, Jobs
 from chi.policy import Policy
-from chi.runs import latest_run_id, list_runs, open_run
+from chi.runs import current_run_id, latest_run_id, list_runs, open_run
 from chi.store import Store
 
 
@@ -70,15 +70,22 @@ def test_analyst_reruns_with_another_threshold_and_sees_the_diff(env: AppEnv) ->
     assert job.state == "done", job.error
     after = latest_run_id(runs_dir)
     assert after == job.run_id and after != before
-    new = open_run(runs_dir)
+    assert current_run_id(runs_dir) == before, "the new run is a draft"
+    new = open_run(runs_dir / after)
     assert new.manifest["policy"]["min_harm"] == "50"
     assert new.manifest["policy"]["min_crimes"] == 6
     assert new.manifest["months"] == ["2024-10", "2024-11", "2024-12"]
 
     at.run()
-    assert any(after in s.value for s in at.success)
-    assert len(table(at)) == 2
-    diff = table(at, 1)
+    assert any(after in s.value and "draft" in s.value for s in at.success)
+    runs_rows = table(at)
+    assert len(runs_rows) == 2
+    assert {(r["run"], r["state"]) for r in runs_rows} == {(before, "current"), (after, "draft")}
+    against_current = table(at, 1)
+    diff = table(at, 2)
+    assert [(r["person_id"], r["change"], r["why"]) for r in diff] == [
+        (r["person_id"], r["change"], r["why"]) for r in against_current
+    ], "the diff before making a run current is the current run against it"
     assert diff, "a lower harm threshold and a higher count threshold change the lists"
     assert {r["change"] for r in diff} <= {"entered", "left"}
     assert {r["month"] for r in diff} == {"2024-12"}
@@ -86,9 +93,36 @@ def test_analyst_reruns_with_another_threshold_and_sees_the_diff(env: AppEnv) ->
     log = Store(env.state).audit_log(username="analyst")
     done = [r["action"] for r in reversed(log)]
     assert done.index("rerun_started") < done.index("rerun_published") < done.index("diff_view")
+
+    north = goto(app_test(env, "north").run(), "victims")
+    assert before in north.caption[0].value, "other users still read the current run"
+    assert after not in " ".join(str(s.value) for s in north.selectbox)
+
+    mine = goto(app_test(env, "analyst").run(), "victims")
+    pick = mine.sidebar.selectbox(key="run_pick")
+    assert pick.value == before and pick.options == [f"{before} (current)", f"{after} (draft)"]
+    assert not mine.warning
+    pick.set_value(after).run()
+    assert after in mine.caption[0].value, "an analyst can read the draft"
+    assert any("not the current run: only analysts see it" in w.value for w in mine.warning)
+
+    assert at.button(key="pub_button").disabled, "not before the analyst says they read the diff"
+    at.checkbox(key="pub_agree").check().run()
+    at.button(key="pub_button").click().run()
+    assert not at.exception
+    assert current_run_id(runs_dir) == after
+    assert any(f"Run {after} is now current (it was {before})" in s.value for s in at.success)
+    made = Store(env.state).audit_log(actions=["run_made_current"])
+    assert (made[0]["username"], made[0]["run_id"], made[0]["detail"]) == (
+        "analyst",
+        after,
+        f"previous {before}",
+    )
+    north = goto(app_test(env, "north").run(), "victims")
+    assert after in north.caption[0].value, "everyone now reads the new run"
     victims = goto(at, "victims")
     assert victims.markdown[0].value.startswith(f"**{len(table(victims))}** people listed")
-    assert after in victims.caption[0].value, "everyone now reads the new run"
+    assert after in victims.caption[0].value
 
 
 def test_data_quality_page(env: AppEnv) -> None:
@@ -99,6 +133,8 @@ def test_data_quality_page(env: AppEnv) -> None:
     assert {r["table"] for r in counts} == {"crimes", "persons", "victims", "suspects"}
     assert all(r["reconciles"] for r in counts)
     assert [m.label for m in at.metric][:3] == ["Rows read", "Rows rejected", "Share rejected"]
+    basis = table(at, 1)
+    assert all(r["meaning"] for r in basis), "every weight basis explained"
 
 
 def test_one_rerun_at_a_time_and_failures_are_recorded(tmp_path: Path) -> None:

@@ -26,8 +26,9 @@ from typing import Any
 import pytest
 from app_fixtures import shared_fixture
 
+from chi import listview
 from chi.auth import make_user
-from chi.lists import victim_list
+from chi.lists import victim_briefing
 from chi.runs import open_run
 from chi.store import Store
 
@@ -163,7 +164,10 @@ def test_sergeant_downloads_the_neighbourhood_list(
     scope = make_user("sergeant", account.role, account.scope).scope
     run = open_run(served.folder / "runs")
     month = run.manifest["months"][-1]
-    want = victim_list(run, month, scope)
+    rule = run.manifest["policy"]["specialist_rule"]
+    want = listview.select(
+        victim_briefing(run, month, scope), listview.ListView(specialist_rule=rule)
+    )
     assert not want.is_empty()
 
     with page.expect_download(timeout=60_000) as info:
@@ -173,20 +177,24 @@ def test_sergeant_downloads_the_neighbourhood_list(
     data = Path(download.path()).read_bytes()
     book = load_workbook(io.BytesIO(data))
     ids: list[str] = []
+    assert book.sheetnames[0] == "Everyone"
     for sheet in book.worksheets:
         if sheet.title == "run metadata":
             meta = dict(sheet.iter_rows(values_only=True))
             continue
         assert sheet.cell(1, 1).value == "OFFICIAL-SENSITIVE"
         header = [c.value for c in sheet[2]]
-        col = header.index("person_id")
-        ids += [str(r[col]) for r in sheet.iter_rows(min_row=3, values_only=True)]
-    assert sorted(ids) == sorted(want["person_id"].to_list())
+        col = header.index("Person id")
+        rows = [str(r[col]) for r in sheet.iter_rows(min_row=3, values_only=True)]
+        if sheet.title == "Everyone":
+            ids = rows
+    assert ids == want["person_id"].to_list(), "the list as the page shows it, in its order"
     assert meta["exported by"] == "sergeant" and meta["month"] == month
     assert meta["run id"] == run.run_id
 
     downloads = store.audit_log(username="sergeant", actions=["download"])
-    assert downloads and downloads[0]["rows"] == len(ids) and downloads[0]["detail"] == "xlsx"
+    assert downloads and downloads[0]["rows"] == len(ids)
+    assert downloads[0]["detail"] == "xlsx; the list to act on"
 
     shot = _screenshot_dir(tmp_path) / "sergeant-victim-list.png"
     page.screenshot(path=str(shot), full_page=True)

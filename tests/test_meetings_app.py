@@ -56,6 +56,11 @@ def cohort_ids(run: Run, area: str, month: str = MONTH) -> list[str]:
     return [*listed["person_id"], *exited(run, month, scope)["person_id"]]
 
 
+def victim_name(env: AppEnv, person_id: str) -> str:
+    people = pl.read_parquet(open_run(env.fixture.runs_dir).file("people"))
+    return str(people.filter(pl.col("person_id") == person_id)["name"][0])
+
+
 def form_key(at: Any, person_id: str, subject: str = "victim") -> str:
     return f"mt:{subject}:{MONTH}:{person_id}"
 
@@ -66,6 +71,7 @@ def test_area_user_sees_only_their_areas_cohort_in_meeting_order(env: AppEnv, ru
     assert "Area" not in [s.label for s in at.sidebar.selectbox]
     new = victim_briefing(run, MONTH, area_scope("North")).filter(pl.col("status") == "new")
     agenda = at.selectbox(key="meeting_person").options
+    assert new.height < run.manifest["policy"]["agenda_new"] == 15
     assert len(agenda) == new.height, "with no decisions yet, the agenda is the new entries"
     at.button_group(key="meeting_show").set_value("everyone").run()
     no_errors(at)
@@ -80,6 +86,23 @@ def test_area_user_sees_only_their_areas_cohort_in_meeting_order(env: AppEnv, ru
     assert views[0]["scope"] == "North" and views[0]["rows"] == len(north)
 
 
+def test_the_agenda_holds_the_first_new_entries_and_the_rest_is_one_click_away(
+    env: AppEnv, run: Run
+) -> None:
+    scope = area_scope("North")
+    listed, gone = victim_briefing(run, MONTH, scope), exited(run, MONTH, scope)
+    frame = cohort(listed, gone, Store(env.state), "victim", MONTH, date(2025, 1, 6))
+    new = frame.filter(pl.col("section") == "new")
+    assert new.height == 4
+    two = agenda(frame, new_limit=2)
+    assert (
+        two.filter(pl.col("section") == "new")["person_id"].to_list()
+        == (new.sort("rank")["person_id"].to_list()[:2])
+    )
+    assert agenda(frame, new_limit=0).height == agenda(frame).height
+    assert agenda(frame).filter(pl.col("section") == "new").height == 4
+
+
 def test_neighbourhood_users_cannot_open_the_meeting(env: AppEnv) -> None:
     at = goto(app_test(env, "sergeant"), "meeting")
     no_errors(at)
@@ -91,16 +114,20 @@ def test_a_decision_saved_through_the_form_appears_and_is_audited(env: AppEnv) -
     person = at.selectbox(key="meeting_person")
     pid = str(person.value)
     key = form_key(at, pid)
-    at.selectbox(key=f"{key}:decision").set_value("signpost")
+    assert at.selectbox(key=f"{key}:decision").value is None, "no decision by default"
+    at.selectbox(key=f"{key}:decision").set_value("signpost").run()
+    assert not [d for d in at.date_input if d.key == f"{key}:start"], "no engagement dates"
     at.text_input(key=f"{key}:service").input("Victim Care Hub")
     at.text_input(key=f"{key}:owner").input("PC Shah")
     at.text_area(key=f"{key}:notes").input("Prefers a call in the evening")
     at.date_input(key=f"{key}:review").set_value(date(2030, 1, 31))
     at.button(key=f"{key}:save").click().run()
     no_errors(at)
-    assert (
-        at.success and f"Saved for {pid}: Signpost to a service (version 1)" in at.success[0].value
-    )
+    name = victim_name(env, pid)
+    assert at.success
+    assert f"Saved for {name} ({pid}): Signpost to a service (version 1)" in at.success[
+        0
+    ].value.replace("\\", "")
     assert at.selectbox(key="meeting_person").value != pid, "moves on to the next person"
     saved = history(Store(env.state), "victim", pid)
     assert saved.height == 1
@@ -119,7 +146,7 @@ def test_a_refused_decision_says_why_and_saves_nothing(env: AppEnv) -> None:
     at = meeting(env, "north")
     pid = str(at.selectbox(key="meeting_person").value)
     key = form_key(at, pid)
-    at.selectbox(key=f"{key}:decision").set_value("engagement")
+    at.selectbox(key=f"{key}:decision").set_value("engagement").run()
     at.button(key=f"{key}:save").click().run()
     no_errors(at)
     assert "Not saved" in at.error[0].value and "needs an owner" in at.error[0].value
@@ -134,7 +161,7 @@ def test_a_concurrent_save_is_not_overwritten_and_saving_again_goes_on_top(
     pid = options[-1].rsplit("(", 1)[1].split(")")[0]
     at.selectbox(key="meeting_person").set_value(pid).run()
     key = form_key(at, pid)
-    at.selectbox(key=f"{key}:decision").set_value("referral")
+    at.selectbox(key=f"{key}:decision").set_value("referral").run()
     at.text_input(key=f"{key}:service").input("MARAC")
     at.text_input(key=f"{key}:owner").input("DS Lee")
     # Meanwhile a colleague saves a decision for the same person.
@@ -162,6 +189,40 @@ def test_the_offender_panel_lists_the_areas_offenders(env: AppEnv, run: Run) -> 
     wanted = set(offender_list(run, MONTH, area_scope("North"))["person_id"])
     shown = {o.rsplit("(", 1)[1].split(")")[0] for o in at.selectbox(key="meeting_person").options}
     assert wanted <= shown
+
+
+def test_the_offender_panel_decides_perpetrator_actions_and_nothing_by_default(
+    env: AppEnv,
+) -> None:
+    at = meeting(env, "north")
+    at.sidebar.button_group(key="meeting_panel").set_value("offender").run()
+    pid = str(at.selectbox(key="meeting_person").value)
+    key = form_key(at, pid, "offender")
+    decision = at.selectbox(key=f"{key}:decision")
+    assert decision.value is None
+    assert decision.options == [
+        "No further action",
+        "Refer to MATAC (multi-agency tasking and coordination)",
+        "Adopt onto Integrated Offender Management (IOM)",
+        "Apply for a DVPN / DVPO",
+        "Seek a civil order (stalking protection, non-molestation, injunction)",
+        "Targeted disruption (warrants, licence conditions, bail checks)",
+        "Other",
+    ]
+    assert not any("MARAC" in o or "engagement" in o for o in decision.options)
+    at.button(key=f"{key}:save").click().run()  # Ctrl+Enter with nothing chosen
+    no_errors(at)
+    assert "choose the meeting's decision" in at.error[0].value
+    assert history(Store(env.state), "offender", pid).is_empty()
+    decision.set_value("matac").run()
+    assert [t.key for t in at.text_input] == [f"{key}:owner"], "MATAC needs an owner only"
+    at.text_input(key=f"{key}:owner").input("DI Khan")
+    at.button(key=f"{key}:save").click().run()
+    no_errors(at)
+    assert "Refer to MATAC" in at.success[0].value
+    assert history(Store(env.state), "offender", pid)["decision"].to_list() == ["matac"]
+    with pytest.raises(Exception, match="decision must be one of"):
+        Decision("offender", pid, MONTH, "North", date.today(), "engagement").validated()
 
 
 def test_analyst_chooses_the_area(env: AppEnv) -> None:
@@ -213,6 +274,15 @@ def test_meeting_pack_downloads_are_marked_neutralised_and_audited(
     body = [r for s in ("New", "Continuing", "Exited") for r in sheets[s][2:] if r[0] != "none"]
     assert len(body) == frame.height
     assert sheets["Actions due"][2][0] == first
+    assert sheets["New"][1][:5] == (
+        "Neighbourhood",
+        "Force rank",
+        "Name",
+        "Person id",
+        "Harm (days)",
+    )
+    assert sheets["Actions due"][1][:3] == ("Person id", "Name", "List month"), "readable headers"
+    assert wb["New"].freeze_panes == "A3" and wb["New"].auto_filter.ref is not None
     assert sheets["Actions due"][2][5] == "'=cmd|' /C calc'!A0", "formula neutralised"
     pdf = meeting_pack(
         store, user, run, "victim", MONTH, "South", meeting_date, frame, due, "pdf", "MARKED"

@@ -15,6 +15,7 @@ import pytest
 from app_fixtures import ABBEY, ARBURY, Fixture, shared_fixture
 from argon2 import PasswordHasher
 
+from chi import listview
 from chi.app.downloads import victim_download
 from chi.auth import make_user
 from chi.export import FORMATS, MEDIA_TYPES, ExportMeta, export_list, latin1, to_pdf
@@ -115,7 +116,10 @@ def _download(fixture: Fixture, tmp_path: Path, fmt: str) -> tuple[bytes, Store,
     run = open_run(fixture.runs_dir)
     user = make_user("sergeant", "neighbourhood", [ARBURY, ABBEY])
     scope = user.scope
-    listed = victim_briefing(run, "2024-12", scope, ["sexual_offences"])
+    listed = listview.select(
+        victim_briefing(run, "2024-12", scope, ["sexual_offences"]),
+        listview.ListView(everyone=True),
+    )
     data = victim_download(
         store, user, run, "2024-12", scope, listed, fmt, "OFFICIAL-SENSITIVE", datetime(2025, 1, 2)
     )
@@ -142,14 +146,23 @@ def test_xlsx_download_rows_metadata_and_neutralised_formulas(
 
     data, _, rows = _download(fixture, tmp_path, "xlsx")
     wb = load_workbook(io.BytesIO(data))
-    assert set(wb.sheetnames) == {"Arbury", "Abbey", "run metadata"}
+    assert wb.sheetnames == ["Everyone", "Abbey", "Arbury", "run metadata"], "name order"
     body: list[tuple[Any, ...]] = []
     for name in ("Arbury", "Abbey"):
         ws = wb[name]
         assert ws.cell(1, 1).value == "OFFICIAL-SENSITIVE"
+        assert ws.cell(2, 1).value == "Rank" and ws.cell(2, 2).value == "Name"
+        assert ws.freeze_panes == "A3" and ws.auto_filter.ref is not None
+        assert ws.page_setup.orientation == "landscape" and ws.print_title_rows == "$1:$2"
+        fit = ws.page_setup
+        assert ws.sheet_properties.pageSetUpPr.fitToPage and fit.paperSize == 9
+        assert fit.fitToHeight == 0 and fit.fitToWidth in (None, 1), "1 page wide (the default)"
+        assert ws.column_dimensions["B"].width and ws.column_dimensions["B"].width > 8
         body += list(ws.iter_rows(min_row=3, values_only=True))
     assert len(body) == rows
-    names = [r[4] for r in body]
+    everyone = list(wb["Everyone"].iter_rows(min_row=3, values_only=True))
+    assert sorted(everyone, key=str) == sorted(body, key=str), "everyone = the sheets together"
+    names = [r[1] for r in body]
     assert any(str(n).startswith("'=HYPERLINK") for n in names), "formula neutralised"
     assert not any(str(n).startswith("=") for n in names)
     meta = dict(wb["run metadata"].iter_rows(values_only=True))
@@ -159,20 +172,19 @@ def test_xlsx_download_rows_metadata_and_neutralised_formulas(
 def test_csv_download_matches_the_list(fixture: Fixture, tmp_path: Path) -> None:
     data, _, rows = _download(fixture, tmp_path, "csv")
     text = data.decode("utf-8-sig")
-    assert "# handling: OFFICIAL-SENSITIVE" in text and "# exported by: sergeant" in text
-    table = text.split("\r\n\r\n", 1)[1]
-    frame = pl.read_csv(io.StringIO(table), infer_schema=False)
+    frame = pl.read_csv(io.StringIO(text), infer_schema=False)
     assert frame.height == rows
-    assert set(frame["neighbourhood"]) == {"Arbury", "Abbey"}
+    assert set(frame["Neighbourhood"]) == {"Arbury", "Abbey"}
+    assert set(frame["Handling"]) == {"OFFICIAL-SENSITIVE"}
     listed = victim_briefing(
         open_run(fixture.runs_dir),
         "2024-12",
         make_user("sergeant", "neighbourhood", [ARBURY, ABBEY]).scope,
     )
     neutral = ["'" + n if n.startswith("=") else n for n in listed["name"]]
-    assert sorted(frame["name"]) == sorted(neutral), "names round-trip exactly (UTF-8)"
+    assert sorted(frame["Name"]) == sorted(neutral), "names round-trip exactly (UTF-8)"
 
 
 def test_export_list_still_writes_csv_and_xlsx() -> None:
-    assert export_list(frame(1), META, "csv").startswith(b"\xef\xbb\xbf# handling")
+    assert export_list(frame(1), META, "csv").startswith(b"\xef\xbb\xbfneighbourhood,rank")
     assert export_list(frame(1), META, "xlsx")[:2] == b"PK"

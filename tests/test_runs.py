@@ -15,10 +15,11 @@ import pytest
 from factory import GBH_S20, HOME_A, LSOA_B, crime, person, victim, write_extract
 from typer.testing import CliRunner
 
+from chi import listview
 from chi.cli import app
 from chi.diff import diff_runs
-from chi.export import ExportMeta, export_list, neutralise
-from chi.lists import Scope, area_scope, victim_list
+from chi.export import ExportMeta, neutralise
+from chi.lists import Scope, area_scope, victim_briefing, victim_list
 from chi.policy import Policy, load_policy
 from chi.runs import RunError, latest_run_id, list_runs, open_run, score_and_publish
 
@@ -106,7 +107,9 @@ def test_a_failed_publish_leaves_no_partial_run(
     monkeypatch.setattr("chi.runs._people", boom)
     with pytest.raises(OSError):
         score_and_publish(small_extract, runs, Policy(min_harm=Decimal(1)))
-    assert sorted(p.name for p in runs.iterdir()) == sorted([first.name, "latest", ".lock"])
+    assert sorted(p.name for p in runs.iterdir()) == sorted(
+        [first.name, "latest", "current", "current.jsonl", ".lock"]
+    )
     assert latest_run_id(runs) == first.name
 
 
@@ -115,7 +118,7 @@ def test_rerun_from_manifest_reproduces_identical_list_files(
 ) -> None:
     runs = tmp_path / "runs"
     result = runner.invoke(
-        app, ["score", str(small_extract), "--out", str(runs), "--min-harm", "100"]
+        app, ["score", str(small_extract), "--out", str(runs), "--min-harm", "100", "--partial"]
     )
     assert result.exit_code == 0, result.output
     first = Path(result.output.strip().splitlines()[-1])
@@ -195,41 +198,45 @@ def test_exports_neutralise_formulas_and_carry_metadata(
     small_extract: Path, tmp_path: Path
 ) -> None:
     run = open_run(score_and_publish(small_extract, tmp_path / "runs", Policy()))
-    frame = victim_list(run, "2024-05", Scope.force())
+    rows = listview.select(
+        victim_briefing(run, "2024-05", Scope.force()), listview.ListView(everyone=True)
+    )
     meta = ExportMeta.from_manifest(
         run.manifest, title="Victim list", month="2024-05", scope="force-wide", exported_by="t"
     )
-    text = export_list(frame, meta, "csv").decode("utf-8-sig")
-    head, _, body = text.partition("\r\n\r\n")
-    assert "# handling: OFFICIAL-SENSITIVE" in head and f"# run id: {run.run_id}" in head
-    table = list(csv.DictReader(io.StringIO(body)))
-    assert [r["person_id"] for r in table] == ["E", "A", "B"]
-    assert table[0]["name"] == '\'=HYPERLINK("http://x")'
+    text = listview.export(rows, meta, "csv", ("specialist_team",)).decode("utf-8-sig")
+    table = list(csv.DictReader(io.StringIO(text)))
+    assert text.startswith("Rank,Name,Person id,New or continuing,Reasons,Harm (days),")
+    assert text.splitlines()[0].endswith(",Run,Handling")
+    # by neighbourhood (Arbury, Barnack), then rank in it
+    assert [r["Person id"] for r in table] == ["A", "E", "B"]
+    assert [r["Force rank"] for r in table] == ["2", "1", "3"]
+    assert {(r["Run"], r["Handling"]) for r in table} == {(run.run_id, "OFFICIAL-SENSITIVE")}
+    assert table[1]["Name"] == '\'=HYPERLINK("http://x")'
+    assert table[0]["Harm (days)"] == "547.50" and table[0]["Reasons"] == "high harm"
     book = openpyxl.load_workbook(
-        io.BytesIO(export_list(frame, meta, "xlsx", "neighbourhood_name"))
+        io.BytesIO(listview.export(rows, meta, "xlsx", ("specialist_team",)))
     )
-    assert book.sheetnames == ["Arbury", "Barnack", "run metadata"]
+    assert book.sheetnames == ["Everyone", "Arbury", "Barnack", "run metadata"]
     barnack = list(book["Barnack"].iter_rows(values_only=True))
     assert barnack[0][0] == "OFFICIAL-SENSITIVE"
-    assert [r[4] for r in barnack[2:]] == ["E", "B"]
-    assert barnack[2][5] == '\'=HYPERLINK("http://x")'
-    assert book["Barnack"].cell(3, 6).data_type == "s"  # a string, never a formula
+    assert [r[2] for r in barnack[2:]] == ["E", "B"]
+    assert barnack[2][1] == '\'=HYPERLINK("http://x")'
+    assert book["Barnack"].cell(3, 2).data_type == "s"  # a string, never a formula
     info = dict(book["run metadata"].iter_rows(values_only=True))
     assert info["run id"] == run.run_id and info["scope"] == "force-wide"
 
 
 def test_an_empty_list_still_exports_a_valid_file(small_extract: Path, tmp_path: Path) -> None:
     run = open_run(score_and_publish(small_extract, tmp_path / "runs", Policy()))
-    frame = victim_list(run, "2024-05", Scope())
+    rows = listview.select(victim_briefing(run, "2024-05", Scope()), listview.ListView())
     meta = ExportMeta.from_manifest(run.manifest, title="Victim list", month="2024-05", scope="")
-    body = export_list(frame, meta, "csv").decode("utf-8-sig").partition("\r\n\r\n")[2]
-    assert body.splitlines()[0].startswith("rank,neighbourhood_rank")
+    body = listview.export(rows, meta, "csv").decode("utf-8-sig")
+    assert body.splitlines()[0].startswith("Rank,Name,Person id")
     assert len(body.splitlines()) == 1
-    book = openpyxl.load_workbook(
-        io.BytesIO(export_list(frame, meta, "xlsx", "neighbourhood_name"))
-    )
-    assert book.sheetnames == ["Victim list", "run metadata"]
-    assert list(book["Victim list"].iter_rows(values_only=True))[1][0] == "rank"
+    book = openpyxl.load_workbook(io.BytesIO(listview.export(rows, meta, "xlsx")))
+    assert book.sheetnames == ["Everyone", "run metadata"]
+    assert list(book["Everyone"].iter_rows(values_only=True))[1][0] == "Rank"
 
 
 def test_neutralise() -> None:
@@ -264,7 +271,7 @@ def test_export_command_writes_files(small_extract: Path, tmp_path: Path) -> Non
         ],
     )
     assert result.exit_code == 0, result.output
-    assert openpyxl.load_workbook(out).sheetnames == ["Barnack", "run metadata"]
+    assert openpyxl.load_workbook(out).sheetnames == ["Everyone", "Barnack", "run metadata"]
     result = runner.invoke(app, ["export", str(runs), "--month", "2023-01"])
     assert result.exit_code == 2 and "not in run" in result.output
 

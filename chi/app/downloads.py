@@ -14,48 +14,14 @@ from datetime import datetime
 
 import polars as pl
 
+from chi import listview
 from chi.auth import User
-from chi.export import MEDIA_TYPES, ExportMeta, export_list, to_pdf
+from chi.export import MEDIA_TYPES, ExportMeta
 from chi.lists import Scope
 from chi.runs import Run
 from chi.store import Store
 
 DOWNLOAD_FORMATS = ("csv", "xlsx", "pdf")
-
-# The victim list as it is handed out: display order, readable column names.
-VICTIM_EXPORT_COLUMNS = {
-    "neighbourhood_name": "neighbourhood",
-    "neighbourhood_rank": "rank",
-    "rank": "force_rank",
-    "person_id": "person_id",
-    "name": "name",
-    "age": "age",
-    "harm_days": "harm_days",
-    "crimes": "crimes",
-    "da_crimes": "da_crimes",
-    "last_recorded_date": "latest_crime",
-    "latest_offence": "latest_offence",
-    "reasons": "reasons",
-    "status": "status",
-}
-_PDF_COLUMNS = [
-    "neighbourhood",
-    "rank",
-    "name",
-    "age",
-    "harm_days",
-    "crimes",
-    "da_crimes",
-    "latest_crime",
-    "latest_offence",
-    "reasons",
-    "status",
-]
-
-
-def victim_export_frame(frame: pl.DataFrame) -> pl.DataFrame:
-    present = {k: v for k, v in VICTIM_EXPORT_COLUMNS.items() if k in frame.columns}
-    return frame.select(list(present)).rename(present)
 
 
 def file_name(run: Run, month: str, scope: Scope, fmt: str) -> str:
@@ -79,8 +45,12 @@ def victim_download(
     fmt: str,
     marking: str,
     now: datetime | None = None,
+    drop: tuple[str, ...] = (),
+    view: str = "",
 ) -> bytes:
-    """The victim list file in ``fmt``, with the audit entry written as it is made."""
+    """The victim list file in ``fmt`` of the rows ``frame`` the page shows (a selection of
+    ``chi.lists.victim_briefing``, columns ``drop`` left out as on the page), with the audit
+    entry written as it is made (``view``: what the user chose to see)."""
     if fmt not in DOWNLOAD_FORMATS:
         raise ValueError(f"unknown download format {fmt!r}")
     meta = replace(
@@ -94,20 +64,14 @@ def victim_download(
         ),
         marking=marking,
     )
-    out = victim_export_frame(frame)
-    if fmt == "pdf":
-        data = to_pdf(
-            out.select([c for c in _PDF_COLUMNS if c in out.columns]), meta, "neighbourhood"
-        )
-    else:
-        data = export_list(out, meta, fmt, sheet_by="neighbourhood")
+    data = listview.export(frame, meta, fmt, drop)
     store.record(
         user.username,
         "download",
         run_id=run.run_id,
         month=month,
         scope=scope.key,
-        rows=out.height,
-        detail=fmt,
+        rows=frame.height,
+        detail=f"{fmt}; {view}" if view else fmt,
     )
     return data

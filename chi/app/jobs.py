@@ -3,7 +3,8 @@
 An analyst's rerun can take minutes, longer than a page should block, so it runs in a
 thread of the server process and reports progress into a ``Job`` that any session can read.
 ``chi.runs.score_and_publish`` writes the new run under a hidden name and switches
-``RUNS/latest`` only when it is complete, so everyone keeps reading the previous run until
+``RUNS/latest`` only when it is complete; the new run is a draft (analysts only) until an
+analyst makes it current, so everyone keeps reading the current run until
 then. Only one rerun per runs folder may be under way; a second request is refused rather
 than queued. The job records its start, its publication or its failure in the audit log;
 a failure is recorded by the kind of error only (messages can quote extract values).
@@ -83,7 +84,9 @@ class Jobs:
 
     def _run(self, job: Job, store: Store) -> None:
         try:
-            path = score_and_publish(job.extract, job.runs_dir, job.policy, job.months, job.report)
+            path = score_and_publish(
+                job.extract, job.runs_dir, job.policy, job.months, job.report, partial=False
+            )
             job.run_id = open_run(path).run_id
             store.record(job.username, "rerun_published", run_id=job.run_id)
             job.report("published", 1.0)

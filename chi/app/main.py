@@ -7,6 +7,7 @@ role itself before it reads anything.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 
 import streamlit as st
@@ -27,6 +28,7 @@ from chi.app.pages import (
     victims,
 )
 from chi.auth import User
+from chi.runs import RunError, open_current
 from chi.store import StoreError
 
 PageSpec = tuple[str, str, Callable[[PageContext], None]]
@@ -75,6 +77,18 @@ def _startup() -> Services:
     return svc
 
 
+def _warm(svc: Services) -> None:
+    """Start reading the current run's extract for the DA profile (once per run), when the
+    server is started with ``CHI_PREWARM=1`` (``chi demo`` does; see docs/deployment.md)."""
+    if os.environ.get("CHI_PREWARM") != "1":
+        return
+    try:
+        run = open_current(svc.config.runs_dir)
+    except RunError:
+        return
+    profile.warm(str(run.path), run.run_id)
+
+
 def _sidebar(svc: Services, user: User) -> None:
     with st.sidebar:
         st.markdown(f"**{user.username}** · {user.role.value}")
@@ -102,6 +116,7 @@ def main() -> None:
     st.set_page_config(page_title="chi", page_icon=":material/shield:", layout="wide")
     st.set_option("client.disableDataExport", True)
     svc = _startup()
+    _warm(svc)
     user = signed_in_user(svc)
     if user is None:
         _signed_out(svc)

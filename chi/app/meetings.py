@@ -30,33 +30,34 @@ PACK_FORMATS = {
 }
 SUBJECT_TITLES = {"victim": "Victim meeting", "offender": "High-harm offender panel"}
 
+# The pack's columns and readable headers (the words of the meeting page).
 _PACK_COLUMNS = {
-    "neighbourhood_name": "neighbourhood",
-    "rank": "force_rank",
-    "name": "name",
-    "person_id": "person_id",
-    "harm_days": "harm_days",
-    "crimes": "crimes",
-    "reasons": "reasons",
-    "last_decision": "last_decision",
-    "review_due": "review_due",
-    "decision": "decision",
-    "service": "service",
-    "owner": "owner",
-    "engagement": "engagement",
-    "review_date": "review_date",
-    "notes": "notes",
+    "neighbourhood_name": "Neighbourhood",
+    "rank": "Force rank",
+    "name": "Name",
+    "person_id": "Person id",
+    "harm_days": "Harm (days)",
+    "crimes": "Crimes",
+    "reasons": "Reasons or why exited",
+    "last_decision": "Last decision",
+    "review_due": "Review due",
+    "decision": "This meeting",
+    "service": "Service",
+    "owner": "Owner",
+    "engagement": "Engagement",
+    "review_date": "Review date",
+    "notes": "Notes",
 }
-_DUE_COLUMNS = [
-    "person_id",
-    "name",
-    "list_month",
-    "decision",
-    "service",
-    "owner",
-    "engagement_end",
-    "review_date",
-]
+_DUE_COLUMNS = {
+    "person_id": "Person id",
+    "name": "Name",
+    "list_month": "List month",
+    "decision": "Decision",
+    "service": "Service",
+    "owner": "Owner",
+    "engagement_end": "Engagement ends",
+    "review_date": "Review date",
+}
 
 
 def label(decision: str | None) -> str:
@@ -143,12 +144,17 @@ def cohort(
     )
 
 
-def agenda(frame: pl.DataFrame) -> pl.DataFrame:
-    """The people the meeting has to discuss: every new entry; continuing people whose review
+def agenda(frame: pl.DataFrame, new_limit: int | None = None) -> pl.DataFrame:
+    """The people the meeting has to discuss: the new entries (the first ``new_limit`` by
+    rank, when given and not 0, and any already decided on); continuing people whose review
     is due or who have been decided on at this meeting; exits with a decision to close."""
     decided = pl.col("decision").is_not_null()
+    new = pl.col("section") == "new"
+    if new_limit:
+        place = pl.col("rank").rank("ordinal").over(new.cast(pl.Int8))
+        new = new & ((place <= new_limit) | decided)
     return frame.filter(
-        (pl.col("section") == "new")
+        new
         | ((pl.col("section") == "continuing") & (pl.col("review_due") | decided))
         | ((pl.col("section") == "exited") & (pl.col("last_decision").is_not_null() | decided))
     )
@@ -180,7 +186,8 @@ def pack_frames(frame: pl.DataFrame, due: pl.DataFrame) -> list[tuple[str, pl.Da
     due_shown = (
         due.join(names, on="person_id", how="left")
         .with_columns(pl.col("decision").replace_strict(DECISION_TYPES, default=pl.col("decision")))
-        .select(_DUE_COLUMNS)
+        .select(list(_DUE_COLUMNS))
+        .rename(_DUE_COLUMNS)
     )
     sections = [
         (title, shown.filter(frame["section"] == key).rename(_PACK_COLUMNS))
@@ -235,7 +242,7 @@ def meeting_pack(
             "by the meeting date. Notes are in the XLSX pack only."
         )
         data = to_pdf_sections(
-            [(t, f.drop("notes") if "notes" in f.columns else f) for t, f in sections],
+            [(t, f.drop("Notes") if "Notes" in f.columns else f) for t, f in sections],
             meta,
             intro=intro,
         )

@@ -18,7 +18,7 @@ import streamlit as st
 from chi.app.context import PageContext
 from chi.auth import Role, User
 from chi.lists import Scope, narrow, neighbourhoods
-from chi.runs import Run, RunError, open_run
+from chi.runs import Run, RunError, latest_run_id, list_runs, open_current
 
 ALL = "*"
 
@@ -27,12 +27,43 @@ class NoRun(Exception):
     """There is no published run to show."""
 
 
-def current_run(ctx: PageContext) -> Run:
-    """The latest published run (read afresh on each rerun, so a new run shows at once)."""
+def current_run(ctx: PageContext, drafts: bool = True) -> Run:
+    """The current run, the one every user reads (read afresh on each rerun, so a run made
+    current shows at once). Analysts may pick another run (a draft, or an earlier run) in
+    the sidebar, unless ``drafts`` is False (pages that record decisions)."""
+    runs_dir = ctx.config.runs_dir
     try:
-        return open_run(ctx.config.runs_dir)
+        run = open_current(runs_dir)
     except RunError as exc:
         raise NoRun(str(exc)) from None
+    if not drafts or ctx.user.role is not Role.ANALYST:
+        return run
+    try:
+        others = [r for r in reversed(list_runs(runs_dir)) if r.run_id != run.run_id]
+    except RunError:
+        others = []
+    if not others:
+        return run
+    by_id = {r.run_id: r for r in [run, *others]}
+    options = list(by_id)
+    st.session_state["run_pick"] = _first_valid(
+        options, st.session_state.get("run_pick"), st.session_state.get("chi_run")
+    )
+    latest = latest_run_id(runs_dir)
+
+    def label(run_id: str) -> str:
+        if run_id == run.run_id:
+            return f"{run_id} (current)"
+        return f"{run_id} ({'draft' if run_id == latest else 'not current'})"
+
+    chosen: str = st.sidebar.selectbox("Run (analysts)", options, key="run_pick", format_func=label)
+    st.session_state["chi_run"] = chosen
+    if chosen != run.run_id:
+        st.warning(
+            f"You are looking at run {chosen}, which is not the current run: only analysts see "
+            "it. Make it current on the Runs page (after its diff) for everyone to read it."
+        )
+    return by_id[chosen]
 
 
 def no_run_page(ctx: PageContext, reason: str) -> None:
@@ -97,7 +128,13 @@ def pick_month(run: Run) -> str:
         st.session_state.get("chi_month"),
         st.query_params.get("month"),
     )
-    month: str = st.sidebar.selectbox("Month", months, key="month")
+    partial = set(run.manifest.get("partial_months") or [])
+    month: str = st.sidebar.selectbox(
+        "Month",
+        months,
+        key="month",
+        format_func=lambda m: f"{m} (partial window)" if m in partial else m,
+    )
     st.session_state["chi_month"] = month
     st.query_params["month"] = month
     return month
@@ -152,11 +189,15 @@ def pick_scope(user: User) -> Scope:
     return Scope.of(scope.neighbourhoods, label=label(value))
 
 
-def reasons_text(frame: pl.DataFrame, column: str = "reasons") -> pl.DataFrame:
+def reasons_text(
+    frame: pl.DataFrame, column: str = "reasons", words: dict[str, str] | None = None
+) -> pl.DataFrame:
+    """Reason codes as words (``words``, else the code with spaces), joined with commas."""
     if column not in frame.columns:
         return frame
+    element = pl.element().replace(words) if words else pl.element()
     return frame.with_columns(
-        pl.col(column).list.eval(pl.element().str.replace_all("_", " ")).list.join(", ")
+        pl.col(column).list.eval(element.str.replace_all("_", " ")).list.join(", ")
     )
 
 
@@ -170,3 +211,58 @@ def money(days: object) -> str:
 def table_height(rows: int, most: int = 640) -> int:
     """A table tall enough for its rows, up to ``most`` pixels (then it scrolls)."""
     return min(38 + 35 * max(rows, 1), most)
+
+
+def list_filters(
+    key: str, reasons: dict[str, str], size: int | None = None, total: int = 0
+) -> tuple[bool, tuple[str, ...], str | None]:
+    """The filters of a list page: the list to act on or everyone listed (when the list has a
+    size), reasons (all of those chosen), new or continuing. Returns (everyone, reasons,
+    status)."""
+    everyone = False
+    if size is not None:
+        show_col, reason_col, status_col = st.columns([2, 3, 1.2])
+        label = f"First {size} per neighbourhood" if size else "Everyone (no list size)"
+        choice = show_col.radio(
+            "Show",
+            ["sized", "everyone"],
+            format_func=lambda v: label if v == "sized" else f"Everyone listed ({total})",
+            horizontal=True,
+            key=f"{key}_show",
+        )
+        everyone = choice == "everyone"
+    else:
+        reason_col, status_col = st.columns([3, 1.2])
+    chosen = reason_col.multiselect(
+        "Reasons (all of)",
+        list(reasons),
+        format_func=lambda r: reasons[r],
+        key=f"{key}_reasons",
+        placeholder="any reason",
+    )
+    status = status_col.selectbox(
+        "New or continuing",
+        ["all", "new", "continuing"],
+        key=f"{key}_status",
+    )
+    return everyone, tuple(chosen), None if status == "all" else str(status)
+
+
+def partial_notice(run: Run, month: str) -> None:
+    """A warning on any page showing a month scored with a partial window."""
+    if month in (run.manifest.get("partial_months") or []):
+        w = run.manifest["policy"]["window_months"]
+        st.warning(
+            f"Partial window: {month}'s {w}-month window starts before the extract's first "
+            f"month ({run.manifest.get('first_month')}), so this list holds only part of a "
+            "window and is not comparable with later months."
+        )
+
+
+_MARKDOWN = "\\`*_{}[]()#+-.!|<>~$:"
+
+
+def as_plain(text: str) -> str:
+    """``text`` for an element that renders Markdown (a success or error box), with every
+    Markdown character escaped so that data inside it (a name) shows as typed."""
+    return "".join("\\" + ch if ch in _MARKDOWN else ch for ch in text)

@@ -8,11 +8,14 @@ from typing import Any
 import polars as pl
 import streamlit as st
 
+from chi import listview
 from chi.app import data
 from chi.app.context import PageContext
 from chi.app.ui import (
     current_run,
     guarded,
+    list_filters,
+    partial_notice,
     pick_month,
     pick_scope,
     reasons_text,
@@ -28,7 +31,7 @@ COLUMNS: dict[str, Any] = {
     "offender_name": "Offender",
     "victim_name": "Victim",
     "relationship": "Relationship",
-    "harm_days": st.column_config.NumberColumn("Harm (days)", format="%.1f"),
+    "harm_days": st.column_config.NumberColumn("Harm (days)", format="%.2f"),
     "crimes": "DA crimes",
     "first_recorded_date": st.column_config.DateColumn("First incident", format="YYYY-MM-DD"),
     "last_recorded_date": st.column_config.DateColumn("Latest incident", format="YYYY-MM-DD"),
@@ -50,6 +53,7 @@ def render(ctx: PageContext) -> None:
         )
         st.title(f"Domestic abuse dyads: {scope.label}")
         run_caption(run)
+        partial_notice(run, month)
         high = frame.filter(pl.col("latest_dash_risk") == "high").height
         st.markdown(
             f"**{frame.height}** offender-victim pairs with domestic abuse in the window to "
@@ -58,9 +62,14 @@ def render(ctx: PageContext) -> None:
         if frame.is_empty():
             st.info("No domestic abuse dyads in this scope for this month.")
             return
+        _, reasons, status = list_filters("dyads", listview.DYAD_REASONS)
+        shown = listview.filtered(frame, reasons, status)
+        if shown.is_empty():
+            st.info("No pair on this list matches the filters.")
+            return
         st.dataframe(
-            reasons_text(frame).select(list(COLUMNS)),
-            height=table_height(frame.height),
+            reasons_text(shown, words=listview.DYAD_REASONS).select(list(COLUMNS)),
+            height=table_height(shown.height),
             column_config=COLUMNS,
             hide_index=True,
             width="stretch",

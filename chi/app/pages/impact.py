@@ -96,7 +96,7 @@ def _review(
 def render(ctx: PageContext) -> None:
     require(ctx, "impact")
     with guarded(ctx):
-        run = current_run(ctx)
+        run = current_run(ctx, drafts=False)
         scope = _scope(ctx)
         decided = meeting_decisions(ctx.store, "victim")
         months = sorted(decided["list_month"].unique().to_list(), reverse=True)

@@ -30,14 +30,25 @@ from chi.app.meetings import (
     label,
     meeting_pack,
 )
-from chi.app.ui import current_run, guarded, pick_month, require, run_caption, table_height
+from chi.app.ui import (
+    as_plain,
+    current_run,
+    guarded,
+    partial_notice,
+    pick_month,
+    require,
+    run_caption,
+    table_height,
+)
 from chi.auth import AREAS, Role
 from chi.decisions import (
     DECISION_TYPES,
+    SUBJECT_DECISIONS,
     Decision,
     DecisionConflict,
     DecisionError,
     actions_due,
+    applies,
     current_version,
     history,
     save_decision,
@@ -63,7 +74,7 @@ def _area(ctx: PageContext) -> tuple[str, Scope]:
 def render(ctx: PageContext) -> None:
     require(ctx, "meeting")
     with guarded(ctx):
-        run = current_run(ctx)
+        run = current_run(ctx, drafts=False)
         month = pick_month(run)
         area, scope = _area(ctx)
         first = parse_month(month)
@@ -134,6 +145,7 @@ def _page(
     )
     st.title(f"{SUBJECT_TITLES[subject]}: {area} area, list month {month}")
     run_caption(run)
+    partial_notice(run, month)
     counts = {s: frame.filter(pl.col("section") == s).height for s in SECTION_WORDS}
     due = frame.filter((pl.col("section") == "continuing") & pl.col("review_due")).height
     decided = frame.filter(pl.col("decision").is_not_null()).height
@@ -143,23 +155,31 @@ def _page(
         f"(**{due}** {'review' if due == 1 else 'reviews'} due) · **{counts['exited']}** "
         f"exited since {previous} · **{decided}** of {frame.height} decided for this meeting"
     )
+    limit = int(run.manifest["policy"].get("agenda_new", 0) or 0)
+    on_agenda = agenda(frame, limit)
     everyone = (
         st.segmented_control(
             "Show",
             ["agenda", "everyone"],
             default="agenda",
             format_func={
-                "agenda": f"Agenda ({agenda(frame).height})",
+                "agenda": f"Agenda ({on_agenda.height})",
                 "everyone": f"Everyone ({frame.height})",
             }.__getitem__,
             key="meeting_show",
             required=True,
-            help="The agenda: every new entry; continuing people whose review is due or who "
-            "have been decided on at this meeting; exits with a decision to close.",
+            help=f"The agenda: the {limit or 'all'} highest-ranked new entries (and any "
+            "decided on); continuing people whose review is due or who have been decided on "
+            "at this meeting; exits with a decision to close. Everyone: the whole cohort.",
         )
         == "everyone"
     )
-    shown = frame if everyone else agenda(frame)
+    shown = frame if everyone else on_agenda
+    if not everyone and counts["new"] > limit > 0:
+        st.caption(
+            f"The agenda opens with the {limit} highest-ranked of the {counts['new']} new "
+            "entries (policy agenda_new); the others are under Everyone."
+        )
     if shown.is_empty():
         st.info("Nobody in this area needs this meeting's attention for this month.")
     else:
@@ -168,15 +188,35 @@ def _page(
     _due_and_pack(ctx, run, shown, subject, month, area, meeting_date, everyone)
 
 
+# Pixel widths: the chair's columns (name, this meeting's decision, review due) are in view
+# at 1440 px (the browser test checks them).
+COHORT_COLUMNS: dict[str, Any] = {
+    "section": st.column_config.TextColumn("Section", width=90),
+    "rank": st.column_config.NumberColumn(
+        "Rank", help="Force rank (last month's, for exits)", width=55
+    ),
+    "name": st.column_config.TextColumn("Name", width=140),
+    "neighbourhood_name": st.column_config.TextColumn("Neighbourhood", width=130),
+    "harm_days": st.column_config.NumberColumn(
+        "Harm", help="Harm in the window (days)", format="%.2f", width=70
+    ),
+    "crimes": st.column_config.NumberColumn("Crimes", width=60),
+    "reasons": st.column_config.TextColumn("Reasons or why exited", width=160),
+    "last_decision": st.column_config.TextColumn("Last decision", width=160),
+    "review_due": st.column_config.CheckboxColumn("Due", help="Review due", width=45),
+    "decision": st.column_config.TextColumn("This meeting", width=140),
+}
+KEY_COLUMNS = ("Name", "This meeting", "Due")
+
+
 def _cohort_table(frame: pl.DataFrame) -> None:
+    # The columns a chair needs (who, this meeting's decision, review due) come first.
     shown = frame.select(
         pl.col("section").replace_strict(SECTION_WORDS),
         "rank",
         "name",
-        "neighbourhood_name",
-        "harm_days",
-        "crimes",
-        "reasons",
+        pl.col("decision").replace_strict(DECISION_TYPES, default=pl.col("decision")).fill_null(""),
+        "review_due",
         pl.when(pl.col("last_decision").is_null())
         .then(pl.lit(""))
         .otherwise(
@@ -186,30 +226,17 @@ def _cohort_table(frame: pl.DataFrame) -> None:
             + ")"
         )
         .alias("last_decision"),
-        "review_due",
-        pl.col("decision").replace_strict(DECISION_TYPES, default=pl.col("decision")).fill_null(""),
+        "reasons",
+        "harm_days",
+        "crimes",
+        "neighbourhood_name",
     )
     st.dataframe(
         shown,
         height=table_height(shown.height, most=420),
         hide_index=True,
         width="stretch",
-        column_config={
-            "section": st.column_config.TextColumn("Section", width=90),
-            "rank": st.column_config.NumberColumn(
-                "Rank", help="Force rank (last month's, for exits)", width=55
-            ),
-            "name": st.column_config.TextColumn("Name", width=140),
-            "neighbourhood_name": st.column_config.TextColumn("Neighbourhood", width=130),
-            "harm_days": st.column_config.NumberColumn(
-                "Harm", help="Harm in the window (days)", format="%.0f", width=60
-            ),
-            "crimes": st.column_config.NumberColumn("Crimes", width=60),
-            "reasons": st.column_config.TextColumn("Reasons or why exited", width=160),
-            "last_decision": st.column_config.TextColumn("Last decision", width=160),
-            "review_due": st.column_config.CheckboxColumn("Due", help="Review due", width=45),
-            "decision": st.column_config.TextColumn("This meeting", width=140),
-        },
+        column_config=COHORT_COLUMNS,
         key="meeting_table",
     )
 
@@ -239,7 +266,8 @@ def _decision_entry(
     flash = st.session_state.pop(FLASH, None)
     if flash:
         kind, text = flash
-        (st.success if kind == "ok" else st.error)(text)
+        # The message holds a name (data): shown with its Markdown characters escaped.
+        (st.success if kind == "ok" else st.error)(as_plain(text))
     rows = {r["person_id"]: r for r in frame.iter_rows(named=True)}
     options = list(rows)
     if st.session_state.get(PERSON) not in options:
@@ -263,9 +291,9 @@ def _decision_entry(
     )
     row = rows[person_id]
     ctx.record_once("meeting_person_view", month=month, scope=area, person_id=person_id)
-    st.markdown(
-        f"**{row['name'] or person_id}** · {row['neighbourhood_name']} · "
-        f"harm {row['harm_days']:,.1f} days · {row['crimes']} "
+    st.text(
+        f"{row['name'] or person_id} ({person_id}) · {row['neighbourhood_name']} · "
+        f"harm {row['harm_days']:.2f} days · {row['crimes']} "
         f"{'crime' if row['crimes'] == 1 else 'crimes'} · {row['reasons']}"
     )
     if row["last_decision"] is not None:
@@ -315,45 +343,51 @@ def _form(
     base_key: str,
     options: list[str],
 ) -> None:
+    """The decision first, with no default (a save with none chosen is refused, so Ctrl+Enter
+    never records a decision nobody took), then only the fields that decision needs."""
     person_id = row["person_id"]
     key = f"mt:{subject}:{month}:{person_id}"
-    types = list(DECISION_TYPES)
-    chosen = row["decision"] if row["decision"] in types else types[0]
+    types = list(SUBJECT_DECISIONS[subject])
+    chosen = row["decision"] if row["decision"] in types else None
+    kind = st.selectbox(
+        "Decision",
+        types,
+        index=None if chosen is None else types.index(chosen),
+        format_func=DECISION_TYPES.__getitem__,
+        placeholder="Choose the meeting's decision",
+        key=f"{key}:decision",
+    )
     with st.form(f"{key}:form", enter_to_submit=False):
-        a, b = st.columns(2)
-        a.selectbox(
-            "Decision",
-            types,
-            index=types.index(chosen),
-            format_func=DECISION_TYPES.__getitem__,
-            key=f"{key}:decision",
-        )
-        b.text_input(
-            "Service or partner (signpost, referral)",
-            value=row["service"] or "",
-            max_chars=200,
-            key=f"{key}:service",
-        )
-        c, d, e = st.columns(3)
-        c.date_input(
-            "Engagement start (engagement only)",
-            value=row["engagement_start"] or meeting_date,
-            format="YYYY-MM-DD",
-            key=f"{key}:start",
-        )
-        d.date_input(
-            "Engagement end",
-            value=row["engagement_end"] or meeting_date + timedelta(days=91),
-            format="YYYY-MM-DD",
-            key=f"{key}:end",
-        )
-        e.date_input(
-            "Review date",
-            value=row["review_date"],
-            format="YYYY-MM-DD",
-            key=f"{key}:review",
-        )
-        st.text_input("Owner", value=row["owner"] or "", max_chars=100, key=f"{key}:owner")
+        if applies(kind, "service"):
+            what = {"signpost": "Service signposted to", "civil_order": "Order sought"}.get(
+                str(kind), "Partner referred to"
+            )
+            st.text_input(what, value=row["service"] or "", max_chars=200, key=f"{key}:service")
+        if applies(kind, "engagement"):
+            c, d = st.columns(2)
+            c.date_input(
+                "Engagement start",
+                value=row["engagement_start"] or meeting_date,
+                format="YYYY-MM-DD",
+                key=f"{key}:start",
+            )
+            d.date_input(
+                "Engagement end",
+                value=row["engagement_end"] or meeting_date + timedelta(days=91),
+                format="YYYY-MM-DD",
+                key=f"{key}:end",
+            )
+        if applies(kind, "owner") or applies(kind, "review"):
+            e, f = st.columns(2)
+            if applies(kind, "owner"):
+                e.text_input("Owner", value=row["owner"] or "", max_chars=100, key=f"{key}:owner")
+            if applies(kind, "review"):
+                f.date_input(
+                    "Review date",
+                    value=row["review_date"],
+                    format="YYYY-MM-DD",
+                    key=f"{key}:review",
+                )
         st.text_area(
             "Notes", value=row["notes"] or "", max_chars=4000, height=100, key=f"{key}:notes"
         )
@@ -362,7 +396,16 @@ def _form(
             type="primary",
             shortcut="Ctrl+Enter",
             on_click=_saver(
-                ctx, subject, person_id, month, area, meeting_date, key, base_key, options
+                ctx,
+                subject,
+                person_id,
+                row["name"],
+                month,
+                area,
+                meeting_date,
+                key,
+                base_key,
+                options,
             ),
             key=f"{key}:save",
         )
@@ -372,6 +415,7 @@ def _saver(
     ctx: PageContext,
     subject: str,
     person_id: str,
+    name: str | None,
     month: str,
     area: str,
     meeting_date: date,
@@ -381,11 +425,18 @@ def _saver(
 ) -> Callable[[], None]:
     """The form's callback: it runs before the page is drawn again, so the version the save is
     based on is the one the form was shown with, not whatever was saved meanwhile."""
+    who = f"{name} ({person_id})" if name else person_id
 
     def save() -> None:
         state = st.session_state
-        kind = state[f"{key}:decision"]
-        engagement = kind == "engagement"
+        kind = state.get(f"{key}:decision")
+        if kind is None:
+            state[FLASH] = ("error", f"Not saved: choose the meeting's decision for {who} first.")
+            return
+
+        def given(field: str, name: str, default: Any = None) -> Any:
+            return state.get(f"{key}:{name}", default) if applies(kind, field) else default
+
         decision = Decision(
             subject_type=subject,
             person_id=person_id,
@@ -393,12 +444,12 @@ def _saver(
             area=area,
             meeting_date=meeting_date,
             decision=kind,
-            service=state[f"{key}:service"].strip(),
-            engagement_start=state[f"{key}:start"] if engagement else None,
-            engagement_end=state[f"{key}:end"] if engagement else None,
-            notes=state[f"{key}:notes"].strip(),
-            owner=state[f"{key}:owner"].strip(),
-            review_date=state[f"{key}:review"],
+            service=str(given("service", "service", "")).strip(),
+            engagement_start=given("engagement", "start"),
+            engagement_end=given("engagement", "end"),
+            notes=str(state.get(f"{key}:notes", "")).strip(),
+            owner=str(given("owner", "owner", "")).strip(),
+            review_date=given("review", "review"),
         )
         try:
             saved = save_decision(
@@ -408,16 +459,16 @@ def _saver(
             state[base_key] = exc.current
             state[FLASH] = (
                 "error",
-                f"Not saved: {exc}. The history below shows their decision; what you typed is "
-                "kept, so saving again records yours on top of theirs.",
+                f"Not saved for {who}: {exc}. The history below shows their decision; what "
+                "you typed is kept, so saving again records yours on top of theirs.",
             )
             return
         except DecisionError as exc:
-            state[FLASH] = ("error", f"Not saved: {exc}.")
+            state[FLASH] = ("error", f"Not saved for {who}: {exc}.")
             return
         state[FLASH] = (
             "ok",
-            f"Saved for {person_id}: {label(kind)} (version {saved.version}).",
+            f"Saved for {who}: {label(kind)} (version {saved.version}).",
         )
         i = options.index(person_id)
         if i + 1 < len(options):

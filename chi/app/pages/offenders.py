@@ -8,11 +8,14 @@ from typing import Any
 import polars as pl
 import streamlit as st
 
+from chi import listview
 from chi.app import data
 from chi.app.context import PageContext
 from chi.app.ui import (
     current_run,
     guarded,
+    list_filters,
+    partial_notice,
     pick_month,
     pick_scope,
     reasons_text,
@@ -21,32 +24,43 @@ from chi.app.ui import (
     table_height,
 )
 
+# Key columns first, so they are in view at 1440 px: who, why, how serious.
 COLUMNS: dict[str, Any] = {
-    "neighbourhood_rank": st.column_config.NumberColumn("Rank", help="Rank in the neighbourhood"),
-    "rank": st.column_config.NumberColumn("Force rank"),
-    "neighbourhood_name": "Neighbourhood",
-    "name": "Name",
-    "person_id": "Person id",
-    "age": "Age",
-    "harm_days": st.column_config.NumberColumn("Harm (days)", format="%.1f"),
-    "crimes": "Crimes",
-    "victims_count": "Victims",
-    "da_crimes": "DA crimes",
-    "da_victims_36m": st.column_config.NumberColumn(
-        "DA victims (36 months)", help="Distinct domestic-abuse victims in the last 36 months"
+    "neighbourhood_rank": st.column_config.NumberColumn(
+        "Rank", help="Rank in the neighbourhood", width=55
     ),
-    "serial_da": st.column_config.CheckboxColumn("Serial DA"),
+    "name": st.column_config.TextColumn("Name", width=150),
+    "status": st.column_config.TextColumn("New or continuing", width=130),
+    "reasons": st.column_config.TextColumn("Reasons", width=250),
     "rfg_score": st.column_config.ProgressColumn(
         "RFG score",
         help="Recency, frequency and gravity against this month's active offenders (0-100)",
         min_value=0,
         max_value=100,
         format="%.1f",
+        width=110,
     ),
-    "last_recorded_date": st.column_config.DateColumn("Latest crime", format="YYYY-MM-DD"),
-    "reasons": "Reasons",
-    "status": "New or continuing",
+    "serial_da": st.column_config.CheckboxColumn("Serial DA", width=80),
+    "harm_days": st.column_config.NumberColumn("Harm (days)", format="%.2f", width=95),
+    "crimes": st.column_config.NumberColumn("Crimes", width=65),
+    "victims_count": st.column_config.NumberColumn("Victims", width=65),
+    "da_crimes": st.column_config.NumberColumn("DA crimes", width=85),
+    "da_victims_36m": st.column_config.NumberColumn(
+        "DA victims (36 m)",
+        help="Distinct domestic-abuse victims in the last 36 months",
+        width=120,
+    ),
+    "age": st.column_config.NumberColumn("Age", width=50),
+    "last_recorded_date": st.column_config.DateColumn(
+        "Latest crime", format="YYYY-MM-DD", width=105
+    ),
+    "neighbourhood_name": st.column_config.TextColumn("Neighbourhood", width=140),
+    "person_id": st.column_config.TextColumn("Person id", width=95),
+    "rank": st.column_config.NumberColumn("Force rank", width=85),
 }
+
+
+KEY_COLUMNS = ("Rank", "Name", "New or continuing", "Reasons", "RFG score", "Harm (days)")
 
 
 def render(ctx: PageContext) -> None:
@@ -61,6 +75,7 @@ def render(ctx: PageContext) -> None:
         )
         st.title(f"Offenders: {scope.label}")
         run_caption(run)
+        partial_notice(run, month)
         serial = frame.filter(pl.col("serial_da")).height
         new = frame.filter(pl.col("status") == "new").height
         st.markdown(
@@ -70,10 +85,13 @@ def render(ctx: PageContext) -> None:
         if frame.is_empty():
             st.info("Nobody in this scope is on the offender list for this month.")
             return
-        only_serial = st.toggle("Serial domestic abuse only", key="serial_only")
-        shown = frame.filter(pl.col("serial_da")) if only_serial else frame
+        _, reasons, status = list_filters("offenders", listview.OFFENDER_REASONS)
+        shown = listview.filtered(frame, reasons, status)
+        if shown.is_empty():
+            st.info("Nobody on this list matches the filters.")
+            return
         st.dataframe(
-            reasons_text(shown).select(list(COLUMNS)),
+            reasons_text(shown, words=listview.OFFENDER_REASONS).select(list(COLUMNS)),
             height=table_height(shown.height),
             column_config=COLUMNS,
             hide_index=True,

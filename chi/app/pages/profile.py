@@ -9,8 +9,10 @@ is built when asked for and audited like the list downloads.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 import streamlit as st
@@ -25,7 +27,7 @@ from chi.app.context import PageContext
 from chi.app.ui import current_run, guarded, require, run_caption
 from chi.auth import AREAS, Role
 from chi.lists import Scope, area_scope, scope_from_key
-from chi.runs import Run, open_run
+from chi.runs import Run, extract_first_month, open_run
 from chi.score import add_months, month_label, parse_month
 
 PERIOD_LENGTHS = (12, 6, 3, 1)
@@ -36,6 +38,15 @@ CHART_BY_KEY = {spec.key: spec for spec in CHARTS}
 @st.cache_resource(show_spinner=False, max_entries=2)
 def _source(run_path: str, run_id: str) -> Source:
     return load_run(open_run(Path(run_path)))
+
+
+@st.cache_resource(show_spinner=False, max_entries=2)
+def warm(run_path: str, run_id: str) -> threading.Thread:
+    """Read the run's extract for the profile in the background, once per run and server,
+    so that the profile's first open does not wait for it."""
+    thread = threading.Thread(target=_source, args=(run_path, run_id), daemon=True)
+    thread.start()
+    return thread
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -61,12 +72,24 @@ def _scope(ctx: PageContext) -> Scope:
 def _period(run: Run) -> tuple[str, str]:
     """(period ``YYYY-MM:YYYY-MM``, board month) from the sidebar."""
     months = list(reversed(run.manifest.get("months") or []))
-    end = str(st.sidebar.selectbox("Period ends with", months, key="profile_end"))
     length = int(
         st.sidebar.selectbox(
             "Months", PERIOD_LENGTHS, key="profile_months", format_func=lambda n: f"{n} months"
         )
     )
+    start = extract_first_month(run)
+    whole = [
+        m
+        for m in months
+        if start is None or month_label(add_months(parse_month(m), 1 - length)) >= start
+    ]
+    if not whole:  # the extract is shorter than the period: say so, offer what there is
+        st.warning(
+            f"The extract starts in {start}: no {length}-month period lies wholly inside it, "
+            "so every period offered here is partial (it counts only the months since then)."
+        )
+        whole = months
+    end = str(st.sidebar.selectbox("Period ends with", whole, key="profile_end"))
     first = month_label(add_months(parse_month(end), 1 - length))
     return f"{first}:{end}", end
 
@@ -87,6 +110,27 @@ def render(ctx: PageContext) -> None:
             "profile_view", run_id=run.run_id, month=board, scope=scope.key, detail=period
         )
         _page(ctx, run, profile, scope, period)
+
+
+def _board_column(name: str, label: str, width: int) -> Any:
+    return st.column_config.TextColumn(label, help=name, width=width)
+
+
+# Short labels (the full name in each column's help) and pixel widths, so that every column
+# up to the baseline is in view at 1440 px (the browser test checks it).
+BOARD_CONFIG: dict[str, Any] = {
+    "Offence group": _board_column("Offence group", "Offence group", 175),
+    "This month": _board_column("This month", "This month", 78),
+    "1 year ago": _board_column("1 year ago", "1 year ago", 75),
+    "2 years ago": _board_column("2 years ago", "2 years ago", 80),
+    "3 years ago": _board_column("3 years ago", "3 years ago", 80),
+    "vs 1-year monthly average": _board_column("vs 1-year monthly average", "vs 1-year avg", 115),
+    "vs 3-year monthly average": _board_column("vs 3-year monthly average", "vs 3-year avg", 120),
+    "Rolling 12 months": _board_column("Rolling 12 months", "Rolling 12 m", 95),
+    "Baseline (previous year-end)": _board_column("Baseline (previous year-end)", "Baseline", 95),
+    "Prosecution-possible rate": _board_column("Prosecution-possible rate", "Prosecution rate", 95),
+}
+KEY_COLUMNS = ("Offence group", "This month", "Rolling 12 m", "Baseline")
 
 
 def _chart(profile: Profile, key: str) -> None:
@@ -122,6 +166,7 @@ def _page(ctx: PageContext, run: Run, profile: Profile, scope: Scope, period: st
             pl.DataFrame(display_rows(profile.board), schema=list(BOARD_COLUMNS), orient="row"),
             hide_index=True,
             width="stretch",
+            column_config=BOARD_CONFIG,
         )
         for note in profile.board.notes:
             st.caption(note)

@@ -7,6 +7,8 @@ reason, never dropped silently.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
@@ -15,6 +17,8 @@ import streamlit as st
 
 from chi.app.context import PageContext
 from chi.app.ui import current_run, guarded, require, run_caption
+from chi.export import ExportMeta, to_csv
+from chi.runs import Run
 
 _RULE_WORDS = {
     "lowest": "the lowest weight of the class (the contract's rule)",
@@ -62,12 +66,23 @@ def render(ctx: PageContext) -> None:
         st.dataframe(
             pl.DataFrame(
                 [
-                    {"basis": k, "crimes": v, "share %": round(100 * v / total, 2)}
+                    {
+                        "basis": k,
+                        "meaning": BASIS_WORDS.get(k, ""),
+                        "crimes": v,
+                        "share %": round(100 * v / total, 2),
+                    }
                     for k, v in basis.items()
                 ],
-                schema={"basis": pl.String, "crimes": pl.Int64, "share %": pl.Float64},
+                schema={
+                    "basis": pl.String,
+                    "meaning": pl.String,
+                    "crimes": pl.Int64,
+                    "share %": pl.Float64,
+                },
             ),
             hide_index=True,
+            column_config={"meaning": st.column_config.TextColumn("Meaning", width="large")},
         )
         rules = m.get("weight_rules", [])
         if rules:
@@ -109,8 +124,11 @@ def render(ctx: PageContext) -> None:
         if rejects.is_empty():
             st.success("No rows were rejected.")
             return
+        # One line per check, not per offending value ("occurred after recorded (2022-06-22)"
+        # and "(2022-06-23)" are the same check).
         summary = (
-            rejects.group_by("table", "column", "reason")
+            rejects.with_columns(pl.col("reason").str.replace(r" \(.*\)$", ""))
+            .group_by("table", "column", "reason")
             .len("rows")
             .sort(["rows", "table", "column", "reason"], descending=[True, False, False, False])
         )
@@ -120,6 +138,45 @@ def render(ctx: PageContext) -> None:
         shown = rejects if which == "every table" else rejects.filter(pl.col("table") == which)
         st.caption(f"{shown.height:,} rows; the first 1,000 are shown.")
         st.dataframe(shown.head(1000), hide_index=True, width="stretch")
+        st.download_button(
+            "Rejected rows for the records team (CSV)",
+            data=_rejects_csv(ctx, run, shown, which),
+            file_name=f"chi-rejects-{run.run_id}.csv",
+            mime="text/csv",
+            on_click="ignore",
+            key="rejects_download",
+        )
+
+
+BASIS_WORDS = {
+    "exact": "the offence code is in the weight set",
+    "ho_class_min": "no exact code: the lowest weight of the crime's Home Office class",
+    "ho_class_typical": "no exact code: the weight of the typical offence of its Home Office class",
+    "group_min": "no class match: the lowest weight of the offence group",
+    "unmatched": "no weight found: left out of every harm sum (listed below)",
+}
+
+
+def _rejects_csv(ctx: PageContext, run: Run, rows: pl.DataFrame, which: str) -> Callable[[], bytes]:
+    """The rejected rows as CSV (formulas neutralised, marking and run id in the last
+    columns), audited with the row count when it is built."""
+
+    def build() -> bytes:
+        meta = replace(
+            ExportMeta.from_manifest(
+                run.manifest,
+                title="Rejected rows",
+                month="",
+                scope=which,
+                exported_by=ctx.user.username,
+            ),
+            marking=ctx.config.marking,
+        )
+        data = to_csv(rows, meta)
+        ctx.record("download", run_id=run.run_id, rows=rows.height, detail=f"rejects csv; {which}")
+        return data
+
+    return build
 
 
 def _class_rule(section: dict[str, Any] | None) -> None:

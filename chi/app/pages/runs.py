@@ -16,7 +16,15 @@ from chi.app.jobs import JOBS, Job, JobBusyError
 from chi.app.ui import guarded, require, table_height
 from chi.policy import Policy
 from chi.reference import weight_sets
-from chi.runs import Run, RunError, latest_run_id, list_runs
+from chi.runs import (
+    Run,
+    RunError,
+    current_run_id,
+    latest_run_id,
+    list_runs,
+    make_current,
+    victims_listed_last_month,
+)
 
 
 def render(ctx: PageContext) -> None:
@@ -28,34 +36,47 @@ def render(ctx: PageContext) -> None:
         except RunError:
             runs = []
         latest = latest_run_id(ctx.config.runs_dir) if runs else None
-        current = next((r for r in runs if r.run_id == latest), runs[-1] if runs else None)
-        published, new, compare = st.tabs(["Published runs", "Start a new run", "Compare two runs"])
+        current_id = (current_run_id(ctx.config.runs_dir) or latest) if runs else None
+        current = next((r for r in runs if r.run_id == current_id), runs[-1] if runs else None)
+        notice = st.session_state.pop("chi_runs_notice", None)
+        if notice:
+            st.success(notice)
+        published, make, new, compare = st.tabs(
+            ["Runs", "Make a run current", "Start a new run", "Compare two runs"]
+        )
         with published:
-            _runs_table(runs, latest)
+            _runs_table(runs, current_id)
+        with make:
+            _make_current(ctx, runs, current_id)
         with new:
             _new_run(ctx, current)
         with compare:
-            _diff(ctx, runs, latest)
+            _diff(ctx, runs, current_id)
 
 
-def _runs_table(runs: list[Run], latest: str | None) -> None:
+def _runs_table(runs: list[Run], current_id: str | None) -> None:
     if not runs:
         st.info("No runs have been published yet.")
         return
+    st.caption(
+        "The current run is the one every user reads (lists, downloads, meetings, backtests). "
+        "Other runs are drafts or earlier runs, seen by analysts only."
+    )
     rows = []
     for r in reversed(runs):
         m, pol = r.manifest, r.manifest["policy"]
         rows.append(
             {
                 "run": r.run_id,
-                "current": r.run_id == latest,
+                "current": r.run_id == current_id,
+                "state": "current" if r.run_id == current_id else "draft",
                 "created": m["created_at"],
                 "weights": m["weights"]["name"],
                 "window": pol["window_months"],
                 "min harm": pol["min_harm"],
                 "min crimes": pol["min_crimes"],
                 "months": f"{m['months'][0]} to {m['months'][-1]}" if m["months"] else "",
-                "victims listed": m["outputs"]["victim_list"]["rows"],
+                "victims listed (last month)": victims_listed_last_month(r),
                 "rejected rows": sum(c["rejected"] for c in m["counts"].values()),
             }
         )
@@ -68,6 +89,65 @@ def _runs_table(runs: list[Run], latest: str | None) -> None:
     chosen = st.selectbox("Manifest of run", [r.run_id for r in reversed(runs)], key="manifest_run")
     with st.expander(f"Manifest of {chosen}"):
         st.json(next(r.manifest for r in runs if r.run_id == chosen))
+
+
+def _make_current(ctx: PageContext, runs: list[Run], current_id: str | None) -> None:
+    """Choose a draft (or an earlier run), read its diff against the current run, then make
+    it current for everyone; audited."""
+    others = [r for r in reversed(runs) if r.run_id != current_id]
+    if not others:
+        st.info("There is no other run to make current: score a draft run first.")
+        return
+    by_id = {r.run_id: r for r in runs}
+    latest = latest_run_id(ctx.config.runs_dir)
+
+    def label(run_id: str) -> str:
+        pol = by_id[run_id].manifest["policy"]
+        kind = "newest draft" if run_id == latest else "draft or earlier run"
+        return (
+            f"{run_id} ({kind}): {by_id[run_id].manifest['weights']['name']}, harm ≥ "
+            f"{pol['min_harm']}, crimes ≥ {pol['min_crimes']}, window {pol['window_months']}"
+        )
+
+    chosen = str(
+        st.selectbox(
+            "Run to make current", [r.run_id for r in others], format_func=label, key="pub_run"
+        )
+    )
+    run, current = by_id[chosen], by_id.get(current_id or "")
+    if current is None:
+        st.info("No run is current yet.")
+    else:
+        shared = sorted(set(current.manifest["months"]) & set(run.manifest["months"]))
+        if not shared:
+            st.warning(
+                f"Run {chosen} shares no month with the current run {current.run_id}: there "
+                "is no diff to read."
+            )
+        else:
+            month = str(st.selectbox("Month of the diff", list(reversed(shared)), key="pub_month"))
+            frame = data.diff(current, run, month)
+            ctx.record_once(
+                "diff_view", run_id=f"{current.run_id}..{chosen}", month=month, rows=frame.height
+            )
+            st.caption(f"Against the current run {current.run_id}, for {month}:")
+            _diff_table(frame)
+    agreed = st.checkbox(
+        f"I have read the diff; every user should read run {chosen} from now on",
+        key="pub_agree",
+    )
+    if st.button("Make this run current", type="primary", disabled=not agreed, key="pub_button"):
+        try:
+            previous = make_current(ctx.config.runs_dir, chosen, ctx.user.username)
+        except RunError as exc:
+            st.error(str(exc))
+            return
+        ctx.record("run_made_current", run_id=chosen, detail=f"previous {previous or 'none'}")
+        st.session_state["chi_runs_notice"] = (
+            f"Run {chosen} is now current (it was {previous or 'none'}): every user reads it."
+        )
+        st.session_state.pop("pub_agree", None)
+        st.rerun()
 
 
 def _extract(ctx: PageContext, current: Run | None) -> Path | None:
@@ -93,7 +173,8 @@ def _new_run(ctx: PageContext, current: Run | None) -> None:
     months = current.manifest["months"] if current else []
     sets = weight_sets()
     st.caption(
-        f"Extract: `{extract}`. Users keep seeing the current run until the new one is published."
+        f"Extract: {extract}. The new run is a draft, seen by analysts only, until you make it "
+        "current (tab: Make a run current)."
     )
     with st.form("new_run"):
         a, b, c, d = st.columns(4)
@@ -115,7 +196,7 @@ def _new_run(ctx: PageContext, current: Run | None) -> None:
             f"{months[0]}:{months[-1]}" if months else "",
             key="months",
         )
-        submitted = st.form_submit_button("Score and publish", type="primary")
+        submitted = st.form_submit_button("Score a draft run", type="primary")
     if not submitted:
         return
     try:
@@ -156,12 +237,16 @@ def _progress(ctx: PageContext) -> None:
 
 def _finished(ctx: PageContext, job: Job) -> None:
     if job.state == "done":
-        st.success(f"Run {job.run_id} (started by {job.username}) is published and is now current.")
+        st.success(
+            f"Run {job.run_id} (started by {job.username}) is scored as a draft: read its diff "
+            "and make it current under Make a run current."
+        )
     else:
         st.error(f"The last run started from the app failed: {job.error}")
 
 
 def _diff(ctx: PageContext, runs: list[Run], latest: str | None) -> None:
+    """Any two runs side by side (``latest`` here: the current run, marked in the labels)."""
     if len(runs) < 2:
         st.info("Publish a second run to compare it with the first.")
         return
@@ -188,14 +273,17 @@ def _diff(ctx: PageContext, runs: list[Run], latest: str | None) -> None:
     month = st.selectbox("Month", shared, key="diff_month")
     frame = data.diff(by_id[a_id], by_id[b_id], month)
     ctx.record_once("diff_view", run_id=f"{a_id}..{b_id}", month=month, rows=frame.height)
+    _diff_table(frame)
+
+
+def _diff_table(frame: pl.DataFrame) -> None:
     if frame.is_empty():
         st.success("The same people are listed in both runs for this month.")
         return
     counts = frame.group_by("list", "change").len().sort("list", "change")
-    st.markdown(
+    st.text(
         " · ".join(
-            f"**{r['len']}** {r['change']} the {r['list']} list"
-            for r in counts.iter_rows(named=True)
+            f"{r['len']} {r['change']} the {r['list']} list" for r in counts.iter_rows(named=True)
         )
     )
     st.dataframe(

@@ -7,15 +7,18 @@ from typing import Any
 import polars as pl
 import streamlit as st
 
+from chi import listview
 from chi.app import data
 from chi.app.context import PageContext
 from chi.app.downloads import DOWNLOAD_FORMATS, file_name, media_type, victim_download
 from chi.app.ui import (
+    as_plain,
     current_run,
     guarded,
+    list_filters,
+    partial_notice,
     pick_month,
     pick_scope,
-    reasons_text,
     require,
     run_caption,
     table_height,
@@ -26,29 +29,41 @@ from chi.model.forecast import ModelError
 from chi.runs import Run, RunError
 from chi.score import add_months, month_label, parse_month
 
+# Keyed by chi.listview's headers: the page shows the very table the downloads write. Widths
+# in pixels, so the key columns (up to Harm, and the forecast when shown) fit at 1440 px.
 COLUMNS: dict[str, Any] = {
-    "neighbourhood_rank": st.column_config.NumberColumn("Rank", help="Rank in the neighbourhood"),
-    "rank": st.column_config.NumberColumn("Force rank"),
-    "neighbourhood_name": st.column_config.TextColumn("Neighbourhood"),
-    "name": st.column_config.TextColumn("Name"),
-    "person_id": st.column_config.TextColumn("Person id"),
-    "age": st.column_config.NumberColumn("Age"),
-    "harm_days": st.column_config.NumberColumn("Harm (days)", format="%.1f"),
-    "crimes": st.column_config.NumberColumn("Crimes"),
-    "da_crimes": st.column_config.NumberColumn("DA crimes"),
-    "last_recorded_date": st.column_config.DateColumn("Latest crime", format="YYYY-MM-DD"),
-    "latest_offence": st.column_config.TextColumn("Latest offence", width="medium"),
-    "reasons": st.column_config.TextColumn("Reasons"),
-    "status": st.column_config.TextColumn("New or continuing"),
-    "forecast": st.column_config.ProgressColumn(
+    "Rank": st.column_config.NumberColumn(
+        "Rank",
+        help="Place on the neighbourhood's list (specialist-team people take none)",
+        width=55,
+    ),
+    "Name": st.column_config.TextColumn("Name", width=150),
+    "Person id": st.column_config.TextColumn("Person id", width=95),
+    "New or continuing": st.column_config.TextColumn("New or continuing", width=130),
+    "Reasons": st.column_config.TextColumn("Reasons", width=250),
+    "Forecast": st.column_config.ProgressColumn(
         "Forecast",
         help="Probability of further victimisation in the model's horizon",
         min_value=0.0,
         max_value=1.0,
         format="%.2f",
+        width=100,
     ),
-    "forecast_reasons": st.column_config.TextColumn("Forecast: why", width="medium"),
+    "Harm (days)": st.column_config.NumberColumn("Harm (days)", format="%.2f", width=95),
+    "Specialist team": st.column_config.TextColumn(
+        "Specialist team", help="The team whose offences list this person (policy)", width=230
+    ),
+    "Crimes": st.column_config.NumberColumn("Crimes", width=65),
+    "DA crimes": st.column_config.NumberColumn("DA crimes", width=85),
+    "Age": st.column_config.NumberColumn("Age", width=50),
+    "Latest crime": st.column_config.DateColumn("Latest crime", format="YYYY-MM-DD", width=105),
+    "Latest offence": st.column_config.TextColumn("Latest offence", width=250),
+    "Neighbourhood": st.column_config.TextColumn("Neighbourhood", width=140),
+    "Force rank": st.column_config.NumberColumn("Force rank", width=85),
+    "Forecast: why": st.column_config.TextColumn("Forecast: why", width=300),
 }
+# The columns that must be in view without scrolling (the browser test checks them).
+KEY_COLUMNS = ("Rank", "Name", "New or continuing", "Reasons", "Forecast", "Harm (days)")
 
 
 def render(ctx: PageContext) -> None:
@@ -69,19 +84,25 @@ def _with_forecast(
         return shown, []
     try:
         with st.spinner("Scoring the forecast"):
-            scores = data.forecast(run, month, scope, shown["person_id"].to_list())
+            scores = data.forecast(run, month, scope, shown["Person id"].to_list())
     except (ModelError, ValueError, RunError) as exc:
         st.warning(f"The forecast is not available: {exc}")
         return shown, []
     scores = scores.select(
-        "person_id",
-        pl.col("score").alias("forecast"),
-        pl.col("top_reasons").list.join("; ").alias("forecast_reasons"),
+        pl.col("person_id").alias("Person id"),
+        pl.col("score").alias("Forecast"),
+        pl.col("top_reasons").list.join("; ").alias("Forecast: why"),
     )
-    return shown.join(scores, on="person_id", how="left", maintain_order="left"), [
-        "forecast",
-        "forecast_reasons",
+    return shown.join(scores, on="Person id", how="left", maintain_order="left"), [
+        "Forecast",
+        "Forecast: why",
     ]
+
+
+def _policy(run: Run) -> tuple[int | None, str]:
+    pol = run.manifest["policy"]
+    size = pol.get("list_size")
+    return (None if size is None else int(size)), str(pol.get("specialist_rule", "none"))
 
 
 def _page(ctx: PageContext, run: Run, month: str, scope: Scope) -> None:
@@ -92,13 +113,27 @@ def _page(ctx: PageContext, run: Run, month: str, scope: Scope) -> None:
 
     st.title(f"Victim list: {scope.label}")
     run_caption(run)
+    partial_notice(run, month)
     previous = month_label(add_months(parse_month(month), -1))
     new = frame.filter(pl.col("status") == "new").height
+    size, rule = _policy(run)
+    specialist = listview.specialist_count(frame)
     st.markdown(
         f"**{frame.height}** {'person' if frame.height == 1 else 'people'} listed for "
         f"**{month}** · **{new}** new · **{frame.height - new}** continuing · "
         f"**{gone.height}** exited since {previous}"
     )
+    if specialist and rule == "flag":
+        st.caption(
+            f"{specialist} of them are listed for offences a specialist team owns (child "
+            "protection, rape and serious sexual offences): flagged with the team under "
+            "Everyone listed, and they take no place on the list to act on."
+        )
+    elif specialist and rule == "exclude":
+        st.caption(
+            f"{specialist} listed for offences a specialist team owns are left off this list "
+            "(policy: exclude); the specialist teams have them."
+        )
 
     show_forecast = False
     if ctx.user.role is Role.ANALYST:
@@ -109,16 +144,24 @@ def _page(ctx: PageContext, run: Run, month: str, scope: Scope) -> None:
             key="victims_forecast",
         )
 
+    everyone, reasons, status = list_filters(
+        "victims", listview.REASONS, size, frame.height - (specialist if rule == "exclude" else 0)
+    )
+    view = listview.ListView(everyone, reasons, status, rule)
+    rows_shown = listview.select(frame, view)
+    drop = listview.hidden_columns(len(scope.neighbourhoods) == 1, rows_shown, view)
+    shown = listview.table(rows_shown, drop)
     if frame.is_empty():
         st.info("Nobody in this scope is on the list for this month.")
+    elif rows_shown.is_empty():
+        st.info("Nobody on this list matches the filters.")
     else:
-        shown = reasons_text(frame)
-        columns = [c for c in COLUMNS if not c.startswith("forecast")]
+        columns = list(shown.columns)
         if show_forecast:
             shown, added = _with_forecast(run, month, scope, shown)
-            columns += added
-        if len(scope.neighbourhoods) == 1:
-            columns.remove("neighbourhood_name")
+            if added:  # the score beside the reasons, its explanation at the end
+                columns.insert(columns.index("Reasons") + 1, "Forecast")
+                columns.append("Forecast: why")
         event = st.dataframe(
             shown.select(columns),
             height=table_height(shown.height),
@@ -129,10 +172,11 @@ def _page(ctx: PageContext, run: Run, month: str, scope: Scope) -> None:
             selection_mode="single-row",
             key="victim_table",
         )
-        rows = event.selection.rows if event is not None else []
-        if rows:
-            chosen = frame.row(rows[0], named=True)
-            if st.button(f"Open the person view for {chosen['name'] or chosen['person_id']}"):
+        picked = event.selection.rows if event is not None else []
+        if picked:
+            chosen = rows_shown.row(picked[0], named=True)
+            who = as_plain(str(chosen["name"] or chosen["person_id"]))
+            if st.button(f"Open the person view for {who}"):
                 st.session_state["person_jump"] = chosen["person_id"]
                 st.switch_page(ctx.pages["person"])
         else:
@@ -163,11 +207,12 @@ def _page(ctx: PageContext, run: Run, month: str, scope: Scope) -> None:
     )
     cols = st.columns([1, 1.4, 2, 3])
     labels = {"csv": "CSV", "xlsx": "Excel (XLSX)", "pdf": "Printable briefing (PDF)"}
+    st.caption(f"Downloads hold the list as shown: {view.describe()} ({shown.height} rows).")
     for col, fmt in zip(cols, DOWNLOAD_FORMATS, strict=False):
         with col:
             st.download_button(
                 labels[fmt],
-                data=_deferred(ctx, run, month, scope, frame, fmt),
+                data=_deferred(ctx, run, month, scope, rows_shown, fmt, drop, view.describe()),
                 file_name=file_name(run, month, scope, fmt),
                 mime=media_type(fmt),
                 on_click="ignore",
@@ -175,10 +220,28 @@ def _page(ctx: PageContext, run: Run, month: str, scope: Scope) -> None:
             )
 
 
-def _deferred(ctx: PageContext, run: Run, month: str, scope: Scope, frame: pl.DataFrame, fmt: str):  # type: ignore[no-untyped-def]
+def _deferred(  # type: ignore[no-untyped-def]
+    ctx: PageContext,
+    run: Run,
+    month: str,
+    scope: Scope,
+    rows: pl.DataFrame,
+    fmt: str,
+    drop: tuple[str, ...],
+    view: str,
+):
     def build() -> bytes:
         return victim_download(
-            ctx.store, ctx.user, run, month, scope, frame, fmt, ctx.config.marking
+            ctx.store,
+            ctx.user,
+            run,
+            month,
+            scope,
+            rows,
+            fmt,
+            ctx.config.marking,
+            drop=drop,
+            view=view,
         )
 
     return build
