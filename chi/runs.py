@@ -562,6 +562,8 @@ def rerun_inputs(run: Run, extract: Path | None = None) -> tuple[Path, Policy, s
             + " (a rerun reproduces a run only from the inputs it was made from)"
         )
     return folder, policy, months, as_of
+
+
 # Draft and current runs. ``RUNS/latest`` is the newest run; ``RUNS/current`` is the run every
 # user reads (lists, downloads, meetings, backtests). A new run is a draft, seen by analysts
 # only, until an analyst makes it current (``chi publish RUN`` or the Runs page); an earlier

@@ -64,7 +64,7 @@ def test_the_worked_example_prints_the_report_on_the_page(
     )
     assert got.exit_code == 0, got.output
     assert "crimes.status" not in got.stdout
-    got = runner.invoke(app, ["score", "extract-2", "--out", "runs"])
+    got = runner.invoke(app, ["score", "extract-2", "--out", "runs", "--partial"])
     assert got.exit_code == 0, got.output
     assert "crimes     read         6  accepted         6  rejected       0" in got.stdout
     run = got.stdout.strip().splitlines()[-1]

@@ -384,7 +384,9 @@ def test_malformed_extracts_score_to_whole_runs_or_one_line(
     with tempfile.TemporaryDirectory() as d:
         folder = Path(d) / "extract"
         _write(folder, tables, damage)
-        result = runner.invoke(app, ["score", str(folder), "--out", str(Path(d) / "runs")])
+        result = runner.invoke(
+            app, ["score", str(folder), "--out", str(Path(d) / "runs"), "--partial"]
+        )
         assert result.exception is None or isinstance(result.exception, SystemExit), repr(
             result.exception
         )

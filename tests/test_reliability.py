@@ -573,7 +573,9 @@ def test_a_full_disk_while_publishing_is_one_line_and_publishes_nothing(
         raise OSError(errno.ENOSPC, "No space left on device", str(path))
 
     monkeypatch.setattr("chi.runs._write", full)
-    line = _one_line_error(runner.invoke(app, ["score", str(small_extract), "--out", str(runs)]))
+    line = _one_line_error(
+        runner.invoke(app, ["score", str(small_extract), "--out", str(runs), "--partial"])
+    )
     assert "the disk is full" in line and "victim_list.parquet" in line
     assert list_runs(runs) == [] and latest_run_id(runs) is None
     assert not [c for c in runs.iterdir() if c.name.startswith(INCOMING)]
@@ -763,7 +765,7 @@ def test_year_0001_and_9999_dates_are_rejected_rows(tmp_path: Path) -> None:
         victims=[victim("C1", "P"), victim("C2", "P"), victim("C1", "Q")],
         as_of="2024-01-31",
     )
-    done = runner.invoke(app, ["score", str(extract), "--out", str(tmp_path / "runs")])
+    done = runner.invoke(app, ["score", str(extract), "--out", str(tmp_path / "runs"), "--partial"])
     assert done.exit_code == 0, done.output
     m = open_run(Path(done.output.strip().splitlines()[-1])).manifest
     assert m["months"] == ["2024-01"]
@@ -859,7 +861,7 @@ def test_the_machine_zone_changes_no_list_file(tmp_path: Path) -> None:
     for zone in ("UTC", "Europe/London", "Pacific/Kiritimati"):
         runs = tmp_path / f"runs-{zone.replace('/', '-')}"
         done = subprocess.run(
-            [sys.executable, "-m", "chi", "score", str(extract), "--out", str(runs)],
+            [sys.executable, "-m", "chi", "score", str(extract), "--out", str(runs), "--partial"],
             capture_output=True,
             text=True,
             env={**os.environ, "TZ": zone},
