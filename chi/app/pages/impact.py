@@ -58,12 +58,12 @@ def _review(
     """The review and the tracking table (cohort and comparison) for one scope and cohort."""
     run = open_run(Path(run_path))
     lists, victimisations = scoped_inputs(run, scope_from_key(scope_key))
+    # Every member goes to the review, listed in their index month or not: the review
+    # counts and reports the ones who were not, rather than a join dropping them here.
     group = pl.DataFrame(
-        members, schema=["person_id", "index_month", "start_month"], orient="row"
-    ).join(
-        lists.select("person_id", pl.col("month").alias("index_month")),
-        on=["person_id", "index_month"],
-        how="semi",
+        members,
+        schema={"person_id": pl.String, "index_month": pl.String, "start_month": pl.String},
+        orient="row",
     )
     result = impact_review(
         lists,
@@ -162,16 +162,31 @@ def _tracking_chart(
 
 
 def _page(result: ImpactResult, tracking: pl.DataFrame, spec: str) -> None:
-    a, b, c, d = st.columns(4)
+    a, b, c, d, e = st.columns(5)
     a.metric("Cohort reviewed", f"{result.engaged:,}")
     b.metric("Matched comparison", f"{result.comparison:,}")
-    c.metric("Unmatched", f"{result.unmatched_engaged:,}", help="No comparison in their stratum")
+    c.metric(
+        "Found a comparison",
+        f"{result.matched_share:.0%}" if result.reviewable else "-",
+        help="Share of the reviewable cohort with a comparable listed person not engaged",
+    )
     d.metric(
         "Not yet reviewable",
         f"{result.not_yet_reviewable:,}",
         help="Their after-period has not ended",
     )
+    e.metric(
+        "Not on the list",
+        f"{result.not_listed:,}",
+        help="Not on the victim list in their index month (in this scope), so not reviewed",
+    )
+    st.text(result.counts_text())
+    if result.withheld:
+        st.warning("**No verdict.** " + " ".join(result.withheld))
     st.info(result.explanation())
+    power = result.power_text()
+    if power:
+        st.info(power)
     if result.engaged == 0:
         return
 
@@ -207,8 +222,14 @@ def _page(result: ImpactResult, tracking: pl.DataFrame, spec: str) -> None:
                 "comparison": signed_percent(m.comparison_change),
                 "estimate": signed_percent(m.relative_effect),
                 "interval": f"{signed_percent(m.ci_low)} to {signed_percent(m.ci_high)}",
+                "placebo": f"{signed_percent(p.relative_effect)} ({signed_percent(p.ci_low)} "
+                f"to {signed_percent(p.ci_high)})",
+                "mde": f"{mde:.0%}" if mde is not None else "-",
             }
-            for m in (result.harm, result.victimisations)
+            for m, p, mde in (
+                (result.harm, result.placebo_harm, result.mde_harm),
+                (result.victimisations, result.placebo_victimisations, result.mde_victimisations),
+            )
         ]
     )
     st.dataframe(
@@ -226,6 +247,37 @@ def _page(result: ImpactResult, tracking: pl.DataFrame, spec: str) -> None:
                 "as the comparison group did",
             ),
             "interval": "95% interval (bootstrap)",
+            "placebo": st.column_config.TextColumn(
+                "Placebo (before anyone was engaged)",
+                help="The same comparison over the months before the before-period, when "
+                "nothing had been done yet: it should be near zero with an interval that "
+                "includes zero",
+            ),
+            "mde": st.column_config.TextColumn(
+                "Smallest detectable change",
+                help="The smallest change this review would be likely to show (80% power, 5% "
+                "level)",
+            ),
+        },
+    )
+    st.subheader("Balance: were the groups alike before?")
+    st.caption(
+        "Standardised mean differences (the difference in means over the pooled standard "
+        "deviation) between the cohort and the listed people who were not engaged, before "
+        "matching and after. Above 0.1 after matching means the comparison is not like the "
+        "cohort, and the verdict is withheld."
+    )
+    st.dataframe(
+        result.balance_table(),
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "feature": "Before the action",
+            "engaged": st.column_config.NumberColumn("Cohort", format="%.3f"),
+            "pool": st.column_config.NumberColumn("All not engaged", format="%.3f"),
+            "comparison": st.column_config.NumberColumn("Matched comparison", format="%.3f"),
+            "smd_before": st.column_config.NumberColumn("Difference before", format="%.3f"),
+            "smd_after": st.column_config.NumberColumn("Difference after", format="%.3f"),
         },
     )
 
@@ -246,8 +298,9 @@ def _page(result: ImpactResult, tracking: pl.DataFrame, spec: str) -> None:
         "the list month) because people are listed at their worst, then fall back. Right: the "
         "months from the start only, where any difference made by the action shows. The "
         "comparison group's month 0 is the month after its list month, when a meeting would "
-        "have acted; it is weighted to the cohort's mix of list months, areas, harm bands, "
-        "domestic abuse and new or continuing listing."
+        "have acted; each cohort member is compared with up to ten listed people who were not "
+        "engaged, from the same list month, area, listing reasons, domestic abuse and new or "
+        "continuing listing, with the most similar month-by-month harm and victimisations."
     )
     with st.expander("Tracking table"):
         st.dataframe(
@@ -261,10 +314,9 @@ def _page(result: ImpactResult, tracking: pl.DataFrame, spec: str) -> None:
         )
     with st.expander(f"Matching strata ({len(result.strata)})"):
         st.caption(
-            "Each stratum is a list month, area, harm band at listing (0: under 365 days, "
-            "1: 365-999, 2: 1,000-1,824, 3: 1,825 or more), domestic abuse and new or "
-            "continuing status. Cohort members in a stratum with nobody to compare with are "
-            "left out and counted as unmatched."
+            "Each stratum is a list month, area, new or continuing status, domestic abuse and "
+            "listing reasons (high harm, repeat, child). Cohort members with nobody comparable "
+            "in their stratum are left out and counted as unmatched."
         )
         st.dataframe(pl.DataFrame(result.strata), hide_index=True, width="stretch")
     st.caption(f"Cohort: {_cohort_label(spec)}. Method: docs/meetings.md.")
