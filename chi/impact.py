@@ -361,7 +361,12 @@ def _bias_fit(c: _Side, used: np.ndarray, outcomes: np.ndarray) -> np.ndarray | 
 def _smd(
     e_all: np.ndarray, pool: np.ndarray, e_m: np.ndarray, c_m: np.ndarray, w: np.ndarray
 ) -> tuple[float, float, float, float, float]:
+    if len(e_all) == 0:
+        return 0.0, 0.0, 0.0, 0.0, 0.0
     sd = math.sqrt((float(e_all.var()) + float(pool.var())) / 2) if len(pool) else 0.0
+    if sd == 0 and len(pool):
+        # Both groups constant: the spread of the two together, so that a difference shows.
+        sd = float(np.r_[e_all, pool].std())
     me, mp = float(e_all.mean()), float(pool.mean()) if len(pool) else 0.0
     mem = float(e_m.mean()) if len(e_m) else 0.0
     mc = float(np.average(c_m, weights=w)) if len(c_m) else 0.0
@@ -573,7 +578,8 @@ class ImpactResult:
                 else ""
             )
         return (
-            f"With {self.engaged:,} people reviewed, only a change larger than about "
+            f"With {self.engaged:,} {'person' if self.engaged == 1 else 'people'} reviewed, "
+            f"only a change larger than about "
             f"{_pct(self.mde_victimisations)} in victimisations, or {_pct(self.mde_harm)} in "
             f"harm, would be likely to show (80% power at the 5% level). A smaller effect may "
             f'be real and still not show: "no evidence of an effect" is not "no effect".'
@@ -895,7 +901,9 @@ def _strata(
         )
         .drop("sid")
         .sort(EXACT)
-        .with_columns(pl.col("da").cast(pl.String))
+        .with_columns(
+            pl.col("da").cast(pl.String), *(pl.col(r).cast(pl.Boolean) for r in EXACT[4:])
+        )
         .to_dicts()
     )
 
