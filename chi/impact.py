@@ -183,6 +183,12 @@ NEIGHBOURS = 10
 """Each cohort member is compared with up to this many nearest listed, not engaged people."""
 PS_CALIPER = 0.2
 """No comparison whose propensity score's logit is further than this many SDs away."""
+PS_MIN_COHORT = 50
+"""Below this many cohort members a propensity score would be over-fitted (a handful of
+people can always be told apart from the rest), so a distance caliper is used instead."""
+DISTANCE_CALIPER = 1.0
+"""For a small cohort: no comparison further than this (root mean square of the
+standardised feature differences)."""
 SMD_LIMIT = 0.1
 """A standardised mean difference above this after matching is a balance failure."""
 MIN_SHARE = 0.5
@@ -325,7 +331,8 @@ def _match(
     scale = both.std(axis=0) if len(both) else np.ones(e.features.shape[1])
     scale[~(scale > 0)] = 1.0
     fe, fc = e.features / scale, c.features / scale
-    pe, pc = _propensity(e, c, scale) if NEIGHBOURS else (np.zeros(len(fe)), np.zeros(len(fc)))
+    small = len(fe) < PS_MIN_COHORT
+    pe, pc = (np.zeros(len(fe)), np.zeros(len(fc))) if small else _propensity(e, c, scale)
     spread = float(np.r_[pe, pc].std()) if len(pe) + len(pc) > 1 else 0.0
     caliper = PS_CALIPER * spread if spread > 0 else np.inf
     matches: list[np.ndarray] = [np.empty(0, dtype=np.int64)] * len(e_sid)
@@ -340,6 +347,8 @@ def _match(
         rows = np.flatnonzero(e_sid == s)
         dist = np.sqrt(((fe[rows, None, :] - fc[None, cand, :]) ** 2).mean(axis=2))
         dist[np.abs(pe[rows, None] - pc[None, cand]) > caliper] = np.inf
+        if small:
+            dist[dist > DISTANCE_CALIPER] = np.inf
         for k, i in enumerate(rows):
             order = np.argsort(dist[k], kind="stable")[:NEIGHBOURS]
             matches[i] = cand[order[np.isfinite(dist[k][order])]]

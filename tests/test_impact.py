@@ -170,19 +170,23 @@ def test_proportional_difference_in_differences_by_hand() -> None:
 
 
 def test_a_cohort_member_unlike_every_comparison_is_unmatched() -> None:
-    # A had two crimes (800 days) where B, C and F had one (400): the propensity score of A
-    # is further from theirs than the caliper (0.2 standard deviations of the scores' logit:
-    # with one score x and three y, that SD is |x - y| x sqrt(3) / 4), so A is not compared
-    # with people unlike them, and is reported as unmatched.
+    # A had three crimes (2023-10, 2023-11, 2023-12: 1,200 days) where B, C and F had one
+    # (2023-12: 400). A differs from them in five of the 18 matching features (harm and
+    # victimisations in months -3 and -2, harm in the window), each by 4 / sqrt(3) = 2.31
+    # standard deviations (one value against three equal ones), so the root mean square
+    # distance is sqrt(5 x 16/3 / 18) = 1.22: beyond the caliper of 1 used for a cohort too
+    # small for a propensity score. A is not compared with people unlike them, and is
+    # reported as unmatched.
     victimisations = pl.DataFrame(
         [
+            _v("A", "2023-10", 400),
             _v("A", "2023-11", 400),
             _v("A", "2023-12", 400),
             _v("A", "2024-03", 200),
             *COMPARISON_ROWS,
         ]
     )
-    r = impact_review(_lists_abcfd(800), victimisations, ENGAGED_AF, AREAS, "2024-07", reps=50)
+    r = impact_review(_lists_abcfd(1200), victimisations, ENGAGED_AF, AREAS, "2024-07", reps=50)
     assert (r.engaged, r.comparison, r.unmatched_engaged, r.not_listed) == (0, 0, 1, 1)
     assert r.matched_share == 0 and r.matched.columns == ["person_id", "month", "group", "weight"]
     assert r.withheld and "nothing to compare with" in r.withheld[0]
