@@ -2,35 +2,34 @@
 
 People are listed in the month their harm peaks, so their harm falls afterwards whatever
 anyone does (regression to the mean): a before/after comparison of engaged people always
-looks like success. The honest estimate compares the engaged with **listed people who were
-not engaged**, listed in the same month, in the same area, in the same band of harm at
-listing, with the same domestic abuse status and both new to the list (or both continuing),
-who regress to the mean just as much.
+looks like success. And meetings do not engage at random: they pick the highest harm, the
+most crimes, the escalating cases, whose harm was at a sharper peak and falls further. The
+honest estimate compares the engaged with **listed people who were not engaged** and who
+looked the same on everything the meeting could see (docs/meetings.md, section 5):
 
-- Each engaged person has an index month (the list month of the meeting that engaged them).
+- Each cohort member has an index month (the list month of the meeting that engaged them).
   *Before* is the ``before_months`` months ending with the index month; *after* is the
-  ``after_months`` months after it. Only people whose after-period has ended by the run's
-  last month are reviewed; the others are counted as not yet reviewable.
-- The comparison pool is everyone on the victim list in the same month who had not been
-  engaged by then (people engaged later stay in the pool: choosing comparisons by what
-  happened to them afterwards would bias the review). Strata: list month × area × harm band
-  at listing × domestic abuse × new or continuing. Each comparison person is weighted
-  ``engaged_in_stratum / comparison_in_stratum`` (exact matching, weighted to the engaged);
-  engaged people in a stratum without comparisons are reported as unmatched and left out.
-- Difference in differences on the proportional scale: had engagement done nothing, the
-  engaged group's after-period mean would have been its before-period mean changed by the
-  same proportion as the weighted comparison group's (the counterfactual). The relative
-  effect is the engaged group's after-period mean over that counterfactual, minus one, so
-  −0.30 means engagement took 30% off the harm they would otherwise have suffered; ``did``
-  is the same difference in harm days per person. Harm falls in proportion to where it
-  started (a person listed at 2,000 days falls further than one at 400), so parallel trends
-  are assumed in proportions, not in days.
-- Harm and victimisations are both measured. Harm is what chi ranks by, but it is heavy
-  tailed (one homicide outweighs hundreds of thefts), so its estimate is much less precise;
-  victimisations answer the same question with a tighter interval.
-- The 95% intervals are percentile bootstraps of the whole review: each draw resamples
-  both groups with replacement and matches them again (``reps`` draws, fixed seed, so they
-  are reproducible).
+  ``after_months`` months after it. Members not on the list in their index month are
+  counted (``not_listed``); those whose after-period has not ended by the run's last month
+  are counted as not yet reviewable.
+- The pool is everyone on the list in the same month who had not been engaged by then
+  (people engaged later stay in it). Matching: exactly on list month, area, new or
+  continuing, domestic abuse and listing reasons; then within a caliper on the propensity
+  score (a logistic regression on the pre-period path: harm and victimisations month by
+  month over the before months, harm and crimes in the window, also a suspect); then the
+  ten nearest on that path, with replacement; then a linear bias correction. Members with
+  no comparison are unmatched and reported, with the share that found one.
+- Difference in differences on the proportional scale: the relative effect is the matched
+  cohort's after-period mean over (its before-period mean × the comparison's after/before),
+  minus one; −0.30 means engagement took 30% off. Harm and victimisations are both reported;
+  harm is heavy tailed and much less precise.
+- Beside it: the naive before/after change, a balance table (standardised mean differences
+  before and after matching), a placebo (the same comparison over the months before the
+  before-period, when nobody had been engaged) and the smallest effect the review could
+  detect. The verdict is withheld, with the reasons in plain words, when too few matched,
+  fewer than half found a comparison, balance fails or the placebo shows a difference.
+- 95% intervals: a bootstrap that reweights cohort members and comparison people
+  independently and keeps the matches (``reps`` draws, fixed seed, so reproducible).
 """
 
 from __future__ import annotations
