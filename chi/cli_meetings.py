@@ -258,6 +258,9 @@ def impact(
     json_out: Annotated[
         Path | None, typer.Option("--json", help="Also write the review as JSON here.")
     ] = None,
+    pdf_out: Annotated[
+        Path | None, typer.Option("--pdf", help="Also write the impact pack (PDF) here.")
+    ] = None,
     config: ConfigOption = None,
 ) -> None:
     """Impact review: did the cohort's harm fall more than matched listed people's?
@@ -310,6 +313,19 @@ def impact(
         body = {"run_id": r.run_id, "cohort": label, **result.as_dict()}
         json_out.write_text(json.dumps(body, indent=2, default=str) + "\n", encoding="utf-8")
         typer.echo(f"written to {json_out}", err=True)
+    if pdf_out is not None:
+        from chi.export import ExportMeta
+        from chi.impact import review_pdf
+
+        meta = ExportMeta.from_manifest(
+            r.manifest,
+            title=f"Impact review: {label}",
+            month=r.manifest["months"][-1],
+            scope="force-wide",
+            exported_by="cli",
+        )
+        pdf_out.write_bytes(review_pdf(result, meta))
+        typer.echo(f"written to {pdf_out}", err=True)
 
 
 def register(app: typer.Typer) -> None:

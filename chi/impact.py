@@ -42,6 +42,7 @@ import numpy as np
 import polars as pl
 from scipy import sparse
 
+from chi.export import ExportMeta, to_pdf_sections
 from chi.lists import Scope, run_connection
 from chi.runs import Run
 from chi.score import parse_month
@@ -949,6 +950,50 @@ def _withheld(r: ImpactResult) -> list[str]:
             f"comparison does not show what would have happened without the action."
         )
     return reasons
+
+
+def review_sections(result: ImpactResult) -> tuple[str, list[tuple[str, pl.DataFrame]]]:
+    """The impact pack: its opening text (who was reviewed, the verdict or why it is
+    withheld, the explanation, the smallest detectable effect) and its tables."""
+    intro = " ".join(
+        x
+        for x in (
+            result.counts_text(),
+            ("No verdict: " + " ".join(result.withheld)) if result.withheld else "",
+            result.explanation(),
+            result.power_text(),
+        )
+        if x
+    )
+    estimates = pl.DataFrame(
+        [
+            {
+                "measure": m.name,
+                "naive before/after": signed_percent(m.naive_change),
+                "comparison's change": signed_percent(m.comparison_change),
+                "estimate": signed_percent(m.relative_effect),
+                "95% interval": f"{signed_percent(m.ci_low)} to {signed_percent(m.ci_high)}",
+                "placebo": f"{signed_percent(p.relative_effect)} ({signed_percent(p.ci_low)} "
+                f"to {signed_percent(p.ci_high)})",
+                "smallest detectable change": _pct(mde) if mde is not None else "-",
+            }
+            for m, p, mde in (
+                (result.harm, result.placebo_harm, result.mde_harm),
+                (result.victimisations, result.placebo_victimisations, result.mde_victimisations),
+            )
+        ]
+    )
+    table = result.table().with_columns(
+        pl.col("before").round(2), pl.col("after").round(2), pl.col("change").round(3)
+    )
+    balance = result.balance_table().with_columns(pl.exclude("feature").round(3))
+    return intro, [("Before and after", table), ("Estimates", estimates), ("Balance", balance)]
+
+
+def review_pdf(result: ImpactResult, meta: ExportMeta) -> bytes:
+    """The impact pack as a printable PDF (marking, run details, text, tables)."""
+    intro, sections = review_sections(result)
+    return to_pdf_sections(sections, meta, intro=intro)
 
 
 def scoped_inputs(run: Run, scope: Scope) -> tuple[pl.DataFrame, pl.DataFrame]:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
-from chi.impact import cohort_tracking, impact_review
+from chi.export import ExportMeta
+from chi.impact import cohort_tracking, impact_review, review_pdf, review_sections
 
 AREAS = pl.DataFrame({"neighbourhood_code": ["N1"], "area": ["South"]})
 
@@ -231,3 +232,17 @@ def test_cohort_tracking_weights_a_comparison_group() -> None:
     t = cohort_tracking(VICTIMISATIONS, group, span=1)
     # Month +1 (2024-02): C1 300 days, C2 nothing; weighted (3 x 300 + 1 x 0) / 4 = 225.
     assert t.filter(pl.col("relative_month") == 1)["harm_per_person"].item() == 225
+
+
+def test_the_impact_pack_says_who_was_reviewed_the_verdict_and_the_power() -> None:
+    r = impact_review(LISTS, VICTIMISATIONS, ENGAGED, AREAS, "2024-07", reps=200)
+    intro, sections = review_sections(r)
+    assert intro.startswith("Of 4 in the cohort: 2 reviewed against 3 comparisons (67% of the 3")
+    assert "No verdict: Only 2 cohort members found a comparison" in intro
+    assert "With 2 people reviewed, only a change larger than about" in intro
+    assert [t for t, _ in sections] == ["Before and after", "Estimates", "Balance"]
+    estimates = sections[1][1]
+    assert estimates["naive before/after"].to_list() == ["-63%", "0%"]  # 1 -> 1 each
+    assert estimates["estimate"][0] == "-40%"
+    meta = ExportMeta("Impact review", "run", "w", "p", "2024-07-31", "now", "2024-07", "force")
+    assert review_pdf(r, meta).startswith(b"%PDF")

@@ -11,6 +11,7 @@ why they differ. The figures are ``chi.impact``'s, the same as ``chi impact``.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import altair as alt
@@ -21,9 +22,17 @@ from chi.app.context import PageContext
 from chi.app.ui import current_run, guarded, require, run_caption
 from chi.auth import AREAS, Role
 from chi.decisions import DECISION_TYPES, cohort, meeting_decisions
-from chi.impact import ImpactResult, cohort_tracking, impact_review, scoped_inputs, signed_percent
+from chi.export import ExportMeta
+from chi.impact import (
+    ImpactResult,
+    cohort_tracking,
+    impact_review,
+    review_pdf,
+    scoped_inputs,
+    signed_percent,
+)
 from chi.lists import Scope, area_scope, neighbourhoods, scope_from_key
-from chi.runs import open_run
+from chi.runs import Run, open_run
 
 LENGTHS = (3, 6, 9, 12)
 REPS = 1000
@@ -133,6 +142,48 @@ def render(ctx: PageContext) -> None:
             "impact_view", run_id=run.run_id, scope=scope.key, rows=result.engaged, detail=spec
         )
         _page(result, tracking, spec)
+        _download(ctx, run, scope, result, spec)
+
+
+def _download(ctx: PageContext, run: Run, scope: Scope, result: ImpactResult, spec: str) -> None:
+    """The impact pack (PDF): the counts, verdict or why it is withheld, the smallest
+    detectable effect and the tables; built on click, audited."""
+
+    def build() -> bytes:
+        meta = replace(
+            ExportMeta.from_manifest(
+                run.manifest,
+                title=f"Impact review: {_cohort_label(spec)}",
+                month=str(run.manifest["months"][-1]),
+                scope=scope.label,
+                exported_by=ctx.user.username,
+            ),
+            marking=ctx.config.marking,
+        )
+        data = review_pdf(result, meta)
+        ctx.store.record(
+            ctx.user.username,
+            "impact_pack_download",
+            run_id=run.run_id,
+            scope=scope.key,
+            rows=result.engaged,
+            detail=spec,
+        )
+        return data
+
+    st.subheader("Impact pack")
+    st.caption(
+        f"The review as a printable PDF, marked {ctx.config.marking}; aggregate figures only. "
+        "Every download is recorded."
+    )
+    st.download_button(
+        "Impact review (PDF)",
+        data=build,
+        file_name=f"chi-impact-{spec.replace(':', '-')}.pdf",
+        mime="application/pdf",
+        on_click="ignore",
+        key="impact_pack_pdf",
+    )
 
 
 def _tracking_chart(
