@@ -189,3 +189,63 @@ def test_the_command_line_and_json_carry_balance_placebo_and_power(
     )
     assert body["matched_share"] == pytest.approx(review_crimes0.matched_share)
     assert np.isfinite(body["placebo"]["victimisations"]["ci_low"])
+
+
+def test_the_meetings_rank_with_judgement_by_tenth_of_the_pool() -> None:
+    # One month, one area, 100 new entries with harm 10, 20, ..., 1,000 days: over 200
+    # meetings, 30 are engaged each time, the chance rises with harm, the top tenth is
+    # (almost) always taken and the bottom half almost never.
+    from datetime import date
+
+    from chi.generate.engagement import choose_engagements
+
+    code = neighbourhoods().filter(pl.col("area") == "North")["neighbourhood_code"][0]
+    pool = pl.DataFrame(
+        {
+            "month": ["2024-01"] * 100,
+            "person_id": [f"P{i:03d}" for i in range(100)],
+            "neighbourhood_code": [code] * 100,
+            "harm_days": [10.0 * (i + 1) for i in range(100)],
+            "crimes": [1] * 100,
+            "status": ["new"] * 100,
+        }
+    )
+    counts = np.zeros(100)
+    for draw in range(200):
+        e = choose_engagements(
+            pool, np.random.default_rng(draw), 0.3, date(2024, 12, 1), "top_harm"
+        )
+        assert e.height == 30 and e["person_id"].is_unique().all()
+        for p in e["person_id"]:
+            counts[int(p[1:])] += 1
+    by_tenth = (counts / 200).reshape(10, 10).mean(axis=1)
+    assert (np.diff(by_tenth) >= 0).all()
+    assert by_tenth[-1] > 0.95 and by_tenth[-2] > 0.8
+    assert by_tenth[:5].mean() < 0.03 and 0.1 < by_tenth[6] < 0.45
+
+
+def test_an_unknown_selection_is_one_clear_line(tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        app,
+        [
+            "generate",
+            str(tmp_path / "x"),
+            "--months",
+            "1",
+            "--scale",
+            "0.1",
+            "--engagement-effect",
+            "0",
+            "--engagement-selection",
+            "worst",
+        ],
+    )
+    assert result.exit_code == 2
+    assert (
+        result.output.strip()
+        .splitlines()[-1]
+        .startswith(
+            "chi: engagement selection must be one of random, top_harm, top_crimes, escalating"
+        )
+    )
+    assert "Traceback" not in result.output

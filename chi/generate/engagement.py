@@ -18,10 +18,12 @@ Who is engaged (``selection``):
   The meeting engages ``round(share × pool)`` of its area's pool, picking by that rank with
   judgement on top: person i's key is ``SELECTION_STRENGTH × logit(u_i)`` plus a Gumbel
   draw, where ``u_i`` is their rank over (pool + 1), and the highest keys are engaged. With
-  strength 2 the top tenth of the pool is engaged about nine times in ten and the bottom
-  tenth about one time in forty: strongly selected on recent harm, as meetings are (which
+  strength 2 and a share of 30%, a person's chance of being engaged by tenth of their area's
+  pool (measured on a pool of 100, bottom to top) is 0.1%, 0.3%, 0.9%, 2.5%, 6%, 13%, 28%,
+  58%, 92% and 100%: the meeting takes its top fifth almost always, as meetings do (which
   is what makes a naive or an unmatched review wrong, since that harm regresses to the
-  mean), yet nobody is certain to be picked or passed over, so an honest comparison exists.
+  mean), and below that judgement decides, so comparable people who were passed over exist
+  for most of those engaged, though not for the very top.
 
 What is decided here:
 
