@@ -3,10 +3,13 @@
 Analysts choose force-wide or an area; an area user sees their own area only (the lists and
 victimisations are read with the user's scope in the SQL). The cohort comes from the
 meeting decisions (everyone engaged, a decision type, or one meeting's cohort). The page
-shows the cohort's harm and victimisations month by month around the start of the action,
-next to the matched comparison group's, then the review itself: the naive before/after
-change, the difference-in-differences estimate with its interval, and the explanation of
-why they differ. The figures are ``chi.impact``'s, the same as ``chi impact``.
+shows who was reviewed (and who was not, and why), the verdict or why it is withheld, the
+smallest effect the review could detect, the naive before/after change beside the
+difference-in-differences estimate with its interval and placebo, the balance table, the
+cohort's harm and victimisations month by month around the start of the action next to the
+matched comparison's, and the impact pack (PDF). It never fails on a cohort nobody in which
+is reviewable yet, a cohort of one, or one that found no comparison. The figures are
+``chi.impact``'s, the same as ``chi impact``.
 """
 
 from __future__ import annotations
