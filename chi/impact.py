@@ -595,6 +595,8 @@ class ImpactResult:
         )
 
     def explanation(self) -> str:
+        if self.cohort == 0:
+            return "Nobody is in this cohort (within this scope): nothing to review."
         if self.reviewable == 0:
             if self.not_yet_reviewable:
                 return (

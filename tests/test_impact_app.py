@@ -94,6 +94,11 @@ def test_a_person_engaged_when_not_listed_is_counted(env: AppEnv) -> None:
     june = set(listed.filter(pl.col("month") == "2024-06")["person_id"].to_list())
     person = next(p for p in north if p not in june)
     _engage(env, person, "2024-06")
-    at = _page(env, "analyst")
-    assert at.metric[4].value == "1"
-    assert "1 not on the victim list in their index month" in _texts(at)
+    for username in ("analyst", "north"):
+        at = _page(env, username)
+        assert at.metric[4].value == "1"
+        assert "1 not on the victim list in their index month" in _texts(at)
+    # The South area's view leaves a North person out altogether.
+    south = _page(env, "south")
+    assert south.metric[4].value == "0" and "Of 0 in the cohort" in _texts(south)
+    assert "Nobody is in this cohort (within this scope)" in _texts(south)

@@ -69,14 +69,18 @@ def _review(
 ) -> tuple[ImpactResult, pl.DataFrame]:
     """The review and the tracking table (cohort and comparison) for one scope and cohort."""
     run = open_run(Path(run_path))
-    lists, victimisations = scoped_inputs(run, scope_from_key(scope_key))
+    scope = scope_from_key(scope_key)
+    lists, victimisations = scoped_inputs(run, scope)
     # Every member goes to the review, listed in their index month or not: the review
-    # counts and reports the ones who were not, rather than a join dropping them here.
+    # counts and reports the ones who were not, rather than a join dropping them here. An
+    # area's view leaves out only people never on that area's lists (another area's cohort).
     group = pl.DataFrame(
         members,
         schema={"person_id": pl.String, "index_month": pl.String, "start_month": pl.String},
         orient="row",
     )
+    if not scope.force_wide:
+        group = group.join(lists.select("person_id").unique(), on="person_id", how="semi")
     result = impact_review(
         lists,
         victimisations,
