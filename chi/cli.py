@@ -116,6 +116,14 @@ def generate(
             "their later victimisations (truth/engagements.parquet)."
         ),
     ] = None,
+    engagement_selection: Annotated[
+        str,
+        typer.Option(
+            help="Whom the meetings engage: random, top_harm (highest harm in the window), "
+            "top_crimes (most crimes in the window) or escalating (harm rising over the last "
+            "months); the non-random ones pick by rank with judgement on top."
+        ),
+    ] = "random",
 ) -> None:
     """Write a synthetic contract-v1 extract for Cambridgeshire and Peterborough.
 
@@ -135,6 +143,7 @@ def generate(
                 scale=scale,
                 defect_rate=defects,
                 engagement_effect=engagement_effect,
+                engagement_selection=engagement_selection,
             ),
             progress=progress,
         )

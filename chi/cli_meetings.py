@@ -188,18 +188,39 @@ def print_impact(result: ImpactResult, heading: str) -> None:
             typer.echo(f"{group:<22}{n:>8,}{before:>12,.2f}{after:>12,.2f}{change:>9}")
     typer.echo("")
     typer.echo("difference in differences (proportional), 95% bootstrap interval:")
-    for m in (result.harm, result.victimisations):
+    for m, p in (
+        (result.harm, result.placebo_harm),
+        (result.victimisations, result.placebo_victimisations),
+    ):
         typer.echo(
             f"  {m.name:<16} {_pct(m.relative_effect):>6}  ({_pct(m.ci_low)} to "
-            f"{_pct(m.ci_high)})   naive before/after {_pct(m.naive_change)}"
+            f"{_pct(m.ci_high)})   naive before/after {_pct(m.naive_change)}   placebo "
+            f"{_pct(p.relative_effect)} ({_pct(p.ci_low)} to {_pct(p.ci_high)})"
         )
     typer.echo(
         f"unmatched engaged people (no comparison in their stratum): "
-        f"{result.unmatched_engaged:,}; not yet reviewable: {result.not_yet_reviewable:,}"
+        f"{result.unmatched_engaged:,}; not yet reviewable: {result.not_yet_reviewable:,}; "
+        f"not on the list in their index month: {result.not_listed:,}; found a comparison: "
+        f"{result.matched_share:.0%} of {result.reviewable:,} reviewable"
     )
+    if result.balance:
+        typer.echo("")
+        typer.echo("balance (standardised mean difference, before and after matching):")
+        for b in result.balance:
+            flag = "  above 0.1" if abs(b.smd_after) > 0.1 else ""
+            typer.echo(f"  {b.feature:<40}{b.smd_before:>+8.3f}{b.smd_after:>+8.3f}{flag}")
     typer.echo("")
+    if result.withheld:
+        for line in textwrap.wrap("NO VERDICT: " + " ".join(result.withheld), width=96):
+            typer.echo(line)
+        typer.echo("")
     for line in textwrap.wrap(result.explanation(), width=96):
         typer.echo(line)
+    power = result.power_text()
+    if power:
+        typer.echo("")
+        for line in textwrap.wrap(power, width=96):
+            typer.echo(line)
 
 
 def read_engagements(path: Path) -> pl.DataFrame:
@@ -239,14 +260,19 @@ def impact(
     json_out: Annotated[
         Path | None, typer.Option("--json", help="Also write the review as JSON here.")
     ] = None,
+    pdf_out: Annotated[
+        Path | None, typer.Option("--pdf", help="Also write the impact pack (PDF) here.")
+    ] = None,
     config: ConfigOption = None,
 ) -> None:
     """Impact review: did the cohort's harm fall more than matched listed people's?
 
     Compares the cohort (by default everyone given neighbourhood engagement) with listed
-    people who were not, matched on list month, area, harm band, domestic abuse and new or
-    continuing status; prints the naive before/after change next to the difference in
-    differences with its bootstrap interval, and why they differ.
+    people who were not, from the same list month, area, listing reasons, domestic abuse and
+    new or continuing status, matched on their month-by-month harm and victimisations before;
+    prints the naive before/after change next to the difference in differences with its
+    bootstrap interval and a placebo, the balance table, the smallest detectable effect, and
+    the verdict or why it is withheld.
     """
     import polars as pl
 
@@ -289,6 +315,19 @@ def impact(
         body = {"run_id": r.run_id, "cohort": label, **result.as_dict()}
         json_out.write_text(json.dumps(body, indent=2, default=str) + "\n", encoding="utf-8")
         typer.echo(f"written to {json_out}", err=True)
+    if pdf_out is not None:
+        from chi.export import ExportMeta
+        from chi.impact import review_pdf
+
+        meta = ExportMeta.from_manifest(
+            r.manifest,
+            title=f"Impact review: {label}",
+            month=r.manifest["months"][-1],
+            scope="force-wide",
+            exported_by="cli",
+        )
+        pdf_out.write_bytes(review_pdf(result, meta))
+        typer.echo(f"written to {pdf_out}", err=True)
 
 
 def register(app: typer.Typer) -> None:

@@ -1,12 +1,12 @@
 """The impact review against a known truth: generated extracts where engagement removes a
 known share E of the engaged people's later victimisations.
 
-Stated tolerances (seed 7, 24 months from 2023-01, scale 1: about 2,000 engaged people
-with a complete six-month after-period against about 4,700 matched comparisons):
+Stated tolerances (seed 7, 24 months from 2023-01, scale 1: about 1,800 matched engaged
+people with a complete six-month after-period against about 2,950 matched comparisons):
 
 - victimisations: the difference-in-differences estimate is within ±0.15 of −E (its
-  standard error here is about 0.08, so that is about two standard errors; over twelve
-  seeds every estimate was within it), and its 95% interval covers −E;
+  standard error here is about 0.1 by the bootstrap, so that is one and a half standard
+  errors), and its 95% interval covers −E;
 - harm: heavy tailed (one homicide is 5,475 days), so its standard error at this size is
   about 0.2; the test asks only that the 95% interval covers −E;
 - both: the naive before/after change overstates the effect many times over, beyond the
@@ -74,9 +74,10 @@ def test_engagements_are_a_share_of_each_months_new_entries(treated: Engaged) ->
         "engagement_end",
         "owner",
         "effect",
+        "selection",
     ]
     assert eng["person_id"].is_unique().all(), "each person is engaged at most once"
-    assert set(eng["effect"]) == {E}
+    assert set(eng["effect"]) == {E} and set(eng["selection"]) == {"random"}
     for r in eng.head(50).iter_rows(named=True):
         start = add_months(parse_month(r["index_month"]), 1)
         assert r["engagement_start"] == r["meeting_date"] == start
@@ -123,7 +124,7 @@ def test_comparison_estimate_recovers_the_effect_and_naive_overstates(
     review: ImpactResult,
 ) -> None:
     v, h = review.victimisations, review.harm
-    assert review.engaged > 1500 and review.comparison > 3000
+    assert review.engaged > 1500 and review.comparison > 2500
     assert v.relative_effect == pytest.approx(-E, abs=TOLERANCE)
     assert v.ci_low <= -E <= v.ci_high
     assert h.ci_low <= -E <= h.ci_high

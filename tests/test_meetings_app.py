@@ -317,9 +317,10 @@ def test_impact_page_reviews_the_areas_engaged(env: AppEnv, run: Run) -> None:
     no_errors(at)
     assert at.title[0].value == "Impact review: North area"
     assert "Area" not in [s.label for s in at.sidebar.selectbox]
-    assert "regression to the mean" in at.info[0].value or "No engaged" in at.info[0].value
-    reviewed = int(at.metric[0].value.replace(",", ""))
-    assert 0 < reviewed <= 3
+    # Three people: too few for a verdict, which the page says; they are counted whether or
+    # not they found a comparison.
+    assert "No verdict" in at.info[0].value
+    assert "Of 3 in the cohort" in at.text[0].value
     views = store.audit_log(username="north", actions=["impact_view"])
     assert views[0]["detail"] == "engaged" and views[0]["scope"] != "*"
     analyst = goto(app_test(env, "analyst"), "impact")

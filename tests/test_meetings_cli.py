@@ -87,7 +87,8 @@ def test_impact_from_an_engagements_file(tmp_path: Path, fixture: Fixture) -> No
         ],
     )
     assert result.exit_code == 0, result.output
-    assert "naive before/after" in result.stdout and "regression to the mean" in result.stdout
+    said = " ".join(result.stdout.split())
+    assert "naive before/after" in said and "regression to the mean" in said
     body = json.loads(out.read_text())
     assert body["run_id"] == run.run_id and body["engaged"] + body["unmatched_engaged"] == 10
     both = runner.invoke(

@@ -28,7 +28,7 @@ import numpy as np
 from chi.contract import GENERATING_MARKER, ExtractMeta
 from chi.generate.build import build
 from chi.generate.defects import inject_defects
-from chi.generate.engagement import apply_engagement
+from chi.generate.engagement import SELECTIONS, apply_engagement
 from chi.generate.write import contract_table, prepare_folder, write_parquet, write_partitioned
 from chi.progress import Progress, silent
 
@@ -48,6 +48,9 @@ class GenerateOptions:
     """Engage a share of new victim-list entries and remove this fraction of their later
     victimisations (``chi.generate.engagement``); None: no engagement."""
     engagement_share: float = 0.3
+    engagement_selection: str = "random"
+    """Who the meetings engage: random, top_harm, top_crimes or escalating
+    (``chi.generate.engagement``)."""
 
     def start_date(self) -> date:
         if not re.fullmatch(r"\d{4}-\d{2}", self.start):
@@ -69,6 +72,11 @@ class GenerateOptions:
             raise ValueError(f"seed must be zero or more, not {self.seed}")
         if self.engagement_effect is not None and not 0 <= self.engagement_effect <= 1:
             raise ValueError(f"engagement effect must be 0..1, not {self.engagement_effect}")
+        if self.engagement_selection not in SELECTIONS:
+            raise ValueError(
+                f"engagement selection must be one of {', '.join(SELECTIONS)}, "
+                f"not {self.engagement_selection!r}"
+            )
         if not 0 < self.engagement_share <= 1:
             raise ValueError(
                 f"engagement share must be above 0 and at most 1, not {self.engagement_share}"
@@ -115,7 +123,12 @@ def generate_extract(
     removed: dict[str, int] = {}
     if options.engagement_effect is not None:
         removed = apply_engagement(
-            out, options.seed, options.engagement_effect, options.engagement_share, progress
+            out,
+            options.seed,
+            options.engagement_effect,
+            options.engagement_share,
+            progress,
+            options.engagement_selection,
         )
     progress("done", 1.0)
     return GenerateSummary(

@@ -3,11 +3,27 @@
 An impact review is only trustworthy if it recovers an effect we put there. After the
 extract is written, ``apply_engagement`` scores it with chi's own pipeline, and for every
 list month engages a fixed share of the month's **new** victim-list entries (people with a
-known area who were never engaged before), chosen at random. The meeting for list month M
+known area who were never engaged before). The meeting for list month M
 is held on the first day of M+1 and engagement starts then, for six months. Each engaged
 person's later victimisations (crimes recorded on or after the engagement start) are then
 removed independently with probability ``effect``, so engagement takes a known fraction E
 off their subsequent harm, in expectation, and nothing else changes.
+
+Who is engaged (``selection``):
+
+- ``random``: the share of the month's pool, drawn at random (the design-free case).
+- ``top_harm``, ``top_crimes``, ``escalating``: what a real meeting does. Within each area
+  and month the pool is ranked by what the meeting sees: harm in the window, crimes in the
+  window, or the rise in harm (the last three months' harm minus the three months' before).
+  The meeting engages ``round(share × pool)`` of its area's pool, picking by that rank with
+  judgement on top: person i's key is ``SELECTION_STRENGTH × logit(u_i)`` plus a Gumbel
+  draw, where ``u_i`` is their rank over (pool + 1), and the highest keys are engaged. With
+  strength 2 and a share of 30%, a person's chance of being engaged by tenth of their area's
+  pool (measured on a pool of 100, bottom to top) is 0.1%, 0.3%, 0.9%, 2.5%, 6%, 13%, 28%,
+  58%, 92% and 100%: the meeting takes its top fifth almost always, as meetings do (which
+  is what makes a naive or an unmatched review wrong, since that harm regresses to the
+  mean), and below that judgement decides, so comparable people who were passed over exist
+  for most of those engaged, though not for the very top.
 
 What is decided here:
 
@@ -43,6 +59,8 @@ from chi.progress import Progress, silent
 from chi.score import add_months, complete_months, month_label, parse_month, score
 
 ENGAGEMENT_MONTHS = 6
+SELECTIONS = ("random", "top_harm", "top_crimes", "escalating")
+SELECTION_STRENGTH = 2.0
 STREAM = 0x656E6761  # a fixed second seed word: the engagement draws' own stream
 OWNER = "synthetic engagement"
 
@@ -58,6 +76,7 @@ ENGAGEMENTS_SCHEMA = pa.schema(
         pa.field("engagement_end", pa.date32(), nullable=False),
         pa.field("owner", pa.string(), nullable=False),
         pa.field("effect", pa.float64(), nullable=False),
+        pa.field("selection", pa.string(), nullable=False),
     ]
 )
 REMOVALS_SCHEMA = pa.schema(
@@ -74,7 +93,12 @@ def _scored(out: Path) -> tuple[pl.DataFrame, pl.DataFrame, date]:
     with prepare(out, policy=Policy()) as p:
         lists = score(p, complete_months(p))
         victimisations = (
-            p.con.cursor().sql("select crime_id, person_id, recorded_date from victimisations").pl()
+            p.con.cursor()
+            .sql(
+                "select crime_id, person_id, recorded_date, month, weight, counted"
+                " from victimisations"
+            )
+            .pl()
         )
         as_of = p.as_of
     frame = pl.from_arrow(lists.victim_list)
@@ -82,18 +106,90 @@ def _scored(out: Path) -> tuple[pl.DataFrame, pl.DataFrame, date]:
     return frame, victimisations, as_of
 
 
+def _month_index(expr: pl.Expr) -> pl.Expr:
+    return expr.str.slice(0, 4).cast(pl.Int32) * 12 + expr.str.slice(5, 2).cast(pl.Int32) - 1
+
+
+def selection_scores(pool: pl.DataFrame, victimisations: pl.DataFrame, selection: str) -> pl.Series:
+    """What the meeting ranks ``pool`` (month, person_id, harm_days, crimes) by, per row:
+    harm in the window, crimes in the window, or the last three months' harm minus the
+    three months' before (from the counted victimisations: person_id, month, weight)."""
+    if selection == "top_harm":
+        return pool["harm_days"].cast(pl.Float64)
+    if selection == "top_crimes":
+        return pool["crimes"].cast(pl.Float64)
+    if selection != "escalating":
+        raise ValueError(f"unknown engagement selection {selection!r}")
+    per_month = (
+        victimisations.filter(pl.col("counted"))
+        .group_by("person_id", _month_index(pl.col("month")).alias("at"))
+        .agg(pl.col("weight").cast(pl.Float64).fill_null(0).sum().alias("harm"))
+    )
+    rows = pool.select("month", "person_id").with_row_index("row")
+    offsets = pl.DataFrame({"offset": list(range(6))})
+    grid = rows.join(offsets, how="cross").with_columns(
+        (_month_index(pl.col("month")) - pl.col("offset")).alias("at")
+    )
+    rise = (
+        grid.join(per_month, on=["person_id", "at"], how="left")
+        .with_columns(pl.col("harm").fill_null(0))
+        .group_by("row")
+        .agg(
+            (
+                pl.col("harm").filter(pl.col("offset") < 3).sum()
+                - pl.col("harm").filter(pl.col("offset") >= 3).sum()
+            ).alias("rise")
+        )
+        .sort("row")
+    )
+    return rise["rise"]
+
+
+def _pick(part: pl.DataFrame, rng: np.random.Generator, share: float, selection: str) -> list[int]:
+    """Row positions of ``part`` (one month's pool, or one area's) that the meeting engages."""
+    k = round(share * part.height)
+    if selection == "random":
+        return sorted(rng.choice(part.height, size=k, replace=False).tolist())
+    # Rank by the score, ties by person id (part is sorted by person id): u in (0, 1).
+    order = np.lexsort((np.arange(part.height), part["score"].to_numpy()))
+    u = np.empty(part.height)
+    u[order] = (np.arange(part.height) + 1) / (part.height + 1)
+    keys = SELECTION_STRENGTH * np.log(u / (1 - u)) + rng.gumbel(size=part.height)
+    return sorted(np.argsort(-keys, kind="stable")[:k].tolist())
+
+
 def choose_engagements(
-    victim_list: pl.DataFrame, rng: np.random.Generator, share: float, as_of: date
+    victim_list: pl.DataFrame,
+    rng: np.random.Generator,
+    share: float,
+    as_of: date,
+    selection: str = "random",
+    victimisations: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """person_id, index_month, area, engagement_start, engagement_end: ``share`` of each
-    month's new entries with a known area, never engaged before, month by month."""
+    month's new entries with a known area, never engaged before, month by month, chosen as
+    ``selection`` says (the module docstring); ``victimisations`` (person_id, month, weight,
+    counted) is needed for ``escalating`` only."""
+    if selection not in SELECTIONS:
+        raise ValueError(f"unknown engagement selection {selection!r}")
     areas = neighbourhoods().select("neighbourhood_code", "area")
     new = (
         victim_list.filter(pl.col("status") == "new")
         .join(areas, on="neighbourhood_code", how="inner")
-        .select("month", "person_id", "area")
+        .select("month", "person_id", "area", "harm_days", "crimes")
         .sort("month", "person_id")
     )
+    if selection == "escalating" and victimisations is None:
+        raise ValueError("escalating selection needs the victimisations")
+    if victimisations is None:
+        victimisations = pl.DataFrame(
+            schema={
+                "person_id": pl.String,
+                "month": pl.String,
+                "weight": pl.Float64,
+                "counted": pl.Boolean,
+            }
+        )
     engaged: set[str] = set()
     rows: list[dict[str, object]] = []
     for month, part in new.group_by("month", maintain_order=True):
@@ -101,10 +197,20 @@ def choose_engagements(
         if start > as_of:
             continue
         pool = part.filter(~pl.col("person_id").is_in(list(engaged)))
-        k = round(share * pool.height)
-        chosen: list[int] = sorted(rng.choice(pool.height, size=k, replace=False).tolist())
+        if selection == "random":
+            picked = pool[_pick(pool, rng, share, selection)]
+        elif pool.is_empty():
+            continue
+        else:
+            scored = pool.with_columns(
+                selection_scores(pool, victimisations, selection).alias("score")
+            ).sort("area", "person_id")
+            cells = scored.group_by("area", maintain_order=True)
+            picked = pl.concat(
+                [cell[_pick(cell, rng, share, selection)] for _, cell in cells]
+            ).sort("person_id")
         end = add_months(start, ENGAGEMENT_MONTHS) - timedelta(days=1)
-        for r in pool[chosen].iter_rows(named=True):
+        for r in picked.iter_rows(named=True):
             engaged.add(r["person_id"])
             rows.append(
                 {
@@ -156,13 +262,18 @@ def _drop(path: Path, keep: pa.ChunkedArray | pa.Array, table: pa.Table) -> int:
 
 
 def apply_engagement(
-    out: Path, seed: int, effect: float, share: float, progress: Progress = silent
+    out: Path,
+    seed: int,
+    effect: float,
+    share: float,
+    progress: Progress = silent,
+    selection: str = "random",
 ) -> dict[str, int]:
     """Engage, thin and record, as the module docstring says; rows removed per table."""
     progress("engagement", 0.9)
     rng = np.random.Generator(np.random.PCG64([seed, STREAM]))
     victim_list, victimisations, as_of = _scored(out)
-    engaged = choose_engagements(victim_list, rng, share, as_of)
+    engaged = choose_engagements(victim_list, rng, share, as_of, selection, victimisations)
 
     protected_crimes, protected_victims = _protected(out)
     later = (
@@ -218,6 +329,7 @@ def apply_engagement(
         "engagement_end",
         pl.lit(OWNER).alias("owner"),
         pl.lit(float(effect)).alias("effect"),
+        pl.lit(selection).alias("selection"),
     )
     write_parquet(truth.to_arrow().cast(ENGAGEMENTS_SCHEMA), out / "truth" / "engagements.parquet")
     return counts

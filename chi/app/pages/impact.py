@@ -3,14 +3,18 @@
 Analysts choose force-wide or an area; an area user sees their own area only (the lists and
 victimisations are read with the user's scope in the SQL). The cohort comes from the
 meeting decisions (everyone engaged, a decision type, or one meeting's cohort). The page
-shows the cohort's harm and victimisations month by month around the start of the action,
-next to the matched comparison group's, then the review itself: the naive before/after
-change, the difference-in-differences estimate with its interval, and the explanation of
-why they differ. The figures are ``chi.impact``'s, the same as ``chi impact``.
+shows who was reviewed (and who was not, and why), the verdict or why it is withheld, the
+smallest effect the review could detect, the naive before/after change beside the
+difference-in-differences estimate with its interval and placebo, the balance table, the
+cohort's harm and victimisations month by month around the start of the action next to the
+matched comparison's, and the impact pack (PDF). It never fails on a cohort nobody in which
+is reviewable yet, a cohort of one, or one that found no comparison. The figures are
+``chi.impact``'s, the same as ``chi impact``.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import altair as alt
@@ -21,9 +25,17 @@ from chi.app.context import PageContext
 from chi.app.ui import current_run, guarded, require, run_caption
 from chi.auth import AREAS, Role
 from chi.decisions import DECISION_TYPES, cohort, meeting_decisions
-from chi.impact import ImpactResult, cohort_tracking, impact_review, scoped_inputs, signed_percent
+from chi.export import ExportMeta
+from chi.impact import (
+    ImpactResult,
+    cohort_tracking,
+    impact_review,
+    review_pdf,
+    scoped_inputs,
+    signed_percent,
+)
 from chi.lists import Scope, area_scope, neighbourhoods, scope_from_key
-from chi.runs import open_run
+from chi.runs import Run, open_run
 
 LENGTHS = (3, 6, 9, 12)
 REPS = 1000
@@ -57,14 +69,18 @@ def _review(
 ) -> tuple[ImpactResult, pl.DataFrame]:
     """The review and the tracking table (cohort and comparison) for one scope and cohort."""
     run = open_run(Path(run_path))
-    lists, victimisations = scoped_inputs(run, scope_from_key(scope_key))
+    scope = scope_from_key(scope_key)
+    lists, victimisations = scoped_inputs(run, scope)
+    # Every member goes to the review, listed in their index month or not: the review
+    # counts and reports the ones who were not, rather than a join dropping them here. An
+    # area's view leaves out only people never on that area's lists (another area's cohort).
     group = pl.DataFrame(
-        members, schema=["person_id", "index_month", "start_month"], orient="row"
-    ).join(
-        lists.select("person_id", pl.col("month").alias("index_month")),
-        on=["person_id", "index_month"],
-        how="semi",
+        members,
+        schema={"person_id": pl.String, "index_month": pl.String, "start_month": pl.String},
+        orient="row",
     )
+    if not scope.force_wide:
+        group = group.join(lists.select("person_id").unique(), on="person_id", how="semi")
     result = impact_review(
         lists,
         victimisations,
@@ -133,6 +149,48 @@ def render(ctx: PageContext) -> None:
             "impact_view", run_id=run.run_id, scope=scope.key, rows=result.engaged, detail=spec
         )
         _page(result, tracking, spec)
+        _download(ctx, run, scope, result, spec)
+
+
+def _download(ctx: PageContext, run: Run, scope: Scope, result: ImpactResult, spec: str) -> None:
+    """The impact pack (PDF): the counts, verdict or why it is withheld, the smallest
+    detectable effect and the tables; built on click, audited."""
+
+    def build() -> bytes:
+        meta = replace(
+            ExportMeta.from_manifest(
+                run.manifest,
+                title=f"Impact review: {_cohort_label(spec)}",
+                month=str(run.manifest["months"][-1]),
+                scope=scope.label,
+                exported_by=ctx.user.username,
+            ),
+            marking=ctx.config.marking,
+        )
+        data = review_pdf(result, meta)
+        ctx.store.record(
+            ctx.user.username,
+            "impact_pack_download",
+            run_id=run.run_id,
+            scope=scope.key,
+            rows=result.engaged,
+            detail=spec,
+        )
+        return data
+
+    st.subheader("Impact pack")
+    st.caption(
+        f"The review as a printable PDF, marked {ctx.config.marking}; aggregate figures only. "
+        "Every download is recorded."
+    )
+    st.download_button(
+        "Impact review (PDF)",
+        data=build,
+        file_name=f"chi-impact-{spec.replace(':', '-')}.pdf",
+        mime="application/pdf",
+        on_click="ignore",
+        key="impact_pack_pdf",
+    )
 
 
 def _tracking_chart(
@@ -162,16 +220,31 @@ def _tracking_chart(
 
 
 def _page(result: ImpactResult, tracking: pl.DataFrame, spec: str) -> None:
-    a, b, c, d = st.columns(4)
+    a, b, c, d, e = st.columns(5)
     a.metric("Cohort reviewed", f"{result.engaged:,}")
     b.metric("Matched comparison", f"{result.comparison:,}")
-    c.metric("Unmatched", f"{result.unmatched_engaged:,}", help="No comparison in their stratum")
+    c.metric(
+        "Found a comparison",
+        f"{result.matched_share:.0%}" if result.reviewable else "-",
+        help="Share of the reviewable cohort with a comparable listed person not engaged",
+    )
     d.metric(
         "Not yet reviewable",
         f"{result.not_yet_reviewable:,}",
         help="Their after-period has not ended",
     )
+    e.metric(
+        "Not on the list",
+        f"{result.not_listed:,}",
+        help="Not on the victim list in their index month (in this scope), so not reviewed",
+    )
+    st.text(result.counts_text())
+    if result.withheld:
+        st.warning("**No verdict.** " + " ".join(result.withheld))
     st.info(result.explanation())
+    power = result.power_text()
+    if power:
+        st.info(power)
     if result.engaged == 0:
         return
 
@@ -207,8 +280,14 @@ def _page(result: ImpactResult, tracking: pl.DataFrame, spec: str) -> None:
                 "comparison": signed_percent(m.comparison_change),
                 "estimate": signed_percent(m.relative_effect),
                 "interval": f"{signed_percent(m.ci_low)} to {signed_percent(m.ci_high)}",
+                "placebo": f"{signed_percent(p.relative_effect)} ({signed_percent(p.ci_low)} "
+                f"to {signed_percent(p.ci_high)})",
+                "mde": f"{mde:.0%}" if mde is not None else "-",
             }
-            for m in (result.harm, result.victimisations)
+            for m, p, mde in (
+                (result.harm, result.placebo_harm, result.mde_harm),
+                (result.victimisations, result.placebo_victimisations, result.mde_victimisations),
+            )
         ]
     )
     st.dataframe(
@@ -226,6 +305,37 @@ def _page(result: ImpactResult, tracking: pl.DataFrame, spec: str) -> None:
                 "as the comparison group did",
             ),
             "interval": "95% interval (bootstrap)",
+            "placebo": st.column_config.TextColumn(
+                "Placebo (before anyone was engaged)",
+                help="The same comparison over the months before the before-period, when "
+                "nothing had been done yet: it should be near zero with an interval that "
+                "includes zero",
+            ),
+            "mde": st.column_config.TextColumn(
+                "Smallest detectable change",
+                help="The smallest change this review would be likely to show (80% power, 5% "
+                "level)",
+            ),
+        },
+    )
+    st.subheader("Balance: were the groups alike before?")
+    st.caption(
+        "Standardised mean differences (the difference in means over the pooled standard "
+        "deviation) between the cohort and the listed people who were not engaged, before "
+        "matching and after. Above 0.1 after matching means the comparison is not like the "
+        "cohort, and the verdict is withheld."
+    )
+    st.dataframe(
+        result.balance_table(),
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "feature": "Before the action",
+            "engaged": st.column_config.NumberColumn("Cohort", format="%.3f"),
+            "pool": st.column_config.NumberColumn("All not engaged", format="%.3f"),
+            "comparison": st.column_config.NumberColumn("Matched comparison", format="%.3f"),
+            "smd_before": st.column_config.NumberColumn("Difference before", format="%.3f"),
+            "smd_after": st.column_config.NumberColumn("Difference after", format="%.3f"),
         },
     )
 
@@ -246,8 +356,9 @@ def _page(result: ImpactResult, tracking: pl.DataFrame, spec: str) -> None:
         "the list month) because people are listed at their worst, then fall back. Right: the "
         "months from the start only, where any difference made by the action shows. The "
         "comparison group's month 0 is the month after its list month, when a meeting would "
-        "have acted; it is weighted to the cohort's mix of list months, areas, harm bands, "
-        "domestic abuse and new or continuing listing."
+        "have acted; each cohort member is compared with up to ten listed people who were not "
+        "engaged, from the same list month, area, listing reasons, domestic abuse and new or "
+        "continuing listing, with the most similar month-by-month harm and victimisations."
     )
     with st.expander("Tracking table"):
         st.dataframe(
@@ -261,10 +372,9 @@ def _page(result: ImpactResult, tracking: pl.DataFrame, spec: str) -> None:
         )
     with st.expander(f"Matching strata ({len(result.strata)})"):
         st.caption(
-            "Each stratum is a list month, area, harm band at listing (0: under 365 days, "
-            "1: 365-999, 2: 1,000-1,824, 3: 1,825 or more), domestic abuse and new or "
-            "continuing status. Cohort members in a stratum with nobody to compare with are "
-            "left out and counted as unmatched."
+            "Each stratum is a list month, area, new or continuing status, domestic abuse and "
+            "listing reasons (high harm, repeat, child). Cohort members with nobody comparable "
+            "in their stratum are left out and counted as unmatched."
         )
         st.dataframe(pl.DataFrame(result.strata), hide_index=True, width="stretch")
     st.caption(f"Cohort: {_cohort_label(spec)}. Method: docs/meetings.md.")
