@@ -10,9 +10,12 @@ What is decided here:
 
 - Passwords are stored only as argon2id hashes (``argon2-cffi``); a hash made with older
   parameters is replaced on the next successful sign-in.
-- ``lockout_attempts`` wrong passwords in a row lock an account for ``lockout_minutes``;
-  a correct password resets the count. A wrong password for an unknown account costs the
-  same time as for a known one, and says the same thing.
+- Sign-in failures are counted per name tried (an account or not) and per client address
+  (``sign_in_limits``), checked and counted in one write transaction before the password is
+  compared, so parallel guesses cannot outrun the limit. ``lockout_attempts`` failures lock
+  the name for ``lockout_minutes``; the lock does not reset the count (one more failure
+  after it locks again); a correct password clears the name's count, not the address's. An
+  unknown name costs the same time, is counted and locked the same way, and says the same.
 - A session is a random token held by the app session; the store keeps only its SHA-256,
   with an absolute expiry and the time it was last used (for the idle limit).
 - The audit log is append-only: triggers abort any UPDATE or DELETE on it. It records who,
@@ -106,6 +109,16 @@ MIGRATIONS: list[str] = [
     when new.version <> 1 + coalesce((select max(version) from decisions
         where subject_type = new.subject_type and person_id = new.person_id), 0)
     begin select raise(abort, 'a decision version must follow the latest version'); end;
+    """,
+    # 3: sign-in failures per account name and per client address (chi.store.check_password)
+    """
+    create table sign_in_limits (
+        key text primary key,
+        failures integer not null,
+        first_at text not null,
+        last_at text not null,
+        locked_until text
+    );
     """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -278,6 +291,9 @@ class Store:
             )
             if cur.rowcount == 0:
                 raise StoreError(f"no account named {username!r}")
+            con.execute(
+                "delete from sign_in_limits where key = ?", (_limit_key("account", username),)
+            )
 
     def unlock(self, username: str) -> None:
         with self.transaction() as con:
@@ -287,22 +303,20 @@ class Store:
             )
             if cur.rowcount == 0:
                 raise StoreError(f"no account named {username!r}")
+            con.execute(
+                "delete from sign_in_limits where key = ?", (_limit_key("account", username),)
+            )
 
     def account(self, username: str) -> Account | None:
         with self.connection() as con:
             row = con.execute(
-                "select username, role, scope, demo, created_at, failed_attempts, locked_until"
-                " from users where username = ?",
-                (username,),
+                f"{_ACCOUNT_SELECT} where u.username = ?", (username,)
             ).fetchone()
         return _account(row) if row else None
 
     def accounts(self) -> list[Account]:
         with self.connection() as con:
-            rows = con.execute(
-                "select username, role, scope, demo, created_at, failed_attempts, locked_until"
-                " from users order by username"
-            ).fetchall()
+            rows = con.execute(f"{_ACCOUNT_SELECT} order by u.username").fetchall()
         return [_account(r) for r in rows]
 
     def demo_accounts(self) -> list[str]:
@@ -317,41 +331,42 @@ class Store:
         lockout_attempts: int = 5,
         lockout_minutes: float = 15.0,
         now: datetime | None = None,
+        client: str | None = None,
+        client_attempts: int | None = None,
     ) -> SignIn:
-        """Check a password, counting failures and locking the account after too many."""
+        """Check a password, counting failures per account name and per client address.
+
+        The lock check and the count happen in one write transaction (``begin immediate``)
+        *before* the password is compared: each attempt reserves one failure, so however many
+        attempts arrive at once, no more than the limit are ever compared with the hash. A
+        correct password gives the account's reservation back (the client's count stays). A
+        lock never resets the count, so after it runs out one more failure locks again. Names
+        without an account are counted and locked exactly like accounts, so the answer
+        (``invalid`` or ``locked``) never tells whether an account exists."""
         t = utc_now(now)
-        with self.connection() as con:
+        keys = [(_limit_key("account", username), lockout_attempts, timedelta(hours=24))]
+        if client:
+            most = client_attempts or max(4 * lockout_attempts, 20)
+            keys.append((_limit_key("client", client), most, timedelta(minutes=lockout_minutes)))
+        lock_for = timedelta(minutes=lockout_minutes)
+        with self.transaction() as con:
             row = con.execute(
-                "select password_hash, locked_until from users where username = ?", (username,)
+                "select password_hash from users where username = ?", (username,)
             ).fetchone()
+            reached = _reserve_attempt(con, keys, t, lock_for)
+        if reached is None:
+            return SignIn(None, "locked")
         if row is None:
             _spend_equal_time(self.hasher, password)
-            return SignIn(None, "invalid")
-        hashed, locked_until = str(row[0]), row[1]
-        if locked_until is not None and _parse(str(locked_until)) > t:
-            return SignIn(None, "locked")
+            return SignIn(None, "locked" if reached else "invalid")
+        hashed = str(row[0])
         try:
             self.hasher.verify(hashed, password)
         except (VerifyMismatchError, VerificationError, InvalidHashError):
-            with self.transaction() as con:
-                con.execute(
-                    "update users set failed_attempts = failed_attempts + 1 where username = ?",
-                    (username,),
-                )
-                (failures,) = con.execute(
-                    "select failed_attempts from users where username = ?", (username,)
-                ).fetchone()
-                if failures >= lockout_attempts:
-                    con.execute(
-                        "update users set locked_until = ?, failed_attempts = 0 where username = ?",
-                        (timestamp(t + timedelta(minutes=lockout_minutes)), username),
-                    )
-                    return SignIn(None, "locked")
-            return SignIn(None, "invalid")
+            return SignIn(None, "locked" if reached else "invalid")
+        new_hash = self.hasher.hash(password) if self.hasher.check_needs_rehash(hashed) else None
         with self.transaction() as con:
-            new_hash = (
-                self.hasher.hash(password) if self.hasher.check_needs_rehash(hashed) else None
-            )
+            con.execute("delete from sign_in_limits where key = ?", (keys[0][0],))
             con.execute(
                 "update users set failed_attempts = 0, locked_until = null,"
                 " password_hash = coalesce(?, password_hash) where username = ?",
@@ -515,6 +530,53 @@ def _account(row: tuple[Any, ...]) -> Account:
         failed_attempts=int(row[5]),
         locked_until=None if row[6] is None else str(row[6]),
     )
+
+
+_ACCOUNT_SELECT = (
+    "select u.username, u.role, u.scope, u.demo, u.created_at, coalesce(l.failures, 0),"
+    " l.locked_until from users u left join sign_in_limits l on l.key = 'account:' || u.username"
+)
+
+
+def _limit_key(kind: str, name: str) -> str:
+    return f"{kind}:{name[:200]}"
+
+
+def _reserve_attempt(
+    con: sqlite3.Connection, keys: list[tuple[str, int, timedelta]], t: datetime, lock: timedelta
+) -> bool | None:
+    """Inside the caller's write transaction: None if any key is locked now (nothing counted);
+    else count this attempt as a failure on every key (given back on success) and say
+    whether it reached a limit (the key is then locked from now for ``lock``).
+
+    A key's count is forgotten after ``forget`` without failures (24 hours for an account
+    name, the lock-out time for a client address), never by a lock."""
+    now = timestamp(t)
+    reached = False
+    rows = []
+    for key, most, forget in keys:
+        con.execute(
+            "delete from sign_in_limits where key = ? and last_at <= ?"
+            " and (locked_until is null or locked_until <= ?)",
+            (key, timestamp(t - forget), now),
+        )
+        row = con.execute(
+            "select failures, locked_until from sign_in_limits where key = ?", (key,)
+        ).fetchone()
+        if row is not None and row[1] is not None and _parse(str(row[1])) > t:
+            return None
+        rows.append((key, most, 0 if row is None else int(row[0])))
+    for key, most, failures in rows:
+        hit = failures + 1 >= most
+        reached = reached or hit
+        con.execute(
+            "insert into sign_in_limits (key, failures, first_at, last_at, locked_until)"
+            " values (?, 1, ?, ?, ?) on conflict (key) do update set failures = failures + 1,"
+            " last_at = excluded.last_at,"
+            " locked_until = coalesce(excluded.locked_until, locked_until)",
+            (key, now, now, timestamp(t + lock) if hit else None),
+        )
+    return reached
 
 
 def _token_hash(token: str) -> str:

@@ -124,6 +124,15 @@ def sign_out(svc: Services, user: User) -> None:
         st.logout()
 
 
+def _client_address() -> str | None:
+    """The address the request came from, as the server saw it (behind a reverse proxy, the
+    proxy's, unless the server is told to trust its forwarding header)."""
+    try:
+        return st.context.ip_address
+    except Exception:
+        return None
+
+
 def sign_in_page(svc: Services) -> None:
     """The sign-in page: a password form, or the OIDC provider's button."""
     st.title("chi: victim harm lists")
@@ -151,7 +160,7 @@ def sign_in_page(svc: Services) -> None:
         )
     if not submitted:
         return
-    result = sign_in_local(svc.store, svc.config, username, password)
+    result = sign_in_local(svc.store, svc.config, username, password, client=_client_address())
     if result.user is None:
         known = svc.store.account(username.strip()) is not None
         svc.store.record(
