@@ -309,9 +309,7 @@ class Store:
 
     def account(self, username: str) -> Account | None:
         with self.connection() as con:
-            row = con.execute(
-                f"{_ACCOUNT_SELECT} where u.username = ?", (username,)
-            ).fetchone()
+            row = con.execute(f"{_ACCOUNT_SELECT} where u.username = ?", (username,)).fetchone()
         return _account(row) if row else None
 
     def accounts(self) -> list[Account]:

@@ -151,16 +151,25 @@ def test_one_client_address_is_limited_across_accounts(store: Store) -> None:
     for i in range(8):
         store.add_user(f"user{i}", GOOD, "analyst")
     seen = [
-        store.check_password(f"user{i % 8}", "nope", 5, 15, now=T0, client="203.0.113.9",
-                             client_attempts=10).failure
+        store.check_password(
+            f"user{i % 8}", "nope", 5, 15, now=T0, client="203.0.113.9", client_attempts=10
+        ).failure
         for i in range(12)
     ]
     assert seen == ["invalid"] * 9 + ["locked"] * 3
     # The address is locked even for a right password; another address is not.
-    assert store.check_password("user1", GOOD, 5, 15, now=T0, client="203.0.113.9",
-                                client_attempts=10).failure == "locked"
-    assert store.check_password("user1", GOOD, 5, 15, now=T0, client="198.51.100.7",
-                                client_attempts=10).account is not None
+    assert (
+        store.check_password(
+            "user1", GOOD, 5, 15, now=T0, client="203.0.113.9", client_attempts=10
+        ).failure
+        == "locked"
+    )
+    assert (
+        store.check_password(
+            "user1", GOOD, 5, 15, now=T0, client="198.51.100.7", client_attempts=10
+        ).account
+        is not None
+    )
 
 
 def _guess_in_process(path: str, start: object, i: int, results: object) -> None:

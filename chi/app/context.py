@@ -17,6 +17,7 @@ from typing import Any
 import streamlit as st
 from streamlit.navigation.page import StreamlitPage
 
+from chi.app.text import md
 from chi.auth import AuthError, User, sign_in_local, user_for_account, user_from_oidc
 from chi.config import CONFIG_ENV, AppConfig, load_config
 from chi.store import Store
@@ -92,7 +93,7 @@ def _oidc_user(svc: Services) -> User | None:
     try:
         user = user_from_oidc(st.user.to_dict(), svc.config)
     except AuthError as exc:
-        st.error(f"You are signed in, but chi cannot give you access: {exc}")
+        st.error(f"You are signed in, but chi cannot give you access: {md(exc)}")
         st.button("Sign out", on_click=st.logout)
         st.stop()
     token = st.session_state.get(SESSION_KEY)

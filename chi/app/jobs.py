@@ -85,13 +85,15 @@ class Jobs:
         try:
             path = score_and_publish(job.extract, job.runs_dir, job.policy, job.months, job.report)
             job.run_id = open_run(path).run_id
-            job.state = "done"
-            job.report("published", 1.0)
             store.record(job.username, "rerun_published", run_id=job.run_id)
+            job.report("published", 1.0)
+            job.state = "done"
         except Exception as exc:
-            job.error = f"{type(exc).__name__}: {exc}"
-            job.state = "failed"
+            # Only the kind of error: a message can quote extract values (names, dates of
+            # birth), and this is shown in the browser.
+            job.error = type(exc).__name__
             store.record(job.username, "rerun_failed", detail=type(exc).__name__)
+            job.state = "failed"
 
 
 def _policy_text(policy: Policy, months: str | None) -> str:

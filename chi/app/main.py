@@ -8,6 +8,7 @@ role itself before it reads anything.
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import streamlit as st
 
@@ -26,8 +27,11 @@ from chi.app.pages import (
     users,
     victims,
 )
+from chi.app.text import md
 from chi.auth import User
 from chi.store import StoreError
+
+ICON = Path(__file__).resolve().parent / "assets" / "icon.png"
 
 PageSpec = tuple[str, str, Callable[[PageContext], None]]
 
@@ -61,14 +65,14 @@ def _startup() -> Services:
         svc = services()
     except (ValueError, StoreError) as exc:
         st.title("chi cannot start")
-        st.error(f"The configuration could not be used: {exc}")
+        st.error(f"The configuration could not be used: {md(exc)}")
         st.stop()
     demo = svc.store.demo_accounts()
     if demo and not svc.config.demo:
         st.title("chi refuses to start")
         st.error(
             "This is a production configuration (demo = false), but the state store holds "
-            f"demonstration accounts ({', '.join(demo)}). Remove them with "
+            f"demonstration accounts ({md(', '.join(demo))}). Remove them with "
             "`chi users remove NAME` before serving real data."
         )
         st.stop()
@@ -77,7 +81,7 @@ def _startup() -> Services:
 
 def _sidebar(svc: Services, user: User) -> None:
     with st.sidebar:
-        st.markdown(f"**{user.username}** · {user.role.value}")
+        st.markdown(f"**{md(user.username)}** · {user.role.value}")
         st.caption(user.scope.label)
         if svc.config.demo:
             st.caption(":orange[Demonstration: synthetic data]")
@@ -99,7 +103,9 @@ def _signed_out(svc: Services) -> None:
 
 
 def main() -> None:
-    st.set_page_config(page_title="chi", page_icon=":material/shield:", layout="wide")
+    # The tab icon is a file of the app: a Material icon name would be fetched from
+    # fonts.gstatic.com, which a police network without internet access cannot reach.
+    st.set_page_config(page_title="chi", page_icon=str(ICON), layout="wide")
     st.set_option("client.disableDataExport", True)
     svc = _startup()
     user = signed_in_user(svc)

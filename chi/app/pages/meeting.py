@@ -30,6 +30,7 @@ from chi.app.meetings import (
     label,
     meeting_pack,
 )
+from chi.app.text import md
 from chi.app.ui import current_run, guarded, pick_month, require, run_caption, table_height
 from chi.auth import AREAS, Role
 from chi.decisions import (
@@ -264,15 +265,15 @@ def _decision_entry(
     row = rows[person_id]
     ctx.record_once("meeting_person_view", month=month, scope=area, person_id=person_id)
     st.markdown(
-        f"**{row['name'] or person_id}** · {row['neighbourhood_name']} · "
+        f"**{md(row['name'] or person_id)}** · {md(row['neighbourhood_name'])} · "
         f"harm {row['harm_days']:,.1f} days · {row['crimes']} "
-        f"{'crime' if row['crimes'] == 1 else 'crimes'} · {row['reasons']}"
+        f"{'crime' if row['crimes'] == 1 else 'crimes'} · {md(row['reasons'])}"
     )
     if row["last_decision"] is not None:
         due = " · **review due**" if row["review_due"] else ""
         st.caption(
-            f"Last decision ({row['last_month']} meeting): {label(row['last_decision'])}, "
-            f"review {row['last_review_date'] or 'not set'}{due}"
+            f"Last decision ({md(row['last_month'])} meeting): {md(label(row['last_decision']))}, "
+            f"review {md(row['last_review_date'] or 'not set')}{due}"
         )
     current = current_version(ctx.store, subject, person_id)
     base_key = f"meeting_base:{subject}:{person_id}"
@@ -417,7 +418,7 @@ def _saver(
             return
         state[FLASH] = (
             "ok",
-            f"Saved for {person_id}: {label(kind)} (version {saved.version}).",
+            f"Saved for {md(person_id)}: {md(label(kind))} (version {saved.version}).",
         )
         i = options.index(person_id)
         if i + 1 < len(options):

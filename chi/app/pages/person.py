@@ -13,6 +13,7 @@ import streamlit as st
 
 from chi.app import data
 from chi.app.context import PageContext
+from chi.app.text import md
 from chi.app.ui import (
     current_run,
     guarded,
@@ -91,7 +92,7 @@ def _page(ctx: PageContext, run: Run, month: str, scope: Scope) -> None:
 
 
 def _show(d: PersonDetail, month: str) -> None:
-    st.header(d.name or d.person_id)
+    st.header(md(d.name or d.person_id))
     listed = " and ".join(f"{x} list" for x in d.listed_as)
     facts = [
         f"Person id {d.person_id}",
@@ -99,7 +100,7 @@ def _show(d: PersonDetail, month: str) -> None:
         f"{d.neighbourhood_name} ({d.neighbourhood_code})",
         f"on the {listed} for {month}",
     ]
-    st.write(" · ".join(facts))
+    st.markdown(" · ".join(md(f) for f in facts))
     counted = d.victimisations.filter(pl.col("counted"))
     harm = counted["chi_days"].drop_nulls().sum() if not counted.is_empty() else 0
     a, b, c, e = st.columns(4)

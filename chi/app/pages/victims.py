@@ -10,6 +10,7 @@ import streamlit as st
 from chi.app import data
 from chi.app.context import PageContext
 from chi.app.downloads import DOWNLOAD_FORMATS, file_name, media_type, victim_download
+from chi.app.text import md
 from chi.app.ui import (
     current_run,
     guarded,
@@ -71,7 +72,7 @@ def _with_forecast(
         with st.spinner("Scoring the forecast"):
             scores = data.forecast(run, month, scope, shown["person_id"].to_list())
     except (ModelError, ValueError, RunError) as exc:
-        st.warning(f"The forecast is not available: {exc}")
+        st.warning(f"The forecast is not available: {md(exc)}")
         return shown, []
     scores = scores.select(
         "person_id",
@@ -132,7 +133,8 @@ def _page(ctx: PageContext, run: Run, month: str, scope: Scope) -> None:
         rows = event.selection.rows if event is not None else []
         if rows:
             chosen = frame.row(rows[0], named=True)
-            if st.button(f"Open the person view for {chosen['name'] or chosen['person_id']}"):
+            who = md(chosen["name"] or chosen["person_id"])
+            if st.button(f"Open the person view for {who}"):
                 st.session_state["person_jump"] = chosen["person_id"]
                 st.switch_page(ctx.pages["person"])
         else:
