@@ -17,6 +17,7 @@ from typing import Any
 import streamlit as st
 from streamlit.navigation.page import StreamlitPage
 
+from chi.app.downloads import DownloadGate
 from chi.app.text import md
 from chi.auth import AuthError, User, sign_in_local, user_for_account, user_from_oidc
 from chi.config import CONFIG_ENV, AppConfig, load_config
@@ -48,6 +49,8 @@ class PageContext:
     services: Services
     user: User
     pages: dict[str, StreamlitPage]
+    token: str = ""
+    """The state store session of this browser session (for checks made outside a rerun)."""
 
     @property
     def config(self) -> AppConfig:
@@ -56,6 +59,16 @@ class PageContext:
     @property
     def store(self) -> Store:
         return self.services.store
+
+    def download_gate(self, page: str) -> DownloadGate:
+        """The check a download from ``page`` makes at the moment it runs."""
+        return DownloadGate(
+            self.store,
+            self.token,
+            self.config.idle_minutes,
+            page,
+            local_accounts=self.config.auth_mode == "local",
+        )
 
     def record(self, action: str, **fields: Any) -> None:
         self.store.record(self.user.username, action, **fields)

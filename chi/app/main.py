@@ -12,7 +12,15 @@ from pathlib import Path
 
 import streamlit as st
 
-from chi.app.context import PageContext, Services, services, sign_in_page, sign_out, signed_in_user
+from chi.app.context import (
+    SESSION_KEY,
+    PageContext,
+    Services,
+    services,
+    sign_in_page,
+    sign_out,
+    signed_in_user,
+)
 from chi.app.pages import (
     audit,
     backtest,
@@ -119,7 +127,7 @@ def main() -> None:
         )
         for name in user.pages
     }
-    holder["ctx"] = PageContext(svc, user, pages)
+    holder["ctx"] = PageContext(svc, user, pages, token=st.session_state.get(SESSION_KEY, ""))
     nav = st.navigation(list(pages.values()))
     _sidebar(svc, user)
     nav.run()

@@ -17,9 +17,11 @@ from datetime import date, datetime
 
 import polars as pl
 
+from chi.app.downloads import DownloadGate
 from chi.auth import User
 from chi.decisions import DECISION_TYPES, for_meeting, latest
 from chi.export import ExportMeta, to_pdf_sections, to_xlsx_sheets
+from chi.lists import area_scope
 from chi.runs import Run
 from chi.store import Store
 
@@ -203,12 +205,17 @@ def meeting_pack(
     marking: str,
     now: datetime | None = None,
     everyone: bool = False,
+    gate: DownloadGate | None = None,
 ) -> bytes:
     """The meeting pack in ``fmt`` (xlsx or pdf), with its audit entry written as it is made.
 
     ``frame`` is the cohort as shown: the agenda, or with ``everyone`` the whole cohort."""
     if fmt not in PACK_FORMATS:
         raise ValueError(f"unknown meeting pack format {fmt!r}")
+    if gate is not None:
+        gate.check(
+            user, area_scope(area), "meeting_pack_download", run_id=run.run_id, month=month
+        )
     meta = replace(
         ExportMeta.from_manifest(
             run.manifest,

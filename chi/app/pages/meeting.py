@@ -492,6 +492,8 @@ def _deferred(
     fmt: str,
     everyone: bool,
 ) -> Callable[[], bytes]:
+    gate = ctx.download_gate("meeting")
+
     def build() -> bytes:
         return meeting_pack(
             ctx.store,
@@ -506,6 +508,7 @@ def _deferred(
             fmt,
             ctx.config.marking,
             everyone=everyone,
+            gate=gate,
         )
 
     return build

@@ -201,7 +201,10 @@ def _page(ctx: PageContext, run: Run, profile: Profile, scope: Scope, period: st
 def _deferred(
     ctx: PageContext, run: Run, profile: Profile, scope: Scope, fmt: str
 ) -> Callable[[], bytes]:
+    gate = ctx.download_gate("profile")
+
     def build() -> bytes:
+        gate.check(ctx.user, scope, "download", run_id=run.run_id)
         text = render_html(profile, ctx.config.marking) if fmt == "html" else render_json(profile)
         ctx.store.record(
             ctx.user.username,

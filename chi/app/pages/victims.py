@@ -178,9 +178,11 @@ def _page(ctx: PageContext, run: Run, month: str, scope: Scope) -> None:
 
 
 def _deferred(ctx: PageContext, run: Run, month: str, scope: Scope, frame: pl.DataFrame, fmt: str):  # type: ignore[no-untyped-def]
+    gate = ctx.download_gate("victims")
+
     def build() -> bytes:
         return victim_download(
-            ctx.store, ctx.user, run, month, scope, frame, fmt, ctx.config.marking
+            ctx.store, ctx.user, run, month, scope, frame, fmt, ctx.config.marking, gate=gate
         )
 
     return build
