@@ -26,6 +26,7 @@ from chi.app.meetings import (
     PACK_FORMATS,
     SUBJECT_TITLES,
     agenda,
+    area_history,
     cohort,
     label,
     meeting_pack,
@@ -40,7 +41,6 @@ from chi.decisions import (
     DecisionError,
     actions_due,
     current_version,
-    history,
     save_decision,
 )
 from chi.lists import Scope, area_scope
@@ -124,7 +124,7 @@ def _page(
     meeting_date: date,
 ) -> None:
     listed, exits = _lists(ctx, run, month, scope, subject)
-    frame = cohort(listed, exits, ctx.store, subject, month, meeting_date)
+    frame = cohort(listed, exits, ctx.store, subject, month, meeting_date, area)
     ctx.record_once(
         "meeting_view",
         run_id=run.run_id,
@@ -279,8 +279,8 @@ def _decision_entry(
     base_key = f"meeting_base:{subject}:{person_id}"
     st.session_state[base_key] = current
     _form(ctx, row, subject, month, area, meeting_date, base_key, options)
-    past = history(ctx.store, subject, person_id)
-    with st.expander(f"Decision history ({past.height})", expanded=False):
+    past = area_history(ctx.store, subject, person_id, area)
+    with st.expander(f"Decision history at {area}'s meetings ({past.height})", expanded=False):
         if past.is_empty():
             st.write("No decision recorded yet.")
         else:
