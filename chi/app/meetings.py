@@ -98,9 +98,10 @@ def cohort(
     rank, harm_days, crimes, reasons, status); ``exits``: last month's people within the
     scope who left it (person_id, name, neighbourhood_name, previous_rank, harm_days,
     crimes, reason). Decisions are those of ``area``'s meetings only. Columns: section,
-    person_id, name, neighbourhood_name, rank, harm_days, crimes, reasons, the last decision before this meeting (last_decision,
-    last_month, last_review_date, review_due) and this meeting's (decision, service, owner,
-    engagement_start, engagement_end, review_date, notes, version).
+    person_id, name, neighbourhood_name, rank, harm_days, crimes, reasons, the last
+    decision before this meeting (last_decision, last_month, last_review_date, review_due)
+    and this meeting's (decision, service, owner, engagement_start, engagement_end,
+    review_date, notes, version).
     """
     on_list = listed.select(
         pl.col("status").alias("section"),
