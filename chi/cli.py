@@ -11,9 +11,12 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+if TYPE_CHECKING:
+    from chi.lists import Scope
 
 app = typer.Typer(
     name="chi",
@@ -356,12 +359,19 @@ def export(
     out: Annotated[
         Path | None, typer.Option(help="Output file (default: standard output).")
     ] = None,
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config", help="App configuration file (default: $CHI_CONFIG, else defaults)."
+        ),
+    ] = None,
 ) -> None:
     """Export a month's victim list for a neighbourhood, an area or the force.
 
     XLSX has one sheet per neighbourhood and a run-metadata sheet; CSV carries the same
     metadata in a header block; PDF is the printable briefing. Spreadsheet formulas are
-    neutralised.
+    neutralised. Every export is written to the app's audit log (the state store of the
+    configuration) as a download by ``cli:<operating-system user>``, like one from the app.
     """
     import getpass
 
@@ -396,6 +406,7 @@ def export(
             exported_by=getpass.getuser(),
         )
         data = export_list(frame, meta, format, sheet_by="neighbourhood_name")
+        _audit_export(config, r.run_id, month, scope, frame.height, format)
     if out is None:
         if format != "csv":
             typer.echo(f"chi: {format.upper()} needs --out FILE", err=True)
@@ -404,6 +415,26 @@ def export(
     else:
         out.write_bytes(data)
         typer.echo(f"{frame.height} rows written to {out}", err=True)
+
+
+def _audit_export(
+    config: Path | None, run_id: str, month: str, scope: Scope, rows: int, fmt: str
+) -> None:
+    """The audit entry of a command-line export, in the configured state store."""
+    from chi.cli_app import _actor
+    from chi.config import load_config
+    from chi.store import Store
+
+    store = Store(load_config(config).state_path)
+    store.record(
+        _actor(),
+        "download",
+        run_id=run_id,
+        month=month,
+        scope=scope.key,
+        rows=rows,
+        detail=f"cli {fmt}",
+    )
 
 
 def _register_more_commands() -> None:

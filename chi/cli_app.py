@@ -279,6 +279,24 @@ def demo(
     raise typer.Exit(code)
 
 
+def audit_verify(config: ConfigOption = None) -> None:
+    """Check the audit log's hash chain: every entry present, in order and unchanged.
+
+    Prints the number of entries and the latest entry's hash (keep it in a log outside the
+    server: a chain rebuilt by someone who rewrote the file no longer contains it). Exits 1
+    naming the first broken link.
+    """
+    check = _store(config).verify_audit()
+    if not check.ok:
+        typer.echo(
+            f"chi: the audit log is broken at entry {check.broken_at}: {check.problem} "
+            f"({check.entries} entries before it are intact)",
+            err=True,
+        )
+        raise typer.Exit(1)
+    typer.echo(f"audit log intact: {check.entries} entries; latest hash {check.head or '-'}")
+
+
 def register(app: typer.Typer) -> None:
     """Add the app's commands to the ``chi`` command line."""
     users = typer.Typer(
@@ -290,4 +308,7 @@ def register(app: typer.Typer) -> None:
     users.command("set-password")(users_set_password)
     users.command("list")(users_list)
     app.add_typer(users, name="users")
+    audit = typer.Typer(help="Check the app's audit log.", no_args_is_help=True)
+    audit.command("verify")(audit_verify)
+    app.add_typer(audit, name="audit")
     app.command("demo")(demo)

@@ -26,9 +26,10 @@ What is decided here:
 from __future__ import annotations
 
 import hashlib
+import json
 import secrets
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -38,7 +39,9 @@ from typing import Any
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
-MIGRATIONS: list[str] = [
+Migration = str | Callable[[sqlite3.Connection], None]
+
+MIGRATIONS: list[Migration] = [
     # 1: accounts, sessions, audit log
     """
     create table users (
@@ -120,6 +123,8 @@ MIGRATIONS: list[str] = [
         locked_until text
     );
     """,
+    # 4: the audit log's hash chain (see _chain_audit)
+    lambda con: _chain_audit(con),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -225,8 +230,12 @@ class Store:
                         f"({SCHEMA_VERSION}); upgrade chi"
                     )
                 for n in range(version, SCHEMA_VERSION):
-                    for statement in _statements(MIGRATIONS[n]):
-                        con.execute(statement)
+                    step = MIGRATIONS[n]
+                    if callable(step):
+                        step(con)
+                    else:
+                        for statement in _statements(step):
+                            con.execute(statement)
                     con.execute(f"pragma user_version = {n + 1}")
             except BaseException:
                 con.execute("rollback")
@@ -446,21 +455,23 @@ class Store:
         now: datetime | None = None,
     ) -> None:
         with self.transaction() as con:
-            con.execute(
-                "insert into audit (at, username, action, run_id, month, scope, rows,"
-                " person_id, detail) values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    timestamp(utc_now(now)),
-                    username,
-                    action,
-                    run_id,
-                    month,
-                    scope,
-                    rows,
-                    person_id,
-                    detail,
-                ),
+            append_audit(
+                con,
+                at=timestamp(utc_now(now)),
+                username=username,
+                action=action,
+                run_id=run_id,
+                month=month,
+                scope=scope,
+                rows=rows,
+                person_id=person_id,
+                detail=detail,
             )
+
+    def verify_audit(self) -> AuditCheck:
+        """Check the audit log's hash chain from its first entry to its last."""
+        with self.connection() as con:
+            return verify_chain(con)
 
     def audit_log(
         self,
@@ -503,6 +514,122 @@ class Store:
                 str(r[0]) for r in con.execute("select distinct action from audit order by 1")
             ]
         return users, actions
+
+
+# The audit hash chain. Each entry's ``hash`` is the SHA-256 of its previous entry's hash
+# and its own fields (id included, so entries cannot be moved); ``prev_hash`` repeats the
+# previous entry's hash. Triggers refuse an entry whose id is not the next one or whose
+# ``prev_hash`` is not the last entry's hash, besides any update or delete, so neither
+# ``insert or replace`` nor an insert in the middle gets in. Whoever can rewrite the file can
+# still rebuild the whole chain, so the latest hash (``chi audit verify`` prints it) belongs
+# in a log kept elsewhere: a rebuilt chain no longer contains it.
+
+AUDIT_FIELDS = [
+    "at",
+    "username",
+    "action",
+    "run_id",
+    "month",
+    "scope",
+    "rows",
+    "person_id",
+    "detail",
+]
+GENESIS = ""
+
+
+def _entry_hash(prev_hash: str, entry_id: int, fields: dict[str, Any]) -> str:
+    body = json.dumps(
+        [prev_hash, entry_id, *(fields.get(k) for k in AUDIT_FIELDS)],
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
+    return hashlib.sha256(body.encode("utf-8")).hexdigest()
+
+
+def append_audit(con: sqlite3.Connection, **fields: Any) -> int:
+    """Append one audit entry, chained to the last; call inside a write transaction
+    (``Store.transaction``), so that no other entry comes between reading the last one and
+    writing this one. Returns the entry's id."""
+    unknown = set(fields) - set(AUDIT_FIELDS)
+    if unknown:
+        raise StoreError(f"unknown audit field(s): {', '.join(sorted(unknown))}")
+    last = con.execute("select id, hash from audit order by id desc limit 1").fetchone()
+    entry_id, prev = (1, GENESIS) if last is None else (int(last[0]) + 1, str(last[1]))
+    digest = _entry_hash(prev, entry_id, fields)
+    con.execute(
+        f"insert into audit (id, {', '.join(AUDIT_FIELDS)}, prev_hash, hash)"
+        f" values (?, {', '.join('?' for _ in AUDIT_FIELDS)}, ?, ?)",
+        [entry_id, *(fields.get(k) for k in AUDIT_FIELDS), prev, digest],
+    )
+    return entry_id
+
+
+@dataclass(frozen=True)
+class AuditCheck:
+    entries: int
+    head: str
+    """The latest entry's hash (empty for an empty log)."""
+    broken_at: int | None = None
+    problem: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.broken_at is None
+
+
+def verify_chain(con: sqlite3.Connection) -> AuditCheck:
+    """The first broken link of the audit chain, if any: a missing entry (a gap in the
+    ids), an entry whose ``prev_hash`` is not its predecessor's hash, or whose hash does not
+    match its fields."""
+    prev, expected, count = GENESIS, 1, 0
+    cur = con.execute(
+        f"select id, {', '.join(AUDIT_FIELDS)}, prev_hash, hash from audit order by id"
+    )
+    for row in cur:
+        entry_id = int(row[0])
+        fields = dict(zip(AUDIT_FIELDS, row[1 : 1 + len(AUDIT_FIELDS)], strict=True))
+        prev_hash, digest = row[-2], row[-1]
+        if entry_id != expected:
+            what = f"entries {expected} to {entry_id - 1} are missing"
+            if entry_id - 1 == expected:
+                what = f"entry {expected} is missing"
+            return AuditCheck(count, prev, entry_id, what)
+        if prev_hash != prev:
+            return AuditCheck(count, prev, entry_id, "it does not follow the entry before it")
+        if digest != _entry_hash(prev, entry_id, fields):
+            return AuditCheck(count, prev, entry_id, "its content was changed after it was written")
+        prev, expected, count = str(digest), expected + 1, count + 1
+    return AuditCheck(count, prev)
+
+
+def _chain_audit(con: sqlite3.Connection) -> None:
+    """Migration 4: add ``prev_hash`` and ``hash`` to the audit log, chain the entries
+    already there in id order, and install the triggers that keep the chain whole."""
+    con.execute("drop trigger if exists audit_no_update")
+    con.execute("alter table audit add column prev_hash text")
+    con.execute("alter table audit add column hash text")
+    prev = GENESIS
+    rows = con.execute(f"select id, {', '.join(AUDIT_FIELDS)} from audit order by id").fetchall()
+    for row in rows:
+        fields = dict(zip(AUDIT_FIELDS, row[1:], strict=True))
+        digest = _entry_hash(prev, int(row[0]), fields)
+        con.execute("update audit set prev_hash = ?, hash = ? where id = ?", (prev, digest, row[0]))
+        prev = digest
+    for statement in _statements(_AUDIT_TRIGGERS):
+        con.execute(statement)
+
+
+_AUDIT_TRIGGERS = """
+create trigger audit_no_update before update on audit
+begin select raise(abort, 'the audit log is append-only'); end;
+create trigger audit_chained before insert on audit
+when new.id is null
+  or new.id <> 1 + coalesce((select max(id) from audit), 0)
+  or new.hash is null or length(new.hash) <> 64
+  or new.prev_hash is not coalesce((select hash from audit where id = new.id - 1), '')
+begin select raise(abort, 'an audit entry must be appended to the end of the chain'); end;
+"""
 
 
 def _statements(script: str) -> list[str]:

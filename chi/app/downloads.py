@@ -77,6 +77,7 @@ class DownloadGate:
             return "the account no longer has this scope"
         return None
 
+
 # The victim list as it is handed out: display order, readable column names.
 VICTIM_EXPORT_COLUMNS = {
     "neighbourhood_name": "neighbourhood",

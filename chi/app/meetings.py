@@ -235,9 +235,7 @@ def meeting_pack(
     if fmt not in PACK_FORMATS:
         raise ValueError(f"unknown meeting pack format {fmt!r}")
     if gate is not None:
-        gate.check(
-            user, area_scope(area), "meeting_pack_download", run_id=run.run_id, month=month
-        )
+        gate.check(user, area_scope(area), "meeting_pack_download", run_id=run.run_id, month=month)
     meta = replace(
         ExportMeta.from_manifest(
             run.manifest,
