@@ -262,8 +262,10 @@ class Store:
         now: datetime | None = None,
     ) -> Account:
         username = _check_username(username)
-        if len(password) < (1 if demo else 10):
-            raise StoreError("a password must be at least 10 characters")
+        if demo and not password:
+            raise StoreError("a demo account needs a password")
+        if not demo:
+            _check_password_policy(password, username)
         hashed = self.hasher.hash(password)
         try:
             with self.transaction() as con:
@@ -289,8 +291,11 @@ class Store:
             )
 
     def set_password(self, username: str, password: str) -> None:
-        if len(password) < 10:
-            raise StoreError("a password must be at least 10 characters")
+        account = self.account(username)
+        if account is None:
+            raise StoreError(f"no account named {username!r}")
+        if not account.demo:
+            _check_password_policy(password, username)
         hashed = self.hasher.hash(password)
         with self.transaction() as con:
             cur = con.execute(
@@ -302,6 +307,11 @@ class Store:
                 raise StoreError(f"no account named {username!r}")
             con.execute(
                 "delete from sign_in_limits where key = ?", (_limit_key("account", username),)
+            )
+            # A new password ends every session signed in with the old one.
+            con.execute(
+                "update sessions set ended_at = coalesce(ended_at, ?) where username = ?",
+                (timestamp(utc_now(None)), username),
             )
 
     def unlock(self, username: str) -> None:
@@ -706,6 +716,14 @@ def _reserve_attempt(
 
 def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _check_password_policy(password: str, username: str) -> None:
+    from chi.passwords import problems
+
+    found = problems(password, username)
+    if found:
+        raise StoreError("; ".join(found))
 
 
 def _check_username(username: str) -> str:
