@@ -58,6 +58,8 @@ class AppConfig:
     """Extract the app's reruns score; None: the extract of the current run's manifest."""
     state_path: Path = Path("state.sqlite")
     demo: bool = False
+    allowed_hosts: tuple[str, ...] = ("localhost", "127.0.0.1")
+    """Host names the server answers to (``Host`` header), against DNS rebinding."""
     auth_mode: str = "local"
     session_hours: float = 10.0
     idle_minutes: float = 60.0
@@ -97,6 +99,7 @@ _APP_KEYS = {
     ("app", "extract_dir"): "extract_dir",
     ("app", "state_path"): "state_path",
     ("app", "demo"): "demo",
+    ("app", "allowed_hosts"): "allowed_hosts",
     ("auth", "mode"): "auth_mode",
     ("auth", "session_hours"): "session_hours",
     ("auth", "idle_minutes"): "idle_minutes",
@@ -131,6 +134,10 @@ def _value(name: str, raw: Any, base: Path) -> Any:
             raise ValueError(f"{name} must be a path")
         p = Path(raw).expanduser()
         return p if p.is_absolute() else base / p
+    if name == "allowed_hosts":
+        if not isinstance(raw, list) or not raw or not all(isinstance(x, str) and x for x in raw):
+            raise ValueError("app.allowed_hosts must be a list of host names")
+        return tuple(raw)
     if name == "restricted_groups":
         if not isinstance(raw, list) or not all(isinstance(x, str) for x in raw):
             raise ValueError("lists.restricted_groups must be a list of group names")

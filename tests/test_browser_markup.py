@@ -112,20 +112,9 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         )
     port = _free_port()
     log = (root / "server.log").open("wb")
+    # Through chi's hardened server (serve.py), as a deployment serves it.
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            str(APP),
-            "--server.port",
-            str(port),
-            "--server.address",
-            "127.0.0.1",
-            "--server.headless",
-            "true",
-        ],
+        [sys.executable, "-m", "uvicorn", "serve:app", "--host", "127.0.0.1", "--port", str(port)],
         cwd=APP.parent,
         stdout=log,
         stderr=subprocess.STDOUT,

@@ -7,6 +7,8 @@ role itself before it reads anything.
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -73,18 +75,30 @@ def _startup() -> Services:
         svc = services()
     except (ValueError, StoreError) as exc:
         st.title("chi cannot start")
-        st.error(f"The configuration could not be used: {md(exc)}")
+        st.error(f"The configuration could not be used: {exc}")
         st.stop()
     demo = svc.store.demo_accounts()
     if demo and not svc.config.demo:
         st.title("chi refuses to start")
         st.error(
             "This is a production configuration (demo = false), but the state store holds "
-            f"demonstration accounts ({md(', '.join(demo))}). Remove them with "
+            f"demonstration accounts ({', '.join(demo)}). Remove them with "
             "`chi users remove NAME` before serving real data."
         )
+        # Served with `streamlit run app.py` the check can only run with the first page
+        # (serve.py refuses at start-up): end the server rather than serve an error page.
+        print(f"chi refuses to start: demo accounts {demo} in production", file=sys.stderr)
+        if _real_server():
+            os._exit(2)
         st.stop()
     return svc
+
+
+def _real_server() -> bool:
+    """Whether this runs in a real Streamlit server (not in a test harness's stand-in)."""
+    from streamlit.runtime import Runtime
+
+    return Runtime.exists() and type(Runtime.instance()) is Runtime
 
 
 def _sidebar(svc: Services, user: User) -> None:

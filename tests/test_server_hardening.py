@@ -1,0 +1,136 @@
+"""chi's hardened server (``uvicorn serve:app``), over HTTP and WebSocket on 127.0.0.1: the
+security headers, no-store caching, the metrics endpoint closed, the host allow-list, the
+WebSocket origin check, and a production configuration with demo accounts refused at
+start-up with a non-zero exit."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from app_fixtures import ARBURY, make_app_env, shared_fixture
+
+from chi.store import Store
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _serve(config: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "serve:app", "--host", "127.0.0.1", "--port", str(port)],
+        cwd=ROOT,
+        env={**os.environ, "CHI_CONFIG": str(config)},
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+    )
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.terminate()
+    try:
+        proc.wait(20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(10)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    env = make_app_env(tmp_path_factory.mktemp("serve"), shared_fixture(tmp_path_factory))
+    port = _free_port()
+    proc = _serve(env.config, port, env.root / "server.log")
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            assert proc.poll() is None, (env.root / "server.log").read_text()
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2):
+                    break
+            except OSError:
+                assert time.monotonic() < deadline, "the server did not come up"
+                time.sleep(0.3)
+        yield url
+    finally:
+        _stop(proc)
+
+
+def get(url: str, host: str | None = None) -> tuple[int, dict[str, str]]:
+    request = urllib.request.Request(url, headers={"Host": host} if host else {})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as r:
+            return r.status, {k.lower(): v for k, v in r.headers.items()}
+    except urllib.error.HTTPError as exc:
+        return exc.code, {k.lower(): v for k, v in exc.headers.items()}
+
+
+@pytest.mark.parametrize("path", ["/", "/_stcore/health", "/_stcore/host-config"])
+def test_every_response_refuses_framing_and_caching(server: str, path: str) -> None:
+    status, headers = get(server + path)
+    assert status == 200
+    assert headers["x-frame-options"] == "DENY"
+    assert headers["content-security-policy"] == "frame-ancestors 'none'"
+    assert headers["x-content-type-options"] == "nosniff"
+    assert headers["referrer-policy"] == "no-referrer"
+    assert headers["cache-control"] == "no-store"
+
+
+def test_media_responses_are_not_cached(server: str) -> None:
+    status, headers = get(server + "/media/0123456789abcdef.csv")
+    assert status == 404 and headers["cache-control"] == "no-store"
+
+
+def test_metrics_are_not_served(server: str) -> None:
+    status, _ = get(server + "/_stcore/metrics")
+    assert status == 404
+
+
+def test_an_unknown_host_is_refused(server: str) -> None:
+    status, _ = get(server + "/_stcore/health", host="rebind.example")
+    assert status == 400
+    assert get(server + "/_stcore/health", host="localhost")[0] == 200
+
+
+def test_a_websocket_from_another_origin_is_refused(server: str) -> None:
+    from websockets.exceptions import InvalidStatus
+    from websockets.sync.client import connect
+
+    ws_url = server.replace("http://", "ws://") + "/_stcore/stream"
+    with pytest.raises(InvalidStatus) as err:
+        connect(ws_url, origin="http://evil.example", subprotocols=["streamlit"], open_timeout=10)
+    assert err.value.response.status_code == 403
+    with connect(
+        ws_url, origin=server, subprotocols=["streamlit"], open_timeout=10
+    ) as ws:  # the app's own page
+        assert ws.protocol.state.name == "OPEN"
+
+
+def test_production_with_demo_accounts_exits_non_zero(
+    tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    env = make_app_env(tmp_path, shared_fixture(tmp_path_factory))
+    Store(env.state).add_user("demo-sergeant", "demo", "neighbourhood", ARBURY, demo=True)
+    log = tmp_path / "server.log"
+    proc = _serve(env.config, _free_port(), log)
+    try:
+        code = proc.wait(90)
+    except subprocess.TimeoutExpired:
+        _stop(proc)
+        raise AssertionError("the server kept running with demo accounts in production") from None
+    text = log.read_text()
+    assert code == 3, "uvicorn's start-up failure status"
+    assert "chi refuses to start" in text and "demo-sergeant" in text
