@@ -251,3 +251,19 @@ def test_meeting_page_shows_names_notes_and_services_as_text(
     page.wait_for_timeout(1500)
     _nothing_rendered(page, browser)
     page.close()
+
+
+def test_a_download_through_the_hardened_server_arrives_and_is_audited(
+    served: Served, browser: Browser
+) -> None:
+    page = browser.context.new_page()
+    _sign_in(page, served.url, "sergeant")
+    page.get_by_text("people listed for").wait_for(timeout=60_000)
+    with page.expect_download(timeout=60_000) as info:
+        page.get_by_role("button", name="CSV").click()
+    data = Path(info.value.path()).read_bytes().decode("utf-8-sig")
+    assert "# handling: OFFICIAL-SENSITIVE" in data
+    entries = Store(served.root / "state.sqlite").audit_log(username="sergeant")
+    assert [e["detail"] for e in entries if e["action"] == "download"] == ["csv"]
+    assert browser.outside == []
+    page.close()

@@ -134,3 +134,75 @@ def test_production_with_demo_accounts_exits_non_zero(
     text = log.read_text()
     assert code == 3, "uvicorn's start-up failure status"
     assert "chi refuses to start" in text and "demo-sergeant" in text
+
+
+# WebSocket messages, at the level of the ASGI messages the server passes to Streamlit.
+
+
+def _ws_through_hardening(messages: list[dict[str, object]]) -> list[dict[str, object]]:
+    """What Streamlit receives when a client sends ``messages`` on a same-origin WebSocket."""
+    import asyncio
+
+    from chi.app.server import Hardening
+
+    seen: list[dict[str, object]] = []
+
+    async def inner(scope: object, receive: object, send: object) -> None:
+        while True:
+            m = await receive()  # type: ignore[operator]
+            seen.append(m)
+            if m["type"] == "websocket.disconnect":
+                return
+
+    queue = [*messages, {"type": "websocket.disconnect", "code": 1000}]
+
+    async def receive() -> dict[str, object]:
+        return queue.pop(0)
+
+    async def send(message: object) -> None:
+        raise AssertionError(f"nothing is sent here: {message}")
+
+    scope = {"type": "websocket", "path": "/_stcore/stream", "headers": [(b"host", b"a")]}
+    asyncio.run(Hardening(inner)(scope, receive, send))  # type: ignore[arg-type]
+    return seen
+
+
+def test_unauthenticated_clients_cannot_clear_everyones_caches() -> None:
+    from streamlit.proto.BackMsg_pb2 import BackMsg
+
+    clear = BackMsg(clear_cache=True).SerializeToString()
+    shutdown = BackMsg(debug_shutdown_runtime=True).SerializeToString()
+    heartbeat = BackMsg(app_heartbeat=True).SerializeToString()
+    seen = _ws_through_hardening(
+        [{"type": "websocket.receive", "bytes": b} for b in (clear, shutdown, heartbeat, clear)]
+    )
+    assert [m.get("bytes") for m in seen] == [heartbeat, None]
+
+
+def test_a_deferred_download_runs_only_for_its_own_session() -> None:
+    import asyncio
+
+    from streamlit.proto.BackMsg_pb2 import BackendOperationRequest
+    from streamlit.runtime import backend_operation_handler as handlers
+    from streamlit.runtime.media_file_manager import MediaFileManager
+    from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
+
+    from chi.app.server import only_own_deferred_downloads
+
+    only_own_deferred_downloads()
+    manager = MediaFileManager(MemoryMediaFileStorage("/media"))
+    calls: list[str] = []
+
+    def build() -> bytes:
+        calls.append("built")
+        return b"rows"
+
+    file_id = manager.add_deferred(build, "text/csv", "coords", file_name="x.csv")
+    owner = manager._deferred_callables[file_id]["session_id"]
+    handler = handlers.DeferredFileHandler(lambda: manager)
+    request = BackendOperationRequest(request_id="r1")
+    request.deferred_file.file_id = file_id
+    other = asyncio.run(handler.handle(request, "another-session"))
+    assert other.error_msg and calls == []
+    mine = asyncio.run(handler.handle(request, owner))
+    assert not mine.error_msg and mine.deferred_file.url and calls == ["built"]

@@ -11,6 +11,9 @@ serve.py``. What it adds to Streamlit, for every request before Streamlit sees i
 - WebSocket origin: a WebSocket whose ``Origin`` is not the host it connects to is refused
   (403), so another site cannot open a session in the officer's browser.
 - ``/_stcore/metrics`` is not served (404): it is nobody's business outside the server.
+- WebSocket messages no client may send are dropped: clearing the server's caches (for every
+  user at once) and the developer's debug and run-on-save switches.
+- A deferred download runs only for the connection whose page drew its button.
 - Headers on every response: framing refused (``X-Frame-Options: DENY``,
   ``Content-Security-Policy: frame-ancestors 'none'``), ``X-Content-Type-Options: nosniff``,
   ``Referrer-Policy: no-referrer``, and ``Cache-Control: no-store`` on everything but
@@ -86,7 +89,7 @@ class Hardening:
             if origin is not None and _host_of(origin) != headers.get("host", "").lower():
                 await send({"type": "websocket.close", "code": 1008})
                 return
-            await self.app(scope, receive, send)
+            await self.app(scope, _without_refused(receive), send)
             return
         if scope["type"] != "http":
             await self.app(scope, receive, send)
@@ -108,6 +111,69 @@ class Hardening:
             await send(message)
 
         await self.app(scope, receive, with_headers)
+
+
+# Browser-to-server messages chi never needs and no client may send: clearing the server's
+# caches (for every user at once), and the developer's debugging and run-on-save switches.
+REFUSED_MESSAGES = frozenset(
+    {"clear_cache", "debug_disconnect_websocket", "debug_shutdown_runtime", "set_run_on_save"}
+)
+
+
+def refused_message(data: bytes) -> str | None:
+    """The type of a Streamlit ``BackMsg`` that is dropped, or None to pass it on."""
+    from streamlit.proto.BackMsg_pb2 import BackMsg
+
+    msg = BackMsg()
+    try:
+        msg.ParseFromString(data)
+    except Exception:
+        return None  # Streamlit itself refuses what it cannot parse
+    kind = msg.WhichOneof("type")
+    return kind if kind in REFUSED_MESSAGES else None
+
+
+def _without_refused(receive: Receive) -> Receive:
+    async def filtered() -> Message:
+        while True:
+            message = await receive()
+            data = message.get("bytes")
+            if message["type"] == "websocket.receive" and data and refused_message(data):
+                continue
+            return message
+
+    return filtered
+
+
+def only_own_deferred_downloads() -> None:
+    """Make a deferred download run only for the session that drew its button.
+
+    Streamlit runs a deferred download's callable for any connection that presents its id;
+    chi's gate (``chi.app.downloads.DownloadGate``) already re-checks the signed-in session
+    the callable belongs to, and this closes the id to other connections as well."""
+    from streamlit.proto.BackMsg_pb2 import BackendOperationRequest
+    from streamlit.proto.ForwardMsg_pb2 import BackendOperationResponse
+    from streamlit.runtime import backend_operation_handler as handlers
+
+    original = handlers.DeferredFileHandler.handle
+    if getattr(original, "_chi_checked", False):
+        return
+
+    async def handle(
+        self: Any, request: BackendOperationRequest, session_id: str
+    ) -> BackendOperationResponse:
+        file_id = request.deferred_file.file_id
+        manager = self._get_media_file_mgr()
+        entry = getattr(manager, "_deferred_callables", {}).get(file_id)
+        if entry is None or entry.get("session_id") != session_id:
+            return BackendOperationResponse(
+                request_id=request.request_id, error_msg="Failed to generate file for download"
+            )
+        result: BackendOperationResponse = await original(self, request, session_id)
+        return result
+
+    handle._chi_checked = True  # type: ignore[attr-defined]
+    handlers.DeferredFileHandler.handle = handle  # type: ignore[method-assign]
 
 
 def _host_of(origin: str) -> str:
@@ -132,6 +198,7 @@ async def _plain(send: Send, status: int, body: bytes) -> None:
 def hardening(config: AppConfig | None = None) -> dict[str, Any]:
     """The keyword arguments for ``st.App``: chi's middleware and start-up check."""
     cfg = config or load_config()
+    only_own_deferred_downloads()
 
     @asynccontextmanager
     async def lifespan(_app: Any) -> AsyncIterator[None]:
