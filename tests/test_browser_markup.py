@@ -168,10 +168,11 @@ def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Browser]:
             context.close()
 
 
-def _sign_in(page: Any, url: str, username: str) -> None:
+def _sign_in(page: Any, url: str, username: str, password: str = PASSWORD) -> None:
+    page.context.clear_cookies()  # sign in afresh: the context keeps the last session's cookie
     page.goto(url, wait_until="domcontentloaded")
     page.get_by_label("Username").fill(username)
-    page.get_by_label("Password", exact=True).fill(PASSWORD)
+    page.get_by_label("Password", exact=True).fill(password)
     page.get_by_role("button", name="Sign in").click()
 
 
@@ -267,3 +268,41 @@ def test_a_download_through_the_hardened_server_arrives_and_is_audited(
     assert [e["detail"] for e in entries if e["action"] == "download"] == ["csv"]
     assert browser.outside == []
     page.close()
+
+
+def test_a_session_survives_refresh_and_new_tabs_and_ends_everywhere(
+    served: Served, browser: Browser
+) -> None:
+    """The cookie session: F5 and a new tab stay signed in; a new password (as
+    ``chi users set-password`` sets it) signs every tab out at the next action; the cookie
+    is not readable by scripts; signing out clears it."""
+    browser.context.clear_cookies()
+    page = browser.context.new_page()
+    _sign_in(page, served.url, "abbey")
+    page.get_by_text("people listed for").wait_for(timeout=60_000)
+    cookie = next(c for c in browser.context.cookies() if c["name"] == "chi_session")
+    assert cookie["httpOnly"] and cookie["secure"] and cookie["sameSite"] == "Strict"
+    assert page.evaluate("document.cookie").find("chi_session") == -1
+    page.reload()
+    page.get_by_text("people listed for").wait_for(timeout=60_000)
+    other = browser.context.new_page()
+    other.goto(f"{served.url}/person", wait_until="domcontentloaded")
+    other.get_by_role("heading", name="Person", exact=True).wait_for(timeout=60_000)
+    Store(served.root / "state.sqlite").set_password("abbey", "plinth marmalade otter kite")
+    other.reload()
+    other.get_by_label("Username").wait_for(timeout=30_000)
+    assert "/_chi/signin" in other.url
+    # Sign in again, then sign out from the sidebar: the cookie goes, F5 asks again.
+    _sign_in(other, served.url, "abbey", "plinth marmalade otter kite")
+    other.get_by_text("people listed for").wait_for(timeout=60_000)
+    other.get_by_role("button", name="Sign out").click()
+    other.get_by_text("You have signed out.").wait_for(timeout=30_000)
+    other.reload()
+    other.get_by_label("Username").wait_for(timeout=30_000)
+    assert not [c for c in browser.context.cookies() if c["name"] == "chi_session"]
+    page.reload()
+    page.get_by_label("Username").wait_for(timeout=30_000)
+    entries = [e["action"] for e in Store(served.root / "state.sqlite").audit_log(username="abbey")]
+    assert entries.count("sign_in") == 2 and "sign_out" in entries
+    page.close()
+    other.close()

@@ -85,7 +85,7 @@ def test_every_response_refuses_framing_and_caching(server: str, path: str) -> N
     assert headers["x-frame-options"] == "DENY"
     assert headers["content-security-policy"] == "frame-ancestors 'none'"
     assert headers["x-content-type-options"] == "nosniff"
-    assert headers["referrer-policy"] == "no-referrer"
+    assert headers["referrer-policy"] == "same-origin"
     assert headers["cache-control"] == "no-store"
 
 
@@ -206,3 +206,90 @@ def test_a_deferred_download_runs_only_for_its_own_session() -> None:
     assert other.error_msg and calls == []
     mine = asyncio.run(handler.handle(request, owner))
     assert not mine.error_msg and mine.deferred_file.url and calls == ["built"]
+
+
+# Sessions held by a cookie (local accounts through serve.py), over plain HTTP.
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: object, **kwargs: object) -> None:
+        return None
+
+
+def _request(
+    url: str, data: bytes | None = None, cookie: str | None = None, origin: str | None = None
+) -> tuple[int, dict[str, str], list[str]]:
+    opener = urllib.request.build_opener(_NoRedirect)
+    headers = {"Cookie": f"chi_session={cookie}"} if cookie else {}
+    if origin:
+        headers["Origin"] = origin
+    req = urllib.request.Request(url, data=data, headers=headers)
+    try:
+        with opener.open(req, timeout=20) as r:
+            return (
+                r.status,
+                {k.lower(): v for k, v in r.headers.items()},
+                r.headers.get_all("set-cookie") or [],
+            )
+    except urllib.error.HTTPError as exc:
+        return (
+            exc.code,
+            {k.lower(): v for k, v in exc.headers.items()},
+            exc.headers.get_all("set-cookie") or [],
+        )
+
+
+def _sign_in(server: str, username: str, password: str) -> tuple[int, str | None, list[str]]:
+    from urllib.parse import urlencode
+
+    body = urlencode({"username": username, "password": password, "next": "/victims"}).encode()
+    status, _, cookies = _request(f"{server}/_chi/signin", body, origin=server)
+    token = None
+    for c in cookies:
+        if c.startswith("chi_session="):
+            token = c.split(";", 1)[0].split("=", 1)[1]
+    return status, token, cookies
+
+
+def test_a_page_without_a_live_session_cookie_goes_to_the_sign_in_form(server: str) -> None:
+    status, headers, _ = _request(f"{server}/victims?month=2024-12")
+    assert status == 303
+    assert headers["location"] == "/_chi/signin?next=%2Fvictims%3Fmonth%3D2024-12"
+    assert _request(f"{server}/", cookie="made-up-token")[0] == 303
+    status, headers, _ = _request(f"{server}/_chi/signin")
+    assert status == 200 and headers["cache-control"] == "no-store"
+
+
+def test_signing_in_sets_a_secure_httponly_strict_cookie_and_rotates_it(server: str) -> None:
+    from app_fixtures import PASSWORD
+
+    status, first, cookies = _sign_in(server, "sergeant", PASSWORD)
+    assert status == 303 and first
+    flags = [p.strip().lower() for p in cookies[0].split(";")]
+    assert {"httponly", "secure", "samesite=strict", "path=/"} <= set(flags)
+    assert _request(f"{server}/victims", cookie=first)[0] == 200
+    # Signing in again from the same browser gives a new token and ends the old one.
+    from urllib.parse import urlencode
+
+    body = urlencode({"username": "sergeant", "password": PASSWORD}).encode()
+    _, _, cookies = _request(f"{server}/_chi/signin", body, cookie=first, origin=server)
+    third = cookies[0].split(";", 1)[0].split("=", 1)[1]
+    assert third != first
+    assert _request(f"{server}/victims", cookie=first)[0] == 303, "rotated at sign-in"
+    assert _request(f"{server}/victims", cookie=third)[0] == 200
+    # Signing out ends the session and clears the cookie.
+    status, _, cookies = _request(f"{server}/_chi/signout", cookie=third)
+    assert status == 303 and any('chi_session=""' in c or "Max-Age=0" in c for c in cookies)
+    assert _request(f"{server}/victims", cookie=third)[0] == 303
+
+
+def test_a_cross_site_sign_in_post_and_a_wrong_password_are_refused(server: str) -> None:
+    from urllib.parse import urlencode
+
+    from app_fixtures import PASSWORD
+
+    body = urlencode({"username": "sergeant", "password": PASSWORD}).encode()
+    status, _, cookies = _request(f"{server}/_chi/signin", body, origin="http://evil.example")
+    assert status == 403 and not cookies
+    status, token, _ = _sign_in(server, "castle", "not the password")
+    assert status == 400 and token is None

@@ -19,12 +19,14 @@ from streamlit.navigation.page import StreamlitPage
 
 from chi.app.downloads import DownloadGate
 from chi.app.text import md
+from chi.app.web_sessions import SIGNIN_PATH, cookie_sessions, cookie_token
 from chi.auth import AuthError, User, sign_in_local, user_for_account, user_from_oidc
 from chi.config import CONFIG_ENV, AppConfig, load_config
 from chi.store import Store
 
 SESSION_KEY = "chi_session"
 NOTICE_KEY = "chi_notice"
+ENDED_KEY = "chi_ended"
 
 
 @dataclass(frozen=True)
@@ -86,8 +88,8 @@ def signed_in_user(svc: Services) -> User | None:
     """The user of this browser session, or None (after ending an expired session)."""
     if svc.config.auth_mode == "oidc":
         return _oidc_user(svc)
-    token = st.session_state.get(SESSION_KEY)
-    if not token:
+    token = session_token()
+    if not token or token == st.session_state.get(ENDED_KEY):
         return None
     username = svc.store.touch_session(token, svc.config.idle_minutes)
     user = user_for_account(svc.store, username) if username else None
@@ -96,8 +98,19 @@ def signed_in_user(svc: Services) -> User | None:
         owner = username or svc.store.session_username(token) or "(unknown session)"
         svc.store.record(owner, "session_expired")
         _forget_session()
+        st.session_state[ENDED_KEY] = token
         st.session_state[NOTICE_KEY] = "Your session has ended. Please sign in again."
     return user
+
+
+def session_token() -> str | None:
+    """This browser session's state-store session: from the cookie when the hardened server
+    holds sessions in cookies (the Streamlit session alone then signs nobody in), else from
+    the Streamlit session."""
+    if cookie_sessions():
+        return cookie_token(st.context.cookies)
+    token = st.session_state.get(SESSION_KEY)
+    return str(token) if token else None
 
 
 def _oidc_user(svc: Services) -> User | None:
@@ -129,11 +142,14 @@ def _forget_session() -> None:
 
 
 def sign_out(svc: Services, user: User) -> None:
-    token = st.session_state.get(SESSION_KEY)
+    token = session_token()
     if token:
         svc.store.end_session(token)
     svc.store.record(user.username, "sign_out")
     _forget_session()
+    if token:
+        st.session_state[ENDED_KEY] = token
+        st.session_state[NOTICE_KEY] = "You have signed out."
     if svc.config.auth_mode == "oidc":
         st.logout()
 
@@ -161,6 +177,11 @@ def sign_in_page(svc: Services) -> None:
                 st.login(provider)
             else:
                 st.login()
+        return
+    if cookie_sessions():
+        # The form is the server's own page, whose answer can set the session cookie
+        # (reloading this page leads there too).
+        st.link_button("Sign in", SIGNIN_PATH, type="primary")
         return
     left, _ = st.columns([1, 2])
     with left, st.form("signin", clear_on_submit=True):

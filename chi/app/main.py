@@ -15,10 +15,10 @@ from pathlib import Path
 import streamlit as st
 
 from chi.app.context import (
-    SESSION_KEY,
     PageContext,
     Services,
     services,
+    session_token,
     sign_in_page,
     sign_out,
     signed_in_user,
@@ -107,6 +107,8 @@ def _sidebar(svc: Services, user: User) -> None:
         st.caption(user.scope.label)
         if svc.config.demo:
             st.caption(":orange[Demonstration: synthetic data]")
+        # Ends the session in the store, for every tab (a cookie that held it is cleared at
+        # the next page load).
         if st.button("Sign out", key="sign_out"):
             sign_out(svc, user)
             st.rerun()
@@ -141,7 +143,7 @@ def main() -> None:
         )
         for name in user.pages
     }
-    holder["ctx"] = PageContext(svc, user, pages, token=st.session_state.get(SESSION_KEY, ""))
+    holder["ctx"] = PageContext(svc, user, pages, token=session_token() or "")
     nav = st.navigation(list(pages.values()))
     _sidebar(svc, user)
     nav.run()

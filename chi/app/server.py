@@ -14,9 +14,12 @@ serve.py``. What it adds to Streamlit, for every request before Streamlit sees i
 - WebSocket messages no client may send are dropped: clearing the server's caches (for every
   user at once) and the developer's debug and run-on-save switches.
 - A deferred download runs only for the connection whose page drew its button.
+- With local accounts, sign-in sessions are held by a secure, HttpOnly, SameSite=Strict
+  cookie (``chi.app.web_sessions``): the sign-in form is served here, and a page of the app
+  is served only with the cookie of a live session.
 - Headers on every response: framing refused (``X-Frame-Options: DENY``,
   ``Content-Security-Policy: frame-ancestors 'none'``), ``X-Content-Type-Options: nosniff``,
-  ``Referrer-Policy: no-referrer``, and ``Cache-Control: no-store`` on everything but
+  ``Referrer-Policy: same-origin``, and ``Cache-Control: no-store`` on everything but
   Streamlit's own versioned static assets, so no list or download stays in a browser or
   proxy cache.
 
@@ -51,7 +54,7 @@ SECURITY_HEADERS = {
     "X-Frame-Options": "DENY",
     "Content-Security-Policy": "frame-ancestors 'none'",
     "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
+    "Referrer-Policy": "same-origin",
 }
 BLOCKED = ("/_stcore/metrics",)
 
@@ -208,10 +211,18 @@ def hardening(config: AppConfig | None = None) -> dict[str, Any]:
             raise StartupRefused(problem)
         yield
 
-    return {
-        "middleware": [
-            Middleware(TrustedHostMiddleware, allowed_hosts=list(cfg.allowed_hosts)),
-            Middleware(Hardening),
-        ],
-        "lifespan": lifespan,
-    }
+    middleware = [
+        Middleware(TrustedHostMiddleware, allowed_hosts=list(cfg.allowed_hosts)),
+        Middleware(Hardening),
+    ]
+    routes: list[Any] = []
+    if cfg.auth_mode == "local":
+        from chi.app import web_sessions
+        from chi.auth import PAGES
+
+        store = Store(cfg.state_path)
+        pages = frozenset({p for role in PAGES.values() for p in role} | {"signin"})
+        web_sessions.enable()
+        routes = web_sessions.routes(cfg, store)
+        middleware.append(Middleware(web_sessions.CookieGate, store=store, config=cfg, pages=pages))
+    return {"middleware": middleware, "routes": routes, "lifespan": lifespan}
