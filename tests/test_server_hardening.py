@@ -89,8 +89,13 @@ def test_every_response_refuses_framing_and_caching(server: str, path: str) -> N
     assert headers["cache-control"] == "no-store"
 
 
-def test_media_responses_are_not_cached(server: str) -> None:
+def test_media_needs_a_signed_in_session_and_is_not_cached(server: str) -> None:
+    from app_fixtures import PASSWORD
+
     status, headers = get(server + "/media/0123456789abcdef.csv")
+    assert status == 403 and headers["cache-control"] == "no-store"
+    _, token, _ = _sign_in(server, "arbury", PASSWORD)
+    status, headers, _ = _request(server + "/media/0123456789abcdef.csv", cookie=token)
     assert status == 404 and headers["cache-control"] == "no-store"
 
 

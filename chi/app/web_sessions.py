@@ -165,7 +165,8 @@ def cookie_token(cookies: Any) -> str | None:
 class CookieGate:
     """ASGI middleware: a page of the app (``/`` or a page's path) is served only with a
     cookie of a live session; without one the browser is sent to the sign-in form, and the
-    app's HTML, scripts and WebSocket never start for it."""
+    app's HTML, scripts and WebSocket never start for it. A file under ``/media/`` (a built
+    download) is refused (403) without one."""
 
     def __init__(self, app: Any, store: Store, config: AppConfig, pages: frozenset[str]) -> None:
         self.app = app
@@ -176,7 +177,13 @@ class CookieGate:
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] == "http" and scope.get("method") in ("GET", "HEAD"):
             path = scope.get("path", "/")
-            if path == "/" or path.strip("/") in self.pages:
+            if path.startswith("/media/"):
+                # A built download (or any media file) only with a live session's cookie.
+                token = Request(scope).cookies.get(COOKIE)
+                if not (token and self.store.touch_session(token, self.config.idle_minutes)):
+                    await Response("Sign in first", status_code=403)(scope, receive, send)
+                    return
+            elif path == "/" or path.strip("/") in self.pages:
                 request = Request(scope)
                 token = request.cookies.get(COOKIE)
                 live = token and self.store.touch_session(token, self.config.idle_minutes)
