@@ -111,17 +111,34 @@ def test_an_unknown_host_is_refused(server: str) -> None:
 
 
 def test_a_websocket_from_another_origin_is_refused(server: str) -> None:
+    from app_fixtures import PASSWORD
     from websockets.exceptions import InvalidStatus
     from websockets.sync.client import connect
 
     ws_url = server.replace("http://", "ws://") + "/_stcore/stream"
+    _, token, _ = _sign_in(server, "romsey", PASSWORD)
+    cookie = {"Cookie": f"chi_session={token}"}
     with pytest.raises(InvalidStatus) as err:
-        connect(ws_url, origin="http://evil.example", subprotocols=["streamlit"], open_timeout=10)
+        connect(
+            ws_url,
+            origin="http://evil.example",
+            subprotocols=["streamlit"],
+            open_timeout=10,
+            additional_headers=cookie,
+        )
     assert err.value.response.status_code == 403
+    # The app's own page, signed in: open. Without the session's cookie: refused.
     with connect(
-        ws_url, origin=server, subprotocols=["streamlit"], open_timeout=10
-    ) as ws:  # the app's own page
+        ws_url,
+        origin=server,
+        subprotocols=["streamlit"],
+        open_timeout=10,
+        additional_headers=cookie,
+    ) as ws:
         assert ws.protocol.state.name == "OPEN"
+    with pytest.raises(InvalidStatus) as err:
+        connect(ws_url, origin=server, subprotocols=["streamlit"], open_timeout=10)
+    assert err.value.response.status_code == 403
 
 
 def test_production_with_demo_accounts_exits_non_zero(

@@ -22,7 +22,7 @@ import html
 from typing import Any
 from urllib.parse import parse_qs
 
-from starlette.requests import Request
+from starlette.requests import HTTPConnection, Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
@@ -166,7 +166,7 @@ class CookieGate:
     """ASGI middleware: a page of the app (``/`` or a page's path) is served only with a
     cookie of a live session; without one the browser is sent to the sign-in form, and the
     app's HTML, scripts and WebSocket never start for it. A file under ``/media/`` (a built
-    download) is refused (403) without one."""
+    download) is refused (403) without one, and so is the app's WebSocket."""
 
     def __init__(self, app: Any, store: Store, config: AppConfig, pages: frozenset[str]) -> None:
         self.app = app
@@ -175,6 +175,13 @@ class CookieGate:
         self.pages = pages
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "websocket" and scope.get("path", "").endswith("/_stcore/stream"):
+            # The app's WebSocket only with a live session's cookie: no client opens a
+            # Streamlit session of its own, and a Streamlit session id is no key to one.
+            token = HTTPConnection(scope).cookies.get(COOKIE)
+            if not (token and self.store.touch_session(token, self.config.idle_minutes)):
+                await send({"type": "websocket.close", "code": 1008})
+                return
         if scope["type"] == "http" and scope.get("method") in ("GET", "HEAD"):
             path = scope.get("path", "/")
             if path.startswith("/media/"):
