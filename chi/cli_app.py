@@ -16,6 +16,7 @@ one demo account per role, then serves the app.
 from __future__ import annotations
 
 import getpass
+import json
 import os
 import subprocess
 import sys
@@ -34,20 +35,6 @@ DEMO_ACCOUNTS = {
     "analyst": ("analyst", ""),
     "admin": ("admin", ""),
 }
-STREAMLIT_FLAGS = [
-    "--server.headless",
-    "true",
-    "--browser.gatherUsageStats",
-    "false",
-    "--client.disableDataExport",
-    "true",
-    "--client.toolbarMode",
-    "minimal",
-    "--client.showErrorDetails",
-    "none",
-    "--server.enableXsrfProtection",
-    "true",
-]
 
 ConfigOption = Annotated[
     Path | None,
@@ -241,10 +228,15 @@ def demo(
         with terminal_progress("score") as progress:
             score_and_publish(extract, runs, Policy(), None, progress)
     config = folder / "chi.toml"
+    hosts = ["localhost", "127.0.0.1"]
+    if address == "0.0.0.0":
+        hosts = ["*"]  # a demonstration shown on the local network, under any name
+    elif address not in hosts:
+        hosts.append(address)
     config.write_text(
         "# The demonstration's configuration, written by `chi demo`. Synthetic data only.\n"
         '[app]\nruns_dir = "runs"\nextract_dir = "extract"\nstate_path = "state.sqlite"\n'
-        "demo = true\n",
+        f"demo = true\nallowed_hosts = {json.dumps(hosts)}\n",
         encoding="utf-8",
     )
     store = Store(folder / "state.sqlite")
@@ -270,8 +262,10 @@ def demo(
         raise typer.Exit(2)
     typer.echo(f"serving the app at {url} (Ctrl+C to stop)")
     env = {**os.environ, "CHI_CONFIG": str(config)}
-    command = [sys.executable, "-m", "streamlit", "run", str(app_py), *STREAMLIT_FLAGS]
-    command += ["--server.port", str(port), "--server.address", address]
+    # Through chi's hardened server (serve.py), as a deployment serves it; Streamlit's
+    # settings come from .streamlit/config.toml beside app.py.
+    command = [sys.executable, "-m", "uvicorn", "serve:app", "--host", address]
+    command += ["--port", str(port)]
     try:
         code = subprocess.call(command, env=env, cwd=app_py.parent)
     except KeyboardInterrupt:
