@@ -171,20 +171,28 @@ class SignInResult:
     message: str = ""
 
 
-def sign_in_local(store: Store, config: AppConfig, username: str, password: str) -> SignInResult:
-    """Check a local password; the message never says whether the account exists."""
+LOCKED_MESSAGE = (
+    "Too many failed sign-ins: signing in with this name or from this address is locked "
+    "for a while. Ask an administrator if you need it sooner."
+)
+
+
+def sign_in_local(
+    store: Store, config: AppConfig, username: str, password: str, client: str | None = None
+) -> SignInResult:
+    """Check a local password; the message never says whether the account exists (names
+    without an account are counted and locked like accounts). ``client`` is the address
+    the attempt came from, limited across all names."""
     result = store.check_password(
         username.strip(),
         password,
         lockout_attempts=config.lockout_attempts,
         lockout_minutes=config.lockout_minutes,
+        client=client,
+        client_attempts=config.client_lockout_attempts,
     )
     if result.failure == "locked":
-        return SignInResult(
-            None,
-            "Too many failed sign-ins: this account is locked for a while. "
-            "Ask an administrator if you need it sooner.",
-        )
+        return SignInResult(None, LOCKED_MESSAGE)
     if result.account is None:
         return SignInResult(None, "The username or password is not right.")
     user = user_for_account(store, result.account.username)

@@ -46,6 +46,9 @@ class _ErrorBoundary(TyperGroup):
 if TYPE_CHECKING:
     from chi.runs import Run
 
+if TYPE_CHECKING:
+    from chi.lists import Scope
+
 app = typer.Typer(
     name="chi",
     help="Crime Harm Index victim-risk prioritisation: extracts -> validate -> score -> lists.",
@@ -544,6 +547,12 @@ def export(
         bool,
         typer.Option("--everyone", help="Everyone listed, not only the list to act on."),
     ] = False,
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config", help="App configuration file (default: $CHI_CONFIG, else defaults)."
+        ),
+    ] = None,
 ) -> None:
     """Export a month's victim list for a neighbourhood, an area or the force.
 
@@ -552,6 +561,8 @@ def export(
     XLSX has a sheet of everyone, one per neighbourhood and a run-metadata sheet; CSV has the
     header on its first line and the run id and handling marking in two final columns; PDF
     is the printable briefing with an Actions column. Spreadsheet formulas are neutralised.
+    Every export is written to the app's audit log (the state store of the configuration)
+    as a download by ``cli:<operating-system user>``, like one from the app.
     """
     import getpass
 
@@ -593,6 +604,7 @@ def export(
         if format not in ("csv", "xlsx", "pdf"):
             raise ValueError(f"unknown export format {format!r}; choose csv, xlsx or pdf")
         data = listview.export(frame, meta, format, drop)
+        _audit_export(config, r.run_id, month, scope, frame.height, format)
     if out is None:
         if format != "csv":
             typer.echo(f"chi: {format.upper()} needs --out FILE", err=True)
@@ -601,6 +613,26 @@ def export(
     else:
         out.write_bytes(data)
         typer.echo(f"{frame.height} rows written to {out}", err=True)
+
+
+def _audit_export(
+    config: Path | None, run_id: str, month: str, scope: Scope, rows: int, fmt: str
+) -> None:
+    """The audit entry of a command-line export, in the configured state store."""
+    from chi.cli_app import _actor
+    from chi.config import load_config
+    from chi.store import Store
+
+    store = Store(load_config(config).state_path)
+    store.record(
+        _actor(),
+        "download",
+        run_id=run_id,
+        month=month,
+        scope=scope.key,
+        rows=rows,
+        detail=f"cli {fmt}",
+    )
 
 
 def _register_more_commands() -> None:

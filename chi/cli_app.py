@@ -16,6 +16,7 @@ one demo account per role, then serves the app.
 from __future__ import annotations
 
 import getpass
+import json
 import os
 import subprocess
 import sys
@@ -34,20 +35,6 @@ DEMO_ACCOUNTS = {
     "analyst": ("analyst", ""),
     "admin": ("admin", ""),
 }
-STREAMLIT_FLAGS = [
-    "--server.headless",
-    "true",
-    "--browser.gatherUsageStats",
-    "false",
-    "--client.disableDataExport",
-    "true",
-    "--client.toolbarMode",
-    "minimal",
-    "--client.showErrorDetails",
-    "none",
-    "--server.enableXsrfProtection",
-    "true",
-]
 
 ConfigOption = Annotated[
     Path | None,
@@ -298,10 +285,15 @@ def demo(
             score_and_publish(extract, runs, Policy(), None, progress, partial=False)
     _demo_backtest(runs)
     config = folder / "chi.toml"
+    hosts = ["localhost", "127.0.0.1"]
+    if address == "0.0.0.0":
+        hosts = ["*"]  # a demonstration shown on the local network, under any name
+    elif address not in hosts:
+        hosts.append(address)
     config.write_text(
         "# The demonstration's configuration, written by `chi demo`. Synthetic data only.\n"
         '[app]\nruns_dir = "runs"\nextract_dir = "extract"\nstate_path = "state.sqlite"\n'
-        "demo = true\n",
+        f"demo = true\nallowed_hosts = {json.dumps(hosts)}\n",
         encoding="utf-8",
     )
     store = Store(folder / "state.sqlite")
@@ -328,13 +320,33 @@ def demo(
         raise typer.Exit(2)
     typer.echo(f"serving the app at {url} (Ctrl+C to stop)")
     env = {**os.environ, "CHI_CONFIG": str(config), "CHI_PREWARM": "1"}
-    command = [sys.executable, "-m", "streamlit", "run", str(app_py), *STREAMLIT_FLAGS]
-    command += ["--server.port", str(port), "--server.address", address]
+    # Through chi's hardened server (serve.py), as a deployment serves it; Streamlit's
+    # settings come from .streamlit/config.toml beside app.py.
+    command = [sys.executable, "-m", "uvicorn", "serve:app", "--host", address]
+    command += ["--port", str(port)]
     try:
         code = subprocess.call(command, env=env, cwd=app_py.parent)
     except KeyboardInterrupt:
         code = 0
     raise typer.Exit(code)
+
+
+def audit_verify(config: ConfigOption = None) -> None:
+    """Check the audit log's hash chain: every entry present, in order and unchanged.
+
+    Prints the number of entries and the latest entry's hash (keep it in a log outside the
+    server: a chain rebuilt by someone who rewrote the file no longer contains it). Exits 1
+    naming the first broken link.
+    """
+    check = _store(config).verify_audit()
+    if not check.ok:
+        typer.echo(
+            f"chi: the audit log is broken at entry {check.broken_at}: {check.problem} "
+            f"({check.entries} entries before it are intact)",
+            err=True,
+        )
+        raise typer.Exit(1)
+    typer.echo(f"audit log intact: {check.entries} entries; latest hash {check.head or '-'}")
 
 
 def register(app: typer.Typer) -> None:
@@ -348,4 +360,7 @@ def register(app: typer.Typer) -> None:
     users.command("set-password")(users_set_password)
     users.command("list")(users_list)
     app.add_typer(users, name="users")
+    audit = typer.Typer(help="Check the app's audit log.", no_args_is_help=True)
+    audit.command("verify")(audit_verify)
+    app.add_typer(audit, name="audit")
     app.command("demo")(demo)

@@ -14,7 +14,8 @@ Decisions made here:
   and scope come from ID-token claims or an allow-list file.
 - ``demo = true`` marks a demonstration deployment; only then may demo accounts exist.
 - Sessions last at most ``session_hours`` and end after ``idle_minutes`` without activity;
-  ``lockout_attempts`` wrong passwords in a row lock an account for ``lockout_minutes``.
+  ``lockout_attempts`` wrong passwords in a row lock an account name (existing or not) for
+  ``lockout_minutes``, and ``client_lockout_attempts`` from one client address pause it.
 - ``restricted_groups`` (offence groups from ``chi.offences``) are shown to the neighbourhood
   role only by their group label; the default is sexual offences.
 """
@@ -57,11 +58,15 @@ class AppConfig:
     """Extract the app's reruns score; None: the extract of the current run's manifest."""
     state_path: Path = Path("state.sqlite")
     demo: bool = False
+    allowed_hosts: tuple[str, ...] = ("localhost", "127.0.0.1")
+    """Host names the server answers to (``Host`` header), against DNS rebinding."""
     auth_mode: str = "local"
     session_hours: float = 10.0
     idle_minutes: float = 60.0
     lockout_attempts: int = 5
     lockout_minutes: float = 15.0
+    client_lockout_attempts: int = 20
+    """Failed sign-ins from one client address (across all names) before it is paused."""
     restricted_groups: tuple[str, ...] = ("sexual_offences",)
     marking: str = HANDLING_MARKING
     oidc: OidcSettings = field(default_factory=OidcSettings)
@@ -83,6 +88,8 @@ class AppConfig:
             raise ValueError("session_hours and idle_minutes must be positive")
         if self.lockout_attempts < 1 or self.lockout_minutes <= 0:
             raise ValueError("lockout_attempts must be at least 1 and lockout_minutes positive")
+        if self.client_lockout_attempts < 1:
+            raise ValueError("client_lockout_attempts must be at least 1")
         resolve(self.restricted_groups)
 
 
@@ -92,11 +99,13 @@ _APP_KEYS = {
     ("app", "extract_dir"): "extract_dir",
     ("app", "state_path"): "state_path",
     ("app", "demo"): "demo",
+    ("app", "allowed_hosts"): "allowed_hosts",
     ("auth", "mode"): "auth_mode",
     ("auth", "session_hours"): "session_hours",
     ("auth", "idle_minutes"): "idle_minutes",
     ("auth", "lockout_attempts"): "lockout_attempts",
     ("auth", "lockout_minutes"): "lockout_minutes",
+    ("auth", "client_lockout_attempts"): "client_lockout_attempts",
     ("lists", "restricted_groups"): "restricted_groups",
     ("lists", "marking"): "marking",
 }
@@ -108,6 +117,7 @@ _TYPES: dict[str, type] = {
     "idle_minutes": float,
     "lockout_attempts": int,
     "lockout_minutes": float,
+    "client_lockout_attempts": int,
     "marking": str,
 }
 
@@ -124,6 +134,10 @@ def _value(name: str, raw: Any, base: Path) -> Any:
             raise ValueError(f"{name} must be a path")
         p = Path(raw).expanduser()
         return p if p.is_absolute() else base / p
+    if name == "allowed_hosts":
+        if not isinstance(raw, list) or not raw or not all(isinstance(x, str) and x for x in raw):
+            raise ValueError("app.allowed_hosts must be a list of host names")
+        return tuple(raw)
     if name == "restricted_groups":
         if not isinstance(raw, list) or not all(isinstance(x, str) for x in raw):
             raise ValueError("lists.restricted_groups must be a list of group names")

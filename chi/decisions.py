@@ -43,7 +43,7 @@ import polars as pl
 
 from chi.contract import POLICING_AREAS
 from chi.score import add_months, month_label, parse_month
-from chi.store import Store, timestamp, utc_now
+from chi.store import Store, append_audit, timestamp, utc_now
 
 SUBJECT_TYPES = ("victim", "offender")
 DECISION_TYPES: dict[str, str] = {
@@ -318,10 +318,15 @@ def _insert(
         f" values ({', '.join('?' for _ in _FIELDS)}, ?, ?, ?, ?)",
         [row[k] for k in _FIELDS] + [version, recorded_by, at, source],
     )
-    con.execute(
-        "insert into audit (at, username, action, month, scope, person_id, detail)"
-        " values (?, ?, ?, ?, ?, ?, ?)",
-        (at, recorded_by, action, d.list_month, d.area, d.person_id, _detail(d, version)),
+    append_audit(
+        con,
+        at=at,
+        username=recorded_by,
+        action=action,
+        month=d.list_month,
+        scope=d.area,
+        person_id=d.person_id,
+        detail=_detail(d, version),
     )
 
 
@@ -572,16 +577,14 @@ def import_decisions(
             _insert(con, d, version, recorded_by, at, "import", "decision_imported")
             recorded.add(_fingerprint(d))
             imported += 1
-        con.execute(
-            "insert into audit (at, username, action, rows, detail) values (?, ?, ?, ?, ?)",
-            (
-                at,
-                recorded_by,
-                "decisions_import",
-                imported,
-                f"read {len(rows)}; imported {imported}; unchanged {unchanged}; "
-                f"rejected {len(rejected)}",
-            ),
+        append_audit(
+            con,
+            at=at,
+            username=recorded_by,
+            action="decisions_import",
+            rows=imported,
+            detail=f"read {len(rows)}; imported {imported}; unchanged {unchanged}; "
+            f"rejected {len(rejected)}",
         )
     return ImportReport(len(rows), imported, unchanged, rejected)
 

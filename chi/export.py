@@ -6,18 +6,20 @@ created), so a printed or forwarded list always says where it came from. The CSV
 header on the first line, so it opens sorted and filtered in Excel and imports into Power BI
 as it is: the run id and marking are two final columns of every row. XLSX sheets have an
 autofilter, frozen headers, widths from their content and print settings (landscape A4,
-fitted to the width, headers repeated, the marking on every page). Any
-text cell a spreadsheet would execute as a formula (starting ``=``, ``+``, ``-``, ``@``, tab
-or carriage return) is neutralised with a leading apostrophe, and XLSX cells are written as
-typed values, never as formulas. An empty list still gives a valid file with its header, so
-"nobody is listed" is distinguishable from "the export failed".
+fitted to the width, headers repeated, the marking on every page). Any text cell a
+spreadsheet could execute as a formula is neutralised with a leading apostrophe (OWASP ASVS
+5.0 V1.2.10: a leading ``=``, ``+``, ``-``, ``@``, control character, or any of these in
+full-width form or after spaces or invisible format characters); a CSV field that holds a
+list separator is quoted, so ``x;=1+1`` stays one cell in any locale; and XLSX cells are
+written as typed values, never as formulas. An empty list still gives a valid file with its
+header, so "nobody is listed" is distinguishable from "the export failed".
 """
 
 from __future__ import annotations
 
-import csv
 import io
 import re
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -27,14 +29,81 @@ from typing import Any
 import polars as pl
 
 HANDLING_MARKING = "OFFICIAL-SENSITIVE"
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+# Spreadsheet formula injection (OWASP ASVS 5.0 V1.2.10): a cell is a formula when its first
+# character, after anything a spreadsheet skips or folds, is one of these. Full-width and
+# small forms (＝＋－＠, ﹦﹢﹣﹫) and superscripts fold to them under NFKC; the minus sign
+# U+2212 is taken as a minus as well.
+_TRIGGERS = frozenset("=+-@\u2212")
+# Characters that can stand before a trigger without showing: spaces and other separators,
+# control characters (NUL, tab, line feed, carriage return) and format characters
+# (zero-width space and joiners, bidirectional marks, the byte order mark).
+_SKIPPED = frozenset({"Zs", "Zl", "Zp", "Cc", "Cf"})
+# List separators a spreadsheet may split a CSV field at, depending on the reader's locale.
+_SEPARATORS = frozenset(",;\t|")
+_SPLITS = _SEPARATORS | {"\r", "\n"}
+
+
+def _is_trigger(ch: str) -> bool:
+    return ch in _TRIGGERS or unicodedata.normalize("NFKC", ch)[:1] in _TRIGGERS
+
+
+def _formula_like(text: str) -> bool:
+    """Whether a spreadsheet could take ``text`` for a formula: it starts with a control
+    character, or its first character that shows is a trigger (full-width or not)."""
+    if not text:
+        return False
+    if unicodedata.category(text[0]) == "Cc":
+        return True
+    for ch in text:
+        if unicodedata.category(ch) in _SKIPPED or ch.isspace():
+            continue
+        return _is_trigger(ch)
+    return False
+
+
+def formula_after_separator(text: str) -> bool:
+    """Whether a part of ``text`` after a list separator or line break (``x;=1+1``) would
+    start a formula if a spreadsheet split the field there (quotes at the start of such a
+    part are read as CSV quoting, not as text, so they do not hide what follows)."""
+    return any(
+        ch in _SPLITS and _formula_like(text[i + 1 :].lstrip('"')) for i, ch in enumerate(text)
+    )
+
+
+def _guard_splits(text: str) -> str:
+    """``text`` with an apostrophe after each separator or line break that a formula would
+    follow: a reader whose list separator is ``;`` splits ``"x;=1+1"`` at the ``;`` whatever
+    the quotes (they count only at the start of its cell), so quoting alone is not enough."""
+    if not formula_after_separator(text):
+        return text
+    out = []
+    for i, ch in enumerate(text):
+        out.append(ch)
+        if ch in _SPLITS and _formula_like(text[i + 1 :].lstrip('"')):
+            out.append("'")
+    return "".join(out)
 
 
 def neutralise(value: Any) -> Any:
-    """A text value made safe to open in a spreadsheet; other values unchanged."""
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
+    """A text value made safe to open in a spreadsheet (a leading apostrophe before anything
+    that could start a formula); other values unchanged."""
+    if isinstance(value, str) and _formula_like(value):
         return "'" + value
     return value
+
+
+def _csv_field(text: str) -> str:
+    """One CSV field (RFC 4180): an apostrophe before any formula after a separator, then
+    quoted when it holds a quote, a line break or any list separator."""
+    text = _guard_splits(text)
+    if any(c in text for c in '"\r\n') or any(c in _SEPARATORS for c in text):
+        return '"' + text.replace('"', '""') + '"'
+    return text
+
+
+def _csv_line(fields: list[str]) -> str:
+    return ",".join(_csv_field(f) for f in fields) + "\r\n"
 
 
 @dataclass(frozen=True)
@@ -129,11 +198,10 @@ def to_csv(frame: pl.DataFrame, meta: ExportMeta) -> bytes:
     final columns of every row (the full run details are in the XLSX and PDF). An empty list
     is the header alone."""
     buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\r\n")
-    w.writerow([*frame.columns, *CSV_TRAILING])
+    buf.write(_csv_line([neutralise(c) for c in (*frame.columns, *CSV_TRAILING)]))
     tail = [_text(meta.run_id), _text(meta.marking)]
     for row in frame.iter_rows():
-        w.writerow([*(_text(v) for v in row), *tail])
+        buf.write(_csv_line([*(_text(v) for v in row), *tail]))
     return buf.getvalue().encode("utf-8-sig")
 
 

@@ -10,9 +10,12 @@ What is decided here:
 
 - Passwords are stored only as argon2id hashes (``argon2-cffi``); a hash made with older
   parameters is replaced on the next successful sign-in.
-- ``lockout_attempts`` wrong passwords in a row lock an account for ``lockout_minutes``;
-  a correct password resets the count. A wrong password for an unknown account costs the
-  same time as for a known one, and says the same thing.
+- Sign-in failures are counted per name tried (an account or not) and per client address
+  (``sign_in_limits``), checked and counted in one write transaction before the password is
+  compared, so parallel guesses cannot outrun the limit. ``lockout_attempts`` failures lock
+  the name for ``lockout_minutes``; the lock does not reset the count (one more failure
+  after it locks again); a correct password clears the name's count, not the address's. An
+  unknown name costs the same time, is counted and locked the same way, and says the same.
 - A session is a random token held by the app session; the store keeps only its SHA-256,
   with an absolute expiry and the time it was last used (for the idle limit).
 - The audit log is append-only: triggers abort any UPDATE or DELETE on it. It records who,
@@ -23,9 +26,10 @@ What is decided here:
 from __future__ import annotations
 
 import hashlib
+import json
 import secrets
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -35,7 +39,9 @@ from typing import Any
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
-MIGRATIONS: list[str] = [
+Migration = str | Callable[[sqlite3.Connection], None]
+
+MIGRATIONS: list[Migration] = [
     # 1: accounts, sessions, audit log
     """
     create table users (
@@ -107,6 +113,18 @@ MIGRATIONS: list[str] = [
         where subject_type = new.subject_type and person_id = new.person_id), 0)
     begin select raise(abort, 'a decision version must follow the latest version'); end;
     """,
+    # 3: sign-in failures per account name and per client address (chi.store.check_password)
+    """
+    create table sign_in_limits (
+        key text primary key,
+        failures integer not null,
+        first_at text not null,
+        last_at text not null,
+        locked_until text
+    );
+    """,
+    # 4: the audit log's hash chain (see _chain_audit)
+    lambda con: _chain_audit(con),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -221,8 +239,12 @@ class Store:
                         f"({SCHEMA_VERSION}); upgrade chi"
                     )
                 for n in range(version, SCHEMA_VERSION):
-                    for statement in _statements(MIGRATIONS[n]):
-                        con.execute(statement)
+                    step = MIGRATIONS[n]
+                    if callable(step):
+                        step(con)
+                    else:
+                        for statement in _statements(step):
+                            con.execute(statement)
                     con.execute(f"pragma user_version = {n + 1}")
             except BaseException:
                 con.execute("rollback")
@@ -249,8 +271,10 @@ class Store:
         now: datetime | None = None,
     ) -> Account:
         username = _check_username(username)
-        if len(password) < (1 if demo else 10):
-            raise StoreError("a password must be at least 10 characters")
+        if demo and not password:
+            raise StoreError("a demo account needs a password")
+        if not demo:
+            _check_password_policy(password, username)
         hashed = self.hasher.hash(password)
         try:
             with self.transaction() as con:
@@ -276,8 +300,11 @@ class Store:
             )
 
     def set_password(self, username: str, password: str) -> None:
-        if len(password) < 10:
-            raise StoreError("a password must be at least 10 characters")
+        account = self.account(username)
+        if account is None:
+            raise StoreError(f"no account named {username!r}")
+        if not account.demo:
+            _check_password_policy(password, username)
         hashed = self.hasher.hash(password)
         with self.transaction() as con:
             cur = con.execute(
@@ -287,6 +314,14 @@ class Store:
             )
             if cur.rowcount == 0:
                 raise StoreError(f"no account named {username!r}")
+            con.execute(
+                "delete from sign_in_limits where key = ?", (_limit_key("account", username),)
+            )
+            # A new password ends every session signed in with the old one.
+            con.execute(
+                "update sessions set ended_at = coalesce(ended_at, ?) where username = ?",
+                (timestamp(utc_now(None)), username),
+            )
 
     def unlock(self, username: str) -> None:
         with self.transaction() as con:
@@ -296,22 +331,18 @@ class Store:
             )
             if cur.rowcount == 0:
                 raise StoreError(f"no account named {username!r}")
+            con.execute(
+                "delete from sign_in_limits where key = ?", (_limit_key("account", username),)
+            )
 
     def account(self, username: str) -> Account | None:
         with self.connection() as con:
-            row = con.execute(
-                "select username, role, scope, demo, created_at, failed_attempts, locked_until"
-                " from users where username = ?",
-                (username,),
-            ).fetchone()
+            row = con.execute(f"{_ACCOUNT_SELECT} where u.username = ?", (username,)).fetchone()
         return _account(row) if row else None
 
     def accounts(self) -> list[Account]:
         with self.connection() as con:
-            rows = con.execute(
-                "select username, role, scope, demo, created_at, failed_attempts, locked_until"
-                " from users order by username"
-            ).fetchall()
+            rows = con.execute(f"{_ACCOUNT_SELECT} order by u.username").fetchall()
         return [_account(r) for r in rows]
 
     def demo_accounts(self) -> list[str]:
@@ -326,41 +357,42 @@ class Store:
         lockout_attempts: int = 5,
         lockout_minutes: float = 15.0,
         now: datetime | None = None,
+        client: str | None = None,
+        client_attempts: int | None = None,
     ) -> SignIn:
-        """Check a password, counting failures and locking the account after too many."""
+        """Check a password, counting failures per account name and per client address.
+
+        The lock check and the count happen in one write transaction (``begin immediate``)
+        *before* the password is compared: each attempt reserves one failure, so however many
+        attempts arrive at once, no more than the limit are ever compared with the hash. A
+        correct password gives the account's reservation back (the client's count stays). A
+        lock never resets the count, so after it runs out one more failure locks again. Names
+        without an account are counted and locked exactly like accounts, so the answer
+        (``invalid`` or ``locked``) never tells whether an account exists."""
         t = utc_now(now)
-        with self.connection() as con:
+        keys = [(_limit_key("account", username), lockout_attempts, timedelta(hours=24))]
+        if client:
+            most = client_attempts or max(4 * lockout_attempts, 20)
+            keys.append((_limit_key("client", client), most, timedelta(minutes=lockout_minutes)))
+        lock_for = timedelta(minutes=lockout_minutes)
+        with self.transaction() as con:
             row = con.execute(
-                "select password_hash, locked_until from users where username = ?", (username,)
+                "select password_hash from users where username = ?", (username,)
             ).fetchone()
+            reached = _reserve_attempt(con, keys, t, lock_for)
+        if reached is None:
+            return SignIn(None, "locked")
         if row is None:
             _spend_equal_time(self.hasher, password)
-            return SignIn(None, "invalid")
-        hashed, locked_until = str(row[0]), row[1]
-        if locked_until is not None and _parse(str(locked_until)) > t:
-            return SignIn(None, "locked")
+            return SignIn(None, "locked" if reached else "invalid")
+        hashed = str(row[0])
         try:
             self.hasher.verify(hashed, password)
         except (VerifyMismatchError, VerificationError, InvalidHashError):
-            with self.transaction() as con:
-                con.execute(
-                    "update users set failed_attempts = failed_attempts + 1 where username = ?",
-                    (username,),
-                )
-                (failures,) = con.execute(
-                    "select failed_attempts from users where username = ?", (username,)
-                ).fetchone()
-                if failures >= lockout_attempts:
-                    con.execute(
-                        "update users set locked_until = ?, failed_attempts = 0 where username = ?",
-                        (timestamp(t + timedelta(minutes=lockout_minutes)), username),
-                    )
-                    return SignIn(None, "locked")
-            return SignIn(None, "invalid")
+            return SignIn(None, "locked" if reached else "invalid")
+        new_hash = self.hasher.hash(password) if self.hasher.check_needs_rehash(hashed) else None
         with self.transaction() as con:
-            new_hash = (
-                self.hasher.hash(password) if self.hasher.check_needs_rehash(hashed) else None
-            )
+            con.execute("delete from sign_in_limits where key = ?", (keys[0][0],))
             con.execute(
                 "update users set failed_attempts = 0, locked_until = null,"
                 " password_hash = coalesce(?, password_hash) where username = ?",
@@ -442,21 +474,23 @@ class Store:
         now: datetime | None = None,
     ) -> None:
         with self.transaction() as con:
-            con.execute(
-                "insert into audit (at, username, action, run_id, month, scope, rows,"
-                " person_id, detail) values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    timestamp(utc_now(now)),
-                    username,
-                    action,
-                    run_id,
-                    month,
-                    scope,
-                    rows,
-                    person_id,
-                    detail,
-                ),
+            append_audit(
+                con,
+                at=timestamp(utc_now(now)),
+                username=username,
+                action=action,
+                run_id=run_id,
+                month=month,
+                scope=scope,
+                rows=rows,
+                person_id=person_id,
+                detail=detail,
             )
+
+    def verify_audit(self) -> AuditCheck:
+        """Check the audit log's hash chain from its first entry to its last."""
+        with self.connection() as con:
+            return verify_chain(con)
 
     def audit_log(
         self,
@@ -501,6 +535,122 @@ class Store:
         return users, actions
 
 
+# The audit hash chain. Each entry's ``hash`` is the SHA-256 of its previous entry's hash
+# and its own fields (id included, so entries cannot be moved); ``prev_hash`` repeats the
+# previous entry's hash. Triggers refuse an entry whose id is not the next one or whose
+# ``prev_hash`` is not the last entry's hash, besides any update or delete, so neither
+# ``insert or replace`` nor an insert in the middle gets in. Whoever can rewrite the file can
+# still rebuild the whole chain, so the latest hash (``chi audit verify`` prints it) belongs
+# in a log kept elsewhere: a rebuilt chain no longer contains it.
+
+AUDIT_FIELDS = [
+    "at",
+    "username",
+    "action",
+    "run_id",
+    "month",
+    "scope",
+    "rows",
+    "person_id",
+    "detail",
+]
+GENESIS = ""
+
+
+def _entry_hash(prev_hash: str, entry_id: int, fields: dict[str, Any]) -> str:
+    body = json.dumps(
+        [prev_hash, entry_id, *(fields.get(k) for k in AUDIT_FIELDS)],
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
+    return hashlib.sha256(body.encode("utf-8")).hexdigest()
+
+
+def append_audit(con: sqlite3.Connection, **fields: Any) -> int:
+    """Append one audit entry, chained to the last; call inside a write transaction
+    (``Store.transaction``), so that no other entry comes between reading the last one and
+    writing this one. Returns the entry's id."""
+    unknown = set(fields) - set(AUDIT_FIELDS)
+    if unknown:
+        raise StoreError(f"unknown audit field(s): {', '.join(sorted(unknown))}")
+    last = con.execute("select id, hash from audit order by id desc limit 1").fetchone()
+    entry_id, prev = (1, GENESIS) if last is None else (int(last[0]) + 1, str(last[1]))
+    digest = _entry_hash(prev, entry_id, fields)
+    con.execute(
+        f"insert into audit (id, {', '.join(AUDIT_FIELDS)}, prev_hash, hash)"
+        f" values (?, {', '.join('?' for _ in AUDIT_FIELDS)}, ?, ?)",
+        [entry_id, *(fields.get(k) for k in AUDIT_FIELDS), prev, digest],
+    )
+    return entry_id
+
+
+@dataclass(frozen=True)
+class AuditCheck:
+    entries: int
+    head: str
+    """The latest entry's hash (empty for an empty log)."""
+    broken_at: int | None = None
+    problem: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.broken_at is None
+
+
+def verify_chain(con: sqlite3.Connection) -> AuditCheck:
+    """The first broken link of the audit chain, if any: a missing entry (a gap in the
+    ids), an entry whose ``prev_hash`` is not its predecessor's hash, or whose hash does not
+    match its fields."""
+    prev, expected, count = GENESIS, 1, 0
+    cur = con.execute(
+        f"select id, {', '.join(AUDIT_FIELDS)}, prev_hash, hash from audit order by id"
+    )
+    for row in cur:
+        entry_id = int(row[0])
+        fields = dict(zip(AUDIT_FIELDS, row[1 : 1 + len(AUDIT_FIELDS)], strict=True))
+        prev_hash, digest = row[-2], row[-1]
+        if entry_id != expected:
+            what = f"entries {expected} to {entry_id - 1} are missing"
+            if entry_id - 1 == expected:
+                what = f"entry {expected} is missing"
+            return AuditCheck(count, prev, entry_id, what)
+        if prev_hash != prev:
+            return AuditCheck(count, prev, entry_id, "it does not follow the entry before it")
+        if digest != _entry_hash(prev, entry_id, fields):
+            return AuditCheck(count, prev, entry_id, "its content was changed after it was written")
+        prev, expected, count = str(digest), expected + 1, count + 1
+    return AuditCheck(count, prev)
+
+
+def _chain_audit(con: sqlite3.Connection) -> None:
+    """Migration 4: add ``prev_hash`` and ``hash`` to the audit log, chain the entries
+    already there in id order, and install the triggers that keep the chain whole."""
+    con.execute("drop trigger if exists audit_no_update")
+    con.execute("alter table audit add column prev_hash text")
+    con.execute("alter table audit add column hash text")
+    prev = GENESIS
+    rows = con.execute(f"select id, {', '.join(AUDIT_FIELDS)} from audit order by id").fetchall()
+    for row in rows:
+        fields = dict(zip(AUDIT_FIELDS, row[1:], strict=True))
+        digest = _entry_hash(prev, int(row[0]), fields)
+        con.execute("update audit set prev_hash = ?, hash = ? where id = ?", (prev, digest, row[0]))
+        prev = digest
+    for statement in _statements(_AUDIT_TRIGGERS):
+        con.execute(statement)
+
+
+_AUDIT_TRIGGERS = """
+create trigger audit_no_update before update on audit
+begin select raise(abort, 'the audit log is append-only'); end;
+create trigger audit_chained before insert on audit
+when new.id is null
+  or new.id <> 1 + coalesce((select max(id) from audit), 0)
+  or new.hash is null or length(new.hash) <> 64
+  or new.prev_hash is not coalesce((select hash from audit where id = new.id - 1), '')
+begin select raise(abort, 'an audit entry must be appended to the end of the chain'); end;
+"""
+
+
 def _statements(script: str) -> list[str]:
     """Split a migration into statements, keeping trigger bodies whole."""
     out, buf = [], ""
@@ -526,8 +676,63 @@ def _account(row: tuple[Any, ...]) -> Account:
     )
 
 
+_ACCOUNT_SELECT = (
+    "select u.username, u.role, u.scope, u.demo, u.created_at, coalesce(l.failures, 0),"
+    " l.locked_until from users u left join sign_in_limits l on l.key = 'account:' || u.username"
+)
+
+
+def _limit_key(kind: str, name: str) -> str:
+    return f"{kind}:{name[:200]}"
+
+
+def _reserve_attempt(
+    con: sqlite3.Connection, keys: list[tuple[str, int, timedelta]], t: datetime, lock: timedelta
+) -> bool | None:
+    """Inside the caller's write transaction: None if any key is locked now (nothing counted);
+    else count this attempt as a failure on every key (given back on success) and say
+    whether it reached a limit (the key is then locked from now for ``lock``).
+
+    A key's count is forgotten after ``forget`` without failures (24 hours for an account
+    name, the lock-out time for a client address), never by a lock."""
+    now = timestamp(t)
+    reached = False
+    rows = []
+    for key, most, forget in keys:
+        con.execute(
+            "delete from sign_in_limits where key = ? and last_at <= ?"
+            " and (locked_until is null or locked_until <= ?)",
+            (key, timestamp(t - forget), now),
+        )
+        row = con.execute(
+            "select failures, locked_until from sign_in_limits where key = ?", (key,)
+        ).fetchone()
+        if row is not None and row[1] is not None and _parse(str(row[1])) > t:
+            return None
+        rows.append((key, most, 0 if row is None else int(row[0])))
+    for key, most, failures in rows:
+        hit = failures + 1 >= most
+        reached = reached or hit
+        con.execute(
+            "insert into sign_in_limits (key, failures, first_at, last_at, locked_until)"
+            " values (?, 1, ?, ?, ?) on conflict (key) do update set failures = failures + 1,"
+            " last_at = excluded.last_at,"
+            " locked_until = coalesce(excluded.locked_until, locked_until)",
+            (key, now, now, timestamp(t + lock) if hit else None),
+        )
+    return reached
+
+
 def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _check_password_policy(password: str, username: str) -> None:
+    from chi.passwords import problems
+
+    found = problems(password, username)
+    if found:
+        raise StoreError("; ".join(found))
 
 
 def _check_username(username: str) -> str:

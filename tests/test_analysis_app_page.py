@@ -79,6 +79,7 @@ def test_downloads_are_built_on_demand_and_audited(env: AppEnv) -> None:
 
     from chi.analysis.profile import Request, build_profile
     from chi.analysis.source import load_run
+    from chi.app.downloads import DownloadGate
     from chi.app.pages.profile import _deferred
     from chi.auth import make_user
     from chi.lists import area_scope
@@ -88,8 +89,12 @@ def test_downloads_are_built_on_demand_and_audited(env: AppEnv) -> None:
     scope = area_scope("South")
     profile = build_profile(load_run(run), Request.for_period("2024-01:2024-12", scope))
     store = Store(env.state)
+    token = store.start_session("south", 1).token
     ctx = SimpleNamespace(
-        store=store, user=make_user("south", "area", "South"), config=SimpleNamespace(marking="M")
+        store=store,
+        user=make_user("south", "area", "South"),
+        config=SimpleNamespace(marking="M"),
+        download_gate=lambda page: DownloadGate(store, token, 60, page),
     )
     figures = json.loads(_deferred(ctx, run, profile, scope, "json")())  # type: ignore[arg-type]
     assert figures["meta"]["scope"] == "South area"

@@ -78,7 +78,7 @@ def test_users_add_refuses_short_passwords_and_duplicates(config: Path) -> None:
     code, out = chi(
         "users", "add", "ana", "--role", "analyst", "--password-stdin", password="short"
     )
-    assert code == 2 and "at least 10" in out
+    assert code == 2 and "at least 12" in out
     assert chi("users", "add", "ana", "--role", "analyst", "--password-stdin",
                password="long enough pw")[0] == 0  # fmt: skip
     code, out = chi("users", "add", "ana", "--role", "analyst", "--password-stdin",

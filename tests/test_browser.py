@@ -141,6 +141,7 @@ def _screenshot_dir(tmp_path: Path) -> Path:
 
 
 def _sign_in(page: Any, url: str, username: str, password: str) -> None:
+    page.context.clear_cookies()  # a signed-in session outlives the page (cookie sessions)
     page.goto(url, wait_until="domcontentloaded")
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password", exact=True).fill(password)

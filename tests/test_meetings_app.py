@@ -260,7 +260,7 @@ def test_meeting_pack_downloads_are_marked_neutralised_and_audited(
     )
     save_decision(store, engage, based_on=0, recorded_by="south")
     meeting_date = date(2025, 1, 9)
-    frame = cohort(listed, exited(run, MONTH, scope), store, "victim", MONTH, meeting_date)
+    frame = cohort(listed, exited(run, MONTH, scope), store, "victim", MONTH, meeting_date, "South")
     assert frame.filter(pl.col("person_id") == first)["review_due"].item() is True
     assert first in agenda(frame)["person_id"].to_list()
     due = actions_due(store, "victim", meeting_date, area="South")

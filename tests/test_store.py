@@ -54,7 +54,7 @@ def test_passwords_are_argon2id_hashes_never_plain(store: Store) -> None:
 
 
 def test_short_passwords_and_bad_usernames_are_refused(store: Store) -> None:
-    with pytest.raises(StoreError, match="at least 10"):
+    with pytest.raises(StoreError, match="at least 12"):
         store.add_user("amy", "short", "analyst")
     with pytest.raises(StoreError, match="username"):
         store.add_user("amy smith", GOOD, "analyst")

@@ -17,12 +17,16 @@ from typing import Any
 import streamlit as st
 from streamlit.navigation.page import StreamlitPage
 
+from chi.app.downloads import DownloadGate
+from chi.app.text import md
+from chi.app.web_sessions import SIGNIN_PATH, cookie_sessions, cookie_token
 from chi.auth import AuthError, User, sign_in_local, user_for_account, user_from_oidc
 from chi.config import CONFIG_ENV, AppConfig, load_config
 from chi.store import Store
 
 SESSION_KEY = "chi_session"
 NOTICE_KEY = "chi_notice"
+ENDED_KEY = "chi_ended"
 
 
 @dataclass(frozen=True)
@@ -47,6 +51,8 @@ class PageContext:
     services: Services
     user: User
     pages: dict[str, StreamlitPage]
+    token: str = ""
+    """The state store session of this browser session (for checks made outside a rerun)."""
 
     @property
     def config(self) -> AppConfig:
@@ -55,6 +61,16 @@ class PageContext:
     @property
     def store(self) -> Store:
         return self.services.store
+
+    def download_gate(self, page: str) -> DownloadGate:
+        """The check a download from ``page`` makes at the moment it runs."""
+        return DownloadGate(
+            self.store,
+            self.token,
+            self.config.idle_minutes,
+            page,
+            local_accounts=self.config.auth_mode == "local",
+        )
 
     def record(self, action: str, **fields: Any) -> None:
         self.store.record(self.user.username, action, **fields)
@@ -72,8 +88,8 @@ def signed_in_user(svc: Services) -> User | None:
     """The user of this browser session, or None (after ending an expired session)."""
     if svc.config.auth_mode == "oidc":
         return _oidc_user(svc)
-    token = st.session_state.get(SESSION_KEY)
-    if not token:
+    token = session_token()
+    if not token or token == st.session_state.get(ENDED_KEY):
         return None
     username = svc.store.touch_session(token, svc.config.idle_minutes)
     user = user_for_account(svc.store, username) if username else None
@@ -82,8 +98,19 @@ def signed_in_user(svc: Services) -> User | None:
         owner = username or svc.store.session_username(token) or "(unknown session)"
         svc.store.record(owner, "session_expired")
         _forget_session()
+        st.session_state[ENDED_KEY] = token
         st.session_state[NOTICE_KEY] = "Your session has ended. Please sign in again."
     return user
+
+
+def session_token() -> str | None:
+    """This browser session's state-store session: from the cookie when the hardened server
+    holds sessions in cookies (the Streamlit session alone then signs nobody in), else from
+    the Streamlit session."""
+    if cookie_sessions():
+        return cookie_token(st.context.cookies)
+    token = st.session_state.get(SESSION_KEY)
+    return str(token) if token else None
 
 
 def _oidc_user(svc: Services) -> User | None:
@@ -92,7 +119,7 @@ def _oidc_user(svc: Services) -> User | None:
     try:
         user = user_from_oidc(st.user.to_dict(), svc.config)
     except AuthError as exc:
-        st.error(f"You are signed in, but chi cannot give you access: {exc}")
+        st.error(f"You are signed in, but chi cannot give you access: {md(exc)}")
         st.button("Sign out", on_click=st.logout)
         st.stop()
     token = st.session_state.get(SESSION_KEY)
@@ -115,13 +142,25 @@ def _forget_session() -> None:
 
 
 def sign_out(svc: Services, user: User) -> None:
-    token = st.session_state.get(SESSION_KEY)
+    token = session_token()
     if token:
         svc.store.end_session(token)
     svc.store.record(user.username, "sign_out")
     _forget_session()
+    if token:
+        st.session_state[ENDED_KEY] = token
+        st.session_state[NOTICE_KEY] = "You have signed out."
     if svc.config.auth_mode == "oidc":
         st.logout()
+
+
+def _client_address() -> str | None:
+    """The address the request came from, as the server saw it (behind a reverse proxy, the
+    proxy's, unless the server is told to trust its forwarding header)."""
+    try:
+        return st.context.ip_address
+    except Exception:
+        return None
 
 
 def sign_in_page(svc: Services) -> None:
@@ -139,6 +178,11 @@ def sign_in_page(svc: Services) -> None:
             else:
                 st.login()
         return
+    if cookie_sessions():
+        # The form is the server's own page, whose answer can set the session cookie
+        # (reloading this page leads there too).
+        st.link_button("Sign in", SIGNIN_PATH, type="primary")
+        return
     left, _ = st.columns([1, 2])
     with left, st.form("signin", clear_on_submit=True):
         username = st.text_input("Username", key="signin_username")
@@ -151,7 +195,7 @@ def sign_in_page(svc: Services) -> None:
         )
     if not submitted:
         return
-    result = sign_in_local(svc.store, svc.config, username, password)
+    result = sign_in_local(svc.store, svc.config, username, password, client=_client_address())
     if result.user is None:
         known = svc.store.account(username.strip()) is not None
         svc.store.record(

@@ -92,8 +92,10 @@ class Jobs:
             job.report("published", 1.0)
             job.state = "done"  # last: a reader who sees the state sees the audit entry
         except Exception as exc:
+            # Only the kind of error: a message can quote extract values (names, dates of
+            # birth), and this is shown in the browser.
+            job.error = type(exc).__name__
             store.record(job.username, "rerun_failed", detail=type(exc).__name__)
-            job.error = f"{type(exc).__name__}: {exc}"
             job.state = "failed"
 
 

@@ -8,11 +8,21 @@ role itself before it reads anything.
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable
+from pathlib import Path
 
 import streamlit as st
 
-from chi.app.context import PageContext, Services, services, sign_in_page, sign_out, signed_in_user
+from chi.app.context import (
+    PageContext,
+    Services,
+    services,
+    session_token,
+    sign_in_page,
+    sign_out,
+    signed_in_user,
+)
 from chi.app.pages import (
     audit,
     backtest,
@@ -27,9 +37,12 @@ from chi.app.pages import (
     users,
     victims,
 )
+from chi.app.text import md
 from chi.auth import User
 from chi.runs import RunError, open_current
 from chi.store import StoreError
+
+ICON = Path(__file__).resolve().parent / "assets" / "icon.png"
 
 PageSpec = tuple[str, str, Callable[[PageContext], None]]
 
@@ -73,6 +86,11 @@ def _startup() -> Services:
             f"demonstration accounts ({', '.join(demo)}). Remove them with "
             "`chi users remove NAME` before serving real data."
         )
+        # Served with `streamlit run app.py` the check can only run with the first page
+        # (serve.py refuses at start-up): end the server rather than serve an error page.
+        print(f"chi refuses to start: demo accounts {demo} in production", file=sys.stderr)
+        if _real_server():
+            os._exit(2)
         st.stop()
     return svc
 
@@ -89,12 +107,21 @@ def _warm(svc: Services) -> None:
     profile.warm(str(run.path), run.run_id)
 
 
+def _real_server() -> bool:
+    """Whether this runs in a real Streamlit server (not in a test harness's stand-in)."""
+    from streamlit.runtime import Runtime
+
+    return Runtime.exists() and type(Runtime.instance()) is Runtime
+
+
 def _sidebar(svc: Services, user: User) -> None:
     with st.sidebar:
-        st.markdown(f"**{user.username}** · {user.role.value}")
+        st.markdown(f"**{md(user.username)}** · {user.role.value}")
         st.caption(user.scope.label)
         if svc.config.demo:
             st.caption(":orange[Demonstration: synthetic data]")
+        # Ends the session in the store, for every tab (a cookie that held it is cleared at
+        # the next page load).
         if st.button("Sign out", key="sign_out"):
             sign_out(svc, user)
             st.rerun()
@@ -113,7 +140,9 @@ def _signed_out(svc: Services) -> None:
 
 
 def main() -> None:
-    st.set_page_config(page_title="chi", page_icon=":material/shield:", layout="wide")
+    # The tab icon is a file of the app: a Material icon name would be fetched from
+    # fonts.gstatic.com, which a police network without internet access cannot reach.
+    st.set_page_config(page_title="chi", page_icon=str(ICON), layout="wide")
     st.set_option("client.disableDataExport", True)
     svc = _startup()
     _warm(svc)
@@ -128,7 +157,7 @@ def main() -> None:
         )
         for name in user.pages
     }
-    holder["ctx"] = PageContext(svc, user, pages)
+    holder["ctx"] = PageContext(svc, user, pages, token=session_token() or "")
     nav = st.navigation(list(pages.values()))
     _sidebar(svc, user)
     nav.run()

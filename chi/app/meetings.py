@@ -17,9 +17,11 @@ from datetime import date, datetime
 
 import polars as pl
 
+from chi.app.downloads import DownloadGate
 from chi.auth import User
-from chi.decisions import DECISION_TYPES, for_meeting, latest
+from chi.decisions import DECISION_TYPES, history, meeting_decisions
 from chi.export import ExportMeta, to_pdf_sections, to_xlsx_sheets
+from chi.lists import area_scope
 from chi.runs import Run
 from chi.store import Store
 
@@ -70,6 +72,18 @@ def _text_reasons(frame: pl.DataFrame) -> pl.Expr:
     return pl.lit("").alias("reasons")
 
 
+def area_decisions(store: Store, subject_type: str, area: str) -> pl.DataFrame:
+    """Each person's decision for each meeting of ``area`` only: what that area's meeting
+    may see. A person who moved from another area's list arrives with no decision, notes,
+    service or owner of that area."""
+    return meeting_decisions(store, subject_type).filter(pl.col("area") == area)
+
+
+def area_history(store: Store, subject_type: str, person_id: str, area: str) -> pl.DataFrame:
+    """Every version of one person's decisions recorded by ``area``'s meetings, newest first."""
+    return history(store, subject_type, person_id).filter(pl.col("area") == area)
+
+
 def cohort(
     listed: pl.DataFrame,
     exits: pl.DataFrame,
@@ -77,16 +91,18 @@ def cohort(
     subject_type: str,
     month: str,
     meeting_date: date,
+    area: str,
 ) -> pl.DataFrame:
     """The month's cohort in meeting order, with this meeting's decision and the last one.
 
     ``listed``: the month's list within the scope (person_id, name, neighbourhood_name,
     rank, harm_days, crimes, reasons, status); ``exits``: last month's people within the
     scope who left it (person_id, name, neighbourhood_name, previous_rank, harm_days,
-    crimes, reason). Columns: section, person_id, name, neighbourhood_name, rank,
-    harm_days, crimes, reasons, the last decision before this meeting (last_decision,
-    last_month, last_review_date, review_due) and this meeting's (decision, service, owner,
-    engagement_start, engagement_end, review_date, notes, version).
+    crimes, reason). Decisions are those of ``area``'s meetings only. Columns: section,
+    person_id, name, neighbourhood_name, rank, harm_days, crimes, reasons, the last
+    decision before this meeting (last_decision, last_month, last_review_date, review_due)
+    and this meeting's (decision, service, owner, engagement_start, engagement_end,
+    review_date, notes, version).
     """
     on_list = listed.select(
         pl.col("status").alias("section"),
@@ -110,14 +126,22 @@ def cohort(
     )
     people = pl.concat([on_list, gone.cast(on_list.schema)])
     ids = people["person_id"].to_list()
-    before = latest(store, subject_type, person_ids=ids, before=month).select(
+    decided = area_decisions(store, subject_type, area)
+    before = (
+        decided.filter(
+            (pl.col("list_month") < month)
+            & pl.col("person_id").is_in(pl.Series(ids, dtype=pl.String).implode())
+        )
+        .sort(["list_month", "version"], descending=True)
+        .unique("person_id", keep="first")
+    ).select(
         "person_id",
         pl.col("decision").alias("last_decision"),
         pl.col("list_month").alias("last_month"),
         pl.col("review_date").alias("last_review_date"),
     )
     now = (
-        for_meeting(store, subject_type, month)
+        decided.filter(pl.col("list_month") == month)
         .filter(pl.col("person_id").is_in(pl.Series(ids, dtype=pl.String).implode()))
         .select(
             "person_id",
@@ -210,12 +234,15 @@ def meeting_pack(
     marking: str,
     now: datetime | None = None,
     everyone: bool = False,
+    gate: DownloadGate | None = None,
 ) -> bytes:
     """The meeting pack in ``fmt`` (xlsx or pdf), with its audit entry written as it is made.
 
     ``frame`` is the cohort as shown: the agenda, or with ``everyone`` the whole cohort."""
     if fmt not in PACK_FORMATS:
         raise ValueError(f"unknown meeting pack format {fmt!r}")
+    if gate is not None:
+        gate.check(user, area_scope(area), "meeting_pack_download", run_id=run.run_id, month=month)
     meta = replace(
         ExportMeta.from_manifest(
             run.manifest,

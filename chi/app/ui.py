@@ -257,12 +257,3 @@ def partial_notice(run: Run, month: str) -> None:
             f"month ({run.manifest.get('first_month')}), so this list holds only part of a "
             "window and is not comparable with later months."
         )
-
-
-_MARKDOWN = "\\`*_{}[]()#+-.!|<>~$:"
-
-
-def as_plain(text: str) -> str:
-    """``text`` for an element that renders Markdown (a success or error box), with every
-    Markdown character escaped so that data inside it (a name) shows as typed."""
-    return "".join("\\" + ch if ch in _MARKDOWN else ch for ch in text)

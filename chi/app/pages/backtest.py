@@ -249,7 +249,10 @@ def _card(ctx: PageContext, run: Run, card: dict[str, Any]) -> None:
 
 
 def _deferred(ctx: PageContext, run: Run, body: bytes, fmt: str) -> Callable[[], bytes]:
+    gate = ctx.download_gate("backtest")
+
     def build() -> bytes:
+        gate.check(ctx.user, ctx.user.scope, "download", run_id=run.run_id)
         ctx.store.record(
             ctx.user.username, "download", run_id=run.run_id, detail=f"model-card-{fmt}"
         )

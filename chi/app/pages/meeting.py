@@ -26,12 +26,13 @@ from chi.app.meetings import (
     PACK_FORMATS,
     SUBJECT_TITLES,
     agenda,
+    area_history,
     cohort,
     label,
     meeting_pack,
 )
+from chi.app.text import md
 from chi.app.ui import (
-    as_plain,
     current_run,
     guarded,
     partial_notice,
@@ -50,7 +51,6 @@ from chi.decisions import (
     actions_due,
     applies,
     current_version,
-    history,
     save_decision,
 )
 from chi.lists import Scope, area_scope
@@ -134,7 +134,7 @@ def _page(
     meeting_date: date,
 ) -> None:
     listed, exits = _lists(ctx, run, month, scope, subject)
-    frame = cohort(listed, exits, ctx.store, subject, month, meeting_date)
+    frame = cohort(listed, exits, ctx.store, subject, month, meeting_date, area)
     ctx.record_once(
         "meeting_view",
         run_id=run.run_id,
@@ -267,7 +267,7 @@ def _decision_entry(
     if flash:
         kind, text = flash
         # The message holds a name (data): shown with its Markdown characters escaped.
-        (st.success if kind == "ok" else st.error)(as_plain(text))
+        (st.success if kind == "ok" else st.error)(md(text))
     rows = {r["person_id"]: r for r in frame.iter_rows(named=True)}
     options = list(rows)
     if st.session_state.get(PERSON) not in options:
@@ -299,15 +299,15 @@ def _decision_entry(
     if row["last_decision"] is not None:
         due = " · **review due**" if row["review_due"] else ""
         st.caption(
-            f"Last decision ({row['last_month']} meeting): {label(row['last_decision'])}, "
-            f"review {row['last_review_date'] or 'not set'}{due}"
+            f"Last decision ({md(row['last_month'])} meeting): {md(label(row['last_decision']))}, "
+            f"review {md(row['last_review_date'] or 'not set')}{due}"
         )
     current = current_version(ctx.store, subject, person_id)
     base_key = f"meeting_base:{subject}:{person_id}"
     st.session_state[base_key] = current
     _form(ctx, row, subject, month, area, meeting_date, base_key, options)
-    past = history(ctx.store, subject, person_id)
-    with st.expander(f"Decision history ({past.height})", expanded=False):
+    past = area_history(ctx.store, subject, person_id, area)
+    with st.expander(f"Decision history at {area}'s meetings ({past.height})", expanded=False):
         if past.is_empty():
             st.write("No decision recorded yet.")
         else:
@@ -542,6 +542,8 @@ def _deferred(
     fmt: str,
     everyone: bool,
 ) -> Callable[[], bytes]:
+    gate = ctx.download_gate("meeting")
+
     def build() -> bytes:
         return meeting_pack(
             ctx.store,
@@ -556,6 +558,7 @@ def _deferred(
             fmt,
             ctx.config.marking,
             everyone=everyone,
+            gate=gate,
         )
 
     return build

@@ -13,6 +13,7 @@ import streamlit as st
 
 from chi.app import data
 from chi.app.context import PageContext
+from chi.app.text import md
 from chi.app.ui import (
     current_run,
     guarded,
@@ -38,15 +39,35 @@ def render(ctx: PageContext) -> None:
 
 
 def _choices(ctx: PageContext, run: Run, month: str, scope: Scope) -> dict[str, str]:
+    """The picker's people: every name of the month's lists in the scope, so showing it is
+    a list view (and, for the offender list, an offenders view), audited as one."""
     restricted = tuple(ctx.config.restricted_groups) if ctx.user.masks_restricted else ()
     out: dict[str, str] = {}
-    for r in data.victims(run, month, scope, restricted).iter_rows(named=True):
+    victims = data.victims(run, month, scope, restricted)
+    ctx.record_once(
+        "list_view",
+        run_id=run.run_id,
+        month=month,
+        scope=scope.key,
+        rows=victims.height,
+        detail="person picker",
+    )
+    for r in victims.iter_rows(named=True):
         out[r["person_id"]] = (
             f"{r['name'] or r['person_id']} · victim rank {r['neighbourhood_rank']} "
             f"in {r['neighbourhood_name']}"
         )
     if ctx.user.role in (Role.AREA, Role.ANALYST):
-        for r in data.offenders(run, month, scope).iter_rows(named=True):
+        offenders = data.offenders(run, month, scope)
+        ctx.record_once(
+            "offenders_view",
+            run_id=run.run_id,
+            month=month,
+            scope=scope.key,
+            rows=offenders.height,
+            detail="person picker",
+        )
+        for r in offenders.iter_rows(named=True):
             out.setdefault(
                 r["person_id"],
                 f"{r['name'] or r['person_id']} · offender rank {r['neighbourhood_rank']} "
@@ -91,7 +112,7 @@ def _page(ctx: PageContext, run: Run, month: str, scope: Scope) -> None:
 
 
 def _show(d: PersonDetail, month: str) -> None:
-    st.header(d.name or d.person_id)
+    st.header(md(d.name or d.person_id))
     listed = " and ".join(f"{x} list" for x in d.listed_as)
     facts = [
         f"Person id {d.person_id}",
@@ -99,7 +120,7 @@ def _show(d: PersonDetail, month: str) -> None:
         f"{d.neighbourhood_name} ({d.neighbourhood_code})",
         f"on the {listed} for {month}",
     ]
-    st.write(" · ".join(facts))
+    st.markdown(" · ".join(md(f) for f in facts))
     counted = d.victimisations.filter(pl.col("counted"))
     harm = counted["chi_days"].drop_nulls().sum() if not counted.is_empty() else 0
     a, b, c, e = st.columns(4)

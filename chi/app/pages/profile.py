@@ -24,6 +24,7 @@ from chi.analysis.readings import month_name, period_words
 from chi.analysis.report import method_notes, render_html, render_json
 from chi.analysis.source import Source, load_run
 from chi.app.context import PageContext
+from chi.app.text import md
 from chi.app.ui import current_run, guarded, require, run_caption
 from chi.auth import AREAS, Role
 from chi.lists import Scope, area_scope, scope_from_key
@@ -104,7 +105,7 @@ def render(ctx: PageContext) -> None:
             try:
                 profile = _profile(str(run.path), run.run_id, period, scope.key, scope.label, board)
             except ValueError as exc:
-                st.error(f"This profile cannot be computed: {exc}")
+                st.error(f"This profile cannot be computed: {md(exc)}")
                 return
         ctx.record_once(
             "profile_view", run_id=run.run_id, month=board, scope=scope.key, detail=period
@@ -247,7 +248,10 @@ def _page(ctx: PageContext, run: Run, profile: Profile, scope: Scope, period: st
 def _deferred(
     ctx: PageContext, run: Run, profile: Profile, scope: Scope, fmt: str
 ) -> Callable[[], bytes]:
+    gate = ctx.download_gate("profile")
+
     def build() -> bytes:
+        gate.check(ctx.user, scope, "download", run_id=run.run_id)
         text = render_html(profile, ctx.config.marking) if fmt == "html" else render_json(profile)
         ctx.store.record(
             ctx.user.username,

@@ -136,11 +136,16 @@ def render(ctx: PageContext) -> None:
         tables = ["every table", *sorted(rejects["table"].unique().to_list())]
         which = st.selectbox("Show rejected rows of", tables, key="rejects_table")
         shown = rejects if which == "every table" else rejects.filter(pl.col("table") == which)
-        st.caption(f"{shown.height:,} rows; the first 1,000 are shown.")
-        st.dataframe(shown.head(1000), hide_index=True, width="stretch")
+        st.caption(
+            f"{shown.height:,} rows; the first 1,000 are shown. Rejected values of personal "
+            f"columns ({', '.join(sorted(PERSONAL_COLUMNS))}) are masked here; "
+            "`chi validate` on the server shows them."
+        )
+        st.dataframe(mask_personal(shown.head(1000)), hide_index=True, width="stretch")
+
         st.download_button(
             "Rejected rows for the records team (CSV)",
-            data=_rejects_csv(ctx, run, shown, which),
+            data=_rejects_csv(ctx, run, mask_personal(shown), which),
             file_name=f"chi-rejects-{run.run_id}.csv",
             mime="text/csv",
             on_click="ignore",
@@ -158,10 +163,14 @@ BASIS_WORDS = {
 
 
 def _rejects_csv(ctx: PageContext, run: Run, rows: pl.DataFrame, which: str) -> Callable[[], bytes]:
-    """The rejected rows as CSV (formulas neutralised, marking and run id in the last
-    columns), audited with the row count when it is built."""
+    """The rejected rows as CSV (formulas neutralised, personal values masked, marking and
+    run id in the last columns), checked against the session when it is built and audited
+    with the row count."""
+
+    gate = ctx.download_gate("quality")
 
     def build() -> bytes:
+        gate.check(ctx.user, ctx.user.scope, "download", run_id=run.run_id)
         meta = replace(
             ExportMeta.from_manifest(
                 run.manifest,
@@ -225,4 +234,25 @@ def _class_rule(section: dict[str, Any] | None) -> None:
             ]
         ),
         hide_index=True,
+    )
+
+
+# Columns of the extract whose values say something about a person (the data contract's
+# persons table): their rejected values are not shown in the browser.
+PERSONAL_COLUMNS = frozenset(
+    {"name", "birth_date", "sex", "ethnicity", "deceased_date", "home_lsoa_code"}
+)
+MASK = "(personal: masked)"
+
+
+def mask_personal(rejects: pl.DataFrame) -> pl.DataFrame:
+    """The rejected rows with the value of every personal column replaced by ``MASK``."""
+    if rejects.is_empty() or "value" not in rejects.columns:
+        return rejects
+    personal = pl.col("column").is_in(pl.Series(sorted(PERSONAL_COLUMNS)).implode())
+    return rejects.with_columns(
+        pl.when(personal & pl.col("value").is_not_null())
+        .then(pl.lit(MASK))
+        .otherwise(pl.col("value"))
+        .alias("value")
     )

@@ -13,6 +13,7 @@ import streamlit as st
 from chi.app import data
 from chi.app.context import PageContext
 from chi.app.jobs import JOBS, Job, JobBusyError
+from chi.app.text import md
 from chi.app.ui import guarded, require, table_height
 from chi.policy import Policy
 from chi.reference import weight_sets
@@ -230,7 +231,7 @@ def _progress(ctx: PageContext) -> None:
     if job.running:
         with st.status(f"Scoring: {job.step}", expanded=True):
             st.progress(job.fraction, text=f"{job.step} ({job.fraction:.0%})")
-            st.caption(f"Started by {job.username} at {job.started_at} UTC.")
+            st.caption(f"Started by {md(job.username)} at {job.started_at} UTC.")
         return
     st.rerun(scope="app")
 
@@ -238,11 +239,15 @@ def _progress(ctx: PageContext) -> None:
 def _finished(ctx: PageContext, job: Job) -> None:
     if job.state == "done":
         st.success(
-            f"Run {job.run_id} (started by {job.username}) is scored as a draft: read its diff "
-            "and make it current under Make a run current."
+            f"Run {job.run_id} (started by {md(job.username)}) is scored as a draft: read its "
+            "diff and make it current under Make a run current."
         )
     else:
-        st.error(f"The last run started from the app failed: {job.error}")
+        st.error(
+            f"The last run started from the app failed ({md(job.error)}). The details are not "
+            "shown here, as they may quote the extract: run `chi validate` or `chi score` on "
+            "the server to see them."
+        )
 
 
 def _diff(ctx: PageContext, runs: list[Run], latest: str | None) -> None:

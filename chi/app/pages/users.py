@@ -11,6 +11,7 @@ import polars as pl
 import streamlit as st
 
 from chi.app.context import PageContext
+from chi.app.text import md
 from chi.app.ui import require
 from chi.auth import AuthError, make_user
 
@@ -60,7 +61,7 @@ def render(ctx: PageContext) -> None:
     locked = [a.username for a in accounts if a.locked()]
     if locked:
         who = st.selectbox("Locked account", locked, key="unlock_who")
-        if st.button(f"Lift the lock-out of {who}"):
+        if st.button(f"Lift the lock-out of {md(who)}"):
             ctx.store.unlock(who)
             ctx.record("account_unlocked", detail=who)
             st.rerun()

@@ -11,8 +11,8 @@ from chi import listview
 from chi.app import data
 from chi.app.context import PageContext
 from chi.app.downloads import DOWNLOAD_FORMATS, file_name, media_type, victim_download
+from chi.app.text import md
 from chi.app.ui import (
-    as_plain,
     current_run,
     guarded,
     list_filters,
@@ -86,7 +86,7 @@ def _with_forecast(
         with st.spinner("Scoring the forecast"):
             scores = data.forecast(run, month, scope, shown["Person id"].to_list())
     except (ModelError, ValueError, RunError) as exc:
-        st.warning(f"The forecast is not available: {exc}")
+        st.warning(f"The forecast is not available: {md(exc)}")
         return shown, []
     scores = scores.select(
         pl.col("person_id").alias("Person id"),
@@ -175,7 +175,7 @@ def _page(ctx: PageContext, run: Run, month: str, scope: Scope) -> None:
         picked = event.selection.rows if event is not None else []
         if picked:
             chosen = rows_shown.row(picked[0], named=True)
-            who = as_plain(str(chosen["name"] or chosen["person_id"]))
+            who = md(chosen["name"] or chosen["person_id"])
             if st.button(f"Open the person view for {who}"):
                 st.session_state["person_jump"] = chosen["person_id"]
                 st.switch_page(ctx.pages["person"])
@@ -230,6 +230,8 @@ def _deferred(  # type: ignore[no-untyped-def]
     drop: tuple[str, ...],
     view: str,
 ):
+    gate = ctx.download_gate("victims")
+
     def build() -> bytes:
         return victim_download(
             ctx.store,
@@ -242,6 +244,7 @@ def _deferred(  # type: ignore[no-untyped-def]
             ctx.config.marking,
             drop=drop,
             view=view,
+            gate=gate,
         )
 
     return build
