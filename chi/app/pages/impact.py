@@ -154,9 +154,12 @@ def render(ctx: PageContext) -> None:
 
 def _download(ctx: PageContext, run: Run, scope: Scope, result: ImpactResult, spec: str) -> None:
     """The impact pack (PDF): the counts, verdict or why it is withheld, the smallest
-    detectable effect and the tables; built on click, audited."""
+    detectable effect and the tables; built on click (after the session, account and scope
+    are checked again), audited."""
+    gate = ctx.download_gate("impact")
 
     def build() -> bytes:
+        gate.check(ctx.user, scope, "impact_pack_download", run_id=run.run_id)
         meta = replace(
             ExportMeta.from_manifest(
                 run.manifest,
