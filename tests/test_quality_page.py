@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from app_fixtures import AppEnv, Fixture, app_test, goto, make_app_env, table
 
+from chi.app.downloads import DownloadGate
 from chi.generate import GenerateOptions, generate_extract
 from chi.policy import Policy
 from chi.runs import open_run, score_and_publish
@@ -69,6 +70,10 @@ def test_the_rejected_rows_download_is_audited(env: AppEnv, tmp_path: Path) -> N
             self.user = make_user("analyst", "analyst", "")
             self.config = load_config(env.config)
             self.store = Store(env.state)
+            self.token = self.store.start_session("analyst", 8).token
+
+        def download_gate(self, page: str) -> DownloadGate:
+            return DownloadGate(self.store, self.token, self.config.idle_minutes, page)
 
         def record(self, action: str, **fields: object) -> None:
             self.store.record(self.user.username, action, **fields)  # type: ignore[arg-type]
