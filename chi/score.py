@@ -128,7 +128,11 @@ def score(p: Prepared, months: list[str], progress: Progress = silent) -> Lists:
     _create_list_months(p, months)
     progress("victim windows", 0.65)
     sql.create_table(p.con, "person_months", "lists/person_months")
-    thresholds = {"min_harm": pol.min_harm, "min_crimes": pol.min_crimes}
+    thresholds = {
+        "min_harm": pol.min_harm,
+        "min_crimes": pol.min_crimes,
+        "window_months": pol.window_months,
+    }
     sql.create_table(p.con, "victim_list_all", "lists/victim_list", thresholds)
     victim_exits = sql.run(p.con, "lists/victim_exits").to_arrow_table()
     progress("offender list", 0.75)
