@@ -139,6 +139,8 @@ def score(p: Prepared, months: list[str], progress: Progress = silent) -> Lists:
     sql.create_table(p.con, "offender_crimes", "lists/offender_crimes")
     sql.create_table(p.con, "da_links", "lists/da_links")
     sql.create_table(p.con, "da_serial", "lists/da_serial")
+    window = {"window_months": pol.window_months}
+    sql.create_table(p.con, "offender_victims", "lists/offender_victims", window)
     sql.create_table(
         p.con,
         "offender_list_all",
@@ -149,10 +151,11 @@ def score(p: Prepared, months: list[str], progress: Progress = silent) -> Lists:
             "rfg_recency": pol.rfg_recency,
             "rfg_frequency": pol.rfg_frequency,
             "rfg_gravity": pol.rfg_gravity,
+            **window,
         },
     )
     progress("DA dyads", 0.85)
-    sql.create_table(p.con, "dyads_all", "lists/dyads", {"min_harm": pol.min_harm})
+    sql.create_table(p.con, "dyads_all", "lists/dyads", {"min_harm": pol.min_harm, **window})
     return Lists(
         months=list(months),
         victim_list=_in_range(p, "victim_list_all"),

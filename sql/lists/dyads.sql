@@ -6,26 +6,123 @@
 -- serial_da (the offender has two or more DA victims in the 36 months ending with M),
 -- high_risk (latest DASH grade high).
 -- Order: harm desc, crimes desc, latest desc, offender_id, victim_id.
-with windowed as (
+with pair_months as (
     select
-        m.month,
-        d.offender_id,
-        d.victim_id,
-        coalesce(sum(d.weight), 0) as harm,
+        offender_id,
+        victim_id,
+        month_start,
+        sum(weight) as harm,
         count(*) as crimes,
-        max(d.recorded_date) as last_recorded_date,
-        arg_max(d.da_relationship, strftime(d.recorded_date, '%Y-%m-%d') || '|' || d.crime_id)
+        max(recorded_date) as last_recorded_date,
+        arg_max(da_relationship, strftime(recorded_date, '%Y-%m-%d') || '|' || crime_id)
             as relationship,
-        arg_max(d.dash_risk, strftime(d.recorded_date, '%Y-%m-%d') || '|' || d.crime_id)
+        arg_max(dash_risk, strftime(recorded_date, '%Y-%m-%d') || '|' || crime_id)
             as latest_dash_risk,
         arg_max(
-            d.crime_neighbourhood_code,
-            strftime(d.recorded_date, '%Y-%m-%d') || '|' || d.crime_id
-        ) filter (where d.crime_neighbourhood_code is not null) as place_neighbourhood
-    from list_months as m
-    inner join da_links as d on d.month_start between m.window_start and m.month_start
-    where d.counted
-    group by m.month, d.offender_id, d.victim_id
+            crime_neighbourhood_code,
+            strftime(recorded_date, '%Y-%m-%d') || '|' || crime_id
+        ) filter (where crime_neighbourhood_code is not null) as place_neighbourhood
+    from da_links
+    where counted
+    group by offender_id, victim_id, month_start
+),
+
+changes as (
+    select
+        offender_id,
+        victim_id,
+        event_month,
+        sum(harm) as harm,
+        sum(crimes) as crimes,
+        max(last_recorded_date) as last_recorded_date,
+        max(relationship) as relationship,
+        max(relationship_month) as relationship_month,
+        max(latest_dash_risk) as latest_dash_risk,
+        max(dash_month) as dash_month,
+        max(place_neighbourhood) as place_neighbourhood,
+        max(place_month) as place_month
+    from (
+        select
+            offender_id,
+            victim_id,
+            month_start as event_month,
+            harm,
+            crimes,
+            last_recorded_date,
+            relationship,
+            case when relationship is not null then month_start end as relationship_month,
+            latest_dash_risk,
+            case when latest_dash_risk is not null then month_start end as dash_month,
+            place_neighbourhood,
+            case when place_neighbourhood is not null then month_start end as place_month
+        from pair_months
+        union all
+        select
+            offender_id,
+            victim_id,
+            cast(month_start + to_months(cast($window_months as integer)) as date),
+            -harm,
+            -crimes,
+            null,
+            null,
+            null,
+            null,
+            null,
+            null,
+            null
+        from pair_months
+    )
+    group by offender_id, victim_id, event_month
+),
+
+segments as (
+    select
+        offender_id,
+        victim_id,
+        event_month,
+        cast(event_month - to_months(cast($window_months as integer) - 1) as date)
+            as window_start,
+        lead(event_month) over (
+            partition by offender_id, victim_id order by event_month
+        ) as next_month,
+        coalesce(sum(harm) over running, 0) as harm,
+        sum(crimes) over running as crimes,
+        max(last_recorded_date) over running as last_recorded_date,
+        last_value(relationship ignore nulls) over running as relationship,
+        last_value(relationship_month ignore nulls) over running as relationship_month,
+        last_value(latest_dash_risk ignore nulls) over running as latest_dash_risk,
+        last_value(dash_month ignore nulls) over running as dash_month,
+        last_value(place_neighbourhood ignore nulls) over running as place_neighbourhood,
+        last_value(place_month ignore nulls) over running as place_month
+    from changes
+    window running as (
+        partition by offender_id, victim_id order by event_month
+        rows between unbounded preceding and current row
+    )
+),
+
+-- Every (offender, victim) pair sharing a counted DA crime in each month's window, by change
+-- points (see victim_list.sql); the latest relationship, DASH grade and mapped place are the
+-- latest non-null ones still in the window.
+windowed as (
+    select
+        m.month,
+        m.month_start,
+        s.offender_id,
+        s.victim_id,
+        s.harm,
+        s.crimes,
+        s.last_recorded_date,
+        case when s.relationship_month >= s.window_start then s.relationship end
+            as relationship,
+        case when s.dash_month >= s.window_start then s.latest_dash_risk end
+            as latest_dash_risk,
+        case when s.place_month >= s.window_start then s.place_neighbourhood end
+            as place_neighbourhood
+    from segments as s
+    inner join list_months as m
+        on m.month_start >= s.event_month and m.month_start < s.next_month
+    where s.crimes > 0
 ),
 
 firsts as (
@@ -46,7 +143,8 @@ listed as (
     inner join list_months as m on w.month = m.month
     inner join firsts as f on w.offender_id = f.offender_id and w.victim_id = f.victim_id
     inner join persons as p on w.victim_id = p.person_id
-    left join da_serial as s on w.month = s.month and w.offender_id = s.offender_id
+    asof left join da_serial as s
+        on w.offender_id = s.offender_id and w.month_start >= s.event_month
     left join ref_lsoa as home on p.home_lsoa_code = home.lsoa_code
 )
 

@@ -49,7 +49,10 @@ def reference_lists(p: Prepared, months: list[str]) -> Lists:
     _create_list_months(p, months)
     _create(p, "person_months", "person_months")
     _create(
-        p, "victim_list_all", "victim_list", {"min_harm": pol.min_harm, "min_crimes": pol.min_crimes}
+        p,
+        "victim_list_all",
+        "victim_list",
+        {"min_harm": pol.min_harm, "min_crimes": pol.min_crimes},
     )
     victim_exits = p.con.cursor().sql(_text("victim_exits")).to_arrow_table()
     _create(p, "offender_crimes", "offender_crimes")
