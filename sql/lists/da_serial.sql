@@ -1,7 +1,7 @@
 -- Distinct DA victims of each offender over the 36 calendar months ending with a month: the
 -- serial-DA flag (two or more) of the offender list and of the dyads, as change points.
--- One row per (offender, change month) with the count that holds from that month until the
--- offender's next change month; read it with an asof join on month_start >= event_month.
+-- One row per (offender, change month): the change (delta) and the count that holds from that
+-- month until the offender's next change month (next_month).
 -- A victim counts in month M while some counted DA crime of the pair was recorded in the 36
 -- months ending with M: the union of [month, month + 36) over the pair's months, which starts
 -- at a month more than 35 months after the pair's previous one and ends 36 months after a
@@ -40,8 +40,10 @@ changes as (
 select
     offender_id,
     event_month,
+    delta,
     sum(delta) over (
         partition by offender_id order by event_month
         rows between unbounded preceding and current row
-    ) as da_victims_36m
+    ) as da_victims_36m,
+    lead(event_month) over (partition by offender_id order by event_month) as next_month
 from changes

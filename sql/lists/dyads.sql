@@ -110,8 +110,8 @@ windowed as (
         m.month_start,
         s.offender_id,
         s.victim_id,
-        s.harm,
-        s.crimes,
+        cast(s.harm as decimal(18, 2)) as harm,
+        cast(s.crimes as integer) as crimes,
         s.last_recorded_date,
         case when s.relationship_month >= s.window_start then s.relationship end
             as relationship,
@@ -131,21 +131,39 @@ firsts as (
     group by offender_id, victim_id
 ),
 
+-- Months in which the offender has two or more DA victims in the 36 months ending with them.
+serial as (
+    select m.month, s.offender_id
+    from da_serial as s
+    inner join list_months as m
+        on m.month_start >= s.event_month and m.month_start < s.next_month
+    where s.da_victims_36m >= 2
+),
+
 listed as (
     select
         w.*,
         m.in_range,
         m.previous_month,
         f.first_recorded_date,
-        coalesce(s.da_victims_36m, 0) >= 2 as serial_da,
+        s.offender_id is not null as serial_da,
         coalesce(home.neighbourhood_code, w.place_neighbourhood, 'unknown') as neighbourhood_code
     from windowed as w
     inner join list_months as m on w.month = m.month
     inner join firsts as f on w.offender_id = f.offender_id and w.victim_id = f.victim_id
     inner join persons as p on w.victim_id = p.person_id
-    asof left join da_serial as s
-        on w.offender_id = s.offender_id and w.month_start >= s.event_month
+    left join serial as s on w.month = s.month and w.offender_id = s.offender_id
     left join ref_lsoa as home on p.home_lsoa_code = home.lsoa_code
+),
+
+-- The order of the list (rank); the neighbourhood rank follows it within each neighbourhood.
+ranked as (
+    select l.*, row_number() over (
+        partition by l.month
+        order by l.harm desc, l.crimes desc, l.last_recorded_date desc,
+            l.offender_id asc, l.victim_id asc
+    ) as rank
+    from listed as l
 )
 
 select
@@ -159,15 +177,9 @@ select
     l.last_recorded_date,
     l.relationship,
     l.latest_dash_risk,
+    cast(l.rank as integer) as rank,
     cast(row_number() over (
-        partition by l.month
-        order by l.harm desc, l.crimes desc, l.last_recorded_date desc,
-            l.offender_id asc, l.victim_id asc
-    ) as integer) as rank,
-    cast(row_number() over (
-        partition by l.month, l.neighbourhood_code
-        order by l.harm desc, l.crimes desc, l.last_recorded_date desc,
-            l.offender_id asc, l.victim_id asc
+        partition by l.month, l.neighbourhood_code order by l.rank
     ) as integer) as neighbourhood_rank,
     case
         when exists (
@@ -189,5 +201,5 @@ select
         lambda x: x is not null
     ) as reasons,
     l.in_range
-from listed as l
+from ranked as l
 order by l.month, rank

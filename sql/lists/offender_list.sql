@@ -13,8 +13,8 @@
 -- Windows by change points (see victim_list.sql): offender-months add their values at their
 -- month and remove them $window_months later; a running sum gives every window. The percent
 -- ranks are (rows ranked below) / (active offenders - 1), counted from a histogram of each
--- month's values, so only listed offenders are looked up. Distinct victims and DA victims come
--- from their own change points (offender_victims, da_serial) by asof join.
+-- month's values, so only listed offenders are looked up. Distinct victims and DA victims are
+-- running sums too: their change points (offender_victims, da_serial) join the same changes.
 with offender_months as (
     select
         person_id,
@@ -40,6 +40,8 @@ changes as (
         sum(crimes) as crimes,
         sum(da_crimes) as da_crimes,
         sum(charged) as charged,
+        sum(victims) as victims_count,
+        sum(da_victims) as da_victims_36m,
         max(last_recorded_date) as last_recorded_date,
         max(place_neighbourhood) as place_neighbourhood,
         max(place_month) as place_month
@@ -51,6 +53,8 @@ changes as (
             crimes,
             da_crimes,
             charged,
+            0 as victims,
+            0 as da_victims,
             last_recorded_date,
             place_neighbourhood,
             case when place_neighbourhood is not null then month_start end as place_month
@@ -63,10 +67,18 @@ changes as (
             -crimes,
             -da_crimes,
             -charged,
+            0,
+            0,
             null,
             null,
             null
         from offender_months
+        union all
+        select person_id, event_month, 0, 0, 0, 0, delta, 0, null, null, null
+        from offender_victims
+        union all
+        select offender_id, event_month, 0, 0, 0, 0, 0, delta, null, null, null
+        from da_serial
     )
     group by person_id, event_month
 ),
@@ -80,6 +92,8 @@ segments as (
         sum(crimes) over running as crimes,
         sum(da_crimes) over running as da_crimes,
         sum(charged) over running as charged,
+        sum(victims_count) over running as victims_count,
+        sum(da_victims_36m) over running as da_victims_36m,
         max(last_recorded_date) over running as last_recorded_date,
         last_value(place_neighbourhood ignore nulls) over running as place_neighbourhood,
         last_value(place_month ignore nulls) over running as place_month
@@ -98,9 +112,9 @@ windowed as (
         m.in_range,
         m.previous_month,
         s.person_id,
-        s.harm,
-        s.crimes,
-        s.da_crimes,
+        cast(s.harm as decimal(18, 2)) as harm,
+        cast(s.crimes as integer) as crimes,
+        cast(s.da_crimes as integer) as da_crimes,
         s.last_recorded_date,
         case
             when s.place_month
@@ -108,6 +122,8 @@ windowed as (
                 then s.place_neighbourhood
         end as place_neighbourhood,
         s.charged > 0 as charged,
+        s.victims_count,
+        s.da_victims_36m,
         date_diff('day', s.last_recorded_date, m.month_end) as recency_days
     from segments as s
     inner join list_months as m
@@ -149,17 +165,9 @@ gravity as (
     from (select month, harm, count(*) as n from windowed group by all)
 ),
 
-serial as (
-    select w.*, coalesce(s.da_victims_36m, 0) as da_victims_36m
-    from windowed as w
-    asof left join da_serial as s
-        on w.person_id = s.offender_id and w.month_start >= s.event_month
-),
-
 listed as (
     select
         sc.*,
-        coalesce(vc.victims_count, 0) as victims_count,
         case
             when r.active > 1 then cast(r.below as double) / cast(r.active - 1 as double)
             else 0
@@ -183,19 +191,26 @@ listed as (
                 vi.person_id = sc.person_id
                 and vi.recorded_date between m2.window_start and m2.month_end
         ) as also_victim
-    from serial as sc
+    from windowed as sc
     inner join persons as p on sc.person_id = p.person_id
     inner join recency as r on sc.month = r.month and sc.recency_days = r.recency_days
     inner join frequency as f on sc.month = f.month and sc.crimes = f.crimes
     inner join gravity as g on sc.month = g.month and sc.harm = g.harm
     left join ref_lsoa as home on p.home_lsoa_code = home.lsoa_code
-    asof left join offender_victims as vc
-        on sc.person_id = vc.person_id and sc.month_start >= vc.event_month
     where
         (p.deceased_date is null or p.deceased_date > sc.month_end)
         and (
             sc.harm >= $min_harm or sc.crimes >= $min_crimes or sc.da_victims_36m >= 2
         )
+),
+
+-- The order of the list (rank); the neighbourhood rank follows it within each neighbourhood.
+ranked as (
+    select l.*, row_number() over (
+        partition by l.month
+        order by l.harm desc, l.crimes desc, l.last_recorded_date desc, l.person_id asc
+    ) as rank
+    from listed as l
 )
 
 select
@@ -215,13 +230,9 @@ select
         1
     ) as decimal(4, 1)) as rfg_score,
     l.last_recorded_date,
+    cast(l.rank as integer) as rank,
     cast(row_number() over (
-        partition by l.month
-        order by l.harm desc, l.crimes desc, l.last_recorded_date desc, l.person_id asc
-    ) as integer) as rank,
-    cast(row_number() over (
-        partition by l.month, l.neighbourhood_code
-        order by l.harm desc, l.crimes desc, l.last_recorded_date desc, l.person_id asc
+        partition by l.month, l.neighbourhood_code order by l.rank
     ) as integer) as neighbourhood_rank,
     case
         when exists (
@@ -243,5 +254,5 @@ select
         lambda x: x is not null
     ) as reasons,
     l.in_range
-from listed as l
+from ranked as l
 order by l.month, rank

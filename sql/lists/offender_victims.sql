@@ -1,6 +1,6 @@
 -- Distinct victims of each offender's crimes in the W-month window ($window_months), as
--- change points: one row per (offender, change month) with the count that holds from that
--- month until the offender's next change month (read it with an asof join). A victim counts
+-- change points: one row per (offender, change month) with the change in the count (a
+-- running sum of delta gives the count from that month on). A victim counts
 -- in month M while some crime of the pair (offender_crimes, the victim not the offender
 -- themself) was recorded in the W months ending with M: the union of [month, month + W)
 -- over the pair's months (see da_serial.sql for the same rule over 36 months).
@@ -19,29 +19,18 @@ edges as (
         lead(month_start) over pair as next_month
     from pair_months
     window pair as (partition by person_id, victim_id order by month_start)
-),
-
-changes as (
-    select person_id, event_month, sum(delta) as delta
-    from (
-        select person_id, month_start as event_month, 1 as delta
-        from edges
-        where
-            previous_month is null
-            or month_start >= previous_month + to_months(cast($window_months as integer))
-        union all
-        select person_id, leaves, -1
-        from edges
-        where next_month is null or next_month >= leaves
-    )
-    group by person_id, event_month
 )
 
-select
-    person_id,
-    event_month,
-    sum(delta) over (
-        partition by person_id order by event_month
-        rows between unbounded preceding and current row
-    ) as victims_count
-from changes
+select person_id, event_month, sum(delta) as delta
+from (
+    select person_id, month_start as event_month, 1 as delta
+    from edges
+    where
+        previous_month is null
+        or month_start >= previous_month + to_months(cast($window_months as integer))
+    union all
+    select person_id, leaves, -1
+    from edges
+    where next_month is null or next_month >= leaves
+)
+group by person_id, event_month

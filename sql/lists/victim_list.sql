@@ -72,9 +72,9 @@ windowed as (
     select
         m.month,
         s.person_id,
-        s.harm,
-        s.crimes,
-        s.da_crimes,
+        cast(s.harm as decimal(18, 2)) as harm,
+        cast(s.crimes as integer) as crimes,
+        cast(s.da_crimes as integer) as da_crimes,
         s.last_recorded_date,
         case
             when s.place_month
@@ -112,6 +112,15 @@ listed as (
     where
         p.person_type = 'individual'
         and (p.deceased_date is null or p.deceased_date > m.month_end)
+),
+
+-- The order of the list (rank); the neighbourhood rank follows it within each neighbourhood.
+ranked as (
+    select l.*, row_number() over (
+        partition by l.month
+        order by l.harm desc, l.crimes desc, l.last_recorded_date desc, l.person_id asc
+    ) as rank
+    from listed as l
 )
 
 select
@@ -122,13 +131,9 @@ select
     cast(l.crimes as integer) as crimes,
     cast(l.da_crimes as integer) as da_crimes,
     l.last_recorded_date,
+    cast(l.rank as integer) as rank,
     cast(row_number() over (
-        partition by l.month
-        order by l.harm desc, l.crimes desc, l.last_recorded_date desc, l.person_id asc
-    ) as integer) as rank,
-    cast(row_number() over (
-        partition by l.month, l.neighbourhood_code
-        order by l.harm desc, l.crimes desc, l.last_recorded_date desc, l.person_id asc
+        partition by l.month, l.neighbourhood_code order by l.rank
     ) as integer) as neighbourhood_rank,
     case
         when exists (
@@ -148,5 +153,5 @@ select
         lambda x: x is not null
     ) as reasons,
     l.in_range
-from listed as l
+from ranked as l
 order by l.month, rank
