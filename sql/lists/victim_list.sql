@@ -14,7 +14,23 @@
 -- segment). Only segments over a threshold are expanded to the list months they cover.
 -- The latest mapped place is the latest person-month's, while that month is still in the
 -- window (it cannot leave inside a segment: its leaving is itself a change month).
-with changes as (
+-- A person whose harm (positive part) and crimes over all months are both below the thresholds
+-- cannot reach either in any window, so is left out before the windows are computed.
+with candidates as (
+    select person_id
+    from person_months
+    group by person_id
+    having
+        sum(greatest(coalesce(harm, 0), 0)) >= $min_harm
+        or sum(crimes) >= $min_crimes
+),
+
+pm as (
+    select * from person_months
+    where person_id in (select c.person_id from candidates as c)
+),
+
+changes as (
     select
         person_id,
         event_month,
@@ -34,7 +50,7 @@ with changes as (
             last_recorded_date,
             place_neighbourhood,
             case when place_key is not null then month_start end as place_month
-        from person_months
+        from pm
         union all
         select
             person_id,
@@ -45,7 +61,7 @@ with changes as (
             null,
             null,
             null
-        from person_months
+        from pm
     )
     group by person_id, event_month
 ),
