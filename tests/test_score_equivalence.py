@@ -14,6 +14,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from ref_v1 import validate_v1
 from ref_v1.score_v1 import reference_lists
@@ -22,6 +23,7 @@ import chi.pipeline
 from chi.generate import GenerateOptions, generate_extract
 from chi.pipeline import Prepared, prepare
 from chi.policy import Policy
+from chi.runs import LIST_FILES, publish
 from chi.score import Lists, complete_months, score
 
 LISTS = ("victim_list", "victim_exits", "offender_list", "dyads")
@@ -71,24 +73,39 @@ def _assert_same(new: dict[str, pa.Table], ref: dict[str, pa.Table]) -> None:
 
 
 def _compare(
-    folder: Path, policy: Policy, monkeypatch: pytest.MonkeyPatch, months: slice = slice(None)
+    folder: Path,
+    policy: Policy,
+    monkeypatch: pytest.MonkeyPatch,
+    months: slice = slice(None),
+    runs: Path | None = None,
 ) -> dict[str, pa.Table]:
     with _reference_prepare(folder, policy, monkeypatch) as p:
         wanted = complete_months(p)[months]
-        ref = _snapshot(p, reference_lists(p, wanted))
+        ref_lists = reference_lists(p, wanted)
+        ref = _snapshot(p, ref_lists)
         ref_counts = {k: (c.read, c.accepted, c.rejected) for k, c in p.counts.items()}
     with prepare(folder, policy=policy) as p:
         assert complete_months(p)[months] == wanted
-        new = _snapshot(p, score(p, wanted))
+        lists = score(p, wanted)
+        new = _snapshot(p, lists)
         assert {k: (c.read, c.accepted, c.rejected) for k, c in p.counts.items()} == ref_counts
+        run = publish(p, lists, runs) if runs is not None else None
     _assert_same(new, ref)
+    if run is not None:
+        # The published list files are byte for byte what the reference tables give when
+        # written one by one as before.
+        assert runs is not None
+        for name in LIST_FILES:
+            want = runs / f"reference-{name}.parquet"
+            pq.write_table(getattr(ref_lists, name), want, compression="zstd")
+            assert (run / f"{name}.parquet").read_bytes() == want.read_bytes(), name
     return new
 
 
 def test_demo_extract_lists_identical_to_reference(
-    generated_extract: Path, monkeypatch: pytest.MonkeyPatch
+    generated_extract: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    new = _compare(generated_extract, Policy(), monkeypatch)
+    new = _compare(generated_extract, Policy(), monkeypatch, runs=tmp_path)
     # The comparison means something only if every list has rows, with both statuses.
     for name in LISTS:
         assert new[name].num_rows > 100, name
