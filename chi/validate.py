@@ -170,7 +170,7 @@ def _key_duplicates(con: duckdb.DuckDBPyConnection, table: Table, source: str) -
     query = f"""
         with ok as (
             select s.* from {source} as s
-            where len(s._fails) = 0 and not exists (
+            where s._fails is null and not exists (
                 select 1 from rejects r
                 where r.table_name = {_literal(table.name)} and r.file = s._file and r.row = s._row
             )
@@ -193,12 +193,16 @@ def _key_duplicates(con: duckdb.DuckDBPyConnection, table: Table, source: str) -
 
 def _checked(con: duckdb.DuckDBPyConnection, table: Table, params: dict[str, Any]) -> str:
     """One pass over ``src_<table>``: its contract columns, ``_file``, ``_row`` and ``_fails``,
-    the list of every row check and reference check the row fails, into ``checked_<table>``.
+    the list of every row check and reference check the row fails (null when none), into
+    ``checked_<table>``.
     References are looked up in ``keys_<target>`` (every key of the target with whether an
     accepted row holds it), so no check re-reads another table's source."""
-    fails = [
-        f"case when {c.where} then {{'column_name': {_literal(c.column or '')}, "
-        f"'reason': {c.reason}, 'value': cast({c.value} as varchar)}} end"
+    checks: list[tuple[str, str]] = [
+        (
+            c.where,
+            f"{{'column_name': {_literal(c.column or '')}, "
+            f"'reason': {c.reason}, 'value': cast({c.value} as varchar)}}",
+        )
         for c in row_checks(table)
     ]
     joins = []
@@ -206,18 +210,25 @@ def _checked(con: duckdb.DuckDBPyConnection, table: Table, params: dict[str, Any
         col, alias = _quote(ref.column), f"r{i}"
         noun = ref.table.removesuffix("s")
         joins.append(f"left join keys_{ref.table}_{ref.target} as {alias} on {alias}.k = s.{col}")
-        fails.append(
-            f"case when s.{col} is not null and {alias}.accepted is distinct from true then "
-            f"{{'column_name': {_literal(ref.column)}, 'reason': case when {alias}.k is not null "
-            f"then {_literal(f'{ref.column} refers to a rejected {noun}')} "
-            f"else {_literal(f'{ref.column} not found in {ref.table}')} end, "
-            f"'value': cast(s.{col} as varchar)}} end"
+        checks.append(
+            (
+                f"s.{col} is not null and {alias}.accepted is distinct from true",
+                f"{{'column_name': {_literal(ref.column)}, "
+                f"'reason': case when {alias}.k is not null "
+                f"then {_literal(f'{ref.column} refers to a rejected {noun}')} "
+                f"else {_literal(f'{ref.column} not found in {ref.table}')} end, "
+                f"'value': cast(s.{col} as varchar)}}",
+            )
         )
+    # The list of failures is built only for rows that fail something (null otherwise).
+    any_fail = " or ".join(f"({where})" for where, _ in checks)
+    fails = ", ".join(f"case when {where} then {failure} end" for where, failure in checks)
     cols = ", ".join(f"s.{_quote(c)}" for c in table.column_names)
     name = f"checked_{table.name}"
     query = (
         f"create or replace table {name} as select {cols}, s._file, s._row, "
-        f"list_filter([{', '.join(fails)}], lambda f: f is not null) as _fails "
+        f"case when {any_fail} then list_filter([{fails}], lambda f: f is not null) end "
+        "as _fails "
         f"from src_{table.name} as s {' '.join(joins)}"
     )
     wanted = sql.named_parameters(query)
@@ -231,7 +242,7 @@ def _insert_failures(con: duckdb.DuckDBPyConnection, table: Table, checked: str)
         f"""
         select {_literal(table.name)}, {_key_expr(table)},
                nullif(f.column_name, ''), f.reason, f.value, _file, _row
-        from (select *, unnest(_fails) as f from {checked} where len(_fails) > 0)
+        from (select *, unnest(_fails) as f from {checked} where _fails is not null)
         """,
         {},
     )
@@ -275,7 +286,7 @@ def _materialise_valid(con: duckdb.DuckDBPyConnection, table: Table, checked: st
         f"""
         create or replace table valid_{table.name} as
         select {cols}, _file, _row from {checked} s
-        where len(s._fails) = 0 and not exists (
+        where s._fails is null and not exists (
             select 1 from rejects r
             where r.table_name = {_literal(table.name)} and r.file = s._file and r.row = s._row
         )
