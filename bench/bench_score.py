@@ -16,11 +16,12 @@ script can read them) and, for each case, times in alternating order, ``--repeat
   months they count towards, grouped.
 
 Each run is its own process, measured by a small supervisor (wall time, peak RSS of the child
-from ``getrusage(RUSAGE_CHILDREN)``); the figure is the median of the runs. Prints a table with
-the ratios chi / floor and pandas / chi, and the linearity ratio (scale 10 over 36 months
-against 12 months). Targets (issue 15): chi at most 5x the floor and at least 2x faster than
-pandas; three times the months at most 3.3x the time and memory; scale 80 over 36 months
-under 16 GB.
+from ``getrusage(RUSAGE_CHILDREN)``); the figure is the median of the runs. Prints wall and
+CPU seconds (user + system: on a shared machine wall time includes waiting for a core, CPU
+time much less so), the ratios chi / floor and pandas / chi, and the linearity ratio (scale
+10 over 36 months against 12 months). Targets (issue 15): chi at most 5x the floor and at
+least 2x faster than pandas; three times the months at most 3.3x the time and memory; scale
+80 over 36 months under 16 GB.
 """
 
 from __future__ import annotations
@@ -161,9 +162,18 @@ def supervise(cmd: list[str]) -> None:
     elapsed = time.perf_counter() - t0
     if done.returncode != 0:
         sys.exit(f"failed: {' '.join(cmd[:5])} ...\n{done.stderr[-3000:]}")
-    peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     out = done.stdout.strip().splitlines()
-    print(json.dumps({"seconds": elapsed, "gb": peak_kib / 1024 / 1024, "out": out[-1:]}))
+    print(
+        json.dumps(
+            {
+                "seconds": elapsed,
+                "cpu": usage.ru_utime + usage.ru_stime,
+                "gb": usage.ru_maxrss / 1024 / 1024,
+                "out": out[-1:],
+            }
+        )
+    )
 
 
 def _measure(cmd: list[str]) -> dict[str, float]:
@@ -254,23 +264,25 @@ def main() -> None:
             t: {
                 "seconds": statistics.median(s["seconds"] for s in samples[t]),
                 "gb": statistics.median(s["gb"] for s in samples[t]),
+                "cpu": statistics.median(s["cpu"] for s in samples[t]),
                 "min": min(s["seconds"] for s in samples[t]),
                 "max": max(s["seconds"] for s in samples[t]),
             }
             for t in tools
         }
         results[key] = med
-        cells = "  ".join(
-            f"{t} {m['seconds']:6.2f} s ({m['min']:.2f}-{m['max']:.2f}) {m['gb']:5.2f} GB"
-            for t, m in med.items()
-        )
-        print(f"{label:<22} {cells}")
-        if "chi" in med and "floor" in med:
-            print(f"{'':<22} chi / floor {med['chi']['seconds'] / med['floor']['seconds']:.1f}x")
-        if "chi" in med and "pandas" in med:
-            print(f"{'':<22} pandas / chi {med['pandas']['seconds'] / med['chi']['seconds']:.2f}x")
-        if "chi" in med and "polars" in med:
-            print(f"{'':<22} chi / polars {med['chi']['seconds'] / med['polars']['seconds']:.1f}x")
+        print(f"{label}  ({_load()})")
+        for t, m in med.items():
+            print(
+                f"  {t:<7} {m['seconds']:7.2f} s wall ({m['min']:.2f}-{m['max']:.2f})  "
+                f"{m['cpu']:7.2f} s CPU  {m['gb']:5.2f} GB peak"
+            )
+        for a, b in (("chi", "floor"), ("pandas", "chi"), ("chi", "polars")):
+            if a in med and b in med:
+                print(
+                    f"  {a} / {b}: {med[a]['seconds'] / med[b]['seconds']:.2f}x wall, "
+                    f"{med[a]['cpu'] / med[b]['cpu']:.2f}x CPU"
+                )
         if args.stages:
             done = subprocess.run(
                 [sys.executable, "-c", CHI_STAGES, str(extract)],
@@ -285,7 +297,8 @@ def main() -> None:
                 a, b = results[short][t], results[long][t]
                 print(
                     f"linearity {t:<7} {CASES[long][0]} / {CASES[short][0]}: "
-                    f"time {b['seconds'] / a['seconds']:.2f}x, memory {b['gb'] / a['gb']:.2f}x"
+                    f"wall {b['seconds'] / a['seconds']:.2f}x, CPU {b['cpu'] / a['cpu']:.2f}x, "
+                    f"memory {b['gb'] / a['gb']:.2f}x"
                 )
     print(f"end: {_load()}")
 
