@@ -156,10 +156,18 @@ def score(p: Prepared, months: list[str], progress: Progress = silent) -> Lists:
     )
     progress("DA dyads", 0.85)
     sql.create_table(p.con, "dyads_all", "lists/dyads", {"min_harm": pol.min_harm, **window})
-    return Lists(
+    lists = Lists(
         months=list(months),
         victim_list=_in_range(p, "victim_list_all"),
         victim_exits=victim_exits,
         offender_list=_in_range(p, "offender_list_all"),
         dyads=_in_range(p, "dyads_all"),
     )
+    for table in _INTERMEDIATE:
+        p.con.cursor().sql(f"drop table if exists {table}")
+    return lists
+
+
+# Tables only the lists are built from: dropped once the lists are out, to free memory (the
+# *_all tables stay: publishing reads them).
+_INTERMEDIATE = ("person_months", "offender_crimes", "da_links", "da_serial", "offender_victims")

@@ -338,4 +338,9 @@ def validate(con: duckdb.DuckDBPyConnection, as_of: date) -> dict[str, TableCoun
             .fetchall()
         )
         counts[name] = TableCounts(int(read), int(accepted), int(rejected))
+        if rejected:  # valid_<table> is a copy: the checked rows are no longer needed
+            con.cursor().sql(f"drop table {checked}")
+    for name in TABLES:
+        for column in sorted(_referenced(name)):
+            con.cursor().sql(f"drop table if exists keys_{name}_{column}")
     return counts
