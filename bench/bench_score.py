@@ -176,9 +176,12 @@ def supervise(cmd: list[str]) -> None:
     )
 
 
-def _measure(cmd: list[str]) -> dict[str, float]:
+def _measure(cmd: list[str], cwd: Path | None = None) -> dict[str, float]:
     done = subprocess.run(
-        [sys.executable, __file__, "--supervise", *cmd], capture_output=True, text=True
+        [sys.executable, str(Path(__file__).resolve()), "--supervise", *cmd],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
     )
     if done.returncode != 0:
         sys.exit(done.stderr[-3000:])
@@ -239,12 +242,20 @@ def main() -> None:
     ap.add_argument("--cases", default=DEFAULT_CASES, help=f"of {', '.join(CASES)}")
     ap.add_argument("--tools", default="chi,floor,pandas,polars")
     ap.add_argument("--stages", action="store_true", help="also chi's stages, one run")
+    ap.add_argument(
+        "--before",
+        type=Path,
+        help="a checkout of an earlier chi (e.g. `git worktree add /tmp/old <commit>`): "
+        "timed as tool 'before', run from that folder so that its chi and sql/ are used",
+    )
     ap.add_argument("--supervise", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.supervise:
         supervise(args.supervise)
         return
     tools = args.tools.split(",")
+    if args.before:
+        tools.insert(1, "before")
     print(_machine())
     print(f"start: {_load()}")
     results: dict[str, dict[str, dict[str, float]]] = {}
@@ -254,11 +265,13 @@ def main() -> None:
         _generate(extract, months, scale)
         runs = Path(tempfile.mkdtemp(prefix="chi-bench-runs-"))
         cmds = _commands(extract, runs)
+        cmds["before"] = cmds["chi"]
         samples: dict[str, list[dict[str, float]]] = {t: [] for t in tools}
         for i in range(args.repeat):
             order = tools if i % 2 == 0 else tools[::-1]  # alternate, so load drifts even out
             for tool in order:
-                samples[tool].append(_measure(cmds[tool]))
+                cwd = args.before if tool == "before" else None
+                samples[tool].append(_measure(cmds[tool], cwd))
         shutil.rmtree(runs, ignore_errors=True)
         med = {
             t: {
@@ -277,7 +290,13 @@ def main() -> None:
                 f"  {t:<7} {m['seconds']:7.2f} s wall ({m['min']:.2f}-{m['max']:.2f})  "
                 f"{m['cpu']:7.2f} s CPU  {m['gb']:5.2f} GB peak"
             )
-        for a, b in (("chi", "floor"), ("pandas", "chi"), ("chi", "polars")):
+        for a, b in (
+            ("chi", "floor"),
+            ("pandas", "chi"),
+            ("chi", "polars"),
+            ("before", "chi"),
+            ("before", "floor"),
+        ):
             if a in med and b in med:
                 print(
                     f"  {a} / {b}: {med[a]['seconds'] / med[b]['seconds']:.2f}x wall, "

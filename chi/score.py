@@ -113,9 +113,11 @@ class Lists:
 
 
 def _in_range(p: Prepared, table: str) -> pa.Table:
+    # The *_all tables are written in (month, rank) order and a filter of one table keeps
+    # insertion order (preserve_insertion_order), so they are not sorted again.
     return (
         p.con.cursor()
-        .sql(f"select * exclude (in_range) from {table} where in_range order by month, rank")
+        .sql(f"select * exclude (in_range) from {table} where in_range")
         .to_arrow_table()
     )
 

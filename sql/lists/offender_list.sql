@@ -104,6 +104,40 @@ segments as (
     )
 ),
 
+-- Stretches with crimes in the window (active offenders), with segment-level values.
+live as (
+    select
+        person_id,
+        event_month,
+        next_month,
+        cast(harm as decimal(18, 2)) as harm,
+        cast(crimes as integer) as crimes,
+        cast(da_crimes as integer) as da_crimes,
+        last_recorded_date,
+        case
+            when place_month >= event_month - to_months(cast($window_months as integer) - 1)
+                then place_neighbourhood
+        end as place_neighbourhood,
+        charged > 0 as charged,
+        victims_count,
+        da_victims_36m
+    from segments
+    where crimes > 0
+),
+
+-- Every active offender in every list month, with only what the percent ranks need.
+active as (
+    select
+        m.month,
+        s.harm,
+        s.crimes,
+        date_diff('day', s.last_recorded_date, m.month_end) as recency_days
+    from live as s
+    inner join list_months as m
+        on m.month_start >= s.event_month and m.month_start < s.next_month
+),
+
+-- The stretches over a threshold, spread over the list months they cover.
 windowed as (
     select
         m.month,
@@ -111,24 +145,12 @@ windowed as (
         m.month_end,
         m.in_range,
         m.previous_month,
-        s.person_id,
-        cast(s.harm as decimal(18, 2)) as harm,
-        cast(s.crimes as integer) as crimes,
-        cast(s.da_crimes as integer) as da_crimes,
-        s.last_recorded_date,
-        case
-            when s.place_month
-                >= s.event_month - to_months(cast($window_months as integer) - 1)
-                then s.place_neighbourhood
-        end as place_neighbourhood,
-        s.charged > 0 as charged,
-        s.victims_count,
-        s.da_victims_36m,
+        s.* exclude (event_month, next_month),
         date_diff('day', s.last_recorded_date, m.month_end) as recency_days
-    from segments as s
+    from live as s
     inner join list_months as m
         on m.month_start >= s.event_month and m.month_start < s.next_month
-    where s.crimes > 0
+    where s.harm >= $min_harm or s.crimes >= $min_crimes or s.da_victims_36m >= 2
 ),
 
 recency as (
@@ -140,7 +162,7 @@ recency as (
             rows between unbounded preceding and current row
         ) - n as below,
         sum(n) over (partition by month) as active
-    from (select month, recency_days, count(*) as n from windowed group by all)
+    from (select month, recency_days, count(*) as n from active group by all)
 ),
 
 frequency as (
@@ -151,7 +173,7 @@ frequency as (
             partition by month order by crimes rows between unbounded preceding and current row
         ) - n as below,
         sum(n) over (partition by month) as active
-    from (select month, crimes, count(*) as n from windowed group by all)
+    from (select month, crimes, count(*) as n from active group by all)
 ),
 
 gravity as (
@@ -162,7 +184,7 @@ gravity as (
             partition by month order by harm rows between unbounded preceding and current row
         ) - n as below,
         sum(n) over (partition by month) as active
-    from (select month, harm, count(*) as n from windowed group by all)
+    from (select month, harm, count(*) as n from active group by all)
 ),
 
 listed as (
