@@ -14,13 +14,13 @@ with pair_months as (
         sum(weight) as harm,
         count(*) as crimes,
         max(recorded_date) as last_recorded_date,
-        arg_max(da_relationship, strftime(recorded_date, '%Y-%m-%d') || '|' || crime_id)
+        arg_max(da_relationship, (recorded_date, crime_id))
             as relationship,
-        arg_max(dash_risk, strftime(recorded_date, '%Y-%m-%d') || '|' || crime_id)
+        arg_max(dash_risk, (recorded_date, crime_id))
             as latest_dash_risk,
         arg_max(
             crime_neighbourhood_code,
-            strftime(recorded_date, '%Y-%m-%d') || '|' || crime_id
+            (recorded_date, crime_id)
         ) filter (where crime_neighbourhood_code is not null) as place_neighbourhood
     from da_links
     where counted

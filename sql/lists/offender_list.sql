@@ -25,7 +25,7 @@ with offender_months as (
         max(recorded_date) as last_recorded_date,
         arg_max(
             crime_neighbourhood_code,
-            strftime(recorded_date, '%Y-%m-%d') || '|' || crime_id
+            (recorded_date, crime_id)
         ) filter (where crime_neighbourhood_code is not null) as place_neighbourhood,
         count(*) filter (where role_rank = 3) as charged
     from offender_crimes

@@ -49,7 +49,7 @@ changes as (
             da_crimes,
             last_recorded_date,
             place_neighbourhood,
-            case when place_key is not null then month_start end as place_month
+            case when place_neighbourhood is not null then month_start end as place_month
         from pm
         union all
         select
