@@ -134,9 +134,11 @@ class Lists:
 
 
 def _in_range(p: Prepared, table: str) -> pa.Table:
+    # The *_all tables are written in (month, rank) order and a filter of one table keeps
+    # insertion order (preserve_insertion_order), so they are not sorted again.
     return (
         p.con.cursor()
-        .sql(f"select * exclude (in_range) from {table} where in_range order by month, rank")
+        .sql(f"select * exclude (in_range) from {table} where in_range")
         .to_arrow_table()
     )
 
@@ -149,7 +151,11 @@ def score(p: Prepared, months: list[str], progress: Progress = silent) -> Lists:
     _create_list_months(p, months)
     progress("victim windows", 0.65)
     sql.create_table(p.con, "person_months", "lists/person_months")
-    thresholds = {"min_harm": pol.min_harm, "min_crimes": pol.min_crimes}
+    thresholds = {
+        "min_harm": pol.min_harm,
+        "min_crimes": pol.min_crimes,
+        "window_months": pol.window_months,
+    }
     sql.create_table(p.con, "victim_list_all", "lists/victim_list", thresholds)
     victim_exits = sql.run(p.con, "lists/victim_exits").to_arrow_table()
     victim_sizing = _victim_sizing(p)
@@ -157,6 +163,8 @@ def score(p: Prepared, months: list[str], progress: Progress = silent) -> Lists:
     sql.create_table(p.con, "offender_crimes", "lists/offender_crimes")
     sql.create_table(p.con, "da_links", "lists/da_links")
     sql.create_table(p.con, "da_serial", "lists/da_serial")
+    window = {"window_months": pol.window_months}
+    sql.create_table(p.con, "offender_victims", "lists/offender_victims", window)
     sql.create_table(
         p.con,
         "offender_list_all",
@@ -167,11 +175,12 @@ def score(p: Prepared, months: list[str], progress: Progress = silent) -> Lists:
             "rfg_recency": pol.rfg_recency,
             "rfg_frequency": pol.rfg_frequency,
             "rfg_gravity": pol.rfg_gravity,
+            **window,
         },
     )
     progress("DA dyads", 0.85)
-    sql.create_table(p.con, "dyads_all", "lists/dyads", {"min_harm": pol.min_harm})
-    return Lists(
+    sql.create_table(p.con, "dyads_all", "lists/dyads", {"min_harm": pol.min_harm, **window})
+    lists = Lists(
         months=list(months),
         victim_list=_in_range(p, "victim_list_all"),
         victim_exits=victim_exits,
@@ -179,6 +188,14 @@ def score(p: Prepared, months: list[str], progress: Progress = silent) -> Lists:
         dyads=_in_range(p, "dyads_all"),
         victim_sizing=victim_sizing,
     )
+    for table in _INTERMEDIATE:
+        p.con.cursor().sql(f"drop table if exists {table}")
+    return lists
+
+
+# Tables only the lists are built from: dropped once the lists are out, to free memory (the
+# *_all tables stay: publishing reads them).
+_INTERMEDIATE = ("person_months", "offender_crimes", "da_links", "da_serial", "offender_victims")
 
 
 def _create_specialist_offences(p: Prepared) -> None:

@@ -51,6 +51,17 @@ def _key_expr(table: Table) -> str:
     return " || '|' || ".join(parts)
 
 
+@dataclass(frozen=True)
+class Check:
+    """One row check: the rows of ``src_<table> as s`` where ``where`` holds fail it, with
+    ``reason`` and ``value`` (SQL expressions over the row) and the column it names."""
+
+    column: str | None
+    reason: str
+    value: str
+    where: str
+
+
 def _select(table: Table, column: str | None, reason: str, value: str, where: str) -> str:
     col = _literal(column) if column else "null"
     return (
@@ -60,16 +71,16 @@ def _select(table: Table, column: str | None, reason: str, value: str, where: st
     )
 
 
-def column_checks(table: Table) -> list[str]:
-    """The per-column checks the contract implies, each a query of offending rows."""
-    checks: list[str] = []
+def row_checks(table: Table) -> list[Check]:
+    """The per-column checks the contract implies (type, missing, allowed, range, after the
+    as-of date), in order."""
+    checks: list[Check] = []
     for c in table.columns:
         q = _quote(c.name)
         raw = _quote(c.name + "__raw") if c.type != "string" else q
         if c.type != "string":
             checks.append(
-                _select(
-                    table,
+                Check(
                     c.name,
                     _literal(f"not a valid {c.type}"),
                     raw,
@@ -83,14 +94,11 @@ def column_checks(table: Table) -> list[str]:
                 if c.type == "string"
                 else ""
             )
-            checks.append(
-                _select(table, c.name, "'missing value'", "null", f"({raw} is null{blank})")
-            )
+            checks.append(Check(c.name, "'missing value'", "null", f"({raw} is null{blank})"))
         if c.allowed is not None:
             allowed = ", ".join(_literal(v) for v in c.allowed)
             checks.append(
-                _select(
-                    table,
+                Check(
                     c.name,
                     _literal("not an allowed value (" + ", ".join(c.allowed) + ")"),
                     q,
@@ -100,8 +108,7 @@ def column_checks(table: Table) -> list[str]:
         if c.int_range is not None:
             lo, hi = c.int_range
             checks.append(
-                _select(
-                    table,
+                Check(
                     c.name,
                     _literal(f"out of range {lo}-{hi}"),
                     q,
@@ -110,8 +117,7 @@ def column_checks(table: Table) -> list[str]:
             )
         if c.type == "date":
             checks.append(
-                _select(
-                    table,
+                Check(
                     c.name,
                     _literal(f"before {EARLIEST_DATE.isoformat()}"),
                     q,
@@ -120,16 +126,14 @@ def column_checks(table: Table) -> list[str]:
             )
     for name in table.date_columns_after_as_of:
         q = _quote(name)
-        checks.append(
-            _select(
-                table,
-                name,
-                "'after the extract as-of date'",
-                q,
-                f"{q} > $as_of",
-            )
-        )
+        checks.append(Check(name, "'after the extract as-of date'", q, f"{q} > $as_of"))
     return checks
+
+
+def column_checks(table: Table) -> list[str]:
+    """The per-column checks the contract implies, each a query of offending rows (the form
+    a user can run by hand; ``validate`` evaluates them all in one pass per table)."""
+    return [_select(table, c.column, c.reason, c.value, c.where) for c in row_checks(table)]
 
 
 def reference_checks(table: Table) -> list[str]:
@@ -173,46 +177,147 @@ def _insert_rejects(con: duckdb.DuckDBPyConnection, query: str, params: dict[str
         cur.sql(text)
 
 
-def _key_duplicates(con: duckdb.DuckDBPyConnection, table: Table) -> None:
+def _key_duplicates(con: duckdb.DuckDBPyConnection, table: Table, source: str) -> None:
     """Reject every copy of a key after the first (in file, then row order) among rows
-    that passed the other checks."""
+    that passed the other checks. Only keys held by more than one such row are sorted."""
     keys = ", ".join(_quote(k) for k in table.key)
     query = f"""
         with ok as (
-            select s.*, row_number() over (partition by {keys} order by _file, _row) as copy,
-                   first_value(_file) over (partition by {keys} order by _file, _row) as f0,
-                   first_value(_row) over (partition by {keys} order by _file, _row) as r0
-            from src_{table.name} s
-            where not exists (
+            select s.* from {source} as s
+            where s._fails is null and not exists (
                 select 1 from rejects r
                 where r.table_name = {_literal(table.name)} and r.file = s._file and r.row = s._row
             )
+        ),
+        repeated as (select {keys} from ok group by all having count(*) > 1),
+        copies as (
+            select ok.*,
+                   row_number() over (partition by {keys} order by _file, _row) as copy,
+                   first_value(_file) over (partition by {keys} order by _file, _row) as f0,
+                   first_value(_row) over (partition by {keys} order by _file, _row) as r0
+            from ok inner join repeated using ({keys})
         )
         select {_literal(table.name)}, {_key_expr(table)}, {_literal(", ".join(table.key))},
                'duplicate key (first copy kept: ' || f0 || ' row ' || r0 || ')',
                {_key_expr(table)}, _file, _row
-        from ok where copy > 1
+        from copies where copy > 1
     """
     _insert_rejects(con, query, {})
 
 
-def _materialise_valid(con: duckdb.DuckDBPyConnection, table: Table) -> None:
-    cols = ", ".join(_quote(c) for c in table.column_names)
+def _checked(con: duckdb.DuckDBPyConnection, table: Table, params: dict[str, Any]) -> str:
+    """One pass over ``src_<table>``: its contract columns, ``_file``, ``_row`` and ``_fails``,
+    the list of every row check and reference check the row fails (null when none), into
+    ``checked_<table>``.
+    References are looked up in ``keys_<target>`` (every key of the target with whether an
+    accepted row holds it), so no check re-reads another table's source."""
+    checks: list[tuple[str, str]] = [
+        (
+            c.where,
+            f"{{'column_name': {_literal(c.column or '')}, "
+            f"'reason': {c.reason}, 'value': cast({c.value} as varchar)}}",
+        )
+        for c in row_checks(table)
+    ]
+    joins = []
+    for i, ref in enumerate(table.references):
+        col, alias = _quote(ref.column), f"r{i}"
+        noun = ref.table.removesuffix("s")
+        joins.append(f"left join keys_{ref.table}_{ref.target} as {alias} on {alias}.k = s.{col}")
+        checks.append(
+            (
+                f"s.{col} is not null and {alias}.accepted is distinct from true",
+                f"{{'column_name': {_literal(ref.column)}, "
+                f"'reason': case when {alias}.k is not null "
+                f"then {_literal(f'{ref.column} refers to a rejected {noun}')} "
+                f"else {_literal(f'{ref.column} not found in {ref.table}')} end, "
+                f"'value': cast(s.{col} as varchar)}}",
+            )
+        )
+    # The list of failures is built only for rows that fail something (null otherwise).
+    any_fail = " or ".join(f"({where})" for where, _ in checks)
+    fails = ", ".join(f"case when {where} then {failure} end" for where, failure in checks)
+    cols = ", ".join(f"s.{_quote(c)}" for c in table.column_names)
+    name = f"checked_{table.name}"
+    query = (
+        f"create or replace table {name} as select {cols}, s._file, s._row, "
+        f"case when {any_fail} then list_filter([{fails}], lambda f: f is not null) end "
+        "as _fails "
+        f"from src_{table.name} as s {' '.join(joins)}"
+    )
+    wanted = sql.named_parameters(query)
+    con.cursor().sql(query, params={k: params[k] for k in sorted(wanted)})
+    return name
+
+
+def _insert_failures(con: duckdb.DuckDBPyConnection, table: Table, checked: str) -> None:
+    _insert_rejects(
+        con,
+        f"""
+        select {_literal(table.name)}, {_key_expr(table)},
+               nullif(f.column_name, ''), f.reason, f.value, _file, _row
+        from (select *, unnest(_fails) as f from {checked} where _fails is not null)
+        """,
+        {},
+    )
+
+
+def _keys(con: duckdb.DuckDBPyConnection, table: Table, column: str, checked: str) -> None:
+    """``keys_<table>_<column>``: every value of ``column`` and whether an accepted row has it."""
+    col = _quote(column)
     con.cursor().sql(
         f"""
-        create or replace table valid_{table.name} as
-        select {cols}, _file, _row from src_{table.name} s
-        where not exists (
-            select 1 from rejects r
-            where r.table_name = {_literal(table.name)} and r.file = s._file and r.row = s._row
-        )
-        order by _file, _row
+        create or replace table keys_{table.name}_{column} as
+        select s.{col} as k, bool_or(r.row is null) as accepted
+        from {checked} as s
+        left join (select distinct file, row from rejects
+                   where table_name = {_literal(table.name)}) as r
+            on r.file = s._file and r.row = s._row
+        where s.{col} is not null
+        group by s.{col}
         """
     )
 
 
+def _materialise_valid(con: duckdb.DuckDBPyConnection, table: Table, checked: str) -> None:
+    """``valid_<table>``: a view of the checked rows when none is rejected, else a copy of
+    the accepted ones (in file and row order, as read)."""
+    cols = ", ".join(_quote(c) for c in table.column_names)
+    [(rejected,)] = (
+        con.cursor()
+        .sql(f"select count(*) from rejects where table_name = {_literal(table.name)}")
+        .fetchall()
+    )
+    if not rejected:
+        con.cursor().sql(f"drop table if exists valid_{table.name}")
+        con.cursor().sql(
+            f"create or replace view valid_{table.name} as select {cols}, _file, _row "
+            f"from {checked}"
+        )
+        return
+    con.cursor().sql(f"drop view if exists valid_{table.name}")
+    con.cursor().sql(
+        f"""
+        create or replace table valid_{table.name} as
+        select {cols}, _file, _row from {checked} s
+        where s._fails is null and not exists (
+            select 1 from rejects r
+            where r.table_name = {_literal(table.name)} and r.file = s._file and r.row = s._row
+        )
+        """
+    )
+
+
+def _referenced(name: str) -> set[str]:
+    return {ref.target for t in TABLES.values() for ref in t.references if ref.table == name}
+
+
 def validate(con: duckdb.DuckDBPyConnection, as_of: date) -> dict[str, TableCounts]:
-    """Run every check; create ``rejects`` and ``valid_<table>``; return counts per table."""
+    """Run every check; create ``rejects`` and ``valid_<table>``; return counts per table.
+
+    Each table's source is read once: one statement evaluates every row and reference check
+    into ``checked_<table>`` (``_fails``); the checks of ``sql/checks`` and the key check run
+    on that table; ``valid_<table>`` is a view of it when nothing was rejected."""
     con.cursor().sql(
         """
         create or replace table rejects (
@@ -222,20 +327,23 @@ def validate(con: duckdb.DuckDBPyConnection, as_of: date) -> dict[str, TableCoun
         """
     )
     params = {"as_of": as_of}
-    for name, table in TABLES.items():
-        for check in column_checks(table) + reference_checks(table):
-            _insert_rejects(con, check, params)
-        for check_file in _TABLE_CHECK_FILES.get(name, ()):
-            _insert_rejects(con, sql.load(check_file), params)
-        _key_duplicates(con, table)
-        _materialise_valid(con, table)
     counts: dict[str, TableCounts] = {}
-    for name in TABLES:
+    for name, table in TABLES.items():
+        checked = _checked(con, table, params)
+        _insert_failures(con, table, checked)
+        for check_file in _TABLE_CHECK_FILES.get(name, ()):
+            # The sql/checks queries read src_<table>; here they read the checked rows.
+            shadow = f"with src_{name} as (select * exclude (_fails) from {checked})\n"
+            _insert_rejects(con, shadow + sql.load(check_file), params)
+        _key_duplicates(con, table, checked)
+        for column in sorted(_referenced(name)):
+            _keys(con, table, column, checked)
+        _materialise_valid(con, table, checked)
         [(read, accepted, rejected)] = (
             con.cursor()
             .sql(
                 f"""
-                select (select count(*) from src_{name}),
+                select (select count(*) from {checked}),
                        (select count(*) from valid_{name}),
                        (select count(*) from (select distinct file, row from rejects
                                               where table_name = {_literal(name)}))
@@ -244,4 +352,9 @@ def validate(con: duckdb.DuckDBPyConnection, as_of: date) -> dict[str, TableCoun
             .fetchall()
         )
         counts[name] = TableCounts(int(read), int(accepted), int(rejected))
+        if rejected:  # valid_<table> is a copy: the checked rows are no longer needed
+            con.cursor().sql(f"drop table {checked}")
+    for name in TABLES:
+        for column in sorted(_referenced(name)):
+            con.cursor().sql(f"drop table if exists keys_{name}_{column}")
     return counts

@@ -4,6 +4,7 @@ And the background job itself: one at a time, failures recorded without their me
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,6 +22,7 @@ from app_fixtures import (
 )
 from argon2 import PasswordHasher
 
+import chi.app.jobs
 from chi.app.jobs import Job, JobBusyError, Jobs
 from chi.policy import Policy
 from chi.runs import current_run_id, latest_run_id, list_runs, open_run
@@ -137,13 +139,28 @@ def test_data_quality_page(env: AppEnv) -> None:
     assert all(r["meaning"] for r in basis), "every weight basis explained"
 
 
-def test_one_rerun_at_a_time_and_failures_are_recorded(tmp_path: Path) -> None:
+def test_one_rerun_at_a_time_and_failures_are_recorded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     fixture = build_extract(tmp_path / "extract")
     store = Store(tmp_path / "s.sqlite", hasher=PasswordHasher(time_cost=1, memory_cost=1024))
     jobs = Jobs()
+    # Hold the first run until the second start has been tried: scoring a small extract can
+    # finish before the next line runs, and then there is nothing under way to refuse.
+    release = threading.Event()
+    real = chi.app.jobs.score_and_publish
+
+    def held(*args: Any, **kwargs: Any) -> Path:
+        release.wait(timeout=60)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(chi.app.jobs, "score_and_publish", held)
     job = jobs.start(store, "ana", tmp_path / "runs", fixture, Policy(), "2024-12")
-    with pytest.raises(JobBusyError, match="still under way"):
-        jobs.start(store, "bob", tmp_path / "runs", fixture, Policy(), "2024-12")
+    try:
+        with pytest.raises(JobBusyError, match="still under way"):
+            jobs.start(store, "bob", tmp_path / "runs", fixture, Policy(), "2024-12")
+    finally:
+        release.set()
     assert wait_for(job).state == "done"
     assert [r.run_id for r in list_runs(tmp_path / "runs")] == [job.run_id]
     bad = wait_for(

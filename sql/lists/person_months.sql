@@ -1,6 +1,6 @@
 -- Per victim person and calendar month: counted harm, victimisations, DA victimisations, the
 -- latest recorded date, and the neighbourhood of the latest victimisation with a mapped LSOA
--- (ties: the larger crime_id), keyed so a window can take the latest across months.
+-- (ties: the larger crime_id).
 select
     person_id,
     cast(date_trunc('month', recorded_date) as date) as month_start,
@@ -8,11 +8,8 @@ select
     count(*) as crimes,
     count(*) filter (where domestic_abuse) as da_crimes,
     max(recorded_date) as last_recorded_date,
-    max(strftime(recorded_date, '%Y-%m-%d') || '|' || crime_id) filter (
-        where crime_neighbourhood_code is not null
-    ) as place_key,
     arg_max(
-        crime_neighbourhood_code, strftime(recorded_date, '%Y-%m-%d') || '|' || crime_id
+        crime_neighbourhood_code, (recorded_date, crime_id)
     ) filter (where crime_neighbourhood_code is not null) as place_neighbourhood
 from victimisations
 where counted
