@@ -15,7 +15,7 @@ import pyarrow as pa
 
 from chi import sql
 from chi.pipeline import Prepared
-from chi.score import Lists, _create_list_months
+from chi.score import Lists, _create_list_months, _victim_sizing
 
 HERE = Path(__file__).resolve().parent
 
@@ -77,4 +77,5 @@ def reference_lists(p: Prepared, months: list[str]) -> Lists:
         victim_exits=victim_exits,
         offender_list=_in_range(p, "offender_list_all"),
         dyads=_in_range(p, "dyads_all"),
+        victim_sizing=_victim_sizing(p),  # a later step over the list (issue 16), not compared
     )
