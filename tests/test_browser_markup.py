@@ -10,6 +10,8 @@ never sends traffic anywhere; it asserts the list of such requests is empty.
 
 from __future__ import annotations
 
+import csv
+import io
 import os
 import random
 import subprocess
@@ -263,9 +265,12 @@ def test_a_download_through_the_hardened_server_arrives_and_is_audited(
     with page.expect_download(timeout=60_000) as info:
         page.get_by_role("button", name="CSV").click()
     data = Path(info.value.path()).read_bytes().decode("utf-8-sig")
-    assert "# handling: OFFICIAL-SENSITIVE" in data
+    header, *rows = list(csv.reader(io.StringIO(data, newline="")))
+    assert header[-2:] == ["Run", "Handling"] and rows
+    assert all(r[-1] == "OFFICIAL-SENSITIVE" for r in rows)
     entries = Store(served.root / "state.sqlite").audit_log(username="sergeant")
-    assert [e["detail"] for e in entries if e["action"] == "download"] == ["csv"]
+    details = [e["detail"] for e in entries if e["action"] == "download"]
+    assert len(details) == 1 and details[0].split(";")[0] == "csv"
     assert browser.outside == []
     page.close()
 

@@ -56,7 +56,7 @@ def _prepare(folder: Path) -> None:
 
     generate_extract(
         folder / "extract",
-        GenerateOptions(seed=1, start="2022-01", months=36, scale=0.25, engagement_effect=0.3),
+        GenerateOptions(seed=1, start="2022-01", months=48, scale=0.25, engagement_effect=0.3),
     )
     env = {k: v for k, v in os.environ.items() if k != "CHI_CONFIG"}
     subprocess.run(
@@ -127,6 +127,7 @@ def _idle(page: Any) -> None:
 
 
 def _sign_in(page: Any, url: str, username: str) -> None:
+    page.context.clear_cookies()  # a signed-in session outlives the page (cookie sessions)
     page.goto(url, wait_until="domcontentloaded")
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password", exact=True).fill("demo")
