@@ -210,11 +210,14 @@ def _offence_name_frame() -> pl.DataFrame:
 def _offence_title_sql(restricted: Iterable[str], v: str) -> str:
     """The offence a victimisation (alias ``v``) is shown as: the weight set's title of its
     offence key; else the name of its Home Office offence code or class (``offence_names``,
-    never a bare ``019/08``); else the code as recorded. Restricted groups show their label."""
+    never a bare ``019/08``); a code that matched nothing as "unrecognised offence code ...";
+    else the code as recorded. Restricted groups show their label."""
     title = (
         f"coalesce({v}.offence_title,"
         f" (select n.name from offence_names as n where n.code = upper({v}.offence_code)),"
-        f" (select n.name from offence_names as n where n.code = {v}.ho_class))"
+        f" (select n.name from offence_names as n where n.code = {v}.ho_class),"
+        f" case when {v}.basis = 'unmatched' then 'unrecognised offence code '"
+        f" || coalesce({v}.offence_code, {v}.ho_class) end)"
     )
     return sql_masked_title(_groups(restricted), title, f"{v}.offence_code", f"{v}.ho_class")
 

@@ -17,7 +17,7 @@ from chi.policy import Policy
 from chi.runs import Run, open_run, score_and_publish
 
 MONTH = "2024-12"
-BARE = re.compile(r"[0-9]{1,3}\s*/\s*[0-9]{1,2}|[0-9]{1,3}[A-Z]?")
+BARE = re.compile(r"[0-9]{1,3}\s*/\s*[0-9]{1,2}|[0-9]{1,3}[A-Z]?|[A-Z0-9]+(\.[A-Z0-9]+)+")
 
 # person -> (offence_code, ho_class) of the latest crime, and the name it must show as
 LATEST = {
@@ -27,6 +27,7 @@ LATEST = {
     "P4": (("4/4", None), "Causing death or serious injury by dangerous driving"),
     "P5": ((None, "001/01"), "Murder - Victim aged 1 and over (Indictable)"),
     "P6": (("8N.8.6.0", None), "Assault occasioning actual bodily harm (ABH)"),
+    "P7": (("ZZ.1.2.0", None), "unrecognised offence code ZZ.1.2.0"),
 }
 
 
