@@ -216,7 +216,7 @@ def _show(d: PersonDetail, month: str, offender: dict[str, Any] | None = None) -
         st.dataframe(
             d.victimisations.select(list(VICTIMISATION_COLUMNS)),
             hide_index=True,
-            width="stretch",
+            width="content",  # the configured widths, as drawn (key columns in view)
             column_config=VICTIMISATION_COLUMNS,
         )
     if not victim:
@@ -229,6 +229,6 @@ def _show(d: PersonDetail, month: str, offender: dict[str, Any] | None = None) -
         st.dataframe(
             reasons_text(d.listings).select(list(LISTING_COLUMNS)),
             hide_index=True,
-            width="stretch",
+            width="content",  # the configured widths, as drawn (key columns in view)
             column_config=LISTING_COLUMNS,
         )
