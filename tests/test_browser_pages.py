@@ -127,6 +127,7 @@ def _idle(page: Any) -> None:
 
 
 def _sign_in(page: Any, url: str, username: str) -> None:
+    page.context.clear_cookies()  # each account signs in afresh (cookie sessions persist)
     page.goto(url, wait_until="domcontentloaded")
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password", exact=True).fill("demo")
