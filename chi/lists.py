@@ -12,12 +12,13 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
+from functools import cache
 from pathlib import Path
 
 import duckdb
 import polars as pl
 
-from chi.offences import OffenceGroup, resolve, sql_masked_title
+from chi.offences import OffenceGroup, offence_names, resolve, sql_masked_title
 from chi.reference import neighbourhoods_path
 from chi.runs import Run, RunError
 from chi.score import add_months, month_end, month_label, parse_month
@@ -172,6 +173,9 @@ def run_connection(run: Run) -> Iterator[duckdb.DuckDBPyConnection]:
         con.register("nb_frame", neighbourhoods())
         con.sql("create table nb as select * from nb_frame")
         con.unregister("nb_frame")
+        con.register("names_frame", _offence_name_frame())
+        con.sql("create table offence_names as select * from names_frame")
+        con.unregister("names_frame")
         con.sql(f"set allowed_paths = [{', '.join(_literal(p) for p in files)}]")
         con.sql("set enable_external_access = false")
         con.sql("set lock_configuration = true")
@@ -194,13 +198,37 @@ def _groups(restricted: Iterable[str]) -> list[OffenceGroup]:
     return resolve(restricted)
 
 
+@cache
+def _offence_name_frame() -> pl.DataFrame:
+    names = offence_names()
+    return pl.DataFrame(
+        {"code": list(names), "name": list(names.values())},
+        schema={"code": pl.String, "name": pl.String},
+    )
+
+
+def _offence_title_sql(restricted: Iterable[str], v: str) -> str:
+    """The offence a victimisation (alias ``v``) is shown as: the weight set's title of its
+    offence key; else the name of its Home Office offence code or class (``offence_names``,
+    never a bare ``019/08``); a code that matched nothing as "unrecognised offence code ...";
+    else the code as recorded. Restricted groups show their label."""
+    title = (
+        f"coalesce({v}.offence_title,"
+        f" (select n.name from offence_names as n where n.code = upper({v}.offence_code)),"
+        f" (select n.name from offence_names as n where n.code = {v}.ho_class),"
+        f" case when {v}.basis = 'unmatched' then 'unrecognised offence code '"
+        f" || coalesce({v}.offence_code, {v}.ho_class) end)"
+    )
+    return sql_masked_title(_groups(restricted), title, f"{v}.offence_code", f"{v}.ho_class")
+
+
 def victim_briefing(
     run: Run, month: str, scope: Scope, restricted: Iterable[str] = ()
 ) -> pl.DataFrame:
     """The victim list for ``month`` within ``scope`` with each person's latest offence in the
     window; offences in the ``restricted`` groups are shown only by the group's label."""
     end = month_end(parse_month(month))
-    title = sql_masked_title(_groups(restricted), "offence_title", "offence_code", "ho_class")
+    title = _offence_title_sql(restricted, "v")
     where = scope.sql_filter("neighbourhood_code")
     with run_connection(run) as con:
         return _frame(
@@ -213,7 +241,7 @@ def victim_briefing(
                     select person_id,
                            arg_max({title}, strftime(recorded_date, '%Y-%m-%d') || '|' || crime_id)
                                as latest_offence
-                    from victimisations
+                    from victimisations as v
                     where counted and month between $start and $month
                         and person_id in (select person_id from listed)
                     group by person_id
@@ -377,9 +405,7 @@ def person_detail(
             .fetchall()
         )
         start = _window_start(run, month)
-        title = sql_masked_title(
-            _groups(restricted), "v.offence_title", "v.offence_code", "v.ho_class"
-        )
+        title = _offence_title_sql(restricted, "v")
         victimisations = _frame(
             con.cursor().sql(
                 f"""

@@ -46,9 +46,12 @@ abuse is a flag on the crime, not a group of offences):
 
 from __future__ import annotations
 
+import csv
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+
+from chi.reference import calibration_path, offence_rules_path
 
 
 @dataclass(frozen=True)
@@ -297,3 +300,33 @@ def normal_ho_class(text: str | None) -> str | None:
     if m:
         return f"{m.group(1)}/{m.group(2)}"
     return None
+
+
+def offence_names() -> dict[str, str]:
+    """A readable name for each offence code a crime can be shown by when it has no offence
+    key of the weight set (so no title): Home Office classes ``CCC/SS``, retired classes and
+    Home Office offence codes (``8N``, ``4/4``: the key's group, upper-cased).
+
+    A class holding one offence of the CHI sheet is named by that offence's title; a class
+    holding several by its typical offence (``data/offences/class_typical.csv``) and the
+    class, ``"Rape of a female (16 or over) (Indictable) or similar (class 019/08)"``, so the
+    name never claims more than the class says. A retired class is named as its successor,
+    with the class recorded; an offence code by its Home Office description
+    (``data/calibration/offence_mix_2017_18.csv``).
+    """
+    names: dict[str, str] = {}
+    with calibration_path("offence_mix_2017_18.csv").open(newline="", encoding="utf-8") as fh:
+        for r in csv.DictReader(fh):
+            for code in (r["chi_classification_codes"] or "").split():
+                names.setdefault(code.strip().upper(), r["description"].strip())
+    with offence_rules_path("class_typical").open(newline="", encoding="utf-8") as fh:
+        for r in csv.DictReader(fh):
+            title, cls = r["title"].strip(), r["ho_class"]
+            names[cls] = title if r["keys_in_class"] == "1" else f"{title} or similar (class {cls})"
+    with offence_rules_path("retired_subclasses").open(newline="", encoding="utf-8") as fh:
+        retired = list(csv.DictReader(fh))
+    for r in retired:
+        successor = names.get(r["successor"])
+        if successor is not None and r["retired"] not in names:
+            names[r["retired"]] = f"{successor} (retired class {r['retired']})"
+    return names

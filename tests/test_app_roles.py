@@ -302,3 +302,66 @@ def test_data_export_is_disabled_in_the_app(env: AppEnv) -> None:
     repo = Path(__file__).resolve().parent.parent
     text = (repo / ".streamlit" / "config.toml").read_text(encoding="utf-8")
     assert "disableDataExport = true" in text and 'showErrorDetails = "none"' in text
+
+
+# The main column at 1440 px in the wide layout, less the sidebar (about 300 px) and the
+# page's side padding: a conservative width the key columns must fit in.
+MAIN_AT_1440 = 960
+
+
+def test_person_page_tables_put_key_columns_first_within_1440(env: AppEnv, run: Run) -> None:
+    from chi.app.pages import person
+
+    at = goto(app_test(env, "sergeant").run(), "person")
+    no_errors(at)
+    assert [list(d.value.columns) for d in at.dataframe] == [
+        list(person.VICTIMISATION_COLUMNS),
+        list(person.LISTING_COLUMNS),
+    ]
+    for config, keys in (
+        (person.VICTIMISATION_COLUMNS, person.VICTIMISATION_KEY_COLUMNS),
+        (person.LISTING_COLUMNS, person.KEY_COLUMNS),
+    ):
+        labels = [c["label"] for c in config.values()]
+        widths = [int(c["width"]) for c in config.values()]
+        assert labels[: len(keys)] == list(keys), "key columns first, in order"
+        assert 45 + sum(widths[: len(keys)]) <= MAIN_AT_1440
+
+
+def test_person_page_for_someone_only_on_the_offender_list(env: AppEnv, run: Run) -> None:
+    victims = set(victim_list(run, MONTH, Scope.of(NORTH))["person_id"])
+    offenders = offender_list(run, MONTH, Scope.of(NORTH))
+    only = offenders.filter(~pl.col("person_id").is_in(sorted(victims)))
+    assert not only.is_empty(), "the fixture has offenders who are not listed victims"
+    row = only.row(0, named=True)
+    at = app_test(env, "north")
+    at.session_state["person_jump"] = row["person_id"]
+    at = goto(at.run(), "person")
+    no_errors(at)
+    assert at.selectbox(key="person_pick").value == row["person_id"]
+    assert [m.label for m in at.metric] == [
+        "Offender rank in the neighbourhood",
+        "Harm caused in the window (days)",
+        "Crimes as a suspect",
+        "RFG score",
+    ]
+    assert at.metric[0].value == str(row["neighbourhood_rank"])
+    assert at.metric[2].value == str(row["crimes"])
+    assert "Months on the victim list" not in [s.value for s in at.subheader]
+    assert row["person_id"] in at.markdown[0].value.replace("\\", "")
+
+
+def test_person_facts_leave_out_what_is_not_known(run: Run) -> None:
+    from dataclasses import replace
+
+    from chi.app.pages.person import facts
+    from chi.lists import person_detail
+
+    pid = victim_list(run, MONTH, Scope.of({ARBURY}))["person_id"][0]
+    d = person_detail(run, pid, MONTH, Scope.of({ARBURY}))
+    assert d is not None
+    known = facts(replace(d, age=41), MONTH)
+    assert known[:2] == [f"Person id {pid}", "age 41"]
+    unknown = facts(replace(d, age=None), MONTH)
+    assert not [f for f in unknown if "age" in f]
+    assert unknown[-1] == f"on the victim list for {MONTH}"

@@ -161,7 +161,7 @@ def _widths(config: dict[str, Any]) -> dict[str, int]:
 
 
 def _key_columns(path: str) -> tuple[dict[str, int], tuple[str, ...]] | None:
-    from chi.app.pages import meeting, offenders, profile, victims
+    from chi.app.pages import meeting, offenders, person, profile, victims
 
     if path == "victims":
         return _widths(victims.COLUMNS), victims.KEY_COLUMNS
@@ -171,6 +171,8 @@ def _key_columns(path: str) -> tuple[dict[str, int], tuple[str, ...]] | None:
         return _widths(meeting.COHORT_COLUMNS), meeting.KEY_COLUMNS
     if path == "profile":
         return _widths(profile.BOARD_CONFIG), profile.KEY_COLUMNS
+    if path == "person":  # the months-on-the-list table (its first header is "Month")
+        return _widths(person.LISTING_COLUMNS), person.KEY_COLUMNS
     return None
 
 

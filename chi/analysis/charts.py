@@ -248,19 +248,50 @@ def _share_bars(
     for r in frame.to_dicts():
         for column, label in measures.items():
             rows.append({"category": r[category], "share": r[column], "series": label})
+    # The category labels are read whole (never cut short) and take the room they need; the
+    # plot gets the rest of the page width, at least SHARE_PLOT_MIN. The heading above the
+    # chart names the categories, so the axis has no rotated title to collide with them.
+    label_px = min(LABEL_LIMIT, label_width(order))
     chart = (
         _base(rows)
         .mark_bar()
         .encode(
-            y=alt.Y("category:N", title=title, sort=order, axis=alt.Axis(labelLimit=320)),
+            y=alt.Y(
+                "category:N",
+                title=None,
+                sort=order,
+                axis=alt.Axis(labelLimit=LABEL_LIMIT, labelPadding=6),
+            ),
             yOffset=alt.YOffset("series:N", sort=list(measures.values())),
-            x=alt.X("share:Q", title="Share", axis=alt.Axis(format="%")),
+            x=alt.X(
+                "share:Q",
+                title="Share",
+                axis=alt.Axis(format="%", tickCount=5, labelOverlap=True, labelFlush=True),
+            ),
             color=_colour("", list(measures.values())),
-            tooltip=["category:N", "series:N", alt.Tooltip("share:Q", format=".1%")],
+            tooltip=[
+                alt.Tooltip("category:N", title=title),
+                "series:N",
+                alt.Tooltip("share:Q", format=".1%"),
+            ],
         )
-        .properties(width=WIDTH - 160, height=max(120, 34 * len(order)))
+        .properties(
+            width=max(SHARE_PLOT_MIN, WIDTH - label_px),
+            height=max(120, (22 if len(measures) == 1 else 34) * len(order)),
+        )
     )
     return _config(chart)
+
+
+LABEL_LIMIT = 420
+"""The widest a category label may be (px, at the 11 px axis font) before it is cut."""
+SHARE_PLOT_MIN = 300
+
+
+def label_width(labels: list[Any]) -> int:
+    """A generous estimate of the widest label's width in px at the 11 px axis font
+    (Helvetica averages about 0.55 em a character; 6.5 px leaves a margin)."""
+    return int(6.5 * max((len(str(x)) for x in labels), default=0)) + 8
 
 
 def district_chart(p: Profile) -> AnyChart:

@@ -7,6 +7,8 @@ session shows nothing it should not.
 
 from __future__ import annotations
 
+from typing import Any
+
 import altair as alt
 import polars as pl
 import streamlit as st
@@ -38,11 +40,43 @@ def render(ctx: PageContext) -> None:
         _page(ctx, run, month, scope)
 
 
+# Key columns first, with pixel widths, so they are in view at 1440 px (as on the lists).
+VICTIMISATION_COLUMNS: dict[str, Any] = {
+    "recorded_date": st.column_config.DateColumn("Recorded", format="YYYY-MM-DD", width=95),
+    "offence": st.column_config.TextColumn("Offence", width=380),
+    "chi_days": st.column_config.NumberColumn("CHI days", format="%.2f", width=80),
+    "domestic_abuse": st.column_config.CheckboxColumn("DA", width=45),
+    "counted": st.column_config.CheckboxColumn(
+        "Counted", help="Counted towards harm and crimes under the policy", width=75
+    ),
+    "neighbourhood_name": st.column_config.TextColumn("Neighbourhood", width=160),
+}
+LISTING_COLUMNS: dict[str, Any] = {
+    "month": st.column_config.TextColumn("Month", width=75),
+    "neighbourhood_rank": st.column_config.NumberColumn("Rank in neighbourhood", width=150),
+    "status": st.column_config.TextColumn("New or continuing", width=130),
+    "reasons": st.column_config.TextColumn("Reasons", width=250),
+    "harm_days": st.column_config.NumberColumn("Harm (days)", format="%.2f", width=95),
+    "crimes": st.column_config.NumberColumn("Crimes", width=65),
+    "rank": st.column_config.NumberColumn("Force rank", width=85),
+}
+KEY_COLUMNS = ("Month", "Rank in neighbourhood", "New or continuing", "Reasons", "Harm (days)")
+VICTIMISATION_KEY_COLUMNS = ("Recorded", "Offence", "CHI days", "DA", "Counted")
+
+
 def _choices(ctx: PageContext, run: Run, month: str, scope: Scope) -> dict[str, str]:
     """The picker's people: every name of the month's lists in the scope, so showing it is
     a list view (and, for the offender list, an offenders view), audited as one."""
+    return {pid: label for pid, (label, _) in _people(ctx, run, month, scope).items()}
+
+
+def _people(
+    ctx: PageContext, run: Run, month: str, scope: Scope
+) -> dict[str, tuple[str, dict[str, Any] | None]]:
+    """Each listed person's picker label and, for someone on the offender list only, their
+    offender-list row."""
     restricted = tuple(ctx.config.restricted_groups) if ctx.user.masks_restricted else ()
-    out: dict[str, str] = {}
+    out: dict[str, tuple[str, dict[str, Any] | None]] = {}
     victims = data.victims(run, month, scope, restricted)
     ctx.record_once(
         "list_view",
@@ -55,7 +89,8 @@ def _choices(ctx: PageContext, run: Run, month: str, scope: Scope) -> dict[str, 
     for r in victims.iter_rows(named=True):
         out[r["person_id"]] = (
             f"{r['name'] or r['person_id']} · victim rank {r['neighbourhood_rank']} "
-            f"in {r['neighbourhood_name']}"
+            f"in {r['neighbourhood_name']}",
+            None,
         )
     if ctx.user.role in (Role.AREA, Role.ANALYST):
         offenders = data.offenders(run, month, scope)
@@ -70,8 +105,11 @@ def _choices(ctx: PageContext, run: Run, month: str, scope: Scope) -> dict[str, 
         for r in offenders.iter_rows(named=True):
             out.setdefault(
                 r["person_id"],
-                f"{r['name'] or r['person_id']} · offender rank {r['neighbourhood_rank']} "
-                f"in {r['neighbourhood_name']}",
+                (
+                    f"{r['name'] or r['person_id']} · offender rank "
+                    f"{r['neighbourhood_rank']} in {r['neighbourhood_name']}",
+                    r,
+                ),
             )
     return out
 
@@ -79,7 +117,8 @@ def _choices(ctx: PageContext, run: Run, month: str, scope: Scope) -> dict[str, 
 def _page(ctx: PageContext, run: Run, month: str, scope: Scope) -> None:
     st.title("Person")
     run_caption(run)
-    choices = _choices(ctx, run, month, scope)
+    people = _people(ctx, run, month, scope)
+    choices = {pid: label for pid, (label, _) in people.items()}
     if not choices:
         st.info("Nobody in this scope is on a list for this month.")
         return
@@ -108,26 +147,40 @@ def _page(ctx: PageContext, run: Run, month: str, scope: Scope) -> None:
     ctx.record_once(
         "person_view", run_id=run.run_id, month=month, scope=scope.key, person_id=person_id
     )
-    _show(detail, month)
+    _show(detail, month, people[person_id][1])
 
 
-def _show(d: PersonDetail, month: str) -> None:
-    st.header(md(d.name or d.person_id))
+def facts(d: PersonDetail, month: str) -> list[str]:
+    """The line under the name: only what is known and applies (no "age unknown")."""
     listed = " and ".join(f"{x} list" for x in d.listed_as)
-    facts = [
-        f"Person id {d.person_id}",
-        f"age {d.age}" if d.age is not None else "age unknown",
-        f"{d.neighbourhood_name} ({d.neighbourhood_code})",
-        f"on the {listed} for {month}",
-    ]
-    st.markdown(" · ".join(md(f) for f in facts))
-    counted = d.victimisations.filter(pl.col("counted"))
-    harm = counted["chi_days"].drop_nulls().sum() if not counted.is_empty() else 0
-    a, b, c, e = st.columns(4)
-    a.metric("Harm in the window (days)", money(harm))
-    b.metric("Victimisations", counted.height)
-    c.metric("Domestic abuse", counted.filter(pl.col("domestic_abuse")).height)
-    e.metric("Also recorded as a suspect", "yes" if d.also_suspect else "no")
+    out = [f"Person id {d.person_id}"]
+    if d.age is not None:
+        out.append(f"age {d.age}")
+    out += [f"{d.neighbourhood_name} ({d.neighbourhood_code})", f"on the {listed} for {month}"]
+    return out
+
+
+def _show(d: PersonDetail, month: str, offender: dict[str, Any] | None = None) -> None:
+    st.header(md(d.name or d.person_id))
+    st.markdown(" · ".join(md(f) for f in facts(d, month)))
+    victim = "victim" in d.listed_as
+    if victim:
+        counted = d.victimisations.filter(pl.col("counted"))
+        harm = counted["chi_days"].drop_nulls().sum() if not counted.is_empty() else 0
+        a, b, c, e = st.columns(4)
+        a.metric("Harm in the window (days)", money(harm))
+        b.metric("Victimisations", counted.height)
+        c.metric("Domestic abuse", counted.filter(pl.col("domestic_abuse")).height)
+        e.metric("Also recorded as a suspect", "yes" if d.also_suspect else "no")
+    elif offender is not None:  # on the offender list only: what that list says of them
+        a, b, c, e = st.columns(4)
+        a.metric("Offender rank in the neighbourhood", offender["neighbourhood_rank"])
+        b.metric("Harm caused in the window (days)", money(offender["harm_days"]))
+        c.metric("Crimes as a suspect", offender["crimes"])
+        rfg = offender.get("rfg_score")
+        e.metric("RFG score", "not scored" if rfg is None else f"{float(rfg):.1f}")
+    if not victim and d.victimisations.is_empty():
+        return
 
     st.subheader("Harm month by month")
     monthly = d.monthly.with_columns(
@@ -137,7 +190,7 @@ def _show(d: PersonDetail, month: str) -> None:
         alt.Chart(monthly)
         .mark_bar(color="#4c78a8")
         .encode(
-            x=alt.X("month:O", title="Month recorded"),
+            x=alt.X("month:O", title="Month recorded", axis=alt.Axis(labelAngle=-45)),
             y=alt.Y("harm_days:Q", title="Harm recorded in the month (days)"),
             tooltip=["month", "harm_days", "crimes"],
         )
@@ -161,34 +214,21 @@ def _show(d: PersonDetail, month: str) -> None:
         st.write("No victimisations recorded in the window.")
     else:
         st.dataframe(
-            d.victimisations,
+            d.victimisations.select(list(VICTIMISATION_COLUMNS)),
             hide_index=True,
-            width="stretch",
-            column_config={
-                "recorded_date": st.column_config.DateColumn("Recorded", format="YYYY-MM-DD"),
-                "offence": st.column_config.TextColumn("Offence", width="large"),
-                "chi_days": st.column_config.NumberColumn("CHI days", format="%.1f"),
-                "domestic_abuse": st.column_config.CheckboxColumn("DA"),
-                "neighbourhood_name": "Neighbourhood",
-                "counted": st.column_config.CheckboxColumn("Counted"),
-            },
+            width="content",  # the configured widths, as drawn (key columns in view)
+            column_config=VICTIMISATION_COLUMNS,
         )
+    if not victim:
+        return
 
     st.subheader("Months on the victim list")
     if d.listings.is_empty():
         st.write("Not on the victim list in any month up to this one.")
     else:
         st.dataframe(
-            reasons_text(d.listings),
+            reasons_text(d.listings).select(list(LISTING_COLUMNS)),
             hide_index=True,
-            width="stretch",
-            column_config={
-                "month": "Month",
-                "rank": "Force rank",
-                "neighbourhood_rank": "Rank in neighbourhood",
-                "harm_days": st.column_config.NumberColumn("Harm (days)", format="%.1f"),
-                "crimes": "Crimes",
-                "status": "Status",
-                "reasons": "Reasons",
-            },
+            width="content",  # the configured widths, as drawn (key columns in view)
+            column_config=LISTING_COLUMNS,
         )

@@ -137,7 +137,8 @@ KEY_COLUMNS = ("Offence group", "This month", "Rolling 12 m", "Baseline")
 def _chart(profile: Profile, key: str) -> None:
     spec = CHART_BY_KEY[key]
     st.markdown(f"**{spec.title}**")
-    st.altair_chart(spec.build(profile), theme=None)
+    # the chart's own size (labels measured for it), never stretched or squeezed to the column
+    st.altair_chart(spec.build(profile), theme=None, width="content")
     st.caption(profile.readings[spec.reading])
 
 
