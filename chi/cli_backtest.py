@@ -225,8 +225,9 @@ def backtest(
 ) -> None:
     """Which list policy would have caught most of the next months' harm, and is it fair.
 
-    For every past list month with a full horizon after it, ranks the victims of the last 36
-    months by CHI harm (today's list), count, recency-frequency-gravity, the forecast model
+    For every past list month with a full horizon after it, ranks the victims of a fixed
+    look-back (12 months, or the list window if longer) by CHI harm (today's list), count,
+    recency-frequency-gravity, the forecast model
     and the actual future (oracle), and reports the share of all later harm and
     victimisations that fell on the top k, with a fairness audit by sex, age, ethnicity and
     area.
