@@ -78,6 +78,14 @@ def _startup() -> Services:
         st.title("chi cannot start")
         st.error(f"The configuration could not be used: {exc}")
         st.stop()
+    from chi.app.server import hardened, unhardened_refusal
+
+    refusal = unhardened_refusal(svc.config.demo, _real_server(), hardened())
+    if refusal:
+        st.title("chi refuses to start")
+        st.error(f"chi refuses to serve: {refusal}.")
+        print(f"chi refuses to start: {refusal}", file=sys.stderr)
+        os._exit(2)
     demo = svc.store.demo_accounts()
     if demo and not svc.config.demo:
         st.title("chi refuses to start")

@@ -17,6 +17,8 @@ serve.py``. What it adds to Streamlit, for every request before Streamlit sees i
 - With local accounts, sign-in sessions are held by a secure, HttpOnly, SameSite=Strict
   cookie (``chi.app.web_sessions``): the sign-in form is served here, and a page of the app
   is served only with the cookie of a live session.
+- With OIDC sign-in, a file under ``/media/`` (a built download) is served only with
+  Streamlit's own signed sign-in cookie of a signed-in user (``OidcMediaGate``).
 - Headers on every response: framing refused (``X-Frame-Options: DENY``,
   ``Content-Security-Policy: frame-ancestors 'none'``), ``X-Content-Type-Options: nosniff``,
   ``Referrer-Policy: same-origin``, and ``Cache-Control: no-store`` on everything but
@@ -198,10 +200,85 @@ async def _plain(send: Send, status: int, body: bytes) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
+USER_COOKIE = "_streamlit_user"
+"""The cookie ``st.login`` sets: signed with the server's cookie secret (itsdangerous), possibly
+split into chunks, holding ``is_logged_in`` among the identity claims."""
+
+
+def _cookie_secret() -> str:
+    from streamlit.web.server.server_util import get_cookie_secret
+
+    return str(get_cookie_secret())
+
+
+def oidc_signed_in(cookies: dict[str, str], secret: str) -> bool:
+    """Whether ``cookies`` hold a valid, unexpired ``st.login`` cookie of a signed-in user."""
+    import json
+
+    from streamlit.auth_util import get_cookie_with_chunks
+    from streamlit.web.server.starlette.starlette_app_utils import decode_signed_value
+
+    def single(name: str) -> bytes | None:
+        raw = cookies.get(name)
+        return None if raw is None else decode_signed_value(secret, name, raw.encode("latin-1"))
+
+    try:
+        value = get_cookie_with_chunks(single, USER_COOKIE)
+        payload = json.loads(value.decode("utf-8")) if value else {}
+    except (ValueError, UnicodeError):
+        return False
+    return isinstance(payload, dict) and payload.get("is_logged_in") is True
+
+
+class OidcMediaGate:
+    """ASGI middleware for OIDC sign-in: a file under ``/media/`` (a built download, an image
+    of a page) is refused (403) without the signed sign-in cookie of a signed-in user, so no
+    URL serves list data to a browser that has not signed in (the download gate then checks
+    the session and scope when the file is built)."""
+
+    def __init__(self, app: ASGI, secret: Callable[[], str] = _cookie_secret) -> None:
+        self.app = app
+        self.secret = secret
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            scope["type"] == "http"
+            and scope.get("method") in ("GET", "HEAD")
+            and str(scope.get("path", "")).startswith("/media/")
+        ):
+            from starlette.requests import HTTPConnection
+
+            if not oidc_signed_in(dict(HTTPConnection(scope).cookies), self.secret()):
+                await _plain(send, 403, b"Sign in first")
+                return
+        await self.app(scope, receive, send)
+
+
+_HARDENED: list[bool] = []
+
+
+def hardened() -> bool:
+    """Whether this process serves the app through :func:`hardening` (``serve.py``)."""
+    return bool(_HARDENED)
+
+
+def unhardened_refusal(demo: bool, real_server: bool, is_hardened: bool) -> str | None:
+    """Why a production app must not serve here: served by a real Streamlit server without
+    chi's hardening (``streamlit run app.py``), where none of its defences apply. None when
+    it may serve (a demonstration, a test harness, or ``serve.py``)."""
+    if demo or not real_server or is_hardened:
+        return None
+    return (
+        "this is a production configuration (demo = false) served without chi's hardened "
+        "server: serve it with `uvicorn serve:app` (serve.py), not `streamlit run app.py`"
+    )
+
+
 def hardening(config: AppConfig | None = None) -> dict[str, Any]:
     """The keyword arguments for ``st.App``: chi's middleware and start-up check."""
     cfg = config or load_config()
     only_own_deferred_downloads()
+    _HARDENED.append(True)
 
     @asynccontextmanager
     async def lifespan(_app: Any) -> AsyncIterator[None]:
@@ -225,4 +302,6 @@ def hardening(config: AppConfig | None = None) -> dict[str, Any]:
         web_sessions.enable()
         routes = web_sessions.routes(cfg, store)
         middleware.append(Middleware(web_sessions.CookieGate, store=store, config=cfg, pages=pages))
+    else:
+        middleware.append(Middleware(OidcMediaGate))
     return {"middleware": middleware, "routes": routes, "lifespan": lifespan}
