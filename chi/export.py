@@ -119,12 +119,16 @@ class ExportMeta:
     exported_by: str = ""
     exported_at: str = ""
     marking: str = HANDLING_MARKING
+    window: str = ""
+    """For a list month: ``whole`` or ``partial`` (its window starts before the extract, so
+    the list holds only part of a window); empty for files that are not a month's list."""
 
     def rows(self) -> list[tuple[str, str]]:
         return [
             ("handling", self.marking),
             ("list", self.title),
             ("month", self.month),
+            *([("window", WINDOW_WORDS.get(self.window, self.window))] if self.window else []),
             ("scope", self.scope),
             ("run id", self.run_id),
             ("weight set", self.weights),
@@ -169,7 +173,21 @@ class ExportMeta:
             scope=scope,
             exported_by=exported_by,
             exported_at=(exported_at or datetime.now()).strftime("%Y-%m-%d %H:%M"),
+            window=(
+                ""
+                if not month or month not in manifest.get("months", [])
+                else "partial"
+                if month in manifest.get("partial_months", [])
+                else "whole"
+            ),
         )
+
+
+WINDOW_WORDS = {
+    "whole": "whole window",
+    "partial": "PARTIAL WINDOW: it starts before the extract, so this list is not comparable "
+    "with later months",
+}
 
 
 def _cell(value: Any) -> Any:
@@ -195,11 +213,13 @@ CSV_TRAILING = ("Run", "Handling")
 def to_csv(frame: pl.DataFrame, meta: ExportMeta) -> bytes:
     """CSV that opens sorted and filtered in Excel and imports into Power BI as it is: the
     header on the first line, one row per person, and the run id and handling marking in two
-    final columns of every row (the full run details are in the XLSX and PDF). An empty list
-    is the header alone."""
+    final columns of every row, after a Window column (``whole`` or ``partial``) for a
+    month's list (the full run details are in the XLSX and PDF). An empty list is the header
+    alone."""
     buf = io.StringIO()
-    buf.write(_csv_line([neutralise(c) for c in (*frame.columns, *CSV_TRAILING)]))
-    tail = [_text(meta.run_id), _text(meta.marking)]
+    window = ("Window",) if meta.window else ()
+    buf.write(_csv_line([neutralise(c) for c in (*frame.columns, *window, *CSV_TRAILING)]))
+    tail = [*([meta.window] if meta.window else []), _text(meta.run_id), _text(meta.marking)]
     for row in frame.iter_rows():
         buf.write(_csv_line([*(_text(v) for v in row), *tail]))
     return buf.getvalue().encode("utf-8-sig")

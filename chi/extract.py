@@ -156,10 +156,11 @@ def _locate_table(folder: Path, table: Table) -> TableSource:
 
 
 def _read_in_full(path: Path, table: Table) -> None:
-    """Decode every page of the contract's columns, so a corrupt file (footer intact, a data
-    page damaged) is refused by name before anything is trusted, not half-way through."""
+    """Decode every page of the contract's columns, verifying page checksums where the file
+    has them, so a corrupt file (footer intact, a data page damaged, even one that still
+    decodes) is refused by name before anything is trusted, not half-way through."""
     try:
-        pf = pq.ParquetFile(path)
+        pf = pq.ParquetFile(path, page_checksum_verification=True)
         for _batch in pf.iter_batches(batch_size=1 << 16, columns=list(table.column_names)):
             pass
     except Exception as exc:
@@ -203,9 +204,15 @@ def _file_select(f: SourceFile, table: Table, timezone: str) -> str:
     names = list(f.schema.names) if f.schema is not None else list(table.column_names)
     lowered = {n.lower() for n in names}
     if "file_row_number" in lowered:
-        source = f"read_parquet({_literal(f.path.as_posix())}) with ordinality"
+        source = (
+            f"read_parquet({_literal(f.path.as_posix())}, hive_partitioning = false) "
+            "with ordinality"
+        )
     else:
-        source = f"read_parquet({_literal(f.path.as_posix())}, file_row_number = true)"
+        source = (
+            f"read_parquet({_literal(f.path.as_posix())}, file_row_number = true, "
+            "hive_partitioning = false)"
+        )
     aliases = [f"_c{i}" for i in range(len(names))] + ["_n"]
     row = "_n" if "file_row_number" in lowered else "_n + 1"
     cols = []

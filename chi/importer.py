@@ -21,8 +21,9 @@ What it decides:
 - A value that cannot be read as its type is written null and counted in the report with the
   file and row (never the value); a categorical value no mapping covers is written as it is
   (validation rejects the row) and listed in the report with its count when it is in at least
-  5 rows; rarer values are only counted (a mis-mapped column, names into ``status``, must not
-  put personal values in the report).
+  5 rows and the column has at most 20 different uncovered values; rarer values, and every
+  value of a column with more (a mis-mapped column: names or ids into ``status``), are only
+  counted, so personal values never reach the report.
 - The extract is written under a hidden name and renamed into place; its folder also holds
   ``import_report.txt`` and ``import_report.json`` (the reader ignores them).
 
@@ -66,6 +67,7 @@ TABLE_KEYS = {"file", "sheet", "columns", "values", "constants"}
 BUILTIN_TRUE = ("true", "1")
 BUILTIN_FALSE = ("false", "0")
 SMALL_COUNT = 5
+MAX_SHOWN_VALUES = 20
 """A value no mapping covers that is seen in fewer rows than this is counted, never shown."""
 REPORT_NAME = "import_report"
 _ISO_DATE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})(?:[ T][0-9:.]+)?")
@@ -769,8 +771,14 @@ class ImportReport:
                     lines.append(
                         f"  {name}.{c}: {k} {'more ' if shown['values'] else ''}"
                         f"value{'s' if k != 1 else ''} in {rows_hidden:,} "
-                        f"row{'s' if rows_hidden != 1 else ''}, not shown (each is in fewer than "
-                        f"{SMALL_COUNT} rows; look in the export's column {json.dumps(where)})"
+                        f"row{'s' if rows_hidden != 1 else ''}, not shown ("
+                        + (
+                            f"more than {MAX_SHOWN_VALUES} different values: is the column "
+                            "mapped to the right contract column? "
+                            if shown.get("many")
+                            else f"each is in fewer than {SMALL_COUNT} rows; "
+                        )
+                        + f"look in the export's column {json.dumps(where)})"
                     )
         else:
             lines.append("every categorical value is covered by the contract or the mapping")
@@ -810,7 +818,17 @@ class ImportReport:
 def _shown_values(counts: Counter[str]) -> dict[str, Any]:
     """The values seen in at least ``SMALL_COUNT`` rows, most frequent first; the rest only
     counted. Applied to every column, personal or not: a source column mapped to the wrong
-    contract column (names into ``status``) must not put personal values in the report."""
+    contract column (names into ``status``) must not put personal values in the report. A
+    coded column has a handful of values; more than ``MAX_SHOWN_VALUES`` different uncovered
+    values means the column holds something else (names, ids), so none is shown, however
+    often a common name recurs."""
+    if len(counts) > MAX_SHOWN_VALUES:
+        return {
+            "values": {},
+            "suppressed_values": len(counts),
+            "suppressed_rows": counts.total(),
+            "many": True,
+        }
     shown = {
         v: n for v, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])) if n >= SMALL_COUNT
     }

@@ -678,3 +678,24 @@ def test_whole_numbers_written_as_floats_are_read(tmp_path: Path) -> None:
     codes = pl.read_parquet(tmp_path / "x" / "crimes.parquet")["outcome_code"].to_list()
     assert codes == [14, None, None]
     assert report.tables["crimes"].columns["outcome_code"].unread == 2
+
+
+def test_a_column_of_names_mapped_to_a_coded_column_shows_no_value() -> None:
+    """Names mapped into ``sex`` by mistake: however often a common name recurs, a column with
+    more than 20 different uncovered values shows none of them, only the counts and a hint."""
+    from collections import Counter
+
+    from chi.importer import MAX_SHOWN_VALUES, SMALL_COUNT, _shown_values
+
+    names = Counter({f"Name {i}": 1 for i in range(MAX_SHOWN_VALUES)})
+    names["Olivia Wilson"] = SMALL_COUNT + 3
+    shown = _shown_values(names)
+    assert shown["values"] == {} and shown.get("many") is True
+    assert shown["suppressed_values"] == MAX_SHOWN_VALUES + 1
+    assert shown["suppressed_rows"] == MAX_SHOWN_VALUES + SMALL_COUNT + 3
+    codes = Counter({"Pending": SMALL_COUNT, "Odd": 1})
+    assert _shown_values(codes) == {
+        "values": {"Pending": SMALL_COUNT},
+        "suppressed_values": 1,
+        "suppressed_rows": 1,
+    }

@@ -146,7 +146,7 @@ def test_downloads_hold_what_the_page_shows(env: AppEnv, run: Run, tmp_path: Pat
     # the same text, with a spreadsheet formula neutralised (issue 12's rule)
     on_screen = [[neutralise(shown_text(r[h])) for h in headers] for r in page]
     lines = list(csv.reader(io.StringIO(download("csv").decode("utf-8-sig"))))
-    assert lines[0] == [*headers, "Run", "Handling"]
+    assert lines[0] == [*headers, "Window", "Run", "Handling"]
     assert [line[: len(headers)] for line in lines[1:]] == on_screen
 
     book = openpyxl.load_workbook(io.BytesIO(download("xlsx")))

@@ -110,3 +110,44 @@ def test_the_app_marks_partial_months(
         "(2024-01)" in w.value
         for w in at.warning
     )
+
+
+@pytest.mark.parametrize(("month", "window"), [("2024-02", "partial"), ("2024-04", "whole")])
+def test_exports_say_whether_the_month_has_a_whole_window(
+    extract: Path, tmp_path: Path, month: str, window: str
+) -> None:
+    """A partial month's list is marked in every format: a Window column in the CSV, the
+    run-metadata sheet of the XLSX and the first page of the PDF."""
+    import csv
+    import io
+
+    import openpyxl
+
+    code, output = _score(
+        extract, tmp_path / "runs", "--window-months", "3", "--partial", "--min-crimes", "1"
+    )
+    assert code == 0, output
+    run = open_run(tmp_path / "runs")
+    done = runner.invoke(app, ["export", str(run.path), "--month", month, "--format", "csv"])
+    assert done.exit_code == 0, done.output
+    lines = list(csv.reader(io.StringIO(done.stdout.lstrip("\ufeff"))))
+    assert lines[0][-3:] == ["Window", "Run", "Handling"]
+    assert len(lines) == 2 and lines[1][-3] == window
+    xlsx = tmp_path / "list.xlsx"
+    done = runner.invoke(
+        app, ["export", str(run.path), "--month", month, "--format", "xlsx", "--out", str(xlsx)]
+    )
+    assert done.exit_code == 0, done.output
+    meta = openpyxl.load_workbook(xlsx)["run metadata"]
+    values = {r[0]: r[1] for r in meta.iter_rows(values_only=True) if r and r[0]}
+    assert values["window"].startswith("PARTIAL WINDOW" if window == "partial" else "whole")
+    pdf = tmp_path / "list.pdf"
+    done = runner.invoke(
+        app, ["export", str(run.path), "--month", month, "--format", "pdf", "--out", str(pdf)]
+    )
+    assert done.exit_code == 0, done.output
+    from test_pdf import pdf_text
+
+    text = pdf_text(pdf.read_bytes())
+    assert ("PARTIAL WINDOW" in text) == (window == "partial")
+    assert ("whole window" in text) == (window == "whole")

@@ -561,6 +561,59 @@ def test_extra_columns_of_any_name_are_ignored(tmp_path: Path, extra: list[str])
         assert (file, row) == ("crimes.parquet", 2)
 
 
+@pytest.mark.parametrize("folder", ["year=2024", "status=recorded", "crime_id=1"])
+@pytest.mark.parametrize("extra", [[], ["file_row_number"]])
+def test_a_partition_folder_name_is_never_read_as_a_column(
+    tmp_path: Path, folder: str, extra: list[str]
+) -> None:
+    """A table as a folder of hive-style partitions (as `chi generate` writes it): the folder
+    name is no column, so it can neither overwrite a contract column (``status=recorded``
+    would score a lost crime as recorded) nor shift the row numbers."""
+    extract = write_extract(
+        tmp_path / "extract",
+        crimes=[crime("C1", "2024-01-01"), crime("C2", "2024-01-02", status="lost")],
+        persons=[person("P")],
+        victims=[victim("C1", "P")],
+    )
+    table = pq.read_table(extract / "crimes.parquet")
+    for name in extra:
+        table = table.append_column(name, pa.array(["junk", "99"], pa.string()))
+    (extract / "crimes.parquet").unlink()
+    (extract / "crimes" / folder).mkdir(parents=True)
+    pq.write_table(table, extract / "crimes" / folder / "part-0.parquet")
+    with prepare(extract) as p:
+        assert p.counts["crimes"].read == 2 and p.counts["crimes"].accepted == 1
+        rows = p.con.cursor().sql("select crime_id, status, _row from src_crimes order by _row")
+        assert rows.fetchall() == [("C1", "recorded", 1), ("C2", "lost", 2)]
+        [(reason,)] = p.con.cursor().sql("select reason from rejects").fetchall()
+        assert "allowed" in reason
+
+
+def test_a_page_that_fails_its_checksum_is_refused_by_name(tmp_path: Path) -> None:
+    """A file written with page checksums whose data page was damaged (it may still decode
+    to wrong values) is refused, naming the file, rather than read."""
+    extract = write_extract(
+        tmp_path / "extract",
+        crimes=[crime(f"C{i}", "2024-01-01") for i in range(2000)],
+        persons=[person("P")],
+        victims=[victim("C1", "P")],
+    )
+    path = extract / "crimes.parquet"
+    pq.write_table(
+        pq.read_table(path),
+        path,
+        write_page_checksum=True,
+        compression="none",
+        use_dictionary=False,
+    )
+    data = path.read_bytes()
+    assert data.count(b"C1500") == 1
+    path.write_bytes(data.replace(b"C1500", b"C9999"))  # still decodes, to a wrong value
+    runner = CliRunner()
+    line = _one_line_error(runner.invoke(app, ["validate", str(extract)]))
+    assert "crimes.parquet" in line and "damaged" in line
+
+
 # --- (9) one error boundary for the command line -----------------------------------------
 
 
