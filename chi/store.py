@@ -566,6 +566,28 @@ def _entry_hash(prev_hash: str, entry_id: int, fields: dict[str, Any]) -> str:
     return hashlib.sha256(body.encode("utf-8")).hexdigest()
 
 
+def _stored_as_written(name: str, value: Any) -> bool:
+    """Whether ``value`` is what :func:`append_audit` writes for field ``name``: None, a
+    whole number for ``rows``, text for every other field."""
+    if value is None:
+        return True
+    if name == "rows":
+        return isinstance(value, int) and not isinstance(value, bool)
+    return isinstance(value, str)
+
+
+def _as_stored(name: str, value: Any) -> Any:
+    """``value`` as the audit table stores it, so the hash is of what is read back (SQLite
+    would turn ``rows="5"`` into 5 and ``month=202406`` into "202406")."""
+    if value is None:
+        return None
+    if name == "rows":
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise StoreError(f"audit field rows must be a whole number, not {type(value).__name__}")
+        return value
+    return str(value)
+
+
 def append_audit(con: sqlite3.Connection, **fields: Any) -> int:
     """Append one audit entry, chained to the last; call inside a write transaction
     (``Store.transaction``), so that no other entry comes between reading the last one and
@@ -573,6 +595,7 @@ def append_audit(con: sqlite3.Connection, **fields: Any) -> int:
     unknown = set(fields) - set(AUDIT_FIELDS)
     if unknown:
         raise StoreError(f"unknown audit field(s): {', '.join(sorted(unknown))}")
+    fields = {k: _as_stored(k, v) for k, v in fields.items()}
     last = con.execute("select id, hash from audit order by id desc limit 1").fetchone()
     entry_id, prev = (1, GENESIS) if last is None else (int(last[0]) + 1, str(last[1]))
     digest = _entry_hash(prev, entry_id, fields)
@@ -609,11 +632,17 @@ def verify_chain(con: sqlite3.Connection) -> AuditCheck:
         entry_id = int(row[0])
         fields = dict(zip(AUDIT_FIELDS, row[1 : 1 + len(AUDIT_FIELDS)], strict=True))
         prev_hash, digest = row[-2], row[-1]
+        if entry_id < expected:
+            what = f"an entry numbered {entry_id} stands where entry {expected} should"
+            return AuditCheck(count, prev, entry_id, what)
         if entry_id != expected:
             what = f"entries {expected} to {entry_id - 1} are missing"
             if entry_id - 1 == expected:
                 what = f"entry {expected} is missing"
             return AuditCheck(count, prev, entry_id, what)
+        if any(not _stored_as_written(k, v) for k, v in fields.items()):
+            # A value of a type chi never writes (a blob, a real): rewritten outside chi.
+            return AuditCheck(count, prev, entry_id, "its content was changed after it was written")
         if prev_hash != prev:
             return AuditCheck(count, prev, entry_id, "it does not follow the entry before it")
         if digest != _entry_hash(prev, entry_id, fields):

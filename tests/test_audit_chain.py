@@ -108,6 +108,16 @@ def tamper(store: Store, *statements: str) -> None:
         (["delete from audit where id in (2, 3)"], 4, "entries 2 to 3 are missing"),
         (["update audit set id = 9 where id = 4"], 9, "entries 4 to 8 are missing"),
         (["update audit set prev_hash = hash where id = 3"], 3, "does not follow"),
+        (["update audit set detail = cast(detail as blob) where id = 3"], 3, "content was"),
+        (["update audit set rows = 7.5 where id = 2"], 2, "content was changed"),
+        (
+            [
+                "insert into audit (id, at, username, action, prev_hash, hash)"
+                " values (0, 'x', 'y', 'z', '', '')"
+            ],
+            0,
+            "an entry numbered 0 stands where entry 1 should",
+        ),
     ],
 )
 def test_verify_names_the_first_broken_link(
@@ -177,3 +187,32 @@ def test_chi_export_writes_an_audit_entry(
     assert entry["run_id"] == fixture.run_id and entry["month"] == month
     assert entry["rows"] == rows and entry["detail"] == "cli csv"
     assert store.verify_audit().ok
+
+
+@pytest.mark.parametrize(
+    ("fields", "stored"),
+    [
+        ({"rows": 5, "month": 202406}, (5, "202406")),
+        ({"detail": 1.0, "month": "2024-06"}, (None, "2024-06")),
+    ],
+)
+def test_an_entry_verifies_whatever_python_types_it_was_given(
+    config: Path, fields: dict[str, object], stored: tuple[object, str]
+) -> None:
+    """The hash is of the values as the table stores them, so a caller passing a number where
+    text is stored (or the reverse) does not break the chain."""
+    store = Store(config.parent / "state.sqlite")
+    store.record("amy", "download", **fields)  # type: ignore[arg-type]
+    assert store.verify_audit().ok
+    [entry] = store.audit_log(username="amy")
+    assert (entry["rows"], entry["month"]) == stored
+
+
+def test_a_row_count_that_is_not_a_whole_number_is_refused(config: Path) -> None:
+    from chi.store import StoreError
+
+    store = Store(config.parent / "state.sqlite")
+    for bad in ("5", True, 2.5):
+        with pytest.raises(StoreError, match="rows must be a whole number"):
+            store.record("amy", "download", rows=bad)  # type: ignore[arg-type]
+    assert store.verify_audit().ok and store.audit_log() == []
