@@ -543,17 +543,8 @@ class Store:
 # still rebuild the whole chain, so the latest hash (``chi audit verify`` prints it) belongs
 # in a log kept elsewhere: a rebuilt chain no longer contains it.
 
-AUDIT_FIELDS = [
-    "at",
-    "username",
-    "action",
-    "run_id",
-    "month",
-    "scope",
-    "rows",
-    "person_id",
-    "detail",
-]
+AUDIT_FIELDS = AUDIT_COLUMNS[1:]
+"""An entry's fields (its columns but the id), in the order they are hashed."""
 GENESIS = ""
 
 
