@@ -13,12 +13,14 @@ import importlib.util
 import io
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -88,6 +90,38 @@ def _wait_until_up(url: str, proc: subprocess.Popen[bytes], seconds: float = 120
     raise RuntimeError(f"the app did not come up at {url} in {seconds}s")
 
 
+@contextmanager
+def serving(
+    command: list[str], log_path: Path, port: int, env: dict[str, str], cwd: Path | None = None
+) -> Iterator[str]:
+    """Run a server command (``chi demo``, uvicorn) in its own process group until it answers
+    at its URL, yield the URL, then end the whole group: ``chi demo`` serves through a child
+    process, which terminating ``chi`` alone would leave running."""
+    url = f"http://127.0.0.1:{port}"
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen(
+            command, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        try:
+            _wait_until_up(url, proc)
+            yield url
+        finally:
+            _end_group(proc)
+
+
+def _end_group(proc: subprocess.Popen[bytes]) -> None:
+    for sig, wait in ((signal.SIGTERM, 20), (signal.SIGKILL, 10)):
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            proc.wait(wait)
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
+
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     """``chi demo`` on the fixture extract (copied in, so nothing is generated)."""
@@ -95,24 +129,13 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     folder = tmp_path_factory.mktemp("browser") / "demo"
     shutil.copytree(fixture.extract, folder / "extract")
     port = _free_port()
-    log = (folder.parent / "server.log").open("wb")
-    proc = subprocess.Popen(
+    with serving(
         [sys.executable, "-m", "chi", "demo", "--folder", str(folder), "--port", str(port)],
-        stdout=log,
-        stderr=subprocess.STDOUT,
+        folder.parent / "server.log",
+        port,
         env={k: v for k, v in os.environ.items() if k != "CHI_CONFIG"},
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_until_up(url, proc)
+    ) as url:
         yield Served(url, folder)
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
 
 
 @pytest.fixture(scope="module")

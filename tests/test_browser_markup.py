@@ -14,7 +14,6 @@ import csv
 import io
 import os
 import random
-import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -34,7 +33,7 @@ from app_fixtures import (
     write_config,
 )
 from factory import write_extract
-from test_browser import CHROMIUM, CHROMIUM_FLAGS, _free_port, _missing, _wait_until_up
+from test_browser import CHROMIUM, CHROMIUM_FLAGS, _free_port, _missing, serving
 
 from chi.auth import make_user
 from chi.decisions import Decision, save_decision
@@ -113,26 +112,15 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
             recorded_by="north",
         )
     port = _free_port()
-    log = (root / "server.log").open("wb")
     # Through chi's hardened server (serve.py), as a deployment serves it.
-    proc = subprocess.Popen(
+    with serving(
         [sys.executable, "-m", "uvicorn", "serve:app", "--host", "127.0.0.1", "--port", str(port)],
-        cwd=APP.parent,
-        stdout=log,
-        stderr=subprocess.STDOUT,
+        root / "server.log",
+        port,
         env={**os.environ, "CHI_CONFIG": str(config)},
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_until_up(url, proc)
+        cwd=APP.parent,
+    ) as url:
         yield Served(url, root, names)
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
 
 
 @dataclass

@@ -7,7 +7,6 @@ no role is refused with a message and shown no list."""
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,7 +14,7 @@ from typing import Any
 
 import pytest
 from app_fixtures import shared_fixture, write_config
-from test_browser import CHROMIUM, CHROMIUM_FLAGS, _free_port, _missing, _wait_until_up
+from test_browser import CHROMIUM, CHROMIUM_FLAGS, _free_port, _missing, serving
 
 from chi.store import Store
 
@@ -62,25 +61,15 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path
             }
         }
         (root / "oidc_serve.py").write_text(SERVER.format(secrets=secrets), encoding="utf-8")
-        log = (root / "server.log").open("wb")
-        proc = subprocess.Popen(
+        with serving(
             [sys.executable, "-m", "uvicorn", "oidc_serve:app", "--app-dir", str(root),
              "--host", "127.0.0.1", "--port", str(port)],
-            cwd=ROOT,
-            stdout=log,
-            stderr=subprocess.STDOUT,
+            root / "server.log",
+            port,
             env={**os.environ, "CHI_CONFIG": str(config), "AUTHLIB_INSECURE_TRANSPORT": "1"},
-        )  # fmt: skip
-        try:
-            _wait_until_up(url, proc)
+            cwd=ROOT,
+        ):  # fmt: skip
             yield url, root
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-            log.close()
 
 
 @pytest.fixture

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_browser import CHROMIUM, CHROMIUM_FLAGS, Served, _free_port, _missing, _wait_until_up
+from test_browser import CHROMIUM, CHROMIUM_FLAGS, Served, _free_port, _missing, serving
 
 from chi.auth import make_user
 from chi.store import Store
@@ -77,24 +77,13 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         folder = tmp_path_factory.mktemp("demo-pages") / "demo"
         _prepare(folder)
     port = _free_port()
-    log_path = tmp_path_factory.mktemp("demo-log") / "server.log"
-    with log_path.open("wb") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "chi", "demo", "--folder", str(folder), "--port", str(port)],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env={k: v for k, v in os.environ.items() if k != "CHI_CONFIG"},
-        )
-        url = f"http://127.0.0.1:{port}"
-        try:
-            _wait_until_up(url, proc)
-            yield Served(url, folder)
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+    with serving(
+        [sys.executable, "-m", "chi", "demo", "--folder", str(folder), "--port", str(port)],
+        tmp_path_factory.mktemp("demo-log") / "server.log",
+        port,
+        env={k: v for k, v in os.environ.items() if k != "CHI_CONFIG"},
+    ) as url:
+        yield Served(url, folder)
 
 
 @pytest.fixture(scope="module")
