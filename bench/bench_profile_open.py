@@ -15,9 +15,9 @@ from pathlib import Path
 
 from chi.analysis.profile import Request, build_profile
 from chi.analysis.source import load_run
-from chi.lists import area_scope
-from chi.runs import open_run
-from chi.score import add_months, month_label, parse_month
+from chi.months import add_months, month_label, parse_month
+from chi.reading.lists import area_scope
+from chi.scoring.runs import open_run
 
 
 def main() -> None:

@@ -133,10 +133,10 @@ print(f"{listed.height} listed")
 CHI_STAGES = r"""
 import resource, sys, tempfile, time
 from pathlib import Path
-from chi.pipeline import prepare
-from chi.policy import Policy
-from chi.runs import publish
-from chi.score import complete_months, score
+from chi.scoring.prepare import prepare
+from chi.scoring.policy import Policy
+from chi.scoring.runs import publish
+from chi.scoring.score import complete_months, score
 folder = Path(sys.argv[1])
 t = time.perf_counter()
 def lap(name):

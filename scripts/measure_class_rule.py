@@ -25,10 +25,10 @@ from pathlib import Path
 
 import polars as pl
 
-from chi.pipeline import prepare
-from chi.policy import Policy
 from chi.reference import load_weight_set
-from chi.score import score
+from chi.scoring.policy import Policy
+from chi.scoring.prepare import prepare
+from chi.scoring.score import score
 
 
 def classes_only(extract: Path, out: Path) -> None:

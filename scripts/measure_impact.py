@@ -15,10 +15,10 @@ from pathlib import Path
 import polars as pl
 
 from chi.generate import GenerateOptions, generate_extract
-from chi.impact import ImpactResult, impact_review
-from chi.lists import neighbourhoods
-from chi.policy import Policy
-from chi.runs import Run, open_run, score_and_publish
+from chi.meetings.impact import ImpactResult, impact_review
+from chi.reading.lists import neighbourhoods
+from chi.scoring.policy import Policy
+from chi.scoring.runs import Run, open_run, score_and_publish
 
 
 def scenario_run(

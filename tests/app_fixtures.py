@@ -20,8 +20,8 @@ from typing import Any
 
 from factory import crime, person, suspect, victim, write_extract
 
-from chi.policy import Policy
-from chi.runs import open_run, score_and_publish
+from chi.scoring.policy import Policy
+from chi.scoring.runs import open_run, score_and_publish
 
 # (ward code, ward name, area, an LSOA in it)
 WARDS = [
@@ -213,7 +213,7 @@ def make_app_env(
     (for tests that publish runs, so other modules keep seeing the shared one)."""
     from argon2 import PasswordHasher
 
-    from chi.store import Store
+    from chi.state.store import Store
 
     root.mkdir(parents=True, exist_ok=True)
     if own_runs:
@@ -246,7 +246,7 @@ def app_test(env: AppEnv, username: str | None = None) -> Any:
     signed out. ``CHI_CONFIG`` must name ``env.config`` while it runs."""
     from streamlit.testing.v1 import AppTest
 
-    from chi.store import Store
+    from chi.state.store import Store
 
     at = AppTest.from_file(str(APP), default_timeout=60)
     if username is not None:

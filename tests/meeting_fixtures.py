@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from chi.generate import GenerateOptions, generate_extract
-from chi.policy import Policy
-from chi.runs import Run, open_run, score_and_publish
+from chi.scoring.policy import Policy
+from chi.scoring.runs import Run, open_run, score_and_publish
 
 BASE = GenerateOptions(seed=7, start="2023-01", months=24, defect_rate=0.0)
 

@@ -1,6 +1,6 @@
 """The DA profile page of the app, driven by Streamlit's AppTest on the app's fixture run.
 
-The page is registered in the app's navigation by ``chi.auth.PAGES`` and ``chi.app.main``;
+The page is registered in the app's navigation by ``chi.state.auth.PAGES`` and ``chi.app.main``;
 here it is rendered directly, for a user allowed to open it, so the test does not depend on
 the registration.
 """
@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from app_fixtures import AppEnv, make_app_env, shared_fixture
 
-from chi.runs import open_run
+from chi.scoring.runs import open_run
 
 
 def _script(config_path: str, username: str, role: str, scope: str) -> None:
@@ -24,7 +24,7 @@ def _script(config_path: str, username: str, role: str, scope: str) -> None:
     os.environ["CHI_CONFIG"] = config_path
     from chi.app.context import PageContext, services
     from chi.app.pages import profile
-    from chi.auth import User, make_user
+    from chi.state.auth import User, make_user
 
     class ProfileUser(User):
         def may_open(self, page: str) -> bool:
@@ -59,7 +59,7 @@ def test_area_user_sees_their_own_area_only(env: AppEnv) -> None:
     assert "Area" not in [s.label for s in at.sidebar.selectbox]  # no wider choice
     assert "domestic abuse crimes were recorded" in at.info[0].value
     assert at.dataframe, "the board table is shown"
-    from chi.store import Store
+    from chi.state.store import Store
 
     views = Store(env.state).audit_log(username="north", actions=["profile_view"])
     assert views and views[0]["scope"] != "*"
@@ -79,11 +79,11 @@ def test_downloads_are_built_on_demand_and_audited(env: AppEnv) -> None:
 
     from chi.analysis.profile import Request, build_profile
     from chi.analysis.source import load_run
-    from chi.app.downloads import DownloadGate
     from chi.app.pages.profile import _deferred
-    from chi.auth import make_user
-    from chi.lists import area_scope
-    from chi.store import Store
+    from chi.exports.downloads import DownloadGate
+    from chi.reading.lists import area_scope
+    from chi.state.auth import make_user
+    from chi.state.store import Store
 
     run = open_run(Path(env.fixture.runs_dir))
     scope = area_scope("South")

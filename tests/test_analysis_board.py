@@ -20,9 +20,9 @@ from chi.analysis.board import (
     previous_year_end,
 )
 from chi.analysis.outcomes import prosecution_possible_rate
+from chi.months import add_months
 from chi.offences import GROUPS, groups_of, in_group, sql_in_group
 from chi.reference import weight_sets
-from chi.score import add_months
 
 
 def test_exact_poisson_test_by_hand() -> None:

@@ -13,7 +13,7 @@ import pytest
 import vl_convert
 
 from chi.analysis import charts
-from chi.analysis.profile import Profile
+from chi.analysis.document import Profile
 from chi.analysis.report import _vl_version
 
 OUTCOMES = [

@@ -16,11 +16,12 @@ import polars as pl
 import pytest
 from typer.testing import CliRunner
 
-from chi.analysis.profile import Profile, Request, build_profile
+from chi.analysis.document import Profile
+from chi.analysis.profile import Request, build_profile
 from chi.analysis.source import Source, load_run
-from chi.lists import area_scope
-from chi.policy import Policy
-from chi.runs import open_run, score_and_publish
+from chi.reading.lists import area_scope
+from chi.scoring.policy import Policy
+from chi.scoring.runs import open_run, score_and_publish
 
 
 @pytest.fixture(scope="module")

@@ -12,9 +12,9 @@ from app_fixtures import ARBURY, CASTLE, Fixture, shared_fixture
 from typer.testing import CliRunner
 
 from chi.cli import app
-from chi.config import load_config
-from chi.runs import latest_run_id
-from chi.store import Store
+from chi.scoring.runs import latest_run_id
+from chi.settings import load_config
+from chi.state.store import Store
 
 runner = CliRunner()
 

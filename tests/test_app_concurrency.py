@@ -21,9 +21,9 @@ from app_fixtures import (
     table,
 )
 
-from chi.auth import make_user
-from chi.lists import Scope, narrow, offender_list, victim_list
-from chi.runs import Run, open_run
+from chi.reading.lists import Scope, narrow, offender_list, victim_list
+from chi.scoring.runs import Run, open_run
+from chi.state.auth import make_user
 
 MONTHS = ["2024-12", "2024-09", "2024-06"]
 

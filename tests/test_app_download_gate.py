@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 from app_fixtures import ARBURY, AppEnv, app_test, goto, make_app_env, shared_fixture
 
-from chi.app.downloads import DownloadRefused
-from chi.store import Store
+from chi.exports.downloads import DownloadRefused
+from chi.state.store import Store
 
 
 @pytest.fixture

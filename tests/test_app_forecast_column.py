@@ -9,8 +9,8 @@ import pytest
 from app_fixtures import AppEnv, app_test, make_app_env, shared_fixture, table
 
 from chi.app import data
-from chi.lists import Scope
-from chi.runs import Run
+from chi.reading.lists import Scope
+from chi.scoring.runs import Run
 
 
 @pytest.fixture(scope="module")

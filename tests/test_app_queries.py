@@ -12,7 +12,8 @@ import polars as pl
 import pytest
 from app_fixtures import ABBEY, ARBURY, CENTRAL, NORTH, SOUTH, Fixture, shared_fixture
 
-from chi.lists import (
+from chi.offences import groups_of
+from chi.reading.lists import (
     Scope,
     dyad_list,
     exited,
@@ -22,8 +23,7 @@ from chi.lists import (
     victim_briefing,
     victim_list,
 )
-from chi.offences import groups_of
-from chi.runs import Run, RunError, open_run
+from chi.scoring.runs import Run, RunError, open_run
 
 MONTH = "2024-12"
 SEXUAL = "sexual_offences"

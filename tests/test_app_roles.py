@@ -27,10 +27,10 @@ from app_fixtures import (
     table,
 )
 
-from chi.lists import Scope, offender_list, victim_list
 from chi.offences import groups_of
-from chi.runs import Run, open_run
-from chi.store import Store
+from chi.reading.lists import Scope, offender_list, victim_list
+from chi.scoring.runs import Run, open_run
+from chi.state.store import Store
 
 MONTH = "2024-12"
 ALL_PAGES = set(PAGE_PATHS)
@@ -275,7 +275,7 @@ def test_pages_refuse_a_role_even_if_called_directly(env: AppEnv) -> None:
     def script() -> None:
         from chi.app.context import PageContext, services
         from chi.app.pages import runs
-        from chi.auth import make_user
+        from chi.state.auth import make_user
 
         runs.render(PageContext(services(), make_user("pc", "neighbourhood", ["E05013051"]), {}))
 
@@ -355,7 +355,7 @@ def test_person_facts_leave_out_what_is_not_known(run: Run) -> None:
     from dataclasses import replace
 
     from chi.app.pages.person import facts
-    from chi.lists import person_detail
+    from chi.reading.lists import person_detail
 
     pid = victim_list(run, MONTH, Scope.of({ARBURY}))["person_id"][0]
     d = person_detail(run, pid, MONTH, Scope.of({ARBURY}))

@@ -24,9 +24,9 @@ from argon2 import PasswordHasher
 
 import chi.app.jobs
 from chi.app.jobs import Job, JobBusyError, Jobs
-from chi.policy import Policy
-from chi.runs import current_run_id, latest_run_id, list_runs, open_run
-from chi.store import Store
+from chi.scoring.policy import Policy
+from chi.scoring.runs import current_run_id, latest_run_id, list_runs, open_run
+from chi.state.store import Store
 
 
 @pytest.fixture(scope="module")

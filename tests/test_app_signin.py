@@ -20,7 +20,7 @@ from app_fixtures import (
     shared_fixture,
 )
 
-from chi.store import Store
+from chi.state.store import Store
 
 
 @pytest.fixture(scope="module")

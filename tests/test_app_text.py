@@ -53,8 +53,8 @@ def test_a_failed_rerun_keeps_only_the_kind_of_error(tmp_path: object) -> None:
     from argon2 import PasswordHasher
 
     from chi.app.jobs import Jobs
-    from chi.policy import Policy
-    from chi.store import Store
+    from chi.scoring.policy import Policy
+    from chi.state.store import Store
 
     root = Path(str(tmp_path))
     store = Store(root / "s.sqlite", hasher=PasswordHasher(time_cost=1, memory_cost=1024))

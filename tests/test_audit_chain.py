@@ -14,8 +14,8 @@ from app_fixtures import shared_fixture
 from typer.testing import CliRunner
 
 from chi.cli import app
-from chi.decisions import Decision, save_decision
-from chi.store import Store, _entry_hash
+from chi.meetings.decisions import Decision, save_decision
+from chi.state.store import Store, _entry_hash
 
 runner = CliRunner()
 
@@ -149,7 +149,7 @@ def test_a_rewritten_entry_with_a_recomputed_hash_breaks_the_next_link(config: P
 
 
 def test_an_older_store_is_chained_when_opened(tmp_path: Path) -> None:
-    from chi.store import MIGRATIONS, _statements
+    from chi.state.store import MIGRATIONS, _statements
 
     path = tmp_path / "old.sqlite"
     with sqlite3.connect(path) as con:
@@ -209,7 +209,7 @@ def test_an_entry_verifies_whatever_python_types_it_was_given(
 
 
 def test_a_row_count_that_is_not_a_whole_number_is_refused(config: Path) -> None:
-    from chi.store import StoreError
+    from chi.state.store import StoreError
 
     store = Store(config.parent / "state.sqlite")
     for bad in ("5", True, 2.5):

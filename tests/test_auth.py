@@ -10,17 +10,6 @@ import polars as pl
 import pytest
 from argon2 import PasswordHasher
 
-from chi.auth import (
-    PAGES,
-    AuthError,
-    Role,
-    make_user,
-    sign_in_local,
-    user_for_account,
-    user_from_oidc,
-)
-from chi.config import AppConfig, OidcSettings, config_from_mapping, load_config, setting_names
-from chi.lists import Scope, narrow, neighbourhoods, scope_from_key
 from chi.offences import (
     GROUPS,
     SEXUAL_OFFENCES,
@@ -29,8 +18,19 @@ from chi.offences import (
     sql_in_group,
     sql_masked_title,
 )
+from chi.reading.lists import Scope, narrow, neighbourhoods, scope_from_key
 from chi.reference import weight_sets
-from chi.store import Store
+from chi.settings import AppConfig, OidcSettings, config_from_mapping, load_config, setting_names
+from chi.state.auth import (
+    PAGES,
+    AuthError,
+    Role,
+    make_user,
+    sign_in_local,
+    user_for_account,
+    user_from_oidc,
+)
+from chi.state.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
 ARBURY, ABBEY, CENTRAL = "E05013051", "E05013050", "E05010807"

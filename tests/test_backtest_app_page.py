@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from app_fixtures import AppEnv, make_app_env, shared_fixture
 
-from chi.model.backtest import Options
-from chi.model.saved import backtest_run, default_model_dir
-from chi.runs import open_run
+from chi.forecast.backtest import Options
+from chi.forecast.saved import backtest_run, default_model_dir
+from chi.scoring.runs import open_run
 
 
 def _script(config_path: str, username: str, role: str, scope: str) -> None:
@@ -20,7 +20,7 @@ def _script(config_path: str, username: str, role: str, scope: str) -> None:
     os.environ["CHI_CONFIG"] = config_path
     from chi.app.context import PageContext, services
     from chi.app.pages import backtest
-    from chi.auth import User, make_user
+    from chi.state.auth import User, make_user
 
     class AnalystUser(User):
         def may_open(self, page: str) -> bool:
@@ -73,6 +73,6 @@ def test_the_page_shows_the_saved_backtest(env: AppEnv) -> None:
     assert at.dataframe, "the results table is shown"
     at.selectbox(key="bt_fair_k").select(20).run()
     assert not at.exception
-    from chi.store import Store
+    from chi.state.store import Store
 
     assert Store(env.state).audit_log(username="analyst", actions=["backtest_view"])

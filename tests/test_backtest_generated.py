@@ -17,8 +17,7 @@ from test_backtest_handmade import assert_oracle_bounds
 from typer.testing import CliRunner
 
 from chi.cli import app
-from chi.lists import Scope
-from chi.model.backtest import (
+from chi.forecast.backtest import (
     Options,
     evaluate_models,
     plan_months,
@@ -26,12 +25,13 @@ from chi.model.backtest import (
     run_backtest,
     sort_keys,
 )
-from chi.model.features import FEATURE_NAMES, feature_table, outcomes, with_outcomes
-from chi.model.history import History, run_history
-from chi.model.saved import forecast_scores
-from chi.model.timecut import month_index
-from chi.policy import Policy
-from chi.runs import Run, open_run, score_and_publish
+from chi.forecast.features import FEATURE_NAMES, feature_table, outcomes, with_outcomes
+from chi.forecast.history import History, run_history
+from chi.forecast.saved import forecast_scores
+from chi.forecast.timecut import month_index
+from chi.reading.lists import Scope
+from chi.scoring.policy import Policy
+from chi.scoring.runs import Run, open_run, score_and_publish
 
 runner = CliRunner()
 

@@ -20,9 +20,9 @@ import polars as pl
 import pytest
 from factory import GBH_S20, LSOA_B, MURDER, SHOPLIFTING, crime, person, victim, write_extract
 
-from chi.model.backtest import Options, plan_months, run_backtest
-from chi.model.history import History, load_history
-from chi.policy import Policy
+from chi.forecast.backtest import Options, plan_months, run_backtest
+from chi.forecast.history import History, load_history
+from chi.scoring.policy import Policy
 
 
 @pytest.fixture(scope="module")

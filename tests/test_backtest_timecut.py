@@ -11,11 +11,11 @@ import polars as pl
 import pytest
 from factory import ABH, GBH_S20, crime, person, suspect, victim, write_extract
 
-from chi.model.features import feature_table, outcomes
-from chi.model.history import History, load_history
-from chi.model.timecut import after_cut, cuts_frame, time_cut
-from chi.policy import Policy
-from chi.score import month_end
+from chi.forecast.features import feature_table, outcomes
+from chi.forecast.history import History, load_history
+from chi.forecast.timecut import after_cut, cuts_frame, time_cut
+from chi.months import month_end
+from chi.scoring.policy import Policy
 
 
 def _events(*days: str) -> pl.LazyFrame:

@@ -28,11 +28,11 @@ from typing import Any
 import pytest
 from app_fixtures import shared_fixture
 
-from chi import listview
-from chi.auth import make_user
-from chi.lists import victim_briefing
-from chi.runs import open_run
-from chi.store import Store
+from chi.exports import listview
+from chi.reading.lists import victim_briefing
+from chi.scoring.runs import open_run
+from chi.state.auth import make_user
+from chi.state.store import Store
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_FLAGS = [

@@ -35,11 +35,11 @@ from app_fixtures import (
 from factory import write_extract
 from test_browser import CHROMIUM, CHROMIUM_FLAGS, _free_port, _missing, serving
 
-from chi.auth import make_user
-from chi.decisions import Decision, save_decision
-from chi.lists import victim_list
-from chi.runs import open_run, score_and_publish
-from chi.store import Store
+from chi.meetings.decisions import Decision, save_decision
+from chi.reading.lists import victim_list
+from chi.scoring.runs import open_run, score_and_publish
+from chi.state.auth import make_user
+from chi.state.store import Store
 
 pytestmark = [
     pytest.mark.browser,

@@ -16,7 +16,7 @@ import pytest
 from app_fixtures import shared_fixture, write_config
 from test_browser import CHROMIUM, CHROMIUM_FLAGS, _free_port, _missing, serving
 
-from chi.store import Store
+from chi.state.store import Store
 
 pytestmark = [
     pytest.mark.browser,

@@ -27,8 +27,8 @@ from typing import Any
 import pytest
 from test_browser import CHROMIUM, CHROMIUM_FLAGS, Served, _free_port, _missing, serving
 
-from chi.auth import make_user
-from chi.store import Store
+from chi.state.auth import make_user
+from chi.state.store import Store
 
 pytestmark = [
     pytest.mark.browser,
@@ -247,9 +247,9 @@ def test_every_page_of_every_demo_account(
 
 
 def test_the_demo_is_prepared_for_every_page(served: Served) -> None:
-    from chi.decisions import for_meeting
-    from chi.model.saved import BACKTEST_FILE, default_model_dir
-    from chi.runs import current_run_id, open_run
+    from chi.forecast.saved import BACKTEST_FILE, default_model_dir
+    from chi.meetings.decisions import for_meeting
+    from chi.scoring.runs import current_run_id, open_run
 
     run = open_run(served.folder / "runs")
     assert current_run_id(served.folder / "runs") == run.run_id

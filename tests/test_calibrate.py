@@ -11,7 +11,8 @@ import polars as pl
 import pytest
 from factory import ABH, GBH_S20, SHOPLIFTING, crime, person, suspect, victim, write_extract
 
-from chi.calibrate import (
+from chi.generate import GenerateOptions, generate_extract
+from chi.generate.calibrate import (
     BandResult,
     Years,
     concentration,
@@ -25,7 +26,6 @@ from chi.calibrate import (
     rise_fall_ratio,
     top_persistence,
 )
-from chi.generate import GenerateOptions, generate_extract
 from chi.generate.sources import load_sources
 
 

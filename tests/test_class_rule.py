@@ -21,12 +21,12 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from chi.class_rule import impact
 from chi.cli import app
-from chi.pipeline import prepare
-from chi.policy import Policy
-from chi.runs import open_run, score_and_publish
-from chi.score import score
+from chi.scoring.class_rule import impact
+from chi.scoring.policy import Policy
+from chi.scoring.prepare import prepare
+from chi.scoring.runs import open_run, score_and_publish
+from chi.scoring.score import score
 from tests.factory import ABH, GBH_S20, crime, person, victim, write_extract
 
 
@@ -133,7 +133,7 @@ def test_cli_score_takes_the_rule_and_refuses_an_unknown_one(extract: Path, tmp_
 
 
 def test_chi_toml_sets_the_rule(tmp_path: Path) -> None:
-    from chi.policy import load_policy
+    from chi.scoring.policy import load_policy
 
     cfg = tmp_path / "chi.toml"
     cfg.write_text('[policy]\nclass_rule = "typical"\n', encoding="utf-8")

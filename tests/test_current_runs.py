@@ -12,8 +12,8 @@ from factory import GBH_S20, HOME_A, crime, person, victim, write_extract
 from typer.testing import CliRunner
 
 from chi.cli import app
-from chi.policy import Policy
-from chi.runs import (
+from chi.scoring.policy import Policy
+from chi.scoring.runs import (
     RunError,
     current_run_id,
     latest_run_id,
@@ -23,7 +23,7 @@ from chi.runs import (
     open_run,
     score_and_publish,
 )
-from chi.store import Store
+from chi.state.store import Store
 
 runner = CliRunner()
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from chi.decisions import (
+from chi.meetings.decisions import (
     Decision,
     DecisionConflict,
     DecisionError,
@@ -21,12 +21,12 @@ from chi.decisions import (
     current_version,
     for_meeting,
     history,
-    import_decisions,
     latest,
     parse_decision,
     save_decision,
 )
-from chi.store import SCHEMA_VERSION, Store
+from chi.meetings.importing import import_decisions
+from chi.state.store import SCHEMA_VERSION, Store
 
 T0 = datetime(2025, 2, 10, 9, 30, tzinfo=UTC)
 NOTES = "Lives with her sister; call after 6pm"

@@ -16,7 +16,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from chi.export import ExportMeta, export_list, formula_after_separator, neutralise, to_xlsx_sheets
+from chi.exports.formats import (
+    ExportMeta,
+    export_list,
+    formula_after_separator,
+    neutralise,
+    to_xlsx_sheets,
+)
 
 META = ExportMeta(
     title="Victim list",
@@ -63,7 +69,7 @@ TRIGGERS = "=+-@"
 
 
 def formula_like(cell: str) -> bool:
-    """The reference rule, written independently of chi.export: skip what does not show,
+    """The reference rule, written independently of chi.exports.formats: skip what does not show,
     then fold the first character with NFKC (and U+2212 as a minus)."""
     if cell and unicodedata.category(cell[0]) == "Cc":
         return True

@@ -5,8 +5,8 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
-from chi.export import ExportMeta
-from chi.impact import cohort_tracking, impact_review, review_pdf, review_sections
+from chi.exports.formats import ExportMeta
+from chi.meetings.impact import cohort_tracking, impact_review, review_pdf, review_sections
 
 AREAS = pl.DataFrame({"neighbourhood_code": ["N1"], "area": ["South"]})
 

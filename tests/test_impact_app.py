@@ -14,10 +14,10 @@ import polars as pl
 import pytest
 from app_fixtures import AppEnv, app_test, goto, make_app_env, shared_fixture
 
-from chi.decisions import Decision, save_decision
-from chi.lists import area_scope
-from chi.runs import open_run
-from chi.store import Store
+from chi.meetings.decisions import Decision, save_decision
+from chi.reading.lists import area_scope
+from chi.scoring.runs import open_run
+from chi.state.store import Store
 
 
 @pytest.fixture

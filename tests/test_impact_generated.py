@@ -27,9 +27,9 @@ from typer.testing import CliRunner
 
 from chi.cli import app
 from chi.generate import generate_extract
-from chi.impact import ImpactResult, impact_review
-from chi.lists import neighbourhoods
-from chi.score import add_months, month_label, parse_month
+from chi.meetings.impact import ImpactResult, impact_review
+from chi.months import add_months, month_label, parse_month
+from chi.reading.lists import neighbourhoods
 
 E = 0.3
 TOLERANCE = 0.15

@@ -29,10 +29,10 @@ from typer.testing import CliRunner
 
 from chi.cli import app
 from chi.generate import GenerateOptions, generate_extract
-from chi.impact import POWER_Z, SMD_LIMIT, ImpactResult, impact_review
-from chi.lists import neighbourhoods
-from chi.policy import Policy
-from chi.runs import Run, open_run, score_and_publish
+from chi.meetings.impact import POWER_Z, SMD_LIMIT, ImpactResult, impact_review
+from chi.reading.lists import neighbourhoods
+from chi.scoring.policy import Policy
+from chi.scoring.runs import Run, open_run, score_and_publish
 
 BASE = GenerateOptions(seed=1, start="2022-01", months=36, defect_rate=0.0)
 _BUILT: dict[tuple[str, float], tuple[Path, Run]] = {}

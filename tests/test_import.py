@@ -23,9 +23,10 @@ import pytest
 from typer.testing import CliRunner
 
 from chi.cli import app
-from chi.importer import MappingError, SourceError, import_extract, load_mapping, template
-from chi.pipeline import prepare
-from chi.score import parse_months, score
+from chi.extract.importer import MappingError, SourceError, import_extract, load_mapping, template
+from chi.months import parse_months
+from chi.scoring.prepare import prepare
+from chi.scoring.score import score
 from tests.factory import GBH_S20, crime, person, suspect, victim, write_extract
 from tests.force_export import MAPPING, force_rows, write_force_export
 
@@ -521,7 +522,7 @@ def test_a_source_that_cannot_be_read_is_one_error_naming_the_file(
 
 
 def test_the_line_finder_reads_tables_quoted_and_dotted_keys() -> None:
-    from chi.importer import _Lines
+    from chi.extract.importer import _Lines
 
     lines = _Lines(
         '# comment\n[crimes]\nfile = "a.csv"\ncolumns.crime_id = "Ref"\n'
@@ -685,7 +686,7 @@ def test_a_column_of_names_mapped_to_a_coded_column_shows_no_value() -> None:
     more than 20 different uncovered values shows none of them, only the counts and a hint."""
     from collections import Counter
 
-    from chi.importer import MAX_SHOWN_VALUES, SMALL_COUNT, _shown_values
+    from chi.extract.importer import MAX_SHOWN_VALUES, SMALL_COUNT, _shown_values
 
     names = Counter({f"Name {i}": 1 for i in range(MAX_SHOWN_VALUES)})
     names["Olivia Wilson"] = SMALL_COUNT + 3

@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from chi.cli import app
-from chi.pipeline import prepare
+from chi.scoring.prepare import prepare
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "import.md"
 

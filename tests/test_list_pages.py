@@ -19,14 +19,14 @@ from app_fixtures import ABBEY, ARBURY, AppEnv, app_test, build_fixture, make_ap
 from argon2 import PasswordHasher
 from test_pdf import pdf_text
 
-from chi import listview
-from chi.app.downloads import victim_download
-from chi.auth import make_user
-from chi.export import neutralise
-from chi.lists import Scope, victim_briefing
-from chi.policy import Policy
-from chi.runs import Run, open_run
-from chi.store import Store
+from chi.exports import listview
+from chi.exports.downloads import victim_download
+from chi.exports.formats import neutralise
+from chi.reading.lists import Scope, victim_briefing
+from chi.scoring.policy import Policy
+from chi.scoring.runs import Run, open_run
+from chi.state.auth import make_user
+from chi.state.store import Store
 
 MONTH = "2024-12"
 SIZE = 3

@@ -10,9 +10,9 @@ import polars as pl
 import pytest
 from factory import GBH_S20, HOME_A, crime, person, victim, write_extract
 
-from chi.lists import Scope, victim_briefing
-from chi.policy import Policy, load_policy
-from chi.runs import open_run, score_and_publish
+from chi.reading.lists import Scope, victim_briefing
+from chi.scoring.policy import Policy, load_policy
+from chi.scoring.runs import open_run, score_and_publish
 
 CHILD_RAPE = "19D.19.7.0"  # rape of a female under 16: 2555 days (child sexual abuse)
 RAPE = "19C.19.8.0"  # rape of a female 16 or over: 1825 days

@@ -12,11 +12,11 @@ import polars as pl
 import pytest
 from app_fixtures import AppEnv, app_test, goto, make_app_env, shared_fixture
 
-from chi.app.meetings import area_history, cohort
-from chi.decisions import Decision, save_decision
-from chi.lists import area_scope, exited, victim_briefing
-from chi.runs import open_run
-from chi.store import Store
+from chi.meetings.decisions import Decision, save_decision
+from chi.meetings.pack import area_history, cohort
+from chi.reading.lists import area_scope, exited, victim_briefing
+from chi.scoring.runs import open_run
+from chi.state.store import Store
 
 MONTH = "2024-12"
 SECRET = "SOUTH-ONLY-NOTE"

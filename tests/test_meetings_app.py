@@ -13,12 +13,12 @@ import polars as pl
 import pytest
 from app_fixtures import AppEnv, app_test, goto, make_app_env, shared_fixture
 
-from chi.app.meetings import agenda, cohort, meeting_pack
-from chi.auth import make_user
-from chi.decisions import Decision, actions_due, history, save_decision
-from chi.lists import area_scope, exited, offender_list, victim_briefing
-from chi.runs import Run, open_run
-from chi.store import Store
+from chi.meetings.decisions import Decision, actions_due, history, save_decision
+from chi.meetings.pack import agenda, cohort, meeting_pack
+from chi.reading.lists import area_scope, exited, offender_list, victim_briefing
+from chi.scoring.runs import Run, open_run
+from chi.state.auth import make_user
+from chi.state.store import Store
 
 MONTH = "2024-12"
 

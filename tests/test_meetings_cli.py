@@ -11,8 +11,8 @@ from app_fixtures import Fixture, shared_fixture
 from typer.testing import CliRunner
 
 from chi.cli import app
-from chi.runs import open_run
-from chi.store import Store
+from chi.scoring.runs import open_run
+from chi.state.store import Store
 
 CSV = """\
 person_id,list_month,area,meeting_date,decision,service,owner,notes,review_date

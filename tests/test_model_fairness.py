@@ -5,8 +5,8 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
-from chi.model.backtest import against_reference
-from chi.model.fairness import FairnessOptions, audit, group_counts
+from chi.forecast.backtest import against_reference
+from chi.forecast.fairness import FairnessOptions, audit, group_counts
 
 
 def _people(group: str, n: int, listed: int, victimised: int, both: int) -> list[dict[str, object]]:

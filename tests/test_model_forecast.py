@@ -9,7 +9,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from chi.model.forecast import (
+from chi.forecast.model import (
     META_FILE,
     MODEL_FILE,
     FittedModel,
@@ -118,7 +118,7 @@ def test_leakage_check_flags_a_feature_copied_from_the_label() -> None:
 
 
 def test_a_label_the_chi_harm_ranking_won_says_so(tmp_path: Path) -> None:
-    from chi.model.saved import _refuse_unchosen
+    from chi.forecast.saved import _refuse_unchosen
 
     reason = "CHI-harm ranking had the highest validation AUC, 0.700"
     body = {"model": {"labels": {"victimisation": {"chosen": "chi_harm", "reason": reason}}}}

@@ -20,9 +20,9 @@ import pyarrow as pa
 import pytest
 
 from chi.offences import normal_ho_class
-from chi.pipeline import prepare
-from chi.policy import Policy
 from chi.reference import offence_rules_path
+from chi.scoring.policy import Policy
+from chi.scoring.prepare import prepare
 from tests.factory import crime, person, victim, write_extract
 
 CASES: list[tuple[str, str | None, str | None, str, str, str, str | None, str]] = [

@@ -10,11 +10,11 @@ from decimal import Decimal
 import pytest
 from factory import crime, person, victim, write_extract
 
-from chi import listview
-from chi.lists import Scope, person_detail, victim_briefing
+from chi.exports import listview
 from chi.offences import offence_names
-from chi.policy import Policy
-from chi.runs import Run, open_run, score_and_publish
+from chi.reading.lists import Scope, person_detail, victim_briefing
+from chi.scoring.policy import Policy
+from chi.scoring.runs import Run, open_run, score_and_publish
 
 MONTH = "2024-12"
 BARE = re.compile(r"[0-9]{1,3}\s*/\s*[0-9]{1,2}|[0-9]{1,3}[A-Z]?|[A-Z0-9]+(\.[A-Z0-9]+)+")

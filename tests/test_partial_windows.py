@@ -11,7 +11,7 @@ from factory import HOME_A, crime, person, victim, write_extract
 from typer.testing import CliRunner
 
 from chi.cli import app
-from chi.runs import open_run
+from chi.scoring.runs import open_run
 
 runner = CliRunner()
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from argon2 import PasswordHasher
 
-from chi.passwords import problems
-from chi.store import Store, StoreError
+from chi.state.passwords import problems
+from chi.state.store import Store, StoreError
 
 
 @pytest.fixture

@@ -15,13 +15,13 @@ import pytest
 from app_fixtures import ABBEY, ARBURY, Fixture, shared_fixture
 from argon2 import PasswordHasher
 
-from chi import listview
-from chi.app.downloads import victim_download
-from chi.auth import make_user
-from chi.export import FORMATS, MEDIA_TYPES, ExportMeta, export_list, latin1, to_pdf
-from chi.lists import victim_briefing
-from chi.runs import open_run
-from chi.store import Store
+from chi.exports import listview
+from chi.exports.downloads import victim_download
+from chi.exports.formats import FORMATS, MEDIA_TYPES, ExportMeta, export_list, latin1, to_pdf
+from chi.reading.lists import victim_briefing
+from chi.scoring.runs import open_run
+from chi.state.auth import make_user
+from chi.state.store import Store
 
 META = ExportMeta(
     title="Victim list",

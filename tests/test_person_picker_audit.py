@@ -6,10 +6,10 @@ from __future__ import annotations
 import pytest
 from app_fixtures import AppEnv, app_test, goto, make_app_env, shared_fixture
 
-from chi.auth import make_user
-from chi.lists import offender_list, victim_list
-from chi.runs import open_run
-from chi.store import Store
+from chi.reading.lists import offender_list, victim_list
+from chi.scoring.runs import open_run
+from chi.state.auth import make_user
+from chi.state.store import Store
 
 
 @pytest.fixture

@@ -34,9 +34,9 @@ from typer.testing import CliRunner
 
 from chi.cli import app
 from chi.contract import TABLES, ExtractMeta, arrow_schema
-from chi.extract import DEFAULT_TZ, locate, register
+from chi.extract.read import DEFAULT_TZ, locate, register
 from chi.generate import GenerateOptions, generate_extract
-from chi.pipeline import prepare
+from chi.scoring.prepare import prepare
 
 runner = CliRunner()
 

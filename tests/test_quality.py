@@ -15,7 +15,7 @@ import typer
 from typer.main import get_command
 
 from chi.cli import app
-from chi.policy import Policy
+from chi.scoring.policy import Policy
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent

@@ -12,7 +12,7 @@ from app_fixtures import MONTHS, TEST_POLICY, Fixture, _rows, app_test, goto, ma
 from factory import write_extract
 
 from chi.app.pages.quality import MASK
-from chi.runs import open_run, score_and_publish
+from chi.scoring.runs import open_run, score_and_publish
 
 
 def test_rejected_personal_values_are_masked(

@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 from app_fixtures import AppEnv, Fixture, app_test, goto, make_app_env, table
 
-from chi.app.downloads import DownloadGate
+from chi.exports.downloads import DownloadGate
 from chi.generate import GenerateOptions, generate_extract
-from chi.policy import Policy
-from chi.runs import open_run, score_and_publish
-from chi.store import Store
+from chi.scoring.policy import Policy
+from chi.scoring.runs import open_run, score_and_publish
+from chi.state.store import Store
 
 
 @pytest.fixture(scope="module")
@@ -64,8 +64,8 @@ def test_the_rejected_rows_download_is_audited(env: AppEnv, tmp_path: Path) -> N
 
     class Ctx:  # the page's context, as far as the download uses it
         def __init__(self) -> None:
-            from chi.auth import make_user
-            from chi.config import load_config
+            from chi.settings import load_config
+            from chi.state.auth import make_user
 
             self.user = make_user("analyst", "analyst", "")
             self.config = load_config(env.config)

@@ -14,9 +14,9 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from chi.policy import Policy
 from chi.reference import data_dir
-from chi.runs import open_run, score_and_publish
+from chi.scoring.policy import Policy
+from chi.scoring.runs import open_run, score_and_publish
 
 TYPES = {
     "crimes": {

@@ -25,9 +25,9 @@ from typer.testing import CliRunner
 from chi.cli import app
 from chi.contract import TABLES, ExtractMeta, arrow_schema
 from chi.generate import GenerateOptions, generate_extract
-from chi.pipeline import prepare
-from chi.policy import Policy
-from chi.runs import (
+from chi.scoring.policy import Policy
+from chi.scoring.prepare import prepare
+from chi.scoring.runs import (
     INCOMING,
     OWNER_FILE,
     RunError,
@@ -126,10 +126,10 @@ _PUBLISHER = """
 import sys, time
 from datetime import UTC, datetime
 from pathlib import Path
-from chi.pipeline import prepare
-from chi.policy import Policy
-from chi.runs import publish
-from chi.score import complete_months, score
+from chi.scoring.prepare import prepare
+from chi.scoring.policy import Policy
+from chi.scoring.runs import publish
+from chi.scoring.score import complete_months, score
 extract, runs, go, ready = map(Path, sys.argv[1:5])
 with prepare(extract, policy=Policy()) as p:
     lists = score(p, complete_months(p))
@@ -185,7 +185,7 @@ def test_a_file_changed_before_the_rename_is_never_published(
 ) -> None:
     runs = tmp_path / "runs"
     first = score_and_publish(small_extract, runs, Policy())
-    import chi.runs as runs_module
+    import chi.scoring.runs as runs_module
 
     real = runs_module._fsync_file
 
@@ -248,7 +248,7 @@ def test_a_killed_publish_leaves_a_folder_the_next_publish_removes(
         """
 import sys, time
 from pathlib import Path
-import chi.runs as r
+import chi.scoring.runs as r
 real = r._write
 def slow(table, path):
     out = real(table, path)
@@ -256,7 +256,7 @@ def slow(table, path):
     time.sleep(60)
     return out
 r._write = slow
-from chi.policy import Policy
+from chi.scoring.policy import Policy
 r.score_and_publish(Path(sys.argv[1]), Path(sys.argv[2]), Policy())
 """
     )
@@ -349,7 +349,7 @@ def test_rerun_keeps_the_as_of_of_a_run_made_without_extract_json(
 _TZ_PROBE = """
 import json, sys
 from pathlib import Path
-from chi.pipeline import prepare
+from chi.scoring.prepare import prepare
 with prepare(Path(sys.argv[1])) as p:
     rows = p.con.cursor().sql(
         "select crime_id, cast(recorded_date as varchar) from valid_crimes order by crime_id"
@@ -625,7 +625,7 @@ def test_a_full_disk_while_publishing_is_one_line_and_publishes_nothing(
     def full(table: pa.Table, path: Path) -> None:
         raise OSError(errno.ENOSPC, "No space left on device", str(path))
 
-    monkeypatch.setattr("chi.runs._write", full)
+    monkeypatch.setattr("chi.scoring.runs._write", full)
     line = _one_line_error(
         runner.invoke(app, ["score", str(small_extract), "--out", str(runs), "--partial"])
     )
@@ -671,14 +671,14 @@ def test_engine_errors_do_not_repeat_data_values(
     def boom(*args: object, **kwargs: object) -> None:
         raise duckdb.ConversionException("Could not convert string 'Alice Example' to INT32")
 
-    monkeypatch.setattr("chi.pipeline.validate", boom)
+    monkeypatch.setattr("chi.scoring.prepare.validate", boom)
     line = _one_line_error(runner.invoke(app, ["validate", str(small_extract)]))
     assert "Alice" not in line and "ConversionException" in line and "--debug" in line
 
     def arrow(*args: object, **kwargs: object) -> None:  # a ValueError, from Arrow
         raise pa.ArrowInvalid("Could not convert 'Alice Example' with type str")
 
-    monkeypatch.setattr("chi.pipeline.validate", arrow)
+    monkeypatch.setattr("chi.scoring.prepare.validate", arrow)
     line = _one_line_error(runner.invoke(app, ["validate", str(small_extract)]))
     assert "Alice" not in line and "ArrowInvalid" in line
 
@@ -730,8 +730,8 @@ def test_decision_store_faults_are_one_line_and_create_nothing(
 _IMPORTER = """
 import sys, time
 from pathlib import Path
-from chi.decisions import import_decisions
-from chi.store import Store
+from chi.meetings.importing import import_decisions
+from chi.state.store import Store
 csv, state, go, ready = map(Path, sys.argv[1:5])
 store = Store(state)
 ready.touch()
@@ -743,8 +743,8 @@ print(r.imported, r.unchanged)
 
 
 def test_imports_of_one_file_at_once_store_each_decision_once(tmp_path: Path) -> None:
-    from chi.decisions import latest
-    from chi.store import Store
+    from chi.meetings.decisions import latest
+    from chi.state.store import Store
 
     csv = _decisions_csv(tmp_path / "meetings.csv")
     state = tmp_path / "state.sqlite"
@@ -797,8 +797,8 @@ def test_a_latin1_decisions_file_is_refused_not_stored_with_replacements(
     done = runner.invoke(app, ["decisions", "import", str(bom), "--store", str(state)])
     assert done.exit_code == 0, done.output
     assert "imported 1" in done.output
-    from chi.decisions import latest
-    from chi.store import Store
+    from chi.meetings.decisions import latest
+    from chi.state.store import Store
 
     assert latest(Store(state), "victim")["owner"].to_list() == ["DS Zoë Léa"]
 
@@ -1015,7 +1015,7 @@ def test_backtest_history_uses_the_run_as_of_and_refuses_a_changed_extract_json(
 ) -> None:
     """The sibling of rerun: the history behind a run (backtest, model) is read with the
     run's as-of date, and refused when extract.json changed since."""
-    from chi.model.history import run_history
+    from chi.forecast.history import run_history
 
     run = open_run(score_and_publish(small_extract, tmp_path / "runs", Policy()))
     assert run_history(run).as_of == date(2024, 5, 31)

@@ -15,13 +15,13 @@ import pytest
 from factory import GBH_S20, HOME_A, LSOA_B, crime, person, victim, write_extract
 from typer.testing import CliRunner
 
-from chi import listview
 from chi.cli import app
-from chi.diff import diff_runs
-from chi.export import ExportMeta, neutralise
-from chi.lists import Scope, area_scope, victim_briefing, victim_list
-from chi.policy import Policy, load_policy
-from chi.runs import RunError, latest_run_id, list_runs, open_run, score_and_publish
+from chi.exports import listview
+from chi.exports.formats import ExportMeta, neutralise
+from chi.reading.lists import Scope, area_scope, victim_briefing, victim_list
+from chi.scoring.diff import diff_runs
+from chi.scoring.policy import Policy, load_policy
+from chi.scoring.runs import RunError, latest_run_id, list_runs, open_run, score_and_publish
 
 runner = CliRunner()
 
@@ -104,7 +104,7 @@ def test_a_failed_publish_leaves_no_partial_run(
     def boom(*args: object, **kwargs: object) -> None:
         raise OSError("disk full")
 
-    monkeypatch.setattr("chi.runs._people", boom)
+    monkeypatch.setattr("chi.scoring.runs._people", boom)
     with pytest.raises(OSError):
         score_and_publish(small_extract, runs, Policy(min_harm=Decimal(1)))
     assert sorted(p.name for p in runs.iterdir()) == sorted(

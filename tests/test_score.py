@@ -22,9 +22,10 @@ from factory import (
     write_extract,
 )
 
-from chi.pipeline import prepare
-from chi.policy import Policy
-from chi.score import Lists, complete_months, parse_months, score
+from chi.months import parse_months
+from chi.scoring.policy import Policy
+from chi.scoring.prepare import prepare
+from chi.scoring.score import Lists, complete_months, score
 
 ARBURY = "E05013051"  # ward of HOME_A
 BARNACK = "E05010805"  # ward of LSOA_B

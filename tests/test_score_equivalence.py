@@ -19,12 +19,12 @@ import pytest
 from ref_v1 import validate_v1
 from ref_v1.score_v1 import reference_lists
 
-import chi.pipeline
+import chi.scoring.prepare
 from chi.generate import GenerateOptions, generate_extract
-from chi.pipeline import Prepared, prepare
-from chi.policy import Policy
-from chi.runs import LIST_FILES, publish
-from chi.score import Lists, complete_months, score
+from chi.scoring.policy import Policy
+from chi.scoring.prepare import Prepared, prepare
+from chi.scoring.runs import LIST_FILES, publish
+from chi.scoring.score import Lists, complete_months, score
 
 LISTS = ("victim_list", "victim_exits", "offender_list", "dyads")
 
@@ -34,7 +34,7 @@ def _reference_prepare(
     folder: Path, policy: Policy, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[Prepared]:
     with monkeypatch.context() as m:
-        m.setattr(chi.pipeline, "validate", validate_v1.validate)
+        m.setattr(chi.scoring.prepare, "validate", validate_v1.validate)
         with prepare(folder, policy=policy) as p:
             yield p
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from app_fixtures import ARBURY, make_app_env, shared_fixture
 
-from chi.store import Store
+from chi.state.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 from argon2 import PasswordHasher
 
-from chi.auth import sign_in_local
-from chi.config import AppConfig
-from chi.store import Store
+from chi.settings import AppConfig
+from chi.state.auth import sign_in_local
+from chi.state.store import Store
 
 T0 = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
 GOOD = "a long enough password"

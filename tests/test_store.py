@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from argon2 import PasswordHasher
 
-from chi.store import SCHEMA_VERSION, Store, StoreError
+from chi.state.store import SCHEMA_VERSION, Store, StoreError
 
 T0 = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
 GOOD = "a long enough password"

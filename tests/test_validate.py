@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from chi.contract import TABLES, ContractError, ExtractMeta
-from chi.pipeline import prepare
+from chi.scoring.prepare import prepare
 
 
 def rejects(folder: Path) -> list[tuple[str, str, str, str]]:

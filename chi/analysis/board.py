@@ -44,6 +44,7 @@ import polars as pl
 from scipy import stats
 
 from chi.analysis.outcomes import OutcomeRate, prosecution_possible_rate
+from chi.months import add_months, month_label
 from chi.offences import (
     CHILD_SEXUAL_ABUSE_EXPLOITATION,
     FRAUD,
@@ -53,7 +54,6 @@ from chi.offences import (
     SERIOUS_SEXUAL_OFFENCES,
     in_group,
 )
-from chi.score import add_months, month_label
 
 SIGNIFICANCE = 0.05
 TEST_NOTE = (

@@ -28,7 +28,7 @@ from datetime import date
 import polars as pl
 
 from chi.analysis.outcomes import OPEN, OUTCOME_GROUPS, group_expr
-from chi.score import add_months
+from chi.months import add_months
 
 RELATIONSHIPS = {
     "intimate_partner": "Intimate partner",

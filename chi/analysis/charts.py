@@ -15,7 +15,7 @@ from typing import Any
 import altair as alt
 import polars as pl
 
-from chi.analysis.profile import Profile
+from chi.analysis.document import Profile
 from chi.analysis.repeats import survival_points
 
 AnyChart = alt.Chart | alt.LayerChart

@@ -15,8 +15,7 @@ as MATAC counts it). A force-wide profile also counts crimes with no mapped plac
 
 from __future__ import annotations
 
-import math
-from dataclasses import asdict, dataclass, field, is_dataclass
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -24,7 +23,7 @@ import polars as pl
 
 from chi import __version__
 from chi.analysis import readings
-from chi.analysis.board import BoardTable, board_table
+from chi.analysis.board import board_table
 from chi.analysis.breakdowns import (
     by_age_sex,
     by_place,
@@ -36,26 +35,20 @@ from chi.analysis.breakdowns import (
     overlap,
 )
 from chi.analysis.concentration import Concentration, concentration
-from chi.analysis.escalation import Escalation, escalation
-from chi.analysis.outcomes import OutcomeRate, prosecution_possible_rate
+from chi.analysis.document import Profile
+from chi.analysis.escalation import escalation
+from chi.analysis.outcomes import prosecution_possible_rate
 from chi.analysis.overrecording import (
     DEFAULT_WITHIN_DAYS,
     STALKING_HARASSMENT,
-    OverRecording,
     over_recording,
 )
-from chi.analysis.repeats import Repeats, repeats
+from chi.analysis.repeats import repeats
 from chi.analysis.source import Source
-from chi.lists import Scope
-from chi.score import add_months, month_end, month_label, parse_months
+from chi.months import add_months, month_end, month_label, parse_months
+from chi.reading.lists import Scope
 
 SERIAL_MONTHS = 36
-SYNTHETIC_NOTICE = (
-    "SYNTHETIC DATA: this profile is built from a generated extract, not from any force's "
-    "records. Its figures show what the profile measures; the shapes they describe (how "
-    "concentrated harm is, how often victims repeat, who is also a suspect, DASH grades) are "
-    "properties of the generator, not findings about domestic abuse."
-)
 TOP_NEIGHBOURHOODS = 15
 
 
@@ -108,78 +101,6 @@ class Request:
     @property
     def months(self) -> int:
         return (self.end.year - self.start.year) * 12 + self.end.month - self.start.month + 1
-
-
-@dataclass
-class Profile:
-    meta: dict[str, Any]
-    concentration: dict[str, Concentration]
-    repeats: dict[str, Repeats]
-    serial: dict[str, Any]
-    escalation: Escalation
-    trend: pl.DataFrame
-    places: dict[str, pl.DataFrame]
-    relationship: pl.DataFrame
-    victim_age_sex: pl.DataFrame
-    perpetrator_age_sex: pl.DataFrame
-    dash: pl.DataFrame
-    overlap: dict[str, Any]
-    outcomes: pl.DataFrame
-    outcome_rate: OutcomeRate
-    over_recording: OverRecording
-    board: BoardTable
-    caveats: list[str]
-    readings: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def synthetic(self) -> bool:
-        return bool(self.meta.get("synthetic"))
-
-    @property
-    def notice(self) -> str | None:
-        """The notice every page and report of a generated extract carries at the top."""
-        return SYNTHETIC_NOTICE if self.synthetic else None
-
-    def as_dict(self, curves: bool = True) -> dict[str, Any]:
-        """Every figure as JSON-ready data (frames as lists of records)."""
-        out: dict[str, Any] = {
-            "notice": self.notice,
-            "meta": self.meta,
-            "readings": self.readings,
-            "concentration": {k: v.as_dict(curves) for k, v in self.concentration.items()},
-            "repeats": {k: v.as_dict(curves) for k, v in self.repeats.items()},
-            "serial_perpetrators": self.serial,
-            "escalation": self.escalation.as_dict(),
-            "trend": self.trend.to_dicts(),
-            "places": {k: v.to_dicts() for k, v in self.places.items()},
-            "relationship": self.relationship.to_dicts(),
-            "victim_age_sex": self.victim_age_sex.to_dicts(),
-            "perpetrator_age_sex": self.perpetrator_age_sex.to_dicts(),
-            "dash": self.dash.to_dicts(),
-            "victim_offender_overlap": self.overlap,
-            "outcomes": self.outcomes.to_dicts(),
-            "prosecution_possible": asdict(self.outcome_rate),
-            "over_recording": self.over_recording.as_dict(),
-            "board": self.board.as_dict(),
-            "caveats": self.caveats,
-        }
-        cleaned: dict[str, Any] = _clean(out)
-        return cleaned
-
-
-def _clean(value: Any) -> Any:
-    """JSON-ready: rounded floats, no NaN, ISO dates, tuples as lists."""
-    if isinstance(value, float):
-        return None if math.isnan(value) or math.isinf(value) else round(value, 6)
-    if isinstance(value, dict):
-        return {str(k): _clean(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_clean(v) for v in value]
-    if isinstance(value, date):
-        return value.isoformat()
-    if is_dataclass(value) and not isinstance(value, type):
-        return _clean(asdict(value))
-    return value
 
 
 def _in_scope(frame: pl.DataFrame, scope: Scope) -> pl.DataFrame:

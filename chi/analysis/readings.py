@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from chi.analysis.board import BoardRow, BoardTable
     from chi.analysis.concentration import Concentration
+    from chi.analysis.document import Profile
     from chi.analysis.escalation import Escalation
-    from chi.analysis.profile import Profile
     from chi.analysis.repeats import Repeats
 
 POPULATION_WORDS = {

@@ -29,7 +29,7 @@ from markdown_it import MarkdownIt
 
 from chi.analysis.board import BOARD_COLUMNS, display_rows
 from chi.analysis.charts import CHARTS
-from chi.analysis.profile import Profile
+from chi.analysis.document import Profile
 from chi.analysis.readings import month_name, num, pct, period_words
 
 DEFAULT_MARKING = "OFFICIAL"

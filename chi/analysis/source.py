@@ -2,7 +2,7 @@
 
 A run keeps its lists and victimisations, but a problem profile also needs outcomes,
 suspects, the DA links and people's age and sex, so the analyses re-open the run's extract
-with the run's own policy and weight set (``chi.pipeline.prepare``, the one way into the
+with the run's own policy and weight set (``chi.scoring.prepare.prepare``, the one way into the
 scoring model) and refuse if the extract's files no longer match the run's checksums: a
 figure always belongs to a run.
 
@@ -35,10 +35,10 @@ from typing import Any
 
 import polars as pl
 
-from chi.pipeline import Prepared, prepare
-from chi.policy import Policy
 from chi.progress import Progress, silent
-from chi.runs import Run, RunError
+from chi.scoring.policy import Policy
+from chi.scoring.prepare import Prepared, prepare
+from chi.scoring.runs import Run, RunError
 
 AGE_BANDS = ("under 18", "18-24", "25-34", "35-44", "45-54", "55-64", "65 and over", "unknown")
 
@@ -236,7 +236,7 @@ def load_run(run: Run, progress: Progress = silent) -> Source:
         raise RunError(f"{run.path}: manifest lacks the extract, policy or weights") from None
     if not extract.is_dir():
         raise RunError(f"{extract}: the extract of run {run.run_id} is no longer there")
-    from chi.runs import rerun_inputs
+    from chi.scoring.runs import rerun_inputs
 
     _, _, _, as_of = rerun_inputs(run)  # refuses a changed extract, extract.json or weights
     return load_extract(extract, policy, weights, progress, files, run.run_id, as_of)

@@ -1,7 +1,7 @@
 """Sign-in, sessions and the per-run context every page receives.
 
 One code path after sign-in: a local account (password form) or an OIDC identity
-(``st.login``) becomes a ``chi.auth.User``, and a server-side session in the state store
+(``st.login``) becomes a ``chi.state.auth.User``, and a server-side session in the state store
 gives it an absolute and an idle expiry. The user is re-read on every rerun (a removed
 account or a changed scope takes effect at once), and a page gets only a ``PageContext``
 holding that user.
@@ -17,12 +17,12 @@ from typing import Any
 import streamlit as st
 from streamlit.navigation.page import StreamlitPage
 
-from chi.app.downloads import DownloadGate
 from chi.app.text import md
 from chi.app.web_sessions import SIGNIN_PATH, cookie_sessions, cookie_token
-from chi.auth import AuthError, User, sign_in_local, user_for_account, user_from_oidc
-from chi.config import CONFIG_ENV, AppConfig, load_config
-from chi.store import Store
+from chi.exports.downloads import DownloadGate
+from chi.settings import CONFIG_ENV, AppConfig, load_config
+from chi.state.auth import AuthError, User, sign_in_local, user_for_account, user_from_oidc
+from chi.state.store import Store
 
 SESSION_KEY = "chi_session"
 NOTICE_KEY = "chi_notice"

@@ -14,8 +14,9 @@ from pathlib import Path
 import polars as pl
 import streamlit as st
 
-from chi.diff import diff_runs
-from chi.lists import (
+from chi.forecast.history import History, run_history
+from chi.forecast.saved import DEFAULT_LABEL, default_model_dir, forecast_scores
+from chi.reading.lists import (
     PersonDetail,
     Scope,
     dyad_list,
@@ -25,9 +26,8 @@ from chi.lists import (
     scope_from_key,
     victim_briefing,
 )
-from chi.model.history import History, run_history
-from chi.model.saved import DEFAULT_LABEL, default_model_dir, forecast_scores
-from chi.runs import Run, open_run
+from chi.scoring.diff import diff_runs
+from chi.scoring.runs import Run, open_run
 
 _CACHE = {"show_spinner": False, "max_entries": 512, "ttl": timedelta(hours=12)}
 

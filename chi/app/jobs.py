@@ -2,7 +2,7 @@
 
 An analyst's rerun can take minutes, longer than a page should block, so it runs in a
 thread of the server process and reports progress into a ``Job`` that any session can read.
-``chi.runs.score_and_publish`` writes the new run under a hidden name and switches
+``chi.scoring.runs.score_and_publish`` writes the new run under a hidden name and switches
 ``RUNS/latest`` only when it is complete; the new run is a draft (analysts only) until an
 analyst makes it current, so everyone keeps reading the current run until
 then. Only one rerun per runs folder may be under way; a second request is refused rather
@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from chi.policy import Policy
-from chi.runs import open_run, score_and_publish
-from chi.store import Store
+from chi.scoring.policy import Policy
+from chi.scoring.runs import open_run, score_and_publish
+from chi.state.store import Store
 
 
 @dataclass

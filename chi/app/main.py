@@ -38,9 +38,9 @@ from chi.app.pages import (
     victims,
 )
 from chi.app.text import md
-from chi.auth import User
-from chi.runs import RunError, open_current
-from chi.store import StoreError
+from chi.scoring.runs import RunError, open_current
+from chi.state.auth import User
+from chi.state.store import StoreError
 
 ICON = Path(__file__).resolve().parent / "assets" / "icon.png"
 

@@ -41,8 +41,8 @@ from starlette.datastructures import Headers, MutableHeaders
 from starlette.middleware import Middleware
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
-from chi.config import AppConfig, load_config
-from chi.store import Store, StoreError
+from chi.settings import AppConfig, load_config
+from chi.state.store import Store, StoreError
 
 APP_SCRIPT = Path(__file__).resolve().parents[2] / "app.py"
 
@@ -154,7 +154,7 @@ def only_own_deferred_downloads() -> None:
     """Make a deferred download run only for the session that drew its button.
 
     Streamlit runs a deferred download's callable for any connection that presents its id;
-    chi's gate (``chi.app.downloads.DownloadGate``) already re-checks the signed-in session
+    chi's gate (``chi.exports.downloads.DownloadGate``) already re-checks the signed-in session
     the callable belongs to, and this closes the id to other connections as well."""
     from streamlit.proto.BackMsg_pb2 import BackendOperationRequest
     from streamlit.proto.ForwardMsg_pb2 import BackendOperationResponse
@@ -295,7 +295,7 @@ def hardening(config: AppConfig | None = None) -> dict[str, Any]:
     routes: list[Any] = []
     if cfg.auth_mode == "local":
         from chi.app import web_sessions
-        from chi.auth import PAGES
+        from chi.state.auth import PAGES
 
         store = Store(cfg.state_path)
         pages = frozenset({p for role in PAGES.values() for p in role} | {"signin"})

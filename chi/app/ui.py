@@ -2,7 +2,7 @@
 
 The neighbourhood picker offers only neighbourhoods within the user's scope, and whatever
 value arrives (a widget, a query parameter, a hand-edited session) is turned into a scope
-with ``chi.lists.narrow``, which can only make the user's scope smaller. Query parameters
+with ``chi.reading.lists.narrow``, which can only make the user's scope smaller. Query parameters
 (``month``, ``nb``) make a list linkable, and are checked like any other input.
 """
 
@@ -16,9 +16,9 @@ import polars as pl
 import streamlit as st
 
 from chi.app.context import PageContext
-from chi.auth import Role, User
-from chi.lists import Scope, narrow, neighbourhoods
-from chi.runs import Run, RunError, latest_run_id, list_runs, open_current
+from chi.reading.lists import Scope, narrow, neighbourhoods
+from chi.scoring.runs import Run, RunError, latest_run_id, list_runs, open_current
+from chi.state.auth import Role, User
 
 ALL = "*"
 

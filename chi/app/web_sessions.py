@@ -12,7 +12,7 @@ so a refresh or a new tab stays signed in, and a session ended in the store (sig
 for every tab: the Streamlit session id alone signs nobody in.
 
 The form posts only from its own origin (the ``Origin`` header is checked as well as the
-cookie's SameSite), counts failures through ``chi.auth.sign_in_local`` (per name and per
+cookie's SameSite), counts failures through ``chi.state.auth.sign_in_local`` (per name and per
 client address, atomically) and audits like the app did.
 """
 
@@ -26,9 +26,9 @@ from starlette.requests import HTTPConnection, Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from chi.auth import sign_in_local
-from chi.config import AppConfig
-from chi.store import Store
+from chi.settings import AppConfig
+from chi.state.auth import sign_in_local
+from chi.state.store import Store
 
 COOKIE = "chi_session"
 SIGNIN_PATH = "/_chi/signin"

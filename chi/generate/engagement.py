@@ -52,11 +52,12 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from chi.generate.write import write_parquet
-from chi.lists import neighbourhoods
-from chi.pipeline import prepare
-from chi.policy import Policy
+from chi.months import add_months, month_label, parse_month
 from chi.progress import Progress, silent
-from chi.score import add_months, complete_months, month_label, parse_month, score
+from chi.reading.lists import neighbourhoods
+from chi.scoring.policy import Policy
+from chi.scoring.prepare import prepare
+from chi.scoring.score import complete_months, score
 
 ENGAGEMENT_MONTHS = 6
 SELECTIONS = ("random", "top_harm", "top_crimes", "escalating")

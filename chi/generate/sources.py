@@ -3,7 +3,7 @@
 Everything the generator is calibrated to is read here once, from chi's own ``data/`` folder,
 into plain arrays; nothing is read from anywhere else and nothing is read at random. The
 police.uk category of a Home Office code and of a CHI offence key is decided here too
-(``category_of_key``), from the same two files ``chi.calibrate`` uses to measure the mix.
+(``category_of_key``), from the same two files ``chi.generate.calibrate`` uses to measure the mix.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 reference the current implementation must match table for table.
 
 ``reference_lists`` runs the original ``sql/lists`` statements (copied beside this file,
-unchanged) on a prepared extract, exactly as ``chi.score.score`` ran them then: range joins
+unchanged) on a prepared extract, exactly as ``chi.scoring.score.score`` ran them then: range joins
 of list months x person-months. ``validate_v1.py`` is the original check loop.
 """
 
@@ -14,8 +14,8 @@ from typing import Any
 import pyarrow as pa
 
 from chi import sql
-from chi.pipeline import Prepared
-from chi.score import Lists, _create_list_months, _victim_sizing
+from chi.scoring.prepare import Prepared
+from chi.scoring.score import Lists, _create_list_months, _victim_sizing
 
 HERE = Path(__file__).resolve().parent
 

@@ -3,7 +3,7 @@ following months' harm, how the forecast model performs, and whether any group i
 missed out of proportion, with the model card to download.
 
 The page only shows what ``chi backtest RUN --model-dir RUN/model`` saved with the current
-run (``chi.model.saved``); it never fits a model itself, so opening it is instant and what an
+run (``chi.forecast.saved``); it never fits a model itself, so opening it is instant and what an
 analyst sees is exactly what the command line printed. Results from a generated extract
 carry the SYNTHETIC DATA banner.
 """
@@ -20,12 +20,12 @@ import streamlit as st
 
 from chi.app.context import PageContext
 from chi.app.ui import current_run, guarded, require, run_caption
-from chi.model.backtest import POLICIES, SHORT_NAMES
-from chi.model.card import render_markdown
-from chi.model.charts import MEASURES, calibration_chart, capture_chart, importance_chart
-from chi.model.forecast import ModelError
-from chi.model.saved import default_model_dir, read_saved
-from chi.runs import Run
+from chi.forecast.backtest import POLICIES, SHORT_NAMES
+from chi.forecast.card import render_markdown
+from chi.forecast.charts import MEASURES, calibration_chart, capture_chart, importance_chart
+from chi.forecast.model import ModelError
+from chi.forecast.saved import default_model_dir, read_saved
+from chi.scoring.runs import Run
 
 PAGE = "backtest"
 

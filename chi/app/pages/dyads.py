@@ -8,7 +8,6 @@ from typing import Any
 import polars as pl
 import streamlit as st
 
-from chi import listview
 from chi.app import data
 from chi.app.context import PageContext
 from chi.app.ui import (
@@ -23,6 +22,7 @@ from chi.app.ui import (
     run_caption,
     table_height,
 )
+from chi.exports import listview
 
 COLUMNS: dict[str, Any] = {
     "neighbourhood_rank": st.column_config.NumberColumn("Rank", help="Rank in the neighbourhood"),

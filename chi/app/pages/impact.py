@@ -9,7 +9,7 @@ difference-in-differences estimate with its interval and placebo, the balance ta
 cohort's harm and victimisations month by month around the start of the action next to the
 matched comparison's, and the impact pack (PDF). It never fails on a cohort nobody in which
 is reviewable yet, a cohort of one, or one that found no comparison. The figures are
-``chi.impact``'s, the same as ``chi impact``.
+``chi.meetings.impact``'s, the same as ``chi impact``.
 """
 
 from __future__ import annotations
@@ -23,10 +23,9 @@ import streamlit as st
 
 from chi.app.context import PageContext
 from chi.app.ui import current_run, guarded, require, run_caption
-from chi.auth import AREAS, Role
-from chi.decisions import DECISION_TYPES, cohort, meeting_decisions
-from chi.export import ExportMeta
-from chi.impact import (
+from chi.exports.formats import ExportMeta
+from chi.meetings.decisions import DECISION_TYPES, cohort, meeting_decisions
+from chi.meetings.impact import (
     ImpactResult,
     cohort_tracking,
     impact_review,
@@ -34,8 +33,9 @@ from chi.impact import (
     scoped_inputs,
     signed_percent,
 )
-from chi.lists import Scope, area_scope, neighbourhoods, scope_from_key
-from chi.runs import Run, open_run
+from chi.reading.lists import Scope, area_scope, neighbourhoods, scope_from_key
+from chi.scoring.runs import Run, open_run
+from chi.state.auth import AREAS, Role
 
 LENGTHS = (3, 6, 9, 12)
 REPS = 1000

@@ -6,7 +6,7 @@ The cohort comes from the lists within the user's scope (an area user's own area
 analyst picks one), in meeting order: new entries, continuing people with their last
 decision and whether its review is due, then exits. Decisions are saved from a form per
 person (keyboard: Tab between fields, Ctrl+Enter saves, Alt+Left/Right move between
-people) through ``chi.decisions``: each save states the version the form was opened on, so
+people) through ``chi.meetings.decisions``: each save states the version the form was opened on, so
 a decision saved meanwhile by someone else is never overwritten; the form says so and keeps
 what was typed.
 """
@@ -22,15 +22,6 @@ import streamlit as st
 
 from chi.app import data
 from chi.app.context import PageContext
-from chi.app.meetings import (
-    PACK_FORMATS,
-    SUBJECT_TITLES,
-    agenda,
-    area_history,
-    cohort,
-    label,
-    meeting_pack,
-)
 from chi.app.text import md
 from chi.app.ui import (
     current_run,
@@ -41,8 +32,7 @@ from chi.app.ui import (
     run_caption,
     table_height,
 )
-from chi.auth import AREAS, Role
-from chi.decisions import (
+from chi.meetings.decisions import (
     DECISION_TYPES,
     SUBJECT_DECISIONS,
     Decision,
@@ -53,9 +43,19 @@ from chi.decisions import (
     current_version,
     save_decision,
 )
-from chi.lists import Scope, area_scope
-from chi.runs import Run
-from chi.score import add_months, month_label, parse_month
+from chi.meetings.pack import (
+    PACK_FORMATS,
+    SUBJECT_TITLES,
+    agenda,
+    area_history,
+    cohort,
+    label,
+    meeting_pack,
+)
+from chi.months import add_months, month_label, parse_month
+from chi.reading.lists import Scope, area_scope
+from chi.scoring.runs import Run
+from chi.state.auth import AREAS, Role
 
 SECTION_WORDS = {"new": "New", "continuing": "Continuing", "exited": "Exited"}
 FLASH = "meeting_flash"

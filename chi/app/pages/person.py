@@ -26,9 +26,9 @@ from chi.app.ui import (
     require,
     run_caption,
 )
-from chi.auth import Role
-from chi.lists import PersonDetail, Scope
-from chi.runs import Run
+from chi.reading.lists import PersonDetail, Scope
+from chi.scoring.runs import Run
+from chi.state.auth import Role
 
 
 def render(ctx: PageContext) -> None:

@@ -19,17 +19,18 @@ import streamlit as st
 
 from chi.analysis.board import BOARD_COLUMNS, display_rows
 from chi.analysis.charts import CHARTS
-from chi.analysis.profile import Profile, Request, build_profile
+from chi.analysis.document import Profile
+from chi.analysis.profile import Request, build_profile
 from chi.analysis.readings import month_name, period_words
 from chi.analysis.report import method_notes, render_html, render_json
 from chi.analysis.source import Source, load_run
 from chi.app.context import PageContext
 from chi.app.text import md
 from chi.app.ui import current_run, guarded, require, run_caption
-from chi.auth import AREAS, Role
-from chi.lists import Scope, area_scope, scope_from_key
-from chi.runs import Run, extract_first_month, open_run
-from chi.score import add_months, month_label, parse_month
+from chi.months import add_months, month_label, parse_month
+from chi.reading.lists import Scope, area_scope, scope_from_key
+from chi.scoring.runs import Run, extract_first_month, open_run
+from chi.state.auth import AREAS, Role
 
 PERIOD_LENGTHS = (12, 6, 3, 1)
 TOP_PLACES = 15

@@ -17,8 +17,8 @@ import streamlit as st
 
 from chi.app.context import PageContext
 from chi.app.ui import current_run, guarded, require, run_caption
-from chi.export import ExportMeta, to_csv
-from chi.runs import Run
+from chi.exports.formats import ExportMeta, to_csv
+from chi.scoring.runs import Run
 
 _RULE_WORDS = {
     "lowest": "the lowest weight of the class (the contract's rule)",

@@ -15,9 +15,9 @@ from chi.app.context import PageContext
 from chi.app.jobs import JOBS, Job, JobBusyError
 from chi.app.text import md
 from chi.app.ui import guarded, require, table_height
-from chi.policy import Policy
 from chi.reference import weight_sets
-from chi.runs import (
+from chi.scoring.policy import Policy
+from chi.scoring.runs import (
     Run,
     RunError,
     current_run_id,

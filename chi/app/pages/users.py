@@ -13,7 +13,7 @@ import streamlit as st
 from chi.app.context import PageContext
 from chi.app.text import md
 from chi.app.ui import require
-from chi.auth import AuthError, make_user
+from chi.state.auth import AuthError, make_user
 
 
 def _scope_label(role: str, scope: str) -> str:

@@ -7,10 +7,8 @@ from typing import Any
 import polars as pl
 import streamlit as st
 
-from chi import listview
 from chi.app import data
 from chi.app.context import PageContext
-from chi.app.downloads import DOWNLOAD_FORMATS, file_name, media_type, victim_download
 from chi.app.text import md
 from chi.app.ui import (
     current_run,
@@ -23,13 +21,15 @@ from chi.app.ui import (
     run_caption,
     table_height,
 )
-from chi.auth import Role
-from chi.lists import Scope
-from chi.model.forecast import ModelError
-from chi.runs import Run, RunError
-from chi.score import add_months, month_label, parse_month
+from chi.exports import listview
+from chi.exports.downloads import DOWNLOAD_FORMATS, file_name, media_type, victim_download
+from chi.forecast.model import ModelError
+from chi.months import add_months, month_label, parse_month
+from chi.reading.lists import Scope
+from chi.scoring.runs import Run, RunError
+from chi.state.auth import Role
 
-# Keyed by chi.listview's headers: the page shows the very table the downloads write. Widths
+# Keyed by chi.exports.listview's headers: the page shows the very table the downloads write. Widths
 # in pixels, so the key columns (up to Harm, and the forecast when shown) fit at 1440 px.
 COLUMNS: dict[str, Any] = {
     "Rank": st.column_config.NumberColumn(

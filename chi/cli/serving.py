@@ -1,0 +1,360 @@
+"""Command-line commands for running the app: ``chi users`` and ``chi demo``.
+
+Kept apart from ``chi.cli`` so the scoring commands stay small; registered on the same
+``chi`` command. Nothing here imports streamlit: the app is served as a subprocess.
+
+``chi users`` manages the local accounts in the state store named by the configuration
+(``--config`` or ``$CHI_CONFIG``); passwords are typed at a hidden prompt or read from
+standard input, never given as arguments (they would land in shell history and process
+lists). Each change is written to the audit log as done by ``cli:<operating-system user>``.
+
+``chi demo`` prepares a demonstration in one folder (default ``demo/``): a generated extract
+if there is none, a scored run if there is none, a configuration with ``demo = true`` and
+one demo account per role, then serves the app.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from chi.cli.common import actor
+
+if TYPE_CHECKING:
+    from chi.state.store import Store
+
+DEMO_PASSWORD = "demo"
+DEMO_ACCOUNTS = {
+    "north": ("area", "North"),
+    "south": ("area", "South"),
+    "analyst": ("analyst", ""),
+    "admin": ("admin", ""),
+}
+
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option("--config", help="App configuration file (default: $CHI_CONFIG, else defaults)."),
+]
+
+
+def _store(config: Path | None) -> Store:
+    from chi.settings import load_config
+    from chi.state.store import Store
+
+    try:
+        cfg = load_config(config)
+    except ValueError as exc:
+        typer.echo(f"chi: {exc}", err=True)
+        raise typer.Exit(2) from None
+    return Store(cfg.state_path)
+
+
+def _password(from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    value: str = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    return value
+
+
+def _fail(exc: Exception) -> typer.Exit:
+    typer.echo(f"chi: {exc}", err=True)
+    return typer.Exit(2)
+
+
+def users_add(
+    username: Annotated[str, typer.Argument(help="Account name (letters, digits, . _ - @).")],
+    role: Annotated[str, typer.Option(help="neighbourhood, area, analyst or admin.")],
+    neighbourhood: Annotated[
+        list[str] | None,
+        typer.Option(help="A ward code the account may see (repeat for more); neighbourhood role."),
+    ] = None,
+    area: Annotated[str | None, typer.Option(help="North or South; area role.")] = None,
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from standard input.")
+    ] = False,
+    config: ConfigOption = None,
+) -> None:
+    """Add a local account with a role and scope; asks for its password."""
+    from chi.state.auth import AuthError, make_user
+    from chi.state.store import StoreError
+
+    try:
+        user = make_user(username, role, neighbourhood if role == "neighbourhood" else area)
+    except AuthError as exc:
+        raise _fail(exc) from None
+    store = _store(config)
+    try:
+        store.add_user(user.username, _password(password_stdin), user.role.value, user.scope_text)
+    except StoreError as exc:
+        raise _fail(exc) from None
+    store.record(
+        actor(), "account_added", scope=user.scope_text, detail=f"{user.username} ({user.role})"
+    )
+    typer.echo(f"added {user.username}: {user.role.value}, {user.scope.label}")
+
+
+def users_remove(
+    username: Annotated[str, typer.Argument(help="Account to remove.")],
+    config: ConfigOption = None,
+) -> None:
+    """Remove a local account and end its sessions."""
+    from chi.state.store import StoreError
+
+    store = _store(config)
+    try:
+        store.remove_user(username)
+    except StoreError as exc:
+        raise _fail(exc) from None
+    store.record(actor(), "account_removed", detail=username)
+    typer.echo(f"removed {username}")
+
+
+def users_set_password(
+    username: Annotated[str, typer.Argument(help="Account whose password to set.")],
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from standard input.")
+    ] = False,
+    config: ConfigOption = None,
+) -> None:
+    """Set a local account's password (and lift any lock-out)."""
+    from chi.state.store import StoreError
+
+    store = _store(config)
+    try:
+        store.set_password(username, _password(password_stdin))
+    except StoreError as exc:
+        raise _fail(exc) from None
+    store.record(actor(), "password_set", detail=username)
+    typer.echo(f"password set for {username}")
+
+
+def users_list(config: ConfigOption = None) -> None:
+    """List the local accounts with their role, scope and state."""
+    from chi.state.auth import AuthError, make_user
+
+    accounts = _store(config).accounts()
+    if not accounts:
+        typer.echo("no accounts")
+        return
+    for a in accounts:
+        try:
+            scope = make_user(a.username, a.role, a.scope).scope.label
+        except AuthError as exc:
+            scope = f"INVALID ({exc})"
+        flags = [f for f, on in (("demo", a.demo), ("locked", a.locked())) if on]
+        extra = f"  [{', '.join(flags)}]" if flags else ""
+        typer.echo(f"{a.username:<20} {a.role:<13} {scope}{extra}")
+
+
+def _has_extract(folder: Path) -> bool:
+    return (folder / "crimes.parquet").exists() or (folder / "crimes").is_dir()
+
+
+# Arbury and King's Hedges: neighbouring north Cambridge wards, as one team might cover.
+SERGEANT_WARDS = ["E05013051", "E05013056"]
+
+
+def _sergeant_wards(runs: Path) -> list[str]:
+    """Arbury and King's Hedges when both have people on the latest month's victim list, else
+    the two Cambridge wards with the most."""
+    import polars as pl
+
+    from chi.reading.lists import neighbourhoods
+    from chi.scoring.runs import open_run
+
+    nb = neighbourhoods().filter(pl.col("district_name") == "Cambridge")
+    cambridge = nb["neighbourhood_code"].to_list()
+    run = open_run(runs)
+    month = run.manifest["months"][-1]
+    counts = (
+        pl.read_parquet(run.file("victim_list"))
+        .filter((pl.col("month") == month) & pl.col("neighbourhood_code").is_in(cambridge))
+        .group_by("neighbourhood_code")
+        .len()
+        .sort(["len", "neighbourhood_code"], descending=[True, False])
+    )
+    listed = counts["neighbourhood_code"].to_list()
+    if all(w in listed for w in SERGEANT_WARDS):
+        return SERGEANT_WARDS
+    wards = listed[:2]
+    return wards + [c for c in sorted(cambridge) if c not in wards][: 2 - len(wards)]
+
+
+# The demo's extract carries a known engagement effect (chi.generate.engagement): its
+# engagements become the recorded meeting decisions, so the meeting, impact review and person
+# pages open with history, and the review has an effect to find.
+DEMO_ENGAGEMENT_EFFECT = 0.3
+DEMO_MONTHS = 48
+"""Long enough for several 12-month backtest test months after a 12-month look-back."""
+
+
+def _demo_backtest(runs: Path) -> None:
+    """A backtest and a trained forecast model for the current run (RUN/model), unless one
+    is there: the Backtest page and the forecast column then have content on first open."""
+    from chi.forecast.backtest import Options
+    from chi.forecast.model import ModelError
+    from chi.forecast.saved import BACKTEST_FILE, backtest_run, default_model_dir
+    from chi.progress import terminal_progress
+    from chi.scoring.runs import open_run
+
+    run = open_run(runs)
+    folder = default_model_dir(run)
+    if (folder / BACKTEST_FILE).is_file():
+        return
+    typer.echo(f"backtesting the run and training the forecast model into {folder}")
+    try:
+        with terminal_progress("backtest") as progress:
+            backtest_run(run, Options(max_train_rows=30_000), folder, None, progress)
+    except (ValueError, ModelError) as exc:  # too little history: the demo runs without one
+        typer.echo(f"no backtest for this extract: {exc}")
+
+
+def _demo_decisions(store: Store, extract: Path) -> None:
+    """The generated engagements as meeting decisions (once: a repeat import is unchanged)."""
+    from chi.meetings.importing import import_decisions
+
+    engagements = extract / "truth" / "engagements.parquet"
+    if not engagements.is_file():
+        return
+    report = import_decisions(store, engagements, "demo (synthetic engagements)")
+    if report.imported:
+        typer.echo(f"recorded {report.imported:,} synthetic meeting decisions (engagements)")
+
+
+def demo(
+    port: Annotated[int, typer.Option(help="Port to serve the app on.")] = 8501,
+    no_serve: Annotated[
+        bool, typer.Option("--no-serve", help="Prepare everything, do not serve.")
+    ] = False,
+    folder: Annotated[Path, typer.Option(help="Folder for the demo's data and state.")] = Path(
+        "demo"
+    ),
+    address: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+) -> None:
+    """Prepare the demonstration (synthetic extract, a scored run, a backtest and forecast
+    model, meeting decisions, demo accounts) and serve it.
+
+    Generates FOLDER/extract (seed 1, 48 months from 2022-01, with a known engagement
+    effect) if it is missing, scores it into FOLDER/runs if there is no run (the months with
+    a whole window), backtests it and trains the forecast model (RUN/model), records the
+    synthetic engagements as meeting decisions, writes FOLDER/chi.toml (demo = true) and
+    creates one demo account per role, password "demo". Demo accounts exist only in demo
+    mode: the app refuses to start in production mode while any exists.
+    """
+    from chi.progress import terminal_progress
+    from chi.scoring.policy import Policy
+    from chi.scoring.runs import latest_run_id, score_and_publish
+    from chi.state.store import Store
+
+    folder = folder.resolve()
+    extract, runs = folder / "extract", folder / "runs"
+    folder.mkdir(parents=True, exist_ok=True)
+    if not _has_extract(extract):
+        from chi.generate import GenerateOptions, generate_extract
+
+        typer.echo(
+            f"generating the demo extract in {extract} (seed 1, 2022-01, {DEMO_MONTHS} months, "
+            f"engagement effect {DEMO_ENGAGEMENT_EFFECT})"
+        )
+        with terminal_progress("generate") as progress:
+            generate_extract(
+                extract,
+                GenerateOptions(
+                    seed=1,
+                    start="2022-01",
+                    months=DEMO_MONTHS,
+                    engagement_effect=DEMO_ENGAGEMENT_EFFECT,
+                ),
+                progress,
+            )
+    if latest_run_id(runs) is None:
+        typer.echo(f"scoring it into {runs}")
+        with terminal_progress("score") as progress:
+            score_and_publish(extract, runs, Policy(), None, progress, partial=False)
+    _demo_backtest(runs)
+    config = folder / "chi.toml"
+    hosts = ["localhost", "127.0.0.1"]
+    if address == "0.0.0.0":
+        hosts = ["*"]  # a demonstration shown on the local network, under any name
+    elif address not in hosts:
+        hosts.append(address)
+    config.write_text(
+        "# The demonstration's configuration, written by `chi demo`. Synthetic data only.\n"
+        '[app]\nruns_dir = "runs"\nextract_dir = "extract"\nstate_path = "state.sqlite"\n'
+        f"demo = true\nallowed_hosts = {json.dumps(hosts)}\n",
+        encoding="utf-8",
+    )
+    store = Store(folder / "state.sqlite")
+    _demo_decisions(store, extract)
+    accounts = {"sergeant": ("neighbourhood", ",".join(_sergeant_wards(runs))), **DEMO_ACCOUNTS}
+    from chi.state.auth import make_user
+
+    typer.echo("")
+    typer.echo("demo accounts (demonstration only; password: demo):")
+    for name, (role, scope) in accounts.items():
+        if store.account(name) is None:
+            store.add_user(name, DEMO_PASSWORD, role, scope, demo=True)
+            store.record(actor(), "account_added", scope=scope, detail=f"{name} ({role}, demo)")
+        user = make_user(name, role, scope)
+        typer.echo(f"  {name:<9} {role:<13} {user.scope.label}")
+    url = f"http://{'localhost' if address in ('127.0.0.1', '0.0.0.0') else address}:{port}"
+    typer.echo("")
+    if no_serve:
+        typer.echo(f"ready: serve it with  chi demo --folder {folder}  (then open {url})")
+        return
+    app_py = Path(__file__).resolve().parents[2] / "app.py"
+    if not app_py.is_file():
+        typer.echo(f"chi: {app_py} not found: run chi demo from a checkout of chi", err=True)
+        raise typer.Exit(2)
+    typer.echo(f"serving the app at {url} (Ctrl+C to stop)")
+    env = {**os.environ, "CHI_CONFIG": str(config), "CHI_PREWARM": "1"}
+    # Through chi's hardened server (serve.py), as a deployment serves it; Streamlit's
+    # settings come from .streamlit/config.toml beside app.py.
+    command = [sys.executable, "-m", "uvicorn", "serve:app", "--host", address]
+    command += ["--port", str(port)]
+    try:
+        code = subprocess.call(command, env=env, cwd=app_py.parent)
+    except KeyboardInterrupt:
+        code = 0
+    raise typer.Exit(code)
+
+
+def audit_verify(config: ConfigOption = None) -> None:
+    """Check the audit log's hash chain: every entry present, in order and unchanged.
+
+    Prints the number of entries and the latest entry's hash (keep it in a log outside the
+    server: a chain rebuilt by someone who rewrote the file no longer contains it). Exits 1
+    naming the first broken link.
+    """
+    check = _store(config).verify_audit()
+    if not check.ok:
+        typer.echo(
+            f"chi: the audit log is broken at entry {check.broken_at}: {check.problem} "
+            f"({check.entries} entries before it are intact)",
+            err=True,
+        )
+        raise typer.Exit(1)
+    typer.echo(f"audit log intact: {check.entries} entries; latest hash {check.head or '-'}")
+
+
+def register(app: typer.Typer) -> None:
+    """Add the app's commands to the ``chi`` command line."""
+    users = typer.Typer(
+        help="Manage the app's local accounts (in the state store of the configuration).",
+        no_args_is_help=True,
+    )
+    users.command("add")(users_add)
+    users.command("remove")(users_remove)
+    users.command("set-password")(users_set_password)
+    users.command("list")(users_list)
+    app.add_typer(users, name="users")
+    audit = typer.Typer(help="Check the app's audit log.", no_args_is_help=True)
+    audit.command("verify")(audit_verify)
+    app.add_typer(audit, name="audit")
+    app.command("demo")(demo)

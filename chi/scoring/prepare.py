@@ -1,0 +1,179 @@
+"""Prepare an extract for scoring: read, validate, stage and weight it in one DuckDB database.
+
+``prepare`` is the one way into the scoring model, used by ``chi validate``, ``chi score``,
+``chi calibrate``, the analyses and the tests. It opens one in-memory DuckDB connection,
+registers the extract (``chi.extract.read``), loads the reference data, validates
+(``chi.extract.validate``) and builds the staging stage of ``sql/``:
+
+- ``crimes``, ``persons``, ``victims``, ``suspects``: accepted rows, cleaned; ``crimes`` has
+  ``month``, ``weight`` (exact ``DECIMAL(18,2)``, null when unmatched) and ``basis``;
+- ``victimisations``: one row per (recorded crime, victim) with the crime's weight;
+- ``ref_lsoa`` and ``ref_weights``: the geography and the chosen weight set;
+  ``ref_retired`` and ``ref_class_typical``: the offence-code rule tables of ``data/offences``;
+- ``rejects``: every failed check, with table, key, column, reason, value, file and row.
+
+Queries go through ``p.con.cursor()``: one connection, a cursor per query.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import duckdb
+
+from chi import sql
+from chi.extract.read import Extract, locate, register
+from chi.extract.validate import TableCounts, validate
+from chi.progress import Progress, silent
+from chi.reference import WeightSet, load_weight_set, lsoa_path, offence_rules_path
+from chi.scoring.policy import Policy
+from chi.sql import literal as _literal
+
+
+@dataclass
+class Prepared:
+    con: duckdb.DuckDBPyConnection
+    extract: Extract
+    as_of: date
+    policy: Policy
+    weight_set: WeightSet
+    counts: dict[str, TableCounts]
+    as_of_source: str = "extract.json"
+    """Where ``as_of`` came from: ``extract.json``, ``latest recorded_date``, ``given`` (a
+    rerun's manifest) or ``today``."""
+
+    def basis_counts(self) -> dict[str, int]:
+        rows = (
+            self.con.cursor()
+            .sql("select basis, count(*) from crimes group by basis order by basis")
+            .fetchall()
+        )
+        return {str(b): int(n) for b, n in rows}
+
+    def rule_counts(self) -> list[tuple[str, str, int]]:
+        """(basis, weight rule, crimes): how many crimes each offence-code rule resolved."""
+        rows = (
+            self.con.cursor()
+            .sql(
+                """
+                select basis, weight_rule, count(*) from crimes
+                group by all order by 3 desc, 1, 2
+                """
+            )
+            .fetchall()
+        )
+        return [(str(b), str(r), int(n)) for b, r, n in rows]
+
+    def unmatched_codes(self) -> list[tuple[str, str, int]]:
+        """(offence_code, ho_class, crimes) of crimes no weight could be found for."""
+        rows = (
+            self.con.cursor()
+            .sql(
+                """
+                select coalesce(offence_code, '(none)'), coalesce(ho_class, '(none)'), count(*)
+                from crimes where basis = 'unmatched'
+                group by all order by 3 desc, 1, 2
+                """
+            )
+            .fetchall()
+        )
+        return [(str(a), str(b), int(n)) for a, b, n in rows]
+
+    def reject_summary(self) -> list[tuple[str, str, str, int]]:
+        """(table, column, reason, rows) over every failed check, largest first."""
+        rows = (
+            self.con.cursor()
+            .sql(
+                """
+                select table_name, coalesce(column_name, ''),
+                       regexp_replace(reason, ' \\(.*\\)$', '') as reason, count(*)
+                from rejects group by all order by 4 desc, 1, 2, 3
+                """
+            )
+            .fetchall()
+        )
+        return [(str(t), str(c), str(r), int(n)) for t, c, r, n in rows]
+
+
+def _latest_recorded(con: duckdb.DuckDBPyConnection, today: date) -> date | None:
+    """The latest recorded_date that is not in the future: without extract.json the as-of
+    date is the latest recorded date (contract §1), but one mistyped date (2099) must not
+    become the as-of date and stretch the run over decades; it is rejected instead as
+    after the as-of date."""
+    [(latest,)] = (
+        con.cursor().sql(sql.load("staging/latest_recorded"), params={"today": today}).fetchall()
+    )
+    return latest if isinstance(latest, date) else None
+
+
+def _load_reference(con: duckdb.DuckDBPyConnection, ws: WeightSet) -> None:
+    con.cursor().sql(
+        f"""
+        create or replace table ref_lsoa as
+        select * from read_csv({_literal(lsoa_path().as_posix())}, header = true,
+            columns = {{
+                'lsoa_code': 'VARCHAR', 'lsoa_name': 'VARCHAR',
+                'neighbourhood_code': 'VARCHAR', 'neighbourhood_name': 'VARCHAR',
+                'district_code': 'VARCHAR', 'district_name': 'VARCHAR', 'area': 'VARCHAR',
+                'centroid_lat': 'DOUBLE', 'centroid_lon': 'DOUBLE'}})
+        """
+    )
+    con.cursor().sql(sql.load("staging/ho_class_macro"))
+    sql.create_table(con, "ref_weights", "reference/weights", {"path": ws.path.as_posix()})
+    rules = {"ref_retired": "retired_subclasses", "ref_class_typical": "class_typical"}
+    for table, name in rules.items():
+        path = offence_rules_path(name).as_posix()
+        sql.create_table(con, table, f"reference/{name}", {"path": path})
+
+
+@contextmanager
+def prepare(
+    extract_path: Path,
+    weights: str | None = None,
+    policy: Policy | None = None,
+    progress: Progress = silent,
+    as_of: date | None = None,
+) -> Iterator[Prepared]:
+    """Open, validate and stage an extract; the connection closes on exit. ``as_of``
+    overrides the extract's (a rerun uses its manifest's)."""
+    policy = policy or Policy()
+    ws = load_weight_set(weights or policy.weights)
+    progress("reading extract", 0.0)
+    extract = locate(Path(extract_path))
+    con = duckdb.connect(config={"preserve_insertion_order": True})
+    try:
+        register(con, extract, timezone=policy.timezone)
+        _load_reference(con, ws)
+        source = "given"
+        if as_of is None:
+            source = "extract.json"
+            as_of = extract.meta.as_of
+        if as_of is None:
+            source = "latest recorded_date"
+            as_of = _latest_recorded(con, date.today())
+        if as_of is None:
+            source, as_of = "today", date.today()
+        progress("validating", 0.1)
+        counts = validate(con, as_of)
+        progress("staging", 0.5)
+        sql.create_table(
+            con,
+            "crimes",
+            "staging/crimes",
+            {
+                "historic_months": policy.historic_months,
+                "historic_counted": policy.historic_counted,
+                "class_rule": policy.class_rule,
+            },
+        )
+        for view in ("persons", "victims", "suspects"):
+            sql.create_view(con, view, f"staging/{view}")
+        sql.create_table(con, "victimisations", "staging/victimisations")
+        progress("prepared", 0.6)
+        yield Prepared(con, extract, as_of, policy, ws, counts, source)
+    finally:
+        con.close()

@@ -1,0 +1,216 @@
+"""Score a prepared extract: the monthly victim, offender and DA dyad lists.
+
+Runs the ``sql/lists`` stage for every list month at once: a ``list_months`` table holds each
+month's window (and the month before the first, so that the first month's new/continuing
+status is right), and each list is one query over it. Outputs are Arrow tables ordered by
+month and rank, with exact decimal harm, ready to publish.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import pyarrow as pa
+
+from chi import sql
+from chi.months import add_months, month_end, month_label, parse_month
+from chi.offences import in_group, resolve
+from chi.progress import Progress, silent
+from chi.scoring.prepare import Prepared
+
+
+def complete_months(p: Prepared) -> list[str]:
+    """Every complete month of the extract: from the first recorded crime's month to the
+    last month that ends on or before the as-of date."""
+    [(first,)] = p.con.cursor().sql("select min(recorded_date) from crimes").fetchall()
+    if first is None:
+        return []
+    start = date(first.year, first.month, 1)
+    last = date(p.as_of.year, p.as_of.month, 1)
+    if month_end(last) > p.as_of:
+        last = add_months(last, -1)
+    out = []
+    while start <= last:
+        out.append(month_label(start))
+        start = add_months(start, 1)
+    return out
+
+
+def first_month(p: Prepared) -> str | None:
+    """The extract's first month: the calendar month of its earliest recorded crime."""
+    [(first,)] = p.con.cursor().sql("select min(recorded_date) from crimes").fetchall()
+    return None if first is None else month_label(date(first.year, first.month, 1))
+
+
+def partial_months(p: Prepared, months: list[str]) -> list[str]:
+    """The ``months`` whose window starts before the extract's first month: their lists hold
+    only part of a window, so they grow as the window fills and are not comparable."""
+    first = first_month(p)
+    if first is None:
+        return []
+    start = parse_month(first)
+    w = p.policy.window_months
+    return [m for m in months if add_months(parse_month(m), 1 - w) < start]
+
+
+def _create_list_months(p: Prepared, months: list[str]) -> None:
+    wanted = {parse_month(m) for m in months}
+    padded = sorted(wanted | {add_months(m, -1) for m in wanted})
+    rows = [
+        {
+            "month": month_label(m),
+            "month_start": m,
+            "month_end": month_end(m),
+            "window_start": add_months(m, 1 - p.policy.window_months),
+            "previous_month": month_label(add_months(m, -1)),
+            "in_range": m in wanted,
+        }
+        for m in padded
+    ]
+    table = pa.Table.from_pylist(
+        rows,
+        schema=pa.schema(
+            [
+                ("month", pa.string()),
+                ("month_start", pa.date32()),
+                ("month_end", pa.date32()),
+                ("window_start", pa.date32()),
+                ("previous_month", pa.string()),
+                ("in_range", pa.bool_()),
+            ]
+        ),
+    )
+    cur = p.con.cursor()
+    cur.register("list_months_arrow", table)
+    cur.sql("create or replace table list_months as select * from list_months_arrow")
+    cur.unregister("list_months_arrow")
+
+
+@dataclass(frozen=True)
+class Lists:
+    months: list[str]
+    victim_list: pa.Table
+    victim_exits: pa.Table
+    offender_list: pa.Table
+    dyads: pa.Table
+    victim_sizing: pa.Table
+
+
+def _in_range(p: Prepared, table: str) -> pa.Table:
+    # The *_all tables are written in (month, rank) order and a filter of one table keeps
+    # insertion order (preserve_insertion_order), so they are not sorted again.
+    return (
+        p.con.cursor()
+        .sql(f"select * exclude (in_range) from {table} where in_range")
+        .to_arrow_table()
+    )
+
+
+def score(p: Prepared, months: list[str], progress: Progress = silent) -> Lists:
+    """Compute every list for ``months`` (``YYYY-MM`` labels) under ``p.policy``."""
+    if not months:
+        raise ValueError("no list months: the extract has no complete month of crimes")
+    pol = p.policy
+    _create_list_months(p, months)
+    progress("victim windows", 0.65)
+    sql.create_table(p.con, "person_months", "lists/person_months")
+    thresholds = {
+        "min_harm": pol.min_harm,
+        "min_crimes": pol.min_crimes,
+        "window_months": pol.window_months,
+    }
+    sql.create_table(p.con, "victim_list_all", "lists/victim_list", thresholds)
+    victim_exits = sql.run(p.con, "lists/victim_exits").to_arrow_table()
+    victim_sizing = _victim_sizing(p)
+    progress("offender list", 0.75)
+    sql.create_table(p.con, "offender_crimes", "lists/offender_crimes")
+    sql.create_table(p.con, "da_links", "lists/da_links")
+    sql.create_table(p.con, "da_serial", "lists/da_serial")
+    window = {"window_months": pol.window_months}
+    sql.create_table(p.con, "offender_victims", "lists/offender_victims", window)
+    sql.create_table(
+        p.con,
+        "offender_list_all",
+        "lists/offender_list",
+        {
+            "min_harm": pol.offender_min_harm,
+            "min_crimes": pol.offender_min_crimes,
+            "rfg_recency": pol.rfg_recency,
+            "rfg_frequency": pol.rfg_frequency,
+            "rfg_gravity": pol.rfg_gravity,
+            **window,
+        },
+    )
+    progress("DA dyads", 0.85)
+    sql.create_table(p.con, "dyads_all", "lists/dyads", {"min_harm": pol.min_harm, **window})
+    lists = Lists(
+        months=list(months),
+        victim_list=_in_range(p, "victim_list_all"),
+        victim_exits=victim_exits,
+        offender_list=_in_range(p, "offender_list_all"),
+        dyads=_in_range(p, "dyads_all"),
+        victim_sizing=victim_sizing,
+    )
+    for table in _INTERMEDIATE:
+        p.con.cursor().sql(f"drop table if exists {table}")
+    return lists
+
+
+# Tables only the lists are built from: dropped once the lists are out, to free memory (the
+# *_all tables stay: publishing reads them).
+_INTERMEDIATE = ("person_months", "offender_crimes", "da_links", "da_serial", "offender_victims")
+
+
+def _create_specialist_offences(p: Prepared) -> None:
+    """``specialist_offences``: each (offence_code, ho_class) of the victimisations that is in
+    one of the policy's specialist groups, with the first such group's team and position."""
+    pol = p.policy
+    groups = [] if pol.specialist_rule == "none" else resolve(g for g, _ in pol.specialist_teams)
+    teams = [t for _, t in pol.specialist_teams]
+    pairs = (
+        p.con.cursor()
+        .sql("select distinct offence_code, ho_class from victimisations order by all")
+        .fetchall()
+    )
+    rows = []
+    for code, ho in pairs:
+        for priority, group in enumerate(groups):
+            if in_group(group, code, ho):
+                rows.append(
+                    {
+                        "offence_code": code,
+                        "ho_class": ho,
+                        "team": teams[priority],
+                        "priority": priority,
+                    }
+                )
+                break
+    table = pa.Table.from_pylist(
+        rows,
+        schema=pa.schema(
+            [
+                ("offence_code", pa.string()),
+                ("ho_class", pa.string()),
+                ("team", pa.string()),
+                ("priority", pa.int32()),
+            ]
+        ),
+    )
+    cur = p.con.cursor()
+    cur.register("specialist_offences_arrow", table)
+    cur.sql(
+        "create or replace table specialist_offences as select * from specialist_offences_arrow"
+    )
+    cur.unregister("specialist_offences_arrow")
+
+
+def _victim_sizing(p: Prepared) -> pa.Table:
+    """The victim list sized for action (``sql/lists/victim_sizing.sql``)."""
+    _create_specialist_offences(p)
+    params = {
+        "min_harm": p.policy.min_harm,
+        "min_crimes": p.policy.min_crimes,
+        "list_size": p.policy.list_size,
+    }
+    return sql.run(p.con, "lists/victim_sizing", params).to_arrow_table()
