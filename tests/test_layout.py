@@ -138,3 +138,19 @@ def test_no_import_circles() -> None:
 def test_month_arithmetic_lives_in_one_module(name: str) -> None:
     defined = [_module(p) for p in CHI.rglob("*.py") if f"\ndef {name}(" in p.read_text()]
     assert defined == ["chi.months"]
+
+
+def test_the_readme_pipeline_map_names_every_package_and_base_module() -> None:
+    readme = (CHI.parent / "README.md").read_text()
+    section = readme[
+        readme.index("## The pipeline") : readme.index("\n## ", readme.index("## The pipeline") + 5)
+    ]
+    packages = sorted(p.parent.name for p in CHI.glob("*/__init__.py"))
+    base = sorted(p.name for p in CHI.glob("*.py") if not p.name.startswith("__"))
+    missing = [
+        f"chi/{p}/"
+        for p in packages
+        if f"`chi/{p}/`" not in section and f"`chi/{p}/`," not in section
+    ]
+    missing += [f"chi/{m}" for m in base if f"`chi/{m}`" not in section]
+    assert missing == []
