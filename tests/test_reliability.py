@@ -248,11 +248,15 @@ def test_a_killed_publish_leaves_a_folder_the_next_publish_removes(
         """
 import sys, time
 from pathlib import Path
+import threading
 import chi.scoring.runs as r
 real = r._write
+said = threading.Lock()
 def slow(table, path):
     out = real(table, path)
-    print("writing", flush=True)
+    with said:  # files are written in parallel: one line per file, never interleaved
+        sys.stdout.write("writing\n")
+        sys.stdout.flush()
     time.sleep(60)
     return out
 r._write = slow
