@@ -255,7 +255,7 @@ said = threading.Lock()
 def slow(table, path):
     out = real(table, path)
     with said:  # files are written in parallel: one line per file, never interleaved
-        sys.stdout.write("writing\n")
+        sys.stdout.write("writing\\n")
         sys.stdout.flush()
     time.sleep(60)
     return out
