@@ -51,7 +51,10 @@ def _store(config: Path | None) -> Store:
     except ValueError as exc:
         typer.echo(f"chi: {exc}", err=True)
         raise typer.Exit(2) from None
-    return Store(cfg.state_path)
+    from chi.passwords import PasswordPolicy
+
+    # Every password set from here passes the configuration's one policy.
+    return Store(cfg.state_path, password_policy=PasswordPolicy.from_config(cfg))
 
 
 def _actor() -> str:

@@ -34,10 +34,13 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
+if TYPE_CHECKING:
+    from chi.passwords import PasswordPolicy
 
 Migration = str | Callable[[sqlite3.Connection], None]
 
@@ -188,9 +191,16 @@ class Session:
 
 
 class Store:
-    def __init__(self, path: Path, hasher: PasswordHasher | None = None) -> None:
+    def __init__(
+        self,
+        path: Path,
+        hasher: PasswordHasher | None = None,
+        password_policy: PasswordPolicy | None = None,
+    ) -> None:
         self.path = Path(path)
         self.hasher = hasher or PasswordHasher()
+        self.password_policy = password_policy
+        """The policy every new password passes (None: chi.passwords' default)."""
         if self.path.is_dir():
             raise StoreError(f"{self.path}: is a folder, not a state store file")
         if not self.path.parent.is_dir():
@@ -274,7 +284,7 @@ class Store:
         if demo and not password:
             raise StoreError("a demo account needs a password")
         if not demo:
-            _check_password_policy(password, username)
+            _check_password_policy(password, username, self.password_policy)
         hashed = self.hasher.hash(password)
         try:
             with self.transaction() as con:
@@ -304,7 +314,7 @@ class Store:
         if account is None:
             raise StoreError(f"no account named {username!r}")
         if not account.demo:
-            _check_password_policy(password, username)
+            _check_password_policy(password, username, self.password_policy)
         hashed = self.hasher.hash(password)
         with self.transaction() as con:
             cur = con.execute(
@@ -747,10 +757,12 @@ def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def _check_password_policy(password: str, username: str) -> None:
+def _check_password_policy(
+    password: str, username: str, policy: PasswordPolicy | None = None
+) -> None:
     from chi.passwords import problems
 
-    found = problems(password, username)
+    found = problems(password, username, policy)
     if found:
         raise StoreError("; ".join(found))
 

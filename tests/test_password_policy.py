@@ -1,15 +1,44 @@
-"""The local-account password policy (store and command line): length, breached or easily
-guessed passwords, the username; a new password ends the account's sessions."""
+"""The local-account password policy (unit, store and command line): length; the username and
+passwords built on its parts (de-leeted, case-folded, reversed, digits and symbols around);
+breached passwords from chi's sample, a force's Pwned Passwords mirror (range folder or
+sorted file) and the range API (a local HTTP server here, never the internet); a new
+password ends the account's sessions. Expectations are written out by hand."""
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import http.server
+import random
+import threading
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from argon2 import PasswordHasher
+from typer.testing import CliRunner
 
-from chi.passwords import problems
+from chi.breached import RangeFolder, SortedHashFile
+from chi.cli import app
+from chi.config import load_config
+from chi.passwords import (
+    BREACHED,
+    BREACHED_CORE,
+    NO_MAINTAINED_CHECK,
+    PasswordPolicy,
+    built_on_username,
+    candidates,
+    problems,
+)
 from chi.store import Store, StoreError
+
+NOT_USERNAME = "must not contain the username"
+GOOD = ["plinth marmalade otter kite", "correct horse battery", "vesper quokka lantern"]
+
+
+def sha1(text: str) -> str:
+    return hashlib.sha1(text.encode()).hexdigest().upper()
 
 
 @pytest.fixture
@@ -17,32 +46,33 @@ def store(tmp_path: Path) -> Store:
     return Store(tmp_path / "s.sqlite", hasher=PasswordHasher(time_cost=1, memory_cost=1024))
 
 
+# --- length, guessability, the store ---------------------------------------------------
+
+
 @pytest.mark.parametrize(
-    ("password", "words"),
+    ("password", "username", "words"),
     [
-        ("short pass", "at least 12"),
-        ("password1234", "leaked in breaches"),
-        ("qwertyuiop123", "leaked in breaches"),
-        ("iloveyou1234", "too easy to guess"),
-        ("aaaaaaaaaaaa", "too easy to guess"),
-        ("123456789012", "too easy to guess"),
-        ("jsmith-secret-1", "must not contain the username"),
-        ("JSmith2025!!xx", "must not contain the username"),
-        ("smith and more words", "must not contain the username"),
+        ("short pass", "jsmith", "at least 12"),
+        ("password1234", "jsmith", "leaked in breaches"),
+        ("qwertyuiop123", "jsmith", "leaked in breaches"),
+        ("iloveyou1234", "jsmith", "leaked in breaches with a few characters added"),
+        ("aaaaaaaaaaaa", "jsmith", "leaked in breaches"),  # "aaaaaaaa" and 4 more
+        ("mnbvcxzlkjhg", "jsmith", "too easy to guess"),  # a keyboard walk
+        ("123456789012", "jsmith", "leaked in breaches"),
+        ("jsmith-secret-1", "jsmith", NOT_USERNAME),
+        ("JSmith2025!!xx", "jsmith", NOT_USERNAME),
+        ("smith and more words", "j.smith", NOT_USERNAME),
     ],
 )
-def test_weak_passwords_are_refused(store: Store, password: str, words: str) -> None:
-    assert any(
-        words in p for p in problems(password, "j.smith" if "smith " in password else "jsmith")
-    )
+def test_weak_passwords_are_refused(store: Store, password: str, username: str, words: str) -> None:
+    assert any(words in p for p in problems(password, username))
     with pytest.raises(StoreError, match=words) as err:
-        store.add_user("j.smith" if "smith " in password else "jsmith", password, "analyst")
+        store.add_user(username, password, "analyst")
     assert password not in str(err.value), "the message never quotes the password"
+    assert store.account(username) is None
 
 
-@pytest.mark.parametrize(
-    "password", ["correct horse battery", "tr0ub4dor&3xyzq", "plinth marmalade otter kite"]
-)
+@pytest.mark.parametrize("password", GOOD)
 def test_strong_passwords_are_accepted(store: Store, password: str) -> None:
     assert problems(password, "jsmith") == []
     store.add_user("jsmith", password, "analyst")
@@ -55,6 +85,8 @@ def test_set_password_applies_the_policy_and_ends_sessions(store: Store) -> None
     assert store.touch_session(session.token, 60) == "jsmith"
     with pytest.raises(StoreError, match="leaked"):
         store.set_password("jsmith", "password1234")
+    with pytest.raises(StoreError, match=NOT_USERNAME):
+        store.set_password("jsmith", "J5m1th.2024!!")
     assert store.touch_session(session.token, 60) == "jsmith", "a refused change ends nothing"
     store.set_password("jsmith", "plinth marmalade otter kite")
     assert store.touch_session(session.token, 60) is None
@@ -63,3 +95,298 @@ def test_set_password_applies_the_policy_and_ends_sessions(store: Store) -> None
 def test_demo_accounts_are_outside_the_policy(store: Store) -> None:
     store.add_user("sergeant", "demo", "analyst", demo=True)
     assert store.check_password("sergeant", "demo").account is not None
+
+
+# --- the username ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("username", "password"),
+    [
+        ("bob.jones", "B0b.J0nes.2024!"),  # leetspeak of the whole username
+        ("bob.jones", "J0NES-b0b-2024!!"),  # parts swapped, digits and symbols around
+        ("bob.jones", "senoj.bob.1999!"),  # a part reversed
+        ("bob.jones", "bobbobbob!2024"),  # one part repeated
+        ("bob.jones", "Jones is the best 1"),  # a part of four or more letters inside
+        ("bob.jones", "the best $en0j ever"),  # ... reversed and de-leeted
+        ("bob_jones-99", "8obJones!!!!!!"),  # 8 for b; the username's digits split it
+        ("amy", "Amy!2024!2024!"),  # a three-letter username with digits around
+        ("amy", "ymA2024-12-01!!"),  # ... reversed
+        ("a", "a!2024!2024!2024"),  # a one-letter username, digits and symbols around
+        ("j.smith", "Smith.J.1234!!"),  # the parts in another order
+        ("j.smith", "J5m1th.2024!!"),  # 5 for s, 1 for i
+        ("ｊｓｍｉｔｈ", "jsmith-secret-1"),  # full-width letters are the same letters
+        ("pc1234", "pc1234pc1234!!"),  # the username as typed, digits included
+        ("jsmith", "htimsj plus words"),  # the whole username reversed
+    ],
+)
+def test_passwords_built_on_the_username_are_refused(
+    store: Store, username: str, password: str
+) -> None:
+    assert built_on_username(password, username)
+    found = problems(password, username)
+    assert any(NOT_USERNAME in p for p in found), found
+    with pytest.raises(StoreError, match=NOT_USERNAME) as err:
+        store.add_user(username, password, "analyst")
+    assert password not in str(err.value)
+
+
+@pytest.mark.parametrize(
+    ("username", "password"),
+    [
+        # One- and two-letter usernames, and three-letter parts, refuse only passwords made
+        # of them: a good passphrase that happens to hold their letters is accepted.
+        ("a", "correct horse battery"),
+        ("a", "plinth marmalade otter kite"),
+        ("e", "vesper quokka lantern"),
+        ("jo", "plinth marmalade otter kite"),
+        ("j.smith", "plinth marmalade otter kite"),
+        ("ann.lee", "planning a kestrel voyage"),  # "ann" inside "planning"
+        ("bob.jones", "vesper quokka lantern"),
+    ],
+)
+def test_good_passwords_are_accepted_for_short_usernames(
+    store: Store, username: str, password: str
+) -> None:
+    assert not built_on_username(password, username)
+    assert problems(password, username) == []
+    store.add_user(username, password, "analyst")
+    assert store.check_password(username, password).account is not None
+
+
+def test_a_password_with_no_letters_is_not_built_on_a_username() -> None:
+    assert not built_on_username("2024-12-01 19:45", "j.smith")
+
+
+# --- breached passwords: chi's sample ----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("password", "message"),
+    [
+        ("correcthorsebatterystaple", BREACHED),  # xkcd 936
+        ("Correct Horse Battery Staple", BREACHED),  # the same, with case and spaces
+        ("Tr0ub4dor&3xyz", BREACHED_CORE),  # xkcd 936's other one, three letters added
+        ("xyTr0ub4dor&3", BREACHED_CORE),  # ... two letters in front
+        ("1correcthorsebatterystaple!", BREACHED_CORE),
+        ("P@ssw0rd2024", BREACHED_CORE),  # "p@ssw0rd" is in the sample
+        ("football2024", BREACHED_CORE),
+        ("trustno1!!!!", BREACHED_CORE),
+        ("Summer2024!!", BREACHED_CORE),  # a season and a year
+        ("Liverpool2024!", BREACHED_CORE),  # a team and a year
+        ("Qwerty123456!", BREACHED_CORE),
+    ],
+)
+def test_famous_breached_passwords_and_their_variants_are_refused(
+    store: Store, password: str, message: str
+) -> None:
+    found = problems(password, "jsmith")
+    assert any(message in p for p in found), found
+    with pytest.raises(StoreError, match="leaked in breaches") as err:
+        store.add_user("jsmith", password, "analyst")
+    assert password not in str(err.value)
+
+
+def test_candidates_cut_at_most_four_characters_from_the_ends() -> None:
+    # "Ab12345678Cd" as typed and lower-cased (no spaces to drop): 15 ways each to cut 0-4
+    # characters; 3 cuts of the lower-cased form (1 in front and 2 or 3 behind, 2 and 2)
+    # remove both capitals and so repeat one of the first form: 27. The letters are its
+    # ends, so no digits or symbols around are dropped.
+    got = candidates("Ab12345678Cd")
+    assert got[0] == "Ab12345678Cd" and "b12345678C" in got and "12345678" in got
+    assert "2345678" not in got, "five characters cut: too many"
+    assert len(got) == 27
+    # "Summer2024!!": six digits and symbols around "Summer" are dropped, seven are not.
+    assert "Summer" in candidates("Summer2024!!") and "summer" in candidates("Summer2024!!")
+    assert "Summer" not in candidates("Summer2024!!!")
+
+
+# --- breached passwords: a force's mirror ------------------------------------------------
+
+
+def range_folder(tmp: Path, breached: dict[str, int], passwords: list[str]) -> Path:
+    """A mirror as ``haveibeenpwned-downloader -s false`` writes it: one file per prefix,
+    ``SUFFIX:COUNT`` lines (a few decoys in each), for every prefix the passwords need."""
+    folder = tmp / "hibp"
+    folder.mkdir()
+    prefixes = {sha1(c)[:5] for p in passwords for c in candidates(p)}
+    prefixes |= {h[:5] for h in breached}
+    for prefix in prefixes:
+        lines = [f"{prefix}{i:035X}"[5:] + ":3" for i in range(3)]
+        lines += [h[5:] + f":{n}" for h, n in breached.items() if h.startswith(prefix)]
+        (folder / f"{prefix}.txt").write_text("\r\n".join(sorted(lines)) + "\r\n")
+    return folder
+
+
+def test_a_range_folder_mirror_refuses_what_it_lists(tmp_path: Path) -> None:
+    leaked = "vesper quokka lantern"  # not in chi's sample: only the mirror knows it
+    assert problems(leaked, "jsmith") == []
+    folder = range_folder(tmp_path, {sha1(leaked): 12, sha1("zzz"): 0}, [leaked, GOOD[0]])
+    policy = PasswordPolicy(breached_corpus=folder, production=True)
+    assert policy.problems(leaked, "jsmith") == [BREACHED]
+    assert policy.problems(GOOD[0], "jsmith") == []
+    assert RangeFolder(folder).breached({sha1(leaked), sha1("zzz")}) == {sha1(leaked)}
+
+
+def test_a_mirror_that_cannot_answer_refuses(tmp_path: Path) -> None:
+    folder = range_folder(tmp_path, {}, [])  # no range file for the password's prefixes
+    for corpus in (folder, tmp_path / "nowhere"):
+        found = PasswordPolicy(breached_corpus=corpus, production=True).problems(GOOD[0], "j")
+        assert len(found) == 1 and "could not be made" in found[0], found
+        assert str(corpus) in found[0] and GOOD[0] not in found[0]
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_a_sorted_hash_file_is_searched_exactly(tmp_path: Path, seed: int) -> None:
+    rng = random.Random(seed)
+    hashes = sorted({f"{rng.getrandbits(160):040X}" for _ in range(rng.randint(1, 400))})
+    listed, absent = hashes[::2], hashes[1::2]
+    path = tmp_path / "pwnedpasswords.txt"
+    text = "".join(f"{h}:{rng.randint(1, 9999)}\r\n" for h in listed)
+    path.write_bytes(text.encode()[: -2 if seed == 2 else None])  # seed 2: no final newline
+    probe = set(listed) | set(absent) | {"0" * 40, "F" * 40}
+    assert SortedHashFile(path).breached(probe) == set(listed)
+
+
+def test_chi_config_reads_the_mirror_and_the_cli_uses_it(tmp_path: Path) -> None:
+    leaked = "vesper quokka lantern"
+    (tmp_path / "hibp.txt").write_text(f"{sha1(leaked)}:5\n")
+    (tmp_path / "chi.toml").write_text(
+        '[app]\nstate_path = "s.sqlite"\n[passwords]\nbreached_corpus = "hibp.txt"\n'
+    )
+    config = load_config(tmp_path / "chi.toml")
+    assert config.breached_corpus == tmp_path / "hibp.txt"
+    run = CliRunner().invoke
+    args = ["users", "add", "jsmith", "--role", "analyst", "--password-stdin"]
+    args += ["--config", str(tmp_path / "chi.toml")]
+    result = run(app, args, input=leaked + "\n")
+    assert result.exit_code == 2 and BREACHED in result.output
+    assert leaked not in result.output
+    assert run(app, args, input=GOOD[0] + "\n").exit_code == 0
+    setpw = ["users", "set-password", "jsmith", "--password-stdin"]
+    setpw += ["--config", str(tmp_path / "chi.toml")]
+    result = run(app, setpw, input=leaked + "\n")
+    assert result.exit_code == 2 and BREACHED in result.output
+
+
+def test_production_without_a_maintained_check_sets_no_password(tmp_path: Path) -> None:
+    (tmp_path / "chi.toml").write_text('[app]\nstate_path = "s.sqlite"\n')
+    args = ["users", "add", "jsmith", "--role", "analyst", "--password-stdin"]
+    args += ["--config", str(tmp_path / "chi.toml")]
+    result = CliRunner().invoke(app, args, input=GOOD[0] + "\n")
+    assert result.exit_code == 2 and NO_MAINTAINED_CHECK in result.output
+    assert Store(tmp_path / "s.sqlite").account("jsmith") is None
+    # A demonstration configuration checks the sample only.
+    (tmp_path / "chi.toml").write_text('[app]\nstate_path = "s.sqlite"\ndemo = true\n')
+    assert CliRunner().invoke(app, args, input=GOOD[0] + "\n").exit_code == 0
+
+
+# --- breached passwords: the range API (a local server) ---------------------------------
+
+
+class FakeRangeApi(http.server.ThreadingHTTPServer):
+    """Answers ``GET /range/XXXXX`` like api.pwnedpasswords.com, with padding, and records
+    every request line and header it was sent."""
+
+    def __init__(self, breached: dict[str, int], delay: float = 0.0, status: int = 200) -> None:
+        self.breached, self.delay, self.status = breached, delay, status
+        self.seen: list[tuple[str, dict[str, str]]] = []
+        super().__init__(("127.0.0.1", 0), _RangeHandler)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}/range/"
+
+
+class _RangeHandler(http.server.BaseHTTPRequestHandler):
+    server: FakeRangeApi
+
+    def do_GET(self) -> None:
+        self.server.seen.append((self.path, dict(self.headers.items())))
+        time.sleep(self.server.delay)
+        prefix = self.path.rsplit("/", 1)[-1]
+        lines = [h[5:] + f":{n}" for h, n in self.server.breached.items() if h[:5] == prefix]
+        lines.append("0" * 35 + ":0")  # padding: not a breach
+        body = "\r\n".join(lines).encode()
+        with contextlib.suppress(OSError):  # the client may have timed out and gone
+            self.send_response(self.server.status)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def serve() -> Iterator[list[FakeRangeApi]]:
+    servers: list[FakeRangeApi] = []
+    yield servers
+    for s in servers:
+        s.shutdown()
+        s.server_close()
+
+
+def start(servers: list[FakeRangeApi], server: FakeRangeApi) -> FakeRangeApi:
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    servers.append(server)
+    return server
+
+
+def test_the_range_api_sends_only_five_characters_of_each_hash(
+    serve: list[FakeRangeApi],
+) -> None:
+    leaked = "vesper quokka lantern"
+    api = start(serve, FakeRangeApi({sha1(leaked): 41, sha1("0" * 5 + "x"): 0}))
+    policy = PasswordPolicy(breached_api=True, breached_api_url=api.url, production=True)
+    assert policy.problems(leaked, "jsmith") == [BREACHED]
+    assert api.seen, "the API was asked"
+    for path, headers in api.seen:
+        prefix = path.removeprefix("/range/")
+        assert len(prefix) == 5 and all(c in "0123456789ABCDEF" for c in prefix)
+        assert headers.get("Add-Padding") == "true"
+        sent = path + repr(headers)
+        assert sha1(leaked) not in sent and sha1(leaked)[5:] not in sent
+        assert leaked not in sent
+    asked = {p.removeprefix("/range/") for p, _ in api.seen}
+    assert asked == {sha1(c)[:5] for c in candidates(leaked)}, "each prefix asked once"
+    assert len(asked) == len(api.seen)
+    api.seen.clear()
+    assert policy.problems(GOOD[0], "jsmith") == [], "padding entries are not breaches"
+
+
+def test_an_unreachable_or_failing_api_refuses_in_production(
+    serve: list[FakeRangeApi],
+) -> None:
+    slow = start(serve, FakeRangeApi({}, delay=2.0))
+    broken = start(serve, FakeRangeApi({}, status=500))
+    closed = FakeRangeApi({})
+    closed_url = closed.url
+    closed.server_close()  # nothing listens there now
+    for url, words in [(slow.url, "timed out"), (broken.url, "HTTP 500"), (closed_url, "reached")]:
+        policy = PasswordPolicy(
+            breached_api=True, breached_api_url=url, breached_api_timeout=0.5, production=True
+        )
+        began = time.monotonic()
+        found = policy.problems(GOOD[0], "jsmith")
+        assert len(found) == 1 and "could not be made" in found[0] and words in found[0], found
+        assert GOOD[0] not in found[0]
+        assert time.monotonic() - began < 5, "one timeout, not one per prefix"
+        opened = PasswordPolicy(
+            breached_api=True, breached_api_url=url, breached_api_timeout=0.5,
+            breached_api_fail_open=True, production=True,
+        )  # fmt: skip
+        assert opened.problems(GOOD[0], "jsmith") == [], "fail-open accepts"
+
+
+def test_fail_open_defaults_to_closed_in_production_and_open_in_a_demo(tmp_path: Path) -> None:
+    path = tmp_path / "chi.toml"
+    path.write_text("[passwords]\nbreached_api = true\n")
+    assert not PasswordPolicy.from_config(load_config(path)).breached_api_fail_open
+    path.write_text("[app]\ndemo = true\n[passwords]\nbreached_api = true\n")
+    assert PasswordPolicy.from_config(load_config(path)).breached_api_fail_open
+    path.write_text("[passwords]\nbreached_api = true\nbreached_api_fail_open = true\n")
+    assert PasswordPolicy.from_config(load_config(path)).breached_api_fail_open
+    path.write_text('[passwords]\nbreached_api_url = "ftp://x"\n')
+    with pytest.raises(ValueError, match="http"):
+        load_config(path)
