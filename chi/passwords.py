@@ -293,3 +293,18 @@ def built_on_username(password: str, username: str) -> bool:
     return len(raw_user) >= MIN_PART and (
         raw_user in raw_password or raw_user[::-1] in raw_password
     )
+
+
+def startup_warning(config: AppConfig) -> str | None:
+    """What the server says at start-up about the password policy (None: nothing): a
+    production configuration with local accounts but no maintained breached-password check
+    sets no password (``chi users`` refuses) and warns here."""
+    if config.demo or config.auth_mode != "local":
+        return None
+    if PasswordPolicy.from_config(config).maintained:
+        return None
+    return (
+        "no maintained breached-password check is configured ([passwords] breached_corpus "
+        "or breached_api): `chi users add` and `set-password` refuse to set passwords until "
+        "one is; passwords set before were checked against chi's sample only"
+    )

@@ -502,6 +502,16 @@ class Store:
         with self.connection() as con:
             return verify_chain(con)
 
+    def audit_hashes(self, ids: list[int]) -> dict[int, str]:
+        """The stored hash of each of the entries ``ids`` (those that exist)."""
+        out: dict[int, str] = {}
+        with self.connection() as con:
+            for entry_id in ids:
+                row = con.execute("select hash from audit where id = ?", (entry_id,)).fetchone()
+                if row is not None:
+                    out[entry_id] = str(row[0])
+        return out
+
     def audit_log(
         self,
         username: str | None = None,

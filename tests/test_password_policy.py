@@ -390,3 +390,36 @@ def test_fail_open_defaults_to_closed_in_production_and_open_in_a_demo(tmp_path:
     path.write_text('[passwords]\nbreached_api_url = "ftp://x"\n')
     with pytest.raises(ValueError, match="http"):
         load_config(path)
+
+
+def test_only_chi_users_sets_passwords_and_it_uses_the_configured_policy(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every call in chi that sets a password is in chi/cli_app.py, whose store carries the
+    policy of the configuration (a new path would have to be added here knowingly)."""
+    import ast
+
+    root = Path(__file__).resolve().parent.parent / "chi"
+    calls: list[tuple[str, str, bool]] = []
+    for path in sorted(root.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr in ("add_user", "set_password")
+            ):
+                demo = any(k.arg == "demo" for k in node.keywords)
+                calls.append((path.relative_to(root).as_posix(), node.func.attr, demo))
+    assert sorted(calls) == [
+        ("cli_app.py", "add_user", False),
+        ("cli_app.py", "add_user", True),  # chi demo's accounts, outside the policy
+        ("cli_app.py", "set_password", False),
+    ]
+    from chi import cli_app
+
+    (tmp_path / "chi.toml").write_text(
+        '[app]\nstate_path = "s.sqlite"\n[passwords]\nbreached_api = true\n'
+    )
+    monkeypatch.setenv("CHI_CONFIG", str(tmp_path / "chi.toml"))
+    policy = cli_app._store(None).password_policy
+    assert policy is not None and policy.breached_api and policy.production
