@@ -25,6 +25,7 @@ import asyncio
 import os
 import re
 import sqlite3
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -64,11 +65,15 @@ def read_anchors(path: Path) -> list[Anchor]:
     """Every anchor line in ``path``; lines without the mark are skipped, a marked line that
     does not parse is an error naming the file and line."""
     try:
-        text = path.read_text(encoding="utf-8", errors="replace")
+        with path.open(encoding="utf-8", errors="replace", newline=None) as f:
+            return _anchors(path, f)
     except OSError as exc:
         raise StoreError(f"{path}: the anchor file cannot be read ({type(exc).__name__})") from None
+
+
+def _anchors(path: Path, lines: Iterable[str]) -> list[Anchor]:
     out: list[Anchor] = []
-    for number, line in enumerate(text.splitlines(), start=1):
+    for number, line in enumerate(lines, start=1):  # line by line: a server log may be long
         if MARK not in line:
             continue
         match = _LINE.search(line)
@@ -133,7 +138,8 @@ def anchor_now(store: Store, path: Path | None, log: TextIO) -> str | None:
             append_anchor(path, line)
         return line
     except (OSError, StoreError, sqlite3.Error) as exc:
-        print(f"chi: no audit anchor written ({type(exc).__name__})", file=log, flush=True)
+        to = f" to {path}" if path is not None else ""
+        print(f"chi: no audit anchor written{to} ({type(exc).__name__})", file=log, flush=True)
         return None
 
 

@@ -81,7 +81,8 @@ class RangeFolder:
     name: str = "the breached-password mirror"
 
     def _range(self, prefix: str) -> dict[str, int]:
-        for candidate in (self.path / f"{prefix}.txt", self.path / prefix):
+        names = (f"{prefix}.txt", prefix, f"{prefix.lower()}.txt", prefix.lower())
+        for candidate in (self.path / name for name in names):
             if candidate.is_file():
                 try:
                     text = candidate.read_text(encoding="utf-8")

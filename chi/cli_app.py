@@ -357,8 +357,17 @@ def audit_verify(anchor: AnchorOption = None, config: ConfigOption = None) -> No
 
     store = _store(config)
     if anchor is None:
-        configured = load_config(config).audit_anchor_file
-        anchor = configured if configured is not None and configured.is_file() else None
+        anchor = load_config(config).audit_anchor_file
+        if anchor is not None and not anchor.exists():
+            # Configured, so the app or `chi audit anchor` should have written it: gone, it
+            # can no longer show entries cut off the end.
+            typer.echo(
+                f"chi: the anchor file {anchor} ([audit] anchor_file) is missing, so entries "
+                "cut off the end of the log cannot be seen; restore it, or start a new one "
+                "with `chi audit anchor`",
+                err=True,
+            )
+            raise typer.Exit(1)
     try:
         # Read before the chain, so no head is recorded after the chain was read.
         anchors = [] if anchor is None else read_anchors(anchor)

@@ -40,6 +40,7 @@ the policy: they exist only in demonstration mode.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
@@ -78,6 +79,15 @@ _LEET = {
     "0": "o", "1": "i", "!": "i", "|": "i", "l": "i", "3": "e", "4": "a", "@": "a",
     "5": "s", "$": "s", "7": "t", "+": "t", "8": "b", "9": "g",
 }  # fmt: skip
+"""Look-alikes read as one letter, for comparing with the username (``l`` and ``i`` alike)."""
+_DELEET_I = {k: v for k, v in _LEET.items() if k != "l"}
+_DELEET_L = _DELEET_I | {"1": "l", "|": "l", "!": "l"}
+"""Look-alikes read as letters, for looking a password up (``P@55w0rd`` is ``password``)."""
+_LATIN = str.maketrans(
+    "АВЕКМНОРСТХУІЈЅаеорсухіјѕкмΑΒΕΖΗΙΚΜΝΟΡΤΥΧαεικνορτυχ",
+    "abekmhopctxyijsaeopcyxijskmabezhikmnoptyxaeikvoptux",
+)
+"""Cyrillic and Greek letters that look like Latin ones."""
 
 
 def sample_path() -> Path:
@@ -200,8 +210,8 @@ def variants(password: str) -> list[str]:
 
 def candidates(password: str) -> list[str]:
     """Every variant with up to ``TRIM`` characters cut from its two ends together, and
-    with the digits and symbols around it (up to ``AROUND`` of them) dropped: at least 6
-    characters left."""
+    with the digits and symbols around it (up to ``AROUND`` of them) dropped; then its words
+    de-leeted and run together: each with at least 6 characters left."""
     out: list[str] = []
 
     def add(core: str) -> None:
@@ -219,6 +229,9 @@ def candidates(password: str) -> list[str]:
             end -= 1
         if len(v) - (end - start) <= AROUND:
             add(v[start:end])
+    # Its words de-leeted and run together (``P@55w0rd-2024`` is ``password``).
+    for table in (_DELEET_I, _DELEET_L):
+        add("".join(words(password, table=table)))
     return out
 
 
@@ -230,10 +243,14 @@ def _score(password: str, username: str) -> int:
 
 
 def _fold(text: str) -> str:
-    return unicodedata.normalize("NFKC", text).casefold()
+    """Case-folded, compatibility forms (full-width letters) and accents dropped, Cyrillic
+    and Greek look-alikes read as Latin letters."""
+    plain = unicodedata.normalize("NFKD", text.translate(_LATIN))
+    plain = "".join(c for c in plain if not unicodedata.combining(c))
+    return unicodedata.normalize("NFKC", plain).casefold()
 
 
-def words(text: str, edges: bool = False) -> list[str]:
+def words(text: str, edges: bool = False, table: dict[str, str] = _LEET) -> list[str]:
     """``text`` as de-leeted, case-folded words: runs of letters and look-alike digits and
     symbols that hold a letter. The digits and symbols at a run's ends are dropped (they are
     "around" the word: ``bob!!``), or with ``edges`` read as letters too (``8ob``)."""
@@ -247,11 +264,11 @@ def words(text: str, edges: bool = False) -> list[str]:
             while run and not run[-1].isalpha():
                 run.pop()
         if any(c.isalpha() for c in run):
-            out.append("".join(_LEET.get(c, c) for c in run))
+            out.append("".join(table.get(c, c) for c in run))
         run.clear()
 
     for c in _fold(text):
-        if c.isalpha() or c in _LEET:
+        if c.isalpha() or c in table:
             run.append(c)
         else:
             close()
@@ -260,8 +277,10 @@ def words(text: str, edges: bool = False) -> list[str]:
 
 
 def username_parts(username: str) -> list[str]:
-    """A username's words (``bob.jones2`` -> ``bob``, ``jones``)."""
-    return list(dict.fromkeys(words(username)))
+    """A username's words, split on its separators first (``bob.jones2@force.uk`` ->
+    ``bob``, ``jones``, ``force``, ``uk``: an ``@`` there is no ``a``)."""
+    chunks = re.split(r"[._\-@\s]+", username)
+    return list(dict.fromkeys(w for chunk in chunks for w in words(chunk)))
 
 
 def _made_of(text: str, parts: set[str]) -> bool:

@@ -131,9 +131,12 @@ def test_the_configured_anchor_file_is_the_default(config: Path, tmp_path: Path)
         encoding="utf-8",
     )
     store = filled(config, 3)
-    assert chi("audit", "verify")[0] == 0, "no anchor file yet: the chain alone"
+    code, out = chi("audit", "verify")
+    assert code == 1 and "anchors.log ([audit] anchor_file) is missing" in out
     assert chi("audit", "anchor")[0] == 0
     assert HEAD.match((tmp_path / "anchors.log").read_text().strip())
+    code, out = chi("audit", "verify")
+    assert code == 0 and "matches 1 anchors in" in out
     cut(store, "delete from audit where id = 3")
     code, out = chi("audit", "verify")
     assert code == 1 and "entry 3 is missing" in out

@@ -118,6 +118,9 @@ def test_demo_accounts_are_outside_the_policy(store: Store) -> None:
         ("ｊｓｍｉｔｈ", "jsmith-secret-1"),  # full-width letters are the same letters
         ("pc1234", "pc1234pc1234!!"),  # the username as typed, digits included
         ("jsmith", "htimsj plus words"),  # the whole username reversed
+        ("bob.jones", "Bób.Jönes.2024!"),  # accents dropped
+        ("bob.jones", "\u0412\u043eb.\u0408ones.2024!"),  # Cyrillic В, о and Ј for B, o, J
+        ("bob.jones@force.police.uk", "b0b-j0nes-1234"),  # an e-mail address as username
     ],
 )
 def test_passwords_built_on_the_username_are_refused(
@@ -175,6 +178,9 @@ def test_a_password_with_no_letters_is_not_built_on_a_username() -> None:
         ("Summer2024!!", BREACHED_CORE),  # a season and a year
         ("Liverpool2024!", BREACHED_CORE),  # a team and a year
         ("Qwerty123456!", BREACHED_CORE),
+        ("P@55w0rd1234", BREACHED_CORE),  # de-leeted: "password"
+        ("L3tm31n!2024", BREACHED_CORE),  # de-leeted: "letmein"
+        ("Correct-Horse-Battery-Staple", BREACHED_CORE),  # words run together
     ],
 )
 def test_famous_breached_passwords_and_their_variants_are_refused(
@@ -199,6 +205,9 @@ def test_candidates_cut_at_most_four_characters_from_the_ends() -> None:
     # "Summer2024!!": six digits and symbols around "Summer" are dropped, seven are not.
     assert "Summer" in candidates("Summer2024!!") and "summer" in candidates("Summer2024!!")
     assert "Summer" not in candidates("Summer2024!!!")
+    # Its words de-leeted (1 read as i, then as l) and run together, at the end.
+    assert candidates("L3tm31n!2024")[-2:] == ["letmein", "letmeln"]
+    assert candidates("B1ue-Sky-2024")[-2:] == ["biuesky", "bluesky"]
 
 
 # --- breached passwords: a force's mirror ------------------------------------------------
