@@ -23,7 +23,8 @@ no composition rules). One policy, :class:`PasswordPolicy`, checks every passwor
   is true (the default in a demonstration only). In production (``app.demo = false``)
   a password is refused while neither a mirror nor the API is configured: the bundled
   sample alone is no "maintained breached-password check".
-- **Not easily guessed**: ``zxcvbn`` rates it at least ``MIN_SCORE`` (3 of 4).
+- **Not easily guessed**: ``zxcvbn`` rates it at least ``MIN_SCORE`` (3 of 4), and does
+  not find it whole on the list of breached passwords it ships.
 - **Not the username, nor built on it**: both are case-folded (NFKC) and de-leeted
   (``0``→o, ``1``/``!``/``|``/``l``→i, ``3``→e, ``4``/``@``→a, ``5``/``$``→s, ``7``/``+``→t,
   ``8``→b, ``9``→g) into words, digits and symbols around a word dropped. The username's
@@ -150,7 +151,11 @@ class PasswordPolicy:
         breached = self._breached(password, out)
         if breached:
             out.append(breached)
-        elif not out and _score(password, username) < MIN_SCORE:
+            return out
+        score, listed = _zxcvbn(password, username)
+        if listed:
+            out.append(BREACHED)  # on zxcvbn's frequency list of breached passwords too
+        elif not out and score < MIN_SCORE:
             out.append(
                 "this password is too easy to guess: use three or more random words, "
                 "or a longer passphrase"
@@ -235,11 +240,21 @@ def candidates(password: str) -> list[str]:
     return out
 
 
-def _score(password: str, username: str) -> int:
+def _zxcvbn(password: str, username: str) -> tuple[int, bool]:
+    """zxcvbn's score, and whether it finds the whole password on its list of breached
+    passwords (a few tens of thousands, shipped with it)."""
     from zxcvbn import zxcvbn
 
-    result = zxcvbn(password[:100], user_inputs=[username, *username_parts(username)])
-    return int(result["score"])
+    text = password[:100]
+    result = zxcvbn(text, user_inputs=[username, *username_parts(username)])
+    listed = any(
+        m.get("pattern") == "dictionary"
+        and m.get("dictionary_name") == "passwords"
+        and m["i"] == 0
+        and m["j"] == len(text) - 1
+        for m in result["sequence"]
+    )
+    return int(result["score"]), listed
 
 
 def _fold(text: str) -> str:

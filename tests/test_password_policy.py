@@ -432,3 +432,38 @@ def test_only_chi_users_sets_passwords_and_it_uses_the_configured_policy(
     monkeypatch.setenv("CHI_CONFIG", str(tmp_path / "chi.toml"))
     policy = cli_app._store(None).password_policy
     assert policy is not None and policy.breached_api and policy.production
+
+
+@pytest.mark.parametrize(
+    ("username", "password", "words"),
+    [
+        ("bob.jones", "B0b.J0nes.2024!", NOT_USERNAME),
+        ("bob.jones", "senoj.bob.1999!", NOT_USERNAME),
+        ("a", "a!2024!2024!2024", NOT_USERNAME),
+        ("jsmith", "correcthorsebatterystaple", BREACHED),
+        ("jsmith", "Tr0ub4dor&3xyz", BREACHED_CORE),
+        ("a", "correct horse battery", None),  # accepted: a one-letter username
+        ("bob.jones", "vesper quokka lantern", None),
+    ],
+)
+def test_chi_users_add_and_set_password_apply_the_policy(
+    tmp_path: Path, username: str, password: str, words: str | None
+) -> None:
+    (tmp_path / "hibp.txt").write_text(f"{'F' * 40}:1\n")
+    config = tmp_path / "chi.toml"
+    config.write_text('[app]\nstate_path = "s.sqlite"\n[passwords]\nbreached_corpus = "hibp.txt"\n')
+    run = CliRunner().invoke
+    base = ["--password-stdin", "--config", str(config)]
+    result = run(app, ["users", "add", username, "--role", "analyst", *base], input=password + "\n")
+    store = Store(tmp_path / "s.sqlite")
+    if words is None:
+        assert result.exit_code == 0, result.output
+        assert store.check_password(username, password).account is not None
+        return
+    assert result.exit_code == 2 and words in result.output
+    assert password not in result.output and store.account(username) is None
+    add = ["users", "add", username, "--role", "analyst", *base]
+    assert run(app, add, input="plinth marmalade otter kite\n").exit_code == 0
+    result = run(app, ["users", "set-password", username, *base], input=password + "\n")
+    assert result.exit_code == 2 and words in result.output and password not in result.output
+    assert store.check_password(username, "plinth marmalade otter kite").account is not None
