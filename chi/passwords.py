@@ -9,7 +9,8 @@ no composition rules). One policy, :class:`PasswordPolicy`, checks every passwor
   password, its lower-case form and its form without spaces, and each of these with up to
   ``TRIM`` (4) characters cut from its ends, or with up to ``AROUND`` (6) digits and
   symbols around it dropped (a breached password with ``xyz`` or ``2024!!`` added is what
-  rule-based guessers try first), at least 6 characters left, are looked up by SHA-1 in
+  rule-based guessers try first), and its words de-leeted and run together, at least 6
+  characters left, are looked up by SHA-1 in
 
   1. chi's bundled sample (``data/passwords/sample-sha1.txt``: about 20,000 of the most
      common breached passwords; always checked, but it is *not* a breach corpus);
@@ -25,7 +26,8 @@ no composition rules). One policy, :class:`PasswordPolicy`, checks every passwor
   sample alone is no "maintained breached-password check".
 - **Not easily guessed**: ``zxcvbn`` rates it at least ``MIN_SCORE`` (3 of 4), and does
   not find it whole on the list of breached passwords it ships.
-- **Not the username, nor built on it**: both are case-folded (NFKC) and de-leeted
+- **Not the username, nor built on it**: both are case-folded (NFKC, accents dropped,
+  Cyrillic and Greek look-alikes read as Latin letters) and de-leeted
   (``0``→o, ``1``/``!``/``|``/``l``→i, ``3``→e, ``4``/``@``→a, ``5``/``$``→s, ``7``/``+``→t,
   ``8``→b, ``9``→g) into words, digits and symbols around a word dropped. The username's
   parts are its words (split on ``. _ - @``, spaces and other digits). A password is refused
@@ -41,6 +43,7 @@ the policy: they exist only in demonstration mode.
 
 from __future__ import annotations
 
+import logging
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -59,6 +62,8 @@ from chi.breached import (
 
 if TYPE_CHECKING:
     from chi.config import AppConfig
+
+_log = logging.getLogger(__name__)
 
 MIN_LENGTH = 12
 MIN_SCORE = 3
@@ -173,6 +178,12 @@ class PasswordPolicy:
                     out.append(
                         f"the breached-password check could not be made ({exc}), so the "
                         "password is refused; try again when it can be"
+                    )
+                else:  # fail-open, as configured: said on standard error, not silently
+                    _log.warning(
+                        "chi: %s; the password was not checked against it "
+                        "(passwords.breached_api_fail_open = true)",
+                        exc,
                     )
                 continue
             if found & whole:

@@ -365,7 +365,7 @@ def test_the_range_api_sends_only_five_characters_of_each_hash(
 
 
 def test_an_unreachable_or_failing_api_refuses_in_production(
-    serve: list[FakeRangeApi],
+    serve: list[FakeRangeApi], caplog: pytest.LogCaptureFixture
 ) -> None:
     slow = start(serve, FakeRangeApi({}, delay=2.0))
     broken = start(serve, FakeRangeApi({}, status=500))
@@ -386,6 +386,9 @@ def test_an_unreachable_or_failing_api_refuses_in_production(
             breached_api_fail_open=True, production=True,
         )  # fmt: skip
         assert opened.problems(GOOD[0], "jsmith") == [], "fail-open accepts"
+        assert "not checked against it" in caplog.text and words in caplog.text
+        assert GOOD[0] not in caplog.text
+        caplog.clear()
 
 
 def test_fail_open_defaults_to_closed_in_production_and_open_in_a_demo(tmp_path: Path) -> None:
