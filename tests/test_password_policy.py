@@ -470,3 +470,25 @@ def test_chi_users_add_and_set_password_apply_the_policy(
     result = run(app, ["users", "set-password", username, *base], input=password + "\n")
     assert result.exit_code == 2 and words in result.output and password not in result.output
     assert store.check_password(username, "plinth marmalade otter kite").account is not None
+
+
+@pytest.mark.parametrize(
+    ("settings", "warns"),
+    [
+        ("[app]\ndemo = false\n", True),  # production, local accounts, no maintained check
+        ("[app]\ndemo = true\n", False),  # a demonstration
+        ('[passwords]\nbreached_corpus = "hibp"\n', False),
+        ("[passwords]\nbreached_api = true\n", False),
+        ('[auth]\nmode = "oidc"\n', False),  # no local passwords at all
+    ],
+)
+def test_the_server_warns_at_start_up_only_without_a_maintained_check(
+    tmp_path: Path, settings: str, warns: bool
+) -> None:
+    from chi.passwords import startup_warning
+
+    (tmp_path / "chi.toml").write_text(settings)
+    warning = startup_warning(load_config(tmp_path / "chi.toml"))
+    assert (warning is not None) == warns
+    if warns:
+        assert warning is not None and "breached_corpus" in warning and "refuse" in warning
