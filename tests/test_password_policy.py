@@ -492,3 +492,117 @@ def test_the_server_warns_at_start_up_only_without_a_maintained_check(
     assert (warning is not None) == warns
     if warns:
         assert warning is not None and "breached_corpus" in warning and "refuse" in warning
+
+
+# --- generated cases: usernames from chi's name lists, disguised as a person would -------
+
+_LOOKS = {"o": "0", "i": "1", "e": "3", "a": "4@", "s": "5$", "t": "7", "b": "8", "g": "9"}
+_AROUND = "0123456789!?#*"
+
+
+def _names(kind: str) -> list[str]:
+    import csv
+
+    path = Path(__file__).resolve().parent.parent / "data" / "names" / f"{kind}.csv"
+    with path.open(encoding="utf-8") as f:
+        return [r["name"] for r in csv.DictReader(f) if r["name"].isascii()]
+
+
+def _disguise(rng: random.Random, part: str) -> str:
+    """``part`` as a person might hide it: some letters swapped for look-alike digits and
+    symbols (never the first or last letter, which would read as digits around it), the
+    case of each letter at random, perhaps reversed."""
+    letters = list(part[::-1] if rng.random() < 0.3 else part)
+    for k in range(1, len(letters) - 1):
+        c = letters[k].lower()
+        if c in _LOOKS and rng.random() < 0.5:
+            letters[k] = rng.choice(_LOOKS[c])
+    return "".join(c.upper() if rng.random() < 0.4 else c for c in letters)
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_generated_usernames_in_disguise_are_refused(seed: int) -> None:
+    rng = random.Random(seed)
+    forenames, surnames = _names("forenames"), _names("surnames")
+    for _ in range(40):
+        first, last = rng.choice(forenames).lower(), rng.choice(surnames).lower()
+        number = rng.randint(1, 99)
+        forms = [f"{first}.{last}", f"{first}_{last}", f"{first[0]}{last}", f"{last}-{first}"]
+        username = rng.choice([*forms, f"{first}.{last}{number}"])
+        parts = [first, last] if not username.startswith(first[0] + last) else [first[0] + last]
+        chosen = rng.sample(parts, k=len(parts)) * rng.choice([1, 1, 2])
+        body = rng.choice(["", ".", "-", "_", " "]).join(_disguise(rng, p) for p in chosen)
+        head = "".join(rng.choice(_AROUND) for _ in range(rng.randint(0, 3)))
+        tail = "".join(rng.choice(_AROUND) for _ in range(rng.randint(0, 6)))
+        password = head + body + tail
+        assert built_on_username(password, username), (username, password)
+
+
+_WORDS = [
+    "plinth",
+    "marmalade",
+    "otter",
+    "kite",
+    "quokka",
+    "lantern",
+    "vesper",
+    "gravel",
+    "thimble",
+    "saffron",
+    "walrus",
+    "juniper",
+    "copper",
+    "meadow",
+    "biscuit",
+    "lagoon",
+    "pylon",
+    "tundra",
+    "velvet",
+    "orchard",
+    "sprocket",
+    "cobalt",
+]
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_short_usernames_never_refuse_a_generated_passphrase(seed: int) -> None:
+    """Initials (one to three letters, as ``j``, ``jk``, ``j.k``, ``amy``) refuse only a
+    password made of them, never a passphrase of other words."""
+    rng = random.Random(seed)
+    forenames = [n.lower() for n in _names("forenames") if len(n) <= 3]
+    for _ in range(40):
+        a, b = rng.choice("abcdefghijklmnopqrstuvwxyz"), rng.choice("abcdefghijklmnopqrstuvwxyz")
+        username = rng.choice([a, a + b, f"{a}.{b}", f"{a}_{b}{rng.randint(1, 9)}"])
+        if forenames and rng.random() < 0.3:
+            username = rng.choice(forenames)
+        words = rng.sample(_WORDS, k=rng.randint(3, 5))
+        password = rng.choice([" ", "-", ".", ""]).join(words) + str(rng.randint(0, 99))
+        assert not built_on_username(password, username), (username, password)
+
+
+_COMMON = ["password", "football", "iloveyou", "sunshine", "princess", "liverpool", "dragon"]
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_common_breached_passwords_with_a_little_added_are_refused(seed: int) -> None:
+    from chi.passwords import sample_path
+
+    sample = SortedHashFile(sample_path())
+    assert sample.breached({sha1(w) for w in _COMMON}) == {sha1(w) for w in _COMMON}
+    rng = random.Random(seed)
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    for _ in range(30):
+        base = rng.choice(_COMMON)
+        base = base.capitalize() if rng.random() < 0.5 else base
+        if rng.random() < 0.5 and len(base) >= 8:  # up to 4 of anything at the ends
+            n = rng.randint(max(0, 12 - len(base)), 4)
+            added = "".join(rng.choice(letters + _AROUND) for _ in range(n))
+            cut = rng.randint(0, n)
+            password = added[:cut] + base + added[cut:]
+        else:  # up to 6 digits and symbols around
+            n = rng.randint(max(0, 12 - len(base)), 6)
+            added = "".join(rng.choice(_AROUND) for _ in range(n))
+            cut = rng.randint(0, n)
+            password = added[:cut] + base + added[cut:]
+        found = problems(password, "x.y")
+        assert any("leaked in breaches" in p for p in found), (password, found)
