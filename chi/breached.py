@@ -35,6 +35,7 @@ from typing import BinaryIO, Protocol
 HIBP_RANGE_URL = "https://api.pwnedpasswords.com/range/"
 _HEX40 = re.compile(r"[0-9A-F]{40}")
 _PREFIX = re.compile(r"[0-9A-F]{5}")
+_SORTED_LINE = re.compile(rb"[0-9A-Fa-f]{40}:\d+")
 
 
 class CheckUnavailable(Exception):
@@ -144,10 +145,30 @@ class SortedHashFile:
             raise CheckUnavailable(f"{self.path}: a line is not HASH:COUNT")
         return int(count)
 
+    def _check_format(self, f: BinaryIO, size: int) -> None:
+        """The first and last lines are SHA-1 ``HASH:COUNT`` lines in order: not an NTLM
+        download (32 characters, which would never match), not an unsorted file."""
+        first = self._line_at(f, 0)
+        last = self._line_at(f, max(0, size - 60))
+        while True:
+            more = f.readline()
+            if not more:
+                break
+            last = more
+        for line in (first, last):
+            if not _SORTED_LINE.fullmatch(line.strip()):
+                raise CheckUnavailable(
+                    f"{self.path}: not a Pwned Passwords SHA-1 file (HASH:COUNT lines, "
+                    "40 hex characters)"
+                )
+        if first[:40].upper() > last[:40].upper():
+            raise CheckUnavailable(f"{self.path}: its lines are not sorted by hash")
+
     def breached(self, hashes: Iterable[str]) -> set[str]:
         try:
             size = self.path.stat().st_size
             with self.path.open("rb") as f:
+                self._check_format(f, size)
                 return {h for h in set(hashes) if self._count(f, size, h) > 0}
         except OSError as exc:
             raise CheckUnavailable(f"{self.path}: cannot be read ({type(exc).__name__})") from None

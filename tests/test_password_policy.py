@@ -606,3 +606,18 @@ def test_common_breached_passwords_with_a_little_added_are_refused(seed: int) ->
             password = added[:cut] + base + added[cut:]
         found = problems(password, "x.y")
         assert any("leaked in breaches" in p for p in found), (password, found)
+
+
+@pytest.mark.parametrize(
+    ("content", "words"),
+    [
+        ("8846F7EAEE8FB117AD06BDD830B7586C:12\n", "not a Pwned Passwords SHA-1 file"),  # NTLM
+        (f"{'F' * 40}:1\n{'0' * 40}:1\n", "not sorted"),
+        ("", "not a Pwned Passwords SHA-1 file"),
+    ],
+)
+def test_a_mirror_file_of_the_wrong_kind_refuses(tmp_path: Path, content: str, words: str) -> None:
+    path = tmp_path / "pwnedpasswords.txt"
+    path.write_text(content)
+    found = PasswordPolicy(breached_corpus=path, production=True).problems(GOOD[0], "jsmith")
+    assert len(found) == 1 and "could not be made" in found[0] and words in found[0], found
