@@ -28,6 +28,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from chi.breached import HIBP_RANGE_URL
 from chi.export import HANDLING_MARKING
 from chi.offences import resolve
 
@@ -74,7 +75,7 @@ class AppConfig:
     """A mirror of Pwned Passwords (folder of range files or one sorted file); see chi.passwords."""
     breached_api: bool = False
     """Also ask the Pwned Passwords range API (k-anonymity: five hex characters leave)."""
-    breached_api_url: str = "https://api.pwnedpasswords.com/range/"
+    breached_api_url: str = HIBP_RANGE_URL
     breached_api_timeout: float = 5.0
     breached_api_fail_open: bool | None = None
     """Accept a password when the API cannot be reached; None: only in a demonstration."""
