@@ -90,6 +90,10 @@ def _anchors(path: Path, lines: Iterable[str]) -> list[Anchor]:
     return out
 
 
+def _entries(n: int) -> str:
+    return f"{n} entry" if n == 1 else f"{n} entries"
+
+
 def anchor_problems(store: Store, check: AuditCheck, anchors: list[Anchor]) -> list[str]:
     """How an intact chain (``check``) disagrees with the recorded heads: entries missing at
     its end, or an entry whose hash is not the one recorded. Empty: it agrees with all."""
@@ -105,7 +109,7 @@ def anchor_problems(store: Store, check: AuditCheck, anchors: list[Anchor]) -> l
             missing = f"entry {first} is"
         problems.append(
             f"{missing} missing: the log ends at entry {check.entries}, but the anchor of "
-            f"{last.at} ({last.where}) recorded {last.entries} entries"
+            f"{last.at} ({last.where}) recorded {_entries(last.entries)}"
         )
     within = [a for a in anchors if 0 < a.entries <= check.entries]
     hashes = store.audit_hashes(sorted({a.entries for a in within}))

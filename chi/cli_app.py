@@ -386,7 +386,8 @@ def audit_verify(anchor: AnchorOption = None, config: ConfigOption = None) -> No
         typer.echo(f"chi: the audit log does not match its anchors: {problem}", err=True)
     if problems:
         raise typer.Exit(1)
-    against = f"; matches {len(anchors)} anchors in {anchor}" if anchor is not None else ""
+    count = f"{len(anchors)} anchor" + ("" if len(anchors) == 1 else "s")
+    against = f"; matches {count} in {anchor}" if anchor is not None else ""
     typer.echo(
         f"audit log intact: {check.entries} entries; latest hash {check.head or '-'}{against}"
     )

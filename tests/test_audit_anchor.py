@@ -136,7 +136,7 @@ def test_the_configured_anchor_file_is_the_default(config: Path, tmp_path: Path)
     assert chi("audit", "anchor")[0] == 0
     assert HEAD.match((tmp_path / "anchors.log").read_text().strip())
     code, out = chi("audit", "verify")
-    assert code == 0 and "matches 1 anchors in" in out
+    assert code == 0 and "matches 1 anchor in" in out
     cut(store, "delete from audit where id = 3")
     code, out = chi("audit", "verify")
     assert code == 1 and "entry 3 is missing" in out
