@@ -560,8 +560,9 @@ class Store:
 # previous entry's hash. Triggers refuse an entry whose id is not the next one or whose
 # ``prev_hash`` is not the last entry's hash, besides any update or delete, so neither
 # ``insert or replace`` nor an insert in the middle gets in. Whoever can rewrite the file can
-# still rebuild the whole chain, so the latest hash (``chi audit verify`` prints it) belongs
-# in a log kept elsewhere: a rebuilt chain no longer contains it.
+# still rebuild the whole chain or cut off its end, so its head (entry count and latest
+# hash) is anchored outside the store (chi.anchor: ``chi audit anchor``, the server log) and
+# ``chi audit verify --anchor`` compares the chain with every recorded head.
 
 AUDIT_FIELDS = AUDIT_COLUMNS[1:]
 """An entry's fields (its columns but the id), in the order they are hashed."""
