@@ -32,6 +32,8 @@ from chi.offences import resolve
 
 CONFIG_ENV = "CHI_CONFIG"
 HANDLING_MARKING = "OFFICIAL-SENSITIVE"
+HIBP_RANGE_URL = "https://api.pwnedpasswords.com/range/"
+"""Have I Been Pwned's Pwned Passwords range API (k-anonymity: only 5 hex characters leave)."""
 """The Government Security Classification marking every list, download and pack carries."""
 AUTH_MODES = ("local", "oidc")
 ROLE_SOURCES = ("claims", "allow_list")
@@ -71,6 +73,18 @@ class AppConfig:
     restricted_groups: tuple[str, ...] = ("sexual_offences",)
     marking: str = HANDLING_MARKING
     oidc: OidcSettings = field(default_factory=OidcSettings)
+    breached_corpus: Path | None = None
+    """A mirror of Pwned Passwords (a folder of range files or one sorted file); see
+    chi.state.passwords."""
+    breached_api: bool = False
+    """Also ask the Pwned Passwords range API (k-anonymity: five hex characters leave)."""
+    breached_api_url: str = HIBP_RANGE_URL
+    breached_api_timeout: float = 5.0
+    breached_api_fail_open: bool | None = None
+    """Accept a password when the API cannot be reached; None: only in a demonstration."""
+    audit_anchor_file: Path | None = None
+    """Where the app appends the audit log's head (entry number and hash); see chi.state.anchor."""
+    audit_anchor_minutes: float = 60.0
     source: Path | None = None
     """The file this configuration was read from, if any."""
 
@@ -91,6 +105,12 @@ class AppConfig:
             raise ValueError("lockout_attempts must be at least 1 and lockout_minutes positive")
         if self.client_lockout_attempts < 1:
             raise ValueError("client_lockout_attempts must be at least 1")
+        if self.breached_api_timeout <= 0 or self.audit_anchor_minutes <= 0:
+            raise ValueError(
+                "passwords.breached_api_timeout and audit.anchor_minutes must be positive"
+            )
+        if not self.breached_api_url.startswith(("https://", "http://")):
+            raise ValueError("passwords.breached_api_url must be an http(s) address")
         resolve(self.restricted_groups)
 
 
@@ -109,8 +129,15 @@ _APP_KEYS = {
     ("auth", "client_lockout_attempts"): "client_lockout_attempts",
     ("lists", "restricted_groups"): "restricted_groups",
     ("lists", "marking"): "marking",
+    ("passwords", "breached_corpus"): "breached_corpus",
+    ("passwords", "breached_api"): "breached_api",
+    ("passwords", "breached_api_url"): "breached_api_url",
+    ("passwords", "breached_api_timeout"): "breached_api_timeout",
+    ("passwords", "breached_api_fail_open"): "breached_api_fail_open",
+    ("audit", "anchor_file"): "audit_anchor_file",
+    ("audit", "anchor_minutes"): "audit_anchor_minutes",
 }
-_PATHS = {"runs_dir", "extract_dir", "state_path"}
+_PATHS = {"runs_dir", "extract_dir", "state_path", "breached_corpus", "audit_anchor_file"}
 _TYPES: dict[str, type] = {
     "demo": bool,
     "auth_mode": str,
@@ -120,6 +147,11 @@ _TYPES: dict[str, type] = {
     "lockout_minutes": float,
     "client_lockout_attempts": int,
     "marking": str,
+    "breached_api": bool,
+    "breached_api_url": str,
+    "breached_api_timeout": float,
+    "breached_api_fail_open": bool,
+    "audit_anchor_minutes": float,
 }
 
 

@@ -22,7 +22,13 @@ runner = CliRunner()
 @pytest.fixture
 def config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     path = tmp_path / "chi.toml"
-    path.write_text('[app]\nstate_path = "state.sqlite"\n', encoding="utf-8")
+    # A production configuration sets passwords only with a maintained breached-password
+    # check: here a (tiny) mirror in the Pwned Passwords single-file format.
+    (tmp_path / "hibp.txt").write_text(f"{'0' * 40}:1\n", encoding="ascii")
+    path.write_text(
+        '[app]\nstate_path = "state.sqlite"\n[passwords]\nbreached_corpus = "hibp.txt"\n',
+        encoding="utf-8",
+    )
     monkeypatch.setenv("CHI_CONFIG", str(path))
     return path
 
@@ -48,9 +54,11 @@ def test_users_add_list_set_password_remove(config: Path) -> None:
     assert code == 0
     assert "jsmith" in out and "Arbury, Castle" in out and "North area" in out
     assert "a long enough password" not in out
-    code, _ = chi("users", "set-password", "jsmith", "--password-stdin", password="a new password!")
+    code, _ = chi(
+        "users", "set-password", "jsmith", "--password-stdin", password="a fresh kestrel voyage"
+    )
     assert code == 0
-    assert store.check_password("jsmith", "a new password!").account is not None
+    assert store.check_password("jsmith", "a fresh kestrel voyage").account is not None
     assert chi("users", "remove", "jsmith")[0] == 0
     assert store.account("jsmith") is None
     actions = [r["action"] for r in reversed(store.audit_log())]

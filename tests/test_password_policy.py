@@ -1,15 +1,44 @@
-"""The local-account password policy (store and command line): length, breached or easily
-guessed passwords, the username; a new password ends the account's sessions."""
+"""The local-account password policy (unit, store and command line): length; the username and
+passwords built on its parts (de-leeted, case-folded, reversed, digits and symbols around);
+breached passwords from chi's sample, a force's Pwned Passwords mirror (range folder or
+sorted file) and the range API (a local HTTP server here, never the internet); a new
+password ends the account's sessions. Expectations are written out by hand."""
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import http.server
+import random
+import threading
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from argon2 import PasswordHasher
+from typer.testing import CliRunner
 
-from chi.state.passwords import problems
+from chi.cli import app
+from chi.settings import load_config
+from chi.state.breached import RangeFolder, SortedHashFile
+from chi.state.passwords import (
+    BREACHED,
+    BREACHED_CORE,
+    NO_MAINTAINED_CHECK,
+    PasswordPolicy,
+    built_on_username,
+    candidates,
+    problems,
+)
 from chi.state.store import Store, StoreError
+
+NOT_USERNAME = "must not contain the username"
+GOOD = ["plinth marmalade otter kite", "correct horse battery", "vesper quokka lantern"]
+
+
+def sha1(text: str) -> str:
+    return hashlib.sha1(text.encode()).hexdigest().upper()
 
 
 @pytest.fixture
@@ -17,32 +46,33 @@ def store(tmp_path: Path) -> Store:
     return Store(tmp_path / "s.sqlite", hasher=PasswordHasher(time_cost=1, memory_cost=1024))
 
 
+# --- length, guessability, the store ---------------------------------------------------
+
+
 @pytest.mark.parametrize(
-    ("password", "words"),
+    ("password", "username", "words"),
     [
-        ("short pass", "at least 12"),
-        ("password1234", "leaked in breaches"),
-        ("qwertyuiop123", "leaked in breaches"),
-        ("iloveyou1234", "too easy to guess"),
-        ("aaaaaaaaaaaa", "too easy to guess"),
-        ("123456789012", "too easy to guess"),
-        ("jsmith-secret-1", "must not contain the username"),
-        ("JSmith2025!!xx", "must not contain the username"),
-        ("smith and more words", "must not contain the username"),
+        ("short pass", "jsmith", "at least 12"),
+        ("password1234", "jsmith", "leaked in breaches"),
+        ("qwertyuiop123", "jsmith", "leaked in breaches"),
+        ("iloveyou1234", "jsmith", "leaked in breaches with a few characters added"),
+        ("aaaaaaaaaaaa", "jsmith", "leaked in breaches"),  # "aaaaaaaa" and 4 more
+        ("mnbvcxzlkjhg", "jsmith", "too easy to guess"),  # a keyboard walk
+        ("123456789012", "jsmith", "leaked in breaches"),
+        ("jsmith-secret-1", "jsmith", NOT_USERNAME),
+        ("JSmith2025!!xx", "jsmith", NOT_USERNAME),
+        ("smith and more words", "j.smith", NOT_USERNAME),
     ],
 )
-def test_weak_passwords_are_refused(store: Store, password: str, words: str) -> None:
-    assert any(
-        words in p for p in problems(password, "j.smith" if "smith " in password else "jsmith")
-    )
+def test_weak_passwords_are_refused(store: Store, password: str, username: str, words: str) -> None:
+    assert any(words in p for p in problems(password, username))
     with pytest.raises(StoreError, match=words) as err:
-        store.add_user("j.smith" if "smith " in password else "jsmith", password, "analyst")
+        store.add_user(username, password, "analyst")
     assert password not in str(err.value), "the message never quotes the password"
+    assert store.account(username) is None
 
 
-@pytest.mark.parametrize(
-    "password", ["correct horse battery", "tr0ub4dor&3xyzq", "plinth marmalade otter kite"]
-)
+@pytest.mark.parametrize("password", GOOD)
 def test_strong_passwords_are_accepted(store: Store, password: str) -> None:
     assert problems(password, "jsmith") == []
     store.add_user("jsmith", password, "analyst")
@@ -55,6 +85,8 @@ def test_set_password_applies_the_policy_and_ends_sessions(store: Store) -> None
     assert store.touch_session(session.token, 60) == "jsmith"
     with pytest.raises(StoreError, match="leaked"):
         store.set_password("jsmith", "password1234")
+    with pytest.raises(StoreError, match=NOT_USERNAME):
+        store.set_password("jsmith", "J5m1th.2024!!")
     assert store.touch_session(session.token, 60) == "jsmith", "a refused change ends nothing"
     store.set_password("jsmith", "plinth marmalade otter kite")
     assert store.touch_session(session.token, 60) is None
@@ -63,3 +95,529 @@ def test_set_password_applies_the_policy_and_ends_sessions(store: Store) -> None
 def test_demo_accounts_are_outside_the_policy(store: Store) -> None:
     store.add_user("sergeant", "demo", "analyst", demo=True)
     assert store.check_password("sergeant", "demo").account is not None
+
+
+# --- the username ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("username", "password"),
+    [
+        ("bob.jones", "B0b.J0nes.2024!"),  # leetspeak of the whole username
+        ("bob.jones", "J0NES-b0b-2024!!"),  # parts swapped, digits and symbols around
+        ("bob.jones", "senoj.bob.1999!"),  # a part reversed
+        ("bob.jones", "bobbobbob!2024"),  # one part repeated
+        ("bob.jones", "Jones is the best 1"),  # a part of four or more letters inside
+        ("bob.jones", "the best $en0j ever"),  # ... reversed and de-leeted
+        ("bob_jones-99", "8obJones!!!!!!"),  # 8 for b; the username's digits split it
+        ("amy", "Amy!2024!2024!"),  # a three-letter username with digits around
+        ("amy", "ymA2024-12-01!!"),  # ... reversed
+        ("a", "a!2024!2024!2024"),  # a one-letter username, digits and symbols around
+        ("j.smith", "Smith.J.1234!!"),  # the parts in another order
+        ("j.smith", "J5m1th.2024!!"),  # 5 for s, 1 for i
+        ("ｊｓｍｉｔｈ", "jsmith-secret-1"),  # full-width letters are the same letters
+        ("pc1234", "pc1234pc1234!!"),  # the username as typed, digits included
+        ("jsmith", "htimsj plus words"),  # the whole username reversed
+        ("bob.jones", "Bób.Jönes.2024!"),  # accents dropped
+        ("bob.jones", "\u0412\u043eb.\u0408ones.2024!"),  # Cyrillic В, о and Ј for B, o, J
+        ("bob.jones@force.police.uk", "b0b-j0nes-1234"),  # an e-mail address as username
+    ],
+)
+def test_passwords_built_on_the_username_are_refused(
+    store: Store, username: str, password: str
+) -> None:
+    assert built_on_username(password, username)
+    found = problems(password, username)
+    assert any(NOT_USERNAME in p for p in found), found
+    with pytest.raises(StoreError, match=NOT_USERNAME) as err:
+        store.add_user(username, password, "analyst")
+    assert password not in str(err.value)
+
+
+@pytest.mark.parametrize(
+    ("username", "password"),
+    [
+        # One- and two-letter usernames, and three-letter parts, refuse only passwords made
+        # of them: a good passphrase that happens to hold their letters is accepted.
+        ("a", "correct horse battery"),
+        ("a", "plinth marmalade otter kite"),
+        ("e", "vesper quokka lantern"),
+        ("jo", "plinth marmalade otter kite"),
+        ("j.smith", "plinth marmalade otter kite"),
+        ("ann.lee", "planning a kestrel voyage"),  # "ann" inside "planning"
+        ("bob.jones", "vesper quokka lantern"),
+    ],
+)
+def test_good_passwords_are_accepted_for_short_usernames(
+    store: Store, username: str, password: str
+) -> None:
+    assert not built_on_username(password, username)
+    assert problems(password, username) == []
+    store.add_user(username, password, "analyst")
+    assert store.check_password(username, password).account is not None
+
+
+def test_a_password_with_no_letters_is_not_built_on_a_username() -> None:
+    assert not built_on_username("2024-12-01 19:45", "j.smith")
+
+
+# --- breached passwords: chi's sample ----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("password", "message"),
+    [
+        ("correcthorsebatterystaple", BREACHED),  # xkcd 936
+        ("Correct Horse Battery Staple", BREACHED),  # the same, with case and spaces
+        ("Tr0ub4dor&3xyz", BREACHED_CORE),  # xkcd 936's other one, three letters added
+        ("xyTr0ub4dor&3", BREACHED_CORE),  # ... two letters in front
+        ("1correcthorsebatterystaple!", BREACHED_CORE),
+        ("P@ssw0rd2024", BREACHED_CORE),  # "p@ssw0rd" is in the sample
+        ("football2024", BREACHED_CORE),
+        ("trustno1!!!!", BREACHED_CORE),
+        ("Summer2024!!", BREACHED_CORE),  # a season and a year
+        ("Liverpool2024!", BREACHED_CORE),  # a team and a year
+        ("Qwerty123456!", BREACHED_CORE),
+        ("P@55w0rd1234", BREACHED_CORE),  # de-leeted: "password"
+        ("L3tm31n!2024", BREACHED_CORE),  # de-leeted: "letmein"
+        ("Correct-Horse-Battery-Staple", BREACHED_CORE),  # words run together
+    ],
+)
+def test_famous_breached_passwords_and_their_variants_are_refused(
+    store: Store, password: str, message: str
+) -> None:
+    found = problems(password, "jsmith")
+    assert any(message in p for p in found), found
+    with pytest.raises(StoreError, match="leaked in breaches") as err:
+        store.add_user("jsmith", password, "analyst")
+    assert password not in str(err.value)
+
+
+def test_candidates_cut_at_most_four_characters_from_the_ends() -> None:
+    # "Ab12345678Cd" as typed and lower-cased (no spaces to drop): 15 ways each to cut 0-4
+    # characters; 3 cuts of the lower-cased form (1 in front and 2 or 3 behind, 2 and 2)
+    # remove both capitals and so repeat one of the first form: 27. The letters are its
+    # ends, so no digits or symbols around are dropped.
+    got = candidates("Ab12345678Cd")
+    assert got[0] == "Ab12345678Cd" and "b12345678C" in got and "12345678" in got
+    assert "2345678" not in got, "five characters cut: too many"
+    assert len(got) == 27
+    # "Summer2024!!": six digits and symbols around "Summer" are dropped, seven are not.
+    assert "Summer" in candidates("Summer2024!!") and "summer" in candidates("Summer2024!!")
+    assert "Summer" not in candidates("Summer2024!!!")
+    # Its words de-leeted (1 read as i, then as l) and run together, at the end.
+    assert candidates("L3tm31n!2024")[-2:] == ["letmein", "letmeln"]
+    assert candidates("B1ue-Sky-2024")[-2:] == ["biuesky", "bluesky"]
+
+
+# --- breached passwords: a force's mirror ------------------------------------------------
+
+
+def range_folder(tmp: Path, breached: dict[str, int], passwords: list[str]) -> Path:
+    """A mirror as ``haveibeenpwned-downloader -s false`` writes it: one file per prefix,
+    ``SUFFIX:COUNT`` lines (a few decoys in each), for every prefix the passwords need."""
+    folder = tmp / "hibp"
+    folder.mkdir()
+    prefixes = {sha1(c)[:5] for p in passwords for c in candidates(p)}
+    prefixes |= {h[:5] for h in breached}
+    for prefix in prefixes:
+        lines = [f"{prefix}{i:035X}"[5:] + ":3" for i in range(3)]
+        lines += [h[5:] + f":{n}" for h, n in breached.items() if h.startswith(prefix)]
+        (folder / f"{prefix}.txt").write_text("\r\n".join(sorted(lines)) + "\r\n")
+    return folder
+
+
+def test_a_range_folder_mirror_refuses_what_it_lists(tmp_path: Path) -> None:
+    leaked = "vesper quokka lantern"  # not in chi's sample: only the mirror knows it
+    assert problems(leaked, "jsmith") == []
+    folder = range_folder(tmp_path, {sha1(leaked): 12, sha1("zzz"): 0}, [leaked, GOOD[0]])
+    policy = PasswordPolicy(breached_corpus=folder, production=True)
+    assert policy.problems(leaked, "jsmith") == [BREACHED]
+    assert policy.problems(GOOD[0], "jsmith") == []
+    assert RangeFolder(folder).breached({sha1(leaked), sha1("zzz")}) == {sha1(leaked)}
+
+
+def test_a_mirror_that_cannot_answer_refuses(tmp_path: Path) -> None:
+    folder = range_folder(tmp_path, {}, [])  # no range file for the password's prefixes
+    for corpus in (folder, tmp_path / "nowhere"):
+        found = PasswordPolicy(breached_corpus=corpus, production=True).problems(GOOD[0], "j")
+        assert len(found) == 1 and "could not be made" in found[0], found
+        assert str(corpus) in found[0] and GOOD[0] not in found[0]
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_a_sorted_hash_file_is_searched_exactly(tmp_path: Path, seed: int) -> None:
+    rng = random.Random(seed)
+    hashes = sorted({f"{rng.getrandbits(160):040X}" for _ in range(rng.randint(1, 400))})
+    listed, absent = hashes[::2], hashes[1::2]
+    path = tmp_path / "pwnedpasswords.txt"
+    text = "".join(f"{h}:{rng.randint(1, 9999)}\r\n" for h in listed)
+    path.write_bytes(text.encode()[: -2 if seed == 2 else None])  # seed 2: no final newline
+    probe = set(listed) | set(absent) | {"0" * 40, "F" * 40}
+    assert SortedHashFile(path).breached(probe) == set(listed)
+
+
+def test_chi_config_reads_the_mirror_and_the_cli_uses_it(tmp_path: Path) -> None:
+    leaked = "vesper quokka lantern"
+    (tmp_path / "hibp.txt").write_text(f"{sha1(leaked)}:5\n")
+    (tmp_path / "chi.toml").write_text(
+        '[app]\nstate_path = "s.sqlite"\n[passwords]\nbreached_corpus = "hibp.txt"\n'
+    )
+    config = load_config(tmp_path / "chi.toml")
+    assert config.breached_corpus == tmp_path / "hibp.txt"
+    run = CliRunner().invoke
+    args = ["users", "add", "jsmith", "--role", "analyst", "--password-stdin"]
+    args += ["--config", str(tmp_path / "chi.toml")]
+    result = run(app, args, input=leaked + "\n")
+    assert result.exit_code == 2 and BREACHED in result.output
+    assert leaked not in result.output
+    assert run(app, args, input=GOOD[0] + "\n").exit_code == 0
+    setpw = ["users", "set-password", "jsmith", "--password-stdin"]
+    setpw += ["--config", str(tmp_path / "chi.toml")]
+    result = run(app, setpw, input=leaked + "\n")
+    assert result.exit_code == 2 and BREACHED in result.output
+
+
+def test_production_without_a_maintained_check_sets_no_password(tmp_path: Path) -> None:
+    (tmp_path / "chi.toml").write_text('[app]\nstate_path = "s.sqlite"\n')
+    args = ["users", "add", "jsmith", "--role", "analyst", "--password-stdin"]
+    args += ["--config", str(tmp_path / "chi.toml")]
+    result = CliRunner().invoke(app, args, input=GOOD[0] + "\n")
+    assert result.exit_code == 2 and NO_MAINTAINED_CHECK in result.output
+    assert Store(tmp_path / "s.sqlite").account("jsmith") is None
+    # A demonstration configuration checks the sample only.
+    (tmp_path / "chi.toml").write_text('[app]\nstate_path = "s.sqlite"\ndemo = true\n')
+    assert CliRunner().invoke(app, args, input=GOOD[0] + "\n").exit_code == 0
+
+
+# --- breached passwords: the range API (a local server) ---------------------------------
+
+
+class FakeRangeApi(http.server.ThreadingHTTPServer):
+    """Answers ``GET /range/XXXXX`` like api.pwnedpasswords.com, with padding, and records
+    every request line and header it was sent."""
+
+    def __init__(self, breached: dict[str, int], delay: float = 0.0, status: int = 200) -> None:
+        self.breached, self.delay, self.status = breached, delay, status
+        self.seen: list[tuple[str, dict[str, str]]] = []
+        super().__init__(("127.0.0.1", 0), _RangeHandler)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}/range/"
+
+
+class _RangeHandler(http.server.BaseHTTPRequestHandler):
+    server: FakeRangeApi
+
+    def do_GET(self) -> None:
+        self.server.seen.append((self.path, dict(self.headers.items())))
+        time.sleep(self.server.delay)
+        prefix = self.path.rsplit("/", 1)[-1]
+        lines = [h[5:] + f":{n}" for h, n in self.server.breached.items() if h[:5] == prefix]
+        lines.append("0" * 35 + ":0")  # padding: not a breach
+        body = "\r\n".join(lines).encode()
+        with contextlib.suppress(OSError):  # the client may have timed out and gone
+            self.send_response(self.server.status)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def serve() -> Iterator[list[FakeRangeApi]]:
+    servers: list[FakeRangeApi] = []
+    yield servers
+    for s in servers:
+        s.shutdown()
+        s.server_close()
+
+
+def start(servers: list[FakeRangeApi], server: FakeRangeApi) -> FakeRangeApi:
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    servers.append(server)
+    return server
+
+
+def test_the_range_api_sends_only_five_characters_of_each_hash(
+    serve: list[FakeRangeApi],
+) -> None:
+    leaked = "vesper quokka lantern"
+    api = start(serve, FakeRangeApi({sha1(leaked): 41, sha1("0" * 5 + "x"): 0}))
+    policy = PasswordPolicy(breached_api=True, breached_api_url=api.url, production=True)
+    assert policy.problems(leaked, "jsmith") == [BREACHED]
+    assert api.seen, "the API was asked"
+    for path, headers in api.seen:
+        prefix = path.removeprefix("/range/")
+        assert len(prefix) == 5 and all(c in "0123456789ABCDEF" for c in prefix)
+        assert headers.get("Add-Padding") == "true"
+        sent = path + repr(headers)
+        assert sha1(leaked) not in sent and sha1(leaked)[5:] not in sent
+        assert leaked not in sent
+    asked = {p.removeprefix("/range/") for p, _ in api.seen}
+    assert asked == {sha1(c)[:5] for c in candidates(leaked)}, "each prefix asked once"
+    assert len(asked) == len(api.seen)
+    api.seen.clear()
+    assert policy.problems(GOOD[0], "jsmith") == [], "padding entries are not breaches"
+
+
+def test_an_unreachable_or_failing_api_refuses_in_production(
+    serve: list[FakeRangeApi], caplog: pytest.LogCaptureFixture
+) -> None:
+    slow = start(serve, FakeRangeApi({}, delay=2.0))
+    broken = start(serve, FakeRangeApi({}, status=500))
+    closed = FakeRangeApi({})
+    closed_url = closed.url
+    closed.server_close()  # nothing listens there now
+    for url, words in [(slow.url, "timed out"), (broken.url, "HTTP 500"), (closed_url, "reached")]:
+        policy = PasswordPolicy(
+            breached_api=True, breached_api_url=url, breached_api_timeout=0.5, production=True
+        )
+        began = time.monotonic()
+        found = policy.problems(GOOD[0], "jsmith")
+        assert len(found) == 1 and "could not be made" in found[0] and words in found[0], found
+        assert GOOD[0] not in found[0]
+        assert time.monotonic() - began < 5, "one timeout, not one per prefix"
+        opened = PasswordPolicy(
+            breached_api=True, breached_api_url=url, breached_api_timeout=0.5,
+            breached_api_fail_open=True, production=True,
+        )  # fmt: skip
+        assert opened.problems(GOOD[0], "jsmith") == [], "fail-open accepts"
+        assert "not checked against it" in caplog.text and words in caplog.text
+        assert GOOD[0] not in caplog.text
+        caplog.clear()
+
+
+def test_fail_open_defaults_to_closed_in_production_and_open_in_a_demo(tmp_path: Path) -> None:
+    path = tmp_path / "chi.toml"
+    path.write_text("[passwords]\nbreached_api = true\n")
+    assert not PasswordPolicy.from_config(load_config(path)).breached_api_fail_open
+    path.write_text("[app]\ndemo = true\n[passwords]\nbreached_api = true\n")
+    assert PasswordPolicy.from_config(load_config(path)).breached_api_fail_open
+    path.write_text("[passwords]\nbreached_api = true\nbreached_api_fail_open = true\n")
+    assert PasswordPolicy.from_config(load_config(path)).breached_api_fail_open
+    path.write_text('[passwords]\nbreached_api_url = "ftp://x"\n')
+    with pytest.raises(ValueError, match="http"):
+        load_config(path)
+
+
+def test_only_chi_users_sets_passwords_and_it_uses_the_configured_policy(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every call in chi that sets a password is in chi/cli/serving.py, whose store carries the
+    policy of the configuration (a new path would have to be added here knowingly)."""
+    import ast
+
+    root = Path(__file__).resolve().parent.parent / "chi"
+    calls: list[tuple[str, str, bool]] = []
+    for path in sorted(root.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr in ("add_user", "set_password")
+            ):
+                demo = any(k.arg == "demo" for k in node.keywords)
+                calls.append((path.relative_to(root).as_posix(), node.func.attr, demo))
+    assert sorted(calls) == [
+        ("cli/serving.py", "add_user", False),
+        ("cli/serving.py", "add_user", True),  # chi demo's accounts, outside the policy
+        ("cli/serving.py", "set_password", False),
+    ]
+    from chi.cli import serving as cli_app
+
+    (tmp_path / "chi.toml").write_text(
+        '[app]\nstate_path = "s.sqlite"\n[passwords]\nbreached_api = true\n'
+    )
+    monkeypatch.setenv("CHI_CONFIG", str(tmp_path / "chi.toml"))
+    policy = cli_app._store(None).password_policy
+    assert policy is not None and policy.breached_api and policy.production
+
+
+@pytest.mark.parametrize(
+    ("username", "password", "words"),
+    [
+        ("bob.jones", "B0b.J0nes.2024!", NOT_USERNAME),
+        ("bob.jones", "senoj.bob.1999!", NOT_USERNAME),
+        ("a", "a!2024!2024!2024", NOT_USERNAME),
+        ("jsmith", "correcthorsebatterystaple", BREACHED),
+        ("jsmith", "Tr0ub4dor&3xyz", BREACHED_CORE),
+        ("a", "correct horse battery", None),  # accepted: a one-letter username
+        ("bob.jones", "vesper quokka lantern", None),
+    ],
+)
+def test_chi_users_add_and_set_password_apply_the_policy(
+    tmp_path: Path, username: str, password: str, words: str | None
+) -> None:
+    (tmp_path / "hibp.txt").write_text(f"{'F' * 40}:1\n")
+    config = tmp_path / "chi.toml"
+    config.write_text('[app]\nstate_path = "s.sqlite"\n[passwords]\nbreached_corpus = "hibp.txt"\n')
+    run = CliRunner().invoke
+    base = ["--password-stdin", "--config", str(config)]
+    result = run(app, ["users", "add", username, "--role", "analyst", *base], input=password + "\n")
+    store = Store(tmp_path / "s.sqlite")
+    if words is None:
+        assert result.exit_code == 0, result.output
+        assert store.check_password(username, password).account is not None
+        return
+    assert result.exit_code == 2 and words in result.output
+    assert password not in result.output and store.account(username) is None
+    add = ["users", "add", username, "--role", "analyst", *base]
+    assert run(app, add, input="plinth marmalade otter kite\n").exit_code == 0
+    result = run(app, ["users", "set-password", username, *base], input=password + "\n")
+    assert result.exit_code == 2 and words in result.output and password not in result.output
+    assert store.check_password(username, "plinth marmalade otter kite").account is not None
+
+
+@pytest.mark.parametrize(
+    ("settings", "warns"),
+    [
+        ("[app]\ndemo = false\n", True),  # production, local accounts, no maintained check
+        ("[app]\ndemo = true\n", False),  # a demonstration
+        ('[passwords]\nbreached_corpus = "hibp"\n', False),
+        ("[passwords]\nbreached_api = true\n", False),
+        ('[auth]\nmode = "oidc"\n', False),  # no local passwords at all
+    ],
+)
+def test_the_server_warns_at_start_up_only_without_a_maintained_check(
+    tmp_path: Path, settings: str, warns: bool
+) -> None:
+    from chi.state.passwords import startup_warning
+
+    (tmp_path / "chi.toml").write_text(settings)
+    warning = startup_warning(load_config(tmp_path / "chi.toml"))
+    assert (warning is not None) == warns
+    if warns:
+        assert warning is not None and "breached_corpus" in warning and "refuse" in warning
+
+
+# --- generated cases: usernames from chi's name lists, disguised as a person would -------
+
+_LOOKS = {"o": "0", "i": "1", "e": "3", "a": "4@", "s": "5$", "t": "7", "b": "8", "g": "9"}
+_AROUND = "0123456789!?#*"
+
+
+def _names(kind: str) -> list[str]:
+    import csv
+
+    path = Path(__file__).resolve().parent.parent / "data" / "names" / f"{kind}.csv"
+    with path.open(encoding="utf-8") as f:
+        return [r["name"] for r in csv.DictReader(f) if r["name"].isascii()]
+
+
+def _disguise(rng: random.Random, part: str) -> str:
+    """``part`` as a person might hide it: some letters swapped for look-alike digits and
+    symbols (never the first or last letter, which would read as digits around it), the
+    case of each letter at random, perhaps reversed."""
+    letters = list(part[::-1] if rng.random() < 0.3 else part)
+    for k in range(1, len(letters) - 1):
+        c = letters[k].lower()
+        if c in _LOOKS and rng.random() < 0.5:
+            letters[k] = rng.choice(_LOOKS[c])
+    return "".join(c.upper() if rng.random() < 0.4 else c for c in letters)
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_generated_usernames_in_disguise_are_refused(seed: int) -> None:
+    rng = random.Random(seed)
+    forenames, surnames = _names("forenames"), _names("surnames")
+    for _ in range(40):
+        first, last = rng.choice(forenames).lower(), rng.choice(surnames).lower()
+        number = rng.randint(1, 99)
+        forms = [f"{first}.{last}", f"{first}_{last}", f"{first[0]}{last}", f"{last}-{first}"]
+        username = rng.choice([*forms, f"{first}.{last}{number}"])
+        parts = [first, last] if not username.startswith(first[0] + last) else [first[0] + last]
+        chosen = rng.sample(parts, k=len(parts)) * rng.choice([1, 1, 2])
+        body = rng.choice(["", ".", "-", "_", " "]).join(_disguise(rng, p) for p in chosen)
+        head = "".join(rng.choice(_AROUND) for _ in range(rng.randint(0, 3)))
+        tail = "".join(rng.choice(_AROUND) for _ in range(rng.randint(0, 6)))
+        password = head + body + tail
+        assert built_on_username(password, username), (username, password)
+
+
+_WORDS = [
+    "plinth",
+    "marmalade",
+    "otter",
+    "kite",
+    "quokka",
+    "lantern",
+    "vesper",
+    "gravel",
+    "thimble",
+    "saffron",
+    "walrus",
+    "juniper",
+    "copper",
+    "meadow",
+    "biscuit",
+    "lagoon",
+    "pylon",
+    "tundra",
+    "velvet",
+    "orchard",
+    "sprocket",
+    "cobalt",
+]
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_short_usernames_never_refuse_a_generated_passphrase(seed: int) -> None:
+    """Initials (one to three letters, as ``j``, ``jk``, ``j.k``, ``amy``) refuse only a
+    password made of them, never a passphrase of other words."""
+    rng = random.Random(seed)
+    forenames = [n.lower() for n in _names("forenames") if len(n) <= 3]
+    for _ in range(40):
+        a, b = rng.choice("abcdefghijklmnopqrstuvwxyz"), rng.choice("abcdefghijklmnopqrstuvwxyz")
+        username = rng.choice([a, a + b, f"{a}.{b}", f"{a}_{b}{rng.randint(1, 9)}"])
+        if forenames and rng.random() < 0.3:
+            username = rng.choice(forenames)
+        words = rng.sample(_WORDS, k=rng.randint(3, 5))
+        password = rng.choice([" ", "-", ".", ""]).join(words) + str(rng.randint(0, 99))
+        assert not built_on_username(password, username), (username, password)
+
+
+_COMMON = ["password", "football", "iloveyou", "sunshine", "princess", "liverpool", "dragon"]
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_common_breached_passwords_with_a_little_added_are_refused(seed: int) -> None:
+    from chi.state.passwords import sample_path
+
+    sample = SortedHashFile(sample_path())
+    assert sample.breached({sha1(w) for w in _COMMON}) == {sha1(w) for w in _COMMON}
+    rng = random.Random(seed)
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    for _ in range(30):
+        base = rng.choice(_COMMON)
+        base = base.capitalize() if rng.random() < 0.5 else base
+        if rng.random() < 0.5 and len(base) >= 8:  # up to 4 of anything at the ends
+            n = rng.randint(max(0, 12 - len(base)), 4)
+            added = "".join(rng.choice(letters + _AROUND) for _ in range(n))
+            cut = rng.randint(0, n)
+            password = added[:cut] + base + added[cut:]
+        else:  # up to 6 digits and symbols around
+            n = rng.randint(max(0, 12 - len(base)), 6)
+            added = "".join(rng.choice(_AROUND) for _ in range(n))
+            cut = rng.randint(0, n)
+            password = added[:cut] + base + added[cut:]
+        found = problems(password, "x.y")
+        assert any("leaked in breaches" in p for p in found), (password, found)
+
+
+@pytest.mark.parametrize(
+    ("content", "words"),
+    [
+        ("8846F7EAEE8FB117AD06BDD830B7586C:12\n", "not a Pwned Passwords SHA-1 file"),  # NTLM
+        (f"{'F' * 40}:1\n{'0' * 40}:1\n", "not sorted"),
+        ("", "not a Pwned Passwords SHA-1 file"),
+    ],
+)
+def test_a_mirror_file_of_the_wrong_kind_refuses(tmp_path: Path, content: str, words: str) -> None:
+    path = tmp_path / "pwnedpasswords.txt"
+    path.write_text(content)
+    found = PasswordPolicy(breached_corpus=path, production=True).problems(GOOD[0], "jsmith")
+    assert len(found) == 1 and "could not be made" in found[0] and words in found[0], found

@@ -31,6 +31,7 @@ edge) is in the reverse-proxy example of docs/deployment.md.
 
 from __future__ import annotations
 
+import asyncio
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from contextlib import asynccontextmanager
@@ -286,7 +287,25 @@ def hardening(config: AppConfig | None = None) -> dict[str, Any]:
         if problem:
             print(f"chi refuses to start: {problem}", file=sys.stderr, flush=True)
             raise StartupRefused(problem)
-        yield
+        from chi.state.anchor import keep_anchoring
+        from chi.state.passwords import startup_warning
+
+        warning = startup_warning(cfg)
+        if warning:
+            print(f"chi warning: {warning}", file=sys.stderr, flush=True)
+        # The audit log's head, to the server log (and the anchor file) now, periodically
+        # and at shutdown: an external record that the log's newest entries existed.
+        stop = asyncio.Event()
+        store = Store(cfg.state_path)
+        minutes = cfg.audit_anchor_minutes
+        task = asyncio.create_task(
+            keep_anchoring(store, cfg.audit_anchor_file, minutes, stop, sys.stderr)
+        )
+        try:
+            yield
+        finally:
+            stop.set()
+            await task
 
     middleware = [
         Middleware(TrustedHostMiddleware, allowed_hosts=list(cfg.allowed_hosts)),

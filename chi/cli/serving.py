@@ -52,7 +52,10 @@ def _store(config: Path | None) -> Store:
     except ValueError as exc:
         typer.echo(f"chi: {exc}", err=True)
         raise typer.Exit(2) from None
-    return Store(cfg.state_path)
+    from chi.state.passwords import PasswordPolicy
+
+    # Every password set from here passes the configuration's one policy.
+    return Store(cfg.state_path, password_policy=PasswordPolicy.from_config(cfg))
 
 
 def _password(from_stdin: bool) -> str:
@@ -325,14 +328,46 @@ def demo(
     raise typer.Exit(code)
 
 
-def audit_verify(config: ConfigOption = None) -> None:
-    """Check the audit log's hash chain: every entry present, in order and unchanged.
+AnchorOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--anchor",
+        help="File of recorded heads (chi audit anchor, the server log); default [audit] "
+        "anchor_file when it exists.",
+    ),
+]
 
-    Prints the number of entries and the latest entry's hash (keep it in a log outside the
-    server: a chain rebuilt by someone who rewrote the file no longer contains it). Exits 1
-    naming the first broken link.
+
+def audit_verify(anchor: AnchorOption = None, config: ConfigOption = None) -> None:
+    """Check the audit log's hash chain: every entry present, in order and unchanged, and
+    (with an anchor file) no entry missing at its end nor rewritten since a recorded head.
+
+    Prints the number of entries and the latest entry's hash. Exits 1 naming the first
+    broken link, the missing entries or the rewritten one.
     """
-    check = _store(config).verify_audit()
+    from chi.settings import load_config
+    from chi.state.anchor import anchor_problems, read_anchors
+    from chi.state.store import StoreError
+
+    store = _store(config)
+    if anchor is None:
+        anchor = load_config(config).audit_anchor_file
+        if anchor is not None and not anchor.exists():
+            # Configured, so the app or `chi audit anchor` should have written it: gone, it
+            # can no longer show entries cut off the end.
+            typer.echo(
+                f"chi: the anchor file {anchor} ([audit] anchor_file) is missing, so entries "
+                "cut off the end of the log cannot be seen; restore it, or start a new one "
+                "with `chi audit anchor`",
+                err=True,
+            )
+            raise typer.Exit(1)
+    try:
+        # Read before the chain, so no head is recorded after the chain was read.
+        anchors = [] if anchor is None else read_anchors(anchor)
+    except StoreError as exc:
+        raise _fail(exc) from None
+    check = store.verify_audit()
     if not check.ok:
         typer.echo(
             f"chi: the audit log is broken at entry {check.broken_at}: {check.problem} "
@@ -340,7 +375,50 @@ def audit_verify(config: ConfigOption = None) -> None:
             err=True,
         )
         raise typer.Exit(1)
-    typer.echo(f"audit log intact: {check.entries} entries; latest hash {check.head or '-'}")
+    problems = anchor_problems(store, check, anchors)
+    for problem in problems:
+        typer.echo(f"chi: the audit log does not match its anchors: {problem}", err=True)
+    if problems:
+        raise typer.Exit(1)
+    count = f"{len(anchors)} anchor" + ("" if len(anchors) == 1 else "s")
+    against = f"; matches {count} in {anchor}" if anchor is not None else ""
+    typer.echo(
+        f"audit log intact: {check.entries} entries; latest hash {check.head or '-'}{against}"
+    )
+
+
+def audit_anchor(
+    to: Annotated[
+        Path | None,
+        typer.Option("--to", help="Append the line to this file (default [audit] anchor_file)."),
+    ] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Print the audit log's head (entries and latest hash) as one anchor line, and append
+    it to a file kept outside the server, for `chi audit verify --anchor` to compare with.
+
+    Refuses (exit 1) to anchor a chain that is already broken.
+    """
+    from chi.settings import load_config
+    from chi.state.anchor import anchor_line, append_anchor
+
+    store = _store(config)
+    to = to or load_config(config).audit_anchor_file
+    check = store.verify_audit()
+    if not check.ok:
+        typer.echo(
+            f"chi: the audit log is broken at entry {check.broken_at}: {check.problem}; "
+            "no anchor written",
+            err=True,
+        )
+        raise typer.Exit(1)
+    line = anchor_line(check)
+    if to is not None:
+        try:
+            append_anchor(to, line)
+        except OSError as exc:
+            raise _fail(OSError(f"{to}: cannot append the anchor ({type(exc).__name__})")) from None
+    typer.echo(line)
 
 
 def register(app: typer.Typer) -> None:
@@ -356,5 +434,6 @@ def register(app: typer.Typer) -> None:
     app.add_typer(users, name="users")
     audit = typer.Typer(help="Check the app's audit log.", no_args_is_help=True)
     audit.command("verify")(audit_verify)
+    audit.command("anchor")(audit_anchor)
     app.add_typer(audit, name="audit")
     app.command("demo")(demo)

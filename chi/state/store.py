@@ -34,10 +34,13 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
+if TYPE_CHECKING:
+    from chi.state.passwords import PasswordPolicy
 
 Migration = str | Callable[[sqlite3.Connection], None]
 
@@ -188,9 +191,16 @@ class Session:
 
 
 class Store:
-    def __init__(self, path: Path, hasher: PasswordHasher | None = None) -> None:
+    def __init__(
+        self,
+        path: Path,
+        hasher: PasswordHasher | None = None,
+        password_policy: PasswordPolicy | None = None,
+    ) -> None:
         self.path = Path(path)
         self.hasher = hasher or PasswordHasher()
+        self.password_policy = password_policy
+        """The policy every new password passes (None: chi.state.passwords' default)."""
         if self.path.is_dir():
             raise StoreError(f"{self.path}: is a folder, not a state store file")
         if not self.path.parent.is_dir():
@@ -274,7 +284,7 @@ class Store:
         if demo and not password:
             raise StoreError("a demo account needs a password")
         if not demo:
-            _check_password_policy(password, username)
+            _check_password_policy(password, username, self.password_policy)
         hashed = self.hasher.hash(password)
         try:
             with self.transaction() as con:
@@ -304,7 +314,7 @@ class Store:
         if account is None:
             raise StoreError(f"no account named {username!r}")
         if not account.demo:
-            _check_password_policy(password, username)
+            _check_password_policy(password, username, self.password_policy)
         hashed = self.hasher.hash(password)
         with self.transaction() as con:
             cur = con.execute(
@@ -492,6 +502,16 @@ class Store:
         with self.connection() as con:
             return verify_chain(con)
 
+    def audit_hashes(self, ids: list[int]) -> dict[int, str]:
+        """The stored hash of each of the entries ``ids`` (those that exist)."""
+        out: dict[int, str] = {}
+        with self.connection() as con:
+            for entry_id in ids:
+                row = con.execute("select hash from audit where id = ?", (entry_id,)).fetchone()
+                if row is not None:
+                    out[entry_id] = str(row[0])
+        return out
+
     def audit_log(
         self,
         username: str | None = None,
@@ -540,8 +560,9 @@ class Store:
 # previous entry's hash. Triggers refuse an entry whose id is not the next one or whose
 # ``prev_hash`` is not the last entry's hash, besides any update or delete, so neither
 # ``insert or replace`` nor an insert in the middle gets in. Whoever can rewrite the file can
-# still rebuild the whole chain, so the latest hash (``chi audit verify`` prints it) belongs
-# in a log kept elsewhere: a rebuilt chain no longer contains it.
+# still rebuild the whole chain or cut off its end, so its head (entry count and latest
+# hash) is anchored outside the store (chi.state.anchor: ``chi audit anchor``, the server log) and
+# ``chi audit verify --anchor`` compares the chain with every recorded head.
 
 AUDIT_FIELDS = AUDIT_COLUMNS[1:]
 """An entry's fields (its columns but the id), in the order they are hashed."""
@@ -747,10 +768,12 @@ def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def _check_password_policy(password: str, username: str) -> None:
+def _check_password_policy(
+    password: str, username: str, policy: PasswordPolicy | None = None
+) -> None:
     from chi.state.passwords import problems
 
-    found = problems(password, username)
+    found = problems(password, username, policy)
     if found:
         raise StoreError("; ".join(found))
 
