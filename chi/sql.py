@@ -20,12 +20,13 @@ from __future__ import annotations
 import re
 import sqlite3
 from functools import cache
-from typing import Any
-
-import duckdb
-import pyarrow as pa
+from typing import TYPE_CHECKING, Any
 
 from chi.reference import sql_dir
+
+if TYPE_CHECKING:  # the state store uses this module without DuckDB or Arrow
+    import duckdb
+    import pyarrow as pa
 
 _PARAM = re.compile(r"(?<![\w$])\$([a-z_][a-z0-9_]*)")
 _COMMENT = re.compile(r"--[^\n]*")

@@ -8,6 +8,8 @@ from __future__ import annotations
 import ast
 import re
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import duckdb
@@ -267,3 +269,10 @@ def test_table_from_arrow_replaces_and_every_cursor_sees_it() -> None:
     sql.table_from_arrow(con, "t", pl.DataFrame({"a": [1, 2]}).to_arrow())
     sql.table_from_arrow(con, "t", pl.DataFrame({"a": [3]}).to_arrow())
     assert con.cursor().sql("from t").fetchall() == [(3,)]
+
+
+def test_the_state_store_loads_its_sql_without_duckdb() -> None:
+    """Sign-in processes open the store; its SQL loader must not pull DuckDB or Arrow in."""
+    code = "import sys, chi.state.store; print(sorted({'duckdb', 'pyarrow'} & set(sys.modules)))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
