@@ -49,13 +49,20 @@ NOT_YET_MOVED = {
 # A string that opens with an SQL statement (the keywords chi's SQL starts with).
 STATEMENT = re.compile(
     r"""^\s*(
-        select\b.+\bfrom\b | select\s+\w+\s*\( | insert\s+(or\s+\w+\s+)?into\b
-      | update\s+\w+\s+set\b | delete\s+from\b
+        select\b.+\bfrom\b | select\s+\w+\s*\( | select\s+(\*|\d|'|\$|distinct\b|exists\b)
+      | from\s+[\w."]+(\s+(as\s+)?\w+)?\s+(select|where)\b
+      | insert\s+(or\s+\w+\s+)?into\b | replace\s+into\b | merge\s+into\b
+      | update\s+[\w."]+\s+set\b | delete\s+from\b | truncate\s+(table\s+)?\w
       | create\s+(or\s+replace\s+)?(temp\s+|temporary\s+|unique\s+)?
-            (table|view|index|trigger|macro|sequence)\b
+            (table|view|index|trigger|macro|function|sequence|schema|type|secret)\b
       | with\s+(recursive\s+)?\w+(\s*\([^)]*\))?\s+as\s*(not\s+)?(materialized\s+)?\(
-      | drop\s+(table|view|trigger|index|macro)\b | alter\s+table\b
-      | pragma\s+\w+ | set\s+\w+\s*= | attach\s+(database\s+)?' | copy\s+\w+.*\bto\b | values\s*\(
+      | drop\s+(table|view|trigger|index|macro|function|schema|type|sequence)\b
+      | alter\s+(table|view)\b | (explain|describe|summarize)\s+(select|from|table|\w+$)
+      | pragma\s+\w+ | set\s+\w+\s*= | reset\s+\w+\s*$ | attach\s+(database\s+)?'
+      | copy\s+\w+.*\bto\b | copy\s*\( | export\s+database\b | import\s+database\b
+      | install\s+\w+\s*;?\s*$ | load\s+(httpfs|json|parquet|spatial|excel|icu|fts|sqlite)\b
+      | call\s+\w+\s*\( | values\s*\(\s*('|\$|\?|\d|null\b)
+      | (vacuum|checkpoint|analyze)\s*;?\s*$
       | (begin(\s+(immediate|deferred|exclusive|transaction))?|commit|rollback)\s*;?\s*$
     )""",
     re.IGNORECASE | re.DOTALL | re.VERBOSE,
@@ -103,9 +110,27 @@ def test_the_scan_finds_statements_in_every_form() -> None:
         "begin immediate",
         "commit",
         "drop table if exists t",
+        "from victim_list select person_id",
+        "select 1",
+        "select * exclude (a) from t",
+        "install httpfs",
+        "copy (select 1) to 'x.csv'",
+        'update "users" set a = 1',
+        "describe victim_list",
+        "values ('2024-01'), ('2024-02')",
     ):
         assert STATEMENT.match(text), text
-    for text in ("Select a run to compare", "with the scope", "update the list", "set-password"):
+    for text in (
+        "Select a run to compare",
+        "with the scope",
+        "update the list",
+        "set-password",
+        "Load the run",
+        "describe the list",
+        "Call the team",
+        "From the run, select a month",
+        "Values (in days)",
+    ):
         assert not STATEMENT.match(text), text
     tree = ast.parse('x = f"select {a} from {b}"\ny = "create table t (a int)"')
     assert len([t for _, t in _strings(tree) if STATEMENT.match(t)]) == 2
