@@ -50,6 +50,7 @@ import csv
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from chi.reference import calibration_path, offence_rules_path
 
@@ -218,67 +219,20 @@ def resolve(names: Iterable[str]) -> list[OffenceGroup]:
     return out
 
 
-def _sql_text(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
-
-
-def sql_classification_number(offence_code: str, ho_class: str) -> str:
-    """SQL for ``classification_number`` over two column expressions."""
-    return (
-        f"coalesce(try_cast(regexp_extract(split_part({offence_code}, '.', 1), "
-        f"'^\\s*([0-9]+)', 1) as integer), "
-        f"try_cast(regexp_extract({ho_class}, '^\\s*([0-9]+)', 1) as integer))"
-    )
-
-
-def sql_subclass(offence_code: str, ho_class: str) -> str:
-    """SQL for ``subclass_of`` over two column expressions."""
-    key = f"string_split(trim({offence_code}), '.')"
-    cls, sub = f"{key}[-3]", f"{key}[-2]"
-    return (
-        f"coalesce(case when regexp_full_match(trim({ho_class}), '[0-9]{{1,3}}/[0-9]{{1,2}}') "
-        f"then lpad(cast(cast(split_part(trim({ho_class}), '/', 1) as integer) as varchar), 3, "
-        f"'0') || '/' || lpad(cast(cast(split_part(trim({ho_class}), '/', 2) as integer) as "
-        f"varchar), 2, '0') end, "
-        f"case when len({key}) >= 4 and regexp_full_match({cls}, '[0-9]{{1,3}}') "
-        f"and regexp_full_match({sub}, '[0-9]{{1,2}}') "
-        f"then lpad(cast(cast({cls} as integer) as varchar), 3, '0') || '/' || "
-        f"lpad(cast(cast({sub} as integer) as varchar), 2, '0') end)"
-    )
-
-
-def _sql_list(values: Iterable[str]) -> str:
-    return ", ".join(_sql_text(v) for v in sorted(values))
-
-
-def sql_in_group(group: OffenceGroup, offence_code: str, ho_class: str) -> str:
-    parts = []
-    if group.classes:
-        classes = ", ".join(str(c) for c in sorted(group.classes))
-        parts.append(f"{sql_classification_number(offence_code, ho_class)} in ({classes})")
-    if group.codes:
-        code = f"nullif(upper(trim(split_part({offence_code}, '.', 1))), '')"
-        parts.append(f"{code} in ({_sql_list(group.codes)})")
-    if group.subclasses:
-        parts.append(f"{sql_subclass(offence_code, ho_class)} in ({_sql_list(group.subclasses)})")
-    matched = " or ".join(f"coalesce({p}, false)" for p in parts) if parts else "false"
-    if len(parts) == 1 and not group.excluded:
-        return f"coalesce({parts[0]}, false)"
-    if group.excluded:
-        excluded = f"{sql_subclass(offence_code, ho_class)} in ({_sql_list(group.excluded)})"
-        return f"(({matched}) and not coalesce({excluded}, false))"
-    return f"({matched})"
-
-
-def sql_masked_title(
-    groups: Iterable[OffenceGroup], title: str, offence_code: str, ho_class: str
-) -> str:
-    """SQL for an offence's display title with restricted groups replaced by their label."""
-    whens = " ".join(
-        f"when {sql_in_group(g, offence_code, ho_class)} then {_sql_text(g.label)}" for g in groups
-    )
-    shown = f"coalesce({title}, {offence_code}, {ho_class}, 'unknown offence')"
-    return f"(case {whens} else {shown} end)" if whens else shown
+def group_params(groups: Iterable[OffenceGroup]) -> list[dict[str, Any]]:
+    """Offence groups as a bound query parameter: a list of structs (label, classes, codes,
+    subclasses, excluded) that the SQL macro ``in_offence_group``
+    (``sql/reference/in_group_macro.sql``) reads as ``in_group`` does; in the given order."""
+    return [
+        {
+            "label": g.label,
+            "classes": sorted(g.classes),
+            "codes": sorted(g.codes),
+            "subclasses": sorted(g.subclasses),
+            "excluded": sorted(g.excluded),
+        }
+        for g in groups
+    ]
 
 
 _HO_CLASS = re.compile(r"0*([0-9]{1,3})\s*/\s*0*([0-9]{1,2})")

@@ -9,6 +9,7 @@ import duckdb
 import polars as pl
 import pytest
 
+from chi import sql
 from chi.analysis.board import (
     BOARD_GROUPS,
     board_row,
@@ -21,7 +22,7 @@ from chi.analysis.board import (
 )
 from chi.analysis.outcomes import prosecution_possible_rate
 from chi.months import add_months
-from chi.offences import GROUPS, groups_of, in_group, sql_in_group
+from chi.offences import GROUPS, group_params, groups_of, in_group
 from chi.reference import weight_sets
 
 
@@ -154,8 +155,17 @@ def test_python_and_sql_agree_for_every_group_on_every_weight_row() -> None:
     rows += [(None, h) for _, h in rows] + [(c, None) for c, _ in rows]
     con = duckdb.connect()
     con.register("o", pl.DataFrame(rows, schema=["code", "ho"], orient="row"))
+    for macro in ("class_number_macro", "subclass_macro", "in_group_macro"):
+        sql.run(con, f"reference/{macro}")
+    group_type = (
+        "struct(label varchar, classes integer[], codes varchar[], subclasses varchar[], "
+        "excluded varchar[])"
+    )
     for group in GROUPS.values():
-        got = con.sql(f"select code, ho, {sql_in_group(group, 'code', 'ho')} from o").fetchall()
+        got = con.sql(
+            f"select code, ho, in_offence_group($g::{group_type}, code, ho) from o",
+            params={"g": group_params([group])[0]},
+        ).fetchall()
         for code, ho, in_sql in got:
             assert in_sql == in_group(group, code, ho), (group.name, code, ho)
         assert any(s for *_, s in got), group.name

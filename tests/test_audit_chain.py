@@ -149,14 +149,15 @@ def test_a_rewritten_entry_with_a_recomputed_hash_breaks_the_next_link(config: P
 
 
 def test_an_older_store_is_chained_when_opened(tmp_path: Path) -> None:
-    from chi.state.store import MIGRATIONS, _statements
+    from chi import sql
+    from chi.state.store import MIGRATIONS
 
     path = tmp_path / "old.sqlite"
     with sqlite3.connect(path) as con:
         for step in MIGRATIONS[:3]:
-            assert isinstance(step, str)
-            for s in _statements(step):
-                con.execute(s)
+            assert isinstance(step, tuple)
+            for name in step:
+                sql.sqlite(con, f"state/migrations/{name}")
         con.execute("pragma user_version = 3")
         for who in ("amy", "bob"):
             con.execute(

@@ -10,13 +10,13 @@ import polars as pl
 import pytest
 from argon2 import PasswordHasher
 
+from chi import sql
 from chi.offences import (
     GROUPS,
     SEXUAL_OFFENCES,
     classification_number,
+    group_params,
     groups_of,
-    sql_in_group,
-    sql_masked_title,
 )
 from chi.reading.lists import Scope, narrow, neighbourhoods, scope_from_key
 from chi.reference import weight_sets
@@ -47,7 +47,9 @@ def test_each_role_gets_its_pages_and_scope() -> None:
     assert not a.may_open("runs") and a.may_open("offenders") and not a.masks_restricted
     assert make_user("ana", "analyst", None).scope.force_wide
     admin = make_user("root", "admin", "")
-    assert admin.scope.sql_filter("x") == "false", "an admin sees no list rows"
+    assert admin.scope.params == {"all_neighbourhoods": False, "neighbourhoods": []}, (
+        "an admin sees no list rows"
+    )
     assert set(PAGES[Role.ADMIN]) == {"audit", "users"}
 
 
@@ -71,12 +73,12 @@ def test_narrowing_never_widens_a_scope() -> None:
     mine = Scope.of({ARBURY, ABBEY})
     assert narrow(mine, [ARBURY]).neighbourhoods == {ARBURY}
     assert narrow(mine, [CENTRAL]).neighbourhoods == frozenset()
-    assert narrow(mine, [CENTRAL]).sql_filter("c") == "false"
+    assert narrow(mine, [CENTRAL]).params == {"all_neighbourhoods": False, "neighbourhoods": []}
     assert narrow(mine, None) == mine
     assert narrow(Scope.force(), [CENTRAL]).neighbourhoods == {CENTRAL}
     assert scope_from_key(mine.key).neighbourhoods == mine.neighbourhoods
     assert scope_from_key("*").force_wide
-    assert scope_from_key("").sql_filter("c") == "false"
+    assert scope_from_key("").params == {"all_neighbourhoods": False, "neighbourhoods": []}
 
 
 def _store(tmp_path: Path) -> Store:
@@ -217,6 +219,17 @@ def test_sexual_offence_classification(
     assert ("sexual_offences" in groups_of(offence_code, ho_class)) is sexual
 
 
+OFFENCE_MACROS = (
+    "reference/class_number_macro",
+    "reference/subclass_macro",
+    "reference/in_group_macro",
+)
+GROUP_TYPE = (
+    "struct(label varchar, classes integer[], codes varchar[], subclasses varchar[], "
+    "excluded varchar[])"
+)
+
+
 def test_python_and_sql_classification_agree_on_every_weight_row() -> None:
     import duckdb
 
@@ -228,8 +241,12 @@ def test_python_and_sql_classification_agree_on_every_weight_row() -> None:
     rows += [(None, h) for _, h in rows]
     con = duckdb.connect()
     con.register("o", pl.DataFrame(rows, schema=["code", "ho"], orient="row"))
-    expr = sql_in_group(SEXUAL_OFFENCES, "code", "ho")
-    got = con.sql(f"select code, ho, {expr} from o").fetchall()
+    for macro in OFFENCE_MACROS:
+        sql.run(con, macro)
+    got = con.sql(
+        f"select code, ho, in_offence_group($g::{GROUP_TYPE}, code, ho) from o",
+        params={"g": group_params([SEXUAL_OFFENCES])[0]},
+    ).fetchall()
     for code, ho, in_sql in got:
         assert in_sql == (SEXUAL_OFFENCES.name in groups_of(code, ho)), (code, ho)
         n = classification_number(code, ho)
@@ -240,12 +257,20 @@ def test_python_and_sql_classification_agree_on_every_weight_row() -> None:
 def test_masked_title_in_sql() -> None:
     import duckdb
 
-    expr = sql_masked_title([GROUPS["sexual_offences"]], "title", "code", "ho")
-    got = duckdb.sql(
-        f"""select {expr} from (values ('Rape of a female', '19C.19.8.0', '019/08'),
-                                       ('ABH', '8N.8.6.0', null),
-                                       (null, '8N.8.6.0', null)) as t(title, code, ho)"""
-    ).fetchall()
-    assert [g[0] for g in got] == ["sexual offence", "ABH", "8N.8.6.0"]
-    unmasked = sql_masked_title([], "title", "code", "ho")
-    assert "case" not in unmasked
+    con = duckdb.connect()
+    for macro in (*OFFENCE_MACROS, "read/offence_shown_macro"):
+        sql.run(con, macro)
+    query = f"""select offence_shown(title, code, ho, $groups::{GROUP_TYPE}[])
+                from (values (1, 'Rape of a female', '19C.19.8.0', '019/08'),
+                             (2, 'ABH', '8N.8.6.0', null),
+                             (3, null, '8N.8.6.0', null),
+                             (4, null, null, null)) as t(k, title, code, ho) order by k"""
+    masked = con.sql(query, params={"groups": group_params([GROUPS["sexual_offences"]])})
+    assert [g[0] for g in masked.fetchall()] == [
+        "sexual offence",
+        "ABH",
+        "8N.8.6.0",
+        "unknown offence",
+    ]
+    unmasked = con.sql(query, params={"groups": []}).fetchall()
+    assert [g[0] for g in unmasked] == ["Rape of a female", "ABH", "8N.8.6.0", "unknown offence"]

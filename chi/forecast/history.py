@@ -32,13 +32,15 @@ from typing import Any
 
 import polars as pl
 
+from chi import sql
 from chi.progress import Progress, silent
 from chi.reference import neighbourhoods_path
 from chi.scoring.policy import Policy
 from chi.scoring.prepare import Prepared, prepare
 from chi.scoring.runs import Run
 
-DASH_RANK = {"standard": 1, "medium": 2, "high": 3}
+DASH_LEVELS = ("standard", "medium", "high")
+DASH_RANK = {level: rank for rank, level in enumerate(DASH_LEVELS, 1)}
 
 
 @dataclass(frozen=True)
@@ -82,64 +84,17 @@ def is_synthetic(folder: Path) -> bool:
     return False
 
 
-def _frame(p: Prepared, query: str) -> pl.DataFrame:
-    frame: pl.DataFrame = p.con.cursor().sql(query).pl()
+def _frame(p: Prepared, name: str, params: dict[str, Any] | None = None) -> pl.DataFrame:
+    frame: pl.DataFrame = sql.run(p.con, f"forecast/{name}", params).pl()
     return frame
 
 
 def history_from(p: Prepared) -> History:
     """The backtest's view of a prepared extract."""
-    dash = " ".join(f"when '{k}' then {v}" for k, v in DASH_RANK.items())
-    victimisations = _frame(
-        p,
-        f"""
-        select v.person_id, v.crime_id, v.recorded_date,
-               cast(coalesce(v.weight, 0) * 100 as bigint) as weight_c,
-               v.weight is not null as weighted,
-               v.domestic_abuse,
-               cast(case v.dash_risk {dash} else 0 end as tinyint) as dash,
-               v.crime_neighbourhood_code as place
-        from victimisations as v
-        where v.counted and v.person_type = 'individual'
-        order by v.recorded_date, v.crime_id, v.person_id
-        """,
-    )
-    suspect_events = _frame(
-        p,
-        """
-        select distinct s.person_id, c.crime_id, c.recorded_date
-        from suspects as s
-        inner join crimes as c on s.crime_id = c.crime_id
-        inner join persons as p on s.person_id = p.person_id
-        where c.status = 'recorded' and c.counted and p.person_type = 'individual'
-        order by c.recorded_date, c.crime_id, s.person_id
-        """,
-    )
-    da_links = _frame(
-        p,
-        """
-        select distinct s.person_id as offender_id, v.person_id as victim_id, c.crime_id,
-               c.recorded_date
-        from suspects as s
-        inner join crimes as c on s.crime_id = c.crime_id
-        inner join victims as v on v.crime_id = c.crime_id and v.person_id <> s.person_id
-        inner join persons as pv on v.person_id = pv.person_id
-        where c.status = 'recorded' and c.counted and c.domestic_abuse
-              and pv.person_type = 'individual'
-        order by c.recorded_date, c.crime_id, offender_id, victim_id
-        """,
-    )
-    persons = _frame(
-        p,
-        """
-        select p.person_id, p.sex, p.birth_date, p.ethnicity,
-               l.neighbourhood_code as home_neighbourhood, p.deceased_date
-        from persons as p
-        left join ref_lsoa as l on p.home_lsoa_code = l.lsoa_code
-        where p.person_type = 'individual'
-        order by p.person_id
-        """,
-    )
+    victimisations = _frame(p, "victimisations", {"dash_levels": list(DASH_LEVELS)})
+    suspect_events = _frame(p, "suspect_events")
+    da_links = _frame(p, "da_links")
+    persons = _frame(p, "persons")
     persons = persons.with_row_index("pix")
     index = persons.select("person_id", "pix")
     victimisations = victimisations.join(index, on="person_id", how="inner", maintain_order="left")
@@ -147,7 +102,7 @@ def history_from(p: Prepared) -> History:
     da_links = da_links.join(
         index.rename({"person_id": "victim_id"}), on="victim_id", how="inner", maintain_order="left"
     )
-    [(first,)] = p.con.cursor().sql("select min(recorded_date) from crimes").fetchall()
+    [(first,)] = sql.run(p.con, "lists/first_recorded").fetchall()
     return History(
         victimisations=victimisations,
         suspect_events=suspect_events,

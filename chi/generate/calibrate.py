@@ -35,6 +35,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from chi import sql
 from chi.generate.sources import Sources, load_sources
 
 MONTHLY_VOLUME_2024 = 5_800
@@ -223,31 +224,10 @@ def _read(extract: Path) -> Frames:
 
     by_key, by_class, by_group = _category_maps()
     with prepare(extract) as p:
-        cur = p.con.cursor
-        crimes = (
-            cur()
-            .sql(
-                """
-            select crime_id, recorded_date, month, status, domestic_abuse, da_relationship,
-                   lsoa_code, offence_code, ho_class, weight,
-                   split_part(offence_code, '.', 1) as offence_group
-            from crimes
-            """
-            )
-            .pl()
-        )
-        victims = (
-            cur()
-            .sql(
-                """
-            select v.crime_id, v.person_id, p.person_type, v.dash_risk
-            from victims v join persons p using (person_id)
-            """
-            )
-            .pl()
-        )
-        suspects = cur().sql("select crime_id, person_id, role from suspects").pl()
-        lsoas = cur().sql("select lsoa_code, district_name from ref_lsoa").pl()
+        crimes = sql.run(p.con, "generate/crimes").pl()
+        victims = sql.run(p.con, "generate/victims").pl()
+        suspects = sql.run(p.con, "generate/suspects").pl()
+        lsoas = sql.run(p.con, "generate/lsoa_districts").pl()
         as_of = p.as_of
     crimes = (
         crimes.join(by_key, left_on="offence_code", right_on="offence_key", how="left")

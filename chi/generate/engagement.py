@@ -51,6 +51,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from chi import sql
 from chi.generate.write import write_parquet
 from chi.months import add_months, month_label, parse_month
 from chi.progress import Progress, silent
@@ -93,14 +94,7 @@ def _scored(out: Path) -> tuple[pl.DataFrame, pl.DataFrame, date]:
     """(victim list, victimisations, as-of) of the extract as chi scores it."""
     with prepare(out, policy=Policy()) as p:
         lists = score(p, complete_months(p))
-        victimisations = (
-            p.con.cursor()
-            .sql(
-                "select crime_id, person_id, recorded_date, month, weight, counted"
-                " from victimisations"
-            )
-            .pl()
-        )
+        victimisations = sql.run(p.con, "generate/scored_victimisations").pl()
         as_of = p.as_of
     frame = pl.from_arrow(lists.victim_list)
     assert isinstance(frame, pl.DataFrame)

@@ -40,6 +40,7 @@ from typing import Any
 
 import polars as pl
 
+from chi import sql
 from chi.contract import POLICING_AREAS
 from chi.months import add_months, month_label, parse_month
 from chi.state.store import Store, append_audit, timestamp, utc_now
@@ -296,9 +297,10 @@ def parse_decision(row: Mapping[str, Any]) -> Decision:
 
 def latest_version_in(con: sqlite3.Connection, subject_type: str, person_id: str) -> int:
     """The person's latest version inside an open transaction (0 when none)."""
-    (v,) = con.execute(
-        "select coalesce(max(version), 0) from decisions where subject_type = ? and person_id = ?",
-        (subject_type, person_id),
+    (v,) = sql.sqlite(
+        con,
+        "state/decision_latest_version",
+        {"subject_type": subject_type, "person_id": person_id},
     ).fetchone()
     return int(v)
 
@@ -314,11 +316,9 @@ def append_version(
 ) -> None:
     """Write version ``version`` of ``d`` and its audit entry, inside an open transaction."""
     row = d.row()
-    con.execute(
-        f"insert into decisions ({', '.join(_FIELDS)}, version, recorded_by, recorded_at, source)"
-        f" values ({', '.join('?' for _ in _FIELDS)}, ?, ?, ?, ?)",
-        [row[k] for k in _FIELDS] + [version, recorded_by, at, source],
-    )
+    values = {k: row[k] for k in _FIELDS}
+    saved = {"version": version, "recorded_by": recorded_by, "recorded_at": at, "source": source}
+    sql.sqlite(con, "state/decision_append", {**values, **saved})
     append_audit(
         con,
         at=at,
@@ -370,20 +370,19 @@ def _frame(rows: list[tuple[Any, ...]]) -> pl.DataFrame:
     return frame.with_columns(pl.col(c).str.to_date("%Y-%m-%d") for c in _DATES)
 
 
-def _select(store: Store, where: str = "1 = 1", params: Iterable[Any] = ()) -> pl.DataFrame:
+def _select(
+    store: Store, subject_type: str | None = None, person_id: str | None = None
+) -> pl.DataFrame:
     with store.connection() as con:
-        return _select_in(con, where, params)
+        return _select_in(con, subject_type, person_id)
 
 
 def _select_in(
-    con: sqlite3.Connection, where: str = "1 = 1", params: Iterable[Any] = ()
+    con: sqlite3.Connection, subject_type: str | None = None, person_id: str | None = None
 ) -> pl.DataFrame:
-    rows = con.execute(
-        f"select {', '.join(COLUMNS)} from decisions where {where}"
-        " order by subject_type, person_id, version",
-        list(params),
-    ).fetchall()
-    return _frame(rows)
+    """Every saved version (of ``subject_type`` and ``person_id`` when given), in order."""
+    params = {"subject_type": subject_type, "person_id": person_id}
+    return _frame(sql.sqlite(con, "state/decisions", params).fetchall())
 
 
 def current_version(store: Store, subject_type: str, person_id: str) -> int:
@@ -394,7 +393,7 @@ def current_version(store: Store, subject_type: str, person_id: str) -> int:
 
 def history(store: Store, subject_type: str, person_id: str) -> pl.DataFrame:
     """Every version of one person's decisions, newest first."""
-    frame = _select(store, "subject_type = ? and person_id = ?", (subject_type, person_id))
+    frame = _select(store, subject_type, person_id)
     return frame.sort("version", descending=True)
 
 
@@ -410,7 +409,7 @@ def _only(frame: pl.DataFrame, person_ids: Iterable[str] | None, area: str | Non
 
 def meeting_decisions(store: Store, subject_type: str) -> pl.DataFrame:
     """Each person's decision for each meeting: the latest version per list month."""
-    frame = _select(store, "subject_type = ?", (subject_type,))
+    frame = _select(store, subject_type)
     return (
         frame.sort("version", descending=True)
         .unique(["person_id", "list_month"], keep="first")

@@ -42,6 +42,7 @@ import numpy as np
 import polars as pl
 from scipy import sparse
 
+from chi import sql
 from chi.exports.formats import ExportMeta, to_pdf_sections
 from chi.months import parse_month
 from chi.reading.lists import Scope, run_connection
@@ -1002,24 +1003,7 @@ def scoped_inputs(run: Run, scope: Scope) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(victim list, victimisations) for an impact review within ``scope``: the list rows in
     the scope's neighbourhoods, and the victimisations of the people on them, read through
     the run's locked-down connection with the scope in the SQL."""
-    where = scope.sql_filter("neighbourhood_code")
     with run_connection(run) as con:
-        lists: pl.DataFrame = (
-            con.cursor()
-            .sql(
-                "select month, person_id, neighbourhood_code, harm_days, crimes, da_crimes, status,"
-                " reasons"
-                f" from victim_list where {where} order by month, person_id"
-            )
-            .pl()
-        )
-        victimisations: pl.DataFrame = (
-            con.cursor()
-            .sql(
-                "select person_id, month, weight, counted from victimisations"
-                f" where person_id in (select person_id from victim_list where {where})"
-                " order by person_id, month"
-            )
-            .pl()
-        )
+        lists: pl.DataFrame = sql.run(con, "read/impact_list", scope.params).pl()
+        victimisations: pl.DataFrame = sql.run(con, "read/impact_victimisations", scope.params).pl()
     return lists, victimisations

@@ -11,18 +11,18 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import polars as pl
 
+from chi import sql
 from chi.months import add_months, month_end, month_label, parse_month
-from chi.offences import OffenceGroup, offence_names, resolve, sql_masked_title
+from chi.offences import group_params, offence_names, resolve
 from chi.reference import neighbourhoods_path
 from chi.scoring.runs import Run, RunError
-from chi.sql import literal as _literal
 
 
 @dataclass(frozen=True)
@@ -41,13 +41,14 @@ class Scope:
     def of(cls, codes: set[str] | frozenset[str] | list[str], label: str = "") -> Scope:
         return cls(neighbourhoods=frozenset(codes), label=label or ", ".join(sorted(codes)))
 
-    def sql_filter(self, column: str) -> str:
-        if self.force_wide:
-            return "true"
-        if not self.neighbourhoods:
-            return "false"
-        codes = ", ".join(_literal(c) for c in sorted(self.neighbourhoods))
-        return f"{column} in ({codes})"
+    @property
+    def params(self) -> dict[str, bool | list[str]]:
+        """The scope as the bound parameters of a query (``sql/read/*.sql``):
+        ``$all_neighbourhoods``, or the codes in ``$neighbourhoods``; nothing when neither."""
+        return {
+            "all_neighbourhoods": self.force_wide,
+            "neighbourhoods": sorted(self.neighbourhoods),
+        }
 
     @property
     def key(self) -> str:
@@ -77,40 +78,22 @@ def neighbourhood_scope(code: str) -> Scope:
     return Scope.of({code}, label=f"{name} ({code})")
 
 
-def _age_sql(birth: str, on: date) -> str:
-    d = _literal(on.isoformat())
-    return (
-        f"cast(date_diff('year', {birth}, date {d}) - case when strftime({birth}, '%m-%d') "
-        f"> strftime(date {d}, '%m-%d') then 1 else 0 end as integer)"
-    )
+def _read(con: duckdb.DuckDBPyConnection, name: str, params: dict[str, Any]) -> pl.DataFrame:
+    frame: pl.DataFrame = sql.run(con, f"read/{name}", params).pl()
+    return frame
 
 
 def victim_list(run: Run, month: str, scope: Scope) -> pl.DataFrame:
     """The victim list for ``month`` within ``scope``, ranked, with name, age and place."""
     end = month_end(parse_month(month))
     with run_connection(run) as con:
-        return _frame(
-            con.cursor().sql(
-                f"""
-                select v.rank, v.neighbourhood_rank, v.neighbourhood_code,
-                       coalesce(nb.neighbourhood_name, 'unknown') as neighbourhood_name,
-                       v.person_id, p.name, {_age_sql("p.birth_date", end)} as age,
-                       v.harm_days, v.crimes, v.da_crimes, v.last_recorded_date,
-                       v.reasons, v.status
-                from victim_list as v
-                left join people as p using (person_id)
-                left join nb using (neighbourhood_code)
-                where v.month = $month and {scope.sql_filter("v.neighbourhood_code")}
-                order by v.rank
-                """,
-                params={"month": month},
-            )
-        )
+        return _read(con, "victim_list", {"month": month, "month_end": end, **scope.params})
 
 
 # Scoped reading. Each query runs on a connection that sees only the run's own files (as
-# views) and cannot read or write anything else; the scope is rendered into the SQL from
-# ``Scope.sql_filter``, and restricted offence detail is masked in the SQL too.
+# views) and cannot read or write anything else; the scope is a bound parameter of every
+# query (``Scope.params``), and restricted offence detail is masked in the SQL too, the
+# restricted groups bound as a list (``chi.offences.group_params``).
 
 RUN_VIEWS = (
     "victim_list",
@@ -152,7 +135,7 @@ def run_connection(run: Run) -> Iterator[duckdb.DuckDBPyConnection]:
         files = [run.file(name).as_posix() for name in RUN_VIEWS]
         for name, path in zip(RUN_VIEWS, files, strict=True):
             try:
-                con.sql(f"create view {name} as select * from read_parquet({_literal(path)})")
+                sql.parquet_view(con, name, path)
             except duckdb.IOException:
                 raise RunError(
                     f"run {run.run_id} is incomplete: {Path(path).name} is missing"
@@ -160,33 +143,29 @@ def run_connection(run: Run) -> Iterator[duckdb.DuckDBPyConnection]:
         sizing = run.file("victim_sizing")
         if sizing.is_file():
             files.append(sizing.as_posix())
-            con.sql(
-                "create view victim_sizing as select * from "
-                f"read_parquet({_literal(sizing.as_posix())})"
-            )
+            sql.parquet_view(con, "victim_sizing", sizing.as_posix())
         else:  # a run from before list sizing: everyone listed is within the size
-            con.sql(
-                "create view victim_sizing as select month, person_id, "
-                "cast(null as varchar) as specialist_team, neighbourhood_rank as action_rank, "
-                "true as within_size from victim_list"
-            )
-        con.register("nb_frame", neighbourhoods())
-        con.sql("create table nb as select * from nb_frame")
-        con.unregister("nb_frame")
-        con.register("names_frame", _offence_name_frame())
-        con.sql("create table offence_names as select * from names_frame")
-        con.unregister("names_frame")
-        con.sql(f"set allowed_paths = [{', '.join(_literal(p) for p in files)}]")
-        con.sql("set enable_external_access = false")
-        con.sql("set lock_configuration = true")
+            sql.create_view(con, "victim_sizing", "read/sizing_fallback")
+        sql.table_from_arrow(con, "nb", neighbourhoods().to_arrow())
+        sql.table_from_arrow(con, "offence_names", _offence_name_frame().to_arrow())
+        for macro in _MACROS:
+            sql.run(con, macro)
+        sql.run(con, "read/allow_paths", {"paths": files})
+        sql.run(con, "read/no_external_access")
+        sql.run(con, "read/lock_configuration")
         yield con
     finally:
         con.close()
 
 
-def _frame(relation: duckdb.DuckDBPyRelation) -> pl.DataFrame:
-    frame: pl.DataFrame = relation.pl()
-    return frame
+_MACROS = (
+    "read/age_macro",
+    "read/offence_title_macro",
+    "reference/class_number_macro",
+    "reference/subclass_macro",
+    "reference/in_group_macro",
+    "read/offence_shown_macro",
+)
 
 
 def _window_start(run: Run, month: str) -> str:
@@ -194,8 +173,9 @@ def _window_start(run: Run, month: str) -> str:
     return month_label(add_months(parse_month(month), 1 - w))
 
 
-def _groups(restricted: Iterable[str]) -> list[OffenceGroup]:
-    return resolve(restricted)
+def _restricted(restricted: Iterable[str]) -> list[dict[str, Any]]:
+    """The ``restricted`` offence groups as the ``$restricted`` parameter."""
+    return group_params(resolve(restricted))
 
 
 @cache
@@ -207,82 +187,26 @@ def _offence_name_frame() -> pl.DataFrame:
     )
 
 
-def _offence_title_sql(restricted: Iterable[str], v: str) -> str:
-    """The offence a victimisation (alias ``v``) is shown as: the weight set's title of its
-    offence key; else the name of its Home Office offence code or class (``offence_names``,
-    never a bare ``019/08``); a code that matched nothing as "unrecognised offence code ...";
-    else the code as recorded. Restricted groups show their label."""
-    title = (
-        f"coalesce({v}.offence_title,"
-        f" (select n.name from offence_names as n where n.code = upper({v}.offence_code)),"
-        f" (select n.name from offence_names as n where n.code = {v}.ho_class),"
-        f" case when {v}.basis = 'unmatched' then 'unrecognised offence code '"
-        f" || coalesce({v}.offence_code, {v}.ho_class) end)"
-    )
-    return sql_masked_title(_groups(restricted), title, f"{v}.offence_code", f"{v}.ho_class")
-
-
 def victim_briefing(
     run: Run, month: str, scope: Scope, restricted: Iterable[str] = ()
 ) -> pl.DataFrame:
     """The victim list for ``month`` within ``scope`` with each person's latest offence in the
     window; offences in the ``restricted`` groups are shown only by the group's label."""
-    end = month_end(parse_month(month))
-    title = _offence_title_sql(restricted, "v")
-    where = scope.sql_filter("neighbourhood_code")
+    params = {
+        "month": month,
+        "month_end": month_end(parse_month(month)),
+        "start": _window_start(run, month),
+        "restricted": _restricted(restricted),
+        **scope.params,
+    }
     with run_connection(run) as con:
-        return _frame(
-            con.cursor().sql(
-                f"""
-                with listed as (
-                    select * from victim_list where month = $month and {where}
-                ),
-                latest as (
-                    select person_id,
-                           arg_max({title}, strftime(recorded_date, '%Y-%m-%d') || '|' || crime_id)
-                               as latest_offence
-                    from victimisations as v
-                    where counted and month between $start and $month
-                        and person_id in (select person_id from listed)
-                    group by person_id
-                )
-                select v.rank, v.neighbourhood_rank, v.neighbourhood_code,
-                       coalesce(nb.neighbourhood_name, 'unknown') as neighbourhood_name,
-                       v.person_id, p.name, {_age_sql("p.birth_date", end)} as age,
-                       v.harm_days, v.crimes, v.da_crimes, v.last_recorded_date,
-                       l.latest_offence, v.reasons, v.status,
-                       z.specialist_team, z.action_rank, coalesce(z.within_size, true)
-                           as within_size
-                from listed as v
-                left join people as p using (person_id)
-                left join nb using (neighbourhood_code)
-                left join latest as l using (person_id)
-                left join victim_sizing as z on z.month = v.month and z.person_id = v.person_id
-                order by v.rank
-                """,
-                params={"month": month, "start": _window_start(run, month)},
-            )
-        )
+        return _read(con, "victim_briefing", params)
 
 
 def exited(run: Run, month: str, scope: Scope) -> pl.DataFrame:
     """People on the previous month's list within ``scope`` who are not on ``month``'s."""
     with run_connection(run) as con:
-        return _frame(
-            con.cursor().sql(
-                f"""
-                select e.person_id, p.name, e.neighbourhood_code,
-                       coalesce(nb.neighbourhood_name, 'unknown') as neighbourhood_name,
-                       e.previous_rank, e.harm_days, e.crimes, e.reason
-                from victim_exits as e
-                left join people as p using (person_id)
-                left join nb using (neighbourhood_code)
-                where e.month = $month and {scope.sql_filter("e.neighbourhood_code")}
-                order by e.previous_rank
-                """,
-                params={"month": month},
-            )
-        )
+        return _read(con, "exited", {"month": month, **scope.params})
 
 
 def offender_list(run: Run, month: str, scope: Scope) -> pl.DataFrame:
@@ -290,47 +214,13 @@ def offender_list(run: Run, month: str, scope: Scope) -> pl.DataFrame:
     recency-frequency-gravity scores."""
     end = month_end(parse_month(month))
     with run_connection(run) as con:
-        return _frame(
-            con.cursor().sql(
-                f"""
-                select o.rank, o.neighbourhood_rank, o.neighbourhood_code,
-                       coalesce(nb.neighbourhood_name, 'unknown') as neighbourhood_name,
-                       o.person_id, p.name, {_age_sql("p.birth_date", end)} as age,
-                       o.harm_days, o.crimes, o.victims_count, o.da_crimes, o.da_victims_36m,
-                       o.serial_da, o.rfg_score, o.last_recorded_date, o.reasons, o.status
-                from offender_list as o
-                left join people as p using (person_id)
-                left join nb using (neighbourhood_code)
-                where o.month = $month and {scope.sql_filter("o.neighbourhood_code")}
-                order by o.rank
-                """,
-                params={"month": month},
-            )
-        )
+        return _read(con, "offender_list", {"month": month, "month_end": end, **scope.params})
 
 
 def dyad_list(run: Run, month: str, scope: Scope) -> pl.DataFrame:
     """DA dyads for ``month`` whose victim's neighbourhood is within ``scope``, by harm."""
     with run_connection(run) as con:
-        return _frame(
-            con.cursor().sql(
-                f"""
-                select d.rank, d.neighbourhood_rank, d.neighbourhood_code,
-                       coalesce(nb.neighbourhood_name, 'unknown') as neighbourhood_name,
-                       d.offender_id, po.name as offender_name,
-                       d.victim_id, pv.name as victim_name,
-                       d.relationship, d.harm_days, d.crimes, d.first_recorded_date,
-                       d.last_recorded_date, d.latest_dash_risk, d.reasons, d.status
-                from dyads as d
-                left join people as po on d.offender_id = po.person_id
-                left join people as pv on d.victim_id = pv.person_id
-                left join nb using (neighbourhood_code)
-                where d.month = $month and {scope.sql_filter("d.neighbourhood_code")}
-                order by d.rank
-                """,
-                params={"month": month},
-            )
-        )
+        return _read(con, "dyad_list", {"month": month, **scope.params})
 
 
 @dataclass(frozen=True)
@@ -369,103 +259,27 @@ def person_detail(
     """
     params = {"pid": person_id, "month": month}
     with run_connection(run) as con:
-        gate = (
-            con.cursor()
-            .sql(
-                f"""
-                select neighbourhood_code, 'victim' as list, 1 as k from victim_list
-                where month = $month and person_id = $pid
-                    and {scope.sql_filter("neighbourhood_code")}
-                union all
-                select neighbourhood_code, 'offender', 2 from offender_list
-                where {"true" if offenders else "false"}
-                    and month = $month and person_id = $pid
-                    and {scope.sql_filter("neighbourhood_code")}
-                order by k
-                """,
-                params=params,
-            )
-            .fetchall()
-        )
+        gate = sql.run(
+            con, "read/person_gate", {**params, "offenders": offenders, **scope.params}
+        ).fetchall()
         if not gate:
             return None
         code = str(gate[0][0])
         end = month_end(parse_month(month))
-        [(name, age, nb_name)] = (
-            con.cursor()
-            .sql(
-                f"""
-                select p.name, {_age_sql("p.birth_date", end)},
-                       coalesce((select neighbourhood_name from nb
-                                 where neighbourhood_code = $code), 'unknown')
-                from (select 1) left join people as p on p.person_id = $pid
-                """,
-                params={"pid": person_id, "code": code},
-            )
-            .fetchall()
-        )
+        [(name, age, nb_name)] = sql.run(
+            con, "read/person_header", {"pid": person_id, "code": code, "month_end": end}
+        ).fetchall()
         start = _window_start(run, month)
-        title = _offence_title_sql(restricted, "v")
-        victimisations = _frame(
-            con.cursor().sql(
-                f"""
-                select v.recorded_date, {title} as offence, v.weight as chi_days,
-                       v.domestic_abuse,
-                       coalesce(nb.neighbourhood_name, v.crime_neighbourhood_code, 'unknown')
-                           as neighbourhood_name,
-                       v.counted
-                from victimisations as v
-                left join nb on v.crime_neighbourhood_code = nb.neighbourhood_code
-                where v.person_id = $pid and v.month between $start and $month
-                order by v.recorded_date desc, v.crime_id desc
-                """,
-                params={**params, "start": start},
-            )
+        victimisations = _read(
+            con,
+            "person_victimisations",
+            {**params, "start": start, "restricted": _restricted(restricted)},
         )
         w = int(run.manifest["policy"]["window_months"])
         months = _month_range(month_label(add_months(parse_month(month), 1 - 2 * w)), month)
-        monthly = _frame(
-            con.cursor().sql(
-                f"""
-                with months(month) as (values {", ".join(f"({_literal(m)})" for m in months)})
-                select m.month,
-                       cast(coalesce(sum(v.weight) filter (where v.counted), 0)
-                            as decimal(18, 2)) as harm_days,
-                       cast(count(v.person_id) filter (where v.counted) as integer) as crimes,
-                       any_value(l.harm_days) as window_harm_days
-                from months as m
-                left join victimisations as v on v.month = m.month and v.person_id = $pid
-                left join victim_list as l on l.month = m.month and l.person_id = $pid
-                group by m.month
-                order by m.month
-                """,
-                params={"pid": person_id},
-            )
-        )
-        listings = _frame(
-            con.cursor().sql(
-                """
-                select month, rank, neighbourhood_rank, harm_days, crimes, status, reasons
-                from victim_list where person_id = $pid and month <= $month
-                order by month desc
-                """,
-                params=params,
-            )
-        )
-        [(suspect,)] = (
-            con.cursor()
-            .sql(
-                """
-                select exists (select 1 from offender_list where person_id = $pid
-                               and month <= $month)
-                    or exists (select 1 from dyads where offender_id = $pid and month <= $month)
-                    or exists (select 1 from victim_list where person_id = $pid
-                               and month <= $month and list_contains(reasons, 'also_suspect'))
-                """,
-                params=params,
-            )
-            .fetchall()
-        )
+        monthly = _read(con, "person_monthly", {"pid": person_id, "months": months})
+        listings = _read(con, "person_listings", params)
+        [(suspect,)] = sql.run(con, "read/person_suspect", params).fetchall()
     return PersonDetail(
         person_id=person_id,
         name=None if name is None else str(name),

@@ -15,9 +15,9 @@ from typing import Any
 import duckdb
 import polars as pl
 
+from chi import sql
 from chi.months import add_months, parse_month
 from chi.scoring.runs import Run
-from chi.sql import literal as _literal
 
 DIFF_COLUMNS = [
     "list",
@@ -37,27 +37,19 @@ DIFF_COLUMNS = [
 def _window_totals(con: duckdb.DuckDBPyConnection, run: Run, alias: str, months: list[str]) -> None:
     """Victim harm and crimes per (month, person) for everyone in ``run``'s windows."""
     w = int(run.manifest["policy"]["window_months"])
-    rows = [(m, add_months(parse_month(m), 1 - w), parse_month(m)) for m in months]
-    values = (
-        ", ".join(
-            f"({_literal(m)}, date {_literal(s.isoformat())}, date {_literal(e.isoformat())})"
-            for m, s, e in rows
-        )
-        or "(null, null, null)"
-    )
-    con.cursor().sql(
-        f"""
-        create or replace table totals_{alias} as
-        with months(month, window_start, month_start) as (values {values})
-        select m.month, v.person_id,
-               coalesce(sum(v.weight), 0) as harm, count(*) as crimes
-        from months as m
-        inner join read_parquet({_literal(run.file("victimisations").as_posix())}) as v
-            on v.counted
-            and cast(date_trunc('month', v.recorded_date) as date)
-                between m.window_start and m.month_start
-        group by all
-        """
+    windows = [
+        {
+            "month": m,
+            "window_start": add_months(parse_month(m), 1 - w),
+            "month_start": parse_month(m),
+        }
+        for m in months
+    ]
+    sql.create_table(
+        con,
+        f"totals_{alias}",
+        "diff/window_totals",
+        {"windows": windows, "victimisations": run.file("victimisations").as_posix()},
     )
 
 
@@ -94,40 +86,10 @@ def diff_runs(a: Run, b: Run, month: str | None = None) -> pl.DataFrame:
     try:
         _window_totals(con, a, "a", months)
         _window_totals(con, b, "b", months)
-        month_list = ", ".join(_literal(m) for m in months) or "null"
         out: list[dict[str, Any]] = []
         for list_name in ("victim_list", "offender_list"):
-            fa = _literal(a.file(list_name).as_posix())
-            fb = _literal(b.file(list_name).as_posix())
-            rows = (
-                con.cursor()
-                .sql(
-                    f"""
-                    with la as (select * from read_parquet({fa}) where month in ({month_list})),
-                         lb as (select * from read_parquet({fb}) where month in ({month_list}))
-                    select coalesce(la.month, lb.month) as month,
-                           coalesce(la.person_id, lb.person_id) as person_id,
-                           case when la.person_id is null then 'entered' else 'left' end
-                               as change,
-                           la.rank as rank_a, lb.rank as rank_b,
-                           coalesce(la.harm_days, ta.harm) as harm_a,
-                           coalesce(lb.harm_days, tb.harm) as harm_b,
-                           coalesce(la.crimes, ta.crimes) as crimes_a,
-                           coalesce(lb.crimes, tb.crimes) as crimes_b,
-                           coalesce(la.reasons, lb.reasons) as reasons
-                    from la full outer join lb using (month, person_id)
-                    left join totals_a as ta
-                        on ta.month = coalesce(la.month, lb.month)
-                        and ta.person_id = coalesce(la.person_id, lb.person_id)
-                    left join totals_b as tb
-                        on tb.month = coalesce(la.month, lb.month)
-                        and tb.person_id = coalesce(la.person_id, lb.person_id)
-                    where la.person_id is null or lb.person_id is null
-                    order by month, change, coalesce(lb.rank, la.rank), person_id
-                    """
-                )
-                .pl()
-            )
+            files = {"list_a": a.file(list_name).as_posix(), "list_b": b.file(list_name).as_posix()}
+            rows = sql.run(con, "diff/entries_exits", {**files, "months": months}).pl()
             offenders = list_name == "offender_list"
             for r in rows.iter_rows(named=True):
                 entered = r["change"] == "entered"

@@ -31,7 +31,6 @@ from chi.extract.validate import TableCounts, validate
 from chi.progress import Progress, silent
 from chi.reference import WeightSet, load_weight_set, lsoa_path, offence_rules_path
 from chi.scoring.policy import Policy
-from chi.sql import literal as _literal
 
 
 @dataclass
@@ -47,55 +46,22 @@ class Prepared:
     rerun's manifest) or ``today``."""
 
     def basis_counts(self) -> dict[str, int]:
-        rows = (
-            self.con.cursor()
-            .sql("select basis, count(*) from crimes group by basis order by basis")
-            .fetchall()
-        )
+        rows = sql.run(self.con, "quality/basis_counts").fetchall()
         return {str(b): int(n) for b, n in rows}
 
     def rule_counts(self) -> list[tuple[str, str, int]]:
         """(basis, weight rule, crimes): how many crimes each offence-code rule resolved."""
-        rows = (
-            self.con.cursor()
-            .sql(
-                """
-                select basis, weight_rule, count(*) from crimes
-                group by all order by 3 desc, 1, 2
-                """
-            )
-            .fetchall()
-        )
+        rows = sql.run(self.con, "quality/rule_counts").fetchall()
         return [(str(b), str(r), int(n)) for b, r, n in rows]
 
     def unmatched_codes(self) -> list[tuple[str, str, int]]:
         """(offence_code, ho_class, crimes) of crimes no weight could be found for."""
-        rows = (
-            self.con.cursor()
-            .sql(
-                """
-                select coalesce(offence_code, '(none)'), coalesce(ho_class, '(none)'), count(*)
-                from crimes where basis = 'unmatched'
-                group by all order by 3 desc, 1, 2
-                """
-            )
-            .fetchall()
-        )
+        rows = sql.run(self.con, "quality/unmatched_codes").fetchall()
         return [(str(a), str(b), int(n)) for a, b, n in rows]
 
     def reject_summary(self) -> list[tuple[str, str, str, int]]:
         """(table, column, reason, rows) over every failed check, largest first."""
-        rows = (
-            self.con.cursor()
-            .sql(
-                """
-                select table_name, coalesce(column_name, ''),
-                       regexp_replace(reason, ' \\(.*\\)$', '') as reason, count(*)
-                from rejects group by all order by 4 desc, 1, 2, 3
-                """
-            )
-            .fetchall()
-        )
+        rows = sql.run(self.con, "quality/reject_summary").fetchall()
         return [(str(t), str(c), str(r), int(n)) for t, c, r, n in rows]
 
 
@@ -104,25 +70,19 @@ def _latest_recorded(con: duckdb.DuckDBPyConnection, today: date) -> date | None
     date is the latest recorded date (contract §1), but one mistyped date (2099) must not
     become the as-of date and stretch the run over decades; it is rejected instead as
     after the as-of date."""
-    [(latest,)] = (
-        con.cursor().sql(sql.load("staging/latest_recorded"), params={"today": today}).fetchall()
-    )
+    [(latest,)] = sql.run(con, "staging/latest_recorded", {"today": today}).fetchall()
     return latest if isinstance(latest, date) else None
 
 
+# The macros the list files share (rank, neighbourhood rank, new/continuing, reasons).
+LIST_MACROS = ("list_rank_macro", "neighbourhood_rank_macro", "list_status_macro", "reasons_macro")
+
+
 def _load_reference(con: duckdb.DuckDBPyConnection, ws: WeightSet) -> None:
-    con.cursor().sql(
-        f"""
-        create or replace table ref_lsoa as
-        select * from read_csv({_literal(lsoa_path().as_posix())}, header = true,
-            columns = {{
-                'lsoa_code': 'VARCHAR', 'lsoa_name': 'VARCHAR',
-                'neighbourhood_code': 'VARCHAR', 'neighbourhood_name': 'VARCHAR',
-                'district_code': 'VARCHAR', 'district_name': 'VARCHAR', 'area': 'VARCHAR',
-                'centroid_lat': 'DOUBLE', 'centroid_lon': 'DOUBLE'}})
-        """
-    )
-    con.cursor().sql(sql.load("staging/ho_class_macro"))
+    sql.create_table(con, "ref_lsoa", "reference/lsoa", {"path": lsoa_path().as_posix()})
+    sql.run(con, "staging/ho_class_macro")
+    for macro in LIST_MACROS:
+        sql.run(con, f"lists/{macro}")
     sql.create_table(con, "ref_weights", "reference/weights", {"path": ws.path.as_posix()})
     rules = {"ref_retired": "retired_subclasses", "ref_class_typical": "class_typical"}
     for table, name in rules.items():

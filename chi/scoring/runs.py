@@ -41,7 +41,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from filelock import FileLock, Timeout
 
-from chi import __version__
+from chi import __version__, sql
 from chi.contract import CONTRACT_VERSION
 from chi.months import parse_months
 from chi.progress import Progress, silent
@@ -90,60 +90,15 @@ def _write_all(tables: dict[str, pa.Table], folder: Path) -> dict[str, Any]:
 
 def _people(p: Prepared) -> pa.Table:
     """Display details of everyone on a list (the only personal details a run keeps)."""
-    return (
-        p.con.cursor()
-        .sql(
-            """
-            with listed as (
-                select person_id from victim_list_all
-                union select person_id from offender_list_all
-                union select offender_id from dyads_all
-                union select victim_id from dyads_all
-            )
-            select p.person_id, p.person_type, p.name, p.sex, p.birth_date, p.ethnicity,
-                   l.neighbourhood_code as home_neighbourhood_code, p.deceased_date
-            from persons as p
-            inner join listed using (person_id)
-            left join ref_lsoa as l on p.home_lsoa_code = l.lsoa_code
-            order by p.person_id
-            """
-        )
-        .to_arrow_table()
-    )
+    return sql.run(p.con, "publish/people").to_arrow_table()
 
 
 def _victimisations(p: Prepared) -> pa.Table:
-    return (
-        p.con.cursor()
-        .sql(
-            """
-            select v.crime_id, v.person_id, v.recorded_date, v.occurred_date, v.month,
-                   v.offence_code, v.ho_class, w.title as offence_title, v.weight, v.basis,
-                   v.weight_rule, v.domestic_abuse, v.da_relationship, v.dash_risk,
-                   v.crime_neighbourhood_code, v.historic, v.counted,
-                   exists (select 1 from suspects as s where s.crime_id = v.crime_id)
-                       as has_suspect
-            from victimisations as v
-            left join ref_weights as w on v.offence_code = w.offence_key
-            order by v.recorded_date, v.crime_id, v.person_id
-            """
-        )
-        .to_arrow_table()
-    )
+    return sql.run(p.con, "publish/victimisations").to_arrow_table()
 
 
 def _rejects(p: Prepared) -> pa.Table:
-    return (
-        p.con.cursor()
-        .sql(
-            """
-            select table_name as "table", key, column_name as "column", reason, value,
-                   file, row
-            from rejects order by table_name, file, row, column_name, reason
-            """
-        )
-        .to_arrow_table()
-    )
+    return sql.run(p.con, "publish/rejects").to_arrow_table()
 
 
 def run_digest(p: Prepared, months: list[str]) -> str:

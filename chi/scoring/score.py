@@ -23,7 +23,7 @@ from chi.scoring.prepare import Prepared
 def complete_months(p: Prepared) -> list[str]:
     """Every complete month of the extract: from the first recorded crime's month to the
     last month that ends on or before the as-of date."""
-    [(first,)] = p.con.cursor().sql("select min(recorded_date) from crimes").fetchall()
+    [(first,)] = sql.run(p.con, "lists/first_recorded").fetchall()
     if first is None:
         return []
     start = date(first.year, first.month, 1)
@@ -39,7 +39,7 @@ def complete_months(p: Prepared) -> list[str]:
 
 def first_month(p: Prepared) -> str | None:
     """The extract's first month: the calendar month of its earliest recorded crime."""
-    [(first,)] = p.con.cursor().sql("select min(recorded_date) from crimes").fetchall()
+    [(first,)] = sql.run(p.con, "lists/first_recorded").fetchall()
     return None if first is None else month_label(date(first.year, first.month, 1))
 
 
@@ -81,10 +81,7 @@ def _create_list_months(p: Prepared, months: list[str]) -> None:
             ]
         ),
     )
-    cur = p.con.cursor()
-    cur.register("list_months_arrow", table)
-    cur.sql("create or replace table list_months as select * from list_months_arrow")
-    cur.unregister("list_months_arrow")
+    sql.table_from_arrow(p.con, "list_months", table)
 
 
 @dataclass(frozen=True)
@@ -97,14 +94,10 @@ class Lists:
     victim_sizing: pa.Table
 
 
-def _in_range(p: Prepared, table: str) -> pa.Table:
+def _in_range(p: Prepared, name: str) -> pa.Table:
     # The *_all tables are written in (month, rank) order and a filter of one table keeps
     # insertion order (preserve_insertion_order), so they are not sorted again.
-    return (
-        p.con.cursor()
-        .sql(f"select * exclude (in_range) from {table} where in_range")
-        .to_arrow_table()
-    )
+    return sql.run(p.con, f"publish/{name}").to_arrow_table()
 
 
 def score(p: Prepared, months: list[str], progress: Progress = silent) -> Lists:
@@ -146,14 +139,14 @@ def score(p: Prepared, months: list[str], progress: Progress = silent) -> Lists:
     sql.create_table(p.con, "dyads_all", "lists/dyads", {"min_harm": pol.min_harm, **window})
     lists = Lists(
         months=list(months),
-        victim_list=_in_range(p, "victim_list_all"),
+        victim_list=_in_range(p, "victim_list"),
         victim_exits=victim_exits,
-        offender_list=_in_range(p, "offender_list_all"),
-        dyads=_in_range(p, "dyads_all"),
+        offender_list=_in_range(p, "offender_list"),
+        dyads=_in_range(p, "dyads"),
         victim_sizing=victim_sizing,
     )
     for table in _INTERMEDIATE:
-        p.con.cursor().sql(f"drop table if exists {table}")
+        sql.drop_table(p.con, table)
     return lists
 
 
@@ -168,11 +161,7 @@ def _create_specialist_offences(p: Prepared) -> None:
     pol = p.policy
     groups = [] if pol.specialist_rule == "none" else resolve(g for g, _ in pol.specialist_teams)
     teams = [t for _, t in pol.specialist_teams]
-    pairs = (
-        p.con.cursor()
-        .sql("select distinct offence_code, ho_class from victimisations order by all")
-        .fetchall()
-    )
+    pairs = sql.run(p.con, "lists/offence_pairs").fetchall()
     rows = []
     for code, ho in pairs:
         for priority, group in enumerate(groups):
@@ -197,12 +186,7 @@ def _create_specialist_offences(p: Prepared) -> None:
             ]
         ),
     )
-    cur = p.con.cursor()
-    cur.register("specialist_offences_arrow", table)
-    cur.sql(
-        "create or replace table specialist_offences as select * from specialist_offences_arrow"
-    )
-    cur.unregister("specialist_offences_arrow")
+    sql.table_from_arrow(p.con, "specialist_offences", table)
 
 
 def _victim_sizing(p: Prepared) -> pa.Table:

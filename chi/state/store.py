@@ -39,93 +39,36 @@ from typing import TYPE_CHECKING, Any
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
+from chi import sql
+
 if TYPE_CHECKING:
     from chi.state.passwords import PasswordPolicy
 
-Migration = str | Callable[[sqlite3.Connection], None]
+Migration = tuple[str, ...] | Callable[[sqlite3.Connection], None]
+"""The statements of one schema version (``sql/state/migrations/<n>_*.sql``, in order), or a
+function that makes it."""
 
 MIGRATIONS: list[Migration] = [
     # 1: accounts, sessions, audit log
-    """
-    create table users (
-        username text primary key,
-        role text not null,
-        scope text not null default '',
-        password_hash text not null,
-        demo integer not null default 0,
-        created_at text not null,
-        failed_attempts integer not null default 0,
-        locked_until text
-    );
-    create table sessions (
-        token_hash text primary key,
-        username text not null,
-        created_at text not null,
-        last_seen text not null,
-        expires_at text not null,
-        ended_at text
-    );
-    create index sessions_username on sessions (username);
-    create table audit (
-        id integer primary key autoincrement,
-        at text not null,
-        username text not null,
-        action text not null,
-        run_id text,
-        month text,
-        scope text,
-        rows integer,
-        person_id text,
-        detail text
-    );
-    create index audit_at on audit (at);
-    create trigger audit_no_update before update on audit
-    begin select raise(abort, 'the audit log is append-only'); end;
-    create trigger audit_no_delete before delete on audit
-    begin select raise(abort, 'the audit log is append-only'); end;
-    """,
+    (
+        "1_users",
+        "1_sessions",
+        "1_sessions_username",
+        "1_audit",
+        "1_audit_at",
+        "1_audit_no_update",
+        "1_audit_no_delete",
+    ),
     # 2: area meeting decisions (chi.meetings.decisions): versions append, never change
-    """
-    create table decisions (
-        id integer primary key autoincrement,
-        subject_type text not null check (subject_type in ('victim', 'offender')),
-        person_id text not null,
-        list_month text not null,
-        area text not null,
-        version integer not null check (version >= 1),
-        meeting_date text not null,
-        decision text not null,
-        service text not null default '',
-        engagement_start text,
-        engagement_end text,
-        notes text not null default '',
-        owner text not null default '',
-        review_date text,
-        recorded_by text not null,
-        recorded_at text not null,
-        source text not null default 'app',
-        unique (subject_type, person_id, version)
-    );
-    create index decisions_area_month on decisions (area, list_month);
-    create trigger decisions_no_update before update on decisions
-    begin select raise(abort, 'decisions are append-only: save a new version'); end;
-    create trigger decisions_no_delete before delete on decisions
-    begin select raise(abort, 'decisions are append-only: save a new version'); end;
-    create trigger decisions_next_version before insert on decisions
-    when new.version <> 1 + coalesce((select max(version) from decisions
-        where subject_type = new.subject_type and person_id = new.person_id), 0)
-    begin select raise(abort, 'a decision version must follow the latest version'); end;
-    """,
+    (
+        "2_decisions",
+        "2_decisions_area_month",
+        "2_decisions_no_update",
+        "2_decisions_no_delete",
+        "2_decisions_next_version",
+    ),
     # 3: sign-in failures per account name and per client address (chi.state.store.check_password)
-    """
-    create table sign_in_limits (
-        key text primary key,
-        failures integer not null,
-        first_at text not null,
-        last_at text not null,
-        locked_until text
-    );
-    """,
+    ("3_sign_in_limits",),
     # 4: the audit log's hash chain (see _chain_audit)
     lambda con: _chain_audit(con),
 ]
@@ -218,8 +161,8 @@ class Store:
         """A connection for reads (and for stores of other modules, such as decisions)."""
         con = sqlite3.connect(self.path, timeout=30, isolation_level=None)
         try:
-            con.execute("pragma busy_timeout = 30000")
-            con.execute("pragma foreign_keys = on")
+            _q(con, "busy_timeout")
+            _q(con, "foreign_keys")
             yield con
         finally:
             con.close()
@@ -229,20 +172,20 @@ class Store:
         """One write transaction (``begin immediate``): what is written inside commits
         together, e.g. a decision and its audit entry, or not at all."""
         with self.connection() as con:
-            con.execute("begin immediate")
+            _q(con, "begin_transaction")
             try:
                 yield con
             except BaseException:
-                con.execute("rollback")
+                _q(con, "rollback_transaction")
                 raise
-            con.execute("commit")
+            _q(con, "commit_transaction")
 
     def _migrate(self) -> None:
         with self.connection() as con:
-            con.execute("pragma journal_mode = wal")
-            con.execute("begin immediate")
+            _q(con, "wal")
+            _q(con, "begin_transaction")
             try:
-                (version,) = con.execute("pragma user_version").fetchone()
+                (version,) = _q(con, "user_version").fetchone()
                 if version > SCHEMA_VERSION:
                     raise StoreError(
                         f"{self.path}: state store schema {version} is newer than this chi "
@@ -253,21 +196,21 @@ class Store:
                     if callable(step):
                         step(con)
                     else:
-                        for statement in _statements(step):
-                            con.execute(statement)
-                    con.execute(f"pragma user_version = {n + 1}")
+                        for name in step:
+                            _q(con, f"migrations/{name}")
+                    sql.set_user_version(con, n + 1)
             except BaseException:
-                con.execute("rollback")
+                _q(con, "rollback_transaction")
                 raise
-            con.execute("commit")
+            _q(con, "commit_transaction")
 
     def schema_version(self) -> int:
         with self.connection() as con:
-            return int(con.execute("pragma user_version").fetchone()[0])
+            return int(_q(con, "user_version").fetchone()[0])
 
     def journal_mode(self) -> str:
         with self.connection() as con:
-            return str(con.execute("pragma journal_mode").fetchone()[0])
+            return str(_q(con, "journal_mode").fetchone()[0])
 
     # accounts
 
@@ -288,10 +231,17 @@ class Store:
         hashed = self.hasher.hash(password)
         try:
             with self.transaction() as con:
-                con.execute(
-                    "insert into users (username, role, scope, password_hash, demo, created_at)"
-                    " values (?, ?, ?, ?, ?, ?)",
-                    (username, role, scope, hashed, int(demo), timestamp(utc_now(now))),
+                _q(
+                    con,
+                    "add_user",
+                    {
+                        "username": username,
+                        "role": role,
+                        "scope": scope,
+                        "password_hash": hashed,
+                        "demo": int(demo),
+                        "created_at": timestamp(utc_now(now)),
+                    },
                 )
         except sqlite3.IntegrityError:
             raise StoreError(f"an account named {username!r} already exists") from None
@@ -301,13 +251,10 @@ class Store:
 
     def remove_user(self, username: str) -> None:
         with self.transaction() as con:
-            cur = con.execute("delete from users where username = ?", (username,))
+            cur = _q(con, "remove_user", {"username": username})
             if cur.rowcount == 0:
                 raise StoreError(f"no account named {username!r}")
-            con.execute(
-                "update sessions set ended_at = coalesce(ended_at, ?) where username = ?",
-                (timestamp(utc_now(None)), username),
-            )
+            _q(con, "end_user_sessions", {"at": timestamp(utc_now(None)), "username": username})
 
     def set_password(self, username: str, password: str) -> None:
         account = self.account(username)
@@ -317,48 +264,33 @@ class Store:
             _check_password_policy(password, username, self.password_policy)
         hashed = self.hasher.hash(password)
         with self.transaction() as con:
-            cur = con.execute(
-                "update users set password_hash = ?, failed_attempts = 0, locked_until = null"
-                " where username = ?",
-                (hashed, username),
-            )
+            cur = _q(con, "set_password", {"password_hash": hashed, "username": username})
             if cur.rowcount == 0:
                 raise StoreError(f"no account named {username!r}")
-            con.execute(
-                "delete from sign_in_limits where key = ?", (_limit_key("account", username),)
-            )
+            _q(con, "clear_limit", {"key": _limit_key("account", username)})
             # A new password ends every session signed in with the old one.
-            con.execute(
-                "update sessions set ended_at = coalesce(ended_at, ?) where username = ?",
-                (timestamp(utc_now(None)), username),
-            )
+            _q(con, "end_user_sessions", {"at": timestamp(utc_now(None)), "username": username})
 
     def unlock(self, username: str) -> None:
         with self.transaction() as con:
-            cur = con.execute(
-                "update users set failed_attempts = 0, locked_until = null where username = ?",
-                (username,),
-            )
+            cur = _q(con, "unlock", {"username": username})
             if cur.rowcount == 0:
                 raise StoreError(f"no account named {username!r}")
-            con.execute(
-                "delete from sign_in_limits where key = ?", (_limit_key("account", username),)
-            )
+            _q(con, "clear_limit", {"key": _limit_key("account", username)})
 
     def account(self, username: str) -> Account | None:
         with self.connection() as con:
-            row = con.execute(f"{_ACCOUNT_SELECT} where u.username = ?", (username,)).fetchone()
+            row = _q(con, "account", {"username": username}).fetchone()
         return _account(row) if row else None
 
     def accounts(self) -> list[Account]:
         with self.connection() as con:
-            rows = con.execute(f"{_ACCOUNT_SELECT} order by u.username").fetchall()
+            rows = _q(con, "accounts").fetchall()
         return [_account(r) for r in rows]
 
     def demo_accounts(self) -> list[str]:
         with self.connection() as con:
-            rows = con.execute("select username from users where demo order by username")
-            return [str(r[0]) for r in rows.fetchall()]
+            return [str(r[0]) for r in _q(con, "demo_accounts").fetchall()]
 
     def check_password(
         self,
@@ -386,9 +318,7 @@ class Store:
             keys.append((_limit_key("client", client), most, timedelta(minutes=lockout_minutes)))
         lock_for = timedelta(minutes=lockout_minutes)
         with self.transaction() as con:
-            row = con.execute(
-                "select password_hash from users where username = ?", (username,)
-            ).fetchone()
+            row = _q(con, "password_hash", {"username": username}).fetchone()
             reached = _reserve_attempt(con, keys, t, lock_for)
         if reached is None:
             return SignIn(None, "locked")
@@ -402,12 +332,8 @@ class Store:
             return SignIn(None, "locked" if reached else "invalid")
         new_hash = self.hasher.hash(password) if self.hasher.check_needs_rehash(hashed) else None
         with self.transaction() as con:
-            con.execute("delete from sign_in_limits where key = ?", (keys[0][0],))
-            con.execute(
-                "update users set failed_attempts = 0, locked_until = null,"
-                " password_hash = coalesce(?, password_hash) where username = ?",
-                (new_hash, username),
-            )
+            _q(con, "clear_limit", {"key": keys[0][0]})
+            _q(con, "signed_in", {"new_hash": new_hash, "username": username})
         account = self.account(username)
         return SignIn(account, None if account else "invalid")
 
@@ -420,10 +346,15 @@ class Store:
         token = secrets.token_urlsafe(32)
         expires = timestamp(t + timedelta(hours=lifetime_hours))
         with self.transaction() as con:
-            con.execute(
-                "insert into sessions (token_hash, username, created_at, last_seen, expires_at)"
-                " values (?, ?, ?, ?, ?)",
-                (_token_hash(token), username, timestamp(t), timestamp(t), expires),
+            _q(
+                con,
+                "start_session",
+                {
+                    "token_hash": _token_hash(token),
+                    "username": username,
+                    "at": timestamp(t),
+                    "expires_at": expires,
+                },
             )
         return Session(token, username, expires)
 
@@ -433,39 +364,28 @@ class Store:
         """The session's username if it is still valid, marking it used; else None."""
         t = utc_now(now)
         with self.transaction() as con:
-            row = con.execute(
-                "select username, last_seen, expires_at, ended_at from sessions"
-                " where token_hash = ?",
-                (_token_hash(token),),
-            ).fetchone()
+            row = _q(con, "session", {"token_hash": _token_hash(token)}).fetchone()
             if row is None or row[3] is not None:
                 return None
             username, last_seen, expires_at = str(row[0]), str(row[1]), str(row[2])
             if _parse(expires_at) <= t or _parse(last_seen) + timedelta(minutes=idle_minutes) <= t:
-                con.execute(
-                    "update sessions set ended_at = ? where token_hash = ?",
-                    (timestamp(t), _token_hash(token)),
-                )
+                _q(con, "expire_session", {"at": timestamp(t), "token_hash": _token_hash(token)})
                 return None
-            con.execute(
-                "update sessions set last_seen = ? where token_hash = ?",
-                (timestamp(t), _token_hash(token)),
-            )
+            _q(con, "touch_session", {"at": timestamp(t), "token_hash": _token_hash(token)})
         return username
 
     def session_username(self, token: str) -> str | None:
         """Whose session a token is, valid or not (for the audit entry when it has ended)."""
         with self.connection() as con:
-            row = con.execute(
-                "select username from sessions where token_hash = ?", (_token_hash(token),)
-            ).fetchone()
+            row = _q(con, "session_username", {"token_hash": _token_hash(token)}).fetchone()
         return None if row is None else str(row[0])
 
     def end_session(self, token: str, now: datetime | None = None) -> None:
         with self.transaction() as con:
-            con.execute(
-                "update sessions set ended_at = coalesce(ended_at, ?) where token_hash = ?",
-                (timestamp(utc_now(now)), _token_hash(token)),
+            _q(
+                con,
+                "end_session",
+                {"at": timestamp(utc_now(now)), "token_hash": _token_hash(token)},
             )
 
     # audit log
@@ -507,7 +427,7 @@ class Store:
         out: dict[int, str] = {}
         with self.connection() as con:
             for entry_id in ids:
-                row = con.execute("select hash from audit where id = ?", (entry_id,)).fetchone()
+                row = _q(con, "audit_hash", {"id": entry_id}).fetchone()
                 if row is not None:
                     out[entry_id] = str(row[0])
         return out
@@ -521,37 +441,27 @@ class Store:
         limit: int = 10_000,
     ) -> list[dict[str, Any]]:
         """Audit entries, newest first; ``since``/``until`` are dates (YYYY-MM-DD), inclusive."""
-        where, params = ["1 = 1"], []
-        if username:
-            where.append("username = ?")
-            params.append(username)
-        if actions:
-            where.append(f"action in ({', '.join('?' for _ in actions)})")
-            params.extend(actions)
-        if since:
-            where.append("at >= ?")
-            params.append(since)
-        if until:
-            where.append("at < ?")
-            params.append(
+        params = {
+            "username": username or None,
+            "actions": json.dumps(actions) if actions else None,
+            "since": since or None,
+            "until": (
                 timestamp(datetime.fromisoformat(until).replace(tzinfo=UTC) + timedelta(days=1))
-            )
+                if until
+                else None
+            ),
+            "limit": limit,
+        }
         with self.connection() as con:
-            rows = con.execute(
-                f"select {', '.join(AUDIT_COLUMNS)} from audit where {' and '.join(where)}"
-                " order by id desc limit ?",
-                [*params, limit],
-            ).fetchall()
-        return [dict(zip(AUDIT_COLUMNS, r, strict=True)) for r in rows]
+            cur = _q(con, "audit_log", params)
+            names = [d[0] for d in cur.description]
+            rows = cur.fetchall()
+        return [{k: dict(zip(names, r, strict=True))[k] for k in AUDIT_COLUMNS} for r in rows]
 
     def audit_users_and_actions(self) -> tuple[list[str], list[str]]:
         with self.connection() as con:
-            users = [
-                str(r[0]) for r in con.execute("select distinct username from audit order by 1")
-            ]
-            actions = [
-                str(r[0]) for r in con.execute("select distinct action from audit order by 1")
-            ]
+            users = [str(r[0]) for r in _q(con, "audit_users")]
+            actions = [str(r[0]) for r in _q(con, "audit_actions")]
         return users, actions
 
 
@@ -608,14 +518,11 @@ def append_audit(con: sqlite3.Connection, **fields: Any) -> int:
     if unknown:
         raise StoreError(f"unknown audit field(s): {', '.join(sorted(unknown))}")
     fields = {k: _as_stored(k, v) for k, v in fields.items()}
-    last = con.execute("select id, hash from audit order by id desc limit 1").fetchone()
+    last = _q(con, "audit_last").fetchone()
     entry_id, prev = (1, GENESIS) if last is None else (int(last[0]) + 1, str(last[1]))
     digest = _entry_hash(prev, entry_id, fields)
-    con.execute(
-        f"insert into audit (id, {', '.join(AUDIT_FIELDS)}, prev_hash, hash)"
-        f" values (?, {', '.join('?' for _ in AUDIT_FIELDS)}, ?, ?)",
-        [entry_id, *(fields.get(k) for k in AUDIT_FIELDS), prev, digest],
-    )
+    entry = {k: fields.get(k) for k in AUDIT_FIELDS}
+    _q(con, "audit_append", {"id": entry_id, **entry, "prev_hash": prev, "hash": digest})
     return entry_id
 
 
@@ -637,13 +544,13 @@ def verify_chain(con: sqlite3.Connection) -> AuditCheck:
     ids), an entry whose ``prev_hash`` is not its predecessor's hash, or whose hash does not
     match its fields."""
     prev, expected, count = GENESIS, 1, 0
-    cur = con.execute(
-        f"select id, {', '.join(AUDIT_FIELDS)}, prev_hash, hash from audit order by id"
-    )
-    for row in cur:
-        entry_id = int(row[0])
-        fields = dict(zip(AUDIT_FIELDS, row[1 : 1 + len(AUDIT_FIELDS)], strict=True))
-        prev_hash, digest = row[-2], row[-1]
+    cur = _q(con, "audit_entries")
+    names = [d[0] for d in cur.description]
+    for values in cur:
+        row = dict(zip(names, values, strict=True))
+        entry_id = int(row["id"])
+        fields = {k: row[k] for k in AUDIT_FIELDS}
+        prev_hash, digest = row["prev_hash"], row["hash"]
         if entry_id < expected:
             what = f"an entry numbered {entry_id} stands where entry {expected} should"
             return AuditCheck(count, prev, entry_id, what)
@@ -666,43 +573,29 @@ def verify_chain(con: sqlite3.Connection) -> AuditCheck:
 def _chain_audit(con: sqlite3.Connection) -> None:
     """Migration 4: add ``prev_hash`` and ``hash`` to the audit log, chain the entries
     already there in id order, and install the triggers that keep the chain whole."""
-    con.execute("drop trigger if exists audit_no_update")
-    con.execute("alter table audit add column prev_hash text")
-    con.execute("alter table audit add column hash text")
+    _q(con, "migrations/4_drop_audit_no_update")
+    _q(con, "migrations/4_audit_prev_hash")
+    _q(con, "migrations/4_audit_hash")
     prev = GENESIS
-    rows = con.execute(f"select id, {', '.join(AUDIT_FIELDS)} from audit order by id").fetchall()
-    for row in rows:
-        fields = dict(zip(AUDIT_FIELDS, row[1:], strict=True))
-        digest = _entry_hash(prev, int(row[0]), fields)
-        con.execute("update audit set prev_hash = ?, hash = ? where id = ?", (prev, digest, row[0]))
+    cur = _q(con, "migrations/4_audit_unchained")
+    names = [d[0] for d in cur.description]
+    for values in cur.fetchall():
+        row = dict(zip(names, values, strict=True))
+        fields = {k: row[k] for k in AUDIT_FIELDS}
+        digest = _entry_hash(prev, int(row["id"]), fields)
+        _q(
+            con,
+            "migrations/4_audit_chain_entry",
+            {"prev_hash": prev, "hash": digest, "id": row["id"]},
+        )
         prev = digest
-    for statement in _statements(_AUDIT_TRIGGERS):
-        con.execute(statement)
+    _q(con, "migrations/4_audit_no_update")
+    _q(con, "migrations/4_audit_chained")
 
 
-_AUDIT_TRIGGERS = """
-create trigger audit_no_update before update on audit
-begin select raise(abort, 'the audit log is append-only'); end;
-create trigger audit_chained before insert on audit
-when new.id is null
-  or new.id <> 1 + coalesce((select max(id) from audit), 0)
-  or new.hash is null or length(new.hash) <> 64
-  or new.prev_hash is not coalesce((select hash from audit where id = new.id - 1), '')
-begin select raise(abort, 'an audit entry must be appended to the end of the chain'); end;
-"""
-
-
-def _statements(script: str) -> list[str]:
-    """Split a migration into statements, keeping trigger bodies whole."""
-    out, buf = [], ""
-    for line in script.strip().splitlines():
-        buf += line + "\n"
-        if sqlite3.complete_statement(buf):
-            out.append(buf.strip())
-            buf = ""
-    if buf.strip():
-        out.append(buf.strip())
-    return out
+def _q(con: sqlite3.Connection, name: str, params: dict[str, Any] | None = None) -> sqlite3.Cursor:
+    """Run ``sql/state/<name>.sql`` with its named parameters."""
+    return sql.sqlite(con, f"state/{name}", params)
 
 
 def _account(row: tuple[Any, ...]) -> Account:
@@ -715,12 +608,6 @@ def _account(row: tuple[Any, ...]) -> Account:
         failed_attempts=int(row[5]),
         locked_until=None if row[6] is None else str(row[6]),
     )
-
-
-_ACCOUNT_SELECT = (
-    "select u.username, u.role, u.scope, u.demo, u.created_at, coalesce(l.failures, 0),"
-    " l.locked_until from users u left join sign_in_limits l on l.key = 'account:' || u.username"
-)
 
 
 def _limit_key(kind: str, name: str) -> str:
@@ -740,27 +627,16 @@ def _reserve_attempt(
     reached = False
     rows = []
     for key, most, forget in keys:
-        con.execute(
-            "delete from sign_in_limits where key = ? and last_at <= ?"
-            " and (locked_until is null or locked_until <= ?)",
-            (key, timestamp(t - forget), now),
-        )
-        row = con.execute(
-            "select failures, locked_until from sign_in_limits where key = ?", (key,)
-        ).fetchone()
+        _q(con, "forget_limit", {"key": key, "forget_before": timestamp(t - forget), "now": now})
+        row = _q(con, "limit", {"key": key}).fetchone()
         if row is not None and row[1] is not None and _parse(str(row[1])) > t:
             return None
         rows.append((key, most, 0 if row is None else int(row[0])))
     for key, most, failures in rows:
         hit = failures + 1 >= most
         reached = reached or hit
-        con.execute(
-            "insert into sign_in_limits (key, failures, first_at, last_at, locked_until)"
-            " values (?, 1, ?, ?, ?) on conflict (key) do update set failures = failures + 1,"
-            " last_at = excluded.last_at,"
-            " locked_until = coalesce(excluded.locked_until, locked_until)",
-            (key, now, now, timestamp(t + lock) if hit else None),
-        )
+        locked_until = timestamp(t + lock) if hit else None
+        _q(con, "count_failure", {"key": key, "now": now, "locked_until": locked_until})
     return reached
 
 

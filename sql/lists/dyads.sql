@@ -158,11 +158,9 @@ listed as (
 
 -- The order of the list (rank); the neighbourhood rank follows it within each neighbourhood.
 ranked as (
-    select l.*, row_number() over (
-        partition by l.month
-        order by l.harm desc, l.crimes desc, l.last_recorded_date desc,
-            l.offender_id asc, l.victim_id asc
-    ) as rank
+    select l.*,
+           list_rank(l.month, l.harm, l.crimes, l.last_recorded_date,
+                     {'offender_id': l.offender_id, 'victim_id': l.victim_id}) as rank
     from listed as l
 )
 
@@ -178,27 +176,12 @@ select
     l.relationship,
     l.latest_dash_risk,
     cast(l.rank as integer) as rank,
-    cast(row_number() over (
-        partition by l.month, l.neighbourhood_code order by l.rank
-    ) as integer) as neighbourhood_rank,
-    case
-        when exists (
-            select 1 from listed as prev
-            where
-                prev.month = l.previous_month
-                and prev.offender_id = l.offender_id
-                and prev.victim_id = l.victim_id
-        ) then 'continuing'
-        else 'new'
-    end as status,
-    list_filter(
-        [
-            case when l.harm >= $min_harm then 'high_harm' end,
-            case when l.crimes >= 2 then 'repeat' end,
-            case when l.serial_da then 'serial_da' end,
-            case when l.latest_dash_risk = 'high' then 'high_risk' end
-        ],
-        lambda x: x is not null
+    neighbourhood_rank(l.month, l.neighbourhood_code, l.rank) as neighbourhood_rank,
+    list_status({'offender_id': l.offender_id, 'victim_id': l.victim_id}, l.month,
+                l.previous_month) as status,
+    reasons_of(
+        ['high_harm', 'repeat', 'serial_da', 'high_risk'],
+        [l.harm >= $min_harm, l.crimes >= 2, l.serial_da, l.latest_dash_risk = 'high']
     ) as reasons,
     l.in_range
 from ranked as l

@@ -132,10 +132,7 @@ listed as (
 
 -- The order of the list (rank); the neighbourhood rank follows it within each neighbourhood.
 ranked as (
-    select l.*, row_number() over (
-        partition by l.month
-        order by l.harm desc, l.crimes desc, l.last_recorded_date desc, l.person_id asc
-    ) as rank
+    select l.*, list_rank(l.month, l.harm, l.crimes, l.last_recorded_date, l.person_id) as rank
     from listed as l
 )
 
@@ -148,25 +145,11 @@ select
     cast(l.da_crimes as integer) as da_crimes,
     l.last_recorded_date,
     cast(l.rank as integer) as rank,
-    cast(row_number() over (
-        partition by l.month, l.neighbourhood_code order by l.rank
-    ) as integer) as neighbourhood_rank,
-    case
-        when exists (
-            select 1 from listed as prev
-            where prev.month = l.previous_month and prev.person_id = l.person_id
-        ) then 'continuing'
-        else 'new'
-    end as status,
-    list_filter(
-        [
-            case when l.harm >= $min_harm then 'high_harm' end,
-            case when l.crimes >= $min_crimes then 'repeat' end,
-            case when l.da_crimes > 0 then 'domestic_abuse' end,
-            case when l.child then 'child' end,
-            case when l.also_suspect then 'also_suspect' end
-        ],
-        lambda x: x is not null
+    neighbourhood_rank(l.month, l.neighbourhood_code, l.rank) as neighbourhood_rank,
+    list_status(l.person_id, l.month, l.previous_month) as status,
+    reasons_of(
+        ['high_harm', 'repeat', 'domestic_abuse', 'child', 'also_suspect'],
+        [l.harm >= $min_harm, l.crimes >= $min_crimes, l.da_crimes > 0, l.child, l.also_suspect]
     ) as reasons,
     l.in_range
 from ranked as l

@@ -1,0 +1,4 @@
+-- The run's victim_list.parquet: the victim_list_all rows of the list months asked for (not the month
+-- before the first, kept for new/continuing status). victim_list_all is written in (month, rank)
+-- order and a filter keeps it, so this needs no sort.
+select * exclude (in_range) from victim_list_all where in_range

@@ -1,0 +1,2 @@
+-- No query may change the settings above.
+set lock_configuration = true

@@ -1,0 +1,1 @@
+select distinct action from audit order by 1

@@ -1,0 +1,1 @@
+select distinct username from audit order by 1

@@ -1,0 +1,1 @@
+select username from users where demo order by username

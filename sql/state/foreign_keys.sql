@@ -1,0 +1,1 @@
+pragma foreign_keys = on

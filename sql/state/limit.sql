@@ -1,0 +1,1 @@
+select failures, locked_until from sign_in_limits where key = $key

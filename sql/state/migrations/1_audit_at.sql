@@ -1,0 +1,1 @@
+create index audit_at on audit (at)

@@ -1,0 +1,1 @@
+create index sessions_username on sessions (username)

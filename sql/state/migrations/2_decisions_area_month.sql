@@ -1,0 +1,1 @@
+create index decisions_area_month on decisions (area, list_month)

@@ -1,0 +1,1 @@
+select password_hash from users where username = $username

@@ -1,0 +1,1 @@
+select username from sessions where token_hash = $token_hash

@@ -1,0 +1,1 @@
+update users set failed_attempts = 0, locked_until = null where username = $username
