@@ -20,6 +20,7 @@ from typing import Any
 
 from factory import crime, person, suspect, victim, write_extract
 
+from chi.app.server import APP_SCRIPT
 from chi.scoring.policy import Policy
 from chi.scoring.runs import open_run, score_and_publish
 
@@ -238,7 +239,8 @@ def shared_fixture(tmp_path_factory: Any) -> Fixture:
 
 # Driving the app with Streamlit's AppTest.
 
-APP = Path(__file__).resolve().parent.parent / "app.py"
+APP = APP_SCRIPT
+"""The script Streamlit runs, inside the package (``chi/app/script/chi_app.py``)."""
 
 
 def app_test(env: AppEnv, username: str | None = None) -> Any:

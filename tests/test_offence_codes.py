@@ -18,12 +18,12 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 import pytest
+from factory import crime, person, victim, write_extract
 
 from chi.offences import normal_ho_class
 from chi.reference import offence_rules_path
 from chi.scoring.policy import Policy
 from chi.scoring.prepare import prepare
-from tests.factory import crime, person, victim, write_extract
 
 CASES: list[tuple[str, str | None, str | None, str, str, str, str | None, str]] = [
     # id, offence_code, ho_class, basis, rule, weight (lowest), weight (typical), ho_class staged

@@ -77,8 +77,8 @@ def test_pages_and_other_paths_pass_through() -> None:
 @pytest.mark.parametrize(
     ("demo", "real_server", "is_hardened", "refused"),
     [
-        (False, True, False, True),  # production under `streamlit run app.py`
-        (False, True, True, False),  # production under serve.py
+        (False, True, False, True),  # production under `streamlit run`
+        (False, True, True, False),  # production under chi.app.serve
         (True, True, False, False),  # the demonstration may be served either way
         (False, False, False, False),  # a test harness (AppTest) is no server
     ],
@@ -91,4 +91,4 @@ def test_production_is_served_only_through_the_hardened_server(
     reason = unhardened_refusal(demo, real_server, is_hardened)
     assert (reason is not None) == refused
     if reason:
-        assert "serve.py" in reason and "streamlit run app.py" in reason
+        assert "uvicorn chi.app.serve:app" in reason and "not `streamlit run`" in reason

@@ -1,4 +1,4 @@
-"""chi's hardened server (``uvicorn serve:app``), over HTTP and WebSocket on 127.0.0.1: the
+"""chi's hardened server (``uvicorn chi.app.serve:app``), over HTTP and WebSocket on 127.0.0.1: the
 security headers, no-store caching, the metrics endpoint closed, the host allow-list, the
 WebSocket origin check, and a production configuration with demo accounts refused at
 start-up with a non-zero exit."""
@@ -20,7 +20,8 @@ from app_fixtures import ARBURY, make_app_env, shared_fixture
 
 from chi.state.store import Store
 
-ROOT = Path(__file__).resolve().parent.parent
+SERVE = [sys.executable, "-m", "uvicorn", "chi.app.serve:app", "--host", "127.0.0.1"]
+"""The hardened server as a deployment starts it (from the configuration's folder)."""
 
 
 def _free_port() -> int:
@@ -31,8 +32,8 @@ def _free_port() -> int:
 
 def _serve(config: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "serve:app", "--host", "127.0.0.1", "--port", str(port)],
-        cwd=ROOT,
+        [*SERVE, "--port", str(port)],
+        cwd=config.parent,
         env={**os.environ, "CHI_CONFIG": str(config)},
         stdout=log.open("wb"),
         stderr=subprocess.STDOUT,
@@ -230,7 +231,7 @@ def test_a_deferred_download_runs_only_for_its_own_session() -> None:
     assert not mine.error_msg and mine.deferred_file.url and calls == ["built"]
 
 
-# Sessions held by a cookie (local accounts through serve.py), over plain HTTP.
+# Sessions held by a cookie (local accounts through chi.app.serve), over plain HTTP.
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):

@@ -308,18 +308,15 @@ def demo(
     if no_serve:
         typer.echo(f"ready: serve it with  chi demo --folder {folder}  (then open {url})")
         return
-    app_py = Path(__file__).resolve().parents[2] / "app.py"
-    if not app_py.is_file():
-        typer.echo(f"chi: {app_py} not found: run chi demo from a checkout of chi", err=True)
-        raise typer.Exit(2)
     typer.echo(f"serving the app at {url} (Ctrl+C to stop)")
     env = {**os.environ, "CHI_CONFIG": str(config), "CHI_PREWARM": "1"}
-    # Through chi's hardened server (serve.py), as a deployment serves it; Streamlit's
-    # settings come from .streamlit/config.toml beside app.py.
-    command = [sys.executable, "-m", "uvicorn", "serve:app", "--host", address]
+    # Through chi's hardened server (chi.app.serve, inside the installed package), as a
+    # deployment serves it; Streamlit's settings come from the .streamlit/config.toml beside
+    # the app's script in the package, whatever folder serves it.
+    command = [sys.executable, "-m", "uvicorn", "chi.app.serve:app", "--host", address]
     command += ["--port", str(port)]
     try:
-        code = subprocess.call(command, env=env, cwd=app_py.parent)
+        code = subprocess.call(command, env=env, cwd=folder)
     except KeyboardInterrupt:
         code = 0
     raise typer.Exit(code)
