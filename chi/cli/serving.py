@@ -24,18 +24,22 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from chi.cli.common import actor
+from chi.cli.common import AREA_HELP, actor
 
 if TYPE_CHECKING:
     from chi.state.store import Store
 
 DEMO_PASSWORD = "demo"
-DEMO_ACCOUNTS = {
-    "north": ("area", "North"),
-    "south": ("area", "South"),
-    "analyst": ("analyst", ""),
-    "admin": ("admin", ""),
-}
+
+
+def demo_accounts() -> dict[str, tuple[str, str]]:
+    """The demo's force-wide accounts and one per policing area (``north``, ``south``: the
+    areas of the shipped geography, which the demo's generated extract is placed in)."""
+    from chi.reference import policing_areas
+
+    areas = {area.casefold().replace(" ", "-"): ("area", area) for area in policing_areas()}
+    return {**areas, "analyst": ("analyst", ""), "admin": ("admin", "")}
+
 
 ConfigOption = Annotated[
     Path | None,
@@ -74,7 +78,7 @@ def users_add(
         list[str] | None,
         typer.Option(help="A ward code the account may see (repeat for more); neighbourhood role."),
     ] = None,
-    area: Annotated[str | None, typer.Option(help="North or South; area role.")] = None,
+    area: Annotated[str | None, typer.Option(help=AREA_HELP + " Area role.")] = None,
     password_stdin: Annotated[
         bool, typer.Option("--password-stdin", help="Read the password from standard input.")
     ] = False,
@@ -248,10 +252,18 @@ def demo(
     mode: the app refuses to start in production mode while any exists.
     """
     from chi.progress import terminal_progress
+    from chi.reference import GEOGRAPHY_ENV
     from chi.scoring.policy import Policy
     from chi.scoring.runs import latest_run_id, score_and_publish
     from chi.state.store import Store
 
+    if os.environ.get(GEOGRAPHY_ENV, "").strip():
+        typer.echo(
+            f"chi: the demo is placed in the shipped Cambridgeshire geography: unset "
+            f"{GEOGRAPHY_ENV} to run it (a force's own geography is for its own extracts)",
+            err=True,
+        )
+        raise typer.Exit(2)
     folder = folder.resolve()
     extract, runs = folder / "extract", folder / "runs"
     folder.mkdir(parents=True, exist_ok=True)
@@ -292,7 +304,7 @@ def demo(
     )
     store = Store(folder / "state.sqlite")
     _demo_decisions(store, extract)
-    accounts = {"sergeant": ("neighbourhood", ",".join(_sergeant_wards(runs))), **DEMO_ACCOUNTS}
+    accounts = {"sergeant": ("neighbourhood", ",".join(_sergeant_wards(runs))), **demo_accounts()}
     from chi.state.auth import make_user
 
     typer.echo("")

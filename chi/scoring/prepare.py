@@ -29,9 +29,8 @@ from chi import sql
 from chi.extract.read import Extract, locate, register
 from chi.extract.validate import TableCounts, validate
 from chi.progress import Progress, silent
-from chi.reference import WeightSet, load_weight_set, lsoa_path, offence_rules_path
+from chi.reference import WeightSet, geography, load_weight_set, offence_rules_path
 from chi.scoring.policy import Policy
-from chi.sql import literal as _literal
 
 
 @dataclass
@@ -111,17 +110,9 @@ def _latest_recorded(con: duckdb.DuckDBPyConnection, today: date) -> date | None
 
 
 def _load_reference(con: duckdb.DuckDBPyConnection, ws: WeightSet) -> None:
-    con.cursor().sql(
-        f"""
-        create or replace table ref_lsoa as
-        select * from read_csv({_literal(lsoa_path().as_posix())}, header = true,
-            columns = {{
-                'lsoa_code': 'VARCHAR', 'lsoa_name': 'VARCHAR',
-                'neighbourhood_code': 'VARCHAR', 'neighbourhood_name': 'VARCHAR',
-                'district_code': 'VARCHAR', 'district_name': 'VARCHAR', 'area': 'VARCHAR',
-                'centroid_lat': 'DOUBLE', 'centroid_lon': 'DOUBLE'}})
-        """
-    )
+    # The force's geography, checked first (one line naming the file, column and row).
+    geo = geography()
+    sql.create_table(con, "ref_lsoa", "reference/lsoa", {"path": geo.path.as_posix()})
     con.cursor().sql(sql.load("staging/ho_class_macro"))
     sql.create_table(con, "ref_weights", "reference/weights", {"path": ws.path.as_posix()})
     rules = {"ref_retired": "retired_subclasses", "ref_class_typical": "class_typical"}
