@@ -241,11 +241,13 @@ def test_masked_title_in_sql() -> None:
     import duckdb
 
     expr = sql_masked_title([GROUPS["sexual_offences"]], "title", "code", "ho")
-    got = duckdb.sql(
+    rel = duckdb.sql(
         f"""select {expr} from (values ('Rape of a female', '19C.19.8.0', '019/08'),
                                        ('ABH', '8N.8.6.0', null),
                                        (null, '8N.8.6.0', null)) as t(title, code, ho)"""
-    ).fetchall()
+    )
+    assert rel is not None
+    got = rel.fetchall()
     assert [g[0] for g in got] == ["sexual offence", "ABH", "8N.8.6.0"]
     unmasked = sql_masked_title([], "title", "code", "ho")
     assert "case" not in unmasked

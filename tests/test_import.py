@@ -614,8 +614,8 @@ def test_xlsx_sheets_are_chosen_by_name(tmp_path: Path) -> None:
         import_extract(export, load_mapping(export / "mapping.toml"), tmp_path / "y")
     csv_mapping = MAPPING.replace('file = "offences*.csv"', 'file = "offences*.csv"\nsheet = "A"')
     (export / "mapping.toml").write_text(csv_mapping, encoding="utf-8")
-    line = _line_of(csv_mapping, 'sheet = "A"')
-    with pytest.raises(MappingError, match=rf"line {line}: sheet is the name of an XLSX sheet"):
+    sheet_line = _line_of(csv_mapping, 'sheet = "A"')
+    with pytest.raises(MappingError, match=rf"line {sheet_line}: sheet is the name of an XLSX"):
         load_mapping(export / "mapping.toml")
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import MutableMapping
 from typing import Any
 
 import pytest
@@ -24,7 +25,7 @@ def signed(payload: dict[str, Any], secret: str = SECRET) -> str:
 def call(path: str, cookie: str | None) -> tuple[int, bool]:
     """The status answered for a GET of ``path`` and whether the app behind was reached."""
     reached: list[bool] = []
-    sent: list[dict[str, Any]] = []
+    sent: list[MutableMapping[str, Any]] = []
 
     async def app(scope: Any, receive: Any, send: Any) -> None:
         reached.append(True)
@@ -34,7 +35,7 @@ def call(path: str, cookie: str | None) -> tuple[int, bool]:
     async def receive() -> dict[str, Any]:
         return {"type": "http.request", "body": b""}
 
-    async def send(message: dict[str, Any]) -> None:
+    async def send(message: MutableMapping[str, Any]) -> None:
         sent.append(message)
 
     headers = [(b"host", b"127.0.0.1")]

@@ -115,6 +115,7 @@ def test_a_websocket_from_another_origin_is_refused(server: str) -> None:
     from app_fixtures import PASSWORD
     from websockets.exceptions import InvalidStatus
     from websockets.sync.client import connect
+    from websockets.typing import Origin, Subprotocol
 
     ws_url = server.replace("http://", "ws://") + "/_stcore/stream"
     _, token, _ = _sign_in(server, "romsey", PASSWORD)
@@ -122,8 +123,8 @@ def test_a_websocket_from_another_origin_is_refused(server: str) -> None:
     with pytest.raises(InvalidStatus) as err:
         connect(
             ws_url,
-            origin="http://evil.example",
-            subprotocols=["streamlit"],
+            origin=Origin("http://evil.example"),
+            subprotocols=[Subprotocol("streamlit")],
             open_timeout=10,
             additional_headers=cookie,
         )
@@ -131,14 +132,14 @@ def test_a_websocket_from_another_origin_is_refused(server: str) -> None:
     # The app's own page, signed in: open. Without the session's cookie: refused.
     with connect(
         ws_url,
-        origin=server,
-        subprotocols=["streamlit"],
+        origin=Origin(server),
+        subprotocols=[Subprotocol("streamlit")],
         open_timeout=10,
         additional_headers=cookie,
     ) as ws:
         assert ws.protocol.state.name == "OPEN"
     with pytest.raises(InvalidStatus) as err:
-        connect(ws_url, origin=server, subprotocols=["streamlit"], open_timeout=10)
+        connect(ws_url, origin=Origin(server), subprotocols=[Subprotocol("streamlit")])
     assert err.value.response.status_code == 403
 
 
@@ -186,7 +187,7 @@ def _ws_through_hardening(messages: list[dict[str, object]]) -> list[dict[str, o
         raise AssertionError(f"nothing is sent here: {message}")
 
     scope = {"type": "websocket", "path": "/_stcore/stream", "headers": [(b"host", b"a")]}
-    asyncio.run(Hardening(inner)(scope, receive, send))  # type: ignore[arg-type]
+    asyncio.run(Hardening(inner)(scope, receive, send))
     return seen
 
 

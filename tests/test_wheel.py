@@ -74,7 +74,14 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Installed:
     (site / "test-env-libraries.pth").write_text(
         sysconfig.get_path("purelib") + "\n", encoding="utf-8"
     )
-    install = [*pip, "--python", venv / "bin" / "python", "install", "--no-deps", "--no-index"]
+    install: list[str | Path] = [
+        *pip,
+        "--python",
+        venv / "bin" / "python",
+        "install",
+        "--no-deps",
+        "--no-index",
+    ]
     _run([*install, wheel], cwd=base)
     work = base / "empty"
     work.mkdir()
