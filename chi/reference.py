@@ -83,9 +83,19 @@ class Geography:
     neighbourhood's district and policing area, and the areas in the file's order."""
 
     path: Path
+    sha256: str
     lsoa_neighbourhood: dict[str, str]
     neighbourhoods: tuple[Neighbourhood, ...]
     areas: tuple[str, ...]
+
+    def as_manifest(self) -> dict[str, object]:
+        """What a run records of the geography it was scored with (a rerun checks it)."""
+        return {
+            "file": self.path.name,
+            "shipped": self.path == lsoa_path().resolve(),
+            "sha256": self.sha256,
+            "areas": list(self.areas),
+        }
 
     def area_of(self, neighbourhood_code: str) -> str | None:
         return next((n.area for n in self.neighbourhoods if n.code == neighbourhood_code), None)
@@ -155,7 +165,8 @@ def _read_geography(path: Path, _mtime: int, _size: int) -> Geography:
     if not places:
         raise GeographyError(f"{path}: the geography file has no rows")
     areas = tuple(dict.fromkeys(n.area for n in places.values()))
-    return Geography(path, lsoas, tuple(places.values()), areas)
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    return Geography(path, digest, lsoas, tuple(places.values()), areas)
 
 
 def policing_areas() -> tuple[str, ...]:

@@ -293,3 +293,31 @@ def test_chi_score_refuses_a_broken_geography_in_one_line(
     assert result.exit_code == 2
     [line] = result.output.strip().splitlines()
     assert "bad.csv, row 4: column 'area' is empty" in line
+
+
+def test_the_run_records_its_geography_and_a_rerun_refuses_another(
+    force: Force, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import hashlib
+
+    recorded = open_run(force.run).manifest["geography"]
+    assert recorded == {
+        "file": "westshire_lsoa.csv",
+        "shipped": False,
+        "sha256": hashlib.sha256(force.geography.read_bytes()).hexdigest(),
+        "areas": ["West", "East", "Central"],
+    }
+    # The same file elsewhere: the rerun reproduces the run.
+    same = tmp_path / "same.csv"
+    same.write_bytes(force.geography.read_bytes())
+    monkeypatch.setenv(GEOGRAPHY_ENV, str(same))
+    runner = CliRunner()
+    result = runner.invoke(app, ["rerun", str(force.run)])
+    assert result.exit_code == 0, result.output
+    # Old Town moved to East: the lists would differ, so the rerun refuses and says why.
+    rows = geography_rows()
+    rows[8][6] = rows[9][6] = "East"
+    monkeypatch.setenv(GEOGRAPHY_ENV, str(write_geography(tmp_path / "moved.csv", rows)))
+    refused = runner.invoke(app, ["rerun", str(force.run)])
+    assert refused.exit_code == 2
+    assert "the geography file (westshire_lsoa.csv) is not the one the run used" in refused.output
