@@ -15,6 +15,7 @@ one demo account per role, then serves the app.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import subprocess
@@ -251,8 +252,19 @@ def demo(
     creates one demo account per role, password "demo". Demo accounts exist only in demo
     mode: the app refuses to start in production mode while any exists.
     """
+    from chi.errors import EXTRA_OF
     from chi.progress import terminal_progress
     from chi.reference import GEOGRAPHY_ENV
+
+    # Before minutes of generating and training: the demo serves the whole app.
+    absent = [m for m in EXTRA_OF if importlib.util.find_spec(m) is None]
+    if absent:
+        typer.echo(
+            f"chi: chi demo serves the whole app, and {EXTRA_OF[absent[0]][1]} is not "
+            "installed: pip install 'chi[app]'",
+            err=True,
+        )
+        raise typer.Exit(2)
     from chi.scoring.policy import Policy
     from chi.scoring.runs import latest_run_id, score_and_publish
     from chi.state.store import Store
