@@ -211,3 +211,20 @@ def test_the_served_app_takes_its_streamlit_settings_from_the_package(
     )
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout.strip().splitlines()[-1]) == ["none", True, True, False]
+
+
+def test_the_installed_chi_generates_and_scores_from_its_own_reference_data(
+    installed: Installed,
+) -> None:
+    """The generator's calibration data, the weights, the geography and the SQL all come from
+    the installed package: a small extract is generated and scored in an empty folder."""
+    work = installed.work.parent / "scoring"
+    work.mkdir()
+    made = [installed.chi, "generate", "ex", "--seed", "2", "--start", "2024-01"]
+    _run([*made, "--months", "13", "--scale", "0.01"], cwd=work)
+    out = _run([installed.chi, "score", "ex", "--out", "runs", "--months", "2024-12"], cwd=work)
+    run = work / out.strip().splitlines()[-1]
+    manifest = json.loads((run / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["geography"]["shipped"] is True
+    assert manifest["geography"]["areas"] == ["North", "South"]
+    assert (run / "victim_list.parquet").is_file()
