@@ -321,3 +321,13 @@ def test_the_run_records_its_geography_and_a_rerun_refuses_another(
     refused = runner.invoke(app, ["rerun", str(force.run)])
     assert refused.exit_code == 2
     assert "the geography file (westshire_lsoa.csv) is not the one the run used" in refused.output
+
+
+def test_chi_demo_refuses_another_forces_geography(westshire: Force, tmp_path: Path) -> None:
+    """The demo's synthetic extract is placed in Cambridgeshire: with another geography its
+    people would have no neighbourhood, so it says so before any work."""
+    result = CliRunner().invoke(app, ["demo", "--no-serve", "--folder", str(tmp_path / "d")])
+    assert result.exit_code == 2
+    [line] = result.output.strip().splitlines()
+    assert f"unset {GEOGRAPHY_ENV}" in line
+    assert not (tmp_path / "d").exists()
