@@ -220,7 +220,7 @@ def test_the_installed_chi_generates_and_scores_from_its_own_reference_data(
     the installed package: a small extract is generated and scored in an empty folder."""
     work = installed.work.parent / "scoring"
     work.mkdir()
-    made = [installed.chi, "generate", "ex", "--seed", "2", "--start", "2024-01"]
+    made: list[str | Path] = [installed.chi, "generate", "ex", "--seed", "2", "--start", "2024-01"]
     _run([*made, "--months", "13", "--scale", "0.01"], cwd=work)
     out = _run([installed.chi, "score", "ex", "--out", "runs", "--months", "2024-12"], cwd=work)
     run = work / out.strip().splitlines()[-1]
