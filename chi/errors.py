@@ -50,8 +50,42 @@ def from_a_library(exc: BaseException) -> bool:
     return type(exc).__module__.split(".")[0] in _LIBRARIES
 
 
+EXTRA_OF = {
+    "streamlit": ("app", "Streamlit"),
+    "starlette": ("app", "Starlette"),
+    "uvicorn": ("app", "uvicorn"),
+    "authlib": ("app", "Authlib"),
+    "altair": ("report", "Altair"),
+    "vl_convert": ("report", "vl-convert"),
+    "fpdf": ("report", "fpdf2"),
+    "sklearn": ("model", "scikit-learn"),
+    "scipy": ("model", "SciPy"),
+    "joblib": ("model", "joblib"),
+    "threadpoolctl": ("model", "threadpoolctl"),
+}
+"""The libraries of chi's extras (pyproject.toml), by module: the core (generate, import,
+validate, score, publish, export CSV and XLSX, accounts) runs without any of them."""
+
+
+def missing_extra(exc: BaseException) -> str | None:
+    """The line for a library of one of chi's extras that is not installed, or None."""
+    if not isinstance(exc, ModuleNotFoundError) or not exc.name:
+        return None
+    found = EXTRA_OF.get(exc.name.split(".")[0])
+    if found is None:
+        return None
+    extra, library = found
+    return (
+        f"this needs {library}, which comes with chi's {extra!r} extra: "
+        f"pip install 'chi[{extra}]' (or 'chi[app]' for everything)"
+    )
+
+
 def describe(exc: BaseException) -> str:
     """One line for an exception that no command turned into a message of its own."""
+    extra = missing_extra(exc)
+    if extra is not None:
+        return extra
     if type(exc).__module__.split(".")[0] == "chi":  # chi's own errors say what to do
         return terminal_text(str(exc))
     if isinstance(exc, OSError) and not from_a_library(exc):

@@ -8,8 +8,10 @@ manifest can then say exactly which weights produced its lists.
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import json
+import os
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -34,12 +36,142 @@ def sql_dir() -> Path:
 
 
 def lsoa_path() -> Path:
-    """LSOA 2021 -> neighbourhood (2025 ward, best fit) -> district -> policing area."""
+    """The shipped geography of Cambridgeshire and Peterborough: LSOA 2021 -> neighbourhood
+    (2025 ward, best fit) -> district -> policing area. The synthetic generator's places;
+    scoring and the app read :func:`geography_path`, which a force may point elsewhere."""
     return data_dir() / "geography" / "lsoa.csv"
 
 
-def neighbourhoods_path() -> Path:
-    return data_dir() / "geography" / "neighbourhoods.csv"
+GEOGRAPHY_ENV = "CHI_GEOGRAPHY"
+"""The environment variable naming a force's own geography file (the shape of
+``data/geography/lsoa.csv``); unset, chi uses the shipped Cambridgeshire file."""
+
+GEOGRAPHY_COLUMNS = (
+    "lsoa_code",
+    "lsoa_name",
+    "neighbourhood_code",
+    "neighbourhood_name",
+    "district_code",
+    "district_name",
+    "area",
+)
+"""The columns a geography file must have (the shipped file also has LSOA centroids)."""
+
+
+class GeographyError(ValueError):
+    """A geography file chi cannot use: the message names the file, column and row."""
+
+
+def geography_path() -> Path:
+    """The force's geography: the file ``CHI_GEOGRAPHY`` names, else the shipped one."""
+    named = os.environ.get(GEOGRAPHY_ENV, "").strip()
+    return Path(named).expanduser().resolve() if named else lsoa_path()
+
+
+@dataclass(frozen=True)
+class Neighbourhood:
+    code: str
+    name: str
+    district_code: str
+    district_name: str
+    area: str
+
+
+@dataclass(frozen=True)
+class Geography:
+    """The force's places, read from its geography file: every LSOA's neighbourhood, every
+    neighbourhood's district and policing area, and the areas in the file's order."""
+
+    path: Path
+    sha256: str
+    lsoa_neighbourhood: dict[str, str]
+    neighbourhoods: tuple[Neighbourhood, ...]
+    areas: tuple[str, ...]
+
+    def as_manifest(self) -> dict[str, object]:
+        """What a run records of the geography it was scored with (a rerun checks it)."""
+        return {
+            "file": self.path.name,
+            "shipped": self.path == lsoa_path().resolve(),
+            "sha256": self.sha256,
+            "areas": list(self.areas),
+        }
+
+    def area_of(self, neighbourhood_code: str) -> str | None:
+        return next((n.area for n in self.neighbourhoods if n.code == neighbourhood_code), None)
+
+    def in_area(self, area: str) -> tuple[str, ...]:
+        """The neighbourhood codes of ``area`` (empty for a name that is no area)."""
+        return tuple(n.code for n in self.neighbourhoods if n.area == area)
+
+    def find_area(self, text: str) -> str | None:
+        """The area ``text`` names, in any case (``north`` is North), or None."""
+        wanted = text.strip().casefold()
+        return next((a for a in self.areas if a.casefold() == wanted), None)
+
+
+def geography() -> Geography:
+    """The force's geography (:func:`geography_path`), read once per version of the file."""
+    path = geography_path()
+    try:
+        stat = path.stat()
+    except OSError:
+        raise GeographyError(
+            f"{path}: the geography file is missing (set {GEOGRAPHY_ENV} to the force's "
+            "geography file, or unset it for the shipped one)"
+        ) from None
+    return _read_geography(path, stat.st_mtime_ns, stat.st_size)
+
+
+@cache
+def _read_geography(path: Path, _mtime: int, _size: int) -> Geography:
+    with path.open(encoding="utf-8-sig", newline="") as f:
+        reader = csv.DictReader(f)
+        missing = [c for c in GEOGRAPHY_COLUMNS if c not in (reader.fieldnames or [])]
+        if missing:
+            raise GeographyError(f"{path}: no column {missing[0]!r} (needs {GEOGRAPHY_COLUMNS})")
+        lsoas: dict[str, str] = {}
+        places: dict[str, Neighbourhood] = {}
+        for row_number, row in enumerate(reader, start=2):
+            values = {c: (row.get(c) or "").strip() for c in GEOGRAPHY_COLUMNS}
+            empty = next((c for c in GEOGRAPHY_COLUMNS if not values[c]), None)
+            if empty:
+                raise GeographyError(f"{path}, row {row_number}: column {empty!r} is empty")
+            if values["lsoa_code"] in lsoas:
+                raise GeographyError(
+                    f"{path}, row {row_number}: column 'lsoa_code' repeats an LSOA of an "
+                    "earlier row"
+                )
+            place = Neighbourhood(
+                code=values["neighbourhood_code"],
+                name=values["neighbourhood_name"],
+                district_code=values["district_code"],
+                district_name=values["district_name"],
+                area=values["area"],
+            )
+            # A neighbourhood is named by its first row (a later row may annotate the name).
+            earlier = places.setdefault(place.code, place)
+            column = next(
+                (c for c in ("district_code", "area") if getattr(earlier, c) != getattr(place, c)),
+                None,
+            )
+            if column:
+                raise GeographyError(
+                    f"{path}, row {row_number}: column {column!r}: neighbourhood {place.code} "
+                    "is in another one than in an earlier row (a neighbourhood lies in one "
+                    "district and one area)"
+                )
+            lsoas[values["lsoa_code"]] = place.code
+    if not places:
+        raise GeographyError(f"{path}: the geography file has no rows")
+    areas = tuple(dict.fromkeys(n.area for n in places.values()))
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    return Geography(path, digest, lsoas, tuple(places.values()), areas)
+
+
+def policing_areas() -> tuple[str, ...]:
+    """The force's policing areas, in the order of its geography file."""
+    return geography().areas
 
 
 def calibration_path(name: str) -> Path:

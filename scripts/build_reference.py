@@ -92,21 +92,8 @@ def build_geography(shared: Path, out: Path) -> set[str]:
         ],
         rows,
     )
-    wards = _rows(shared / "geography/cambs_pboro_wards_2025.csv")
-    _write(
-        out / "geography/neighbourhoods.csv",
-        [
-            "neighbourhood_code",
-            "neighbourhood_name",
-            "district_code",
-            "district_name",
-            "area",
-        ],
-        sorted(
-            [w["ward25cd"], w["ward25nm"], w["lad_code"], w["lad_name"], w["policing_area"]]
-            for w in wards
-        ),
-    )
+    # The neighbourhoods (their districts and areas) are read from lsoa.csv itself
+    # (chi.reference.geography): one file, as a force supplies its own.
     return {r["lsoa21cd"] for r in lookup}
 
 

@@ -8,6 +8,7 @@ script). Scoring it takes a couple of seconds, so test modules share one copy pe
 
 from __future__ import annotations
 
+import importlib
 import random
 import shutil
 from collections.abc import Iterator
@@ -16,10 +17,11 @@ from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 from factory import crime, person, suspect, victim, write_extract
 
+from chi.app.server import APP_SCRIPT
 from chi.scoring.policy import Policy
 from chi.scoring.runs import open_run, score_and_publish
 
@@ -162,7 +164,15 @@ def build_fixture(root: Path, policy: Policy = TEST_POLICY) -> Fixture:
 
 # The app's state and configuration around a fixture run.
 
-FAST_HASHER_ARGS = {"time_cost": 1, "memory_cost": 1024, "parallelism": 1}
+
+class HasherArgs(TypedDict):
+    time_cost: int
+    memory_cost: int
+    parallelism: int
+
+
+FAST_HASHER_ARGS: HasherArgs = {"time_cost": 1, "memory_cost": 1024, "parallelism": 1}
+"""A fast argon2 ``PasswordHasher`` for tests (``PasswordHasher(**FAST_HASHER_ARGS)``)."""
 PASSWORD = "correct horse battery"
 
 # username -> (role, scope)
@@ -238,7 +248,8 @@ def shared_fixture(tmp_path_factory: Any) -> Fixture:
 
 # Driving the app with Streamlit's AppTest.
 
-APP = Path(__file__).resolve().parent.parent / "app.py"
+APP = APP_SCRIPT
+"""The script Streamlit runs, inside the package (``chi/app/script/chi_app.py``)."""
 
 
 def app_test(env: AppEnv, username: str | None = None) -> Any:
@@ -303,7 +314,6 @@ def one_runtime() -> Iterator[None]:
     Here the first run's runtime is kept for all of them (one server, one runtime, one set of
     caches) and the option stays on until the block ends.
     """
-    import streamlit.testing.v1.app_test as app_test_module
     from streamlit.runtime import Runtime
     from streamlit.testing.v1.util import patch_config_options
 
@@ -324,13 +334,15 @@ def one_runtime() -> Iterator[None]:
         def __dir__(self) -> list[str]:
             return dir(Runtime)
 
+    # Streamlit's own module, whose imported names it does not export: patched as Any.
+    app_test_module: Any = importlib.import_module("streamlit.testing.v1.app_test")
     real_runtime, real_patch = app_test_module.Runtime, app_test_module.patch_config_options
-    app_test_module.Runtime = KeepFirstRuntime()  # type: ignore[misc, assignment]
-    app_test_module.patch_config_options = already_patched  # type: ignore[assignment]
+    app_test_module.Runtime = KeepFirstRuntime()
+    app_test_module.patch_config_options = already_patched
     try:
         with patch_config_options({"global.appTest": True}):
             yield
     finally:
-        app_test_module.Runtime = real_runtime  # type: ignore[misc]
+        app_test_module.Runtime = real_runtime
         app_test_module.patch_config_options = real_patch
         Runtime._instance = None

@@ -43,7 +43,8 @@ def expected(run: Run, scope: Scope, month: str) -> set[str]:
 def ids(at: Any) -> set[str]:
     """The person ids in the page's table (a page with nobody listed shows no table; the
     victim list's columns carry readable headers, the offender list's its field names)."""
-    return {r.get("Person id", r.get("person_id")) for r in table(at)} if at.dataframe else set()
+    rows = table(at) if at.dataframe else []
+    return {str(r["Person id"] if "Person id" in r else r["person_id"]) for r in rows}
 
 
 def session(env: AppEnv, run: Run, username: str, start: threading.Barrier) -> list[str]:

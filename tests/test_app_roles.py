@@ -5,7 +5,6 @@ parameters, widget values or session values are tried."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import polars as pl
@@ -27,6 +26,7 @@ from app_fixtures import (
     table,
 )
 
+from chi.app.server import APP_SCRIPT
 from chi.offences import groups_of
 from chi.reading.lists import Scope, offender_list, victim_list
 from chi.scoring.runs import Run, open_run
@@ -299,8 +299,8 @@ def test_data_export_is_disabled_in_the_app(env: AppEnv) -> None:
 
     app_test(env, "analyst").run()
     assert config.get_option("client.disableDataExport") is True
-    repo = Path(__file__).resolve().parent.parent
-    text = (repo / ".streamlit" / "config.toml").read_text(encoding="utf-8")
+    # Streamlit's script-level settings, beside the script inside the package.
+    text = (APP_SCRIPT.parent / ".streamlit" / "config.toml").read_text(encoding="utf-8")
     assert "disableDataExport = true" in text and 'showErrorDetails = "none"' in text
 
 

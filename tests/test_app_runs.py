@@ -25,7 +25,13 @@ from argon2 import PasswordHasher
 import chi.app.jobs
 from chi.app.jobs import Job, JobBusyError, Jobs
 from chi.scoring.policy import Policy
-from chi.scoring.runs import current_run_id, latest_run_id, list_runs, open_run
+from chi.scoring.runs import (
+    current_run_id,
+    latest_run_id,
+    list_runs,
+    open_run,
+    score_and_publish,
+)
 from chi.state.store import Store
 
 
@@ -71,6 +77,7 @@ def test_analyst_reruns_with_another_threshold_and_sees_the_diff(env: AppEnv) ->
     job = wait_for(JOBS.current(runs_dir))
     assert job.state == "done", job.error
     after = latest_run_id(runs_dir)
+    assert after is not None
     assert after == job.run_id and after != before
     assert current_run_id(runs_dir) == before, "the new run is a draft"
     new = open_run(runs_dir / after)
@@ -148,7 +155,7 @@ def test_one_rerun_at_a_time_and_failures_are_recorded(
     # Hold the first run until the second start has been tried: scoring a small extract can
     # finish before the next line runs, and then there is nothing under way to refuse.
     release = threading.Event()
-    real = chi.app.jobs.score_and_publish
+    real = score_and_publish  # what chi.app.jobs calls, until patched below
 
     def held(*args: Any, **kwargs: Any) -> Path:
         release.wait(timeout=60)

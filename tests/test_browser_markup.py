@@ -24,7 +24,6 @@ from urllib.parse import urlparse
 
 import pytest
 from app_fixtures import (
-    APP,
     MONTHS,
     PASSWORD,
     TEST_POLICY,
@@ -112,13 +111,15 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
             recorded_by="north",
         )
     port = _free_port()
-    # Through chi's hardened server (serve.py), as a deployment serves it.
+    # Through chi's hardened server (chi.app.serve), as a deployment serves it, from a folder
+    # that is not the checkout.
+    command = [sys.executable, "-m", "uvicorn", "chi.app.serve:app", "--host", "127.0.0.1"]
     with serving(
-        [sys.executable, "-m", "uvicorn", "serve:app", "--host", "127.0.0.1", "--port", str(port)],
+        [*command, "--port", str(port)],
         root / "server.log",
         port,
         env={**os.environ, "CHI_CONFIG": str(config)},
-        cwd=APP.parent,
+        cwd=root,
     ) as url:
         yield Served(url, root, names)
 

@@ -23,7 +23,6 @@ pytestmark = [
     pytest.mark.skipif(_missing() is not None, reason=f"browser test skipped: {_missing()}"),
 ]
 
-ROOT = Path(__file__).resolve().parent.parent
 SERVER = """
 from streamlit.starlette import App
 
@@ -67,7 +66,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path
             root / "server.log",
             port,
             env={**os.environ, "CHI_CONFIG": str(config), "AUTHLIB_INSECURE_TRANSPORT": "1"},
-            cwd=ROOT,
+            cwd=root,
         ):  # fmt: skip
             yield url, root
 

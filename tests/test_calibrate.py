@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Sequence
 from pathlib import Path
 
 import polars as pl
@@ -271,7 +272,7 @@ def test_ipv_perpetrators_followed_for_24_months(tmp_path: Path) -> None:
 YEARS = Years(dt.date(2023, 1, 1), dt.date(2023, 12, 31), dt.date(2024, 12, 31))
 
 
-def _history(rows: list[tuple[str, str, float]]) -> pl.DataFrame:
+def _history(rows: Sequence[tuple[str, str, float]]) -> pl.DataFrame:
     return pl.DataFrame(
         {
             "person_id": [r[0] for r in rows],

@@ -19,6 +19,7 @@ import json
 from pathlib import Path
 
 import pytest
+from factory import ABH, GBH_S20, crime, person, victim, write_extract
 from typer.testing import CliRunner
 
 from chi.cli import app
@@ -27,7 +28,6 @@ from chi.scoring.policy import Policy
 from chi.scoring.prepare import prepare
 from chi.scoring.runs import open_run, score_and_publish
 from chi.scoring.score import score
-from tests.factory import ABH, GBH_S20, crime, person, victim, write_extract
 
 
 @pytest.fixture(scope="module")

@@ -20,6 +20,8 @@ from typing import Any
 import polars as pl
 import pyarrow.parquet as pq
 import pytest
+from factory import GBH_S20, crime, person, suspect, victim, write_extract
+from force_export import MAPPING, force_rows, write_force_export
 from typer.testing import CliRunner
 
 from chi.cli import app
@@ -27,8 +29,6 @@ from chi.extract.importer import MappingError, SourceError, import_extract, load
 from chi.months import parse_months
 from chi.scoring.prepare import prepare
 from chi.scoring.score import score
-from tests.factory import GBH_S20, crime, person, suspect, victim, write_extract
-from tests.force_export import MAPPING, force_rows, write_force_export
 
 HOME_B = "E01015589"
 RAPE_16 = "019/08"  # 1825 days (19C.19.8.0)
@@ -614,8 +614,8 @@ def test_xlsx_sheets_are_chosen_by_name(tmp_path: Path) -> None:
         import_extract(export, load_mapping(export / "mapping.toml"), tmp_path / "y")
     csv_mapping = MAPPING.replace('file = "offences*.csv"', 'file = "offences*.csv"\nsheet = "A"')
     (export / "mapping.toml").write_text(csv_mapping, encoding="utf-8")
-    line = _line_of(csv_mapping, 'sheet = "A"')
-    with pytest.raises(MappingError, match=rf"line {line}: sheet is the name of an XLSX sheet"):
+    sheet_line = _line_of(csv_mapping, 'sheet = "A"')
+    with pytest.raises(MappingError, match=rf"line {sheet_line}: sheet is the name of an XLSX"):
         load_mapping(export / "mapping.toml")
 
 

@@ -18,12 +18,12 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 import pytest
+from factory import crime, person, victim, write_extract
 
 from chi.offences import normal_ho_class
 from chi.reference import offence_rules_path
 from chi.scoring.policy import Policy
 from chi.scoring.prepare import prepare
-from tests.factory import crime, person, victim, write_extract
 
 CASES: list[tuple[str, str | None, str | None, str, str, str, str | None, str]] = [
     # id, offence_code, ho_class, basis, rule, weight (lowest), weight (typical), ho_class staged
@@ -170,7 +170,7 @@ def test_retired_subclasses_are_retired_and_their_successors_current() -> None:
     so, its successor is; a mapping across classes is flagged."""
     classes = {normal_ho_class(r["ho_class"]) for r in _sheet()}
     with offence_rules_path("retired_subclasses").open(encoding="utf-8") as fh:
-        rows = list(csv.DictReader(fh))
+        rows = [{k: str(v) for k, v in r.items()} for r in csv.DictReader(fh)]
     assert len(rows) == 150
     assert len({r["retired"] for r in rows}) == 150
     for r in rows:

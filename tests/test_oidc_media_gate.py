@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import MutableMapping
 from typing import Any
 
 import pytest
@@ -24,7 +25,7 @@ def signed(payload: dict[str, Any], secret: str = SECRET) -> str:
 def call(path: str, cookie: str | None) -> tuple[int, bool]:
     """The status answered for a GET of ``path`` and whether the app behind was reached."""
     reached: list[bool] = []
-    sent: list[dict[str, Any]] = []
+    sent: list[MutableMapping[str, Any]] = []
 
     async def app(scope: Any, receive: Any, send: Any) -> None:
         reached.append(True)
@@ -34,7 +35,7 @@ def call(path: str, cookie: str | None) -> tuple[int, bool]:
     async def receive() -> dict[str, Any]:
         return {"type": "http.request", "body": b""}
 
-    async def send(message: dict[str, Any]) -> None:
+    async def send(message: MutableMapping[str, Any]) -> None:
         sent.append(message)
 
     headers = [(b"host", b"127.0.0.1")]
@@ -77,8 +78,8 @@ def test_pages_and_other_paths_pass_through() -> None:
 @pytest.mark.parametrize(
     ("demo", "real_server", "is_hardened", "refused"),
     [
-        (False, True, False, True),  # production under `streamlit run app.py`
-        (False, True, True, False),  # production under serve.py
+        (False, True, False, True),  # production under `streamlit run`
+        (False, True, True, False),  # production under chi.app.serve
         (True, True, False, False),  # the demonstration may be served either way
         (False, False, False, False),  # a test harness (AppTest) is no server
     ],
@@ -91,4 +92,4 @@ def test_production_is_served_only_through_the_hardened_server(
     reason = unhardened_refusal(demo, real_server, is_hardened)
     assert (reason is not None) == refused
     if reason:
-        assert "serve.py" in reason and "streamlit run app.py" in reason
+        assert "uvicorn chi.app.serve:app" in reason and "not `streamlit run`" in reason

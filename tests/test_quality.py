@@ -53,11 +53,13 @@ def test_only_the_app_package_imports_streamlit() -> None:
         if rel.startswith("chi/app/"):
             continue
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            names = []
+            names: list[str] = []
             if isinstance(node, ast.Import):
                 names = [a.name for a in node.names]
             elif isinstance(node, ast.ImportFrom) and node.module:
                 names = [node.module]
+            else:
+                continue
             if any(n.split(".")[0] == "streamlit" or n.startswith("chi.app") for n in names):
                 offenders.append(f"{rel}:{node.lineno}")
     assert offenders == []

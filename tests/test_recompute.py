@@ -18,7 +18,7 @@ from chi.reference import data_dir
 from chi.scoring.policy import Policy
 from chi.scoring.runs import open_run, score_and_publish
 
-TYPES = {
+TYPES: dict[str, dict[str, type[pl.DataType]]] = {
     "crimes": {
         "recorded_date": pl.Date,
         "domestic_abuse": pl.Boolean,

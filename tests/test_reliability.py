@@ -20,7 +20,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from factory import GBH_S20, HOME_A, LSOA_B, crime, person, victim, write_extract
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from chi.cli import app
 from chi.contract import TABLES, ExtractMeta, arrow_schema
@@ -41,11 +41,11 @@ runner = CliRunner()
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _one_line_error(result: object) -> str:
+def _one_line_error(result: Result) -> str:
     """The result of a command that failed cleanly: exit 2, no traceback, one line."""
-    exit_code = result.exit_code  # type: ignore[attr-defined]
-    exception = result.exception  # type: ignore[attr-defined]
-    output = result.output  # type: ignore[attr-defined]
+    exit_code = result.exit_code
+    exception = result.exception
+    output = result.output
     assert exit_code == 2, output
     assert exception is None or isinstance(exception, SystemExit), repr(exception)
     assert "Traceback" not in output
@@ -956,8 +956,7 @@ def test_an_extract_a_crash_cut_short_is_refused_by_name(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import chi.generate as gen
-
-    real = gen.write_parquet
+    from chi.generate.write import write_parquet as real
 
     def full_disk(table: pa.Table, path: Path) -> None:
         if path.name == "suspects.parquet":

@@ -1,4 +1,4 @@
-"""chi's hardened server (``uvicorn serve:app``), over HTTP and WebSocket on 127.0.0.1: the
+"""chi's hardened server (``uvicorn chi.app.serve:app``), over HTTP and WebSocket on 127.0.0.1: the
 security headers, no-store caching, the metrics endpoint closed, the host allow-list, the
 WebSocket origin check, and a production configuration with demo accounts refused at
 start-up with a non-zero exit."""
@@ -20,7 +20,8 @@ from app_fixtures import ARBURY, make_app_env, shared_fixture
 
 from chi.state.store import Store
 
-ROOT = Path(__file__).resolve().parent.parent
+SERVE = [sys.executable, "-m", "uvicorn", "chi.app.serve:app", "--host", "127.0.0.1"]
+"""The hardened server as a deployment starts it (from the configuration's folder)."""
 
 
 def _free_port() -> int:
@@ -31,8 +32,8 @@ def _free_port() -> int:
 
 def _serve(config: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "serve:app", "--host", "127.0.0.1", "--port", str(port)],
-        cwd=ROOT,
+        [*SERVE, "--port", str(port)],
+        cwd=config.parent,
         env={**os.environ, "CHI_CONFIG": str(config)},
         stdout=log.open("wb"),
         stderr=subprocess.STDOUT,
@@ -114,6 +115,7 @@ def test_a_websocket_from_another_origin_is_refused(server: str) -> None:
     from app_fixtures import PASSWORD
     from websockets.exceptions import InvalidStatus
     from websockets.sync.client import connect
+    from websockets.typing import Origin, Subprotocol
 
     ws_url = server.replace("http://", "ws://") + "/_stcore/stream"
     _, token, _ = _sign_in(server, "romsey", PASSWORD)
@@ -121,8 +123,8 @@ def test_a_websocket_from_another_origin_is_refused(server: str) -> None:
     with pytest.raises(InvalidStatus) as err:
         connect(
             ws_url,
-            origin="http://evil.example",
-            subprotocols=["streamlit"],
+            origin=Origin("http://evil.example"),
+            subprotocols=[Subprotocol("streamlit")],
             open_timeout=10,
             additional_headers=cookie,
         )
@@ -130,14 +132,14 @@ def test_a_websocket_from_another_origin_is_refused(server: str) -> None:
     # The app's own page, signed in: open. Without the session's cookie: refused.
     with connect(
         ws_url,
-        origin=server,
-        subprotocols=["streamlit"],
+        origin=Origin(server),
+        subprotocols=[Subprotocol("streamlit")],
         open_timeout=10,
         additional_headers=cookie,
     ) as ws:
         assert ws.protocol.state.name == "OPEN"
     with pytest.raises(InvalidStatus) as err:
-        connect(ws_url, origin=server, subprotocols=["streamlit"], open_timeout=10)
+        connect(ws_url, origin=Origin(server), subprotocols=[Subprotocol("streamlit")])
     assert err.value.response.status_code == 403
 
 
@@ -185,7 +187,7 @@ def _ws_through_hardening(messages: list[dict[str, object]]) -> list[dict[str, o
         raise AssertionError(f"nothing is sent here: {message}")
 
     scope = {"type": "websocket", "path": "/_stcore/stream", "headers": [(b"host", b"a")]}
-    asyncio.run(Hardening(inner)(scope, receive, send))  # type: ignore[arg-type]
+    asyncio.run(Hardening(inner)(scope, receive, send))
     return seen
 
 
@@ -230,7 +232,7 @@ def test_a_deferred_download_runs_only_for_its_own_session() -> None:
     assert not mine.error_msg and mine.deferred_file.url and calls == ["built"]
 
 
-# Sessions held by a cookie (local accounts through serve.py), over plain HTTP.
+# Sessions held by a cookie (local accounts through chi.app.serve), over plain HTTP.
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):

@@ -9,6 +9,7 @@ import multiprocessing
 import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any, Literal
 
 import pytest
 from argon2 import PasswordHasher
@@ -30,7 +31,7 @@ class CountingHasher(PasswordHasher):
         self._lock = threading.Lock()
         self.real: set[str] = set()
 
-    def verify(self, hash: str | bytes, password: str | bytes) -> bool:
+    def verify(self, hash: str | bytes, password: str | bytes) -> Literal[True]:
         if (hash.decode() if isinstance(hash, bytes) else hash) in self.real:
             with self._lock:
                 self.checks += 1
@@ -60,7 +61,7 @@ def _burst(store: Store, passwords: list[str], limit: int, client: str | None = 
 
     def attempt(i: int) -> None:
         barrier.wait()
-        extra = {} if client is None else {"client": client}
+        extra: dict[str, Any] = {} if client is None else {"client": client}
         r = store.check_password("amy", passwords[i], limit, 15, **extra)
         out[i] = r.failure or "ok"
 

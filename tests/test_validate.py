@@ -113,7 +113,7 @@ def test_reader_accepts_other_physical_types_and_rejects_lossy_values(tmp_path: 
         victims=[],
     )
     (good / "crimes.parquet").unlink()
-    base = {
+    base: dict[str, list[Any]] = {
         "offence_code": ["8N.8.6.0"] * 2,
         "ho_class": [None, None],
         "lsoa_code": [None, None],

@@ -94,8 +94,8 @@ def _startup() -> Services:
             f"demonstration accounts ({', '.join(demo)}). Remove them with "
             "`chi users remove NAME` before serving real data."
         )
-        # Served with `streamlit run app.py` the check can only run with the first page
-        # (serve.py refuses at start-up): end the server rather than serve an error page.
+        # Served with `streamlit run` the check can only run with the first page
+        # (chi.app.serve refuses at start-up): end the server rather than serve an error page.
         print(f"chi refuses to start: demo accounts {demo} in production", file=sys.stderr)
         if _real_server():
             os._exit(2)

@@ -1,7 +1,8 @@
 """chi's web server: Streamlit's ASGI application (``st.App``) with chi's hardening in front.
 
-Serve it with ``uvicorn serve:app`` from the chi folder (``serve.py``), or ``streamlit run
-serve.py``. What it adds to Streamlit, for every request before Streamlit sees it:
+Serve it with ``uvicorn chi.app.serve:app`` from any folder (:mod:`chi.app.serve`; the app is
+``chi/app/script/chi_app.py``, both inside the package). What it adds to Streamlit, for every
+request before Streamlit sees it:
 
 - Start-up refusal: a production configuration (``app.demo = false``) whose state store
   holds demo accounts, or a configuration that cannot be used, stops the server during
@@ -45,7 +46,8 @@ from starlette.middleware.trustedhost import TrustedHostMiddleware
 from chi.settings import AppConfig, load_config
 from chi.state.store import Store, StoreError
 
-APP_SCRIPT = Path(__file__).resolve().parents[2] / "app.py"
+APP_SCRIPT = Path(__file__).resolve().parent / "script" / "chi_app.py"
+"""The script Streamlit runs: inside the package, so an installed chi serves without a checkout."""
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -259,19 +261,19 @@ _HARDENED: list[bool] = []
 
 
 def hardened() -> bool:
-    """Whether this process serves the app through :func:`hardening` (``serve.py``)."""
+    """Whether this process serves the app through :func:`hardening` (``chi.app.serve``)."""
     return bool(_HARDENED)
 
 
 def unhardened_refusal(demo: bool, real_server: bool, is_hardened: bool) -> str | None:
     """Why a production app must not serve here: served by a real Streamlit server without
-    chi's hardening (``streamlit run app.py``), where none of its defences apply. None when
-    it may serve (a demonstration, a test harness, or ``serve.py``)."""
+    chi's hardening (``streamlit run`` of the script), where none of its defences apply. None
+    when it may serve (a demonstration, a test harness, or ``chi.app.serve``)."""
     if demo or not real_server or is_hardened:
         return None
     return (
         "this is a production configuration (demo = false) served without chi's hardened "
-        "server: serve it with `uvicorn serve:app` (serve.py), not `streamlit run app.py`"
+        "server: serve it with `uvicorn chi.app.serve:app`, not `streamlit run`"
     )
 
 

@@ -1,6 +1,6 @@
-"""Sign-in sessions held by a cookie, for the hardened server (``serve.py``).
+"""Sign-in sessions held by a cookie, for the hardened server (``chi.app.serve``).
 
-With local accounts, ``serve.py`` serves the sign-in form itself, as a plain HTML page at
+With local accounts, ``chi.app.serve`` serves the sign-in form itself, as a plain HTML page at
 ``/_chi/signin`` (outside Streamlit, so that the answer can set a cookie). A correct password
 starts a server-side session in the state store and sets its token in a cookie that is
 ``HttpOnly`` (no script can read it), ``Secure`` (sent only over TLS, or to this machine)

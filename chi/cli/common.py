@@ -8,6 +8,9 @@ from contextlib import contextmanager
 
 import typer
 
+AREA_HELP = "A policing area of the force's geography (North or South for Cambridgeshire)."
+"""The help of every ``--area`` option: the areas come from the geography file, not from chi."""
+
 
 def actor() -> str:
     """Who ran a command, for the audit log: ``cli:<login name>``, or ``cli`` when the system

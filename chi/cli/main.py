@@ -15,7 +15,7 @@ import typer
 from typer._click import ClickException, Context
 from typer.core import TyperGroup
 
-from chi.cli.common import actor, clear_errors, echo_table
+from chi.cli.common import AREA_HELP, actor, clear_errors, echo_table
 
 _DEBUG = {"on": False}
 
@@ -507,7 +507,7 @@ def export(
     neighbourhood: Annotated[
         str | None, typer.Option(help="One neighbourhood (ward code).")
     ] = None,
-    area: Annotated[str | None, typer.Option(help="North or South.")] = None,
+    area: Annotated[str | None, typer.Option(help=AREA_HELP)] = None,
     format: Annotated[str, typer.Option("--format", help="csv, xlsx or pdf.")] = "csv",
     out: Annotated[
         Path | None, typer.Option(help="Output file (default: standard output).")

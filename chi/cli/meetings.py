@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from chi.cli.common import actor
+from chi.cli.common import AREA_HELP, actor
 
 if TYPE_CHECKING:
     import polars as pl
@@ -93,7 +93,7 @@ def decisions_import(
 
 def decisions_list(
     store: StoreOption = None,
-    area: Annotated[str | None, typer.Option(help="North or South.")] = None,
+    area: Annotated[str | None, typer.Option(help=AREA_HELP)] = None,
     month: Annotated[str | None, typer.Option(help="One meeting's list month, YYYY-MM.")] = None,
     person: Annotated[str | None, typer.Option(help="One person's full history.")] = None,
     subject: Annotated[str, typer.Option(help="victim or offender.")] = "victim",
@@ -109,7 +109,14 @@ def decisions_list(
     if subject not in SUBJECT_TYPES:
         raise _fail(f"--subject must be one of {', '.join(SUBJECT_TYPES)}")
     st = _store(store, config)
-    where = area.title() if area else None
+    where = None
+    if area:
+        from chi.reference import geography
+
+        geo = geography()
+        where = geo.find_area(area)
+        if where is None:
+            raise _fail(f"--area must be one of {', '.join(geo.areas)}")
     try:
         if person:
             frame = history(st, subject, person)

@@ -14,6 +14,8 @@ from typing import Annotated
 
 import typer
 
+from chi.cli.common import AREA_HELP
+
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the ``chi`` command line."""
@@ -31,9 +33,7 @@ def profile(
         Path | None,
         typer.Option("--pdf", help="Also print the report to PDF (needs Chromium or Chrome)."),
     ] = None,
-    area: Annotated[
-        str | None, typer.Option(help="Policing area, North or South (default: force-wide).")
-    ] = None,
+    area: Annotated[str | None, typer.Option(help=AREA_HELP + " Default: force-wide.")] = None,
     month: Annotated[
         str | None,
         typer.Option(help="Month of the board table, YYYY-MM (default: the period's last)."),
@@ -73,7 +73,7 @@ def profile(
         typer.echo("chi: give at least one of --out, --json and --pdf", err=True)
         raise typer.Exit(2)
     with clear_errors():
-        scope = area_scope(area.strip().title()) if area else Scope.force()
+        scope = area_scope(area) if area else Scope.force()
         request = Request.for_period(period, scope, month, duplicate_days, year_end_month)
         r = open_run(run)
         as_of = r.manifest.get("extract", {}).get("as_of")

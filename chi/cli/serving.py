@@ -15,6 +15,7 @@ one demo account per role, then serves the app.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import subprocess
@@ -24,18 +25,22 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from chi.cli.common import actor
+from chi.cli.common import AREA_HELP, actor
 
 if TYPE_CHECKING:
     from chi.state.store import Store
 
 DEMO_PASSWORD = "demo"
-DEMO_ACCOUNTS = {
-    "north": ("area", "North"),
-    "south": ("area", "South"),
-    "analyst": ("analyst", ""),
-    "admin": ("admin", ""),
-}
+
+
+def demo_accounts() -> dict[str, tuple[str, str]]:
+    """The demo's force-wide accounts and one per policing area (``north``, ``south``: the
+    areas of the shipped geography, which the demo's generated extract is placed in)."""
+    from chi.reference import policing_areas
+
+    areas = {area.casefold().replace(" ", "-"): ("area", area) for area in policing_areas()}
+    return {**areas, "analyst": ("analyst", ""), "admin": ("admin", "")}
+
 
 ConfigOption = Annotated[
     Path | None,
@@ -77,7 +82,7 @@ def users_add(
         list[str] | None,
         typer.Option(help="A ward code the account may see (repeat for more); neighbourhood role."),
     ] = None,
-    area: Annotated[str | None, typer.Option(help="North or South; area role.")] = None,
+    area: Annotated[str | None, typer.Option(help=AREA_HELP + " Area role.")] = None,
     password_stdin: Annotated[
         bool, typer.Option("--password-stdin", help="Read the password from standard input.")
     ] = False,
@@ -250,11 +255,30 @@ def demo(
     creates one demo account per role, password "demo". Demo accounts exist only in demo
     mode: the app refuses to start in production mode while any exists.
     """
+    from chi.errors import EXTRA_OF
     from chi.progress import terminal_progress
+    from chi.reference import GEOGRAPHY_ENV
+
+    # Before minutes of generating and training: the demo serves the whole app.
+    absent = [m for m in EXTRA_OF if importlib.util.find_spec(m) is None]
+    if absent:
+        typer.echo(
+            f"chi: chi demo serves the whole app, and {EXTRA_OF[absent[0]][1]} is not "
+            "installed: pip install 'chi[app]'",
+            err=True,
+        )
+        raise typer.Exit(2)
     from chi.scoring.policy import Policy
     from chi.scoring.runs import latest_run_id, score_and_publish
     from chi.state.store import Store
 
+    if os.environ.get(GEOGRAPHY_ENV, "").strip():
+        typer.echo(
+            f"chi: the demo is placed in the shipped Cambridgeshire geography: unset "
+            f"{GEOGRAPHY_ENV} to run it (a force's own geography is for its own extracts)",
+            err=True,
+        )
+        raise typer.Exit(2)
     folder = folder.resolve()
     extract, runs = folder / "extract", folder / "runs"
     folder.mkdir(parents=True, exist_ok=True)
@@ -295,7 +319,7 @@ def demo(
     )
     store = Store(folder / "state.sqlite")
     _demo_decisions(store, extract)
-    accounts = {"sergeant": ("neighbourhood", ",".join(_sergeant_wards(runs))), **DEMO_ACCOUNTS}
+    accounts = {"sergeant": ("neighbourhood", ",".join(_sergeant_wards(runs))), **demo_accounts()}
     from chi.state.auth import make_user
 
     typer.echo("")
@@ -311,18 +335,15 @@ def demo(
     if no_serve:
         typer.echo(f"ready: serve it with  chi demo --folder {folder}  (then open {url})")
         return
-    app_py = Path(__file__).resolve().parents[2] / "app.py"
-    if not app_py.is_file():
-        typer.echo(f"chi: {app_py} not found: run chi demo from a checkout of chi", err=True)
-        raise typer.Exit(2)
     typer.echo(f"serving the app at {url} (Ctrl+C to stop)")
     env = {**os.environ, "CHI_CONFIG": str(config), "CHI_PREWARM": "1"}
-    # Through chi's hardened server (serve.py), as a deployment serves it; Streamlit's
-    # settings come from .streamlit/config.toml beside app.py.
-    command = [sys.executable, "-m", "uvicorn", "serve:app", "--host", address]
+    # Through chi's hardened server (chi.app.serve, inside the installed package), as a
+    # deployment serves it; Streamlit's settings come from the .streamlit/config.toml beside
+    # the app's script in the package, whatever folder serves it.
+    command = [sys.executable, "-m", "uvicorn", "chi.app.serve:app", "--host", address]
     command += ["--port", str(port)]
     try:
-        code = subprocess.call(command, env=env, cwd=app_py.parent)
+        code = subprocess.call(command, env=env, cwd=folder)
     except KeyboardInterrupt:
         code = 0
     raise typer.Exit(code)

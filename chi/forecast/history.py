@@ -34,7 +34,7 @@ import polars as pl
 
 from chi import sql
 from chi.progress import Progress, silent
-from chi.reference import neighbourhoods_path
+from chi.reference import geography
 from chi.scoring.policy import Policy
 from chi.scoring.prepare import Prepared, prepare
 from chi.scoring.runs import Run
@@ -134,7 +134,9 @@ def run_history(run: Run, progress: Progress = silent) -> History:
 
 
 def neighbourhood_areas() -> pl.DataFrame:
-    """neighbourhood_code -> area (North, South)."""
-    return pl.read_csv(neighbourhoods_path(), infer_schema=False).select(
-        "neighbourhood_code", "area"
+    """neighbourhood_code -> area, from the force's geography (:func:`chi.reference.geography`)."""
+    places = geography().neighbourhoods
+    return pl.DataFrame(
+        {"neighbourhood_code": [n.code for n in places], "area": [n.area for n in places]},
+        schema={"neighbourhood_code": pl.String, "area": pl.String},
     )

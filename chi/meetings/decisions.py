@@ -41,8 +41,8 @@ from typing import Any
 import polars as pl
 
 from chi import sql
-from chi.contract import POLICING_AREAS
 from chi.months import add_months, month_label, parse_month
+from chi.reference import policing_areas
 from chi.state.store import Store, append_audit, timestamp, utc_now
 
 SUBJECT_TYPES = ("victim", "offender")
@@ -177,8 +177,9 @@ class Decision:
             out.append("list_month must be YYYY-MM")
         elif self.meeting_date < parse_month(self.list_month):
             out.append("the meeting date is before the list month")
-        if self.area not in POLICING_AREAS:
-            out.append(f"area must be one of {', '.join(POLICING_AREAS)}")
+        areas = policing_areas()
+        if self.area not in areas:
+            out.append(f"area must be one of {', '.join(areas)}")
         allowed = SUBJECT_DECISIONS.get(self.subject_type, tuple(DECISION_TYPES))
         if self.decision not in allowed:
             out.append(f"decision must be one of {', '.join(allowed)}")

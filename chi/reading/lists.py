@@ -21,7 +21,7 @@ import polars as pl
 from chi import sql
 from chi.months import add_months, month_end, month_label, parse_month
 from chi.offences import group_params, offence_names, resolve
-from chi.reference import neighbourhoods_path
+from chi.reference import geography
 from chi.scoring.runs import Run, RunError
 
 
@@ -56,17 +56,35 @@ class Scope:
         return "*" if self.force_wide else ",".join(sorted(self.neighbourhoods))
 
 
+NEIGHBOURHOOD_COLUMNS = (
+    "neighbourhood_code",
+    "neighbourhood_name",
+    "district_code",
+    "district_name",
+    "area",
+)
+
+
 def neighbourhoods() -> pl.DataFrame:
-    """neighbourhood_code, neighbourhood_name, district_code, district_name, area."""
-    return pl.read_csv(neighbourhoods_path(), infer_schema=False)
+    """neighbourhood_code, neighbourhood_name, district_code, district_name, area: the
+    force's geography (:func:`chi.reference.geography`)."""
+    return pl.DataFrame(
+        [
+            (n.code, n.name, n.district_code, n.district_name, n.area)
+            for n in geography().neighbourhoods
+        ],
+        schema=dict.fromkeys(NEIGHBOURHOOD_COLUMNS, pl.String),
+        orient="row",
+    )
 
 
 def area_scope(area: str) -> Scope:
-    nb = neighbourhoods()
-    codes = nb.filter(pl.col("area") == area)["neighbourhood_code"].to_list()
-    if not codes:
-        raise ValueError(f"unknown policing area {area!r} (North or South)")
-    return Scope.of(codes, label=f"{area} area")
+    """Every neighbourhood of a policing area of the force's geography (named in any case)."""
+    geo = geography()
+    named = geo.find_area(area)
+    if named is None:
+        raise ValueError(f"unknown policing area {area!r} (the areas: {', '.join(geo.areas)})")
+    return Scope.of(list(geo.in_area(named)), label=f"{named} area")
 
 
 def neighbourhood_scope(code: str) -> Scope:

@@ -29,7 +29,7 @@ from chi import sql
 from chi.extract.read import Extract, locate, register
 from chi.extract.validate import TableCounts, validate
 from chi.progress import Progress, silent
-from chi.reference import WeightSet, load_weight_set, lsoa_path, offence_rules_path
+from chi.reference import WeightSet, geography, load_weight_set, offence_rules_path
 from chi.scoring.policy import Policy
 
 
@@ -79,7 +79,9 @@ LIST_MACROS = ("list_rank_macro", "neighbourhood_rank_macro", "list_status_macro
 
 
 def _load_reference(con: duckdb.DuckDBPyConnection, ws: WeightSet) -> None:
-    sql.create_table(con, "ref_lsoa", "reference/lsoa", {"path": lsoa_path().as_posix()})
+    # The force's geography, checked first (one line naming the file, column and row).
+    geo = geography()
+    sql.create_table(con, "ref_lsoa", "reference/lsoa", {"path": geo.path.as_posix()})
     sql.run(con, "staging/ho_class_macro")
     for macro in LIST_MACROS:
         sql.run(con, f"lists/{macro}")

@@ -45,7 +45,7 @@ from chi import __version__, sql
 from chi.contract import CONTRACT_VERSION
 from chi.months import parse_months
 from chi.progress import Progress, silent
-from chi.reference import offence_rules_manifest
+from chi.reference import geography, offence_rules_manifest
 from chi.scoring.class_rule import impact as class_rule_impact
 from chi.scoring.policy import Policy
 from chi.scoring.prepare import Prepared, prepare
@@ -108,6 +108,7 @@ def run_digest(p: Prepared, months: list[str]) -> str:
         "policy": p.policy.as_manifest(),
         "weights": p.weight_set.sha256,
         "offence_rules": [t["sha256"] for t in offence_rules_manifest()],
+        "geography": geography().sha256,
         "months": months,
         "as_of": p.as_of.isoformat(),
         "version": __version__,
@@ -296,6 +297,7 @@ def publish(p: Prepared, lists: Lists, runs_dir: Path, now: datetime | None = No
             },
             "policy": p.policy.as_manifest(),
             "weights": p.weight_set.as_manifest(),
+            "geography": geography().as_manifest(),
             "months": lists.months,
             "first_month": first_month(p),
             "partial_months": partial_months(p, lists.months),
@@ -522,6 +524,11 @@ def rerun_inputs(run: Run, extract: Path | None = None) -> tuple[Path, Policy, s
         ws = None
     if ws is None or ws.sha256 != weights_then:
         changes.append(f"the weight set {policy.weights} is not the one the run used")
+    geography_then = m.get("geography")
+    if isinstance(geography_then, dict) and geography_then.get("sha256") != geography().sha256:
+        changes.append(
+            f"the geography file ({geography_then.get('file')}) is not the one the run used"
+        )
     if changes:
         raise RunError(
             f"{folder}: the extract changed since run {run.run_id}, so it cannot be rerun: "

@@ -9,7 +9,9 @@ Roles and what they may open (``PAGES``):
 
 - ``neighbourhood``: the victim list and person view of one or more neighbourhoods; offence
   detail in restricted groups is shown only by its group label.
-- ``area``: the same for every neighbourhood of North or South, plus offenders, DA dyads,
+- ``area``: the same for every neighbourhood of one policing area (the areas of the force's
+  geography file, ``chi.reference.geography``: North or South for Cambridgeshire), plus
+  offenders, DA dyads,
   the domestic abuse problem profile, the area meeting and the impact review.
 - ``analyst``: force-wide, plus runs (reruns and diffs) and data quality.
 - ``admin``: accounts and the audit log; no lists.
@@ -27,9 +29,8 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-import polars as pl
-
 from chi.reading.lists import Scope, neighbourhoods
+from chi.reference import geography
 from chi.settings import AppConfig, OidcSettings
 from chi.state.store import Store
 
@@ -40,8 +41,6 @@ class Role(StrEnum):
     ANALYST = "analyst"
     ADMIN = "admin"
 
-
-AREAS = ("North", "South")
 
 PAGES: dict[Role, tuple[str, ...]] = {
     Role.NEIGHBOURHOOD: ("victims", "person"),
@@ -107,8 +106,7 @@ class User:
 
 
 def _area_codes(area: str) -> list[str]:
-    nb = neighbourhoods()
-    return nb.filter(pl.col("area") == area)["neighbourhood_code"].to_list()
+    return list(geography().in_area(area))
 
 
 def neighbourhood_label(codes: Iterable[str]) -> str:
@@ -139,9 +137,13 @@ def make_user(username: str, role: str | Role, scope: Iterable[str] | str | None
             raise AuthError(f"unknown neighbourhood code(s): {', '.join(unknown)}")
         return User(username, r, neighbourhoods=frozenset(items))
     if r is Role.AREA:
-        if len(items) != 1 or items[0].title() not in AREAS:
-            raise AuthError("the area role needs one area: North or South")
-        return User(username, r, area=items[0].title())
+        # One area, by its name in the geography in any case; a name may have spaces.
+        geo = geography()
+        named = [scope] if isinstance(scope, str) else items
+        area = geo.find_area(str(named[0])) if len(named) == 1 else None
+        if area is None:
+            raise AuthError(f"the area role needs one area: {' or '.join(geo.areas)}")
+        return User(username, r, area=area)
     if items:
         raise AuthError(f"the {r.value} role is force-wide and takes no scope")
     return User(username, r)
@@ -266,10 +268,12 @@ def scope_label(text: str | None) -> str:
         return ""
     if text == "*":
         return "force-wide"
-    if text.title() in AREAS:
-        return f"{text.title()} area"
+    geo = geography()
+    named = geo.find_area(text)
+    if named is not None:
+        return f"{named} area"
     codes = set(_split(text))
-    for area in AREAS:
+    for area in geo.areas:
         if codes == set(_area_codes(area)):
             return f"{area} area"
     return neighbourhood_label(codes)

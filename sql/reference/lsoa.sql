@@ -1,8 +1,12 @@
--- The geography: each LSOA's neighbourhood, district and policing area, from the CSV at
--- $path (data/geography).
-select * from read_csv($path, header = true,
-    columns = {
-        'lsoa_code': 'VARCHAR', 'lsoa_name': 'VARCHAR',
-        'neighbourhood_code': 'VARCHAR', 'neighbourhood_name': 'VARCHAR',
-        'district_code': 'VARCHAR', 'district_name': 'VARCHAR', 'area': 'VARCHAR',
-        'centroid_lat': 'DOUBLE', 'centroid_lon': 'DOUBLE'})
+-- The force's geography (chi.reference.geography_path: the file CHI_GEOGRAPHY names, else the
+-- shipped data/geography/lsoa.csv), checked by chi.reference.geography before it is read:
+-- LSOA 2021 -> neighbourhood -> district -> policing area. Extra columns (centroids) are left.
+select
+    trim(lsoa_code) as lsoa_code,
+    trim(lsoa_name) as lsoa_name,
+    trim(neighbourhood_code) as neighbourhood_code,
+    trim(neighbourhood_name) as neighbourhood_name,
+    trim(district_code) as district_code,
+    trim(district_name) as district_name,
+    trim(area) as area
+from read_csv($path, header = true, all_varchar = true)

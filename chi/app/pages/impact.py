@@ -34,8 +34,9 @@ from chi.meetings.impact import (
     signed_percent,
 )
 from chi.reading.lists import Scope, area_scope, neighbourhoods, scope_from_key
+from chi.reference import policing_areas
 from chi.scoring.runs import Run, open_run
-from chi.state.auth import AREAS, Role
+from chi.state.auth import Role
 
 LENGTHS = (3, 6, 9, 12)
 REPS = 1000
@@ -45,7 +46,7 @@ SPAN = 12
 def _scope(ctx: PageContext) -> Scope:
     if ctx.user.role is not Role.ANALYST:
         return ctx.user.scope
-    choice = st.sidebar.selectbox("Area", ["Force-wide", *AREAS], key="impact_area")
+    choice = st.sidebar.selectbox("Area", ["Force-wide", *policing_areas()], key="impact_area")
     return Scope.force() if choice == "Force-wide" else area_scope(str(choice))
 
 

@@ -54,8 +54,9 @@ from chi.meetings.pack import (
 )
 from chi.months import add_months, month_label, parse_month
 from chi.reading.lists import Scope, area_scope
+from chi.reference import policing_areas
 from chi.scoring.runs import Run
-from chi.state.auth import AREAS, Role
+from chi.state.auth import Role
 
 SECTION_WORDS = {"new": "New", "continuing": "Continuing", "exited": "Exited"}
 FLASH = "meeting_flash"
@@ -67,7 +68,7 @@ def _area(ctx: PageContext) -> tuple[str, Scope]:
     if ctx.user.role is Role.AREA:
         assert ctx.user.area is not None
         return ctx.user.area, ctx.user.scope
-    area = str(st.sidebar.selectbox("Area", AREAS, key="meeting_area"))
+    area = str(st.sidebar.selectbox("Area", policing_areas(), key="meeting_area"))
     return area, area_scope(area)
 
 

@@ -29,8 +29,9 @@ from chi.app.text import md
 from chi.app.ui import current_run, guarded, require, run_caption
 from chi.months import add_months, month_label, parse_month
 from chi.reading.lists import Scope, area_scope, scope_from_key
+from chi.reference import policing_areas
 from chi.scoring.runs import Run, extract_first_month, open_run
-from chi.state.auth import AREAS, Role
+from chi.state.auth import Role
 
 PERIOD_LENGTHS = (12, 6, 3, 1)
 TOP_PLACES = 15
@@ -66,7 +67,7 @@ def _scope(ctx: PageContext) -> Scope:
     user = ctx.user
     if user.role is not Role.ANALYST:
         return user.scope
-    options = ["Force-wide", *AREAS]
+    options = ["Force-wide", *policing_areas()]
     choice = st.sidebar.selectbox("Area", options, key="profile_area")
     return Scope.force() if choice == "Force-wide" else area_scope(str(choice))
 

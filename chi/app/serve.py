@@ -1,5 +1,6 @@
-"""chi's hardened server: ``uvicorn serve:app --host 127.0.0.1 --port 8501`` from this folder
-(or ``streamlit run serve.py``). The app itself is ``app.py``; see chi/app/server.py."""
+"""chi's hardened server: ``uvicorn chi.app.serve:app --host 127.0.0.1 --port 8501`` from any
+folder (``chi demo`` does this). The app it serves is ``chi/app/script/chi_app.py``; the
+hardening is in :mod:`chi.app.server`."""
 
 from streamlit.starlette import App
 
