@@ -112,7 +112,9 @@ def test_generate_validate_score_and_export_csv_and_xlsx_need_no_extra(
 def test_accounts_need_no_extra(scored: tuple[Path, Path]) -> None:
     folder, _run = scored
     (folder / "chi.toml").write_text(
-        '[app]\nstate_path = "state.sqlite"\ndemo = false\n', encoding="utf-8"
+        # a demo configuration: production also needs a breached-password mirror, which is
+        # tested in test_password_policy.py; here only the extras matter
+        '[app]\nstate_path = "state.sqlite"\ndemo = true\n', encoding="utf-8"
     )
     added = chi(
         folder,
