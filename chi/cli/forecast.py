@@ -10,7 +10,6 @@ Registered on the ``chi`` command by ``chi.cli``.
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
@@ -50,7 +49,7 @@ def _ints(text: str, what: str) -> tuple[int, ...]:
     return values
 
 
-def _owner(
+def card_owner(
     config: Path | None,
     organisation: str | None,
     team: str | None,
@@ -59,19 +58,11 @@ def _owner(
 ) -> Owner:
     """``[card]`` of chi.toml (or --config), then the flags."""
     from chi.forecast.card import Owner
+    from chi.settings import local_settings
 
-    section: dict[str, Any] = {}
-    path = config if config is not None else Path("chi.toml")
-    if config is not None and not path.is_file():
-        raise ValueError(f"{path}: configuration file not found")
-    if path.is_file():
-        try:
-            raw = tomllib.loads(path.read_text(encoding="utf-8")).get("card", {})
-        except tomllib.TOMLDecodeError as exc:
-            raise ValueError(f"{path}: not valid TOML ({exc})") from None
-        section = raw if isinstance(raw, dict) else {}
+    section = local_settings(config).card
     given = {"organisation": organisation, "team": team, "owner": owner, "contact": contact}
-    merged = {k: str(v if v is not None else section.get(k, "")) for k, v in given.items()}
+    merged = {k: v if v is not None else section.get(k, "") for k, v in given.items()}
     return Owner(**merged)
 
 
@@ -253,7 +244,7 @@ def backtest(
             ),
             max_train_rows=max_train_rows,
         )
-        who = _owner(config, organisation, team, owner, contact)
+        who = card_owner(config, organisation, team, owner, contact)
         with terminal_progress("backtest") as progress:
             bt, model_card = backtest_run(r, opts, model_dir, who, progress)
         _print_backtest(bt)
