@@ -9,6 +9,7 @@ type or an allowed value by hand.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from dataclasses import dataclass, field
@@ -19,6 +20,16 @@ from typing import Literal
 import pyarrow as pa
 
 CONTRACT_VERSION = "1"
+
+
+def file_sha256(path: Path) -> str:
+    """The checksum every manifest records for a file (extract files, run outputs, weight and
+    rule tables, saved models), read in blocks so a large file never sits whole in memory."""
+    h = hashlib.sha256()
+    with Path(path).open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
 
 LogicalType = Literal["string", "date", "bool", "int"]
 

@@ -8,11 +8,12 @@ manifest can then say exactly which weights produced its lists.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+
+from chi.contract import file_sha256
 
 DEFAULT_WEIGHTS = "chi2020"
 
@@ -63,7 +64,7 @@ def offence_rules_manifest() -> list[dict[str, str]]:
         {
             "name": name,
             "file": f"offences/{name}.csv",
-            "sha256": hashlib.sha256(offence_rules_path(name).read_bytes()).hexdigest(),
+            "sha256": file_sha256(offence_rules_path(name)),
         }
         for name in OFFENCE_RULE_FILES
     ]
@@ -121,7 +122,7 @@ def load_weight_set(name: str = DEFAULT_WEIGHTS) -> WeightSet:
         known = ", ".join(sorted(sets))
         raise WeightSetError(f"unknown weight set {name!r}; known: {known}")
     ws = sets[name]
-    actual = hashlib.sha256(ws.path.read_bytes()).hexdigest()
+    actual = file_sha256(ws.path)
     if actual != ws.sha256:
         raise WeightSetError(
             f"{ws.path}: checksum {actual[:12]}... does not match the registry "

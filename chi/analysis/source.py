@@ -38,7 +38,7 @@ import polars as pl
 from chi.progress import Progress, silent
 from chi.scoring.policy import Policy
 from chi.scoring.prepare import Prepared, prepare
-from chi.scoring.runs import Run, RunError
+from chi.scoring.runs import Run, RunError, file_changes
 
 AGE_BANDS = ("under 18", "18-24", "25-34", "35-44", "45-54", "55-64", "65 and over", "unknown")
 
@@ -204,12 +204,11 @@ def load_extract(
         Path(extract), weights=weights, policy=policy, progress=progress, as_of=as_of
     ) as p:
         if expected_files is not None:
-            now = {(f["table"], f["file"]): f["sha256"] for f in p.extract.files_manifest()}
-            then = {(f["table"], f["file"]): f["sha256"] for f in expected_files}
-            if now != then:
+            changes = file_changes(expected_files, p.extract.files_manifest())
+            if changes:
                 raise RunError(
-                    f"{extract}: the extract has changed since run {run_id} was scored; "
-                    "score it again before profiling"
+                    f"{extract}: the extract has changed since run {run_id} was scored "
+                    f"({'; '.join(changes)}); score it again before profiling"
                 )
         progress("reading for the analyses", 0.7)
         frames = _read(p)

@@ -29,7 +29,7 @@ import secrets
 import shutil
 import socket
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -42,7 +42,7 @@ import pyarrow.parquet as pq
 from filelock import FileLock, Timeout
 
 from chi import __version__
-from chi.contract import CONTRACT_VERSION
+from chi.contract import CONTRACT_VERSION, file_sha256
 from chi.months import parse_months
 from chi.progress import Progress, silent
 from chi.reference import offence_rules_manifest
@@ -64,17 +64,9 @@ class RunError(Exception):
     """A run folder that is missing, incomplete or not a chi run."""
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def _write(table: pa.Table, path: Path) -> dict[str, Any]:
     pq.write_table(table, path, compression="zstd")
-    return {"rows": table.num_rows, "sha256": _sha256(path)}
+    return {"rows": table.num_rows, "sha256": file_sha256(path)}
 
 
 def _write_all(tables: dict[str, pa.Table], folder: Path) -> dict[str, Any]:
@@ -302,7 +294,7 @@ def _verify_outputs(tmp: Path, outputs: dict[str, Any]) -> None:
     """Re-read every file and compare it with the checksum the manifest will carry."""
     for name, out in outputs.items():
         path = tmp / f"{name}.parquet"
-        if _sha256(path) != out["sha256"]:
+        if file_sha256(path) != out["sha256"]:
             raise RunError(f"{path}: changed while the run was written; nothing was published")
 
 
@@ -517,6 +509,24 @@ def score_and_publish(
     return path
 
 
+def file_changes(
+    recorded: Iterable[Mapping[str, Any]], current: Iterable[Mapping[str, Any]]
+) -> list[str]:
+    """How an extract's files differ from those a run recorded (``files`` entries of the
+    manifest against ``Extract.files_manifest()``): each missing, new or changed file, in
+    order; empty when the extract is unchanged since the run."""
+    then = {(f["table"], f["file"]): f["sha256"] for f in recorded}
+    now = {(f["table"], f["file"]): f["sha256"] for f in current}
+    changes = [f"{file} ({table}) is missing" for table, file in sorted(then.keys() - now.keys())]
+    changes += [f"{file} ({table}) is new" for table, file in sorted(now.keys() - then.keys())]
+    changes += [
+        f"{file} ({table}) changed"
+        for table, file in sorted(then.keys() & now.keys())
+        if then[table, file] != now[table, file]
+    ]
+    return changes
+
+
 def rerun_inputs(run: Run, extract: Path | None = None) -> tuple[Path, Policy, str, date]:
     """What a rerun of ``run`` scores: the extract (its recorded path, or ``extract`` for one
     that moved), policy, months and as-of date. Refuses, naming every difference, when the
@@ -528,7 +538,7 @@ def rerun_inputs(run: Run, extract: Path | None = None) -> tuple[Path, Policy, s
     try:
         recorded = m["extract"]
         folder = Path(extract) if extract is not None else Path(recorded["path"])
-        then = {(f["table"], f["file"]): f["sha256"] for f in recorded["files"]}
+        files = [{k: f[k] for k in ("table", "file", "sha256")} for f in recorded["files"]]
         as_of = date.fromisoformat(recorded["as_of"])
         policy = Policy.from_manifest(m["policy"])
         months = f"{m['months'][0]}:{m['months'][-1]}"
@@ -541,15 +551,7 @@ def rerun_inputs(run: Run, extract: Path | None = None) -> tuple[Path, Policy, s
             "give its new folder with --extract PATH"
         )
     current = locate(folder)
-    now = {(f["table"], f["file"]): f["sha256"] for f in current.files_manifest()}
-    changes = []
-    for table, file in sorted(then.keys() - now.keys()):
-        changes.append(f"{file} ({table}) is missing")
-    for table, file in sorted(now.keys() - then.keys()):
-        changes.append(f"{file} ({table}) is new")
-    for key in sorted(then.keys() & now.keys()):
-        if then[key] != now[key]:
-            changes.append(f"{key[1]} ({key[0]}) changed")
+    changes = file_changes(files, current.files_manifest())
     meta_then = recorded.get("metadata")
     meta_now = current.meta_manifest()
     if meta_then is not None and meta_then.get("sha256") != meta_now["sha256"]:
