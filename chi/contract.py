@@ -31,6 +31,7 @@ def file_sha256(path: Path) -> str:
             h.update(block)
     return h.hexdigest()
 
+
 LogicalType = Literal["string", "date", "bool", "int"]
 
 PERSON_TYPES = ("individual", "organisation")

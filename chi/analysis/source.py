@@ -63,10 +63,7 @@ _CODES = """
 
 
 def _age_band(birth: str, on: str) -> str:
-    age = (
-        f"(date_diff('year', {birth}, {on}) - case when strftime({birth}, '%m-%d') "
-        f"> strftime({on}, '%m-%d') then 1 else 0 end)"
-    )
+    age = f"age_years({birth}, {on})"
     return f"""
         case
             when {birth} is null then 'unknown'

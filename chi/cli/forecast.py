@@ -10,31 +10,17 @@ Registered on the ``chi`` command by ``chi.cli``.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+from chi.cli.common import clear_errors, echo_table
 
 if TYPE_CHECKING:
     from chi.forecast.backtest import Backtest, Options
     from chi.forecast.card import Owner
-
-
-@contextmanager
-def clear_errors() -> Iterator[None]:
-    """Known failures become one line on stderr and exit code 2."""
-    from chi.contract import ContractError
-    from chi.reference import WeightSetError
-    from chi.scoring.runs import RunError
-
-    try:
-        yield
-    except (ContractError, WeightSetError, RunError, ValueError, OSError) as exc:
-        typer.echo(f"chi: {exc}", err=True)
-        raise typer.Exit(2) from None
 
 
 def _ints(text: str, what: str) -> tuple[int, ...]:
@@ -64,13 +50,6 @@ def card_owner(
     given = {"organisation": organisation, "team": team, "owner": owner, "contact": contact}
     merged = {k: v if v is not None else section.get(k, "") for k, v in given.items()}
     return Owner(**merged)
-
-
-def _echo_rows(rows: list[dict[str, Any]], columns: list[str]) -> None:
-    widths = {c: max(len(c), *(len(str(r.get(c, ""))) for r in rows)) for c in columns}
-    typer.echo("  ".join(c.ljust(widths[c]) for c in columns).rstrip())
-    for r in rows:
-        typer.echo("  ".join(str(r.get(c, "")).ljust(widths[c]) for c in columns).rstrip())
 
 
 def _print_backtest(bt: Backtest) -> None:
@@ -113,7 +92,7 @@ def _print_backtest(bt: Backtest) -> None:
             }
             for pol in policies
         ]
-        _echo_rows(rows, ["policy", *(f"k={k}" for k in ks)])
+        echo_table(rows, ["policy", *(f"k={k}" for k in ks)])
     report = bt.model_report or {}
     for label, rep in report.get("labels", {}).items():
         if "error" in rep:

@@ -15,7 +15,7 @@ import typer
 from typer._click import ClickException, Context
 from typer.core import TyperGroup
 
-from chi.cli.common import actor, clear_errors, echo_table
+from chi.cli.common import actor, clear_errors, echo_table, fail, state_store
 
 _DEBUG = {"on": False}
 
@@ -443,31 +443,21 @@ def publish(
     """Make RUN the current run: every user's lists, downloads, meetings and backtests then
     read it. A new run is a draft (analysts only) until then; an earlier run can be made
     current again the same way. Each change is written to the audit log."""
-    import getpass
-
     from chi.scoring.runs import RunError, make_current, open_run
-    from chi.settings import load_config
-    from chi.state.store import Store
 
+    who = actor()
     try:
         if not (run / "manifest.json").is_file() and (run.is_dir() or run.name == "latest"):
             raise RunError(f"{run}: give a run folder, not a runs folder")
         r = open_run(run)
-        try:
-            actor = f"cli:{getpass.getuser()}"
-        except (KeyError, OSError):
-            actor = "cli"
-        store = Store(load_config(config).state_path)
-        previous = make_current(r.path.parent, r.run_id, actor)
+        store = state_store(config)
+        previous = make_current(r.path.parent, r.run_id, who)
     except (RunError, ValueError) as exc:
-        typer.echo(f"chi: {exc}", err=True)
-        raise typer.Exit(2) from None
+        raise fail(exc) from None
     if previous == r.run_id:
         typer.echo(f"{r.run_id} is already the current run")
         return
-    store.record(
-        actor, "run_made_current", run_id=r.run_id, detail=f"previous {previous or 'none'}"
-    )
+    store.record(who, "run_made_current", run_id=r.run_id, detail=f"previous {previous or 'none'}")
     typer.echo(f"{r.run_id} is now the current run (was {previous or 'none'})")
 
 
@@ -588,10 +578,7 @@ def _audit_export(
     config: Path | None, run_id: str, month: str, scope: Scope, rows: int, fmt: str
 ) -> None:
     """The audit entry of a command-line export, in the configured state store."""
-    from chi.settings import load_config
-    from chi.state.store import Store
-
-    store = Store(load_config(config).state_path)
+    store = state_store(config)
     store.record(
         actor(),
         "download",

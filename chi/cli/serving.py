@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from chi.cli.common import actor
+from chi.cli.common import actor, fail, state_store
 
 if TYPE_CHECKING:
     from chi.state.store import Store
@@ -43,28 +43,11 @@ ConfigOption = Annotated[
 ]
 
 
-def _store(config: Path | None) -> Store:
-    from chi.settings import load_config
-    from chi.state.store import Store
-
-    try:
-        cfg = load_config(config)
-    except ValueError as exc:
-        typer.echo(f"chi: {exc}", err=True)
-        raise typer.Exit(2) from None
-    return Store(cfg.state_path)
-
-
 def _password(from_stdin: bool) -> str:
     if from_stdin:
         return sys.stdin.readline().rstrip("\r\n")
     value: str = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
     return value
-
-
-def _fail(exc: Exception) -> typer.Exit:
-    typer.echo(f"chi: {exc}", err=True)
-    return typer.Exit(2)
 
 
 def users_add(
@@ -87,12 +70,12 @@ def users_add(
     try:
         user = make_user(username, role, neighbourhood if role == "neighbourhood" else area)
     except AuthError as exc:
-        raise _fail(exc) from None
-    store = _store(config)
+        raise fail(exc) from None
+    store = state_store(config)
     try:
         store.add_user(user.username, _password(password_stdin), user.role.value, user.scope_text)
     except StoreError as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
     store.record(
         actor(), "account_added", scope=user.scope_text, detail=f"{user.username} ({user.role})"
     )
@@ -106,11 +89,11 @@ def users_remove(
     """Remove a local account and end its sessions."""
     from chi.state.store import StoreError
 
-    store = _store(config)
+    store = state_store(config)
     try:
         store.remove_user(username)
     except StoreError as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
     store.record(actor(), "account_removed", detail=username)
     typer.echo(f"removed {username}")
 
@@ -125,11 +108,11 @@ def users_set_password(
     """Set a local account's password (and lift any lock-out)."""
     from chi.state.store import StoreError
 
-    store = _store(config)
+    store = state_store(config)
     try:
         store.set_password(username, _password(password_stdin))
     except StoreError as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
     store.record(actor(), "password_set", detail=username)
     typer.echo(f"password set for {username}")
 
@@ -138,7 +121,7 @@ def users_list(config: ConfigOption = None) -> None:
     """List the local accounts with their role, scope and state."""
     from chi.state.auth import AuthError, make_user
 
-    accounts = _store(config).accounts()
+    accounts = state_store(config).accounts()
     if not accounts:
         typer.echo("no accounts")
         return
@@ -332,7 +315,7 @@ def audit_verify(config: ConfigOption = None) -> None:
     server: a chain rebuilt by someone who rewrote the file no longer contains it). Exits 1
     naming the first broken link.
     """
-    check = _store(config).verify_audit()
+    check = state_store(config).verify_audit()
     if not check.ok:
         typer.echo(
             f"chi: the audit log is broken at entry {check.broken_at}: {check.problem} "

@@ -22,6 +22,7 @@ from chi.months import add_months, month_end, month_label, parse_month
 from chi.offences import OffenceGroup, offence_names, resolve, sql_masked_title
 from chi.reference import neighbourhoods_path
 from chi.scoring.runs import Run, RunError
+from chi.sql import create_macros
 from chi.sql import literal as _literal
 
 
@@ -78,11 +79,7 @@ def neighbourhood_scope(code: str) -> Scope:
 
 
 def _age_sql(birth: str, on: date) -> str:
-    d = _literal(on.isoformat())
-    return (
-        f"cast(date_diff('year', {birth}, date {d}) - case when strftime({birth}, '%m-%d') "
-        f"> strftime(date {d}, '%m-%d') then 1 else 0 end as integer)"
-    )
+    return f"age_years({birth}, date {_literal(on.isoformat())})"
 
 
 def victim_list(run: Run, month: str, scope: Scope) -> pl.DataFrame:
@@ -170,6 +167,7 @@ def run_connection(run: Run) -> Iterator[duckdb.DuckDBPyConnection]:
                 "cast(null as varchar) as specialist_team, neighbourhood_rank as action_rank, "
                 "true as within_size from victim_list"
             )
+        create_macros(con)
         con.register("nb_frame", neighbourhoods())
         con.sql("create table nb as select * from nb_frame")
         con.unregister("nb_frame")

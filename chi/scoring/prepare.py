@@ -122,7 +122,7 @@ def _load_reference(con: duckdb.DuckDBPyConnection, ws: WeightSet) -> None:
                 'centroid_lat': 'DOUBLE', 'centroid_lon': 'DOUBLE'}})
         """
     )
-    con.cursor().sql(sql.load("staging/ho_class_macro"))
+    sql.create_macros(con)
     sql.create_table(con, "ref_weights", "reference/weights", {"path": ws.path.as_posix()})
     rules = {"ref_retired": "retired_subclasses", "ref_class_typical": "class_typical"}
     for table, name in rules.items():
