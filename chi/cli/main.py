@@ -8,6 +8,7 @@ stderr and exit code 2, never a traceback.
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -526,9 +527,11 @@ def export(
     import getpass
 
     from chi.exports import listview
-    from chi.exports.formats import ExportMeta
+    from chi.exports.downloads import DOWNLOAD_FORMATS
+    from chi.exports.formats import ExportMeta, export_format
     from chi.reading.lists import Scope, area_scope, neighbourhood_scope, victim_briefing
     from chi.scoring.runs import RunError, open_run
+    from chi.settings import load_config
 
     if neighbourhood and area:
         typer.echo("chi: give --neighbourhood or --area, not both", err=True)
@@ -553,15 +556,17 @@ def export(
             victim_briefing(r, month, scope), listview.ListView(everyone, specialist_rule=rule)
         )
         drop = ("specialist_team",) if not everyone or rule != "flag" else ()
-        meta = ExportMeta.from_manifest(
-            r.manifest,
-            title="Victim list",
-            month=month,
-            scope=scope.label,
-            exported_by=getpass.getuser(),
+        export_format(format, DOWNLOAD_FORMATS)
+        meta = replace(
+            ExportMeta.from_manifest(
+                r.manifest,
+                title="Victim list",
+                month=month,
+                scope=scope.label,
+                exported_by=getpass.getuser(),
+            ),
+            marking=load_config(config).marking,  # the marking the app puts on the same file
         )
-        if format not in ("csv", "xlsx", "pdf"):
-            raise ValueError(f"unknown export format {format!r}; choose csv, xlsx or pdf")
         data = listview.export(frame, meta, format, drop)
         _audit_export(config, r.run_id, month, scope, frame.height, format)
     if out is None:

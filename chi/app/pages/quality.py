@@ -17,7 +17,7 @@ import streamlit as st
 
 from chi.app.context import PageContext
 from chi.app.ui import current_run, guarded, require, run_caption
-from chi.exports.formats import ExportMeta, to_csv
+from chi.exports.formats import Document, ExportMeta, export
 from chi.scoring.runs import Run
 
 _RULE_WORDS = {
@@ -181,7 +181,7 @@ def _rejects_csv(ctx: PageContext, run: Run, rows: pl.DataFrame, which: str) -> 
             ),
             marking=ctx.config.marking,
         )
-        data = to_csv(rows, meta)
+        data = export(Document(whole=rows), meta, "csv")
         ctx.record("download", run_id=run.run_id, rows=rows.height, detail=f"rejects csv; {which}")
         return data
 
