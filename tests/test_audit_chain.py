@@ -15,7 +15,8 @@ from typer.testing import CliRunner
 
 from chi.cli import app
 from chi.meetings.decisions import Decision, save_decision
-from chi.state.store import Store, _entry_hash
+from chi.state.audit import _entry_hash
+from chi.state.store import Store
 
 runner = CliRunner()
 
@@ -149,7 +150,8 @@ def test_a_rewritten_entry_with_a_recomputed_hash_breaks_the_next_link(config: P
 
 
 def test_an_older_store_is_chained_when_opened(tmp_path: Path) -> None:
-    from chi.state.store import MIGRATIONS, _statements
+    from chi.state.db import statements as _statements
+    from chi.state.store import MIGRATIONS
 
     path = tmp_path / "old.sqlite"
     with sqlite3.connect(path) as con:

@@ -116,3 +116,28 @@ def test_the_generator_spells_classes_as_the_scoring_does() -> None:
     # (norm_ho_class) reads it as 002/00, and so does the generator now.
     assert src.weights["1.1.1.1A"].ho_class == "002/00"
     assert not any("_canonical_ho_class" in t for t in _sources("chi", ".py").values())
+
+
+def test_the_store_is_its_parts() -> None:
+    """The state store is split by job (issue 10): the database and migrations, accounts,
+    sessions, audit log; the Store the app holds is the four together, and holds no SQL."""
+    from chi.state.accounts import Accounts
+    from chi.state.audit import AuditLog
+    from chi.state.db import Database
+    from chi.state.sessions import Sessions
+    from chi.state.store import Store
+
+    assert Store.__mro__[1:5] == (Accounts, Sessions, AuditLog, Database)
+    homes = {
+        "add_user": Accounts,
+        "check_password": Accounts,
+        "start_session": Sessions,
+        "touch_session": Sessions,
+        "record": AuditLog,
+        "verify_audit": AuditLog,
+        "transaction": Database,
+    }
+    for name, part in homes.items():
+        assert name in vars(part), name
+    facade = (ROOT / "chi" / "state" / "store.py").read_text(encoding="utf-8")
+    assert not re.search(r"\b(create table|insert into|select)\b", facade)

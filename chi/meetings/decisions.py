@@ -42,7 +42,9 @@ import polars as pl
 
 from chi.contract import POLICING_AREAS
 from chi.months import add_months, month_label, parse_month
-from chi.state.store import Store, append_audit, timestamp, utc_now
+from chi.state.audit import append_audit
+from chi.state.db import timestamp, utc_now
+from chi.state.store import Store
 
 SUBJECT_TYPES = ("victim", "offender")
 DECISION_TYPES: dict[str, str] = {
