@@ -76,7 +76,7 @@ def test_area_user_sees_only_their_areas_cohort_in_meeting_order(env: AppEnv, ru
     assert "Area" not in [s.label for s in at.sidebar.selectbox]
     new = victim_briefing(run, MONTH, area_scope("North")).filter(pl.col("status") == "new")
     agenda = at.selectbox(key="meeting_person").options
-    assert new.height < run.manifest["policy"]["agenda_new"] == 15
+    assert new.height < run.manifest.policy["agenda_new"] == 15
     assert len(agenda) == new.height, "with no decisions yet, the agenda is the new entries"
     at.button_group(key="meeting_show").set_value("everyone").run()
     no_errors(at)

@@ -223,11 +223,9 @@ def load_extract(
 def load_run(run: Run, progress: Progress = silent) -> Source:
     """Read a run's extract, with the run's policy and weight set, for the analyses."""
     m = run.manifest
+    extract, weights, files = Path(m.extract.path), m.weights.name, m.extract.files
     try:
-        extract = Path(m["extract"]["path"])
-        policy = Policy.from_manifest(m["policy"])
-        weights = str(m["weights"]["name"])
-        files = list(m["extract"]["files"])
+        policy = Policy.from_manifest(m.policy)
     except (KeyError, TypeError):
         raise RunError(f"{run.path}: manifest lacks the extract, policy or weights") from None
     if not extract.is_dir():

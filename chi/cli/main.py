@@ -318,14 +318,14 @@ def _print_run_summary(path: Path) -> None:
     from chi.scoring.runs import open_run
 
     m = open_run(path).manifest
-    for table, c in m["counts"].items():
+    for table, c in m.counts.items():
         typer.echo(
             f"{table:<10} read {c['read']:>9,}  accepted {c['accepted']:>9,}  "
             f"rejected {c['rejected']:>7,}"
         )
-    basis = ", ".join(f"{k} {v:,}" for k, v in m["weight_basis"].items())
+    basis = ", ".join(f"{k} {v:,}" for k, v in m.weight_basis.items())
     typer.echo(f"weight basis: {basis}")
-    cr = m.get("class_rule")
+    cr = m.class_rule
     if cr and cr["months"]:
         last = cr["months"][-1]
         typer.echo(
@@ -335,16 +335,16 @@ def _print_run_summary(path: Path) -> None:
             f"{last['listed_only_this_rule']} listed only under {cr['rule']}, "
             f"{last['listed_only_other_rule']} more under {cr['other_rule']}"
         )
-    months = m["months"]
+    months = m.months
     typer.echo(f"months: {months[0]} to {months[-1]} ({len(months)})")
-    partial = m.get("partial_months") or []
+    partial = m.partial_months
     if partial:
         typer.echo(
             f"partial window: {partial[0]} to {partial[-1]} ({len(partial)}; their window "
-            f"starts before the extract's first month, {m.get('first_month')})"
+            f"starts before the extract's first month, {m.first_month})"
         )
     for name in ("victim_list", "offender_list", "dyads"):
-        typer.echo(f"{name:<14} {m['outputs'][name]['rows']:>9,} rows")
+        typer.echo(f"{name:<14} {m.outputs[name]['rows']:>9,} rows")
 
 
 @app.command()
@@ -369,7 +369,7 @@ def rerun(
     with clear_errors():
         source = open_run(run)
         folder, policy, months, as_of = rerun_inputs(source, extract)
-        made_by = source.manifest.get("chi_version")
+        made_by = source.manifest.chi_version
         if made_by != __version__:
             typer.echo(
                 f"chi: note: run {source.run_id} was made by chi {made_by}, this is chi "
@@ -405,7 +405,7 @@ def runs_(
     current = current_run_id(runs_dir) or latest
     rows = []
     for r in found:
-        m, pol = r.manifest, r.manifest["policy"]
+        m, pol = r.manifest, r.manifest.policy
         marks = [
             k for k, on in (("current", r.run_id == current), ("latest", r.run_id == latest)) if on
         ]
@@ -413,12 +413,12 @@ def runs_(
             {
                 "run_id": r.run_id + (f" ({', '.join(marks)})" if marks else ""),
                 "state": "current" if r.run_id == current else "draft",
-                "created": m["created_at"],
-                "weights": m["weights"]["name"],
+                "created": m.created_at,
+                "weights": m.weights.name,
                 "window": pol["window_months"],
                 "min_harm": pol["min_harm"],
                 "min_crimes": pol["min_crimes"],
-                "months": f"{m['months'][0]}..{m['months'][-1]}",
+                "months": f"{m.months[0]}..{m.months[-1]}",
                 "victims listed (last month)": _last_month_listed(r),
             }
         )
@@ -542,7 +542,7 @@ def export(
         typer.echo(f"chi: {exc}", err=True)
         raise typer.Exit(2) from None
     with clear_errors():
-        if month not in r.manifest["months"]:
+        if month not in r.manifest.months:
             raise ValueError(f"month {month} is not in run {r.run_id}")
         scope = (
             neighbourhood_scope(neighbourhood)
@@ -551,7 +551,7 @@ def export(
             if area
             else Scope.force()
         )
-        rule = str(r.manifest["policy"].get("specialist_rule", "none"))
+        rule = str(r.manifest.policy.get("specialist_rule", "none"))
         frame = listview.select(
             victim_briefing(r, month, scope), listview.ListView(everyone, specialist_rule=rule)
         )

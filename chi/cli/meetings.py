@@ -271,7 +271,7 @@ def impact(
             pl.read_parquet(r.file("victimisations")),
             engaged,
             neighbourhoods().select("neighbourhood_code", "area"),
-            r.manifest["months"][-1],
+            r.manifest.months[-1],
             before_months=before,
             after_months=after,
             reps=reps,
@@ -295,7 +295,7 @@ def impact(
         meta = ExportMeta.from_manifest(
             r.manifest,
             title=f"Impact review: {label}",
-            month=r.manifest["months"][-1],
+            month=r.manifest.months[-1],
             scope="force-wide",
             exported_by="cli",
         )

@@ -154,7 +154,7 @@ def _sergeant_wards(runs: Path) -> list[str]:
     nb = neighbourhoods().filter(pl.col("district_name") == "Cambridge")
     cambridge = nb["neighbourhood_code"].to_list()
     run = open_run(runs)
-    month = run.manifest["months"][-1]
+    month = run.manifest.months[-1]
     counts = (
         pl.read_parquet(run.file("victim_list"))
         .filter((pl.col("month") == month) & pl.col("neighbourhood_code").is_in(cambridge))

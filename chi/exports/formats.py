@@ -31,6 +31,7 @@ from typing import Any
 
 import polars as pl
 
+from chi.scoring.manifest import Manifest
 from chi.settings import HANDLING_MARKING
 
 # Spreadsheet formula injection (OWASP ASVS 5.0 V1.2.10): a cell is a formula when its first
@@ -145,7 +146,7 @@ class ExportMeta:
     @classmethod
     def from_manifest(
         cls,
-        manifest: dict[str, Any],
+        manifest: Manifest,
         *,
         title: str,
         month: str,
@@ -153,12 +154,12 @@ class ExportMeta:
         exported_by: str = "",
         exported_at: datetime | None = None,
     ) -> ExportMeta:
-        pol = manifest["policy"]
-        w = manifest["weights"]
+        pol = manifest.policy
+        w = manifest.weights
         return cls(
             title=title,
-            run_id=str(manifest["run_id"]),
-            weights=f"{w['name']} {w['version']} (sha256 {w['sha256'][:12]})",
+            run_id=manifest.run_id,
+            weights=f"{w.name} {w.version} (sha256 {w.sha256[:12]})",
             policy=(
                 f"window {pol['window_months']} months; harm >= {pol['min_harm']} days "
                 f"or crimes >= {pol['min_crimes']}"
@@ -170,17 +171,17 @@ class ExportMeta:
                     else ""
                 )
             ),
-            extract_as_of=str(manifest["extract"]["as_of"]),
-            run_created=str(manifest["created_at"]),
+            extract_as_of=manifest.extract.as_of,
+            run_created=manifest.created_at,
             month=month,
             scope=scope,
             exported_by=exported_by,
             exported_at=(exported_at or datetime.now()).strftime("%Y-%m-%d %H:%M"),
             window=(
                 ""
-                if not month or month not in manifest.get("months", [])
+                if not month or month not in manifest.months
                 else "partial"
-                if month in manifest.get("partial_months", [])
+                if month in manifest.partial_months
                 else "whole"
             ),
         )

@@ -188,7 +188,7 @@ def _frame(relation: duckdb.DuckDBPyRelation) -> pl.DataFrame:
 
 
 def _window_start(run: Run, month: str) -> str:
-    w = int(run.manifest["policy"]["window_months"])
+    w = int(run.manifest.policy["window_months"])
     return month_label(add_months(parse_month(month), 1 - w))
 
 
@@ -420,7 +420,7 @@ def person_detail(
                 params={**params, "start": start},
             )
         )
-        w = int(run.manifest["policy"]["window_months"])
+        w = int(run.manifest.policy["window_months"])
         months = _month_range(month_label(add_months(parse_month(month), 1 - 2 * w)), month)
         monthly = _frame(
             con.cursor().sql(

@@ -47,6 +47,7 @@ from chi.months import parse_months
 from chi.progress import Progress, silent
 from chi.reference import offence_rules_manifest
 from chi.scoring.class_rule import impact as class_rule_impact
+from chi.scoring.manifest import ExtractRecord, Manifest, WeightsRecord
 from chi.scoring.policy import Policy
 from chi.scoring.prepare import Prepared, prepare
 from chi.scoring.score import Lists, complete_months, first_month, partial_months, score
@@ -317,39 +318,39 @@ def publish(p: Prepared, lists: Lists, runs_dir: Path, now: datetime | None = No
         tables["people"] = _people(p)
         tables["victimisations"] = _victimisations(p)
         outputs = _write_all(tables, tmp)
-        manifest = {
-            "run_id": run_id,
-            "created_at": created.isoformat().replace("+00:00", "Z"),
-            "chi_version": __version__,
-            "contract_version": CONTRACT_VERSION,
-            "digest": digest,
-            "extract": {
-                "path": str(p.extract.folder.resolve()),
-                "force": p.extract.meta.force,
-                "as_of": p.as_of.isoformat(),
-                "as_of_source": p.as_of_source,
-                "files": p.extract.files_manifest(),
-                "metadata": p.extract.meta_manifest(),
-            },
-            "policy": p.policy.as_manifest(),
-            "weights": p.weight_set.as_manifest(),
-            "months": lists.months,
-            "first_month": first_month(p),
-            "partial_months": partial_months(p, lists.months),
-            "counts": {
+        manifest = Manifest(
+            run_id=run_id,
+            created_at=created.isoformat().replace("+00:00", "Z"),
+            chi_version=__version__,
+            contract_version=CONTRACT_VERSION,
+            digest=digest,
+            extract=ExtractRecord(
+                path=str(p.extract.folder.resolve()),
+                force=p.extract.meta.force,
+                as_of=p.as_of.isoformat(),
+                as_of_source=p.as_of_source,
+                files=p.extract.files_manifest(),
+                metadata=p.extract.meta_manifest(),
+            ),
+            policy=p.policy.as_manifest(),
+            weights=WeightsRecord.from_dict(p.weight_set.as_manifest()),
+            months=lists.months,
+            first_month=first_month(p),
+            partial_months=partial_months(p, lists.months),
+            counts={
                 name: {"read": c.read, "accepted": c.accepted, "rejected": c.rejected}
                 for name, c in p.counts.items()
             },
-            "weight_basis": p.basis_counts(),
-            "weight_rules": [{"basis": b, "rule": r, "crimes": n} for b, r, n in p.rule_counts()],
-            "class_rule": class_rule_impact(p),
-            "unmatched_codes": [
+            weight_basis=p.basis_counts(),
+            weight_rules=[{"basis": b, "rule": r, "crimes": n} for b, r, n in p.rule_counts()],
+            class_rule=class_rule_impact(p),
+            unmatched_codes=[
                 {"offence_code": a, "ho_class": b, "crimes": n} for a, b, n in p.unmatched_codes()
             ],
-            "outputs": outputs,
-        }
+            outputs=outputs,
+        )
         manifest_path = tmp / "manifest.json"
-        manifest_path.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+        manifest_path.write_text(manifest.to_json(), encoding="utf-8")
         for name in outputs:
             _fsync_file(tmp / f"{name}.parquet")
         _fsync_file(manifest_path)
@@ -396,11 +397,11 @@ def switch_pointer(runs_dir: Path, name: str, run_id: str) -> None:
 @dataclass(frozen=True)
 class Run:
     path: Path
-    manifest: dict[str, Any]
+    manifest: Manifest
 
     @property
     def run_id(self) -> str:
-        return str(self.manifest["run_id"])
+        return self.manifest.run_id
 
     def table(self, name: str) -> pa.Table:
         return pq.read_table(self.path / f"{name}.parquet")
@@ -424,39 +425,16 @@ def open_run(path: Path) -> Run:
     if not manifest_path.is_file():
         raise RunError(f"{path}: not a chi run (no manifest.json); run `chi score` first")
     try:
-        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-    except (ValueError, RecursionError):
-        raise RunError(f"{manifest_path}: manifest is not valid JSON") from None
+        text = manifest_path.read_text(encoding="utf-8")
     except OSError as exc:
         raise RunError(f"{manifest_path}: cannot be read ({exc.strerror})") from None
-    if not _looks_like_manifest(manifest):
-        raise RunError(
-            f"{manifest_path}: not a chi run manifest (fields missing or of the wrong kind)"
-        )
+    except UnicodeDecodeError:
+        raise RunError(f"{manifest_path}: manifest is not valid JSON") from None
+    try:
+        manifest = Manifest.from_json(text)
+    except ValueError as exc:
+        raise RunError(f"{manifest_path}: {exc}") from None
     return Run(path=path.resolve(), manifest=manifest)
-
-
-_MANIFEST_SHAPE: dict[str, type] = {
-    "run_id": str,
-    "created_at": str,
-    "extract": dict,
-    "policy": dict,
-    "weights": dict,
-    "months": list,
-    "counts": dict,
-    "outputs": dict,
-    "weight_basis": dict,
-}
-
-
-def _looks_like_manifest(manifest: object) -> bool:
-    """The fields every reader of a run relies on, of the right kind, and at least a month."""
-    if not isinstance(manifest, dict):
-        return False
-    if not all(isinstance(manifest.get(k), t) for k, t in _MANIFEST_SHAPE.items()):
-        return False
-    months = manifest["months"]
-    return bool(months) and all(isinstance(m, str) for m in months)
 
 
 def list_runs(runs_dir: Path) -> list[Run]:
@@ -472,7 +450,7 @@ def list_runs(runs_dir: Path) -> list[Run]:
             out.append(open_run(child))
         except RunError:
             continue
-    return sorted(out, key=lambda r: (r.manifest.get("created_at", ""), r.run_id))
+    return sorted(out, key=lambda r: (r.manifest.created_at, r.run_id))
 
 
 def latest_run_id(runs_dir: Path) -> str | None:
@@ -535,16 +513,16 @@ def rerun_inputs(run: Run, extract: Path | None = None) -> tuple[Path, Policy, s
     from chi.reference import load_weight_set
 
     m = run.manifest
+    recorded = m.extract
+    folder = Path(extract) if extract is not None else Path(recorded.path)
     try:
-        recorded = m["extract"]
-        folder = Path(extract) if extract is not None else Path(recorded["path"])
-        files = [{k: f[k] for k in ("table", "file", "sha256")} for f in recorded["files"]]
-        as_of = date.fromisoformat(recorded["as_of"])
-        policy = Policy.from_manifest(m["policy"])
-        months = f"{m['months'][0]}:{m['months'][-1]}"
-        weights_then = m["weights"]["sha256"]
-    except (KeyError, TypeError, ValueError, IndexError):
+        files = [{k: f[k] for k in ("table", "file", "sha256")} for f in recorded.files]
+        as_of = recorded.as_of_date
+        policy = Policy.from_manifest(m.policy)
+    except (KeyError, TypeError, ValueError):
         raise RunError(f"{run.path}: the manifest is incomplete; the run cannot be rerun") from None
+    months = f"{m.months[0]}:{m.months[-1]}"
+    weights_then = m.weights.sha256
     if extract is None and not folder.is_dir():
         raise RunError(
             f"{folder}: the extract of run {run.run_id} is not there any more; "
@@ -552,7 +530,7 @@ def rerun_inputs(run: Run, extract: Path | None = None) -> tuple[Path, Policy, s
         )
     current = locate(folder)
     changes = file_changes(files, current.files_manifest())
-    meta_then = recorded.get("metadata")
+    meta_then = recorded.metadata
     meta_now = current.meta_manifest()
     if meta_then is not None and meta_then.get("sha256") != meta_now["sha256"]:
         if meta_now["sha256"] is None:
@@ -647,9 +625,7 @@ def open_current(runs_dir: Path) -> Run:
 
 def victims_listed_last_month(run: Run) -> int:
     """People on the victim list of the run's last month (not the sum over its months)."""
-    months = run.manifest.get("months") or []
-    if not months:
-        return 0
+    months = run.manifest.months
     table = pq.read_table(
         run.file("victim_list"), columns=["month"], filters=[("month", "=", months[-1])]
     )
@@ -672,7 +648,7 @@ def full_window_months(p: Prepared, months: list[str]) -> list[str]:
 
 def extract_first_month(run: Run) -> str | None:
     """The first month of the run's extract (the manifest's, else its first victimisation's)."""
-    first = run.manifest.get("first_month")
+    first = run.manifest.first_month
     if first:
         return str(first)
     months = pq.read_table(run.file("victimisations"), columns=["month"])["month"]
