@@ -15,13 +15,14 @@ from datetime import datetime
 import polars as pl
 
 from chi.exports import listview
-from chi.exports.formats import ExportMeta, export_format
+from chi.exports.formats import FORMATS, ExportMeta, export_format
 from chi.reading.lists import Scope
 from chi.scoring.runs import Run
 from chi.state.auth import User, user_for_account
 from chi.state.store import Store
 
-DOWNLOAD_FORMATS = ("csv", "xlsx", "pdf")
+DOWNLOAD_FORMATS = tuple(FORMATS)
+"""A list can be downloaded in every registered format."""
 
 
 class DownloadRefused(Exception):

@@ -194,7 +194,7 @@ WINDOW_WORDS = {
 }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Document:
     """What a file holds, whatever its format: a list (``whole``, the table as shown, split
     into a sheet or section per value of ``split_by``), titled tables in order
