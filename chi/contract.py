@@ -9,16 +9,30 @@ type or an allowed value by hand.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-import pyarrow as pa
+if TYPE_CHECKING:
+    import pyarrow as pa
+
 
 CONTRACT_VERSION = "1"
+
+
+def file_sha256(path: Path) -> str:
+    """The checksum every manifest records for a file (extract files, run outputs, weight and
+    rule tables, saved models), read in blocks so a large file never sits whole in memory."""
+    h = hashlib.sha256()
+    with Path(path).open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
 
 LogicalType = Literal["string", "date", "bool", "int"]
 
@@ -158,19 +172,18 @@ DUCKDB_TYPES: dict[LogicalType, str] = {
     "int": "INTEGER",
 }
 
-ARROW_TYPES: dict[LogicalType, pa.DataType] = {
-    "string": pa.string(),
-    "date": pa.date32(),
-    "bool": pa.bool_(),
-    "int": pa.int16(),
-}
-
 
 def arrow_schema(table: Table) -> pa.Schema:
     """The physical schema chi itself writes for a table (readers accept others)."""
-    return pa.schema(
-        [pa.field(c.name, ARROW_TYPES[c.type], nullable=c.nullable) for c in table.columns]
-    )
+    import pyarrow as pa  # here, so that the contract's names cost no Arrow import (the store)
+
+    types: dict[LogicalType, pa.DataType] = {
+        "string": pa.string(),
+        "date": pa.date32(),
+        "bool": pa.bool_(),
+        "int": pa.int16(),
+    }
+    return pa.schema([pa.field(c.name, types[c.type], nullable=c.nullable) for c in table.columns])
 
 
 @dataclass(frozen=True)

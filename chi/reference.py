@@ -9,12 +9,13 @@ manifest can then say exactly which weights produced its lists.
 from __future__ import annotations
 
 import csv
-import hashlib
 import json
 import os
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+
+from chi.contract import file_sha256
 
 DEFAULT_WEIGHTS = "chi2020"
 
@@ -165,7 +166,7 @@ def _read_geography(path: Path, _mtime: int, _size: int) -> Geography:
     if not places:
         raise GeographyError(f"{path}: the geography file has no rows")
     areas = tuple(dict.fromkeys(n.area for n in places.values()))
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    digest = file_sha256(path)
     return Geography(path, digest, lsoas, tuple(places.values()), areas)
 
 
@@ -195,7 +196,7 @@ def offence_rules_manifest() -> list[dict[str, str]]:
         {
             "name": name,
             "file": f"offences/{name}.csv",
-            "sha256": hashlib.sha256(offence_rules_path(name).read_bytes()).hexdigest(),
+            "sha256": file_sha256(offence_rules_path(name)),
         }
         for name in OFFENCE_RULE_FILES
     ]
@@ -253,7 +254,7 @@ def load_weight_set(name: str = DEFAULT_WEIGHTS) -> WeightSet:
         known = ", ".join(sorted(sets))
         raise WeightSetError(f"unknown weight set {name!r}; known: {known}")
     ws = sets[name]
-    actual = hashlib.sha256(ws.path.read_bytes()).hexdigest()
+    actual = file_sha256(ws.path)
     if actual != ws.sha256:
         raise WeightSetError(
             f"{ws.path}: checksum {actual[:12]}... does not match the registry "

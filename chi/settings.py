@@ -1,11 +1,19 @@
-"""The app's configuration: where runs and state live, how people sign in, what is restricted.
+"""``chi.toml``, the one file a force keeps: every table of it is read here and only here.
 
-One TOML file, named by the ``CHI_CONFIG`` environment variable, configures a deployment;
-without it the defaults below serve a working copy (runs in ``./runs``, state in
-``./state.sqlite``, local accounts). The same file may hold the ``[policy]`` table that
-``chi score`` reads, so a force keeps one file. Relative paths are taken from the file's
-folder, so the file can be moved with its data. Every setting is listed in
-``docs/deployment.md`` (a test checks that the two agree).
+The tables: ``[app]``, ``[auth]``, ``[oidc]`` and ``[lists]`` (the app's configuration: where
+runs and state live, how people sign in, what is restricted), ``[policy]`` (the list policy,
+turned into a :class:`chi.scoring.policy.Policy` by that module) and ``[card]`` (who owns the
+forecast model, for :mod:`chi.forecast.card`). :data:`TABLES` is the one list of table names
+and keys; an unknown table or key is refused with one line naming the file, table and key, so
+a typing mistake stops the command instead of being ignored. ``read_toml`` is the one TOML
+reader (the allow-list file uses it too).
+
+The app finds the file by the ``CHI_CONFIG`` environment variable; without it the defaults
+below serve a working copy (runs in ``./runs``, state in ``./state.sqlite``, local accounts).
+``chi score`` and ``chi model card`` read ``--config`` or ``./chi.toml``. Relative paths are
+taken from the file's folder, so the file can be moved with its data. Every setting is listed
+in ``docs/deployment.md``, README.md (policy) or docs/backtesting.md (card), and every
+``chi.toml`` block of those pages loads (tests check both).
 
 Decisions made here:
 
@@ -24,6 +32,7 @@ from __future__ import annotations
 
 import os
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
@@ -155,10 +164,67 @@ _TYPES: dict[str, type] = {
 }
 
 
+POLICY_KEYS = (
+    "window_months",
+    "min_harm",
+    "min_crimes",
+    "weights",
+    "historic_months",
+    "historic_counted",
+    "class_rule",
+    "offender_min_harm",
+    "offender_min_crimes",
+    "rfg_recency",
+    "rfg_frequency",
+    "rfg_gravity",
+    "timezone",
+    "list_size",
+    "specialist_rule",
+    "specialist_teams",
+    "agenda_new",
+)
+"""The keys of ``[policy]``: the fields of ``chi.scoring.policy.Policy`` (a test checks)."""
+CARD_KEYS = ("organisation", "team", "owner", "contact")
+"""The keys of ``[card]``: the fields of ``chi.forecast.card.Owner`` (a test checks)."""
+
+TABLES: dict[str, tuple[str, ...]] = {
+    **{t: tuple(k for tt, k in _APP_KEYS if tt == t) for t, _ in _APP_KEYS},
+    "oidc": tuple(f.name for f in fields(OidcSettings)),
+    "policy": POLICY_KEYS,
+    "card": CARD_KEYS,
+}
+"""Every table of ``chi.toml`` and the keys it may hold."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything ``chi.toml`` says, each table checked for unknown keys."""
+
+    app: AppConfig = field(default_factory=AppConfig)
+    policy: Mapping[str, Any] = field(default_factory=dict)
+    """``[policy]`` as written; ``chi.scoring.policy.load_policy`` checks the values."""
+    card: Mapping[str, str] = field(default_factory=dict)
+    """``[card]``: the model card's organisation, team, owner and contact."""
+    source: Path | None = None
+
+
 def setting_names() -> list[str]:
-    """Every setting a configuration file may hold, as ``table.key``."""
-    oidc = [f"oidc.{f.name}" for f in fields(OidcSettings)]
-    return [f"{t}.{k}" for t, k in _APP_KEYS] + oidc
+    """Every app setting a configuration file may hold, as ``table.key`` (docs/deployment.md)."""
+    return [f"{t}.{k}" for t, keys in TABLES.items() if t not in ("policy", "card") for k in keys]
+
+
+def read_toml(path: Path, what: str = "configuration") -> dict[str, Any]:
+    """The one TOML reader: the document, or a ``ValueError`` of one line naming the file."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ValueError(f"{path}: {what} file not found") from None
+    except OSError as exc:
+        raise ValueError(f"{path}: {what} file not readable ({exc.strerror})") from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ValueError(f"{path}: not valid TOML ({exc})") from None
 
 
 def _value(name: str, raw: Any, base: Path) -> Any:
@@ -184,29 +250,27 @@ def _value(name: str, raw: Any, base: Path) -> Any:
     return raw
 
 
-def config_from_mapping(doc: dict[str, Any], base: Path, source: Path | None = None) -> AppConfig:
-    known_tables = {t for t, _ in _APP_KEYS} | {"oidc", "policy"}
-    values: dict[str, Any] = {}
+def _check_tables(doc: Mapping[str, Any]) -> None:
     for table, section in doc.items():
-        if table not in known_tables:
-            raise ValueError(f"unknown configuration table [{table}]")
-        if table in ("policy", "oidc"):
-            continue
+        if table not in TABLES:
+            raise ValueError(
+                f"unknown configuration table [{table}]; expected one of "
+                f"{', '.join(f'[{t}]' for t in TABLES)}"
+            )
         if not isinstance(section, dict):
             raise ValueError(f"[{table}] must be a table")
-        for key, raw in section.items():
-            name = _APP_KEYS.get((table, key))
-            if name is None:
-                raise ValueError(f"unknown setting {table}.{key}")
-            values[name] = _value(name, raw, base)
-    oidc_doc = doc.get("oidc", {})
-    if not isinstance(oidc_doc, dict):
-        raise ValueError("[oidc] must be a table")
-    oidc_fields = {f.name for f in fields(OidcSettings)}
+        for key in section:
+            if key not in TABLES[table]:
+                raise ValueError(f"unknown setting {table}.{key} (in table [{table}])")
+
+
+def _app_config(doc: Mapping[str, Any], base: Path, source: Path | None) -> AppConfig:
+    values: dict[str, Any] = {}
+    for (table, key), name in _APP_KEYS.items():
+        if key in doc.get(table, {}):
+            values[name] = _value(name, doc[table][key], base)
     oidc_values: dict[str, Any] = {}
-    for key, raw in oidc_doc.items():
-        if key not in oidc_fields:
-            raise ValueError(f"unknown setting oidc.{key}")
+    for key, raw in doc.get("oidc", {}).items():
         if key == "allow_list":
             oidc_values[key] = _value("state_path", raw, base)
         elif not isinstance(raw, str):
@@ -216,17 +280,53 @@ def config_from_mapping(doc: dict[str, Any], base: Path, source: Path | None = N
     return AppConfig(**values, oidc=replace(OidcSettings(), **oidc_values), source=source)
 
 
-def load_config(path: Path | None = None) -> AppConfig:
-    """The configuration from ``path``, else from ``$CHI_CONFIG``, else the defaults."""
+def settings_from_mapping(
+    doc: Mapping[str, Any], base: Path, source: Path | None = None
+) -> Settings:
+    """Every table of a parsed ``chi.toml``; relative paths are taken from ``base``."""
+    _check_tables(doc)
+    card = dict(doc.get("card", {}))
+    for key, raw in card.items():
+        if not isinstance(raw, str):
+            raise ValueError(f"card.{key} = {raw!r} must be text")
+    return Settings(
+        app=_app_config(doc, base, source),
+        policy=dict(doc.get("policy", {})),
+        card=card,
+        source=source,
+    )
+
+
+def config_from_mapping(doc: dict[str, Any], base: Path, source: Path | None = None) -> AppConfig:
+    return settings_from_mapping(doc, base, source).app
+
+
+def read_settings(path: Path) -> Settings:
+    """Every table of the file at ``path``; any problem is one line naming the file."""
+    doc = read_toml(path)
+    try:
+        return settings_from_mapping(doc, path.resolve().parent, source=path.resolve())
+    except ValueError as exc:
+        raise ValueError(f"{path}: {exc}") from None
+
+
+def load_settings(path: Path | None = None) -> Settings:
+    """The app's settings: from ``path``, else from ``$CHI_CONFIG``, else the defaults."""
     if path is None:
         env = os.environ.get(CONFIG_ENV, "").strip()
         path = Path(env) if env else None
-    if path is None:
-        return AppConfig()
-    if not path.is_file():
-        raise ValueError(f"{path}: configuration file not found")
-    try:
-        doc = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise ValueError(f"{path}: not valid TOML ({exc})") from None
-    return config_from_mapping(doc, path.resolve().parent, source=path.resolve())
+    return Settings() if path is None else read_settings(path)
+
+
+def local_settings(path: Path | None = None) -> Settings:
+    """A command's settings: from ``--config`` (which must exist), else ``./chi.toml`` if
+    there is one, else the defaults."""
+    if path is not None:
+        return read_settings(path)
+    here = Path("chi.toml")
+    return read_settings(here) if here.is_file() else Settings()
+
+
+def load_config(path: Path | None = None) -> AppConfig:
+    """The app configuration from ``path``, else from ``$CHI_CONFIG``, else the defaults."""
+    return load_settings(path).app

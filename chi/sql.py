@@ -38,6 +38,17 @@ def load(name: str) -> str:
     return (sql_dir() / f"{name}.sql").read_text(encoding="utf-8")
 
 
+MACROS = ("staging/ho_class_macro", "staging/age_macro")
+"""The SQL macros every connection that reads chi's data has: ``norm_ho_class``,
+``age_years``."""
+
+
+def create_macros(con: duckdb.DuckDBPyConnection) -> None:
+    """Define :data:`MACROS` on ``con`` (before it is locked down)."""
+    for name in MACROS:
+        con.cursor().sql(load(name))
+
+
 def literal(text: str) -> str:
     """A SQL string literal (for the few values that cannot be parameters: file paths in
     ``read_parquet``, view definitions)."""

@@ -159,7 +159,7 @@ def build_fixture(root: Path, policy: Policy = TEST_POLICY) -> Fixture:
     runs_dir = root / "runs"
     path = score_and_publish(extract, runs_dir, policy, MONTHS)
     run = open_run(path)
-    return Fixture(extract, runs_dir, run.run_id, list(run.manifest["months"]))
+    return Fixture(extract, runs_dir, run.run_id, list(run.manifest.months))
 
 
 # The app's state and configuration around a fixture run.

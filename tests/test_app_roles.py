@@ -161,7 +161,7 @@ def test_query_parameters_cannot_widen_a_neighbourhood_scope(
     at.query_params.update(params)
     at.run()
     no_errors(at)
-    month = params.get("month") if params.get("month") in run.manifest["months"] else MONTH
+    month = params.get("month") if params.get("month") in run.manifest.months else MONTH
     got = {r["Person id"] for r in table(at)}
     assert got == listed(run, {ARBURY, ABBEY}, str(month))
 

@@ -81,9 +81,9 @@ def test_analyst_reruns_with_another_threshold_and_sees_the_diff(env: AppEnv) ->
     assert after == job.run_id and after != before
     assert current_run_id(runs_dir) == before, "the new run is a draft"
     new = open_run(runs_dir / after)
-    assert new.manifest["policy"]["min_harm"] == "50"
-    assert new.manifest["policy"]["min_crimes"] == 6
-    assert new.manifest["months"] == ["2024-10", "2024-11", "2024-12"]
+    assert new.manifest.policy["min_harm"] == "50"
+    assert new.manifest.policy["min_crimes"] == 6
+    assert new.manifest.months == ["2024-10", "2024-11", "2024-12"]
 
     at.run()
     assert any(after in s.value and "draft" in s.value for s in at.success)

@@ -185,7 +185,7 @@ def test_saved_models_check_out(cli: Outputs) -> None:
 
 
 def test_forecast_scores_for_the_app(cli: Outputs, history: History) -> None:
-    month = cli.run.manifest["months"][-1]
+    month = cli.run.manifest.months[-1]
     listed = pl.read_parquet(cli.run.file("victim_list")).filter(pl.col("month") == month)
     scores = forecast_scores(
         cli.run,

@@ -187,8 +187,8 @@ def test_sergeant_downloads_the_neighbourhood_list(
     assert account is not None
     scope = make_user("sergeant", account.role, account.scope).scope
     run = open_run(served.folder / "runs")
-    month = run.manifest["months"][-1]
-    rule = run.manifest["policy"]["specialist_rule"]
+    month = run.manifest.months[-1]
+    rule = run.manifest.policy["specialist_rule"]
     want = listview.select(
         victim_briefing(run, month, scope), listview.ListView(specialist_rule=rule)
     )
@@ -239,7 +239,7 @@ def test_a_page_outside_the_role_cannot_be_opened_by_url(
 
 def test_a_link_to_a_list_leads_there_after_signing_in(served: Served, browser: Any) -> None:
     run = open_run(served.folder / "runs")
-    month = run.manifest["months"][-2]
+    month = run.manifest.months[-2]
     page = browser.new_page()
     _sign_in(page, f"{served.url}/person?month={month}", "sergeant", "demo")
     page.get_by_role("heading", name="Person", exact=True).wait_for(timeout=60_000)

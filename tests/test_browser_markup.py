@@ -84,7 +84,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     extract = write_extract(root / "extract", **rows, as_of="2024-12-31")
     path = score_and_publish(extract, root / "runs", TEST_POLICY, MONTHS)
     run = open_run(path)
-    fixture = Fixture(extract, root / "runs", run.run_id, list(run.manifest["months"]))
+    fixture = Fixture(extract, root / "runs", run.run_id, list(run.manifest.months))
     config = write_config(root, fixture)
     store = Store(root / "state.sqlite", hasher=PasswordHasher(**FAST_HASHER_ARGS))
     for username, (role, scope) in USERS.items():
@@ -188,7 +188,7 @@ def _nothing_rendered(page: Any, browser: Browser) -> None:
 
 def _person_in(root: Path, username: str, names: dict[str, str]) -> tuple[str, str]:
     run = open_run(root / "runs")
-    month = run.manifest["months"][-1]
+    month = run.manifest.months[-1]
     role, scope = USERS[username]
     listed = victim_list(run, month, make_user(username, role, scope).scope)
     ids = [p for p in listed["person_id"] if p in names]

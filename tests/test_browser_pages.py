@@ -256,6 +256,6 @@ def test_the_demo_is_prepared_for_every_page(served: Served) -> None:
     assert (default_model_dir(run) / BACKTEST_FILE).is_file(), "a backtest"
     assert any(default_model_dir(run).glob("*/model.json")), "a trained forecast model"
     store = Store(served.folder / "state.sqlite")
-    months = run.manifest["months"]
+    months = run.manifest.months
     assert sum(for_meeting(store, "victim", m).height for m in months[-6:]) > 0, "decisions"
-    assert run.manifest["partial_months"] == [], "whole windows only"
+    assert run.manifest.partial_months == [], "whole windows only"

@@ -89,7 +89,7 @@ def test_what_depends_on_the_class_rule(extract: Path, rule: str) -> None:
 
 def test_the_run_records_the_rule_and_rerun_keeps_it(extract: Path, tmp_path: Path) -> None:
     run = score_and_publish(extract, tmp_path / "runs", Policy(class_rule="typical"), "2024-03")
-    m = open_run(run).manifest
+    m = open_run(run).manifest.to_dict()
     assert m["policy"]["class_rule"] == "typical"
     assert m["weight_basis"] == {"exact": 2, "ho_class_typical": 6}
     assert {(r["rule"], r["crimes"]) for r in m["weight_rules"]} == {
@@ -104,7 +104,7 @@ def test_the_run_records_the_rule_and_rerun_keeps_it(extract: Path, tmp_path: Pa
     assert all(len(t["sha256"]) == 64 for t in m["class_rule"]["tables"])
     got = CliRunner().invoke(app, ["rerun", str(run)])
     assert got.exit_code == 0, got.output
-    again = open_run(Path(got.stdout.strip().splitlines()[-1])).manifest
+    again = open_run(Path(got.stdout.strip().splitlines()[-1])).manifest.to_dict()
     assert again["policy"]["class_rule"] == "typical"
     for name in ("victim_list", "offender_list", "dyads"):
         assert again["outputs"][name]["sha256"] == m["outputs"][name]["sha256"]

@@ -17,11 +17,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from chi.exports.formats import (
+    Document,
     ExportMeta,
-    export_list,
+    export,
     formula_after_separator,
     neutralise,
-    to_xlsx_sheets,
 )
 
 META = ExportMeta(
@@ -117,7 +117,7 @@ def frame_of(values: list[str]) -> pl.DataFrame:
 
 def test_csv_export_has_no_formula_for_any_separator() -> None:
     values = LEADING + INSIDE + HARMLESS
-    data = export_list(frame_of(values), META, "csv")
+    data = export(Document(whole=frame_of(values)), META, "csv")
     for sep, cells in csv_cells(data).items():
         bad = [c for c in cells if formula_like(c)]
         assert bad == [], f"separator {sep!r}: {bad}"
@@ -152,8 +152,12 @@ def xlsx_strings(data: bytes) -> list[str]:
 def test_xlsx_list_and_meeting_pack_have_no_formula() -> None:
     values = LEADING + INSIDE + HARMLESS
     for data in (
-        export_list(frame_of(values), META, "xlsx", sheet_by="neighbourhood"),
-        to_xlsx_sheets([("New", frame_of(values)), ("Actions due", frame_of(values[:3]))], META),
+        export(Document(whole=frame_of(values), split_by="neighbourhood"), META, "xlsx"),
+        export(
+            Document(sections=(("New", frame_of(values)), ("Actions due", frame_of(values[:3])))),
+            META,
+            "xlsx",
+        ),
     ):
         strings = xlsx_strings(data)
         assert [s for s in strings if formula_like(s)] == []
@@ -172,6 +176,6 @@ TEXT = st.text(
 @given(st.lists(TEXT, min_size=1, max_size=5))
 def test_no_generated_text_leaves_a_formula(values: list[str]) -> None:
     assert not any(formula_like(neutralise(v)) for v in values)
-    data = export_list(frame_of(values), META, "csv")
+    data = export(Document(whole=frame_of(values)), META, "csv")
     for sep, cells in csv_cells(data).items():
         assert [c for c in cells if formula_like(c)] == [], sep

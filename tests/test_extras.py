@@ -114,7 +114,8 @@ def test_accounts_need_no_extra(scored: tuple[Path, Path]) -> None:
     (folder / "chi.toml").write_text(
         # a demo configuration: production also needs a breached-password mirror, which is
         # tested in test_password_policy.py; here only the extras matter
-        '[app]\nstate_path = "state.sqlite"\ndemo = true\n', encoding="utf-8"
+        '[app]\nstate_path = "state.sqlite"\ndemo = true\n',
+        encoding="utf-8",
     )
     added = chi(
         folder,

@@ -300,7 +300,7 @@ def test_the_run_records_its_geography_and_a_rerun_refuses_another(
 ) -> None:
     import hashlib
 
-    recorded = open_run(force.run).manifest["geography"]
+    recorded = open_run(force.run).manifest.geography
     assert recorded == {
         "file": "westshire_lsoa.csv",
         "shipped": False,

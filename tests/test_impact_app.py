@@ -67,7 +67,7 @@ def _texts(at: Any) -> str:
 
 def test_a_decision_recorded_this_month_is_not_yet_reviewable(env: AppEnv) -> None:
     run = open_run(env.fixture.runs_dir)
-    last = run.manifest["months"][-1]
+    last = run.manifest.months[-1]
     _engage(env, _north_new(env, last)[0], last)
     for username in ("north", "analyst"):
         at = _page(env, username)

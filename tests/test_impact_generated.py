@@ -51,7 +51,7 @@ def _review(x: Engaged, reps: int = 1000) -> ImpactResult:
         pl.read_parquet(x.run.file("victimisations")),
         pl.read_parquet(x.extract / "truth" / "engagements.parquet"),
         neighbourhoods().select("neighbourhood_code", "area"),
-        x.run.manifest["months"][-1],
+        x.run.manifest.months[-1],
         reps=reps,
     )
 

@@ -58,7 +58,7 @@ def _review(x: tuple[Path, Run], reps: int = 400) -> ImpactResult:
         pl.read_parquet(run.file("victimisations")),
         pl.read_parquet(extract / "truth" / "engagements.parquet"),
         neighbourhoods().select("neighbourhood_code", "area"),
-        run.manifest["months"][-1],
+        run.manifest.months[-1],
         reps=reps,
     )
 

@@ -101,7 +101,7 @@ def test_list_size_and_teams_are_in_the_policy_file_and_manifest(
         ("child_sexual_abuse_exploitation", "CAIT"),
     )
     run = open_run(score_and_publish(extract, tmp_path / "runs", policy, "2024-05"))
-    pol = run.manifest["policy"]
+    pol = run.manifest.policy
     assert pol["list_size"] == 7 and pol["specialist_rule"] == "exclude"
     assert list(pol["specialist_teams"].items()) == [
         ("rape", "RASSO"),

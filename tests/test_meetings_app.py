@@ -76,7 +76,7 @@ def test_area_user_sees_only_their_areas_cohort_in_meeting_order(env: AppEnv, ru
     assert "Area" not in [s.label for s in at.sidebar.selectbox]
     new = victim_briefing(run, MONTH, area_scope("North")).filter(pl.col("status") == "new")
     agenda = at.selectbox(key="meeting_person").options
-    assert new.height < run.manifest["policy"]["agenda_new"] == 15
+    assert new.height < run.manifest.policy["agenda_new"] == 15
     assert len(agenda) == new.height, "with no decisions yet, the agenda is the new entries"
     at.button_group(key="meeting_show").set_value("everyone").run()
     no_errors(at)
@@ -276,7 +276,7 @@ def test_meeting_pack_downloads_are_marked_neutralised_and_audited(
     assert wb.sheetnames == ["New", "Continuing", "Exited", "Actions due", "run metadata"]
     sheets = {name: list(wb[name].iter_rows(values_only=True)) for name in wb.sheetnames}
     assert all(rows[0][0] == "MARKED" for name, rows in sheets.items() if name != "run metadata")
-    body = [r for s in ("New", "Continuing", "Exited") for r in sheets[s][2:] if r[0] != "none"]
+    body = [r for s in ("New", "Continuing", "Exited") for r in sheets[s][2:] if r[0] != "None."]
     assert len(body) == frame.height
     assert sheets["Actions due"][2][0] == first
     assert sheets["New"][1][:5] == (

@@ -39,8 +39,8 @@ def test_default_scores_only_whole_windows(extract: Path, tmp_path: Path) -> Non
     assert code == 0, output
     run = open_run(tmp_path / "runs")
     # windows of 3 months: 2024-03 is the first whose window (01..03) lies inside
-    assert run.manifest["months"] == ["2024-03", "2024-04", "2024-05", "2024-06"]
-    assert run.manifest["partial_months"] == [] and run.manifest["first_month"] == "2024-01"
+    assert run.manifest.months == ["2024-03", "2024-04", "2024-05", "2024-06"]
+    assert run.manifest.partial_months == [] and run.manifest.first_month == "2024-01"
     assert "partial window" not in output
 
 
@@ -48,8 +48,8 @@ def test_partial_flag_adds_the_others_marked(extract: Path, tmp_path: Path) -> N
     code, output = _score(extract, tmp_path / "runs", "--window-months", "3", "--partial")
     assert code == 0, output
     run = open_run(tmp_path / "runs")
-    assert run.manifest["months"][:3] == ["2024-01", "2024-02", "2024-03"]
-    assert run.manifest["partial_months"] == ["2024-01", "2024-02"]
+    assert run.manifest.months[:3] == ["2024-01", "2024-02", "2024-03"]
+    assert run.manifest.partial_months == ["2024-01", "2024-02"]
     assert "partial window: 2024-01 to 2024-02 (2;" in output
 
 
@@ -67,7 +67,7 @@ def test_explicit_months_are_scored_and_marked(extract: Path, tmp_path: Path) ->
     code, output = _score(extract, tmp_path / "runs", "--months", "2024-05:2024-06")
     assert code == 0, output
     run = open_run(tmp_path / "runs")
-    assert run.manifest["partial_months"] == ["2024-05", "2024-06"]
+    assert run.manifest.partial_months == ["2024-05", "2024-06"]
 
 
 def test_profile_period_must_lie_inside_the_extract(extract: Path, tmp_path: Path) -> None:
@@ -89,7 +89,7 @@ def test_the_app_marks_partial_months(
     assert code == 0, output
     run = open_run(tmp_path / "runs")
     env = make_app_env(
-        tmp_path / "app", Fixture(extract, tmp_path / "runs", run.run_id, run.manifest["months"])
+        tmp_path / "app", Fixture(extract, tmp_path / "runs", run.run_id, run.manifest.months)
     )
     monkeypatch.setenv("CHI_CONFIG", str(env.config))
     at = app_test(env, "analyst").run()

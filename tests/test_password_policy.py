@@ -427,13 +427,13 @@ def test_only_chi_users_sets_passwords_and_it_uses_the_configured_policy(
         ("cli/serving.py", "add_user", True),  # chi demo's accounts, outside the policy
         ("cli/serving.py", "set_password", False),
     ]
-    from chi.cli import serving as cli_app
+    from chi.cli.common import state_store
 
     (tmp_path / "chi.toml").write_text(
         '[app]\nstate_path = "s.sqlite"\n[passwords]\nbreached_api = true\n'
     )
     monkeypatch.setenv("CHI_CONFIG", str(tmp_path / "chi.toml"))
-    policy = cli_app._store(None).password_policy
+    policy = state_store(None).password_policy
     assert policy is not None and policy.breached_api and policy.production
 
 

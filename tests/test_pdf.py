@@ -17,7 +17,7 @@ from argon2 import PasswordHasher
 
 from chi.exports import listview
 from chi.exports.downloads import victim_download
-from chi.exports.formats import FORMATS, MEDIA_TYPES, ExportMeta, export_list, latin1, to_pdf
+from chi.exports.formats import FORMATS, Document, ExportMeta, export, latin1, write_pdf
 from chi.reading.lists import victim_briefing
 from chi.scoring.runs import open_run
 from chi.state.auth import make_user
@@ -71,9 +71,14 @@ def frame(n: int) -> pl.DataFrame:
     )
 
 
+def to_pdf(frame: pl.DataFrame, meta: ExportMeta, sheet_by: str | None = None) -> bytes:
+    doc = Document(whole=frame, split_by=sheet_by, empty_text=listview.NOBODY)
+    return export(doc, meta, "pdf")
+
+
 def test_pdf_is_registered_with_the_other_formats() -> None:
-    assert FORMATS["pdf"] is to_pdf
-    assert MEDIA_TYPES["pdf"] == "application/pdf"
+    assert FORMATS["pdf"].write is write_pdf
+    assert FORMATS["pdf"].media_type == "application/pdf"
 
 
 def test_briefing_has_marking_on_every_page_and_the_run_metadata() -> None:
@@ -185,6 +190,7 @@ def test_csv_download_matches_the_list(fixture: Fixture, tmp_path: Path) -> None
     assert sorted(frame["Name"]) == sorted(neutral), "names round-trip exactly (UTF-8)"
 
 
-def test_export_list_still_writes_csv_and_xlsx() -> None:
-    assert export_list(frame(1), META, "csv").startswith(b"\xef\xbb\xbfneighbourhood,rank")
-    assert export_list(frame(1), META, "xlsx")[:2] == b"PK"
+def test_the_registry_still_writes_csv_and_xlsx() -> None:
+    doc = Document(whole=frame(1))
+    assert export(doc, META, "csv").startswith(b"\xef\xbb\xbfneighbourhood,rank")
+    assert export(doc, META, "xlsx")[:2] == b"PK"

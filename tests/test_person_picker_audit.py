@@ -33,7 +33,7 @@ def test_the_person_picker_is_audited_as_the_lists_it_shows(env: AppEnv, usernam
     at = goto(app_test(env, username), "person")
     assert not at.exception
     run = open_run(env.fixture.runs_dir)
-    month = run.manifest["months"][-1]
+    month = run.manifest.months[-1]
     role, scope_text = {"sergeant": ("neighbourhood", None), "north": ("area", "North")}[username]
     account = Store(env.state).account(username)
     assert account is not None

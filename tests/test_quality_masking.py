@@ -25,7 +25,7 @@ def test_rejected_personal_values_are_masked(
     run = open_run(score_and_publish(extract, tmp_path / "runs", TEST_POLICY, MONTHS))
     rejects = run.table("rejects").to_pylist()
     assert {r["value"] for r in rejects} >= {"SEXVALUE", "ETHNICVALUE"}, "the case is rejected"
-    fixture = Fixture(extract, tmp_path / "runs", run.run_id, list(run.manifest["months"]))
+    fixture = Fixture(extract, tmp_path / "runs", run.run_id, list(run.manifest.months))
     env = make_app_env(tmp_path / "app", fixture)
     monkeypatch.setenv("CHI_CONFIG", str(env.config))
     at = goto(app_test(env, "analyst"), "quality")

@@ -25,7 +25,7 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppEnv]:
     extract = root / "extract"
     generate_extract(extract, GenerateOptions(seed=3, start="2024-01", months=6, scale=0.05))
     run = open_run(score_and_publish(extract, root / "runs", Policy(), "2024-06"))
-    fixture = Fixture(extract, root / "runs", run.run_id, run.manifest["months"])
+    fixture = Fixture(extract, root / "runs", run.run_id, run.manifest.months)
     app_env = make_app_env(root / "app", fixture)
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("CHI_CONFIG", str(app_env.config))

@@ -126,7 +126,7 @@ def test_victim_list_agrees_with_an_independent_recomputation(
         .join(lsoa, on="lsoa_code", how="left")
     )
     listed = pl.read_parquet(run.file("victim_list"))
-    months = run.manifest["months"]
+    months = run.manifest.months
     for month in (months[0], months[len(months) // 2], months[-1]):
         y, m = map(int, month.split("-"))
         end_date = date.fromordinal(date(y + m // 12, m % 12 + 1, 1).toordinal() - 1)

@@ -301,7 +301,7 @@ def test_rerun_refuses_when_extract_json_changed_or_was_removed(
     small_extract: Path, tmp_path: Path
 ) -> None:
     run = score_and_publish(small_extract, tmp_path / "runs", Policy())
-    m = open_run(run).manifest
+    m = open_run(run).manifest.to_dict()
     assert m["extract"]["metadata"]["sha256"] == _sha(small_extract / "extract.json")
     assert m["extract"]["as_of"] == "2024-05-31"
     assert m["extract"]["as_of_source"] == "extract.json"
@@ -327,7 +327,7 @@ def test_rerun_of_a_moved_extract_with_extract_option(small_extract: Path, tmp_p
     second = Path(done.output.strip().splitlines()[-1])
     for name in ("victim_list", "victim_exits", "offender_list", "dyads", "rejects"):
         assert (run / f"{name}.parquet").read_bytes() == (second / f"{name}.parquet").read_bytes()
-    assert open_run(second).manifest["extract"]["as_of"] == "2024-05-31"
+    assert open_run(second).manifest.extract.as_of == "2024-05-31"
     # a different extract at the new path is refused, naming the file
     write_extract(moved, crimes=[crime("X1", "2024-05-01")], persons=[], victims=[])
     line = _one_line_error(runner.invoke(app, ["rerun", str(run), "--extract", str(moved)]))
@@ -339,7 +339,7 @@ def test_rerun_keeps_the_as_of_of_a_run_made_without_extract_json(
 ) -> None:
     (small_extract / "extract.json").unlink()
     run = score_and_publish(small_extract, tmp_path / "runs", Policy())
-    m = open_run(run).manifest
+    m = open_run(run).manifest.to_dict()
     assert m["extract"]["as_of"] == "2024-05-04"
     assert m["extract"]["as_of_source"] == "latest recorded_date"
     assert m["extract"]["metadata"]["sha256"] is None
@@ -824,7 +824,7 @@ def test_year_0001_and_9999_dates_are_rejected_rows(tmp_path: Path) -> None:
     )
     done = runner.invoke(app, ["score", str(extract), "--out", str(tmp_path / "runs"), "--partial"])
     assert done.exit_code == 0, done.output
-    m = open_run(Path(done.output.strip().splitlines()[-1])).manifest
+    m = open_run(Path(done.output.strip().splitlines()[-1])).manifest.to_dict()
     assert m["months"] == ["2024-01"]
     assert m["counts"]["crimes"] == {"read": 3, "accepted": 1, "rejected": 2}
     assert m["counts"]["persons"] == {"read": 2, "accepted": 1, "rejected": 1}
@@ -865,7 +865,7 @@ def test_without_extract_json_a_typo_future_date_does_not_become_as_of(tmp_path:
     )
     (extract / "extract.json").unlink(missing_ok=True)
     run = score_and_publish(extract, tmp_path / "runs", Policy())
-    m = open_run(run).manifest
+    m = open_run(run).manifest.to_dict()
     assert m["extract"]["as_of"] == "2024-03-31"
     assert m["months"] == ["2024-03"]
     assert m["counts"]["crimes"] == {"read": 3, "accepted": 2, "rejected": 1}
@@ -929,7 +929,7 @@ def test_the_machine_zone_changes_no_list_file(tmp_path: Path) -> None:
         outputs.append(Path(done.stdout.strip().splitlines()[-1]))
     for name in ("victim_list", "victim_exits", "offender_list", "dyads", "rejects"):
         assert len({(o / f"{name}.parquet").read_bytes() for o in outputs}) == 1, name
-    assert open_run(outputs[0]).manifest["counts"]["crimes"]["rejected"] == 0
+    assert open_run(outputs[0]).manifest.counts["crimes"]["rejected"] == 0
 
 
 @pytest.mark.parametrize(
@@ -1004,8 +1004,8 @@ def test_rerun_of_a_run_made_before_the_manifest_covered_extract_json(
     done = runner.invoke(app, ["rerun", str(run)])
     assert done.exit_code == 0, done.output
     second = Path(done.output.strip().splitlines()[-1])
-    assert open_run(second).manifest["extract"]["as_of"] == "2024-05-31"
-    assert open_run(second).manifest["extract"]["as_of_source"] == "given"
+    assert open_run(second).manifest.extract.as_of == "2024-05-31"
+    assert open_run(second).manifest.extract.as_of_source == "given"
     for name in ("victim_list", "victim_exits", "offender_list", "dyads", "rejects"):
         assert (run / f"{name}.parquet").read_bytes() == (second / f"{name}.parquet").read_bytes()
     ExtractMeta(as_of=date(2024, 4, 30)).dump(small_extract)

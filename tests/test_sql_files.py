@@ -258,7 +258,7 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Run:
 def test_a_hostile_neighbourhood_code_matches_nothing_and_raises_nothing(
     run: Run, code: str
 ) -> None:
-    month = run.manifest["months"][-1]
+    month = run.manifest.months[-1]
     hostile = Scope.of({code})
     for read in (victim_list, victim_briefing, exited, offender_list, dyad_list):
         assert read(run, month, hostile).is_empty(), read.__name__
@@ -274,7 +274,7 @@ def test_a_hostile_neighbourhood_code_matches_nothing_and_raises_nothing(
 
 @pytest.mark.parametrize("person_id", HOSTILE)
 def test_a_hostile_person_id_opens_no_person_view(run: Run, person_id: str) -> None:
-    month = run.manifest["months"][-1]
+    month = run.manifest.months[-1]
     assert person_detail(run, person_id, month, Scope.force(), offenders=True) is None
 
 

@@ -38,7 +38,7 @@ import polars as pl
 from chi.progress import Progress, silent
 from chi.scoring.policy import Policy
 from chi.scoring.prepare import Prepared, prepare
-from chi.scoring.runs import Run, RunError
+from chi.scoring.runs import Run, RunError, file_changes
 
 AGE_BANDS = ("under 18", "18-24", "25-34", "35-44", "45-54", "55-64", "65 and over", "unknown")
 
@@ -63,10 +63,7 @@ _CODES = """
 
 
 def _age_band(birth: str, on: str) -> str:
-    age = (
-        f"(date_diff('year', {birth}, {on}) - case when strftime({birth}, '%m-%d') "
-        f"> strftime({on}, '%m-%d') then 1 else 0 end)"
-    )
+    age = f"age_years({birth}, {on})"
     return f"""
         case
             when {birth} is null then 'unknown'
@@ -204,12 +201,11 @@ def load_extract(
         Path(extract), weights=weights, policy=policy, progress=progress, as_of=as_of
     ) as p:
         if expected_files is not None:
-            now = {(f["table"], f["file"]): f["sha256"] for f in p.extract.files_manifest()}
-            then = {(f["table"], f["file"]): f["sha256"] for f in expected_files}
-            if now != then:
+            changes = file_changes(expected_files, p.extract.files_manifest())
+            if changes:
                 raise RunError(
-                    f"{extract}: the extract has changed since run {run_id} was scored; "
-                    "score it again before profiling"
+                    f"{extract}: the extract has changed since run {run_id} was scored "
+                    f"({'; '.join(changes)}); score it again before profiling"
                 )
         progress("reading for the analyses", 0.7)
         frames = _read(p)
@@ -227,11 +223,9 @@ def load_extract(
 def load_run(run: Run, progress: Progress = silent) -> Source:
     """Read a run's extract, with the run's policy and weight set, for the analyses."""
     m = run.manifest
+    extract, weights, files = Path(m.extract.path), m.weights.name, m.extract.files
     try:
-        extract = Path(m["extract"]["path"])
-        policy = Policy.from_manifest(m["policy"])
-        weights = str(m["weights"]["name"])
-        files = list(m["extract"]["files"])
+        policy = Policy.from_manifest(m.policy)
     except (KeyError, TypeError):
         raise RunError(f"{run.path}: manifest lacks the extract, policy or weights") from None
     if not extract.is_dir():

@@ -109,17 +109,17 @@ def require(ctx: PageContext, page: str) -> None:
 
 def run_caption(run: Run) -> None:
     m = run.manifest
-    pol = m["policy"]
+    pol = m.policy
     st.caption(
-        f"Run {run.run_id} · created {m['created_at']} · extract as of {m['extract']['as_of']} "
-        f"· {m['weights']['name']} · window {pol['window_months']} months, "
+        f"Run {run.run_id} · created {m.created_at} · extract as of {m.extract.as_of} "
+        f"· {m.weights.name} · window {pol['window_months']} months, "
         f"harm ≥ {pol['min_harm']} days or crimes ≥ {pol['min_crimes']}"
     )
 
 
 def pick_month(run: Run) -> str:
     """The list month (default: the latest complete month of the run), in the sidebar."""
-    months = list(reversed(run.manifest.get("months") or []))
+    months = list(reversed(run.manifest.months))
     if not months:
         raise NoRun(f"run {run.run_id} has no list months")
     st.session_state["month"] = _first_valid(
@@ -128,7 +128,7 @@ def pick_month(run: Run) -> str:
         st.session_state.get("chi_month"),
         st.query_params.get("month"),
     )
-    partial = set(run.manifest.get("partial_months") or [])
+    partial = set(run.manifest.partial_months)
     month: str = st.sidebar.selectbox(
         "Month",
         months,
@@ -250,10 +250,10 @@ def list_filters(
 
 def partial_notice(run: Run, month: str) -> None:
     """A warning on any page showing a month scored with a partial window."""
-    if month in (run.manifest.get("partial_months") or []):
-        w = run.manifest["policy"]["window_months"]
+    if month in (run.manifest.partial_months):
+        w = run.manifest.policy["window_months"]
         st.warning(
             f"Partial window: {month}'s {w}-month window starts before the extract's first "
-            f"month ({run.manifest.get('first_month')}), so this list holds only part of a "
+            f"month ({run.manifest.first_month}), so this list holds only part of a "
             "window and is not comparable with later months."
         )

@@ -1,15 +1,22 @@
-"""What the command groups share: chi's known errors as one line, a plain table, who is acting."""
+"""What the command groups share: chi's known errors as one line (``clear_errors``,
+``fail``), the state store a command writes to (``state_store``), a plain table
+(``echo_table``, drawn by rich) and who is acting (``actor``)."""
 
 from __future__ import annotations
 
 import getpass
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 AREA_HELP = "A policing area of the force's geography (North or South for Cambridgeshire)."
 """The help of every ``--area`` option: the areas come from the geography file, not from chi."""
+
+if TYPE_CHECKING:
+    from chi.state.store import Store
 
 
 def actor() -> str:
@@ -40,13 +47,58 @@ def clear_errors() -> Iterator[None]:
         raise typer.Exit(2) from None
 
 
-def echo_table(rows: list[dict[str, object]], columns: list[str]) -> None:
-    """A plain table; data text is shown with control characters escaped, so a value from
-    an extract cannot move the cursor or colour the terminal."""
+def fail(message: object) -> typer.Exit:
+    """Say ``message`` as one line on stderr (control characters escaped) and give the
+    ``typer.Exit(2)`` to raise."""
     from chi.errors import terminal_text
 
-    cells = [{c: terminal_text(str(r.get(c, ""))) for c in columns} for r in rows]
-    widths = {c: max([len(c), *(len(r[c]) for r in cells)]) for c in columns}
-    typer.echo("  ".join(c.ljust(widths[c]) for c in columns))
-    for r in cells:
-        typer.echo("  ".join(r[c].ljust(widths[c]) for c in columns))
+    typer.echo(f"chi: {terminal_text(str(message))}", err=True)
+    return typer.Exit(2)
+
+
+def state_store(config: Path | None, store: Path | None = None, must_exist: bool = False) -> Store:
+    """The state store named by ``store``, else by the configuration (``--config``, else
+    ``$CHI_CONFIG``, else the default); reading commands (``must_exist``) refuse a missing
+    file rather than create one. A bad configuration is one line and exit code 2."""
+    from chi.settings import load_config
+    from chi.state.passwords import PasswordPolicy
+    from chi.state.store import Store, StoreError
+
+    try:
+        policy: PasswordPolicy | None = None
+        if store is None:
+            cfg = load_config(config)
+            # Every password set from here passes the configuration's one policy.
+            store, policy = cfg.state_path, PasswordPolicy.from_config(cfg)
+        path = store
+        if must_exist and not Path(path).is_file():
+            raise ValueError(f"{path}: no state store there")
+        return Store(path, password_policy=policy)
+    except (ValueError, StoreError) as exc:
+        raise fail(exc) from None
+
+
+def echo_table(rows: Sequence[Mapping[str, object]], columns: Sequence[str]) -> None:
+    """A plain table (rich, no borders, two spaces between columns, never wrapped); data text
+    is shown as text with control characters escaped, so a value from an extract can neither
+    move the cursor or colour the terminal nor be read as rich markup."""
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    from chi.errors import terminal_text
+
+    cells = [[terminal_text(str(r.get(c, ""))) for c in columns] for r in rows]
+    table = Table(box=None, pad_edge=False, padding=(0, 2, 0, 0), show_edge=False)
+    for c in columns:
+        table.add_column(Text(terminal_text(c)), no_wrap=True, overflow="ignore")
+    for row in cells:
+        table.add_row(*(Text(v) for v in row))
+    width = sum(max([len(c), *(len(r[i]) for r in cells)]) + 2 for i, c in enumerate(columns))
+    console = Console(
+        width=max(width, 20), color_system=None, highlight=False, markup=False, emoji=False
+    )
+    with console.capture() as captured:
+        console.print(table)
+    for line in captured.get().splitlines():
+        typer.echo(line.rstrip())

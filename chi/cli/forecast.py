@@ -10,32 +10,17 @@ Registered on the ``chi`` command by ``chi.cli``.
 
 from __future__ import annotations
 
-import tomllib
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+from chi.cli.common import clear_errors, echo_table
 
 if TYPE_CHECKING:
     from chi.forecast.backtest import Backtest, Options
     from chi.forecast.card import Owner
-
-
-@contextmanager
-def clear_errors() -> Iterator[None]:
-    """Known failures become one line on stderr and exit code 2."""
-    from chi.contract import ContractError
-    from chi.reference import WeightSetError
-    from chi.scoring.runs import RunError
-
-    try:
-        yield
-    except (ContractError, WeightSetError, RunError, ValueError, OSError) as exc:
-        typer.echo(f"chi: {exc}", err=True)
-        raise typer.Exit(2) from None
 
 
 def _ints(text: str, what: str) -> tuple[int, ...]:
@@ -50,7 +35,7 @@ def _ints(text: str, what: str) -> tuple[int, ...]:
     return values
 
 
-def _owner(
+def card_owner(
     config: Path | None,
     organisation: str | None,
     team: str | None,
@@ -59,27 +44,12 @@ def _owner(
 ) -> Owner:
     """``[card]`` of chi.toml (or --config), then the flags."""
     from chi.forecast.card import Owner
+    from chi.settings import local_settings
 
-    section: dict[str, Any] = {}
-    path = config if config is not None else Path("chi.toml")
-    if config is not None and not path.is_file():
-        raise ValueError(f"{path}: configuration file not found")
-    if path.is_file():
-        try:
-            raw = tomllib.loads(path.read_text(encoding="utf-8")).get("card", {})
-        except tomllib.TOMLDecodeError as exc:
-            raise ValueError(f"{path}: not valid TOML ({exc})") from None
-        section = raw if isinstance(raw, dict) else {}
+    section = local_settings(config).card
     given = {"organisation": organisation, "team": team, "owner": owner, "contact": contact}
-    merged = {k: str(v if v is not None else section.get(k, "")) for k, v in given.items()}
+    merged = {k: v if v is not None else section.get(k, "") for k, v in given.items()}
     return Owner(**merged)
-
-
-def _echo_rows(rows: list[dict[str, Any]], columns: list[str]) -> None:
-    widths = {c: max(len(c), *(len(str(r.get(c, ""))) for r in rows)) for c in columns}
-    typer.echo("  ".join(c.ljust(widths[c]) for c in columns).rstrip())
-    for r in rows:
-        typer.echo("  ".join(str(r.get(c, "")).ljust(widths[c]) for c in columns).rstrip())
 
 
 def _print_backtest(bt: Backtest) -> None:
@@ -122,7 +92,7 @@ def _print_backtest(bt: Backtest) -> None:
             }
             for pol in policies
         ]
-        _echo_rows(rows, ["policy", *(f"k={k}" for k in ks)])
+        echo_table(rows, ["policy", *(f"k={k}" for k in ks)])
     report = bt.model_report or {}
     for label, rep in report.get("labels", {}).items():
         if "error" in rep:
@@ -253,7 +223,7 @@ def backtest(
             ),
             max_train_rows=max_train_rows,
         )
-        who = _owner(config, organisation, team, owner, contact)
+        who = card_owner(config, organisation, team, owner, contact)
         with terminal_progress("backtest") as progress:
             bt, model_card = backtest_run(r, opts, model_dir, who, progress)
         _print_backtest(bt)

@@ -8,6 +8,7 @@ stderr and exit code 2, never a traceback.
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -15,7 +16,7 @@ import typer
 from typer._click import ClickException, Context
 from typer.core import TyperGroup
 
-from chi.cli.common import AREA_HELP, actor, clear_errors, echo_table
+from chi.cli.common import AREA_HELP, actor, clear_errors, echo_table, fail, state_store
 
 _DEBUG = {"on": False}
 
@@ -317,14 +318,14 @@ def _print_run_summary(path: Path) -> None:
     from chi.scoring.runs import open_run
 
     m = open_run(path).manifest
-    for table, c in m["counts"].items():
+    for table, c in m.counts.items():
         typer.echo(
             f"{table:<10} read {c['read']:>9,}  accepted {c['accepted']:>9,}  "
             f"rejected {c['rejected']:>7,}"
         )
-    basis = ", ".join(f"{k} {v:,}" for k, v in m["weight_basis"].items())
+    basis = ", ".join(f"{k} {v:,}" for k, v in m.weight_basis.items())
     typer.echo(f"weight basis: {basis}")
-    cr = m.get("class_rule")
+    cr = m.class_rule
     if cr and cr["months"]:
         last = cr["months"][-1]
         typer.echo(
@@ -334,16 +335,16 @@ def _print_run_summary(path: Path) -> None:
             f"{last['listed_only_this_rule']} listed only under {cr['rule']}, "
             f"{last['listed_only_other_rule']} more under {cr['other_rule']}"
         )
-    months = m["months"]
+    months = m.months
     typer.echo(f"months: {months[0]} to {months[-1]} ({len(months)})")
-    partial = m.get("partial_months") or []
+    partial = m.partial_months
     if partial:
         typer.echo(
             f"partial window: {partial[0]} to {partial[-1]} ({len(partial)}; their window "
-            f"starts before the extract's first month, {m.get('first_month')})"
+            f"starts before the extract's first month, {m.first_month})"
         )
     for name in ("victim_list", "offender_list", "dyads"):
-        typer.echo(f"{name:<14} {m['outputs'][name]['rows']:>9,} rows")
+        typer.echo(f"{name:<14} {m.outputs[name]['rows']:>9,} rows")
 
 
 @app.command()
@@ -368,7 +369,7 @@ def rerun(
     with clear_errors():
         source = open_run(run)
         folder, policy, months, as_of = rerun_inputs(source, extract)
-        made_by = source.manifest.get("chi_version")
+        made_by = source.manifest.chi_version
         if made_by != __version__:
             typer.echo(
                 f"chi: note: run {source.run_id} was made by chi {made_by}, this is chi "
@@ -404,7 +405,7 @@ def runs_(
     current = current_run_id(runs_dir) or latest
     rows = []
     for r in found:
-        m, pol = r.manifest, r.manifest["policy"]
+        m, pol = r.manifest, r.manifest.policy
         marks = [
             k for k, on in (("current", r.run_id == current), ("latest", r.run_id == latest)) if on
         ]
@@ -412,12 +413,12 @@ def runs_(
             {
                 "run_id": r.run_id + (f" ({', '.join(marks)})" if marks else ""),
                 "state": "current" if r.run_id == current else "draft",
-                "created": m["created_at"],
-                "weights": m["weights"]["name"],
+                "created": m.created_at,
+                "weights": m.weights.name,
                 "window": pol["window_months"],
                 "min_harm": pol["min_harm"],
                 "min_crimes": pol["min_crimes"],
-                "months": f"{m['months'][0]}..{m['months'][-1]}",
+                "months": f"{m.months[0]}..{m.months[-1]}",
                 "victims listed (last month)": _last_month_listed(r),
             }
         )
@@ -443,31 +444,21 @@ def publish(
     """Make RUN the current run: every user's lists, downloads, meetings and backtests then
     read it. A new run is a draft (analysts only) until then; an earlier run can be made
     current again the same way. Each change is written to the audit log."""
-    import getpass
-
     from chi.scoring.runs import RunError, make_current, open_run
-    from chi.settings import load_config
-    from chi.state.store import Store
 
+    who = actor()
     try:
         if not (run / "manifest.json").is_file() and (run.is_dir() or run.name == "latest"):
             raise RunError(f"{run}: give a run folder, not a runs folder")
         r = open_run(run)
-        try:
-            actor = f"cli:{getpass.getuser()}"
-        except (KeyError, OSError):
-            actor = "cli"
-        store = Store(load_config(config).state_path)
-        previous = make_current(r.path.parent, r.run_id, actor)
+        store = state_store(config)
+        previous = make_current(r.path.parent, r.run_id, who)
     except (RunError, ValueError) as exc:
-        typer.echo(f"chi: {exc}", err=True)
-        raise typer.Exit(2) from None
+        raise fail(exc) from None
     if previous == r.run_id:
         typer.echo(f"{r.run_id} is already the current run")
         return
-    store.record(
-        actor, "run_made_current", run_id=r.run_id, detail=f"previous {previous or 'none'}"
-    )
+    store.record(who, "run_made_current", run_id=r.run_id, detail=f"previous {previous or 'none'}")
     typer.echo(f"{r.run_id} is now the current run (was {previous or 'none'})")
 
 
@@ -536,9 +527,11 @@ def export(
     import getpass
 
     from chi.exports import listview
-    from chi.exports.formats import ExportMeta
+    from chi.exports.downloads import DOWNLOAD_FORMATS
+    from chi.exports.formats import ExportMeta, export_format
     from chi.reading.lists import Scope, area_scope, neighbourhood_scope, victim_briefing
     from chi.scoring.runs import RunError, open_run
+    from chi.settings import load_config
 
     if neighbourhood and area:
         typer.echo("chi: give --neighbourhood or --area, not both", err=True)
@@ -549,7 +542,7 @@ def export(
         typer.echo(f"chi: {exc}", err=True)
         raise typer.Exit(2) from None
     with clear_errors():
-        if month not in r.manifest["months"]:
+        if month not in r.manifest.months:
             raise ValueError(f"month {month} is not in run {r.run_id}")
         scope = (
             neighbourhood_scope(neighbourhood)
@@ -558,20 +551,22 @@ def export(
             if area
             else Scope.force()
         )
-        rule = str(r.manifest["policy"].get("specialist_rule", "none"))
+        rule = str(r.manifest.policy.get("specialist_rule", "none"))
         frame = listview.select(
             victim_briefing(r, month, scope), listview.ListView(everyone, specialist_rule=rule)
         )
         drop = ("specialist_team",) if not everyone or rule != "flag" else ()
-        meta = ExportMeta.from_manifest(
-            r.manifest,
-            title="Victim list",
-            month=month,
-            scope=scope.label,
-            exported_by=getpass.getuser(),
+        export_format(format, DOWNLOAD_FORMATS)
+        meta = replace(
+            ExportMeta.from_manifest(
+                r.manifest,
+                title="Victim list",
+                month=month,
+                scope=scope.label,
+                exported_by=getpass.getuser(),
+            ),
+            marking=load_config(config).marking,  # the marking the app puts on the same file
         )
-        if format not in ("csv", "xlsx", "pdf"):
-            raise ValueError(f"unknown export format {format!r}; choose csv, xlsx or pdf")
         data = listview.export(frame, meta, format, drop)
         _audit_export(config, r.run_id, month, scope, frame.height, format)
     if out is None:
@@ -588,10 +583,7 @@ def _audit_export(
     config: Path | None, run_id: str, month: str, scope: Scope, rows: int, fmt: str
 ) -> None:
     """The audit entry of a command-line export, in the configured state store."""
-    from chi.settings import load_config
-    from chi.state.store import Store
-
-    store = Store(load_config(config).state_path)
+    store = state_store(config)
     store.record(
         actor(),
         "download",

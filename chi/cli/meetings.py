@@ -21,13 +21,12 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from chi.cli.common import AREA_HELP, actor
+from chi.cli.common import AREA_HELP, actor, fail, state_store
 
 if TYPE_CHECKING:
     import polars as pl
 
     from chi.meetings.impact import ImpactResult
-    from chi.state.store import Store
 
 StoreOption = Annotated[
     Path | None, typer.Option("--store", help="State store file (default: the app's).")
@@ -36,25 +35,6 @@ ConfigOption = Annotated[
     Path | None,
     typer.Option("--config", help="App configuration file (default: $CHI_CONFIG, else defaults)."),
 ]
-
-
-def _fail(message: object) -> typer.Exit:
-    typer.echo(f"chi: {message}", err=True)
-    return typer.Exit(2)
-
-
-def _store(store: Path | None, config: Path | None, must_exist: bool = True) -> Store:
-    """The state store; reading commands refuse a missing file rather than create one."""
-    from chi.settings import load_config
-    from chi.state.store import Store, StoreError
-
-    try:
-        path = store or load_config(config).state_path
-        if must_exist and not Path(path).is_file():
-            raise ValueError(f"{path}: no state store there")
-        return Store(path)
-    except (ValueError, StoreError) as exc:
-        raise _fail(exc) from None
 
 
 def decisions_import(
@@ -75,12 +55,12 @@ def decisions_import(
     from chi.meetings.importing import import_decisions
 
     if not file.is_file():  # before the store: a mistyped file must not create one
-        raise _fail(f"{file}: no such file")
-    st = _store(store, config, must_exist=False)
+        raise fail(f"{file}: no such file")
+    st = state_store(config, store)
     try:
         report = import_decisions(st, file, recorded_by or actor())
     except ValueError as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
     typer.echo(
         f"read {report.read:,}  imported {report.imported:,}  unchanged {report.unchanged:,}  "
         f"rejected {len(report.rejected):,}"
@@ -107,8 +87,8 @@ def decisions_list(
     from chi.meetings.decisions import SUBJECT_TYPES, actions_due, for_meeting, history, latest
 
     if subject not in SUBJECT_TYPES:
-        raise _fail(f"--subject must be one of {', '.join(SUBJECT_TYPES)}")
-    st = _store(store, config)
+        raise fail(f"--subject must be one of {', '.join(SUBJECT_TYPES)}")
+    st = state_store(config, store, must_exist=True)
     where = None
     if area:
         from chi.reference import geography
@@ -116,7 +96,7 @@ def decisions_list(
         geo = geography()
         where = geo.find_area(area)
         if where is None:
-            raise _fail(f"--area must be one of {', '.join(geo.areas)}")
+            raise fail(f"--area must be one of {', '.join(geo.areas)}")
     try:
         if person:
             frame = history(st, subject, person)
@@ -127,7 +107,7 @@ def decisions_list(
         else:
             frame = latest(st, subject, area=where)
     except ValueError as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
     st.record(
         actor(),
         "decisions_listed",
@@ -282,30 +262,30 @@ def impact(
     from chi.scoring.runs import RunError, open_run
 
     if engagements is not None and (store is not None or cohort != "engaged"):
-        raise _fail("give --engagements FILE or a store cohort (--store, --cohort), not both")
+        raise fail("give --engagements FILE or a store cohort (--store, --cohort), not both")
     if min(before, after) < 1 or reps < 0:
-        raise _fail("--before and --after must be at least 1 and --reps zero or more")
+        raise fail("--before and --after must be at least 1 and --reps zero or more")
     try:
         r = open_run(run)
         if engagements is not None:
             engaged = read_engagements(engagements)
             label = str(engagements)
         else:
-            engaged = cohort_of(_store(store, config), cohort)
+            engaged = cohort_of(state_store(config, store, must_exist=True), cohort)
             label = cohort
         result = impact_review(
             pl.read_parquet(r.file("victim_list")),
             pl.read_parquet(r.file("victimisations")),
             engaged,
             neighbourhoods().select("neighbourhood_code", "area"),
-            r.manifest["months"][-1],
+            r.manifest.months[-1],
             before_months=before,
             after_months=after,
             reps=reps,
             seed=seed,
         )
     except (ValueError, RunError) as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
     print_impact(
         result,
         f"impact review of run {r.run_id}: cohort {label}; {before} months before, "
@@ -322,7 +302,7 @@ def impact(
         meta = ExportMeta.from_manifest(
             r.manifest,
             title=f"Impact review: {label}",
-            month=r.manifest["months"][-1],
+            month=r.manifest.months[-1],
             scope="force-wide",
             exported_by="cli",
         )

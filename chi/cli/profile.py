@@ -76,9 +76,7 @@ def profile(
         scope = area_scope(area) if area else Scope.force()
         request = Request.for_period(period, scope, month, duplicate_days, year_end_month)
         r = open_run(run)
-        as_of = r.manifest.get("extract", {}).get("as_of")
-        if as_of:
-            check_request(request, date.fromisoformat(as_of))
+        check_request(request, r.manifest.extract.as_of_date)
         first = extract_first_month(r)
         if first and request.start < date.fromisoformat(f"{first}-01"):
             message = (

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from chi.cli.common import AREA_HELP, actor
+from chi.cli.common import AREA_HELP, actor, fail, state_store
 
 if TYPE_CHECKING:
     from chi.state.store import Store
@@ -48,31 +48,11 @@ ConfigOption = Annotated[
 ]
 
 
-def _store(config: Path | None) -> Store:
-    from chi.settings import load_config
-    from chi.state.store import Store
-
-    try:
-        cfg = load_config(config)
-    except ValueError as exc:
-        typer.echo(f"chi: {exc}", err=True)
-        raise typer.Exit(2) from None
-    from chi.state.passwords import PasswordPolicy
-
-    # Every password set from here passes the configuration's one policy.
-    return Store(cfg.state_path, password_policy=PasswordPolicy.from_config(cfg))
-
-
 def _password(from_stdin: bool) -> str:
     if from_stdin:
         return sys.stdin.readline().rstrip("\r\n")
     value: str = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
     return value
-
-
-def _fail(exc: Exception) -> typer.Exit:
-    typer.echo(f"chi: {exc}", err=True)
-    return typer.Exit(2)
 
 
 def users_add(
@@ -95,12 +75,12 @@ def users_add(
     try:
         user = make_user(username, role, neighbourhood if role == "neighbourhood" else area)
     except AuthError as exc:
-        raise _fail(exc) from None
-    store = _store(config)
+        raise fail(exc) from None
+    store = state_store(config)
     try:
         store.add_user(user.username, _password(password_stdin), user.role.value, user.scope_text)
     except StoreError as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
     store.record(
         actor(), "account_added", scope=user.scope_text, detail=f"{user.username} ({user.role})"
     )
@@ -114,11 +94,11 @@ def users_remove(
     """Remove a local account and end its sessions."""
     from chi.state.store import StoreError
 
-    store = _store(config)
+    store = state_store(config)
     try:
         store.remove_user(username)
     except StoreError as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
     store.record(actor(), "account_removed", detail=username)
     typer.echo(f"removed {username}")
 
@@ -133,11 +113,11 @@ def users_set_password(
     """Set a local account's password (and lift any lock-out)."""
     from chi.state.store import StoreError
 
-    store = _store(config)
+    store = state_store(config)
     try:
         store.set_password(username, _password(password_stdin))
     except StoreError as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
     store.record(actor(), "password_set", detail=username)
     typer.echo(f"password set for {username}")
 
@@ -146,7 +126,7 @@ def users_list(config: ConfigOption = None) -> None:
     """List the local accounts with their role, scope and state."""
     from chi.state.auth import AuthError, make_user
 
-    accounts = _store(config).accounts()
+    accounts = state_store(config).accounts()
     if not accounts:
         typer.echo("no accounts")
         return
@@ -179,7 +159,7 @@ def _sergeant_wards(runs: Path) -> list[str]:
     nb = neighbourhoods().filter(pl.col("district_name") == "Cambridge")
     cambridge = nb["neighbourhood_code"].to_list()
     run = open_run(runs)
-    month = run.manifest["months"][-1]
+    month = run.manifest.months[-1]
     counts = (
         pl.read_parquet(run.file("victim_list"))
         .filter((pl.col("month") == month) & pl.col("neighbourhood_code").is_in(cambridge))
@@ -370,7 +350,7 @@ def audit_verify(anchor: AnchorOption = None, config: ConfigOption = None) -> No
     from chi.state.anchor import anchor_problems, read_anchors
     from chi.state.store import StoreError
 
-    store = _store(config)
+    store = state_store(config)
     if anchor is None:
         anchor = load_config(config).audit_anchor_file
         if anchor is not None and not anchor.exists():
@@ -387,7 +367,7 @@ def audit_verify(anchor: AnchorOption = None, config: ConfigOption = None) -> No
         # Read before the chain, so no head is recorded after the chain was read.
         anchors = [] if anchor is None else read_anchors(anchor)
     except StoreError as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
     check = store.verify_audit()
     if not check.ok:
         typer.echo(
@@ -423,7 +403,7 @@ def audit_anchor(
     from chi.settings import load_config
     from chi.state.anchor import anchor_line, append_anchor
 
-    store = _store(config)
+    store = state_store(config)
     to = to or load_config(config).audit_anchor_file
     check = store.verify_audit()
     if not check.ok:
@@ -438,7 +418,7 @@ def audit_anchor(
         try:
             append_anchor(to, line)
         except OSError as exc:
-            raise _fail(OSError(f"{to}: cannot append the anchor ({type(exc).__name__})")) from None
+            raise fail(OSError(f"{to}: cannot append the anchor ({type(exc).__name__})")) from None
     typer.echo(line)
 
 

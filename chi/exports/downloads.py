@@ -15,13 +15,14 @@ from datetime import datetime
 import polars as pl
 
 from chi.exports import listview
-from chi.exports.formats import MEDIA_TYPES, ExportMeta
+from chi.exports.formats import FORMATS, ExportMeta, export_format
 from chi.reading.lists import Scope
 from chi.scoring.runs import Run
 from chi.state.auth import User, user_for_account
 from chi.state.store import Store
 
-DOWNLOAD_FORMATS = ("csv", "xlsx", "pdf")
+DOWNLOAD_FORMATS = tuple(FORMATS)
+"""A list can be downloaded in every registered format."""
 
 
 class DownloadRefused(Exception):
@@ -87,7 +88,7 @@ def file_name(run: Run, month: str, scope: Scope, fmt: str) -> str:
 
 
 def media_type(fmt: str) -> str:
-    return MEDIA_TYPES[fmt]
+    return export_format(fmt).media_type
 
 
 def victim_download(
@@ -108,8 +109,7 @@ def victim_download(
     ``chi.reading.lists.victim_briefing``, columns ``drop`` left out as on the page), with the audit
     entry written as it is made (``view``: what the user chose to see); with ``gate`` (the
     app always gives one) the session, account and scope are checked first."""
-    if fmt not in DOWNLOAD_FORMATS:
-        raise ValueError(f"unknown download format {fmt!r}")
+    export_format(fmt, DOWNLOAD_FORMATS)
     if gate is not None:
         gate.check(user, scope, "download", run_id=run.run_id, month=month)
     meta = replace(

@@ -1,4 +1,7 @@
-"""Export a list as CSV, XLSX or PDF: one small module with a registry of formats.
+"""Export a list, a meeting pack or a review as CSV, XLSX or PDF: one small module with a
+registry of formats (``FORMATS``: name -> media type and writer). Every writer has the one
+signature ``write(Document, ExportMeta) -> bytes``; the app's downloads, ``chi export``, the
+meeting pack and the impact review all go through :func:`export`.
 
 Every format carries the run id and the handling marking; XLSX (a metadata sheet) and PDF
 (the first page) carry all of the run's metadata (weight set, policy, extract as-of,
@@ -20,7 +23,7 @@ from __future__ import annotations
 import io
 import re
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -28,6 +31,7 @@ from typing import Any
 
 import polars as pl
 
+from chi.scoring.manifest import Manifest
 from chi.settings import HANDLING_MARKING
 
 # Spreadsheet formula injection (OWASP ASVS 5.0 V1.2.10): a cell is a formula when its first
@@ -142,7 +146,7 @@ class ExportMeta:
     @classmethod
     def from_manifest(
         cls,
-        manifest: dict[str, Any],
+        manifest: Manifest,
         *,
         title: str,
         month: str,
@@ -150,12 +154,12 @@ class ExportMeta:
         exported_by: str = "",
         exported_at: datetime | None = None,
     ) -> ExportMeta:
-        pol = manifest["policy"]
-        w = manifest["weights"]
+        pol = manifest.policy
+        w = manifest.weights
         return cls(
             title=title,
-            run_id=str(manifest["run_id"]),
-            weights=f"{w['name']} {w['version']} (sha256 {w['sha256'][:12]})",
+            run_id=manifest.run_id,
+            weights=f"{w.name} {w.version} (sha256 {w.sha256[:12]})",
             policy=(
                 f"window {pol['window_months']} months; harm >= {pol['min_harm']} days "
                 f"or crimes >= {pol['min_crimes']}"
@@ -167,17 +171,17 @@ class ExportMeta:
                     else ""
                 )
             ),
-            extract_as_of=str(manifest["extract"]["as_of"]),
-            run_created=str(manifest["created_at"]),
+            extract_as_of=manifest.extract.as_of,
+            run_created=manifest.created_at,
             month=month,
             scope=scope,
             exported_by=exported_by,
             exported_at=(exported_at or datetime.now()).strftime("%Y-%m-%d %H:%M"),
             window=(
                 ""
-                if not month or month not in manifest.get("months", [])
+                if not month or month not in manifest.months
                 else "partial"
-                if month in manifest.get("partial_months", [])
+                if month in manifest.partial_months
                 else "whole"
             ),
         )
@@ -188,6 +192,32 @@ WINDOW_WORDS = {
     "partial": "PARTIAL WINDOW: it starts before the extract, so this list is not comparable "
     "with later months",
 }
+
+
+@dataclass(frozen=True, eq=False)
+class Document:
+    """What a file holds, whatever its format: a list (``whole``, the table as shown, split
+    into a sheet or section per value of ``split_by``), titled tables in order
+    (``sections``: a meeting pack, a review), or both. ``empty_text`` is what an empty
+    section says; ``intro`` is printed before the tables (PDF)."""
+
+    whole: pl.DataFrame | None = None
+    split_by: str | None = None
+    sections: tuple[tuple[str, pl.DataFrame], ...] = ()
+    empty_text: str = "None."
+    intro: str = ""
+
+    def parts(self, frame: pl.DataFrame, drop: bool) -> list[tuple[str, pl.DataFrame]]:
+        """``frame`` split by ``split_by`` in order of first appearance (the column left
+        out with ``drop``); nothing when there is no such column or no row."""
+        col = self.split_by
+        if not col or col not in frame.columns or frame.is_empty():
+            return []
+        out = []
+        for value in frame[col].unique(maintain_order=True).to_list():
+            part = frame.filter(pl.col(col) == value)
+            out.append((str(value), part.drop(col) if drop else part))
+        return out
 
 
 def _cell(value: Any) -> Any:
@@ -210,7 +240,7 @@ def _text(value: Any) -> str:
 CSV_TRAILING = ("Run", "Handling")
 
 
-def to_csv(frame: pl.DataFrame, meta: ExportMeta) -> bytes:
+def _csv(frame: pl.DataFrame, meta: ExportMeta) -> bytes:
     """CSV that opens sorted and filtered in Excel and imports into Power BI as it is: the
     header on the first line, one row per person, and the run id and handling marking in two
     final columns of every row, after a Window column (``whole`` or ``partial``) for a
@@ -300,40 +330,27 @@ def _metadata_sheet(wb: Any, meta: ExportMeta, used: set[str]) -> None:
     info.set_column(1, 1, 80)
 
 
-def to_xlsx(frame: pl.DataFrame, meta: ExportMeta, sheet_by: str | None = None) -> bytes:
-    """XLSX: a sheet of everyone in the frame's order, then (with ``sheet_by``, e.g. the
-    neighbourhood) one sheet per value in order of first appearance, then the run metadata."""
+def write_xlsx(doc: Document, meta: ExportMeta) -> bytes:
+    """XLSX: a sheet of everyone in ``doc.whole`` in its order, then (with ``split_by``, e.g.
+    the neighbourhood) one sheet per value in order of first appearance, then a sheet per
+    section (an empty one with its header and ``empty_text``), then the run metadata."""
     import xlsxwriter
 
     buf = io.BytesIO()
     wb = xlsxwriter.Workbook(buf, {"in_memory": True, "strings_to_formulas": False})
     used: set[str] = set()
-    _sheet(wb, "Everyone", frame, meta, used)
-    if sheet_by and sheet_by in frame.columns and not frame.is_empty():
-        for value in frame[sheet_by].unique(maintain_order=True).to_list():
-            _sheet(wb, str(value), frame.filter(pl.col(sheet_by) == value), meta, used)
+    if doc.whole is not None:
+        frame = doc.whole
+        _sheet(wb, "Everyone", frame, meta, used)
+        for value, part in doc.parts(frame, drop=False):
+            _sheet(wb, value, part, meta, used)
+    for title, part in doc.sections:
+        ws = _sheet(wb, title, part, meta, used)
+        if part.is_empty():
+            ws.write_string(2, 0, doc.empty_text)
     _metadata_sheet(wb, meta, used)
     wb.close()
     return buf.getvalue()
-
-
-FORMATS: dict[str, Callable[..., bytes]] = {"csv": to_csv, "xlsx": to_xlsx}
-MEDIA_TYPES = {
-    "csv": "text/csv",
-    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-}
-
-
-def export_list(
-    frame: pl.DataFrame, meta: ExportMeta, fmt: str, sheet_by: str | None = None
-) -> bytes:
-    """The list in format ``fmt`` (``csv``, ``xlsx`` or ``pdf``); XLSX has a sheet per
-    value of ``sheet_by``."""
-    if fmt not in FORMATS:
-        raise ValueError(f"unknown export format {fmt!r}; choose {', '.join(FORMATS)}")
-    if fmt == "xlsx":
-        return to_xlsx(frame, meta, sheet_by=sheet_by)
-    return FORMATS[fmt](frame, meta)
 
 
 # The printable briefing (PDF): the list as a table for an area meeting or a briefing pack,
@@ -381,48 +398,7 @@ def _pdf_text(value: Any) -> str:
     return str(value)
 
 
-def to_pdf(frame: pl.DataFrame, meta: ExportMeta, sheet_by: str | None = None) -> bytes:
-    """A printable briefing: marking, title, run metadata, then the table (a section per
-    value of ``sheet_by``). Zero rows still gives a valid PDF that says nobody is listed."""
-    if sheet_by and sheet_by in frame.columns and not frame.is_empty():
-        sections = [
-            (str(value), frame.filter(pl.col(sheet_by) == value).drop(sheet_by))
-            for value in frame[sheet_by].unique(maintain_order=True).to_list()
-        ]
-    else:
-        sections = [(meta.title, frame)]
-    return to_pdf_sections(sections, meta, empty_text="Nobody is listed for this month and scope.")
-
-
-FORMATS["pdf"] = to_pdf
-MEDIA_TYPES["pdf"] = "application/pdf"
-
-
-# Documents of several tables (the area meeting pack): each table a titled section in order,
-# an empty table still shown with a line saying so, the same marking, metadata and formula
-# neutralisation as the single lists above.
-
-
 _NEXT_LINE: dict[str, Any] = {"new_x": "LMARGIN", "new_y": "NEXT"}
-
-
-def to_xlsx_sheets(
-    sheets: list[tuple[str, pl.DataFrame]], meta: ExportMeta, empty_text: str = "none"
-) -> bytes:
-    """XLSX with one sheet per ``(title, frame)`` in order, then the run-metadata sheet; an
-    empty frame gets its header and a line saying ``empty_text``."""
-    import xlsxwriter
-
-    buf = io.BytesIO()
-    wb = xlsxwriter.Workbook(buf, {"in_memory": True, "strings_to_formulas": False})
-    used: set[str] = set()
-    for title, part in sheets:
-        ws = _sheet(wb, title, part, meta, used)
-        if part.is_empty():
-            ws.write_string(2, 0, empty_text)
-    _metadata_sheet(wb, meta, used)
-    wb.close()
-    return buf.getvalue()
 
 
 def _fitted_widths(part: pl.DataFrame, page_mm: float, mm_per_char: float = 1.5) -> list[float]:
@@ -442,14 +418,10 @@ def _fitted_widths(part: pl.DataFrame, page_mm: float, mm_per_char: float = 1.5)
     return [w if w <= 20 else w * scale for w in natural]
 
 
-def to_pdf_sections(
-    sections: list[tuple[str, pl.DataFrame]],
-    meta: ExportMeta,
-    empty_text: str = "None.",
-    intro: str = "",
-) -> bytes:
+def write_pdf(doc: Document, meta: ExportMeta) -> bytes:
     """A printable document of titled tables in order: marking on every page, the run's
-    metadata and ``intro`` on the first, each section's table (or ``empty_text``)."""
+    metadata and ``intro`` on the first, then ``doc.whole`` (a section per value of
+    ``split_by``, that column left out) and each section: its table, or ``empty_text``."""
     from fpdf import FPDF
     from fpdf.fonts import FontFace
 
@@ -492,11 +464,16 @@ def to_pdf_sections(
         pdf.cell(28, 4.5, clean(k))
         pdf.set_font("helvetica", "", 8)
         pdf.multi_cell(0, 4.5, clean(v), new_x="LMARGIN", new_y="NEXT")
-    if intro:
+    if doc.intro:
         pdf.ln(2)
         pdf.set_font("helvetica", "", 9)
-        pdf.multi_cell(0, 5, clean(intro), **_NEXT_LINE)
+        pdf.multi_cell(0, 5, clean(doc.intro), **_NEXT_LINE)
     heading = FontFace(emphasis="BOLD", fill_color=(225, 225, 225))
+    sections = list(doc.sections)
+    if doc.whole is not None:
+        split = doc.parts(doc.whole, drop=True)
+        sections = [*(split or [(meta.title, doc.whole)]), *sections]
+    empty_text = doc.empty_text
     for title, part in sections:
         pdf.ln(4)
         if pdf.will_page_break(25):
@@ -534,3 +511,53 @@ def to_pdf_sections(
             **_NEXT_LINE,
         )
     return bytes(pdf.output())
+
+
+def write_csv(doc: Document, meta: ExportMeta) -> bytes:
+    """CSV holds one table: ``doc.whole``, or the document's only section."""
+    if doc.whole is not None and not doc.sections:
+        return _csv(doc.whole, meta)
+    if doc.whole is None and len(doc.sections) == 1:
+        return _csv(doc.sections[0][1], meta)
+    raise ValueError("a CSV file holds one table; choose xlsx or pdf for this document")
+
+
+Writer = Callable[[Document, ExportMeta], bytes]
+
+
+@dataclass(frozen=True)
+class Format:
+    name: str
+    media_type: str
+    write: Writer
+
+
+FORMATS: dict[str, Format] = {
+    f.name: f
+    for f in (
+        Format("csv", "text/csv", write_csv),
+        Format(
+            "xlsx",
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            write_xlsx,
+        ),
+        Format("pdf", "application/pdf", write_pdf),
+    )
+}
+"""The export registry: every file chi lets data leave in, by format name. Each writer takes
+a :class:`Document` and the run's :class:`ExportMeta`, and zero rows still give a valid file
+(the CSV its header, the XLSX its header row, the PDF a line saying so)."""
+
+
+def export_format(fmt: str, allowed: Iterable[str] | None = None) -> Format:
+    """The registered format ``fmt`` (one of ``allowed``, when given), or a ``ValueError``
+    naming the choices."""
+    names = [n for n in FORMATS if allowed is None or n in allowed]
+    if fmt not in names:
+        raise ValueError(f"unknown export format {fmt!r}; choose {', '.join(names)}")
+    return FORMATS[fmt]
+
+
+def export(doc: Document, meta: ExportMeta, fmt: str) -> bytes:
+    """``doc`` as a file in format ``fmt`` (``csv``, ``xlsx`` or ``pdf``)."""
+    return export_format(fmt).write(doc, meta)

@@ -18,7 +18,8 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from chi.exports.formats import ExportMeta, export_list, to_pdf
+from chi.exports import formats
+from chi.exports.formats import Document, ExportMeta
 
 # (column of chi.reading.lists.victim_briefing, header on the page and in every file), in order.
 VICTIM_COLUMNS: list[tuple[str, str]] = [
@@ -157,13 +158,17 @@ PDF_HEADERS = [
 ACTIONS = "Actions"
 
 
+NOBODY = "Nobody is listed for this month and scope."
+"""What the printable briefing of an empty list says."""
+
+
 def export(rows: pl.DataFrame, meta: ExportMeta, fmt: str, drop: tuple[str, ...] = ()) -> bytes:
     """The file of the rows a page shows (``select``'s result), in ``fmt``: the same table as
     the page (``table``); XLSX with a sheet of everyone and one per neighbourhood; the PDF a
     section per neighbourhood with the person id and an empty Actions column."""
     out = table(rows, drop)
     if fmt == "pdf":
-        printed = out.select([c for c in PDF_HEADERS if c in out.columns])
-        printed = printed.with_columns(pl.lit("").alias(ACTIONS))
-        return to_pdf(printed, meta, "Neighbourhood")
-    return export_list(out, meta, fmt, sheet_by="Neighbourhood")
+        out = out.select([c for c in PDF_HEADERS if c in out.columns])
+        out = out.with_columns(pl.lit("").alias(ACTIONS))
+    doc = Document(whole=out, split_by="Neighbourhood", empty_text=NOBODY)
+    return formats.export(doc, meta, fmt)

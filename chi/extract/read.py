@@ -23,7 +23,6 @@ a missing column raises :class:`ContractError` naming the path, never a tracebac
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -38,6 +37,7 @@ from chi.contract import (
     ContractError,
     ExtractMeta,
     Table,
+    file_sha256,
 )
 from chi.sql import identifier as _quote
 from chi.sql import literal as _literal
@@ -55,11 +55,7 @@ class SourceFile:
     """The file's physical schema (top-level columns in file order)."""
 
     def sha256(self) -> str:
-        h = hashlib.sha256()
-        with self.path.open("rb") as fh:
-            for block in iter(lambda: fh.read(1 << 20), b""):
-                h.update(block)
-        return h.hexdigest()
+        return file_sha256(self.path)
 
 
 @dataclass(frozen=True)
@@ -90,7 +86,7 @@ class Extract:
     def meta_manifest(self) -> dict[str, str | None]:
         """``extract.json`` as a run depends on it: its checksum (None when there is none)."""
         path = self.folder / "extract.json"
-        sha = SourceFile(path, "extract.json", 0).sha256() if path.is_file() else None
+        sha = file_sha256(path) if path.is_file() else None
         return {"file": "extract.json", "sha256": sha}
 
 

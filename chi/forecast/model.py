@@ -25,7 +25,6 @@ safe to load in the version that wrote it, and only if it is the file that was w
 
 from __future__ import annotations
 
-import hashlib
 import json
 import platform
 from dataclasses import dataclass, field
@@ -49,6 +48,7 @@ from sklearn.preprocessing import FunctionTransformer, StandardScaler
 from threadpoolctl import threadpool_limits
 
 from chi import __version__
+from chi.contract import file_sha256
 from chi.forecast.features import FEATURE_LABELS
 
 MODEL_FILE = "model.joblib"
@@ -386,14 +386,6 @@ def library_versions() -> dict[str, str]:
     }
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def save_model(model: FittedModel, folder: Path) -> Path:
     """Write ``model.joblib`` and ``model.json`` into ``folder`` (created)."""
     folder = Path(folder)
@@ -409,7 +401,7 @@ def save_model(model: FittedModel, folder: Path) -> Path:
         "medians": model.medians,
         "versions": library_versions(),
         **model.meta,
-        "sha256": _sha256(path),
+        "sha256": file_sha256(path),
     }
     (folder / META_FILE).write_text(json.dumps(meta, indent=2, default=str) + "\n")
     return folder
@@ -435,7 +427,7 @@ def load_model(folder: Path) -> FittedModel:
     path = folder / MODEL_FILE
     if not path.is_file():
         raise ModelError(f"{folder}: {MODEL_FILE} is missing")
-    if _sha256(path) != meta.get("sha256"):
+    if file_sha256(path) != meta.get("sha256"):
         raise ModelError(f"{path}: checksum does not match {META_FILE}; the file was altered")
     fitted_with = meta.get("versions", {}).get("scikit-learn")
     if fitted_with != sklearn.__version__:

@@ -147,7 +147,7 @@ def forecast_scores(
     if set(model.features) - set(FEATURE_NAMES):
         raise ModelError("the saved model uses features this chi version does not build")
     first = parse_month(month)
-    if month_end(first) > date.fromisoformat(run.manifest["extract"]["as_of"]):
+    if month_end(first) > date.fromisoformat(run.manifest.extract.as_of):
         raise ValueError(f"month {month} is not complete in run {run.run_id}")
     h = history or run_history(run)
     table = feature_table(h, [first])

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
+from chi.offences import normal_ho_class
 from chi.reference import calibration_path, data_dir, load_weight_set, lsoa_path
 
 FloatArray = npt.NDArray[np.float64]
@@ -81,13 +82,6 @@ class Sources:
         return self.categories.index(name)
 
 
-def _canonical_ho_class(raw: str) -> str | None:
-    parts = raw.split("/")
-    if len(parts) == 2 and all(p.isdigit() for p in parts):
-        return f"{int(parts[0]):03d}/{int(parts[1]):02d}"
-    return None
-
-
 @cache
 def load_sources() -> Sources:
     month_rows = _rows(calibration_path("month_category_2024.csv"))
@@ -114,7 +108,7 @@ def load_sources() -> Sources:
     for r in _rows(ws.path):
         weights[r["offence_key"]] = WeightRow(
             key=r["offence_key"],
-            ho_class=_canonical_ho_class(r["ho_class"]),
+            ho_class=normal_ho_class(r["ho_class"]),
             group=r["offence_group"],
             classification=r["classification_code"],
             title=r["title"],

@@ -43,7 +43,7 @@ import polars as pl
 from scipy import sparse
 
 from chi import sql
-from chi.exports.formats import ExportMeta, to_pdf_sections
+from chi.exports.formats import Document, ExportMeta, export
 from chi.months import parse_month
 from chi.reading.lists import Scope, run_connection
 from chi.scoring.runs import Run
@@ -996,7 +996,7 @@ def review_sections(result: ImpactResult) -> tuple[str, list[tuple[str, pl.DataF
 def review_pdf(result: ImpactResult, meta: ExportMeta) -> bytes:
     """The impact pack as a printable PDF (marking, run details, text, tables)."""
     intro, sections = review_sections(result)
-    return to_pdf_sections(sections, meta, intro=intro)
+    return export(Document(sections=tuple(sections), intro=intro), meta, "pdf")
 
 
 def scoped_inputs(run: Run, scope: Scope) -> tuple[pl.DataFrame, pl.DataFrame]:

@@ -18,7 +18,7 @@ from datetime import date, datetime
 import polars as pl
 
 from chi.exports.downloads import DownloadGate
-from chi.exports.formats import ExportMeta, to_pdf_sections, to_xlsx_sheets
+from chi.exports.formats import Document, ExportMeta, export, export_format
 from chi.meetings.decisions import DECISION_TYPES, history, meeting_decisions
 from chi.reading.lists import area_scope
 from chi.scoring.runs import Run
@@ -26,10 +26,8 @@ from chi.state.auth import User
 from chi.state.store import Store
 
 SECTIONS = {"new": "New", "continuing": "Continuing", "exited": "Exited"}
-PACK_FORMATS = {
-    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    "pdf": "application/pdf",
-}
+PACK_FORMATS = {f: export_format(f).media_type for f in ("xlsx", "pdf")}
+"""The formats a meeting pack is made in (a pack is several tables: no CSV), media types."""
 SUBJECT_TITLES = {"victim": "Victim meeting", "offender": "High-harm offender panel"}
 
 # The pack's columns and readable headers (the words of the meeting page).
@@ -239,8 +237,7 @@ def meeting_pack(
     """The meeting pack in ``fmt`` (xlsx or pdf), with its audit entry written as it is made.
 
     ``frame`` is the cohort as shown: the agenda, or with ``everyone`` the whole cohort."""
-    if fmt not in PACK_FORMATS:
-        raise ValueError(f"unknown meeting pack format {fmt!r}")
+    export_format(fmt, PACK_FORMATS)
     if gate is not None:
         gate.check(user, area_scope(area), "meeting_pack_download", run_id=run.run_id, month=month)
     meta = replace(
@@ -268,13 +265,11 @@ def meeting_pack(
             "due, then people who left the list since last month; actions due are reviews due "
             "by the meeting date. Notes are in the XLSX pack only."
         )
-        data = to_pdf_sections(
-            [(t, f.drop("Notes") if "Notes" in f.columns else f) for t, f in sections],
-            meta,
-            intro=intro,
-        )
+        printed = [(t, f.drop("Notes") if "Notes" in f.columns else f) for t, f in sections]
+        doc = Document(sections=tuple(printed), intro=intro)
     else:
-        data = to_xlsx_sheets(sections, meta)
+        doc = Document(sections=tuple(sections))
+    data = export(doc, meta, fmt)
     store.record(
         user.username,
         "meeting_pack_download",

@@ -177,7 +177,7 @@ def run_connection(run: Run) -> Iterator[duckdb.DuckDBPyConnection]:
 
 
 _MACROS = (
-    "read/age_macro",
+    "staging/age_macro",
     "read/offence_title_macro",
     "reference/class_number_macro",
     "reference/subclass_macro",
@@ -187,7 +187,7 @@ _MACROS = (
 
 
 def _window_start(run: Run, month: str) -> str:
-    w = int(run.manifest["policy"]["window_months"])
+    w = int(run.manifest.policy["window_months"])
     return month_label(add_months(parse_month(month), 1 - w))
 
 
@@ -293,7 +293,7 @@ def person_detail(
             "person_victimisations",
             {**params, "start": start, "restricted": _restricted(restricted)},
         )
-        w = int(run.manifest["policy"]["window_months"])
+        w = int(run.manifest.policy["window_months"])
         months = _month_range(month_label(add_months(parse_month(month), 1 - 2 * w)), month)
         monthly = _read(con, "person_monthly", {"pid": person_id, "months": months})
         listings = _read(con, "person_listings", params)

@@ -36,7 +36,7 @@ DIFF_COLUMNS = [
 
 def _window_totals(con: duckdb.DuckDBPyConnection, run: Run, alias: str, months: list[str]) -> None:
     """Victim harm and crimes per (month, person) for everyone in ``run``'s windows."""
-    w = int(run.manifest["policy"]["window_months"])
+    w = int(run.manifest.policy["window_months"])
     windows = [
         {
             "month": m,
@@ -75,8 +75,8 @@ def _why(
 
 def diff_runs(a: Run, b: Run, month: str | None = None) -> pl.DataFrame:
     """Entries and exits between run ``a`` and run ``b`` for the victim and offender lists."""
-    months_a = set(a.manifest["months"])
-    months_b = set(b.manifest["months"])
+    months_a = set(a.manifest.months)
+    months_b = set(b.manifest.months)
     months = sorted(months_a & months_b)
     if month is not None:
         if month not in months:
@@ -95,7 +95,7 @@ def diff_runs(a: Run, b: Run, month: str | None = None) -> pl.DataFrame:
                 entered = r["change"] == "entered"
                 other_side = "a" if entered else "b"
                 run = a if entered else b
-                pol = dict(run.manifest["policy"])
+                pol = dict(run.manifest.policy)
                 if offenders:
                     pol["min_harm"] = pol["offender_min_harm"]
                     pol["min_crimes"] = pol["offender_min_crimes"]

@@ -46,7 +46,6 @@ Defaults, and why:
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, fields, replace
 from decimal import Decimal, InvalidOperation
@@ -56,6 +55,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from chi.offences import resolve
 from chi.reference import DEFAULT_WEIGHTS
+from chi.settings import local_settings
 
 CLASS_RULES = ("lowest", "typical")
 """How a crime with only its Home Office class is weighted: the class's lowest weight (the
@@ -186,19 +186,12 @@ class Policy:
 
 
 def load_policy(config: Path | None = None, **overrides: Any) -> Policy:
-    """Defaults, then ``[policy]`` of ``chi.toml`` (if given or present), then overrides."""
-    policy = Policy()
-    path = config if config is not None else Path("chi.toml")
-    if config is not None and not path.is_file():
-        raise ValueError(f"{path}: configuration file not found")
-    if path.is_file():
-        try:
-            doc = tomllib.loads(path.read_text(encoding="utf-8"))
-        except tomllib.TOMLDecodeError as exc:
-            raise ValueError(f"{path}: not valid TOML ({exc})") from None
-        section = doc.get("policy", {})
-        if not isinstance(section, dict):
-            raise ValueError(f"{path}: [policy] must be a table")
-        policy = Policy.from_mapping(section, policy)
+    """Defaults, then ``[policy]`` of ``chi.toml`` (``config``, else ``./chi.toml`` if there is
+    one; read by :mod:`chi.settings`), then the overrides."""
+    settings = local_settings(config)
+    try:
+        policy = Policy.from_mapping(dict(settings.policy))
+    except ValueError as exc:
+        raise ValueError(f"{settings.source}: [policy] {exc}") from None
     given = {k: v for k, v in overrides.items() if v is not None}
     return Policy.from_mapping(given, policy) if given else policy

@@ -82,7 +82,7 @@ def _load_reference(con: duckdb.DuckDBPyConnection, ws: WeightSet) -> None:
     # The force's geography, checked first (one line naming the file, column and row).
     geo = geography()
     sql.create_table(con, "ref_lsoa", "reference/lsoa", {"path": geo.path.as_posix()})
-    sql.run(con, "staging/ho_class_macro")
+    sql.create_macros(con)
     for macro in LIST_MACROS:
         sql.run(con, f"lists/{macro}")
     sql.create_table(con, "ref_weights", "reference/weights", {"path": ws.path.as_posix()})

@@ -29,7 +29,7 @@ import secrets
 import shutil
 import socket
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -42,11 +42,12 @@ import pyarrow.parquet as pq
 from filelock import FileLock, Timeout
 
 from chi import __version__, sql
-from chi.contract import CONTRACT_VERSION
+from chi.contract import CONTRACT_VERSION, file_sha256
 from chi.months import parse_months
 from chi.progress import Progress, silent
 from chi.reference import geography, offence_rules_manifest
 from chi.scoring.class_rule import impact as class_rule_impact
+from chi.scoring.manifest import ExtractRecord, Manifest, WeightsRecord
 from chi.scoring.policy import Policy
 from chi.scoring.prepare import Prepared, prepare
 from chi.scoring.score import Lists, complete_months, first_month, partial_months, score
@@ -64,17 +65,9 @@ class RunError(Exception):
     """A run folder that is missing, incomplete or not a chi run."""
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def _write(table: pa.Table, path: Path) -> dict[str, Any]:
     pq.write_table(table, path, compression="zstd")
-    return {"rows": table.num_rows, "sha256": _sha256(path)}
+    return {"rows": table.num_rows, "sha256": file_sha256(path)}
 
 
 def _write_all(tables: dict[str, pa.Table], folder: Path) -> dict[str, Any]:
@@ -258,7 +251,7 @@ def _verify_outputs(tmp: Path, outputs: dict[str, Any]) -> None:
     """Re-read every file and compare it with the checksum the manifest will carry."""
     for name, out in outputs.items():
         path = tmp / f"{name}.parquet"
-        if _sha256(path) != out["sha256"]:
+        if file_sha256(path) != out["sha256"]:
             raise RunError(f"{path}: changed while the run was written; nothing was published")
 
 
@@ -281,40 +274,40 @@ def publish(p: Prepared, lists: Lists, runs_dir: Path, now: datetime | None = No
         tables["people"] = _people(p)
         tables["victimisations"] = _victimisations(p)
         outputs = _write_all(tables, tmp)
-        manifest = {
-            "run_id": run_id,
-            "created_at": created.isoformat().replace("+00:00", "Z"),
-            "chi_version": __version__,
-            "contract_version": CONTRACT_VERSION,
-            "digest": digest,
-            "extract": {
-                "path": str(p.extract.folder.resolve()),
-                "force": p.extract.meta.force,
-                "as_of": p.as_of.isoformat(),
-                "as_of_source": p.as_of_source,
-                "files": p.extract.files_manifest(),
-                "metadata": p.extract.meta_manifest(),
-            },
-            "policy": p.policy.as_manifest(),
-            "weights": p.weight_set.as_manifest(),
-            "geography": geography().as_manifest(),
-            "months": lists.months,
-            "first_month": first_month(p),
-            "partial_months": partial_months(p, lists.months),
-            "counts": {
+        manifest = Manifest(
+            run_id=run_id,
+            created_at=created.isoformat().replace("+00:00", "Z"),
+            chi_version=__version__,
+            contract_version=CONTRACT_VERSION,
+            digest=digest,
+            extract=ExtractRecord(
+                path=str(p.extract.folder.resolve()),
+                force=p.extract.meta.force,
+                as_of=p.as_of.isoformat(),
+                as_of_source=p.as_of_source,
+                files=p.extract.files_manifest(),
+                metadata=p.extract.meta_manifest(),
+            ),
+            policy=p.policy.as_manifest(),
+            weights=WeightsRecord.from_dict(p.weight_set.as_manifest()),
+            geography=geography().as_manifest(),
+            months=lists.months,
+            first_month=first_month(p),
+            partial_months=partial_months(p, lists.months),
+            counts={
                 name: {"read": c.read, "accepted": c.accepted, "rejected": c.rejected}
                 for name, c in p.counts.items()
             },
-            "weight_basis": p.basis_counts(),
-            "weight_rules": [{"basis": b, "rule": r, "crimes": n} for b, r, n in p.rule_counts()],
-            "class_rule": class_rule_impact(p),
-            "unmatched_codes": [
+            weight_basis=p.basis_counts(),
+            weight_rules=[{"basis": b, "rule": r, "crimes": n} for b, r, n in p.rule_counts()],
+            class_rule=class_rule_impact(p),
+            unmatched_codes=[
                 {"offence_code": a, "ho_class": b, "crimes": n} for a, b, n in p.unmatched_codes()
             ],
-            "outputs": outputs,
-        }
+            outputs=outputs,
+        )
         manifest_path = tmp / "manifest.json"
-        manifest_path.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+        manifest_path.write_text(manifest.to_json(), encoding="utf-8")
         for name in outputs:
             _fsync_file(tmp / f"{name}.parquet")
         _fsync_file(manifest_path)
@@ -361,11 +354,11 @@ def switch_pointer(runs_dir: Path, name: str, run_id: str) -> None:
 @dataclass(frozen=True)
 class Run:
     path: Path
-    manifest: dict[str, Any]
+    manifest: Manifest
 
     @property
     def run_id(self) -> str:
-        return str(self.manifest["run_id"])
+        return self.manifest.run_id
 
     def table(self, name: str) -> pa.Table:
         return pq.read_table(self.path / f"{name}.parquet")
@@ -389,39 +382,16 @@ def open_run(path: Path) -> Run:
     if not manifest_path.is_file():
         raise RunError(f"{path}: not a chi run (no manifest.json); run `chi score` first")
     try:
-        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-    except (ValueError, RecursionError):
-        raise RunError(f"{manifest_path}: manifest is not valid JSON") from None
+        text = manifest_path.read_text(encoding="utf-8")
     except OSError as exc:
         raise RunError(f"{manifest_path}: cannot be read ({exc.strerror})") from None
-    if not _looks_like_manifest(manifest):
-        raise RunError(
-            f"{manifest_path}: not a chi run manifest (fields missing or of the wrong kind)"
-        )
+    except UnicodeDecodeError:
+        raise RunError(f"{manifest_path}: manifest is not valid JSON") from None
+    try:
+        manifest = Manifest.from_json(text)
+    except ValueError as exc:
+        raise RunError(f"{manifest_path}: {exc}") from None
     return Run(path=path.resolve(), manifest=manifest)
-
-
-_MANIFEST_SHAPE: dict[str, type] = {
-    "run_id": str,
-    "created_at": str,
-    "extract": dict,
-    "policy": dict,
-    "weights": dict,
-    "months": list,
-    "counts": dict,
-    "outputs": dict,
-    "weight_basis": dict,
-}
-
-
-def _looks_like_manifest(manifest: object) -> bool:
-    """The fields every reader of a run relies on, of the right kind, and at least a month."""
-    if not isinstance(manifest, dict):
-        return False
-    if not all(isinstance(manifest.get(k), t) for k, t in _MANIFEST_SHAPE.items()):
-        return False
-    months = manifest["months"]
-    return bool(months) and all(isinstance(m, str) for m in months)
 
 
 def list_runs(runs_dir: Path) -> list[Run]:
@@ -437,7 +407,7 @@ def list_runs(runs_dir: Path) -> list[Run]:
             out.append(open_run(child))
         except RunError:
             continue
-    return sorted(out, key=lambda r: (r.manifest.get("created_at", ""), r.run_id))
+    return sorted(out, key=lambda r: (r.manifest.created_at, r.run_id))
 
 
 def latest_run_id(runs_dir: Path) -> str | None:
@@ -474,6 +444,24 @@ def score_and_publish(
     return path
 
 
+def file_changes(
+    recorded: Iterable[Mapping[str, Any]], current: Iterable[Mapping[str, Any]]
+) -> list[str]:
+    """How an extract's files differ from those a run recorded (``files`` entries of the
+    manifest against ``Extract.files_manifest()``): each missing, new or changed file, in
+    order; empty when the extract is unchanged since the run."""
+    then = {(f["table"], f["file"]): f["sha256"] for f in recorded}
+    now = {(f["table"], f["file"]): f["sha256"] for f in current}
+    changes = [f"{file} ({table}) is missing" for table, file in sorted(then.keys() - now.keys())]
+    changes += [f"{file} ({table}) is new" for table, file in sorted(now.keys() - then.keys())]
+    changes += [
+        f"{file} ({table}) changed"
+        for table, file in sorted(then.keys() & now.keys())
+        if then[table, file] != now[table, file]
+    ]
+    return changes
+
+
 def rerun_inputs(run: Run, extract: Path | None = None) -> tuple[Path, Policy, str, date]:
     """What a rerun of ``run`` scores: the extract (its recorded path, or ``extract`` for one
     that moved), policy, months and as-of date. Refuses, naming every difference, when the
@@ -482,32 +470,24 @@ def rerun_inputs(run: Run, extract: Path | None = None) -> tuple[Path, Policy, s
     from chi.reference import load_weight_set
 
     m = run.manifest
+    recorded = m.extract
+    folder = Path(extract) if extract is not None else Path(recorded.path)
     try:
-        recorded = m["extract"]
-        folder = Path(extract) if extract is not None else Path(recorded["path"])
-        then = {(f["table"], f["file"]): f["sha256"] for f in recorded["files"]}
-        as_of = date.fromisoformat(recorded["as_of"])
-        policy = Policy.from_manifest(m["policy"])
-        months = f"{m['months'][0]}:{m['months'][-1]}"
-        weights_then = m["weights"]["sha256"]
-    except (KeyError, TypeError, ValueError, IndexError):
+        files = [{k: f[k] for k in ("table", "file", "sha256")} for f in recorded.files]
+        as_of = recorded.as_of_date
+        policy = Policy.from_manifest(m.policy)
+    except (KeyError, TypeError, ValueError):
         raise RunError(f"{run.path}: the manifest is incomplete; the run cannot be rerun") from None
+    months = f"{m.months[0]}:{m.months[-1]}"
+    weights_then = m.weights.sha256
     if extract is None and not folder.is_dir():
         raise RunError(
             f"{folder}: the extract of run {run.run_id} is not there any more; "
             "give its new folder with --extract PATH"
         )
     current = locate(folder)
-    now = {(f["table"], f["file"]): f["sha256"] for f in current.files_manifest()}
-    changes = []
-    for table, file in sorted(then.keys() - now.keys()):
-        changes.append(f"{file} ({table}) is missing")
-    for table, file in sorted(now.keys() - then.keys()):
-        changes.append(f"{file} ({table}) is new")
-    for key in sorted(then.keys() & now.keys()):
-        if then[key] != now[key]:
-            changes.append(f"{key[1]} ({key[0]}) changed")
-    meta_then = recorded.get("metadata")
+    changes = file_changes(files, current.files_manifest())
+    meta_then = recorded.metadata
     meta_now = current.meta_manifest()
     if meta_then is not None and meta_then.get("sha256") != meta_now["sha256"]:
         if meta_now["sha256"] is None:
@@ -524,7 +504,7 @@ def rerun_inputs(run: Run, extract: Path | None = None) -> tuple[Path, Policy, s
         ws = None
     if ws is None or ws.sha256 != weights_then:
         changes.append(f"the weight set {policy.weights} is not the one the run used")
-    geography_then = m.get("geography")
+    geography_then = m.geography
     if isinstance(geography_then, dict) and geography_then.get("sha256") != geography().sha256:
         changes.append(
             f"the geography file ({geography_then.get('file')}) is not the one the run used"
@@ -607,9 +587,7 @@ def open_current(runs_dir: Path) -> Run:
 
 def victims_listed_last_month(run: Run) -> int:
     """People on the victim list of the run's last month (not the sum over its months)."""
-    months = run.manifest.get("months") or []
-    if not months:
-        return 0
+    months = run.manifest.months
     table = pq.read_table(
         run.file("victim_list"), columns=["month"], filters=[("month", "=", months[-1])]
     )
@@ -632,7 +610,7 @@ def full_window_months(p: Prepared, months: list[str]) -> list[str]:
 
 def extract_first_month(run: Run) -> str | None:
     """The first month of the run's extract (the manifest's, else its first victimisation's)."""
-    first = run.manifest.get("first_month")
+    first = run.manifest.first_month
     if first:
         return str(first)
     months = pq.read_table(run.file("victimisations"), columns=["month"])["month"]

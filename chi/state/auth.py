@@ -22,7 +22,6 @@ a mistyped ward code fails at sign-in rather than silently showing an empty list
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
@@ -31,7 +30,7 @@ from typing import Any
 
 from chi.reading.lists import Scope, neighbourhoods
 from chi.reference import geography
-from chi.settings import AppConfig, OidcSettings
+from chi.settings import AppConfig, OidcSettings, read_toml
 from chi.state.store import Store
 
 
@@ -238,11 +237,9 @@ def user_from_allow_list(claims: Mapping[str, Any], oidc: OidcSettings) -> User:
 
 def load_allow_list(path: Path) -> dict[str, dict[str, Any]]:
     try:
-        doc = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise AuthError(f"{path}: allow-list file not found") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise AuthError(f"{path}: allow-list is not valid TOML ({exc})") from None
+        doc = read_toml(Path(path), "allow-list")
+    except ValueError as exc:
+        raise AuthError(str(exc)) from None
     users = doc.get("users", {})
     if not isinstance(users, dict):
         raise AuthError(f"{path}: [users] must be a table")

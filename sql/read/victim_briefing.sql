@@ -21,7 +21,7 @@ latest as (
 )
 select v.rank, v.neighbourhood_rank, v.neighbourhood_code,
        coalesce(nb.neighbourhood_name, 'unknown') as neighbourhood_name,
-       v.person_id, p.name, age_on(p.birth_date, $month_end::date) as age,
+       v.person_id, p.name, age_years(p.birth_date, $month_end::date) as age,
        v.harm_days, v.crimes, v.da_crimes, v.last_recorded_date,
        l.latest_offence, v.reasons, v.status,
        z.specialist_team, z.action_rank, coalesce(z.within_size, true) as within_size

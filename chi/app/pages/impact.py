@@ -87,7 +87,7 @@ def _review(
         victimisations,
         group,
         neighbourhoods().select("neighbourhood_code", "area"),
-        run.manifest["months"][-1],
+        run.manifest.months[-1],
         before_months=before,
         after_months=after,
         reps=REPS,
@@ -165,7 +165,7 @@ def _download(ctx: PageContext, run: Run, scope: Scope, result: ImpactResult, sp
             ExportMeta.from_manifest(
                 run.manifest,
                 title=f"Impact review: {_cohort_label(spec)}",
-                month=str(run.manifest["months"][-1]),
+                month=str(run.manifest.months[-1]),
                 scope=scope.label,
                 exported_by=ctx.user.username,
             ),

@@ -108,7 +108,7 @@ def _lists(
         return data.victims(run, month, scope, restricted), data.exits(run, month, scope)
     listed = data.offenders(run, month, scope)
     previous = month_label(add_months(parse_month(month), -1))
-    if previous not in run.manifest["months"]:
+    if previous not in run.manifest.months:
         before = listed.clear()
     else:
         before = data.offenders(run, previous, scope)
@@ -156,7 +156,7 @@ def _page(
         f"(**{due}** {'review' if due == 1 else 'reviews'} due) · **{counts['exited']}** "
         f"exited since {previous} · **{decided}** of {frame.height} decided for this meeting"
     )
-    limit = int(run.manifest["policy"].get("agenda_new", 0) or 0)
+    limit = int(run.manifest.policy.get("agenda_new", 0) or 0)
     on_agenda = agenda(frame, limit)
     everyone = (
         st.segmented_control(

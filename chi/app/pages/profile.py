@@ -74,7 +74,7 @@ def _scope(ctx: PageContext) -> Scope:
 
 def _period(run: Run) -> tuple[str, str]:
     """(period ``YYYY-MM:YYYY-MM``, board month) from the sidebar."""
-    months = list(reversed(run.manifest.get("months") or []))
+    months = list(reversed(run.manifest.months))
     length = int(
         st.sidebar.selectbox(
             "Months", PERIOD_LENGTHS, key="profile_months", format_func=lambda n: f"{n} months"

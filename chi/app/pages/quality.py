@@ -17,7 +17,7 @@ import streamlit as st
 
 from chi.app.context import PageContext
 from chi.app.ui import current_run, guarded, require, run_caption
-from chi.exports.formats import ExportMeta, to_csv
+from chi.exports.formats import Document, ExportMeta, export
 from chi.scoring.runs import Run
 
 _RULE_WORDS = {
@@ -44,7 +44,7 @@ def render(ctx: PageContext) -> None:
                     "rejected": c["rejected"],
                     "reconciles": c["read"] == c["accepted"] + c["rejected"],
                 }
-                for t, c in m["counts"].items()
+                for t, c in m.counts.items()
             ]
         )
         rejected = int(counts["rejected"].sum()) if not counts.is_empty() else 0
@@ -61,7 +61,7 @@ def render(ctx: PageContext) -> None:
         )
 
         st.subheader("How each crime was weighted")
-        basis = m.get("weight_basis", {})
+        basis = m.weight_basis
         total = sum(basis.values()) or 1
         st.dataframe(
             pl.DataFrame(
@@ -84,7 +84,7 @@ def render(ctx: PageContext) -> None:
             hide_index=True,
             column_config={"meaning": st.column_config.TextColumn("Meaning", width="large")},
         )
-        rules = m.get("weight_rules", [])
+        rules = m.weight_rules
         if rules:
             st.caption(
                 "How each offence code was read: as the weight set writes it (exact), "
@@ -112,11 +112,11 @@ def render(ctx: PageContext) -> None:
                 ),
                 hide_index=True,
             )
-        unmatched = m.get("unmatched_codes", [])
+        unmatched = m.unmatched_codes
         if unmatched:
             st.caption("Offence codes no weight could be found for (excluded from harm):")
             st.dataframe(pl.DataFrame(unmatched), hide_index=True)
-        _class_rule(m.get("class_rule"))
+        _class_rule(m.class_rule)
 
         st.subheader("Rejected rows")
         rejects = pl.from_arrow(run.table("rejects"))
@@ -181,7 +181,7 @@ def _rejects_csv(ctx: PageContext, run: Run, rows: pl.DataFrame, which: str) -> 
             ),
             marking=ctx.config.marking,
         )
-        data = to_csv(rows, meta)
+        data = export(Document(whole=rows), meta, "csv")
         ctx.record("download", run_id=run.run_id, rows=rows.height, detail=f"rejects csv; {which}")
         return data
 

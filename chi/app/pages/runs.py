@@ -65,20 +65,20 @@ def _runs_table(runs: list[Run], current_id: str | None) -> None:
     )
     rows = []
     for r in reversed(runs):
-        m, pol = r.manifest, r.manifest["policy"]
+        m, pol = r.manifest, r.manifest.policy
         rows.append(
             {
                 "run": r.run_id,
                 "current": r.run_id == current_id,
                 "state": "current" if r.run_id == current_id else "draft",
-                "created": m["created_at"],
-                "weights": m["weights"]["name"],
+                "created": m.created_at,
+                "weights": m.weights.name,
                 "window": pol["window_months"],
                 "min harm": pol["min_harm"],
                 "min crimes": pol["min_crimes"],
-                "months": f"{m['months'][0]} to {m['months'][-1]}" if m["months"] else "",
+                "months": f"{m.months[0]} to {m.months[-1]}" if m.months else "",
                 "victims listed (last month)": victims_listed_last_month(r),
-                "rejected rows": sum(c["rejected"] for c in m["counts"].values()),
+                "rejected rows": sum(c["rejected"] for c in m.counts.values()),
             }
         )
     st.dataframe(
@@ -89,7 +89,7 @@ def _runs_table(runs: list[Run], current_id: str | None) -> None:
     )
     chosen = st.selectbox("Manifest of run", [r.run_id for r in reversed(runs)], key="manifest_run")
     with st.expander(f"Manifest of {chosen}"):
-        st.json(next(r.manifest for r in runs if r.run_id == chosen))
+        st.json(next(r.manifest.to_dict() for r in runs if r.run_id == chosen))
 
 
 def _make_current(ctx: PageContext, runs: list[Run], current_id: str | None) -> None:
@@ -103,10 +103,10 @@ def _make_current(ctx: PageContext, runs: list[Run], current_id: str | None) -> 
     latest = latest_run_id(ctx.config.runs_dir)
 
     def label(run_id: str) -> str:
-        pol = by_id[run_id].manifest["policy"]
+        pol = by_id[run_id].manifest.policy
         kind = "newest draft" if run_id == latest else "draft or earlier run"
         return (
-            f"{run_id} ({kind}): {by_id[run_id].manifest['weights']['name']}, harm ≥ "
+            f"{run_id} ({kind}): {by_id[run_id].manifest.weights.name}, harm ≥ "
             f"{pol['min_harm']}, crimes ≥ {pol['min_crimes']}, window {pol['window_months']}"
         )
 
@@ -119,7 +119,7 @@ def _make_current(ctx: PageContext, runs: list[Run], current_id: str | None) -> 
     if current is None:
         st.info("No run is current yet.")
     else:
-        shared = sorted(set(current.manifest["months"]) & set(run.manifest["months"]))
+        shared = sorted(set(current.manifest.months) & set(run.manifest.months))
         if not shared:
             st.warning(
                 f"Run {chosen} shares no month with the current run {current.run_id}: there "
@@ -155,7 +155,7 @@ def _extract(ctx: PageContext, current: Run | None) -> Path | None:
     if ctx.config.extract_dir is not None:
         return ctx.config.extract_dir
     if current is not None:
-        return Path(current.manifest["extract"]["path"])
+        return Path(current.manifest.extract.path)
     return None
 
 
@@ -170,8 +170,8 @@ def _new_run(ctx: PageContext, current: Run | None) -> None:
     if extract is None:
         st.info("No extract is configured (app.extract_dir) and there is no run to take one from.")
         return
-    base = Policy.from_manifest(current.manifest["policy"]) if current else Policy()
-    months = current.manifest["months"] if current else []
+    base = Policy.from_manifest(current.manifest.policy) if current else Policy()
+    months = current.manifest.months if current else []
     sets = weight_sets()
     st.caption(
         f"Extract: {extract}. The new run is a draft, seen by analysts only, until you make it "
@@ -259,10 +259,10 @@ def _diff(ctx: PageContext, runs: list[Run], latest: str | None) -> None:
     by_id = {r.run_id: r for r in runs}
 
     def label(run_id: str) -> str:
-        pol = by_id[run_id].manifest["policy"]
+        pol = by_id[run_id].manifest.policy
         mark = " (current)" if run_id == latest else ""
         return (
-            f"{run_id}{mark}: {by_id[run_id].manifest['weights']['name']}, harm ≥ "
+            f"{run_id}{mark}: {by_id[run_id].manifest.weights.name}, harm ≥ "
             f"{pol['min_harm']}, crimes ≥ {pol['min_crimes']}, window {pol['window_months']}"
         )
 
@@ -270,7 +270,7 @@ def _diff(ctx: PageContext, runs: list[Run], latest: str | None) -> None:
     a_id = a_col.selectbox("Run A (reference)", ids, index=1, format_func=label, key="diff_a")
     b_id = b_col.selectbox("Run B", ids, index=0, format_func=label, key="diff_b")
     shared = sorted(
-        set(by_id[a_id].manifest["months"]) & set(by_id[b_id].manifest["months"]), reverse=True
+        set(by_id[a_id].manifest.months) & set(by_id[b_id].manifest.months), reverse=True
     )
     if a_id == b_id or not shared:
         st.info("Choose two different runs that share at least one month.")

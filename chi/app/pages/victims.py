@@ -100,7 +100,7 @@ def _with_forecast(
 
 
 def _policy(run: Run) -> tuple[int | None, str]:
-    pol = run.manifest["policy"]
+    pol = run.manifest.policy
     size = pol.get("list_size")
     return (None if size is None else int(size)), str(pol.get("specialist_rule", "none"))
 
