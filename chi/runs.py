@@ -49,6 +49,8 @@ from chi.policy import Policy
 from chi.progress import Progress, silent
 from chi.reference import offence_rules_manifest
 from chi.score import Lists, complete_months, first_month, parse_months, partial_months, score
+from chi.staged import manifest_entry as staged_manifest
+from chi.staged import staged_tables
 
 LIST_FILES = ("victim_list", "victim_exits", "offender_list", "dyads", "victim_sizing")
 POINTERS = ("latest", "current")
@@ -323,6 +325,7 @@ def publish(p: Prepared, lists: Lists, runs_dir: Path, now: datetime | None = No
         tables["rejects"] = _rejects(p)
         tables["people"] = _people(p)
         tables["victimisations"] = _victimisations(p)
+        tables.update(staged_tables(p))
         outputs = _write_all(tables, tmp)
         manifest = {
             "run_id": run_id,
@@ -354,6 +357,7 @@ def publish(p: Prepared, lists: Lists, runs_dir: Path, now: datetime | None = No
                 {"offence_code": a, "ho_class": b, "crimes": n} for a, b, n in p.unmatched_codes()
             ],
             "outputs": outputs,
+            "staged": staged_manifest(p, list(outputs)),
         }
         manifest_path = tmp / "manifest.json"
         manifest_path.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
