@@ -22,7 +22,7 @@ HEAVY = ("scipy", "altair", "sklearn")
 RUN_CHI = """
 import atexit, json, sys
 def report():
-    loaded = sorted({m.split(".")[0] for m in sys.modules})
+    loaded = sorted({m.split(".")[0] for m in sys.modules} | ({"scipy.stats"} & set(sys.modules)))
     sys.stderr.write("\\nMODULES " + json.dumps(loaded) + "\\n")
 atexit.register(report)
 from chi.cli import app
@@ -68,6 +68,16 @@ def test_chi_score_imports_no_heavy_library(tmp_path: Path) -> None:
     assert (Path(done.stdout.strip().splitlines()[-1]) / "manifest.json").is_file()
     assert {"duckdb", "polars", "pyarrow"} <= modules  # it did score
     assert modules.isdisjoint(HEAVY), sorted(modules & set(HEAVY))
+    # the profile needs neither scikit-learn nor scipy.stats
+    run = done.stdout.strip().splitlines()[-1]
+    done, modules = _modules(
+        "profile", run, "--period", "2024-03:2024-06", "--json", str(tmp_path / "p.json"),
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert json.loads((tmp_path / "p.json").read_text(encoding="utf-8"))["meta"]["crimes"] == 2
+    assert "scipy" in modules  # scipy.special, for the tests of the board and escalation
+    assert modules.isdisjoint({"sklearn", "scipy.stats"}), modules & {"sklearn", "scipy.stats"}
 
 
 @pytest.mark.parametrize("preset", [None, "ACTIVE"])
