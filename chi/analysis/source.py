@@ -1,10 +1,14 @@
-"""The facts the analyses need, read once from a run's extract through the scoring pipeline.
+"""The facts the analyses need, read once from a run's staged tables.
 
-A run keeps its lists and victimisations, but a problem profile also needs outcomes,
-suspects, the DA links and people's age and sex, so the analyses re-open the run's extract
-with the run's own policy and weight set (``chi.pipeline.prepare``, the one way into the
-scoring model) and refuse if the extract's files no longer match the run's checksums: a
-figure always belongs to a run.
+A problem profile needs more than the lists: outcomes, suspects, the DA links and people's
+age and sex. A run keeps the accepted, weighted rows it was scored from (its staged
+tables, ``chi.staged``, checked against the manifest's checksums), and :func:`load_run`
+reads them, so a figure always belongs to a run and the extract is not read, validated or
+weighted again. A run published before the staged tables is read from its extract with
+the run's own policy, weight set and as-of date (``chi.pipeline.prepare``, the one way into
+the scoring model), refused if the extract's files no longer match the run's checksums;
+:func:`load_extract` does the same for an extract in tests. Both give the same frames
+(``tests/test_staged.py``).
 
 What leaves this module is five polars frames of the whole extract, never filtered, because
 follow-up and history reach beyond any period or area:
