@@ -1,8 +1,10 @@
-"""A force's history as the backtest needs it, read once from a prepared extract.
+"""A force's history as the backtest needs it, read once from a run's staged tables.
 
 The backtest works from the accepted, weighted rows of ``chi.pipeline.prepare`` (the same
 victimisations the lists are scored from, so a backtest and a run never disagree on what a
-victimisation is) and keeps only what forecasting uses, as polars frames:
+victimisation is): for a run, the staged tables it keeps (``chi.staged``, the same rows,
+so the extract is not read again); for a run from before them, or an extract, ``prepare``
+itself. It keeps only what forecasting uses, as polars frames:
 
 - ``victimisations``: counted victimisations of individuals, with the weight in exact
   hundredths of a day (``weight_c``, 0 when no weight was found: excluded from harm,
