@@ -183,3 +183,19 @@ def test_staged_files_are_reproducible(run: Run, extract: Path, tmp_path: Path) 
     again = open_run(score_and_publish(extract, tmp_path / "runs", Policy()))
     for name in run.manifest["staged"]["tables"]:
         assert again.manifest["outputs"][name] == run.manifest["outputs"][name], name
+
+
+def test_the_staged_tables_keep_the_runs_own_policy(extract: Path, tmp_path: Path) -> None:
+    """Another policy (historic crimes not counted, the typical class-level weight, a
+    six-month window): the staged path gives what the extract gives under that policy, and
+    not what it gives under the default one."""
+    policy = Policy(historic_months=12, historic_counted=False, class_rule="typical",
+                    window_months=6)  # fmt: skip
+    other = open_run(score_and_publish(extract, tmp_path / "runs", policy))
+    staged = load_run(other)
+    assert staged.policy == policy
+    _assert_sources_equal(staged, _from_extract(other, extract))
+    default = load_extract(extract, Policy(), as_of=staged.as_of)
+    assert not default.crimes.equals(staged.crimes)  # the policy changed what is counted
+    old = load_history(extract, policy)
+    _assert_histories_equal(run_history(other), old)
