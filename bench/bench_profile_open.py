@@ -1,5 +1,6 @@
-"""How long the DA profile takes to open: reading the run's extract (what ``CHI_PREWARM=1``
-does in the background when the server starts) and building the profile for one period.
+"""How long the DA profile takes to open: reading the run for the analyses (its staged
+tables; the extract for a run from before them: what ``CHI_PREWARM=1`` does in the
+background when the server starts) and building the profile for one period.
 
     python bench/bench_profile_open.py demo          # a folder `chi demo --no-serve` prepared
 
@@ -31,7 +32,7 @@ def main() -> None:
     started = time.perf_counter()
     build_profile(source, Request.for_period(f"{first}:{last}", area_scope("North")))
     built = time.perf_counter() - started
-    print(f"read the extract (prewarmed at server start): {read:.1f} s")
+    print(f"read the run for the analyses (prewarmed at server start): {read:.1f} s")
     print(f"build the North profile {first} to {last} (the page's first open): {built:.1f} s")
 
 

@@ -183,7 +183,16 @@ def test_the_server_anchors_at_start_periodically_and_at_shutdown(
     log = tmp_path / "server.log"
     port = _free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "chi.app.serve:app", "--host", "127.0.0.1", "--port", str(port)],
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "chi.app.serve:app",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
         cwd=ROOT,
         env={**os.environ, "CHI_CONFIG": str(env.config)},
         stdout=log.open("wb"),

@@ -36,6 +36,7 @@ ORDER = [
     "class_rule",
     "unmatched_codes",
     "outputs",
+    "staged",
 ]
 
 

@@ -6,6 +6,7 @@ line, a publish in several processes at once, a machine in another time zone.
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 import hashlib
 import json
@@ -30,6 +31,7 @@ from chi.scoring.prepare import prepare
 from chi.scoring.runs import (
     INCOMING,
     OWNER_FILE,
+    Run,
     RunError,
     latest_run_id,
     list_runs,
@@ -1013,18 +1015,26 @@ def test_rerun_of_a_run_made_before_the_manifest_covered_extract_json(
     assert "extract.json as_of is 2024-04-30, the run used 2024-05-31" in line
 
 
+def _without_staged(run: Run) -> Run:
+    """The run as published before runs kept their staged tables (chi.scoring.staged)."""
+    return Run(run.path, dataclasses.replace(run.manifest, staged=None))
+
+
 def test_backtest_history_uses_the_run_as_of_and_refuses_a_changed_extract_json(
     small_extract: Path, tmp_path: Path
 ) -> None:
     """The sibling of rerun: the history behind a run (backtest, model) is read with the
-    run's as-of date, and refused when extract.json changed since."""
+    run's as-of date; from its staged tables, so a later extract.json changes nothing; from
+    the extract for a run without them, refused when extract.json changed since."""
     from chi.forecast.history import run_history
 
     run = open_run(score_and_publish(small_extract, tmp_path / "runs", Policy()))
     assert run_history(run).as_of == date(2024, 5, 31)
+    assert run_history(_without_staged(run)).as_of == date(2024, 5, 31)
     ExtractMeta(force="Test", as_of=date(2024, 4, 30)).dump(small_extract)
+    assert run_history(run).as_of == date(2024, 5, 31)
     with pytest.raises(RunError, match=r"extract\.json changed"):
-        run_history(run)
+        run_history(_without_staged(run))
 
 
 def test_the_analyses_of_a_run_use_its_as_of_and_refuse_a_changed_extract_json(
@@ -1034,7 +1044,8 @@ def test_the_analyses_of_a_run_use_its_as_of_and_refuse_a_changed_extract_json(
 
     run = open_run(score_and_publish(small_extract, tmp_path / "runs", Policy()))
     (small_extract / "extract.json").unlink()
+    assert load_run(run).as_of == date(2024, 5, 31)  # the run's staged tables
     with pytest.raises(RunError, match=r"extract\.json was removed"):
-        load_run(run)
+        load_run(_without_staged(run))
     ExtractMeta(force="Test", as_of=date(2024, 5, 31)).dump(small_extract)
-    assert load_run(run).as_of == date(2024, 5, 31)
+    assert load_run(_without_staged(run)).as_of == date(2024, 5, 31)

@@ -27,11 +27,12 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from datetime import date
+from fractions import Fraction
 from typing import Any
 
 import numpy as np
 import polars as pl
-from scipy import stats
+from scipy import special
 
 MIN_DYADS = 10
 MAX_INCIDENT = 10
@@ -72,12 +73,26 @@ class Escalation:
         return asdict(self)
 
 
+def sign_test_p(k: int, n: int) -> float:
+    """Exact two-sided p-value of ``k`` successes in ``n`` fair trials: twice the smaller
+    tail, in integer arithmetic (scipy.stats.binomtest's value to about 1e-14, relative,
+    without importing scipy.stats)."""
+    if 2 * k == n:
+        return 1.0
+    low = min(k, n - k)
+    term, tail = 1, 0
+    for i in range(low + 1):
+        tail += term
+        term = term * (n - i) // (i + 1)
+    return min(1.0, float(Fraction(2 * tail, 2**n)))
+
+
 def sign_test(rises: int, falls: int, ties: int) -> SignTest:
     """Exact two-sided binomial test of rises against falls (ties set aside), at 5%."""
     n = rises + falls
     if n == 0:
         return SignTest(rises, falls, ties, None, "no clear change")
-    p = float(stats.binomtest(rises, n, 0.5, alternative="two-sided").pvalue)
+    p = sign_test_p(rises, n)
     verdict = "no clear change" if p >= 0.05 else "rises" if rises > falls else "falls"
     return SignTest(rises, falls, ties, p, verdict)
 
@@ -88,7 +103,7 @@ def _t_interval(values: np.ndarray) -> tuple[float | None, float | None]:
         return None, None
     mean = float(values.mean())
     sem = float(values.std(ddof=1)) / np.sqrt(n)
-    half = float(stats.t.ppf(0.975, n - 1)) * sem
+    half = float(special.stdtrit(n - 1, 0.975)) * sem  # scipy.stats.t.ppf(0.975, n - 1)
     return mean - half, mean + half
 
 

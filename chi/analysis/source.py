@@ -1,10 +1,14 @@
-"""The facts the analyses need, read once from a run's extract through the scoring pipeline.
+"""The facts the analyses need, read once from a run's staged tables.
 
-A run keeps its lists and victimisations, but a problem profile also needs outcomes,
-suspects, the DA links and people's age and sex, so the analyses re-open the run's extract
-with the run's own policy and weight set (``chi.scoring.prepare.prepare``, the one way into the
-scoring model) and refuse if the extract's files no longer match the run's checksums: a
-figure always belongs to a run.
+A problem profile needs more than the lists: outcomes, suspects, the DA links and people's
+age and sex. A run keeps the accepted, weighted rows it was scored from (its staged
+tables, ``chi.scoring.staged``, checked against the manifest's checksums), and :func:`load_run`
+reads them, so a figure always belongs to a run and the extract is not read, validated or
+weighted again. A run published before the staged tables is read from its extract with
+the run's own policy, weight set and as-of date (``chi.scoring.prepare.prepare``, the one way into
+the scoring model), refused if the extract's files no longer match the run's checksums;
+:func:`load_extract` does the same for an extract in tests. Both give the same frames
+(``tests/test_staged.py``).
 
 What leaves this module is five polars frames of the whole extract, never filtered, because
 follow-up and history reach beyond any period or area:
@@ -33,12 +37,14 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import polars as pl
 
 from chi.progress import Progress, silent
 from chi.scoring.policy import Policy
-from chi.scoring.prepare import Prepared, prepare
+from chi.scoring.prepare import prepare
 from chi.scoring.runs import Run, RunError, file_changes
+from chi.scoring.staged import has_staged, open_staged, truth_path
 
 AGE_BANDS = ("under 18", "18-24", "25-34", "35-44", "45-54", "55-64", "65 and over", "unknown")
 
@@ -102,13 +108,14 @@ class Source:
         return date(first.year, first.month, 1)
 
 
-def _frame(p: Prepared, query: str) -> pl.DataFrame:
-    frame: pl.DataFrame = p.con.cursor().sql(query).pl()
+def _frame(con: duckdb.DuckDBPyConnection, query: str) -> pl.DataFrame:
+    frame: pl.DataFrame = con.cursor().sql(query).pl()
     return frame
 
 
-def _read(p: Prepared) -> dict[str, pl.DataFrame]:
-    p.con.cursor().sql(
+def _read(con: duckdb.DuckDBPyConnection) -> dict[str, pl.DataFrame]:
+    """The analyses' frames from the tables ``prepare`` makes (or a run's staged copy)."""
+    con.cursor().sql(
         f"""
         create or replace table analysis_crimes as
         with {_CODES}
@@ -127,9 +134,9 @@ def _read(p: Prepared) -> dict[str, pl.DataFrame]:
         order by c.recorded_date, c.crime_id
         """
     )
-    crimes = _frame(p, "select * from analysis_crimes")
+    crimes = _frame(con, "select * from analysis_crimes")
     victimisations = _frame(
-        p,
+        con,
         f"""
         select c.crime_id, v.person_id, p.person_type, c.recorded_date, c.weight, c.counted,
                c.domestic_abuse, c.da_relationship, v.dash_risk, c.ho_code, c.ho_subclass,
@@ -144,7 +151,7 @@ def _read(p: Prepared) -> dict[str, pl.DataFrame]:
         """,
     )
     suspects = _frame(
-        p,
+        con,
         """
         select s.crime_id, s.person_id, s.role, c.recorded_date
         from suspects as s
@@ -155,7 +162,7 @@ def _read(p: Prepared) -> dict[str, pl.DataFrame]:
         """,
     )
     da_links = _frame(
-        p,
+        con,
         f"""
         select s.person_id as offender_id, v.person_id as victim_id, c.crime_id,
                c.recorded_date, c.weight, c.counted, c.da_relationship, v.dash_risk,
@@ -181,7 +188,7 @@ def _read(p: Prepared) -> dict[str, pl.DataFrame]:
 
 
 def _truth(folder: Path) -> pl.DataFrame | None:
-    path = folder / "truth" / "duplicates.parquet"
+    path = truth_path(folder)
     return pl.read_parquet(path) if path.is_file() else None
 
 
@@ -208,7 +215,7 @@ def load_extract(
                     f"({'; '.join(changes)}); score it again before profiling"
                 )
         progress("reading for the analyses", 0.7)
-        frames = _read(p)
+        frames = _read(p.con)
         return Source(
             as_of=p.as_of,
             force=p.extract.meta.force,
@@ -220,8 +227,32 @@ def load_extract(
         )
 
 
+def load_staged(run: Run, progress: Progress = silent) -> Source:
+    """Read a run's staged tables (published with the run, checked against its manifest)
+    for the analyses: the same frames as :func:`load_extract` of the run's extract, without
+    reading, validating or weighting the extract again."""
+    progress("reading the run's staged tables", 0.2)
+    with open_staged(run, victimisations=False) as s:
+        progress("reading for the analyses", 0.7)
+        frames = _read(s.con)
+        truth = pl.from_arrow(s.duplicates_truth) if s.duplicates_truth is not None else None
+        return Source(
+            as_of=s.as_of,
+            force=s.force,
+            run_id=run.run_id,
+            policy=s.policy,
+            weights=s.weights,
+            duplicates_truth=truth if isinstance(truth, pl.DataFrame) else None,
+            **frames,
+        )
+
+
 def load_run(run: Run, progress: Progress = silent) -> Source:
-    """Read a run's extract, with the run's policy and weight set, for the analyses."""
+    """The analyses' frames of a run: from its staged tables when it has them (every run
+    published since they were added), else from its extract, re-read with the run's policy
+    and weight set and refused when it changed since the run."""
+    if has_staged(run):
+        return load_staged(run, progress)
     m = run.manifest
     extract, weights, files = Path(m.extract.path), m.weights.name, m.extract.files
     try:

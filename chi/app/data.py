@@ -4,6 +4,12 @@ Every cached function takes the run and the scope's key as arguments and rebuild
 from that key inside, so the cache key is the scope itself: a frame cached for one scope
 can never be served for another, and no page filters an unscoped frame. Runs are immutable
 once published, so entries stay valid for the life of the run.
+
+The current run's queries, from every session and thread, share one locked-down DuckDB
+connection (``chi.reading.lists.share_run``; a cursor per query) instead of opening one per call;
+when another run becomes current, the old run's connection is closed as soon as its last
+query ends (:func:`use_run`). Other runs an analyst looks at (drafts, earlier runs) open a
+connection per call, as the command line does.
 """
 
 from __future__ import annotations
@@ -24,16 +30,28 @@ from chi.reading.lists import (
     offender_list,
     person_detail,
     scope_from_key,
+    share_run,
+    unshare_runs,
     victim_briefing,
 )
 from chi.scoring.diff import diff_runs
-from chi.scoring.runs import Run, open_run
+from chi.scoring.runs import Run, current_run_id, latest_run_id, open_run
 
 _CACHE = {"show_spinner": False, "max_entries": 512, "ttl": timedelta(hours=12)}
 
 
 def _run(run_path: str) -> Run:
     return open_run(Path(run_path))
+
+
+def use_run(run: Run) -> None:
+    """Share the connection of ``run`` if it is its folder's current run; close the shared
+    connections of runs that are no longer current."""
+    runs_dir = run.path.parent
+    current = current_run_id(runs_dir) or latest_run_id(runs_dir)
+    unshare_runs(keep=[current] if current else [])
+    if run.run_id == current:
+        share_run(run)
 
 
 @st.cache_data(**_CACHE)  # type: ignore[call-overload, untyped-decorator]
@@ -103,6 +121,7 @@ def has_forecast_model(run: Run) -> bool:
 
 def forecast(run: Run, month: str, scope: Scope, people: list[str]) -> pl.DataFrame:
     """The saved model's score and top reasons for ``people`` (within ``scope``)."""
+    use_run(run)
     frame: pl.DataFrame = _forecast(
         str(run.path), run.run_id, month, scope.key, tuple(sorted(people))
     )
@@ -110,21 +129,25 @@ def forecast(run: Run, month: str, scope: Scope, people: list[str]) -> pl.DataFr
 
 
 def victims(run: Run, month: str, scope: Scope, restricted: tuple[str, ...]) -> pl.DataFrame:
+    use_run(run)
     frame: pl.DataFrame = _victims(str(run.path), run.run_id, month, scope.key, restricted)
     return frame
 
 
 def exits(run: Run, month: str, scope: Scope) -> pl.DataFrame:
+    use_run(run)
     frame: pl.DataFrame = _exits(str(run.path), run.run_id, month, scope.key)
     return frame
 
 
 def offenders(run: Run, month: str, scope: Scope) -> pl.DataFrame:
+    use_run(run)
     frame: pl.DataFrame = _offenders(str(run.path), run.run_id, month, scope.key)
     return frame
 
 
 def dyads(run: Run, month: str, scope: Scope) -> pl.DataFrame:
+    use_run(run)
     frame: pl.DataFrame = _dyads(str(run.path), run.run_id, month, scope.key)
     return frame
 
@@ -137,6 +160,7 @@ def person(
     restricted: tuple[str, ...],
     offenders: bool,
 ) -> PersonDetail | None:
+    use_run(run)
     detail: PersonDetail | None = _person(
         str(run.path), run.run_id, person_id, month, scope.key, restricted, offenders
     )

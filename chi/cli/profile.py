@@ -56,8 +56,9 @@ def profile(
 ) -> None:
     """Write the domestic abuse problem profile and the board's safeguarding table.
 
-    Every figure comes from the run and its extract (which must be unchanged since the run
-    was scored); every sentence is generated from the figures. The HTML is self-contained
+    Every figure comes from the run: the staged tables it keeps (a run from before them is
+    read from its extract, which must be unchanged since it was scored); every sentence is
+    generated from the figures. The HTML is self-contained
     (charts embedded, works offline, prints on A4); the JSON holds the same figures for
     other tools. Aggregate figures only: no personal data.
     """

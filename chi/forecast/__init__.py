@@ -7,3 +7,12 @@ under each policy and measures the share of later harm caught, ``forecast`` fits
 the scikit-learn models, ``fairness`` audits who is listed and who is missed, and ``card``
 writes it all up as a model card. Nothing here imports Streamlit.
 """
+
+import os
+
+# Predictions run on every core (chi.forecast.model.prediction_threads). OpenMP threads that
+# busy-wait between the many short predictions of an explanation or a permutation
+# importance made them 10-30x slower on a shared, loaded server; passive waiting costs
+# nothing when the cores are free. Set before scikit-learn loads its OpenMP runtime (every
+# chi.forecast module imports this package first); a value the user set is kept.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")

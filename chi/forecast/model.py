@@ -11,7 +11,10 @@ victimisation in (end of M, end of M + H]; ``harm`` = harm in that horizon at or
 threshold in days. Over ``max_rows`` training rows, each class is sampled (fixed seed) and
 weighted back to its share of the population, which keeps the rare positives whole and the
 probabilities calibrated. Fits run on one thread: reproducible, and on a busy two-core
-server many times quicker than threads fighting other work.
+server many times quicker than threads fighting other work. Predictions (scores,
+explanations, permutation importance) run on every core the process may use
+(:func:`prediction_threads`): each row's prediction is computed on its own, so the
+scores are the same to the bit on any number of threads.
 
 Explanations are honest and cheap: for one person, each feature in turn is replaced by its
 training median and the fall in predicted probability is that feature's push; the top three
@@ -26,6 +29,7 @@ safe to load in the version that wrote it, and only if it is the file that was w
 from __future__ import annotations
 
 import json
+import os
 import platform
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -146,9 +150,24 @@ def sample_training(
 
 
 def one_thread() -> threadpool_limits:
-    """Fit and predict on one OpenMP thread: on a shared two-core server, threads fighting
+    """Fit on one OpenMP thread: on a shared two-core server, threads fighting
     other work made a fit ten times slower, and one thread gives the same model every time."""
     return threadpool_limits(limits=1, user_api="openmp")
+
+
+def cores() -> int:
+    """The cores this process may run on (its CPU affinity, not the machine's count)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):  # not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def prediction_threads() -> threadpool_limits:
+    """Predict on every core (OpenMP). Gradient-boosted trees score each row on its own and
+    the logistic baseline is one matrix product per row, so threads change the speed, not
+    the scores."""
+    return threadpool_limits(limits=cores(), user_api="openmp")
 
 
 def fit(
@@ -168,7 +187,7 @@ def fit(
 
 
 def predict(pipe: Pipeline, x: Array) -> Array:
-    with one_thread():
+    with prediction_threads():
         out: Array = np.asarray(pipe.predict_proba(x)[:, 1], dtype=np.float64)
     return out
 
@@ -239,7 +258,7 @@ def importance(
     if len(np.unique(y)) < 2:
         return []
     idx = sample_rows(len(y), max_rows, seed)
-    with one_thread():
+    with prediction_threads():
         result = permutation_importance(
             pipe,
             x[idx],

@@ -8,6 +8,7 @@ through this module.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -140,8 +141,7 @@ def narrow(scope: Scope, codes: Iterable[str] | None) -> Scope:
     return Scope.of(scope.neighbourhoods & wanted)
 
 
-@contextmanager
-def run_connection(run: Run) -> Iterator[duckdb.DuckDBPyConnection]:
+def _open_connection(run: Run) -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB connection over one run, locked down once its views exist.
 
     After the views are made, file access is limited to the run's own list files, external
@@ -171,6 +171,104 @@ def run_connection(run: Run) -> Iterator[duckdb.DuckDBPyConnection]:
         sql.run(con, "read/allow_paths", {"paths": files})
         sql.run(con, "read/no_external_access")
         sql.run(con, "read/lock_configuration")
+    except BaseException:
+        con.close()
+        raise
+    return con
+
+
+class RunReader:
+    """One locked-down read connection over a run, shared by every thread that reads it
+    (the app's sessions): each query gets its own cursor, and :meth:`close` takes effect
+    once no query is using the connection any more."""
+
+    def __init__(self, run: Run) -> None:
+        self.run_id = run.run_id
+        self.path = run.path
+        self._con = _open_connection(run)
+        self._lock = threading.Lock()
+        self._users = 0
+        self._closing = False
+        self.closed = False
+
+    def acquire(self) -> duckdb.DuckDBPyConnection | None:
+        """A cursor of the shared connection for one query (give it back with
+        :meth:`release`), or None once the connection is closing."""
+        with self._lock:
+            if self._closing:
+                return None
+            self._users += 1
+            return self._con.cursor()
+
+    def release(self, cur: duckdb.DuckDBPyConnection) -> None:
+        cur.close()
+        with self._lock:
+            self._users -= 1
+            self._close_if_idle()
+
+    def close(self) -> None:
+        """Close now if no query is running, else as soon as the last one ends."""
+        with self._lock:
+            self._closing = True
+            self._close_if_idle()
+
+    def _close_if_idle(self) -> None:
+        if self._closing and self._users == 0 and not self.closed:
+            self._con.close()
+            self.closed = True
+
+
+_READERS: dict[Path, RunReader] = {}
+_READERS_LOCK = threading.Lock()
+
+
+def share_run(run: Run) -> RunReader:
+    """From now on every query of ``run`` (in this process) reads through one shared
+    connection instead of opening its own; returns it (opened once per run)."""
+    with _READERS_LOCK:
+        reader = _READERS.get(run.path)
+        if reader is not None and reader.run_id == run.run_id:
+            return reader
+        if reader is not None:  # another run in the same folder (cannot happen: ids differ)
+            reader.close()
+        reader = _READERS[run.path] = RunReader(run)
+        return reader
+
+
+def unshare_runs(keep: Iterable[str] = ()) -> list[str]:
+    """Stop sharing the connections of every run not in ``keep`` (run ids) and close them
+    once their queries end; returns the run ids closed."""
+    wanted = set(keep)
+    with _READERS_LOCK:
+        gone = [path for path, r in _READERS.items() if r.run_id not in wanted]
+        readers = [_READERS.pop(path) for path in gone]
+    for reader in readers:
+        reader.close()
+    return [r.run_id for r in readers]
+
+
+def shared_runs() -> list[str]:
+    """The run ids whose connection is shared now."""
+    with _READERS_LOCK:
+        return sorted(r.run_id for r in _READERS.values())
+
+
+@contextmanager
+def run_connection(run: Run) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A locked-down connection over one run (see :func:`_open_connection`): a cursor of the
+    run's shared connection when it is shared (:func:`share_run`, the app), else a
+    connection of its own, closed on exit (the command line, exports)."""
+    with _READERS_LOCK:
+        reader = _READERS.get(run.path)
+    cur = reader.acquire() if reader is not None and reader.run_id == run.run_id else None
+    if cur is not None and reader is not None:
+        try:
+            yield cur
+        finally:
+            reader.release(cur)
+        return
+    con = _open_connection(run)
+    try:
         yield con
     finally:
         con.close()

@@ -12,6 +12,11 @@ the contract's rule holds: additions only, never drift.
 The policy stays the mapping the run recorded (``chi.scoring.policy.Policy.from_manifest``
 turns it into a policy): a run from before a policy setting existed must not be shown as if
 it had used today's default.
+
+:class:`Run` (a published run folder: its path and its manifest) and :class:`RunError` live
+here too, beside the record they carry, so that modules publishing a run's files
+(``chi.scoring.staged``) and the module that publishes it (``chi.scoring.runs``, which
+re-exports both) need not import each other.
 """
 
 from __future__ import annotations
@@ -19,7 +24,11 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 _TOP = (
     "run_id",
@@ -40,6 +49,7 @@ _TOP = (
     "class_rule",
     "unmatched_codes",
     "outputs",
+    "staged",
 )
 _REQUIRED: dict[str, type] = {
     "run_id": str,
@@ -154,6 +164,9 @@ class Manifest:
     weight_rules: list[dict[str, Any]] = field(default_factory=list)
     class_rule: dict[str, Any] | None = None
     unmatched_codes: list[dict[str, Any]] = field(default_factory=list)
+    staged: dict[str, Any] | None = None
+    """The run's staged tables (``chi.scoring.staged``): their names and whether the extract
+    was synthetic (absent in runs from before they were published)."""
     geography: dict[str, Any] | None = None
     """The geography file the run used: ``file``, ``sha256``, ``areas`` (absent in runs from
     before a force could supply its own)."""
@@ -172,7 +185,7 @@ class Manifest:
         out: dict[str, Any] = {}
         for name in _TOP:
             value = getattr(self, name)
-            if name == "geography" and value is None:
+            if name in ("geography", "staged") and value is None:
                 continue  # a run from before the geography was recorded is written as it was
             out[name] = value.to_dict() if hasattr(value, "to_dict") else value
         return {**out, **self.extra}
@@ -212,6 +225,7 @@ class Manifest:
                 unmatched_codes=list(data.get("unmatched_codes") or []),
                 outputs=data["outputs"],
                 geography=data.get("geography"),
+                staged=data.get("staged"),
                 extra={k: v for k, v in data.items() if k not in _TOP},
             )
         except (KeyError, TypeError, ValueError):
@@ -227,3 +241,25 @@ class Manifest:
         except (ValueError, RecursionError):
             raise ValueError("manifest is not valid JSON") from None
         return cls.from_dict(data)
+
+
+class RunError(Exception):
+    """A run folder that is missing, incomplete or not a chi run."""
+
+
+@dataclass(frozen=True)
+class Run:
+    path: Path
+    manifest: Manifest
+
+    @property
+    def run_id(self) -> str:
+        return self.manifest.run_id
+
+    def table(self, name: str) -> pa.Table:
+        import pyarrow.parquet as pq
+
+        return pq.read_table(self.path / f"{name}.parquet")
+
+    def file(self, name: str) -> Path:
+        return self.path / f"{name}.parquet"

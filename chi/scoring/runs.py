@@ -32,7 +32,6 @@ import time
 from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -48,9 +47,13 @@ from chi.progress import Progress, silent
 from chi.reference import geography, offence_rules_manifest
 from chi.scoring.class_rule import impact as class_rule_impact
 from chi.scoring.manifest import ExtractRecord, Manifest, WeightsRecord
+from chi.scoring.manifest import Run as Run  # a run folder: one type for every caller
+from chi.scoring.manifest import RunError as RunError
 from chi.scoring.policy import Policy
 from chi.scoring.prepare import Prepared, prepare
 from chi.scoring.score import Lists, complete_months, first_month, partial_months, score
+from chi.scoring.staged import manifest_entry as staged_manifest
+from chi.scoring.staged import staged_tables
 
 LIST_FILES = ("victim_list", "victim_exits", "offender_list", "dyads", "victim_sizing")
 POINTERS = ("latest", "current")
@@ -59,10 +62,6 @@ INCOMING = ".incoming-"
 OWNER_FILE = ".owner.json"
 LOCK_FILE = ".lock"
 STALE_UNOWNED_SECONDS = 24 * 3600
-
-
-class RunError(Exception):
-    """A run folder that is missing, incomplete or not a chi run."""
 
 
 def _write(table: pa.Table, path: Path) -> dict[str, Any]:
@@ -273,6 +272,7 @@ def publish(p: Prepared, lists: Lists, runs_dir: Path, now: datetime | None = No
         tables["rejects"] = _rejects(p)
         tables["people"] = _people(p)
         tables["victimisations"] = _victimisations(p)
+        tables.update(staged_tables(p))
         outputs = _write_all(tables, tmp)
         manifest = Manifest(
             run_id=run_id,
@@ -305,6 +305,7 @@ def publish(p: Prepared, lists: Lists, runs_dir: Path, now: datetime | None = No
                 {"offence_code": a, "ho_class": b, "crimes": n} for a, b, n in p.unmatched_codes()
             ],
             outputs=outputs,
+            staged=staged_manifest(p, list(outputs)),
         )
         manifest_path = tmp / "manifest.json"
         manifest_path.write_text(manifest.to_json(), encoding="utf-8")
@@ -349,22 +350,6 @@ def switch_pointer(runs_dir: Path, name: str, run_id: str) -> None:
         tmp.unlink(missing_ok=True)
         raise
     _fsync_dir(runs_dir)
-
-
-@dataclass(frozen=True)
-class Run:
-    path: Path
-    manifest: Manifest
-
-    @property
-    def run_id(self) -> str:
-        return self.manifest.run_id
-
-    def table(self, name: str) -> pa.Table:
-        return pq.read_table(self.path / f"{name}.parquet")
-
-    def file(self, name: str) -> Path:
-        return self.path / f"{name}.parquet"
 
 
 def open_run(path: Path) -> Run:
