@@ -31,7 +31,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import TextIO
 
-from chi.state.store import AuditCheck, Store, StoreError, timestamp, utc_now
+from chi.state.db import timestamp, utc_now
+from chi.state.store import AuditCheck, Store, StoreError
 
 MARK = "chi-audit-anchor"
 _LINE = re.compile(MARK + r" entries=(\d+) hash=([0-9a-f]{64}|-)(?:\s|$)")
