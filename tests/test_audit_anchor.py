@@ -105,7 +105,7 @@ def test_a_log_cut_and_refilled_past_its_anchor_is_rewritten(config: Path, tmp_p
     cut(store, "delete from audit where id > 2")
     with sqlite3.connect(store.path) as con:
         last = con.execute("select hash from audit where id = 2").fetchone()[0]
-    from chi.state.store import AUDIT_FIELDS, _entry_hash
+    from chi.state.audit import AUDIT_FIELDS, _entry_hash
 
     prev = last
     with sqlite3.connect(store.path) as con:

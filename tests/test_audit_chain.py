@@ -15,7 +15,8 @@ from typer.testing import CliRunner
 
 from chi.cli import app
 from chi.meetings.decisions import Decision, save_decision
-from chi.state.store import Store, _entry_hash
+from chi.state.audit import _entry_hash
+from chi.state.store import Store
 
 runner = CliRunner()
 

@@ -1,7 +1,8 @@
 """One home for each job (issue 10): a file's checksum, "the extract is unchanged since the
-run", a Home Office class's spelling and a person's age are each written once, and every
-caller uses that one. Each test checks the rule against hand-computed cases and then that no
-second copy of it has come back into ``chi/`` or ``sql/``."""
+run", a Home Office class's spelling, a person's age and each part of the state store
+(database, accounts, sessions, audit log) are each written once, and every caller uses that
+one. Each test checks the rule against hand-computed cases and then that no second copy of
+it has come back into ``chi/`` or ``sql/``."""
 
 from __future__ import annotations
 
@@ -116,3 +117,75 @@ def test_the_generator_spells_classes_as_the_scoring_does() -> None:
     # (norm_ho_class) reads it as 002/00, and so does the generator now.
     assert src.weights["1.1.1.1A"].ho_class == "002/00"
     assert not any("_canonical_ho_class" in t for t in _sources("chi", ".py").values())
+
+
+def test_the_store_is_its_parts() -> None:
+    """The state store is split by job (issue 10): the database and migrations, accounts,
+    sessions, audit log; the Store the app holds is the four together, and holds no SQL."""
+    from chi.state import audit, db
+    from chi.state.accounts import Accounts
+    from chi.state.audit import AuditLog
+    from chi.state.db import Database
+    from chi.state.sessions import Sessions
+    from chi.state.store import Store
+
+    assert Store.__mro__[1:5] == (Accounts, Sessions, AuditLog, Database)
+    homes = {
+        "add_user": Accounts,
+        "set_password": Accounts,
+        "check_password": Accounts,
+        "start_session": Sessions,
+        "touch_session": Sessions,
+        "end_session": Sessions,
+        "record": AuditLog,
+        "verify_audit": AuditLog,
+        "audit_hashes": AuditLog,
+        "audit_log": AuditLog,
+        "connection": Database,
+        "transaction": Database,
+        "schema_version": Database,
+    }
+    for name, part in homes.items():
+        assert name in vars(part), name
+        assert [c.__name__ for c in Store.__mro__ if name in vars(c)] == [part.__name__], name
+    for name in ("append_audit", "verify_chain", "chain_audit", "_entry_hash", "AUDIT_COLUMNS"):
+        assert hasattr(audit, name), name
+    for name in ("timestamp", "utc_now", "parse_timestamp", "StoreError", "SQL_MIGRATIONS"):
+        assert hasattr(db, name), name
+    facade = (ROOT / "chi" / "state" / "store.py").read_text(encoding="utf-8")
+    assert not re.search(
+        r"\b(create table|insert into|select .+ from|update \w+ set|delete from)\b", facade
+    )
+    assert not re.search(r"\b(q|sql\.\w+|execute)\(", facade)
+
+
+def test_each_part_of_the_store_is_written_once() -> None:
+    """No second definition of a store helper in ``chi/`` (a copied ``timestamp`` or audit
+    hash), and nothing imports from ``chi.state.store`` what is not the store's own to give
+    (its ``__all__``): helpers come from their homes."""
+    import ast
+
+    from chi.state import store
+
+    defined: dict[str, list[str]] = {}
+    for p, text in _sources("chi", ".py").items():
+        for name in ("timestamp", "utc_now", "parse_timestamp", "append_audit", "_entry_hash"):
+            if re.search(rf"^def {name}\(", text, re.MULTILINE):
+                defined.setdefault(name, []).append(p.relative_to(ROOT).as_posix())
+    assert defined == {
+        "timestamp": ["chi/state/db.py"],
+        "utc_now": ["chi/state/db.py"],
+        "parse_timestamp": ["chi/state/db.py"],
+        "append_audit": ["chi/state/audit.py"],
+        "_entry_hash": ["chi/state/audit.py"],
+    }
+    wrong = []
+    for p, text in {**_sources("chi", ".py"), **_sources("tests", ".py")}.items():
+        for node in ast.walk(ast.parse(text)):
+            if isinstance(node, ast.ImportFrom) and node.module == "chi.state.store":
+                wrong += [
+                    f"{p.relative_to(ROOT)}: {a.name}"
+                    for a in node.names
+                    if a.name not in store.__all__
+                ]
+    assert wrong == []

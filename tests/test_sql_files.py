@@ -32,7 +32,8 @@ from chi.reading.lists import (
 )
 from chi.reference import sql_dir
 from chi.scoring.runs import Run, open_run
-from chi.state.store import AUDIT_COLUMNS, AUDIT_FIELDS, MIGRATIONS
+from chi.state.audit import AUDIT_COLUMNS, AUDIT_FIELDS
+from chi.state.store import MIGRATIONS
 
 ROOT = Path(__file__).resolve().parent.parent
 SQL = sql_dir()

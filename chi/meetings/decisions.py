@@ -11,7 +11,7 @@ worked, so the record must be complete, unaltered and attributable. What is deci
   referral names the service or partner; an engagement has a start and an end (not before
   the start) and an owner; "other" says what in the notes; a review date comes after the
   meeting; the meeting is not before the list month.
-- Decisions live in the state store (``decisions`` table, migration 2 of ``chi.state.store``). A
+- Decisions live in the state store (``decisions`` table, migration 2 of ``chi.state.db``). A
   save appends version N+1 of the person's record; triggers refuse any update or delete and
   any version that does not follow the latest, so history cannot be rewritten.
 - Optimistic concurrency: a save states the version it was based on. If someone else saved
@@ -43,7 +43,9 @@ import polars as pl
 from chi import sql
 from chi.months import add_months, month_label, parse_month
 from chi.reference import policing_areas
-from chi.state.store import Store, append_audit, timestamp, utc_now
+from chi.state.audit import append_audit
+from chi.state.db import timestamp, utc_now
+from chi.state.store import Store
 
 SUBJECT_TYPES = ("victim", "offender")
 DECISION_TYPES: dict[str, str] = {

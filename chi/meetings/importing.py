@@ -25,7 +25,9 @@ from chi.meetings.decisions import (
     parse_decision,
     recorded_fingerprints,
 )
-from chi.state.store import Store, append_audit, timestamp, utc_now
+from chi.state.audit import append_audit
+from chi.state.db import timestamp, utc_now
+from chi.state.store import Store
 
 REQUIRED_COLUMNS = ("person_id", "area", "meeting_date", "decision")
 

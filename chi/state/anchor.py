@@ -1,6 +1,6 @@
 """External anchors of the audit log: the chain's head, kept where the state store is not.
 
-The hash chain (``chi.state.store``) shows any entry changed, removed or moved, but not the
+The hash chain (``chi.state.audit``) shows any entry changed, removed or moved, but not the
 *newest* entries cut off: a log truncated after entry 40 is a perfectly good chain of 40
 entries. So the head (how many entries, and the last one's hash) is written out of the
 store, and a later check compares the chain with every head recorded:
@@ -31,7 +31,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import TextIO
 
-from chi.state.store import AuditCheck, Store, StoreError, timestamp, utc_now
+from chi.state.db import timestamp, utc_now
+from chi.state.store import AuditCheck, Store, StoreError
 
 MARK = "chi-audit-anchor"
 _LINE = re.compile(MARK + r" entries=(\d+) hash=([0-9a-f]{64}|-)(?:\s|$)")

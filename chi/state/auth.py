@@ -1,6 +1,6 @@
 """Who a signed-in person is to chi: a role and a neighbourhood scope, however they signed in.
 
-Two ways in, one result. A local account (``chi.state.store``) is checked by password; an OIDC
+Two ways in, one result. A local account (``chi.state.accounts``) is checked by password; an OIDC
 sign-in is mapped from its ID-token claims, or from an allow-list file keyed by identity.
 Both give a ``User``, and everything after sign-in (pages, queries, downloads, the audit
 log) depends only on that.

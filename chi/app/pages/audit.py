@@ -10,8 +10,8 @@ import streamlit as st
 
 from chi.app.context import PageContext
 from chi.app.ui import require, table_height
+from chi.state.audit import AUDIT_COLUMNS
 from chi.state.auth import scope_label
-from chi.state.store import AUDIT_COLUMNS
 
 EVERYONE = "(everyone)"
 
