@@ -29,7 +29,6 @@ CRIME_STATUSES = ("recorded", "cancelled", "transferred")
 DA_RELATIONSHIPS = ("intimate_partner", "ex_partner", "family", "other")
 DASH_GRADES = ("standard", "medium", "high")
 SUSPECT_ROLES = ("suspect", "offender", "charged")
-OUTCOME_CODES = tuple(range(1, 23))
 POLICING_AREAS = ("North", "South")
 GENERATING_MARKER = ".chi-generating"
 """A file in an extract folder that ``chi generate`` is still writing (or that a crash cut

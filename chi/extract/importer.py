@@ -567,9 +567,6 @@ class TableReport:
     unused_source_columns: list[str] = field(default_factory=list)
     mapped: bool = True
 
-    def table_column(self, name: str) -> Column:
-        return TABLES[self.name].column(name)
-
     @property
     def null_columns(self) -> list[str]:
         return [c for c, r in self.columns.items() if r.source is None and not r.constant]

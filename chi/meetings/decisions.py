@@ -41,7 +41,7 @@ from typing import Any
 import polars as pl
 
 from chi.contract import POLICING_AREAS
-from chi.months import add_months, month_label, parse_month
+from chi.months import month_label, parse_month
 from chi.state.store import Store, append_audit, timestamp, utc_now
 
 SUBJECT_TYPES = ("victim", "offender")
@@ -474,11 +474,6 @@ def cohort(store: Store, spec: str, subject_type: str = "victim") -> pl.DataFram
         .select("person_id", pl.col("list_month").alias("index_month"), start.alias("start_month"))
         .sort(["index_month", "person_id"])
     )
-
-
-def meeting_month(list_month: str) -> str:
-    """The month a list month's meeting is held in (the month after it)."""
-    return month_label(add_months(parse_month(list_month), 1))
 
 
 def recorded_fingerprints(con: sqlite3.Connection) -> set[tuple[Any, ...]]:

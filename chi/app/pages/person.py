@@ -64,12 +64,6 @@ KEY_COLUMNS = ("Month", "Rank in neighbourhood", "New or continuing", "Reasons",
 VICTIMISATION_KEY_COLUMNS = ("Recorded", "Offence", "CHI days", "DA", "Counted")
 
 
-def _choices(ctx: PageContext, run: Run, month: str, scope: Scope) -> dict[str, str]:
-    """The picker's people: every name of the month's lists in the scope, so showing it is
-    a list view (and, for the offender list, an offenders view), audited as one."""
-    return {pid: label for pid, (label, _) in _people(ctx, run, month, scope).items()}
-
-
 def _people(
     ctx: PageContext, run: Run, month: str, scope: Scope
 ) -> dict[str, tuple[str, dict[str, Any] | None]]:
