@@ -151,6 +151,21 @@ SUSPECTS = Table(
 TABLES: dict[str, Table] = {t.name: t for t in (CRIMES, PERSONS, VICTIMS, SUSPECTS)}
 """The four contract tables, in the order they are validated (referenced tables first)."""
 
+PERSONAL_COLUMNS: tuple[tuple[str, Column], ...] = tuple(
+    (t.name, c) for t in TABLES.values() for c in t.columns if c.personal
+)
+"""Every personal column as (table, column), in contract order: what the quality page
+masks, what the README's personal-data notes list, what a profile must never carry."""
+
+
+def personal_notes() -> str:
+    """The Markdown table of the personal columns that README.md shows (a test keeps the two
+    the same, so the notes cannot drift from the contract)."""
+    lines = ["| table | column | what it holds |", "| --- | --- | --- |"]
+    lines += [f"| {table} | `{c.name}` | {c.description} |" for table, c in PERSONAL_COLUMNS]
+    return "\n".join(lines) + "\n"
+
+
 DUCKDB_TYPES: dict[LogicalType, str] = {
     "string": "VARCHAR",
     "date": "DATE",

@@ -17,6 +17,7 @@ import streamlit as st
 
 from chi.app.context import PageContext
 from chi.app.ui import current_run, guarded, require, run_caption
+from chi.contract import PERSONAL_COLUMNS
 from chi.exports.formats import ExportMeta, to_csv
 from chi.scoring.runs import Run
 
@@ -138,7 +139,7 @@ def render(ctx: PageContext) -> None:
         shown = rejects if which == "every table" else rejects.filter(pl.col("table") == which)
         st.caption(
             f"{shown.height:,} rows; the first 1,000 are shown. Rejected values of personal "
-            f"columns ({', '.join(sorted(PERSONAL_COLUMNS))}) are masked here; "
+            f"columns ({', '.join(PERSONAL)}) are masked here; "
             "`chi validate` on the server shows them."
         )
         st.dataframe(mask_personal(shown.head(1000)), hide_index=True, width="stretch")
@@ -237,19 +238,18 @@ def _class_rule(section: dict[str, Any] | None) -> None:
     )
 
 
-# Columns of the extract whose values say something about a person (the data contract's
-# persons table): their rejected values are not shown in the browser.
-PERSONAL_COLUMNS = frozenset(
-    {"name", "birth_date", "sex", "ethnicity", "deceased_date", "home_lsoa_code"}
-)
 MASK = "(personal: masked)"
+PERSONAL = tuple(f"{table}.{c.name}" for table, c in PERSONAL_COLUMNS)
+"""The contract's personal columns as ``table.column``: their rejected values are not shown
+in the browser."""
 
 
 def mask_personal(rejects: pl.DataFrame) -> pl.DataFrame:
     """The rejected rows with the value of every personal column replaced by ``MASK``."""
     if rejects.is_empty() or "value" not in rejects.columns:
         return rejects
-    personal = pl.col("column").is_in(pl.Series(sorted(PERSONAL_COLUMNS)).implode())
+    named = pl.concat_str(pl.col("table"), pl.lit("."), pl.col("column"))
+    personal = named.is_in(pl.Series(PERSONAL).implode())
     return rejects.with_columns(
         pl.when(personal & pl.col("value").is_not_null())
         .then(pl.lit(MASK))
