@@ -23,6 +23,7 @@ Decisions:
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date
 
 import polars as pl
@@ -36,6 +37,7 @@ RELATIONSHIPS = {
     "family": "Family member",
     "other": "Other",
 }
+NOT_RECORDED = "Not recorded"
 DASH_GRADES = {"standard": "Standard", "medium": "Medium", "high": "High"}
 VIOLENCE_CLASSES = frozenset({1, 2, 3, 4, 5, 8, 11, 12, 13, 14, 15, 36, 37, 104, 105})
 
@@ -89,23 +91,13 @@ def by_relationship(da_crimes: pl.DataFrame) -> pl.DataFrame:
     out = (
         da_crimes.with_columns(
             relationship=pl.col("da_relationship").replace_strict(
-                RELATIONSHIPS, default="Not recorded", return_dtype=pl.String
+                RELATIONSHIPS, default=NOT_RECORDED, return_dtype=pl.String
             )
         )
         .group_by("relationship")
         .agg(crimes=pl.len(), harm=pl.col("weight").fill_null(0).sum())
     )
-    order = [*RELATIONSHIPS.values(), "Not recorded"]
-    out = (
-        out.with_columns(
-            _o=pl.col("relationship").replace_strict(
-                {k: i for i, k in enumerate(order)}, return_dtype=pl.Int32
-            )
-        )
-        .sort("_o")
-        .drop("_o")
-    )
-    return _shares(out, "crimes", "harm")
+    return _shares(_in_order(out, "relationship", RELATIONSHIPS.values()), "crimes", "harm")
 
 
 def by_age_sex(frame: pl.DataFrame, age: str, sex: str) -> pl.DataFrame:
@@ -122,23 +114,13 @@ def dash_mix(da_victimisations: pl.DataFrame) -> pl.DataFrame:
     out = (
         da_victimisations.with_columns(
             grade=pl.col("dash_risk").replace_strict(
-                DASH_GRADES, default="Not recorded", return_dtype=pl.String
+                DASH_GRADES, default=NOT_RECORDED, return_dtype=pl.String
             )
         )
         .group_by("grade")
         .agg(count=pl.len())
     )
-    order = [*DASH_GRADES.values(), "Not recorded"]
-    out = (
-        out.with_columns(
-            _o=pl.col("grade").replace_strict(
-                {k: i for i, k in enumerate(order)}, return_dtype=pl.Int32
-            )
-        )
-        .sort("_o")
-        .drop("_o")
-    )
-    return _shares(out, "count")
+    return _shares(_in_order(out, "grade", DASH_GRADES.values()), "count")
 
 
 def overlap(victims: pl.DataFrame, suspects: pl.DataFrame) -> tuple[int, int, float | None]:
@@ -157,17 +139,17 @@ def is_violence(ho_code: pl.Expr) -> pl.Expr:
 
 def outcome_mix(crimes: pl.DataFrame) -> pl.DataFrame:
     """Crimes by outcome group, in the order of ``OUTCOME_GROUPS`` then open."""
-    order = [*OUTCOME_GROUPS, "Another body, or other", OPEN]
-    out = (
-        crimes.with_columns(group=group_expr())
-        .group_by("group")
-        .agg(count=pl.len())
-        .with_columns(
-            _o=pl.col("group").replace_strict(
-                {k: i for i, k in enumerate(dict.fromkeys(order))}, return_dtype=pl.Int32
-            )
-        )
+    out = crimes.with_columns(group=group_expr()).group_by("group").agg(count=pl.len())
+    return _shares(_in_order(out, "group", OUTCOME_GROUPS, OPEN), "count")
+
+
+def _in_order(
+    frame: pl.DataFrame, column: str, order: Iterable[str], last: str = NOT_RECORDED
+) -> pl.DataFrame:
+    """The rows in the order of ``column``'s labels in ``order``, then ``last``."""
+    places = {k: i for i, k in enumerate(dict.fromkeys([*order, last]))}
+    return (
+        frame.with_columns(_o=pl.col(column).replace_strict(places, return_dtype=pl.Int32))
         .sort("_o")
         .drop("_o")
     )
-    return _shares(out, "count")

@@ -8,14 +8,16 @@ with ``chi.reading.lists.narrow``, which can only make the user's scope smaller.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import duckdb
 import polars as pl
 import streamlit as st
 
 from chi.app.context import PageContext
+from chi.exports import listview
 from chi.reading.lists import Scope, narrow, neighbourhoods
 from chi.scoring.runs import Run, RunError, latest_run_id, list_runs, open_current
 from chi.state.auth import Role, User
@@ -257,3 +259,57 @@ def partial_notice(run: Run, month: str) -> None:
             f"month ({run.manifest.get('first_month')}), so this list holds only part of a "
             "window and is not comparable with later months."
         )
+
+
+ScopedBody = Callable[[PageContext, Run, str, Scope], None]
+
+
+def scoped_page(ctx: PageContext, page: str, body: ScopedBody) -> None:
+    """A page of one month's lists in a scope: the role check, the run, the month and
+    neighbourhood pickers, then ``body``; a clear page, not a traceback, when the run is
+    missing or cannot be read."""
+    require(ctx, page)
+    with guarded(ctx):
+        run = current_run(ctx)
+        month = pick_month(run)
+        scope = pick_scope(ctx.user)
+        body(ctx, run, month, scope)
+
+
+def list_heading(
+    ctx: PageContext, run: Run, month: str, scope: Scope, event: str, title: str, rows: int
+) -> None:
+    """A list page's top: the view audited once (with its row count), the title naming the
+    scope, the run's details and any partial-window warning."""
+    ctx.record_once(event, run_id=run.run_id, month=month, scope=scope.key, rows=rows)
+    st.title(f"{title}: {scope.label}")
+    run_caption(run)
+    partial_notice(run, month)
+
+
+def reasons_table(
+    frame: pl.DataFrame,
+    key: str,
+    words: dict[str, str],
+    columns: dict[str, Any],
+    empty: str,
+    none: str,
+) -> None:
+    """A list with its reason and status filters, the reasons in words, in ``columns``
+    (``empty``: what to say when the list is empty; ``none``: when no row matches the
+    filters)."""
+    if frame.is_empty():
+        st.info(empty)
+        return
+    _, reasons, status = list_filters(key, words)
+    shown = listview.filtered(frame, reasons, status)
+    if shown.is_empty():
+        st.info(none)
+        return
+    st.dataframe(
+        reasons_text(shown, words=words).select(list(columns)),
+        height=table_height(shown.height),
+        column_config=columns,
+        hide_index=True,
+        width="stretch",
+    )

@@ -49,7 +49,9 @@ from chi.meetings.pack import (
     agenda,
     area_history,
     cohort,
+    decision_words,
     label,
+    last_decision_words,
     meeting_pack,
 )
 from chi.months import add_months, month_label, parse_month
@@ -215,17 +217,9 @@ def _cohort_table(frame: pl.DataFrame) -> None:
         pl.col("section").replace_strict(SECTION_WORDS),
         "rank",
         "name",
-        pl.col("decision").replace_strict(DECISION_TYPES, default=pl.col("decision")).fill_null(""),
+        decision_words().fill_null(""),
         "review_due",
-        pl.when(pl.col("last_decision").is_null())
-        .then(pl.lit(""))
-        .otherwise(
-            pl.col("last_decision").replace_strict(DECISION_TYPES, default=pl.col("last_decision"))
-            + " ("
-            + pl.col("last_month")
-            + ")"
-        )
-        .alias("last_decision"),
+        last_decision_words(),
         "reasons",
         "harm_days",
         "crimes",
@@ -316,7 +310,7 @@ def _decision_entry(
                     "version",
                     "list_month",
                     "meeting_date",
-                    pl.col("decision").replace_strict(DECISION_TYPES, default=pl.col("decision")),
+                    decision_words(),
                     "service",
                     "owner",
                     "engagement_start",
@@ -499,7 +493,7 @@ def _due_and_pack(
                 "name",
                 "person_id",
                 "list_month",
-                pl.col("decision").replace_strict(DECISION_TYPES, default=pl.col("decision")),
+                decision_words(),
                 "service",
                 "owner",
                 "engagement_end",

@@ -10,19 +10,10 @@ import streamlit as st
 
 from chi.app import data
 from chi.app.context import PageContext
-from chi.app.ui import (
-    current_run,
-    guarded,
-    list_filters,
-    partial_notice,
-    pick_month,
-    pick_scope,
-    reasons_text,
-    require,
-    run_caption,
-    table_height,
-)
+from chi.app.ui import list_heading, reasons_table, scoped_page
 from chi.exports import listview
+from chi.reading.lists import Scope
+from chi.scoring.runs import Run
 
 # Key columns first, so they are in view at 1440 px: who, why, how serious.
 COLUMNS: dict[str, Any] = {
@@ -64,36 +55,23 @@ KEY_COLUMNS = ("Rank", "Name", "New or continuing", "Reasons", "RFG score", "Har
 
 
 def render(ctx: PageContext) -> None:
-    require(ctx, "offenders")
-    with guarded(ctx):
-        run = current_run(ctx)
-        month = pick_month(run)
-        scope = pick_scope(ctx.user)
-        frame = data.offenders(run, month, scope)
-        ctx.record_once(
-            "offenders_view", run_id=run.run_id, month=month, scope=scope.key, rows=frame.height
-        )
-        st.title(f"Offenders: {scope.label}")
-        run_caption(run)
-        partial_notice(run, month)
-        serial = frame.filter(pl.col("serial_da")).height
-        new = frame.filter(pl.col("status") == "new").height
-        st.markdown(
-            f"**{frame.height}** offenders listed for **{month}** · **{new}** new · "
-            f"**{serial}** serial domestic abuse (two or more DA victims in 36 months)"
-        )
-        if frame.is_empty():
-            st.info("Nobody in this scope is on the offender list for this month.")
-            return
-        _, reasons, status = list_filters("offenders", listview.OFFENDER_REASONS)
-        shown = listview.filtered(frame, reasons, status)
-        if shown.is_empty():
-            st.info("Nobody on this list matches the filters.")
-            return
-        st.dataframe(
-            reasons_text(shown, words=listview.OFFENDER_REASONS).select(list(COLUMNS)),
-            height=table_height(shown.height),
-            column_config=COLUMNS,
-            hide_index=True,
-            width="stretch",
-        )
+    scoped_page(ctx, "offenders", _page)
+
+
+def _page(ctx: PageContext, run: Run, month: str, scope: Scope) -> None:
+    frame = data.offenders(run, month, scope)
+    list_heading(ctx, run, month, scope, "offenders_view", "Offenders", frame.height)
+    serial = frame.filter(pl.col("serial_da")).height
+    new = frame.filter(pl.col("status") == "new").height
+    st.markdown(
+        f"**{frame.height}** offenders listed for **{month}** · **{new}** new · "
+        f"**{serial}** serial domestic abuse (two or more DA victims in 36 months)"
+    )
+    reasons_table(
+        frame,
+        "offenders",
+        listview.OFFENDER_REASONS,
+        COLUMNS,
+        empty="Nobody in this scope is on the offender list for this month.",
+        none="Nobody on this list matches the filters.",
+    )
