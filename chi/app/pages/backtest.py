@@ -21,7 +21,7 @@ import streamlit as st
 from chi.app.context import PageContext
 from chi.app.ui import current_run, guarded, require, run_caption
 from chi.forecast.backtest import POLICIES, SHORT_NAMES
-from chi.forecast.card import render_markdown
+from chi.forecast.card import model_rows, render_markdown
 from chi.forecast.charts import MEASURES, calibration_chart, capture_chart, importance_chart
 from chi.forecast.model import ModelError
 from chi.forecast.saved import default_model_dir, read_saved
@@ -144,20 +144,7 @@ def _model(bt: dict[str, Any]) -> None:
             continue
         if "chosen" in rep:
             st.text(f"Chosen out of time: {rep['chosen_name']}. {rep['reason']}.")
-        rows = []
-        for kind, m in rep["models"].items():
-            row = {
-                "model": kind,
-                "AUC": m["auc"],
-                "average precision": m["average_precision"],
-                "Brier": m.get("brier"),
-                "base rate": m["base_rate"],
-            }
-            for k, v in m["at_k"].items():
-                row[f"precision@{k}"] = v["precision"]
-                row[f"recall@{k}"] = v["recall"]
-            rows.append(row)
-        st.dataframe(pl.DataFrame(rows), hide_index=True, width="stretch")
+        st.dataframe(pl.DataFrame(model_rows(rep)), hide_index=True, width="stretch")
         if rep["leakage"]:
             st.error(
                 "Leakage check failed: "
