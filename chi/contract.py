@@ -115,17 +115,23 @@ PERSONS = Table(
     ),
 )
 
+# A victim and a suspect are each a person on a crime: the same two columns and references.
+CRIME_PERSON_COLUMNS = (
+    Column("crime_id", "string", False, "-> crimes"),
+    Column("person_id", "string", False, "-> persons"),
+)
+CRIME_PERSON_REFERENCES = (
+    Reference("crime_id", "crimes", "crime_id"),
+    Reference("person_id", "persons", "person_id"),
+)
+
 VICTIMS = Table(
     name="victims",
     description="one row per victim of a crime",
     key=("crime_id", "person_id"),
-    references=(
-        Reference("crime_id", "crimes", "crime_id"),
-        Reference("person_id", "persons", "person_id"),
-    ),
+    references=CRIME_PERSON_REFERENCES,
     columns=(
-        Column("crime_id", "string", False, "-> crimes"),
-        Column("person_id", "string", False, "-> persons"),
+        *CRIME_PERSON_COLUMNS,
         Column(
             "dash_risk", "string", True, "DA risk grade at the time", DASH_GRADES, personal=True
         ),
@@ -137,13 +143,9 @@ SUSPECTS = Table(
     description="one row per suspect or offender of a crime",
     key=("crime_id", "person_id"),
     may_be_empty=True,
-    references=(
-        Reference("crime_id", "crimes", "crime_id"),
-        Reference("person_id", "persons", "person_id"),
-    ),
+    references=CRIME_PERSON_REFERENCES,
     columns=(
-        Column("crime_id", "string", False, "-> crimes"),
-        Column("person_id", "string", False, "-> persons"),
+        *CRIME_PERSON_COLUMNS,
         Column("role", "string", False, "suspect, offender or charged", SUSPECT_ROLES),
     ),
 )

@@ -8,7 +8,7 @@ with ``chi.reading.lists.narrow``, which can only make the user's scope smaller.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -313,3 +313,20 @@ def reasons_table(
         hide_index=True,
         width="stretch",
     )
+
+
+Download = tuple[str, Callable[[], bytes], str, str, str]
+"""A download button: label, the function that builds the file (checked and audited when
+it runs), file name, media type, widget key."""
+
+
+def download_row(downloads: Sequence[Download]) -> None:
+    """Download buttons side by side. Each file is built only when its button is clicked,
+    and the click does not rerun the page."""
+    for column, (label, build, name, mime, key) in zip(
+        st.columns(len(downloads)), downloads, strict=True
+    ):
+        with column:
+            st.download_button(
+                label, data=build, file_name=name, mime=mime, on_click="ignore", key=key
+            )

@@ -72,17 +72,18 @@ SUBJECT_DECISIONS: dict[str, tuple[str, ...]] = {
     ),
 }
 NEEDS_SERVICE = ("signpost", "referral", "civil_order")
-NEEDS_OWNER = (
-    "signpost",
-    "engagement",
-    "referral",
-    "matac",
-    "iom",
-    "dvpn_dvpo",
-    "civil_order",
-    "disruption",
-    "other",
+NEEDS_OWNER = tuple(d for d in DECISION_TYPES if d != "no_further_action")
+"""An owner for any action: every decision but no further action."""
+DECIDED = (
+    "decision",
+    "service",
+    "owner",
+    "engagement_start",
+    "engagement_end",
+    "review_date",
+    "notes",
 )
+"""The fields that say what was decided (the rest say who, when and where)."""
 
 
 def applies(decision: str | None, field: str) -> bool:

@@ -19,7 +19,7 @@ import polars as pl
 
 from chi.exports.downloads import DownloadGate
 from chi.exports.formats import ExportMeta, to_pdf_sections, to_xlsx_sheets
-from chi.meetings.decisions import DECISION_TYPES, history, meeting_decisions
+from chi.meetings.decisions import DECIDED, DECISION_TYPES, history, meeting_decisions
 from chi.reading.lists import area_scope
 from chi.scoring.runs import Run
 from chi.state.auth import User
@@ -143,17 +143,7 @@ def cohort(
     now = (
         decided.filter(pl.col("list_month") == month)
         .filter(pl.col("person_id").is_in(pl.Series(ids, dtype=pl.String).implode()))
-        .select(
-            "person_id",
-            "decision",
-            "service",
-            "owner",
-            "engagement_start",
-            "engagement_end",
-            "review_date",
-            "notes",
-            "version",
-        )
+        .select("person_id", *DECIDED, "version")
     )
     order = {s: i for i, s in enumerate(SECTIONS)}
     return (

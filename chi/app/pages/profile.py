@@ -26,7 +26,7 @@ from chi.analysis.report import method_notes, render_html, render_json
 from chi.analysis.source import Source, load_run
 from chi.app.context import PageContext
 from chi.app.text import md
-from chi.app.ui import current_run, guarded, require, run_caption
+from chi.app.ui import current_run, download_row, guarded, require, run_caption
 from chi.months import add_months, month_label, parse_month
 from chi.reading.lists import Scope, area_scope, scope_from_key
 from chi.scoring.runs import Run, extract_first_month, open_run
@@ -225,25 +225,24 @@ def _page(ctx: PageContext, run: Run, profile: Profile, scope: Scope, period: st
     )
     place = "force" if scope.force_wide else scope.label.split()[0].lower()
     stem = f"chi-da-profile-{period.replace(':', '-to-')}-{place}"
-    left, right = st.columns(2)
-    with left:
-        st.download_button(
-            "Report (HTML, prints well)",
-            data=_deferred(ctx, run, profile, scope, "html"),
-            file_name=f"{stem}.html",
-            mime="text/html",
-            on_click="ignore",
-            key="profile_html",
-        )
-    with right:
-        st.download_button(
-            "Figures (JSON)",
-            data=_deferred(ctx, run, profile, scope, "json"),
-            file_name=f"{stem}.json",
-            mime="application/json",
-            on_click="ignore",
-            key="profile_json",
-        )
+    download_row(
+        [
+            (
+                "Report (HTML, prints well)",
+                _deferred(ctx, run, profile, scope, "html"),
+                f"{stem}.html",
+                "text/html",
+                "profile_html",
+            ),
+            (
+                "Figures (JSON)",
+                _deferred(ctx, run, profile, scope, "json"),
+                f"{stem}.json",
+                "application/json",
+                "profile_json",
+            ),
+        ]
+    )
     st.caption(f"Board month {m['board_month']} · extract as of {m['as_of']}")
 
 

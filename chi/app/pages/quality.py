@@ -65,23 +65,7 @@ def render(ctx: PageContext) -> None:
         basis = m.get("weight_basis", {})
         total = sum(basis.values()) or 1
         st.dataframe(
-            pl.DataFrame(
-                [
-                    {
-                        "basis": k,
-                        "meaning": BASIS_WORDS.get(k, ""),
-                        "crimes": v,
-                        "share %": round(100 * v / total, 2),
-                    }
-                    for k, v in basis.items()
-                ],
-                schema={
-                    "basis": pl.String,
-                    "meaning": pl.String,
-                    "crimes": pl.Int64,
-                    "share %": pl.Float64,
-                },
-            ),
+            _shares([(k, BASIS_WORDS.get(k, ""), v) for k, v in basis.items()], "meaning", total),
             hide_index=True,
             column_config={"meaning": st.column_config.TextColumn("Meaning", width="large")},
         )
@@ -94,23 +78,7 @@ def render(ctx: PageContext) -> None:
                 "a retired subclass weighted as its successor, the offence group, or not at all."
             )
             st.dataframe(
-                pl.DataFrame(
-                    [
-                        {
-                            "basis": r["basis"],
-                            "rule": r["rule"],
-                            "crimes": r["crimes"],
-                            "share %": round(100 * r["crimes"] / total, 2),
-                        }
-                        for r in rules
-                    ],
-                    schema={
-                        "basis": pl.String,
-                        "rule": pl.String,
-                        "crimes": pl.Int64,
-                        "share %": pl.Float64,
-                    },
-                ),
+                _shares([(r["basis"], r["rule"], r["crimes"]) for r in rules], "rule", total),
                 hide_index=True,
             )
         unmatched = m.get("unmatched_codes", [])
@@ -152,6 +120,17 @@ def render(ctx: PageContext) -> None:
             on_click="ignore",
             key="rejects_download",
         )
+
+
+def _shares(rows: list[tuple[str, str, int]], words: str, total: int) -> pl.DataFrame:
+    """(basis, ``words``, crimes) rows, each with its share of ``total`` crimes in percent."""
+    return pl.DataFrame(
+        [
+            {"basis": b, words: w, "crimes": n, "share %": round(100 * n / total, 2)}
+            for b, w, n in rows
+        ],
+        schema={"basis": pl.String, words: pl.String, "crimes": pl.Int64, "share %": pl.Float64},
+    )
 
 
 BASIS_WORDS = {
