@@ -88,16 +88,11 @@ def by_place(da_crimes: pl.DataFrame, level: str) -> pl.DataFrame:
 
 
 def by_relationship(da_crimes: pl.DataFrame) -> pl.DataFrame:
-    out = (
-        da_crimes.with_columns(
-            relationship=pl.col("da_relationship").replace_strict(
-                RELATIONSHIPS, default=NOT_RECORDED, return_dtype=pl.String
-            )
-        )
-        .group_by("relationship")
-        .agg(crimes=pl.len(), harm=pl.col("weight").fill_null(0).sum())
+    harm = pl.col("weight").fill_null(0).sum()
+    out = _by_label(
+        da_crimes, "da_relationship", "relationship", RELATIONSHIPS, crimes=pl.len(), harm=harm
     )
-    return _shares(_in_order(out, "relationship", RELATIONSHIPS.values()), "crimes", "harm")
+    return _shares(out, "crimes", "harm")
 
 
 def by_age_sex(frame: pl.DataFrame, age: str, sex: str) -> pl.DataFrame:
@@ -111,16 +106,8 @@ def by_age_sex(frame: pl.DataFrame, age: str, sex: str) -> pl.DataFrame:
 
 
 def dash_mix(da_victimisations: pl.DataFrame) -> pl.DataFrame:
-    out = (
-        da_victimisations.with_columns(
-            grade=pl.col("dash_risk").replace_strict(
-                DASH_GRADES, default=NOT_RECORDED, return_dtype=pl.String
-            )
-        )
-        .group_by("grade")
-        .agg(count=pl.len())
-    )
-    return _shares(_in_order(out, "grade", DASH_GRADES.values()), "count")
+    out = _by_label(da_victimisations, "dash_risk", "grade", DASH_GRADES, count=pl.len())
+    return _shares(out, "count")
 
 
 def overlap(victims: pl.DataFrame, suspects: pl.DataFrame) -> tuple[int, int, float | None]:
@@ -141,6 +128,19 @@ def outcome_mix(crimes: pl.DataFrame) -> pl.DataFrame:
     """Crimes by outcome group, in the order of ``OUTCOME_GROUPS`` then open."""
     out = crimes.with_columns(group=group_expr()).group_by("group").agg(count=pl.len())
     return _shares(_in_order(out, "group", OUTCOME_GROUPS, OPEN), "count")
+
+
+def _by_label(
+    frame: pl.DataFrame, column: str, label: str, words: dict[str, str], **aggs: pl.Expr
+) -> pl.DataFrame:
+    """``aggs`` by ``column`` in words (``label``; a value not in ``words`` is not recorded),
+    in the order of ``words``."""
+    labelled = frame.with_columns(
+        pl.col(column)
+        .replace_strict(words, default=NOT_RECORDED, return_dtype=pl.String)
+        .alias(label)
+    )
+    return _in_order(labelled.group_by(label).agg(**aggs), label, words.values())
 
 
 def _in_order(

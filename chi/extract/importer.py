@@ -722,6 +722,14 @@ class ImportReport:
             },
         }
 
+    def _columns(
+        self, keep: Callable[[ColumnReport], object]
+    ) -> list[tuple[str, str, ColumnReport]]:
+        """(table, column, report) of every column whose report ``keep`` holds for."""
+        return [
+            (name, c, r) for name, t in self.tables.items() for c, r in t.columns.items() if keep(r)
+        ]
+
     def text(self) -> str:
         lines = [f"chi import: {self.source} -> {self.out} (mapping {self.mapping})", ""]
         header = ["table", "files", "rows read", "blank rows", "rows written"]
@@ -749,12 +757,7 @@ class ImportReport:
                 lines.append(
                     f"{name}: source columns not used: {', '.join(t.unused_source_columns)}"
                 )
-        unmapped = [
-            (name, c, r)
-            for name, t in self.tables.items()
-            for c, r in t.columns.items()
-            if r.unmapped
-        ]
+        unmapped = self._columns(lambda r: r.unmapped)
         lines.append("")
         if unmapped:
             lines.append("values no mapping covers (written as they are; validation rejects them):")
@@ -779,12 +782,7 @@ class ImportReport:
                     )
         else:
             lines.append("every categorical value is covered by the contract or the mapping")
-        unread = [
-            (name, c, r)
-            for name, t in self.tables.items()
-            for c, r in t.columns.items()
-            if r.unread
-        ]
+        unread = self._columns(lambda r: r.unread)
         if unread:
             lines.append("")
             lines.append("values that could not be read as their type (written null):")
@@ -794,12 +792,7 @@ class ImportReport:
                 lines.append(
                     f"  {name}.{c}: {r.unread:,} not {what} (first: {'; '.join(r.unread_rows)})"
                 )
-        unseen = [
-            (name, c, r)
-            for name, t in self.tables.items()
-            for c, r in t.columns.items()
-            if r.unused_values
-        ]
+        unseen = self._columns(lambda r: r.unused_values)
         if unseen:
             lines.append("")
             lines.append("mapping values never seen in the source:")

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date, timedelta
+from functools import partial
 from typing import Any
 
 import polars as pl
@@ -505,49 +506,29 @@ def _due_and_pack(
     )
     labels = {"xlsx": "Meeting pack (XLSX)", "pdf": "Meeting pack (PDF)"}
     cols = st.columns([1, 1, 3])
+    gate = ctx.download_gate("meeting")  # the pack is built (and checked) when clicked
     for col, fmt in zip(cols, PACK_FORMATS, strict=False):
         with col:
             st.download_button(
                 labels[fmt],
-                data=_deferred(
-                    ctx, run, subject, month, area, meeting_date, frame, due, fmt, everyone
+                data=partial(
+                    meeting_pack,
+                    ctx.store,
+                    ctx.user,
+                    run,
+                    subject,
+                    month,
+                    area,
+                    meeting_date,
+                    frame,
+                    due,
+                    fmt,
+                    ctx.config.marking,
+                    everyone=everyone,
+                    gate=gate,
                 ),
                 file_name=f"chi-meeting-{subject}-{month}-{area.lower()}.{fmt}",
                 mime=PACK_FORMATS[fmt],
                 on_click="ignore",
                 key=f"meeting_pack_{fmt}",
             )
-
-
-def _deferred(
-    ctx: PageContext,
-    run: Run,
-    subject: str,
-    month: str,
-    area: str,
-    meeting_date: date,
-    frame: pl.DataFrame,
-    due: pl.DataFrame,
-    fmt: str,
-    everyone: bool,
-) -> Callable[[], bytes]:
-    gate = ctx.download_gate("meeting")
-
-    def build() -> bytes:
-        return meeting_pack(
-            ctx.store,
-            ctx.user,
-            run,
-            subject,
-            month,
-            area,
-            meeting_date,
-            frame,
-            due,
-            fmt,
-            ctx.config.marking,
-            everyone=everyone,
-            gate=gate,
-        )
-
-    return build

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import polars as pl
@@ -220,43 +221,27 @@ def _downloads(
     cols = st.columns([1, 1.4, 2, 3])
     labels = {"csv": "CSV", "xlsx": "Excel (XLSX)", "pdf": "Printable briefing (PDF)"}
     st.caption(f"Downloads hold the list as shown: {view.describe()} ({shown_rows} rows).")
+    gate = ctx.download_gate("victims")  # the file is built (and checked) when clicked
     for col, fmt in zip(cols, DOWNLOAD_FORMATS, strict=False):
         with col:
             st.download_button(
                 labels[fmt],
-                data=_deferred(ctx, run, month, scope, rows, fmt, drop, view.describe()),
+                data=partial(
+                    victim_download,
+                    ctx.store,
+                    ctx.user,
+                    run,
+                    month,
+                    scope,
+                    rows,
+                    fmt,
+                    ctx.config.marking,
+                    drop=drop,
+                    view=view.describe(),
+                    gate=gate,
+                ),
                 file_name=file_name(run, month, scope, fmt),
                 mime=media_type(fmt),
                 on_click="ignore",
                 key=f"download_{fmt}",
             )
-
-
-def _deferred(  # type: ignore[no-untyped-def]
-    ctx: PageContext,
-    run: Run,
-    month: str,
-    scope: Scope,
-    rows: pl.DataFrame,
-    fmt: str,
-    drop: tuple[str, ...],
-    view: str,
-):
-    gate = ctx.download_gate("victims")
-
-    def build() -> bytes:
-        return victim_download(
-            ctx.store,
-            ctx.user,
-            run,
-            month,
-            scope,
-            rows,
-            fmt,
-            ctx.config.marking,
-            drop=drop,
-            view=view,
-            gate=gate,
-        )
-
-    return build
