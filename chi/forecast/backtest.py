@@ -972,6 +972,28 @@ def _pool(h: History, people_per_month: int, reach: dict[str, Any]) -> dict[str,
     }
 
 
+def _capture_by_month(
+    table: pl.DataFrame,
+    totals: dict[int, pl.DataFrame],
+    p: Plan,
+    policies: list[str],
+    opts: Options,
+) -> pl.DataFrame:
+    """What each policy caught in each test month of each horizon, at the list sizes asked
+    for and those the capture curves draw."""
+    curve_ks = CURVE_KS_NEIGHBOURHOOD if opts.per_neighbourhood else CURVE_KS
+    ks = sorted(set(opts.ks) | set(curve_ks))
+    parts = [
+        capture_by_month(
+            table.filter(_months_filter(months)), totals[hz], pol, hz, ks, opts.per_neighbourhood
+        )
+        for hz, months in sorted(p.test_months.items())
+        if months
+        for pol in policies
+    ]
+    return pl.concat(parts).with_columns(cut_month=_month_label("cut_mi"))
+
+
 def run_backtest(h: History, opts: Options | None = None, progress: Progress = silent) -> Backtest:
     """Backtest every policy on ``h`` under ``opts``."""
     opts = opts or Options()
@@ -990,17 +1012,7 @@ def run_backtest(h: History, opts: Options | None = None, progress: Progress = s
     table = table.with_columns(rfg_score=_rfg_score(h))
     policies = [pol for pol in POLICIES if pol not in FORECASTS or f"score_{pol}" in table.columns]
     progress("measuring capture", 0.75)
-    curve_ks = CURVE_KS_NEIGHBOURHOOD if opts.per_neighbourhood else CURVE_KS
-    ks = sorted(set(opts.ks) | set(curve_ks))
-    parts = [
-        capture_by_month(
-            table.filter(_months_filter(months)), totals[hz], pol, hz, ks, opts.per_neighbourhood
-        )
-        for hz, months in sorted(p.test_months.items())
-        if months
-        for pol in policies
-    ]
-    by_month_all = pl.concat(parts).with_columns(cut_month=_month_label("cut_mi"))
+    by_month_all = _capture_by_month(table, totals, p, policies, opts)
     pooled = pool_capture(by_month_all)
     capture = pooled.filter(pl.col("k").is_in(list(opts.ks))).sort("horizon", "k", "policy")
     curves = pooled.select("horizon", "k", "policy", "harm_pct", "victimisations_pct").sort(
