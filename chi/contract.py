@@ -46,7 +46,8 @@ class Column:
     allowed: tuple[str, ...] | None = None
     int_range: tuple[int, int] | None = None
     personal: bool = False
-    """Personal data: never logged, never in an error message."""
+    """Personal data: never logged, never in an error message, masked in the browser when
+    rejected, never in the profile (``PERSONAL_COLUMNS``; README.md lists them from it)."""
 
 
 @dataclass(frozen=True)
