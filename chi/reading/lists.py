@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import date
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import polars as pl
@@ -369,115 +370,155 @@ def person_detail(
     """
     params = {"pid": person_id, "month": month}
     with run_connection(run) as con:
-        gate = (
-            con.cursor()
-            .sql(
-                f"""
-                select neighbourhood_code, 'victim' as list, 1 as k from victim_list
-                where month = $month and person_id = $pid
-                    and {scope.sql_filter("neighbourhood_code")}
-                union all
-                select neighbourhood_code, 'offender', 2 from offender_list
-                where {"true" if offenders else "false"}
-                    and month = $month and person_id = $pid
-                    and {scope.sql_filter("neighbourhood_code")}
-                order by k
-                """,
-                params=params,
-            )
-            .fetchall()
-        )
+        gate = _listed_as(con, params, scope, offenders)
         if not gate:
             return None
         code = str(gate[0][0])
-        end = month_end(parse_month(month))
-        [(name, age, nb_name)] = (
-            con.cursor()
-            .sql(
-                f"""
-                select p.name, {_age_sql("p.birth_date", end)},
-                       coalesce((select neighbourhood_name from nb
-                                 where neighbourhood_code = $code), 'unknown')
-                from (select 1) left join people as p on p.person_id = $pid
-                """,
-                params={"pid": person_id, "code": code},
-            )
-            .fetchall()
+        name, age, nb_name = _identity(con, person_id, code, month)
+        return PersonDetail(
+            person_id=person_id,
+            name=None if name is None else str(name),
+            age=None if age is None else int(age),
+            neighbourhood_code=code,
+            neighbourhood_name=str(nb_name),
+            listed_as=tuple(dict.fromkeys(str(g[1]) for g in gate)),
+            also_suspect=_also_suspect(con, params),
+            victimisations=_victimisations(con, params, _window_start(run, month), restricted),
+            monthly=_monthly(con, person_id, month, int(run.manifest["policy"]["window_months"])),
+            listings=_listings(con, params),
         )
-        start = _window_start(run, month)
-        title = _offence_title_sql(restricted, "v")
-        victimisations = _frame(
-            con.cursor().sql(
-                f"""
-                select v.recorded_date, {title} as offence, v.weight as chi_days,
-                       v.domestic_abuse,
-                       coalesce(nb.neighbourhood_name, v.crime_neighbourhood_code, 'unknown')
-                           as neighbourhood_name,
-                       v.counted
-                from victimisations as v
-                left join nb on v.crime_neighbourhood_code = nb.neighbourhood_code
-                where v.person_id = $pid and v.month between $start and $month
-                order by v.recorded_date desc, v.crime_id desc
-                """,
-                params={**params, "start": start},
-            )
+
+
+def _listed_as(
+    con: duckdb.DuckDBPyConnection, params: dict[str, str], scope: Scope, offenders: bool
+) -> list[tuple[Any, ...]]:
+    """(neighbourhood, list) of each list of the month in ``scope`` the person is on, the
+    victim list first: empty, and the person view refused, when none."""
+    return (
+        con.cursor()
+        .sql(
+            f"""
+            select neighbourhood_code, 'victim' as list, 1 as k from victim_list
+            where month = $month and person_id = $pid
+                and {scope.sql_filter("neighbourhood_code")}
+            union all
+            select neighbourhood_code, 'offender', 2 from offender_list
+            where {"true" if offenders else "false"}
+                and month = $month and person_id = $pid
+                and {scope.sql_filter("neighbourhood_code")}
+            order by k
+            """,
+            params=params,
         )
-        w = int(run.manifest["policy"]["window_months"])
-        months = _month_range(month_label(add_months(parse_month(month), 1 - 2 * w)), month)
-        monthly = _frame(
-            con.cursor().sql(
-                f"""
-                with months(month) as (values {", ".join(f"({_literal(m)})" for m in months)})
-                select m.month,
-                       cast(coalesce(sum(v.weight) filter (where v.counted), 0)
-                            as decimal(18, 2)) as harm_days,
-                       cast(count(v.person_id) filter (where v.counted) as integer) as crimes,
-                       any_value(l.harm_days) as window_harm_days
-                from months as m
-                left join victimisations as v on v.month = m.month and v.person_id = $pid
-                left join victim_list as l on l.month = m.month and l.person_id = $pid
-                group by m.month
-                order by m.month
-                """,
-                params={"pid": person_id},
-            )
-        )
-        listings = _frame(
-            con.cursor().sql(
-                """
-                select month, rank, neighbourhood_rank, harm_days, crimes, status, reasons
-                from victim_list where person_id = $pid and month <= $month
-                order by month desc
-                """,
-                params=params,
-            )
-        )
-        [(suspect,)] = (
-            con.cursor()
-            .sql(
-                """
-                select exists (select 1 from offender_list where person_id = $pid
-                               and month <= $month)
-                    or exists (select 1 from dyads where offender_id = $pid and month <= $month)
-                    or exists (select 1 from victim_list where person_id = $pid
-                               and month <= $month and list_contains(reasons, 'also_suspect'))
-                """,
-                params=params,
-            )
-            .fetchall()
-        )
-    return PersonDetail(
-        person_id=person_id,
-        name=None if name is None else str(name),
-        age=None if age is None else int(age),
-        neighbourhood_code=code,
-        neighbourhood_name=str(nb_name),
-        listed_as=tuple(dict.fromkeys(str(g[1]) for g in gate)),
-        also_suspect=bool(suspect),
-        victimisations=victimisations,
-        monthly=monthly,
-        listings=listings,
+        .fetchall()
     )
+
+
+def _identity(
+    con: duckdb.DuckDBPyConnection, person_id: str, code: str, month: str
+) -> tuple[Any, Any, Any]:
+    """Name, age at the end of ``month`` and the name of neighbourhood ``code``."""
+    end = month_end(parse_month(month))
+    [(name, age, nb_name)] = (
+        con.cursor()
+        .sql(
+            f"""
+            select p.name, {_age_sql("p.birth_date", end)},
+                   coalesce((select neighbourhood_name from nb
+                             where neighbourhood_code = $code), 'unknown')
+            from (select 1) left join people as p on p.person_id = $pid
+            """,
+            params={"pid": person_id, "code": code},
+        )
+        .fetchall()
+    )
+    return name, age, nb_name
+
+
+def _victimisations(
+    con: duckdb.DuckDBPyConnection,
+    params: dict[str, str],
+    start: str,
+    restricted: Iterable[str],
+) -> pl.DataFrame:
+    """The person's victimisations in the window, latest first (restricted offences named
+    by their group only)."""
+    title = _offence_title_sql(restricted, "v")
+    return _frame(
+        con.cursor().sql(
+            f"""
+            select v.recorded_date, {title} as offence, v.weight as chi_days,
+                   v.domestic_abuse,
+                   coalesce(nb.neighbourhood_name, v.crime_neighbourhood_code, 'unknown')
+                       as neighbourhood_name,
+                   v.counted
+            from victimisations as v
+            left join nb on v.crime_neighbourhood_code = nb.neighbourhood_code
+            where v.person_id = $pid and v.month between $start and $month
+            order by v.recorded_date desc, v.crime_id desc
+            """,
+            params={**params, "start": start},
+        )
+    )
+
+
+def _monthly(
+    con: duckdb.DuckDBPyConnection, person_id: str, month: str, window: int
+) -> pl.DataFrame:
+    """Harm and crimes recorded in each month of two windows ending with ``month``, and the
+    window's harm in the months the person was listed."""
+    months = _month_range(month_label(add_months(parse_month(month), 1 - 2 * window)), month)
+    return _frame(
+        con.cursor().sql(
+            f"""
+            with months(month) as (values {", ".join(f"({_literal(m)})" for m in months)})
+            select m.month,
+                   cast(coalesce(sum(v.weight) filter (where v.counted), 0)
+                        as decimal(18, 2)) as harm_days,
+                   cast(count(v.person_id) filter (where v.counted) as integer) as crimes,
+                   any_value(l.harm_days) as window_harm_days
+            from months as m
+            left join victimisations as v on v.month = m.month and v.person_id = $pid
+            left join victim_list as l on l.month = m.month and l.person_id = $pid
+            group by m.month
+            order by m.month
+            """,
+            params={"pid": person_id},
+        )
+    )
+
+
+def _listings(con: duckdb.DuckDBPyConnection, params: dict[str, str]) -> pl.DataFrame:
+    """The person's months on the victim list up to ``month``, latest first."""
+    return _frame(
+        con.cursor().sql(
+            """
+            select month, rank, neighbourhood_rank, harm_days, crimes, status, reasons
+            from victim_list where person_id = $pid and month <= $month
+            order by month desc
+            """,
+            params=params,
+        )
+    )
+
+
+def _also_suspect(con: duckdb.DuckDBPyConnection, params: dict[str, str]) -> bool:
+    """Whether the person was ever, up to ``month``, listed or linked as a suspect."""
+    [(suspect,)] = (
+        con.cursor()
+        .sql(
+            """
+            select exists (select 1 from offender_list where person_id = $pid
+                           and month <= $month)
+                or exists (select 1 from dyads where offender_id = $pid and month <= $month)
+                or exists (select 1 from victim_list where person_id = $pid
+                           and month <= $month and list_contains(reasons, 'also_suspect'))
+            """,
+            params=params,
+        )
+        .fetchall()
+    )
+    return bool(suspect)
 
 
 def _month_range(first: str, last: str) -> list[str]:
