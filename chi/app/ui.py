@@ -24,6 +24,22 @@ from chi.state.auth import Role, User
 
 ALL = "*"
 
+# The columns the list pages share, drawn alike wherever a list shows them (title, pixel
+# width, format); the victim, offender and person pages key them by their own column names.
+LIST_COLUMNS: dict[str, Any] = {
+    "Name": st.column_config.TextColumn("Name", width=150),
+    "Person id": st.column_config.TextColumn("Person id", width=95),
+    "New or continuing": st.column_config.TextColumn("New or continuing", width=130),
+    "Reasons": st.column_config.TextColumn("Reasons", width=250),
+    "Harm (days)": st.column_config.NumberColumn("Harm (days)", format="%.2f", width=95),
+    "Crimes": st.column_config.NumberColumn("Crimes", width=65),
+    "DA crimes": st.column_config.NumberColumn("DA crimes", width=85),
+    "Age": st.column_config.NumberColumn("Age", width=50),
+    "Latest crime": st.column_config.DateColumn("Latest crime", format="YYYY-MM-DD", width=105),
+    "Neighbourhood": st.column_config.TextColumn("Neighbourhood", width=140),
+    "Force rank": st.column_config.NumberColumn("Force rank", width=85),
+}
+
 
 class NoRun(Exception):
     """There is no published run to show."""

@@ -10,7 +10,7 @@ import streamlit as st
 
 from chi.app import data
 from chi.app.context import PageContext
-from chi.app.ui import list_heading, reasons_table, scoped_page
+from chi.app.ui import LIST_COLUMNS, list_heading, reasons_table, scoped_page
 from chi.exports import listview
 from chi.reading.lists import Scope
 from chi.scoring.runs import Run
@@ -20,9 +20,9 @@ COLUMNS: dict[str, Any] = {
     "neighbourhood_rank": st.column_config.NumberColumn(
         "Rank", help="Rank in the neighbourhood", width=55
     ),
-    "name": st.column_config.TextColumn("Name", width=150),
-    "status": st.column_config.TextColumn("New or continuing", width=130),
-    "reasons": st.column_config.TextColumn("Reasons", width=250),
+    "name": LIST_COLUMNS["Name"],
+    "status": LIST_COLUMNS["New or continuing"],
+    "reasons": LIST_COLUMNS["Reasons"],
     "rfg_score": st.column_config.ProgressColumn(
         "RFG score",
         help="Recency, frequency and gravity against this month's active offenders (0-100)",
@@ -32,22 +32,20 @@ COLUMNS: dict[str, Any] = {
         width=110,
     ),
     "serial_da": st.column_config.CheckboxColumn("Serial DA", width=80),
-    "harm_days": st.column_config.NumberColumn("Harm (days)", format="%.2f", width=95),
-    "crimes": st.column_config.NumberColumn("Crimes", width=65),
+    "harm_days": LIST_COLUMNS["Harm (days)"],
+    "crimes": LIST_COLUMNS["Crimes"],
     "victims_count": st.column_config.NumberColumn("Victims", width=65),
-    "da_crimes": st.column_config.NumberColumn("DA crimes", width=85),
+    "da_crimes": LIST_COLUMNS["DA crimes"],
     "da_victims_36m": st.column_config.NumberColumn(
         "DA victims (36 m)",
         help="Distinct domestic-abuse victims in the last 36 months",
         width=120,
     ),
-    "age": st.column_config.NumberColumn("Age", width=50),
-    "last_recorded_date": st.column_config.DateColumn(
-        "Latest crime", format="YYYY-MM-DD", width=105
-    ),
-    "neighbourhood_name": st.column_config.TextColumn("Neighbourhood", width=140),
-    "person_id": st.column_config.TextColumn("Person id", width=95),
-    "rank": st.column_config.NumberColumn("Force rank", width=85),
+    "age": LIST_COLUMNS["Age"],
+    "last_recorded_date": LIST_COLUMNS["Latest crime"],
+    "neighbourhood_name": LIST_COLUMNS["Neighbourhood"],
+    "person_id": LIST_COLUMNS["Person id"],
+    "rank": LIST_COLUMNS["Force rank"],
 }
 
 

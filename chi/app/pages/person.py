@@ -17,6 +17,7 @@ from chi.app import data
 from chi.app.context import PageContext
 from chi.app.text import md
 from chi.app.ui import (
+    LIST_COLUMNS,
     money,
     reasons_text,
     run_caption,
@@ -45,11 +46,11 @@ VICTIMISATION_COLUMNS: dict[str, Any] = {
 LISTING_COLUMNS: dict[str, Any] = {
     "month": st.column_config.TextColumn("Month", width=75),
     "neighbourhood_rank": st.column_config.NumberColumn("Rank in neighbourhood", width=150),
-    "status": st.column_config.TextColumn("New or continuing", width=130),
-    "reasons": st.column_config.TextColumn("Reasons", width=250),
-    "harm_days": st.column_config.NumberColumn("Harm (days)", format="%.2f", width=95),
-    "crimes": st.column_config.NumberColumn("Crimes", width=65),
-    "rank": st.column_config.NumberColumn("Force rank", width=85),
+    "status": LIST_COLUMNS["New or continuing"],
+    "reasons": LIST_COLUMNS["Reasons"],
+    "harm_days": LIST_COLUMNS["Harm (days)"],
+    "crimes": LIST_COLUMNS["Crimes"],
+    "rank": LIST_COLUMNS["Force rank"],
 }
 KEY_COLUMNS = ("Month", "Rank in neighbourhood", "New or continuing", "Reasons", "Harm (days)")
 VICTIMISATION_KEY_COLUMNS = ("Recorded", "Offence", "CHI days", "DA", "Counted")

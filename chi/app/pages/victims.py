@@ -12,6 +12,7 @@ from chi.app import data
 from chi.app.context import PageContext
 from chi.app.text import md
 from chi.app.ui import (
+    LIST_COLUMNS,
     list_filters,
     list_heading,
     scoped_page,
@@ -33,10 +34,10 @@ COLUMNS: dict[str, Any] = {
         help="Place on the neighbourhood's list (specialist-team people take none)",
         width=55,
     ),
-    "Name": st.column_config.TextColumn("Name", width=150),
-    "Person id": st.column_config.TextColumn("Person id", width=95),
-    "New or continuing": st.column_config.TextColumn("New or continuing", width=130),
-    "Reasons": st.column_config.TextColumn("Reasons", width=250),
+    "Name": LIST_COLUMNS["Name"],
+    "Person id": LIST_COLUMNS["Person id"],
+    "New or continuing": LIST_COLUMNS["New or continuing"],
+    "Reasons": LIST_COLUMNS["Reasons"],
     "Forecast": st.column_config.ProgressColumn(
         "Forecast",
         help="Probability of further victimisation in the model's horizon",
@@ -45,17 +46,17 @@ COLUMNS: dict[str, Any] = {
         format="%.2f",
         width=100,
     ),
-    "Harm (days)": st.column_config.NumberColumn("Harm (days)", format="%.2f", width=95),
+    "Harm (days)": LIST_COLUMNS["Harm (days)"],
     "Specialist team": st.column_config.TextColumn(
         "Specialist team", help="The team whose offences list this person (policy)", width=230
     ),
-    "Crimes": st.column_config.NumberColumn("Crimes", width=65),
-    "DA crimes": st.column_config.NumberColumn("DA crimes", width=85),
-    "Age": st.column_config.NumberColumn("Age", width=50),
-    "Latest crime": st.column_config.DateColumn("Latest crime", format="YYYY-MM-DD", width=105),
+    "Crimes": LIST_COLUMNS["Crimes"],
+    "DA crimes": LIST_COLUMNS["DA crimes"],
+    "Age": LIST_COLUMNS["Age"],
+    "Latest crime": LIST_COLUMNS["Latest crime"],
     "Latest offence": st.column_config.TextColumn("Latest offence", width=250),
-    "Neighbourhood": st.column_config.TextColumn("Neighbourhood", width=140),
-    "Force rank": st.column_config.NumberColumn("Force rank", width=85),
+    "Neighbourhood": LIST_COLUMNS["Neighbourhood"],
+    "Force rank": LIST_COLUMNS["Force rank"],
     "Forecast: why": st.column_config.TextColumn("Forecast: why", width=300),
 }
 # The columns that must be in view without scrolling (the browser test checks them).
