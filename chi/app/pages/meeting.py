@@ -348,36 +348,7 @@ def _form(
         key=f"{key}:decision",
     )
     with st.form(f"{key}:form", enter_to_submit=False):
-        if applies(kind, "service"):
-            what = {"signpost": "Service signposted to", "civil_order": "Order sought"}.get(
-                str(kind), "Partner referred to"
-            )
-            st.text_input(what, value=row["service"] or "", max_chars=200, key=f"{key}:service")
-        if applies(kind, "engagement"):
-            c, d = st.columns(2)
-            c.date_input(
-                "Engagement start",
-                value=row["engagement_start"] or meeting_date,
-                format="YYYY-MM-DD",
-                key=f"{key}:start",
-            )
-            d.date_input(
-                "Engagement end",
-                value=row["engagement_end"] or meeting_date + timedelta(days=91),
-                format="YYYY-MM-DD",
-                key=f"{key}:end",
-            )
-        if applies(kind, "owner") or applies(kind, "review"):
-            e, f = st.columns(2)
-            if applies(kind, "owner"):
-                e.text_input("Owner", value=row["owner"] or "", max_chars=100, key=f"{key}:owner")
-            if applies(kind, "review"):
-                f.date_input(
-                    "Review date",
-                    value=row["review_date"],
-                    format="YYYY-MM-DD",
-                    key=f"{key}:review",
-                )
+        _decision_fields(kind, row, key, meeting_date)
         st.text_area(
             "Notes", value=row["notes"] or "", max_chars=4000, height=100, key=f"{key}:notes"
         )
@@ -399,6 +370,41 @@ def _form(
             ),
             key=f"{key}:save",
         )
+
+
+def _decision_fields(kind: str | None, row: dict[str, Any], key: str, meeting_date: date) -> None:
+    """The fields decision ``kind`` needs (a service, engagement dates, an owner, a review
+    date), filled with what was recorded before."""
+    if applies(kind, "service"):
+        what = {"signpost": "Service signposted to", "civil_order": "Order sought"}.get(
+            str(kind), "Partner referred to"
+        )
+        st.text_input(what, value=row["service"] or "", max_chars=200, key=f"{key}:service")
+    if applies(kind, "engagement"):
+        c, d = st.columns(2)
+        c.date_input(
+            "Engagement start",
+            value=row["engagement_start"] or meeting_date,
+            format="YYYY-MM-DD",
+            key=f"{key}:start",
+        )
+        d.date_input(
+            "Engagement end",
+            value=row["engagement_end"] or meeting_date + timedelta(days=91),
+            format="YYYY-MM-DD",
+            key=f"{key}:end",
+        )
+    if applies(kind, "owner") or applies(kind, "review"):
+        e, f = st.columns(2)
+        if applies(kind, "owner"):
+            e.text_input("Owner", value=row["owner"] or "", max_chars=100, key=f"{key}:owner")
+        if applies(kind, "review"):
+            f.date_input(
+                "Review date",
+                value=row["review_date"],
+                format="YYYY-MM-DD",
+                key=f"{key}:review",
+            )
 
 
 def _saver(
