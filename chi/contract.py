@@ -43,7 +43,6 @@ CRIME_STATUSES = ("recorded", "cancelled", "transferred")
 DA_RELATIONSHIPS = ("intimate_partner", "ex_partner", "family", "other")
 DASH_GRADES = ("standard", "medium", "high")
 SUSPECT_ROLES = ("suspect", "offender", "charged")
-OUTCOME_CODES = tuple(range(1, 23))
 GENERATING_MARKER = ".chi-generating"
 """A file in an extract folder that ``chi generate`` is still writing (or that a crash cut
 short): such an extract is refused."""
@@ -60,7 +59,8 @@ class Column:
     allowed: tuple[str, ...] | None = None
     int_range: tuple[int, int] | None = None
     personal: bool = False
-    """Personal data: never logged, never in an error message."""
+    """Personal data: never logged, never in an error message, masked in the browser when
+    rejected, never in the profile (``PERSONAL_COLUMNS``; README.md lists them from it)."""
 
 
 @dataclass(frozen=True)
@@ -129,17 +129,23 @@ PERSONS = Table(
     ),
 )
 
+# A victim and a suspect are each a person on a crime: the same two columns and references.
+CRIME_PERSON_COLUMNS = (
+    Column("crime_id", "string", False, "-> crimes"),
+    Column("person_id", "string", False, "-> persons"),
+)
+CRIME_PERSON_REFERENCES = (
+    Reference("crime_id", "crimes", "crime_id"),
+    Reference("person_id", "persons", "person_id"),
+)
+
 VICTIMS = Table(
     name="victims",
     description="one row per victim of a crime",
     key=("crime_id", "person_id"),
-    references=(
-        Reference("crime_id", "crimes", "crime_id"),
-        Reference("person_id", "persons", "person_id"),
-    ),
+    references=CRIME_PERSON_REFERENCES,
     columns=(
-        Column("crime_id", "string", False, "-> crimes"),
-        Column("person_id", "string", False, "-> persons"),
+        *CRIME_PERSON_COLUMNS,
         Column(
             "dash_risk", "string", True, "DA risk grade at the time", DASH_GRADES, personal=True
         ),
@@ -151,19 +157,30 @@ SUSPECTS = Table(
     description="one row per suspect or offender of a crime",
     key=("crime_id", "person_id"),
     may_be_empty=True,
-    references=(
-        Reference("crime_id", "crimes", "crime_id"),
-        Reference("person_id", "persons", "person_id"),
-    ),
+    references=CRIME_PERSON_REFERENCES,
     columns=(
-        Column("crime_id", "string", False, "-> crimes"),
-        Column("person_id", "string", False, "-> persons"),
+        *CRIME_PERSON_COLUMNS,
         Column("role", "string", False, "suspect, offender or charged", SUSPECT_ROLES),
     ),
 )
 
 TABLES: dict[str, Table] = {t.name: t for t in (CRIMES, PERSONS, VICTIMS, SUSPECTS)}
 """The four contract tables, in the order they are validated (referenced tables first)."""
+
+PERSONAL_COLUMNS: tuple[tuple[str, Column], ...] = tuple(
+    (t.name, c) for t in TABLES.values() for c in t.columns if c.personal
+)
+"""Every personal column as (table, column), in contract order: what the quality page
+masks, what the README's personal-data notes list, what a profile must never carry."""
+
+
+def personal_notes() -> str:
+    """The Markdown table of the personal columns that README.md shows (a test keeps the two
+    the same, so the notes cannot drift from the contract)."""
+    lines = ["| table | column | what it holds |", "| --- | --- | --- |"]
+    lines += [f"| {table} | `{c.name}` | {c.description} |" for table, c in PERSONAL_COLUMNS]
+    return "\n".join(lines) + "\n"
+
 
 DUCKDB_TYPES: dict[LogicalType, str] = {
     "string": "VARCHAR",

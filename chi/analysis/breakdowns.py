@@ -23,6 +23,7 @@ Decisions:
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date
 
 import polars as pl
@@ -36,6 +37,7 @@ RELATIONSHIPS = {
     "family": "Family member",
     "other": "Other",
 }
+NOT_RECORDED = "Not recorded"
 DASH_GRADES = {"standard": "Standard", "medium": "Medium", "high": "High"}
 VIOLENCE_CLASSES = frozenset({1, 2, 3, 4, 5, 8, 11, 12, 13, 14, 15, 36, 37, 104, 105})
 
@@ -86,24 +88,9 @@ def by_place(da_crimes: pl.DataFrame, level: str) -> pl.DataFrame:
 
 
 def by_relationship(da_crimes: pl.DataFrame) -> pl.DataFrame:
-    out = (
-        da_crimes.with_columns(
-            relationship=pl.col("da_relationship").replace_strict(
-                RELATIONSHIPS, default="Not recorded", return_dtype=pl.String
-            )
-        )
-        .group_by("relationship")
-        .agg(crimes=pl.len(), harm=pl.col("weight").fill_null(0).sum())
-    )
-    order = [*RELATIONSHIPS.values(), "Not recorded"]
-    out = (
-        out.with_columns(
-            _o=pl.col("relationship").replace_strict(
-                {k: i for i, k in enumerate(order)}, return_dtype=pl.Int32
-            )
-        )
-        .sort("_o")
-        .drop("_o")
+    harm = pl.col("weight").fill_null(0).sum()
+    out = _by_label(
+        da_crimes, "da_relationship", "relationship", RELATIONSHIPS, crimes=pl.len(), harm=harm
     )
     return _shares(out, "crimes", "harm")
 
@@ -119,25 +106,7 @@ def by_age_sex(frame: pl.DataFrame, age: str, sex: str) -> pl.DataFrame:
 
 
 def dash_mix(da_victimisations: pl.DataFrame) -> pl.DataFrame:
-    out = (
-        da_victimisations.with_columns(
-            grade=pl.col("dash_risk").replace_strict(
-                DASH_GRADES, default="Not recorded", return_dtype=pl.String
-            )
-        )
-        .group_by("grade")
-        .agg(count=pl.len())
-    )
-    order = [*DASH_GRADES.values(), "Not recorded"]
-    out = (
-        out.with_columns(
-            _o=pl.col("grade").replace_strict(
-                {k: i for i, k in enumerate(order)}, return_dtype=pl.Int32
-            )
-        )
-        .sort("_o")
-        .drop("_o")
-    )
+    out = _by_label(da_victimisations, "dash_risk", "grade", DASH_GRADES, count=pl.len())
     return _shares(out, "count")
 
 
@@ -157,17 +126,30 @@ def is_violence(ho_code: pl.Expr) -> pl.Expr:
 
 def outcome_mix(crimes: pl.DataFrame) -> pl.DataFrame:
     """Crimes by outcome group, in the order of ``OUTCOME_GROUPS`` then open."""
-    order = [*OUTCOME_GROUPS, "Another body, or other", OPEN]
-    out = (
-        crimes.with_columns(group=group_expr())
-        .group_by("group")
-        .agg(count=pl.len())
-        .with_columns(
-            _o=pl.col("group").replace_strict(
-                {k: i for i, k in enumerate(dict.fromkeys(order))}, return_dtype=pl.Int32
-            )
-        )
+    out = crimes.with_columns(group=group_expr()).group_by("group").agg(count=pl.len())
+    return _shares(_in_order(out, "group", OUTCOME_GROUPS, OPEN), "count")
+
+
+def _by_label(
+    frame: pl.DataFrame, column: str, label: str, words: dict[str, str], **aggs: pl.Expr
+) -> pl.DataFrame:
+    """``aggs`` by ``column`` in words (``label``; a value not in ``words`` is not recorded),
+    in the order of ``words``."""
+    labelled = frame.with_columns(
+        pl.col(column)
+        .replace_strict(words, default=NOT_RECORDED, return_dtype=pl.String)
+        .alias(label)
+    )
+    return _in_order(labelled.group_by(label).agg(**aggs), label, words.values())
+
+
+def _in_order(
+    frame: pl.DataFrame, column: str, order: Iterable[str], last: str = NOT_RECORDED
+) -> pl.DataFrame:
+    """The rows in the order of ``column``'s labels in ``order``, then ``last``."""
+    places = {k: i for i, k in enumerate(dict.fromkeys([*order, last]))}
+    return (
+        frame.with_columns(_o=pl.col(column).replace_strict(places, return_dtype=pl.Int32))
         .sort("_o")
         .drop("_o")
     )
-    return _shares(out, "count")

@@ -8,7 +8,7 @@ order with the reading that goes under each.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -105,15 +105,22 @@ def lorenz_curve(p: Profile) -> AnyChart:
     return _config(chart)
 
 
-def survival_chart(p: Profile) -> AnyChart:
-    rows: list[dict[str, Any]] = []
-    names = ["da_victims", "dyads", "perpetrators"]
-    floor = 1.0
-    for name in names:
-        for point in survival_points(p.repeats[name].survival, 365):
-            rows.append({**point, "series": POPULATION_LABELS[name]})
-            floor = min(floor, point["lower"])
+def _by_population(
+    names: list[str], points: Callable[[str], Iterable[dict[str, Any]]]
+) -> tuple[list[dict[str, Any]], list[str]]:
+    """The chart rows of each population in turn (``points`` of its name), each labelled
+    with its series, and the series in that order (the colour domain)."""
     domain = [POPULATION_LABELS[n] for n in names]
+    rows = [{**point, "series": POPULATION_LABELS[n]} for n in names for point in points(n)]
+    return rows, domain
+
+
+def survival_chart(p: Profile) -> AnyChart:
+    rows, domain = _by_population(
+        ["da_victims", "dyads", "perpetrators"],
+        lambda name: survival_points(p.repeats[name].survival, 365),
+    )
+    floor = min([1.0, *(r["lower"] for r in rows)])
     y_scale = alt.Scale(domain=[max(0.0, (int(floor * 10) - 1) / 10), 1.0])
     base = _base(rows).encode(
         x=alt.X(
@@ -140,21 +147,14 @@ def survival_chart(p: Profile) -> AnyChart:
 
 
 def hazard_chart(p: Profile) -> AnyChart:
-    rows = []
-    names = ["victims", "da_victims"]
-    for name in names:
-        for h in p.repeats[name].hazard:
-            if h.per_1000_days is None:
-                continue
-            rows.append(
-                {
-                    "band": f"{h.lo + 1}-{h.hi} days",
-                    "order": h.lo,
-                    "rate": h.per_1000_days,
-                    "series": POPULATION_LABELS[name],
-                }
-            )
-    domain = [POPULATION_LABELS[n] for n in names]
+    rows, domain = _by_population(
+        ["victims", "da_victims"],
+        lambda name: [
+            {"band": f"{h.lo + 1}-{h.hi} days", "order": h.lo, "rate": h.per_1000_days}
+            for h in p.repeats[name].hazard
+            if h.per_1000_days is not None
+        ],
+    )
     chart = (
         _base(rows)
         .mark_bar()
@@ -175,20 +175,14 @@ def hazard_chart(p: Profile) -> AnyChart:
 
 
 def next_given_k_chart(p: Profile) -> AnyChart:
-    rows = []
-    names = ["da_victims", "dyads", "perpetrators"]
-    for name in names:
-        for s in p.repeats[name].next_given_k:
-            if s.units_k >= 10 and s.probability is not None:
-                rows.append(
-                    {
-                        "k": s.k,
-                        "p": s.probability,
-                        "n": s.units_k,
-                        "series": POPULATION_LABELS[name],
-                    }
-                )
-    domain = [POPULATION_LABELS[n] for n in names]
+    rows, domain = _by_population(
+        ["da_victims", "dyads", "perpetrators"],
+        lambda name: [
+            {"k": s.k, "p": s.probability, "n": s.units_k}
+            for s in p.repeats[name].next_given_k
+            if s.units_k >= 10 and s.probability is not None
+        ],
+    )
     chart = (
         _base(rows)
         .mark_line(point=True, strokeWidth=2)

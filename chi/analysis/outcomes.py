@@ -70,17 +70,8 @@ OUTCOME_GROUPS: dict[str, frozenset[int]] = {
 OPEN = "Not yet assigned (open)"
 
 
-def outcome_group(code: int | None) -> str:
-    if code is None:
-        return OPEN
-    for name, codes in OUTCOME_GROUPS.items():
-        if code in codes:
-            return name
-    return "Another body, or other"
-
-
 def group_expr(column: str = "outcome_code") -> pl.Expr:
-    """Polars expression for ``outcome_group`` of a column of outcome codes."""
+    """The outcome group (a key of ``OUTCOME_GROUPS``, or ``OPEN``) of a column of outcome codes."""
     mapping = {c: name for name, codes in OUTCOME_GROUPS.items() for c in codes}
     return (
         pl.when(pl.col(column).is_null())

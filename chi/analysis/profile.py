@@ -150,126 +150,155 @@ def build_profile(source: Source, request: Request) -> Profile:
     links = _in_scope(source.da_links, scope)
     da_crimes = crimes.filter(pl.col("domestic_abuse"))
     da_victimisations = victimisations.filter(pl.col("domestic_abuse"))
-
-    # Events of each population (counted crimes only, as the lists count them).
-    victim_events = _events(victimisations, pl.col("person_id"))
-    da_victim_events = _events(da_victimisations, pl.col("person_id"))
-    dyad_events = _events(links, pl.concat_str("offender_id", "victim_id", separator="|")).unique(
-        ["unit", "crime_id"]
-    )
-    perp_events = _events(links, pl.col("offender_id")).unique(["unit", "crime_id"])
-    ipv_index = (
-        links.filter(pl.col("da_relationship").is_in(["intimate_partner", "ex_partner"]))
-        .pipe(_events, pl.col("offender_id"))
-        .unique(["unit", "crime_id"])
-    )
-
-    conc: dict[str, Concentration] = {}
-    populations = {
-        "victims": victim_events,
-        "da_victims": da_victim_events,
-        "dyads": dyad_events,
-        "perpetrators": perp_events,
-    }
-    for name, events in populations.items():
-        harm, counts, n_events = _per_unit(_in_period(events, start, end))
-        conc[f"{name}_harm"] = concentration(name, "harm", harm.to_numpy(), n_events)
-        conc[f"{name}_count"] = concentration(name, "count", counts.to_numpy(), n_events)
-
+    populations, ipv_index = _populations(victimisations, da_victimisations, links)
+    conc = _concentrations(populations, start, end)
     reps = {
         name: repeats(name, events, start, end, source.as_of)
         for name, events in populations.items()
     }
     reps["ipv_perpetrators"] = repeats(
-        "ipv_perpetrators", perp_events, start, end, source.as_of, index_events=ipv_index
+        "ipv_perpetrators",
+        populations["perpetrators"],
+        start,
+        end,
+        source.as_of,
+        index_events=ipv_index,
     )
-
-    serial = _serial(source.da_links, perp_events, start, end)
-    esc = escalation(links, start, end, source.as_of)
 
     da_in_period = _in_period(da_crimes, start, end)
     da_v_in_period = _in_period(da_victimisations, start, end)
-    links_in_period = _in_period(links, start, end)
-    places = {
-        "area": by_place(da_in_period, "area"),
-        "district": by_place(da_in_period, "district_name"),
-        "neighbourhood": by_place(da_in_period, "neighbourhood_name").head(TOP_NEIGHBOURHOODS),
-    }
-    perpetrator_rows = links_in_period.unique(["offender_id", "crime_id"])
-    suspects_ever = source.suspects.filter(pl.col("recorded_date") <= source.as_of)
-    violence_v = _in_period(victimisations, start, end).filter(is_violence(pl.col("ho_code")))
-    n_da, also_da, share_da = overlap(da_v_in_period, suspects_ever)
-    n_vi, also_vi, share_vi = overlap(violence_v, suspects_ever)
-    over = over_recording(
-        source.victimisations,
-        source.suspects,
-        crimes,
-        start,
-        end,
-        request.duplicate_days,
-        request.duplicate_groups,
-        source.duplicates_truth,
-    )
-    board = board_table(
-        crimes,
-        request.board_month,
-        first_month,
-        scope.label or "force-wide",
-        request.year_end_month,
-    )
-    caveats = _caveats(source, request, first_month, crimes)
+    perpetrator_rows = _in_period(links, start, end).unique(["offender_id", "crime_id"])
     profile = Profile(
-        meta={
-            "title": "Domestic abuse problem profile",
-            "synthetic": source.duplicates_truth is not None,
-            "force": source.force,
-            "scope": scope.label or "force-wide",
-            "period": request.period_label,
-            "period_start": start,
-            "period_end": end,
-            "months": request.months,
-            "board_month": month_label(request.board_month),
-            "as_of": source.as_of,
-            "run_id": source.run_id,
-            "weights": source.weights,
-            "window_months": source.policy.window_months,
-            "extract_from": month_label(first_month),
-            "duplicate_days": request.duplicate_days,
-            "year_end_month": request.year_end_month,
-            "chi_version": __version__,
-            "da_crimes": da_in_period.height,
-            "da_harm": float(da_in_period["weight"].fill_null(0).sum()),
-            "da_victims": conc["da_victims_harm"].units,
-            "dyads": conc["dyads_harm"].units,
-            "perpetrators": conc["perpetrators_harm"].units,
-            "crimes": _in_period(crimes, start, end).height,
-        },
+        meta=_meta(source, request, first_month, conc, da_in_period, crimes),
         concentration=conc,
         repeats=reps,
-        serial=serial,
-        escalation=esc,
+        serial=_serial(source.da_links, populations["perpetrators"], start, end),
+        escalation=escalation(links, start, end, source.as_of),
         trend=monthly_trend(da_crimes, first_month, date(end.year, end.month, 1)),
-        places=places,
+        places={
+            "area": by_place(da_in_period, "area"),
+            "district": by_place(da_in_period, "district_name"),
+            "neighbourhood": by_place(da_in_period, "neighbourhood_name").head(TOP_NEIGHBOURHOODS),
+        },
         relationship=by_relationship(da_in_period),
         victim_age_sex=by_age_sex(da_v_in_period, "age_band", "sex"),
         perpetrator_age_sex=by_age_sex(perpetrator_rows, "offender_age_band", "offender_sex"),
         dash=dash_mix(da_v_in_period),
-        overlap={
-            "da_victims": n_da,
-            "da_victims_also_suspects": also_da,
-            "da_share": share_da,
-            "violence_victims": n_vi,
-            "violence_victims_also_suspects": also_vi,
-            "violence_share": share_vi,
-        },
+        overlap=_overlap(source, victimisations, da_v_in_period, start, end),
         outcomes=outcome_mix(da_in_period),
         outcome_rate=prosecution_possible_rate(da_in_period["outcome_code"]),
-        over_recording=over,
-        board=board,
-        caveats=caveats,
+        over_recording=over_recording(
+            source.victimisations,
+            source.suspects,
+            crimes,
+            start,
+            end,
+            request.duplicate_days,
+            request.duplicate_groups,
+            source.duplicates_truth,
+        ),
+        board=board_table(
+            crimes,
+            request.board_month,
+            first_month,
+            scope.label or "force-wide",
+            request.year_end_month,
+        ),
+        caveats=_caveats(source, request, first_month, crimes),
     )
     profile.readings = readings.all_readings(profile)
     return profile
+
+
+def _populations(
+    victimisations: pl.DataFrame, da_victimisations: pl.DataFrame, links: pl.DataFrame
+) -> tuple[dict[str, pl.DataFrame], pl.DataFrame]:
+    """The events of each population (counted crimes only, as the lists count them), and the
+    intimate-partner crimes that index the IPV perpetrators' follow-up."""
+    populations = {
+        "victims": _events(victimisations, pl.col("person_id")),
+        "da_victims": _events(da_victimisations, pl.col("person_id")),
+        "dyads": _events(links, pl.concat_str("offender_id", "victim_id", separator="|")).unique(
+            ["unit", "crime_id"]
+        ),
+        "perpetrators": _events(links, pl.col("offender_id")).unique(["unit", "crime_id"]),
+    }
+    ipv_index = (
+        links.filter(pl.col("da_relationship").is_in(["intimate_partner", "ex_partner"]))
+        .pipe(_events, pl.col("offender_id"))
+        .unique(["unit", "crime_id"])
+    )
+    return populations, ipv_index
+
+
+def _concentrations(
+    populations: dict[str, pl.DataFrame], start: date, end: date
+) -> dict[str, Concentration]:
+    """How concentrated each population's harm and crime counts are in the period."""
+    conc: dict[str, Concentration] = {}
+    for name, events in populations.items():
+        harm, counts, n_events = _per_unit(_in_period(events, start, end))
+        conc[f"{name}_harm"] = concentration(name, "harm", harm.to_numpy(), n_events)
+        conc[f"{name}_count"] = concentration(name, "count", counts.to_numpy(), n_events)
+    return conc
+
+
+def _overlap(
+    source: Source,
+    victimisations: pl.DataFrame,
+    da_v_in_period: pl.DataFrame,
+    start: date,
+    end: date,
+) -> dict[str, Any]:
+    """The victim-offender overlap of DA victims and of victims of violence."""
+    suspects_ever = source.suspects.filter(pl.col("recorded_date") <= source.as_of)
+    violence_v = _in_period(victimisations, start, end).filter(is_violence(pl.col("ho_code")))
+    n_da, also_da, share_da = overlap(da_v_in_period, suspects_ever)
+    n_vi, also_vi, share_vi = overlap(violence_v, suspects_ever)
+    return {
+        "da_victims": n_da,
+        "da_victims_also_suspects": also_da,
+        "da_share": share_da,
+        "violence_victims": n_vi,
+        "violence_victims_also_suspects": also_vi,
+        "violence_share": share_vi,
+    }
+
+
+def _meta(
+    source: Source,
+    request: Request,
+    first_month: date,
+    conc: dict[str, Concentration],
+    da_in_period: pl.DataFrame,
+    crimes: pl.DataFrame,
+) -> dict[str, Any]:
+    """What the profile is of (source, scope, period, settings) and its headline counts."""
+    return {
+        "title": "Domestic abuse problem profile",
+        "synthetic": source.duplicates_truth is not None,
+        "force": source.force,
+        "scope": request.scope.label or "force-wide",
+        "period": request.period_label,
+        "period_start": request.start,
+        "period_end": request.end,
+        "months": request.months,
+        "board_month": month_label(request.board_month),
+        "as_of": source.as_of,
+        "run_id": source.run_id,
+        "weights": source.weights,
+        "window_months": source.policy.window_months,
+        "extract_from": month_label(first_month),
+        "duplicate_days": request.duplicate_days,
+        "year_end_month": request.year_end_month,
+        "chi_version": __version__,
+        "da_crimes": da_in_period.height,
+        "da_harm": float(da_in_period["weight"].fill_null(0).sum()),
+        "da_victims": conc["da_victims_harm"].units,
+        "dyads": conc["dyads_harm"].units,
+        "perpetrators": conc["perpetrators_harm"].units,
+        "crimes": _in_period(crimes, request.start, request.end).height,
+    }
 
 
 def _serial(

@@ -69,8 +69,13 @@ def plural(n: int, one: str, many: str | None = None) -> str:
     return f"{n:,} {one if n == 1 else (many or one + 's')}"
 
 
+def _words(population: str) -> tuple[str, str]:
+    """Who a population is and what of theirs is measured, in words (its name if unknown)."""
+    return POPULATION_WORDS.get(population, (population, "harm"))
+
+
 def concentration_line(c: Concentration) -> str:
-    who, what = POPULATION_WORDS.get(c.population, (c.population, "harm"))
+    who, what = _words(c.population)
     if c.gini is None:
         return f"No {what} was recorded against {who} in the period."
     share85 = c.holding.get("85")
@@ -82,7 +87,7 @@ def concentration_line(c: Concentration) -> str:
 
 
 def lorenz_line(harm: Concentration, count: Concentration) -> str:
-    who, what = POPULATION_WORDS.get(harm.population, (harm.population, "harm"))
+    who, what = _words(harm.population)
     if harm.gini is None or count.gini is None:
         return f"Not enough {what} among {who} to compare."
     if harm.gini > count.gini + 0.02:
@@ -99,7 +104,7 @@ def lorenz_line(harm: Concentration, count: Concentration) -> str:
 
 
 def repeat_line(r: Repeats) -> str:
-    who, what = POPULATION_WORDS.get(r.population, (r.population, "harm"))
+    who, what = _words(r.population)
     rate = r.rate
     if not rate.units:
         return f"No {who} in the period."
@@ -112,7 +117,7 @@ def repeat_line(r: Repeats) -> str:
 
 
 def survival_line(r: Repeats) -> str:
-    who, _ = POPULATION_WORDS.get(r.population, (r.population, "harm"))
+    who, _ = _words(r.population)
     km = r.survival
     if not km.units:
         return f"No {who} to follow up."
@@ -137,7 +142,7 @@ def survival_line(r: Repeats) -> str:
 
 
 def hazard_line(r: Repeats) -> str:
-    who, _ = POPULATION_WORDS.get(r.population, (r.population, "harm"))
+    who, _ = _words(r.population)
     early = next((h for h in r.hazard if h.lo == 0), None)
     late = next((h for h in r.hazard if h.lo == 180), None)
     if early is None or early.per_1000_days is None:
@@ -166,7 +171,7 @@ def hazard_line(r: Repeats) -> str:
 
 
 def next_given_k_line(r: Repeats) -> str:
-    who, _ = POPULATION_WORDS.get(r.population, (r.population, "harm"))
+    who, _ = _words(r.population)
     steps = [s for s in r.next_given_k if s.probability is not None and s.units_k >= 10][:4]
     if len(steps) < 2:
         return f"Too few repeat {who} to estimate how the chance of a further crime grows."

@@ -8,19 +8,37 @@ with ``chi.reading.lists.narrow``, which can only make the user's scope smaller.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from typing import Any
 
 import duckdb
 import polars as pl
 import streamlit as st
 
 from chi.app.context import PageContext
+from chi.exports import listview
 from chi.reading.lists import Scope, narrow, neighbourhoods
 from chi.scoring.runs import Run, RunError, latest_run_id, list_runs, open_current
 from chi.state.auth import Role, User
 
 ALL = "*"
+
+# The columns the list pages share, drawn alike wherever a list shows them (title, pixel
+# width, format); the victim, offender and person pages key them by their own column names.
+LIST_COLUMNS: dict[str, Any] = {
+    "Name": st.column_config.TextColumn("Name", width=150),
+    "Person id": st.column_config.TextColumn("Person id", width=95),
+    "New or continuing": st.column_config.TextColumn("New or continuing", width=130),
+    "Reasons": st.column_config.TextColumn("Reasons", width=250),
+    "Harm (days)": st.column_config.NumberColumn("Harm (days)", format="%.2f", width=95),
+    "Crimes": st.column_config.NumberColumn("Crimes", width=65),
+    "DA crimes": st.column_config.NumberColumn("DA crimes", width=85),
+    "Age": st.column_config.NumberColumn("Age", width=50),
+    "Latest crime": st.column_config.DateColumn("Latest crime", format="YYYY-MM-DD", width=105),
+    "Neighbourhood": st.column_config.TextColumn("Neighbourhood", width=140),
+    "Force rank": st.column_config.NumberColumn("Force rank", width=85),
+}
 
 
 class NoRun(Exception):
@@ -257,3 +275,74 @@ def partial_notice(run: Run, month: str) -> None:
             f"month ({run.manifest.first_month}), so this list holds only part of a "
             "window and is not comparable with later months."
         )
+
+
+ScopedBody = Callable[[PageContext, Run, str, Scope], None]
+
+
+def scoped_page(ctx: PageContext, page: str, body: ScopedBody) -> None:
+    """A page of one month's lists in a scope: the role check, the run, the month and
+    neighbourhood pickers, then ``body``; a clear page, not a traceback, when the run is
+    missing or cannot be read."""
+    require(ctx, page)
+    with guarded(ctx):
+        run = current_run(ctx)
+        month = pick_month(run)
+        scope = pick_scope(ctx.user)
+        body(ctx, run, month, scope)
+
+
+def list_heading(
+    ctx: PageContext, run: Run, month: str, scope: Scope, event: str, title: str, rows: int
+) -> None:
+    """A list page's top: the view audited once (with its row count), the title naming the
+    scope, the run's details and any partial-window warning."""
+    ctx.record_once(event, run_id=run.run_id, month=month, scope=scope.key, rows=rows)
+    st.title(f"{title}: {scope.label}")
+    run_caption(run)
+    partial_notice(run, month)
+
+
+def reasons_table(
+    frame: pl.DataFrame,
+    key: str,
+    words: dict[str, str],
+    columns: dict[str, Any],
+    empty: str,
+    none: str,
+) -> None:
+    """A list with its reason and status filters, the reasons in words, in ``columns``
+    (``empty``: what to say when the list is empty; ``none``: when no row matches the
+    filters)."""
+    if frame.is_empty():
+        st.info(empty)
+        return
+    _, reasons, status = list_filters(key, words)
+    shown = listview.filtered(frame, reasons, status)
+    if shown.is_empty():
+        st.info(none)
+        return
+    st.dataframe(
+        reasons_text(shown, words=words).select(list(columns)),
+        height=table_height(shown.height),
+        column_config=columns,
+        hide_index=True,
+        width="stretch",
+    )
+
+
+Download = tuple[str, Callable[[], bytes], str, str, str]
+"""A download button: label, the function that builds the file (checked and audited when
+it runs), file name, media type, widget key."""
+
+
+def download_row(downloads: Sequence[Download]) -> None:
+    """Download buttons side by side. Each file is built only when its button is clicked,
+    and the click does not rerun the page."""
+    for column, (label, build, name, mime, key) in zip(
+        st.columns(len(downloads)), downloads, strict=True
+    ):
+        with column:
+            st.download_button(
+                label, data=build, file_name=name, mime=mime, on_click="ignore", key=key
+            )

@@ -418,6 +418,62 @@ def _fitted_widths(part: pl.DataFrame, page_mm: float, mm_per_char: float = 1.5)
     return [w if w <= 20 else w * scale for w in natural]
 
 
+def _first_page(pdf: Any, meta: ExportMeta, intro: str, clean: Callable[[Any], str]) -> None:
+    """The title, the run's metadata (but the marking and list, on every page anyway) and
+    ``intro``."""
+    pdf.add_page()
+    pdf.set_font("helvetica", "B", 15)
+    pdf.multi_cell(0, 8, clean(f"{meta.title}: {meta.scope}, {meta.month}"), **_NEXT_LINE)
+    pdf.ln(1)
+    for k, v in meta.rows():
+        if k in ("handling", "list"):
+            continue
+        pdf.set_font("helvetica", "B", 8)
+        pdf.cell(28, 4.5, clean(k))
+        pdf.set_font("helvetica", "", 8)
+        pdf.multi_cell(0, 4.5, clean(v), new_x="LMARGIN", new_y="NEXT")
+    if intro:
+        pdf.ln(2)
+        pdf.set_font("helvetica", "", 9)
+        pdf.multi_cell(0, 5, clean(intro), **_NEXT_LINE)
+
+
+def _pdf_section(
+    pdf: Any,
+    title: str,
+    part: pl.DataFrame,
+    empty_text: str,
+    clean: Callable[[Any], str],
+    heading: Any,
+) -> None:
+    """A titled table (headings repeated on each page it runs onto), or ``empty_text``."""
+    pdf.ln(4)
+    if pdf.will_page_break(25):
+        pdf.add_page()
+    pdf.set_font("helvetica", "B", 11)
+    pdf.multi_cell(0, 7, clean(title), **_NEXT_LINE)
+    if part.is_empty():
+        pdf.set_font("helvetica", "", 9)
+        pdf.multi_cell(0, 5, clean(empty_text), **_NEXT_LINE)
+        return
+    pdf.set_font("helvetica", "", 7)
+    with pdf.table(
+        col_widths=_fitted_widths(part, pdf.epw),
+        headings_style=heading,
+        line_height=3.6,
+        text_align="LEFT",
+        padding=0.8,
+        repeat_headings=1,
+    ) as t:
+        head = t.row()
+        for c in part.columns:
+            head.cell(clean(c.replace("_", " ")))
+        for values in part.iter_rows():
+            row = t.row()
+            for v in values:
+                row.cell(clean(v))
+
+
 def write_pdf(doc: Document, meta: ExportMeta) -> bytes:
     """A printable document of titled tables in order: marking on every page, the run's
     metadata and ``intro`` on the first, then ``doc.whole`` (a section per value of
@@ -453,21 +509,7 @@ def write_pdf(doc: Document, meta: ExportMeta) -> bytes:
     pdf.set_creator("chi")
     pdf.set_auto_page_break(auto=True, margin=16)
     pdf.alias_nb_pages()
-    pdf.add_page()
-    pdf.set_font("helvetica", "B", 15)
-    pdf.multi_cell(0, 8, clean(f"{meta.title}: {meta.scope}, {meta.month}"), **_NEXT_LINE)
-    pdf.ln(1)
-    for k, v in meta.rows():
-        if k in ("handling", "list"):
-            continue
-        pdf.set_font("helvetica", "B", 8)
-        pdf.cell(28, 4.5, clean(k))
-        pdf.set_font("helvetica", "", 8)
-        pdf.multi_cell(0, 4.5, clean(v), new_x="LMARGIN", new_y="NEXT")
-    if doc.intro:
-        pdf.ln(2)
-        pdf.set_font("helvetica", "", 9)
-        pdf.multi_cell(0, 5, clean(doc.intro), **_NEXT_LINE)
+    _first_page(pdf, meta, doc.intro, clean)
     heading = FontFace(emphasis="BOLD", fill_color=(225, 225, 225))
     sections = list(doc.sections)
     if doc.whole is not None:
@@ -475,31 +517,7 @@ def write_pdf(doc: Document, meta: ExportMeta) -> bytes:
         sections = [*(split or [(meta.title, doc.whole)]), *sections]
     empty_text = doc.empty_text
     for title, part in sections:
-        pdf.ln(4)
-        if pdf.will_page_break(25):
-            pdf.add_page()
-        pdf.set_font("helvetica", "B", 11)
-        pdf.multi_cell(0, 7, clean(f"{title} ({part.height})"), **_NEXT_LINE)
-        if part.is_empty():
-            pdf.set_font("helvetica", "", 9)
-            pdf.multi_cell(0, 5, clean(empty_text), **_NEXT_LINE)
-            continue
-        pdf.set_font("helvetica", "", 7)
-        with pdf.table(
-            col_widths=_fitted_widths(part, pdf.epw),
-            headings_style=heading,
-            line_height=3.6,
-            text_align="LEFT",
-            padding=0.8,
-            repeat_headings=1,
-        ) as t:
-            head = t.row()
-            for c in part.columns:
-                head.cell(clean(c.replace("_", " ")))
-            for values in part.iter_rows():
-                row = t.row()
-                for v in values:
-                    row.cell(clean(v))
+        _pdf_section(pdf, f"{title} ({part.height})", part, empty_text, clean, heading)
     if replaced:
         pdf.ln(3)
         pdf.set_font("helvetica", "I", 7)

@@ -567,9 +567,6 @@ class TableReport:
     unused_source_columns: list[str] = field(default_factory=list)
     mapped: bool = True
 
-    def table_column(self, name: str) -> Column:
-        return TABLES[self.name].column(name)
-
     @property
     def null_columns(self) -> list[str]:
         return [c for c, r in self.columns.items() if r.source is None and not r.constant]
@@ -725,6 +722,14 @@ class ImportReport:
             },
         }
 
+    def _columns(
+        self, keep: Callable[[ColumnReport], object]
+    ) -> list[tuple[str, str, ColumnReport]]:
+        """(table, column, report) of every column whose report ``keep`` holds for."""
+        return [
+            (name, c, r) for name, t in self.tables.items() for c, r in t.columns.items() if keep(r)
+        ]
+
     def text(self) -> str:
         lines = [f"chi import: {self.source} -> {self.out} (mapping {self.mapping})", ""]
         header = ["table", "files", "rows read", "blank rows", "rows written"]
@@ -752,12 +757,7 @@ class ImportReport:
                 lines.append(
                     f"{name}: source columns not used: {', '.join(t.unused_source_columns)}"
                 )
-        unmapped = [
-            (name, c, r)
-            for name, t in self.tables.items()
-            for c, r in t.columns.items()
-            if r.unmapped
-        ]
+        unmapped = self._columns(lambda r: r.unmapped)
         lines.append("")
         if unmapped:
             lines.append("values no mapping covers (written as they are; validation rejects them):")
@@ -782,12 +782,7 @@ class ImportReport:
                     )
         else:
             lines.append("every categorical value is covered by the contract or the mapping")
-        unread = [
-            (name, c, r)
-            for name, t in self.tables.items()
-            for c, r in t.columns.items()
-            if r.unread
-        ]
+        unread = self._columns(lambda r: r.unread)
         if unread:
             lines.append("")
             lines.append("values that could not be read as their type (written null):")
@@ -797,12 +792,7 @@ class ImportReport:
                 lines.append(
                     f"  {name}.{c}: {r.unread:,} not {what} (first: {'; '.join(r.unread_rows)})"
                 )
-        unseen = [
-            (name, c, r)
-            for name, t in self.tables.items()
-            for c, r in t.columns.items()
-            if r.unused_values
-        ]
+        unseen = self._columns(lambda r: r.unused_values)
         if unseen:
             lines.append("")
             lines.append("mapping values never seen in the source:")

@@ -33,6 +33,7 @@ is a test month and the forecast policies are left out (and the output says why)
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -921,18 +922,84 @@ def _fairness(
     return audit(pl.concat(parts), opts.fairness, keys=["policy", "k"])
 
 
+def _with_outcomes(
+    h: History, p: Plan, table: pl.DataFrame, horizons: Iterable[int]
+) -> tuple[pl.DataFrame, dict[int, pl.DataFrame]]:
+    """The feature table with each horizon's outcomes (for the months it can label), and
+    each horizon's monthly totals of harm and victimisations."""
+    totals: dict[int, pl.DataFrame] = {}
+    for hz in sorted(set(horizons)):
+        labelled = [m for m in p.all_months if add_months(m, hz) <= p.last_month]
+        fut = outcomes(h, labelled, hz)
+        table = with_outcomes(table, fut, hz, month_index(p.last_month) - hz)
+        totals[hz] = month_totals(fut)
+    return table, totals
+
+
+def _reach(
+    table: pl.DataFrame, totals: dict[int, pl.DataFrame], p: Plan
+) -> dict[str, dict[str, float]]:
+    """Per horizon, the share of the test months' harm and victimisations on the pool."""
+    reach = {}
+    for hz, months in sorted(p.test_months.items()):
+        if months:
+            frame = table.filter(_months_filter(months))
+            tot = totals[hz].filter(_months_filter(months)).sum()
+            reach[str(hz)] = {
+                "harm_pct": _share(frame[f"fut_harm_c_{hz}"].sum(), tot["harm_total_c"][0]),
+                "victimisations_pct": _share(
+                    frame[f"fut_n_{hz}"].sum(), tot["victimisations_total"][0]
+                ),
+            }
+    return reach
+
+
+def _pool(h: History, people_per_month: int, reach: dict[str, Any]) -> dict[str, Any]:
+    """Who a list month's policies choose from, and how much of what came next it reached."""
+    return {
+        "definition": (
+            "individuals not deceased by the end of the list month with at least one "
+            f"counted victimisation in the {lookback_months(h)} months ending with it"
+        ),
+        "lookback_months": lookback_months(h),
+        "people_per_month": people_per_month,
+        "reach": reach,
+        "reach_meaning": (
+            "share of each horizon's harm and victimisations that fell on the pool at "
+            "all: the most any list of the pool could catch; the rest fell on people "
+            f"with no victimisation in the {lookback_months(h)} months before"
+        ),
+    }
+
+
+def _capture_by_month(
+    table: pl.DataFrame,
+    totals: dict[int, pl.DataFrame],
+    p: Plan,
+    policies: list[str],
+    opts: Options,
+) -> pl.DataFrame:
+    """What each policy caught in each test month of each horizon, at the list sizes asked
+    for and those the capture curves draw."""
+    curve_ks = CURVE_KS_NEIGHBOURHOOD if opts.per_neighbourhood else CURVE_KS
+    ks = sorted(set(opts.ks) | set(curve_ks))
+    parts = [
+        capture_by_month(
+            table.filter(_months_filter(months)), totals[hz], pol, hz, ks, opts.per_neighbourhood
+        )
+        for hz, months in sorted(p.test_months.items())
+        if months
+        for pol in policies
+    ]
+    return pl.concat(parts).with_columns(cut_month=_month_label("cut_mi"))
+
+
 def run_backtest(h: History, opts: Options | None = None, progress: Progress = silent) -> Backtest:
     """Backtest every policy on ``h`` under ``opts``."""
     opts = opts or Options()
     p = plan_months(h, opts)
     progress("building features", 0.05)
-    table = feature_table(h, p.all_months)
-    totals: dict[int, pl.DataFrame] = {}
-    for hz in sorted(set(opts.horizons)):
-        labelled = [m for m in p.all_months if add_months(m, hz) <= p.last_month]
-        fut = outcomes(h, labelled, hz)
-        table = with_outcomes(table, fut, hz, month_index(p.last_month) - hz)
-        totals[hz] = month_totals(fut)
+    table, totals = _with_outcomes(h, p, feature_table(h, p.all_months), opts.horizons)
     threshold = (
         opts.harm_threshold_days
         if opts.harm_threshold_days is not None
@@ -945,27 +1012,7 @@ def run_backtest(h: History, opts: Options | None = None, progress: Progress = s
     table = table.with_columns(rfg_score=_rfg_score(h))
     policies = [pol for pol in POLICIES if pol not in FORECASTS or f"score_{pol}" in table.columns]
     progress("measuring capture", 0.75)
-    curve_ks = CURVE_KS_NEIGHBOURHOOD if opts.per_neighbourhood else CURVE_KS
-    ks = sorted(set(opts.ks) | set(curve_ks))
-    parts = []
-    for hz, months in sorted(p.test_months.items()):
-        if not months:
-            continue
-        frame = table.filter(_months_filter(months))
-        for pol in policies:
-            parts.append(capture_by_month(frame, totals[hz], pol, hz, ks, opts.per_neighbourhood))
-    reach = {}
-    for hz, months in sorted(p.test_months.items()):
-        if months:
-            frame = table.filter(_months_filter(months))
-            tot = totals[hz].filter(_months_filter(months)).sum()
-            reach[str(hz)] = {
-                "harm_pct": _share(frame[f"fut_harm_c_{hz}"].sum(), tot["harm_total_c"][0]),
-                "victimisations_pct": _share(
-                    frame[f"fut_n_{hz}"].sum(), tot["victimisations_total"][0]
-                ),
-            }
-    by_month_all = pl.concat(parts).with_columns(cut_month=_month_label("cut_mi"))
+    by_month_all = _capture_by_month(table, totals, p, policies, opts)
     pooled = pool_capture(by_month_all)
     capture = pooled.filter(pl.col("k").is_in(list(opts.ks))).sort("horizon", "k", "policy")
     curves = pooled.select("horizon", "k", "policy", "harm_pct", "victimisations_pct").sort(
@@ -1003,36 +1050,23 @@ def run_backtest(h: History, opts: Options | None = None, progress: Progress = s
     if opts.refit and report is not None:
         progress("refitting on the latest labelled months", 0.9)
         models = refit(h, p, opts, threshold_c, report, table)
-    meta = {
-        "data": h.describe(),
-        "policy": h.policy.as_manifest(),
-        "options": {
-            "ks": list(opts.ks),
-            "horizons": sorted(opts.horizons),
-            "per_neighbourhood": opts.per_neighbourhood,
-            "min_history_months": opts.min_history_months or h.policy.window_months,
-            "harm_threshold_days": threshold,
-            "fairness": opts.fairness.as_dict(),
-            "seed": opts.seed,
-        },
-        "pool": {
-            "definition": (
-                "individuals not deceased by the end of the list month with at least one "
-                f"counted victimisation in the {lookback_months(h)} months ending with it"
-            ),
-            "lookback_months": lookback_months(h),
-            "people_per_month": round(pool_size / max(1, len(main_months))),
-            "reach": reach,
-            "reach_meaning": (
-                "share of each horizon's harm and victimisations that fell on the pool at "
-                "all: the most any list of the pool could catch; the rest fell on people "
-                f"with no victimisation in the {lookback_months(h)} months before"
-            ),
-        },
-        "policies": {k: v for k, v in POLICIES.items() if k in policies},
-    }
+    pool = _pool(h, round(pool_size / max(1, len(main_months))), _reach(table, totals, p))
     return Backtest(
-        meta=meta,
+        meta={
+            "data": h.describe(),
+            "policy": h.policy.as_manifest(),
+            "options": {
+                "ks": list(opts.ks),
+                "horizons": sorted(opts.horizons),
+                "per_neighbourhood": opts.per_neighbourhood,
+                "min_history_months": opts.min_history_months or h.policy.window_months,
+                "harm_threshold_days": threshold,
+                "fairness": opts.fairness.as_dict(),
+                "seed": opts.seed,
+            },
+            "pool": pool,
+            "policies": {k: v for k, v in POLICIES.items() if k in policies},
+        },
         plan=p,
         capture=capture,
         by_month=by_month,

@@ -13,7 +13,10 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
+from functools import cache
 from typing import Any
+
+import jinja2
 
 from chi import __version__
 from chi.forecast.backtest import BASELINE, POLICIES, SYNTHETIC_NOTICE, Backtest
@@ -156,9 +159,10 @@ def model_card(
     }
 
 
-def _table(rows: list[dict[str, Any]], columns: list[tuple[str, str]]) -> list[str]:
+def _table(rows: list[dict[str, Any]], columns: list[tuple[str, str]]) -> str:
+    """Rows as a Markdown table of ``(key, title)`` columns (floats to three places)."""
     if not rows:
-        return ["(none)"]
+        return "(none)"
     out = [
         "| " + " | ".join(title for _, title in columns) + " |",
         "|" + "|".join("---" for _ in columns) + "|",
@@ -169,210 +173,138 @@ def _table(rows: list[dict[str, Any]], columns: list[tuple[str, str]]) -> list[s
             v = r.get(key)
             cells.append(f"{v:.3f}" if isinstance(v, float) else "" if v is None else str(v))
         out.append("| " + " | ".join(cells) + " |")
-    return out
+    return "\n".join(out)
 
 
 def _pct(v: Any) -> str:
     return f"{v:.1f}%" if isinstance(v, (int, float)) else ""
 
 
+MODEL_COLUMNS = [
+    ("model", "model"),
+    ("AUC", "AUC"),
+    ("average precision", "avg precision"),
+    ("Brier", "Brier"),
+    ("base rate", "base rate"),
+]
+CAPTURE_COLUMNS = [
+    ("horizon", "horizon (months)"),
+    ("k", "k"),
+    ("policy", "policy"),
+    ("months", "months"),
+    ("harm", "harm caught"),
+    ("vict", "victimisations caught"),
+]
+FLAGGED_COLUMNS = [
+    ("policy", "policy"),
+    ("k", "k"),
+    ("attribute", "attribute"),
+    ("measure", "measure"),
+    ("max_group", "highest"),
+    ("max", "value"),
+    ("min_group", "lowest"),
+    ("min", "value"),
+    ("gap", "gap"),
+    ("ratio", "ratio"),
+    ("reference_gap", "reference gap"),
+    ("beyond_reference", "beyond reference"),
+]
+
+
+def model_rows(label_report: dict[str, Any]) -> list[dict[str, Any]]:
+    """One row per model kind of a label's report: AUC, average precision, Brier score, base
+    rate, and precision and recall at each list size (``precision@50``...). The card and the
+    Backtest page show the same rows."""
+    rows = []
+    for kind, m in label_report["models"].items():
+        row = {
+            "model": kind,
+            "AUC": m["auc"],
+            "average precision": m["average_precision"],
+            "Brier": m.get("brier"),
+            "base rate": m["base_rate"],
+        }
+        for k, v in m["at_k"].items():
+            row[f"precision@{k}"] = v["precision"]
+            row[f"recall@{k}"] = v["recall"]
+        rows.append(row)
+    return rows
+
+
+def _model_columns(label_report: dict[str, Any]) -> list[tuple[str, str]]:
+    ks = list(next(iter(label_report["models"].values()))["at_k"])
+    return (
+        MODEL_COLUMNS
+        + [(f"precision@{k}", f"precision@{k}") for k in ks]
+        + [(f"recall@{k}", f"recall@{k}") for k in ks]
+    )
+
+
+def _out_of_time_auc(label_report: dict[str, Any]) -> str:
+    return ", ".join(
+        f"{kind} {auc:.3f}"
+        for kind, auc in label_report.get("out_of_time_auc", {}).items()
+        if auc is not None
+    )
+
+
+def _calibration_rows(cal: dict[str, Any]) -> list[dict[str, Any]]:
+    return [{"p": p, "o": o} for p, o in zip(cal["predicted"], cal["observed"], strict=True)]
+
+
+def _leaks(leakage: list[dict[str, Any]]) -> str:
+    return ", ".join(f"{f['feature']} (AUC {f['auc']})" for f in leakage)
+
+
+@cache
+def _template() -> jinja2.Template:
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("chi.forecast", "templates"),
+        autoescape=False,  # Markdown, not HTML: text stays as typed
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        undefined=jinja2.StrictUndefined,
+    )
+    env.filters.update(
+        table=_table,
+        commas=lambda v: f"{v:,}",
+        g=lambda v: f"{v:g}",
+        model_rows=model_rows,
+        out_of_time_auc=_out_of_time_auc,
+        calibration_rows=_calibration_rows,
+        leaks=_leaks,
+    )
+    env.globals.update(
+        CAPTURE_COLUMNS=CAPTURE_COLUMNS,
+        FLAGGED_COLUMNS=FLAGGED_COLUMNS,
+        model_columns=_model_columns,
+    )
+    return env.get_template("model_card.md.j2")
+
+
 def render_markdown(card: dict[str, Any]) -> str:
-    """The card as Markdown."""
-    lines: list[str] = []
-    if card.get("synthetic"):
-        lines += [f"> **{card['notice']}**", ""]
-    t1 = card["tier1"]
-    lines += [f"# Model card: {t1['name']}", "", t1["description"], ""]
-    owner = card["owner"]
-    lines += [
-        "## 1. Owner and responsibility",
-        "",
-        f"- Organisation: {owner['organisation']}",
-        f"- Team: {owner['team']}",
-        f"- Senior responsible owner: {owner['owner']}",
-        f"- Contact: {owner['contact']}",
-        "- Supplier: none (chi is open source and run by the force)",
-        "",
-        "## 2. Description and rationale",
-        "",
-        card["rationale"]["purpose"],
-        "",
-        "Policies compared:",
-        "",
-        *(f"- `{k}`: {v}" for k, v in card["rationale"]["alternatives"].items()),
-        "",
-        "## 3. Decision-making process",
-        "",
-        card["decision_process"]["use"],
-        "",
-        card["decision_process"]["human_oversight"],
-        "",
-    ]
-    data = card["data"]
-    plan = data["plan"]
+    """The card as Markdown (``templates/model_card.md.j2``)."""
+    data, tech, perf = card["data"], card["technical"], card["performance"]
     tests = ", ".join(
         f"{h} months: {s['first']} to {s['last']} ({s['months']})"
-        for h, s in plan["test_months"].items()
+        for h, s in data["plan"]["test_months"].items()
         if s["months"]
     )
-    lines += [
-        "## 4. Data",
-        "",
-        f"- Extract: {data['extract']} (force: {data['force'] or 'not stated'}; "
-        f"as of {data['as_of']}; history from {data['first_month']})",
-        f"- Synthetic: {'YES (generated by chi generate)' if data['synthetic'] else 'no'}",
-        f"- Victimisations: {data['victimisations']:,}; individuals: {data['individuals']:,}",
-        f"- Pool: {data['pool']['definition']} "
-        f"(about {data['pool']['people_per_month']:,} people a month)",
-        f"- Time cut: {data['time_cut']}",
-        f"- Test months by horizon: {tests}",
-        f"- Model: {plan['model']}",
-        f"- Not used by the model: {', '.join(data['not_used'])}",
-        "",
-        "Features:",
-        "",
-        *_table(data["features"], [("name", "feature"), ("meaning", "meaning"), ("unit", "unit")]),
-        "",
+    capture = [
+        {**r, "harm": _pct(r["harm_pct"]), "vict": _pct(r["victimisations_pct"])}
+        for r in perf["capture"]
     ]
-    tech = card["technical"]
-    lines += [
-        "## 5. Technical specification and performance",
-        "",
-        *(f"- `{k}`: {v}" for k, v in tech["models"].items()),
-        *(f"- label `{k}`: {v}" for k, v in tech["labels"].items()),
-        "- Versions: " + ", ".join(f"{k} {v}" for k, v in tech["versions"].items()),
-        "",
-    ]
-    perf = card["performance"]
-    lines += ["### What each policy would have caught", ""]
-    lines += [f"- {v}" for v in perf["verdicts"]]
-    lines += [""]
-    lines += _table(
-        [
-            {**r, "harm": _pct(r["harm_pct"]), "vict": _pct(r["victimisations_pct"])}
-            for r in perf["capture"]
-        ],
-        [
-            ("horizon", "horizon (months)"),
-            ("k", "k"),
-            ("policy", "policy"),
-            ("months", "months"),
-            ("harm", "harm caught"),
-            ("vict", "victimisations caught"),
-        ],
+    return _template().render(
+        card=card,
+        t1=card["tier1"],
+        owner=card["owner"],
+        data=data,
+        test_months=tests,
+        tech=tech,
+        versions=", ".join(f"{k} {v}" for k, v in tech["versions"].items()),
+        perf=perf,
+        capture=capture,
+        fair=card["fairness"],
+        saved=tech.get("saved_models") or {},
     )
-    lines += [""]
-    for label, rep in perf["models"].items():
-        lines += [f"### Model: {label}", ""]
-        if "error" in rep:
-            lines += [f"Not fitted: {rep['error']}", ""]
-            continue
-        if "chosen" in rep:
-            lines += [
-                f"Chosen out of time: **{rep['chosen_name']}** ({rep['reason']}). "
-                "Out-of-time AUC on the test months: "
-                + ", ".join(
-                    f"{kind} {auc:.3f}"
-                    for kind, auc in rep.get("out_of_time_auc", {}).items()
-                    if auc is not None
-                )
-                + ".",
-                "",
-            ]
-        rows = []
-        for kind, m in rep["models"].items():
-            row = {
-                "model": kind,
-                "auc": m["auc"],
-                "ap": m["average_precision"],
-                "brier": m.get("brier"),
-                "base": m["base_rate"],
-            }
-            for k, v in m["at_k"].items():
-                row[f"p{k}"] = v["precision"]
-                row[f"r{k}"] = v["recall"]
-            rows.append(row)
-        ks = list(next(iter(rep["models"].values()))["at_k"])
-        lines += _table(
-            rows,
-            [
-                ("model", "model"),
-                ("auc", "AUC"),
-                ("ap", "avg precision"),
-                ("brier", "Brier"),
-                ("base", "base rate"),
-            ]
-            + [(f"p{k}", f"precision@{k}") for k in ks]
-            + [(f"r{k}", f"recall@{k}") for k in ks],
-        )
-        gbm = rep["models"].get("gbm", {})
-        cal = gbm.get("calibration", {})
-        if cal.get("predicted"):
-            lines += ["", "Calibration (gradient-boosted, ten equal-count bins):", ""]
-            lines += _table(
-                [{"p": p, "o": o} for p, o in zip(cal["predicted"], cal["observed"], strict=True)],
-                [("p", "mean predicted"), ("o", "observed rate")],
-            )
-        if rep.get("leakage"):
-            lines += [
-                "",
-                "**Leakage check failed**: these features alone separate the outcome almost "
-                "perfectly, which means they carry the future: "
-                + ", ".join(f"{f['feature']} (AUC {f['auc']})" for f in rep["leakage"]),
-            ]
-        else:
-            lines += ["", "Leakage check: no feature alone separates the outcome (AUC < 0.95)."]
-        lines += [""]
-    if perf["importance"]:
-        lines += ["### What the forecast relies on (permutation importance)", ""]
-        lines += _table(
-            perf["importance"],
-            [("label", "feature"), ("mean", "fall in avg precision"), ("std", "sd")],
-        )
-        lines += [""]
-    fair = card["fairness"]
-    opts = fair["options"]
-    lines += [
-        "## 6. Risks: fairness audit",
-        "",
-        f"Listing rate, precision and false-negative rate by sex, age band, ethnicity and area "
-        f"for each policy and list size, over the test months. Flagged: a gap above "
-        f"{opts['gap']:g} (absolute), or a listing-rate ratio above {opts['ratio']:g}; groups "
-        f"under {opts['min_group']} person-months and `unknown` are not compared. "
-        "Reference: the oracle's gap (a list of those actually harmed next) for listing and "
-        "false-negative rates; for precision, where the oracle is always right, the "
-        "difference in the two groups' rates of being victimised again. `beyond reference`: "
-        "out of proportion to it.",
-        "",
-    ]
-    lines += _table(
-        fair["flagged"],
-        [
-            ("policy", "policy"),
-            ("k", "k"),
-            ("attribute", "attribute"),
-            ("measure", "measure"),
-            ("max_group", "highest"),
-            ("max", "value"),
-            ("min_group", "lowest"),
-            ("min", "value"),
-            ("gap", "gap"),
-            ("ratio", "ratio"),
-            ("reference_gap", "reference gap"),
-            ("beyond_reference", "beyond reference"),
-        ],
-    )
-    lines += [""] + [f"- {r['meaning']}" for r in fair["flagged"] if r.get("meaning")]
-    lines += ["", "## 7. Limitations", ""]
-    lines += [f"- {v}" for v in card["limitations"]]
-    saved = tech.get("saved_models") or {}
-    if saved:
-        lines += ["", "## 8. Saved models", ""]
-        for label, meta in saved.items():
-            trained = meta.get("trained_on", {})
-            lines.append(
-                f"- `{label}`: trained on list months {trained.get('first_list_month')} to "
-                f"{trained.get('last_list_month')}, sha256 {meta.get('sha256')}"
-            )
-    lines += ["", f"_Card created {card['created_at']} by chi {tech['chi_version']}._", ""]
-    return "\n".join(lines)

@@ -92,8 +92,3 @@ def after_cut(events: pl.LazyFrame, cuts: pl.DataFrame, horizon_months: int) -> 
         pl.col(DATE_COLUMN) > pl.col("cut_end"),
         pl.col(DATE_COLUMN) <= pl.col("_to"),
     ).drop("_to")
-
-
-def horizon_end(month: date, horizon_months: int) -> date:
-    """The last day a horizon of ``horizon_months`` after list month ``month`` reaches."""
-    return month_end(add_months(date(month.year, month.month, 1), horizon_months))

@@ -345,6 +345,17 @@ def _volume_bands(
     return [volume, _seasonality(per_month, src)]
 
 
+def _relative_band(name: str, target: float, share: float, period: str, of: str = "") -> BandResult:
+    """A share (``of`` what, in words) within 10% of its target, at least a point either way."""
+    tol = max(0.01, 0.1 * target)
+    return _band(
+        name,
+        f"{100 * target:.1f}% ± {100 * tol:.1f} pts{of}, {period}",
+        share,
+        abs(share - target) <= tol,
+    )
+
+
 def _place_bands(
     year: pl.DataFrame, src: Sources, n_lsoas: int, period: Period
 ) -> list[BandResult]:
@@ -354,29 +365,14 @@ def _place_bands(
     for ci, category in enumerate(src.categories):
         target = float(real[ci] / real.sum())
         share = _mean(classified["category"] == category)
-        tol = max(0.01, 0.1 * target)
-        out.append(
-            _band(
-                f"category share: {category}",
-                f"{100 * target:.1f}% ± {100 * tol:.1f} pts, {period.label}",
-                share,
-                abs(share - target) <= tol,
-            )
-        )
+        out.append(_relative_band(f"category share: {category}", target, share, period.label))
     in_force = year.filter(pl.col("district_name").is_not_null())
     unlocated = 1 - in_force.height / max(1, year.height)
     out.append(_share_band("no location or outside the force", 0.03, 0.07, unlocated, period.label))
     for district, target in _district_shares(src).items():
         share = _mean(in_force["district_name"] == district)
-        tol = max(0.01, 0.1 * target)
-        out.append(
-            _band(
-                f"district share: {district}",
-                f"{100 * target:.1f}% ± {100 * tol:.1f} pts of located crimes, {period.label}",
-                share,
-                abs(share - target) <= tol,
-            )
-        )
+        name = f"district share: {district}"
+        out.append(_relative_band(name, target, share, period.label, " of located crimes"))
     per_lsoa = in_force.group_by("lsoa_code").len()["len"].to_numpy()
     per_lsoa = np.r_[per_lsoa, np.zeros(max(0, n_lsoas - len(per_lsoa)))]
     top = np.sort(per_lsoa)[::-1][: max(1, n_lsoas // 10)].sum() / max(1, per_lsoa.sum())

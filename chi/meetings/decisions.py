@@ -41,7 +41,7 @@ from typing import Any
 import polars as pl
 
 from chi import sql
-from chi.months import add_months, month_label, parse_month
+from chi.months import month_label, parse_month
 from chi.reference import policing_areas
 from chi.state.audit import append_audit
 from chi.state.db import timestamp, utc_now
@@ -75,17 +75,18 @@ SUBJECT_DECISIONS: dict[str, tuple[str, ...]] = {
     ),
 }
 NEEDS_SERVICE = ("signpost", "referral", "civil_order")
-NEEDS_OWNER = (
-    "signpost",
-    "engagement",
-    "referral",
-    "matac",
-    "iom",
-    "dvpn_dvpo",
-    "civil_order",
-    "disruption",
-    "other",
+NEEDS_OWNER = tuple(d for d in DECISION_TYPES if d != "no_further_action")
+"""An owner for any action: every decision but no further action."""
+DECIDED = (
+    "decision",
+    "service",
+    "owner",
+    "engagement_start",
+    "engagement_end",
+    "review_date",
+    "notes",
 )
+"""The fields that say what was decided (the rest say who, when and where)."""
 
 
 def applies(decision: str | None, field: str) -> bool:
@@ -476,11 +477,6 @@ def cohort(store: Store, spec: str, subject_type: str = "victim") -> pl.DataFram
         .select("person_id", pl.col("list_month").alias("index_month"), start.alias("start_month"))
         .sort(["index_month", "person_id"])
     )
-
-
-def meeting_month(list_month: str) -> str:
-    """The month a list month's meeting is held in (the month after it)."""
-    return month_label(add_months(parse_month(list_month), 1))
 
 
 def recorded_fingerprints(con: sqlite3.Connection) -> set[tuple[Any, ...]]:

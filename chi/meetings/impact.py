@@ -56,12 +56,6 @@ def _month_number(expr: pl.Expr) -> pl.Expr:
     return expr.str.slice(0, 4).cast(pl.Int32) * 12 + expr.str.slice(5, 2).cast(pl.Int32) - 1
 
 
-def _month_text(expr: pl.Expr) -> pl.Expr:
-    year = (expr // 12).cast(pl.String).str.zfill(4)
-    month = (expr % 12 + 1).cast(pl.String).str.zfill(2)
-    return pl.concat_str(year, pl.lit("-"), month)
-
-
 def monthly_harm(victimisations: pl.DataFrame) -> pl.DataFrame:
     """Counted harm and victimisations per person and month (``YYYY-MM``)."""
     return (

@@ -19,7 +19,7 @@ import polars as pl
 
 from chi.exports.downloads import DownloadGate
 from chi.exports.formats import Document, ExportMeta, export, export_format
-from chi.meetings.decisions import DECISION_TYPES, history, meeting_decisions
+from chi.meetings.decisions import DECIDED, DECISION_TYPES, history, meeting_decisions
 from chi.reading.lists import area_scope
 from chi.scoring.runs import Run
 from chi.state.auth import User
@@ -141,17 +141,7 @@ def cohort(
     now = (
         decided.filter(pl.col("list_month") == month)
         .filter(pl.col("person_id").is_in(pl.Series(ids, dtype=pl.String).implode()))
-        .select(
-            "person_id",
-            "decision",
-            "service",
-            "owner",
-            "engagement_start",
-            "engagement_end",
-            "review_date",
-            "notes",
-            "version",
-        )
+        .select("person_id", *DECIDED, "version")
     )
     order = {s: i for i, s in enumerate(SECTIONS)}
     return (
@@ -182,19 +172,27 @@ def agenda(frame: pl.DataFrame, new_limit: int | None = None) -> pl.DataFrame:
     )
 
 
+def decision_words(column: str = "decision") -> pl.Expr:
+    """A decision type in words (an unknown type as it is)."""
+    return pl.col(column).replace_strict(DECISION_TYPES, default=pl.col(column))
+
+
+def last_decision_words() -> pl.Expr:
+    """``last_decision`` in words with its month (``Referred to MARAC (2024-05)``), blank
+    for someone never decided on."""
+    return (
+        pl.when(pl.col("last_decision").is_null())
+        .then(pl.lit(""))
+        .otherwise(decision_words("last_decision") + " (" + pl.col("last_month") + ")")
+        .alias("last_decision")
+    )
+
+
 def pack_frames(frame: pl.DataFrame, due: pl.DataFrame) -> list[tuple[str, pl.DataFrame]]:
     """The pack's sections: the cohort by section (readable columns), then actions due."""
     shown = frame.with_columns(
-        pl.when(pl.col("last_decision").is_null())
-        .then(pl.lit(""))
-        .otherwise(
-            pl.col("last_decision").replace_strict(DECISION_TYPES, default=pl.col("last_decision"))
-            + " ("
-            + pl.col("last_month")
-            + ")"
-        )
-        .alias("last_decision"),
-        pl.col("decision").replace_strict(DECISION_TYPES, default=pl.col("decision")),
+        last_decision_words(),
+        decision_words(),
         pl.when(pl.col("engagement_start").is_null())
         .then(pl.lit(""))
         .otherwise(
@@ -207,7 +205,7 @@ def pack_frames(frame: pl.DataFrame, due: pl.DataFrame) -> list[tuple[str, pl.Da
     names = frame.select("person_id", "name").unique("person_id")
     due_shown = (
         due.join(names, on="person_id", how="left")
-        .with_columns(pl.col("decision").replace_strict(DECISION_TYPES, default=pl.col("decision")))
+        .with_columns(decision_words())
         .select(list(_DUE_COLUMNS))
         .rename(_DUE_COLUMNS)
     )

@@ -392,7 +392,16 @@ def list_runs(runs_dir: Path) -> list[Run]:
             out.append(open_run(child))
         except RunError:
             continue
-    return sorted(out, key=lambda r: (r.manifest.created_at, r.run_id))
+    # created_at is whole seconds: two runs of one second are ordered by when each wrote its
+    # manifest (the run id's random suffix says nothing about which came first)
+    return sorted(out, key=lambda r: (r.manifest.created_at, _written_ns(r), r.run_id))
+
+
+def _written_ns(run: Run) -> int:
+    try:
+        return (run.path / "manifest.json").stat().st_mtime_ns
+    except OSError:
+        return 0
 
 
 def latest_run_id(runs_dir: Path) -> str | None:

@@ -19,9 +19,9 @@ import polars as pl
 import streamlit as st
 
 from chi.app.context import PageContext
-from chi.app.ui import current_run, guarded, require, run_caption
+from chi.app.ui import current_run, download_row, guarded, require, run_caption
 from chi.forecast.backtest import POLICIES, SHORT_NAMES
-from chi.forecast.card import render_markdown
+from chi.forecast.card import model_rows, render_markdown
 from chi.forecast.charts import MEASURES, calibration_chart, capture_chart, importance_chart
 from chi.forecast.model import ModelError
 from chi.forecast.saved import default_model_dir, read_saved
@@ -144,20 +144,7 @@ def _model(bt: dict[str, Any]) -> None:
             continue
         if "chosen" in rep:
             st.text(f"Chosen out of time: {rep['chosen_name']}. {rep['reason']}.")
-        rows = []
-        for kind, m in rep["models"].items():
-            row = {
-                "model": kind,
-                "AUC": m["auc"],
-                "average precision": m["average_precision"],
-                "Brier": m.get("brier"),
-                "base rate": m["base_rate"],
-            }
-            for k, v in m["at_k"].items():
-                row[f"precision@{k}"] = v["precision"]
-                row[f"recall@{k}"] = v["recall"]
-            rows.append(row)
-        st.dataframe(pl.DataFrame(rows), hide_index=True, width="stretch")
+        st.dataframe(pl.DataFrame(model_rows(rep)), hide_index=True, width="stretch")
         if rep["leakage"]:
             st.error(
                 "Leakage check failed: "
@@ -226,25 +213,24 @@ def _fairness(bt: dict[str, Any]) -> None:
 
 def _card(ctx: PageContext, run: Run, card: dict[str, Any]) -> None:
     text = render_markdown(card)
-    left, right = st.columns(2)
-    with left:
-        st.download_button(
-            "Model card (Markdown)",
-            data=_deferred(ctx, run, text.encode("utf-8"), "md"),
-            file_name=f"chi-model-card-{run.run_id}.md",
-            mime="text/markdown",
-            on_click="ignore",
-            key="bt_card_md",
-        )
-    with right:
-        st.download_button(
-            "Model card (JSON)",
-            data=_deferred(ctx, run, (json.dumps(card, indent=2) + "\n").encode(), "json"),
-            file_name=f"chi-model-card-{run.run_id}.json",
-            mime="application/json",
-            on_click="ignore",
-            key="bt_card_json",
-        )
+    download_row(
+        [
+            (
+                "Model card (Markdown)",
+                _deferred(ctx, run, text.encode("utf-8"), "md"),
+                f"chi-model-card-{run.run_id}.md",
+                "text/markdown",
+                "bt_card_md",
+            ),
+            (
+                "Model card (JSON)",
+                _deferred(ctx, run, (json.dumps(card, indent=2) + "\n").encode(), "json"),
+                f"chi-model-card-{run.run_id}.json",
+                "application/json",
+                "bt_card_json",
+            ),
+        ]
+    )
     st.markdown(text)
 
 

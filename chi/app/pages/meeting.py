@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date, timedelta
+from functools import partial
 from typing import Any
 
 import polars as pl
@@ -33,6 +34,7 @@ from chi.app.ui import (
     table_height,
 )
 from chi.meetings.decisions import (
+    DECIDED,
     DECISION_TYPES,
     SUBJECT_DECISIONS,
     Decision,
@@ -49,7 +51,9 @@ from chi.meetings.pack import (
     agenda,
     area_history,
     cohort,
+    decision_words,
     label,
+    last_decision_words,
     meeting_pack,
 )
 from chi.months import add_months, month_label, parse_month
@@ -216,17 +220,9 @@ def _cohort_table(frame: pl.DataFrame) -> None:
         pl.col("section").replace_strict(SECTION_WORDS),
         "rank",
         "name",
-        pl.col("decision").replace_strict(DECISION_TYPES, default=pl.col("decision")).fill_null(""),
+        decision_words().fill_null(""),
         "review_due",
-        pl.when(pl.col("last_decision").is_null())
-        .then(pl.lit(""))
-        .otherwise(
-            pl.col("last_decision").replace_strict(DECISION_TYPES, default=pl.col("last_decision"))
-            + " ("
-            + pl.col("last_month")
-            + ")"
-        )
-        .alias("last_decision"),
+        last_decision_words(),
         "reasons",
         "harm_days",
         "crimes",
@@ -317,17 +313,11 @@ def _decision_entry(
                     "version",
                     "list_month",
                     "meeting_date",
-                    pl.col("decision").replace_strict(DECISION_TYPES, default=pl.col("decision")),
-                    "service",
-                    "owner",
-                    "engagement_start",
-                    "engagement_end",
-                    "review_date",
-                    "notes",
+                    *DECIDED,
                     "area",
                     "recorded_by",
                     "recorded_at",
-                ),
+                ).with_columns(decision_words()),
                 hide_index=True,
                 width="stretch",
                 column_config={"notes": st.column_config.TextColumn("Notes", width="large")},
@@ -359,36 +349,7 @@ def _form(
         key=f"{key}:decision",
     )
     with st.form(f"{key}:form", enter_to_submit=False):
-        if applies(kind, "service"):
-            what = {"signpost": "Service signposted to", "civil_order": "Order sought"}.get(
-                str(kind), "Partner referred to"
-            )
-            st.text_input(what, value=row["service"] or "", max_chars=200, key=f"{key}:service")
-        if applies(kind, "engagement"):
-            c, d = st.columns(2)
-            c.date_input(
-                "Engagement start",
-                value=row["engagement_start"] or meeting_date,
-                format="YYYY-MM-DD",
-                key=f"{key}:start",
-            )
-            d.date_input(
-                "Engagement end",
-                value=row["engagement_end"] or meeting_date + timedelta(days=91),
-                format="YYYY-MM-DD",
-                key=f"{key}:end",
-            )
-        if applies(kind, "owner") or applies(kind, "review"):
-            e, f = st.columns(2)
-            if applies(kind, "owner"):
-                e.text_input("Owner", value=row["owner"] or "", max_chars=100, key=f"{key}:owner")
-            if applies(kind, "review"):
-                f.date_input(
-                    "Review date",
-                    value=row["review_date"],
-                    format="YYYY-MM-DD",
-                    key=f"{key}:review",
-                )
+        _decision_fields(kind, row, key, meeting_date)
         st.text_area(
             "Notes", value=row["notes"] or "", max_chars=4000, height=100, key=f"{key}:notes"
         )
@@ -410,6 +371,41 @@ def _form(
             ),
             key=f"{key}:save",
         )
+
+
+def _decision_fields(kind: str | None, row: dict[str, Any], key: str, meeting_date: date) -> None:
+    """The fields decision ``kind`` needs (a service, engagement dates, an owner, a review
+    date), filled with what was recorded before."""
+    if applies(kind, "service"):
+        what = {"signpost": "Service signposted to", "civil_order": "Order sought"}.get(
+            str(kind), "Partner referred to"
+        )
+        st.text_input(what, value=row["service"] or "", max_chars=200, key=f"{key}:service")
+    if applies(kind, "engagement"):
+        c, d = st.columns(2)
+        c.date_input(
+            "Engagement start",
+            value=row["engagement_start"] or meeting_date,
+            format="YYYY-MM-DD",
+            key=f"{key}:start",
+        )
+        d.date_input(
+            "Engagement end",
+            value=row["engagement_end"] or meeting_date + timedelta(days=91),
+            format="YYYY-MM-DD",
+            key=f"{key}:end",
+        )
+    if applies(kind, "owner") or applies(kind, "review"):
+        e, f = st.columns(2)
+        if applies(kind, "owner"):
+            e.text_input("Owner", value=row["owner"] or "", max_chars=100, key=f"{key}:owner")
+        if applies(kind, "review"):
+            f.date_input(
+                "Review date",
+                value=row["review_date"],
+                format="YYYY-MM-DD",
+                key=f"{key}:review",
+            )
 
 
 def _saver(
@@ -500,7 +496,7 @@ def _due_and_pack(
                 "name",
                 "person_id",
                 "list_month",
-                pl.col("decision").replace_strict(DECISION_TYPES, default=pl.col("decision")),
+                decision_words(),
                 "service",
                 "owner",
                 "engagement_end",
@@ -517,49 +513,29 @@ def _due_and_pack(
     )
     labels = {"xlsx": "Meeting pack (XLSX)", "pdf": "Meeting pack (PDF)"}
     cols = st.columns([1, 1, 3])
+    gate = ctx.download_gate("meeting")  # the pack is built (and checked) when clicked
     for col, fmt in zip(cols, PACK_FORMATS, strict=False):
         with col:
             st.download_button(
                 labels[fmt],
-                data=_deferred(
-                    ctx, run, subject, month, area, meeting_date, frame, due, fmt, everyone
+                data=partial(
+                    meeting_pack,
+                    ctx.store,
+                    ctx.user,
+                    run,
+                    subject,
+                    month,
+                    area,
+                    meeting_date,
+                    frame,
+                    due,
+                    fmt,
+                    ctx.config.marking,
+                    everyone=everyone,
+                    gate=gate,
                 ),
                 file_name=f"chi-meeting-{subject}-{month}-{area.lower()}.{fmt}",
                 mime=PACK_FORMATS[fmt],
                 on_click="ignore",
                 key=f"meeting_pack_{fmt}",
             )
-
-
-def _deferred(
-    ctx: PageContext,
-    run: Run,
-    subject: str,
-    month: str,
-    area: str,
-    meeting_date: date,
-    frame: pl.DataFrame,
-    due: pl.DataFrame,
-    fmt: str,
-    everyone: bool,
-) -> Callable[[], bytes]:
-    gate = ctx.download_gate("meeting")
-
-    def build() -> bytes:
-        return meeting_pack(
-            ctx.store,
-            ctx.user,
-            run,
-            subject,
-            month,
-            area,
-            meeting_date,
-            frame,
-            due,
-            fmt,
-            ctx.config.marking,
-            everyone=everyone,
-            gate=gate,
-        )
-
-    return build

@@ -10,28 +10,19 @@ import streamlit as st
 
 from chi.app import data
 from chi.app.context import PageContext
-from chi.app.ui import (
-    current_run,
-    guarded,
-    list_filters,
-    partial_notice,
-    pick_month,
-    pick_scope,
-    reasons_text,
-    require,
-    run_caption,
-    table_height,
-)
+from chi.app.ui import LIST_COLUMNS, list_heading, reasons_table, scoped_page
 from chi.exports import listview
+from chi.reading.lists import Scope
+from chi.scoring.runs import Run
 
 # Key columns first, so they are in view at 1440 px: who, why, how serious.
 COLUMNS: dict[str, Any] = {
     "neighbourhood_rank": st.column_config.NumberColumn(
         "Rank", help="Rank in the neighbourhood", width=55
     ),
-    "name": st.column_config.TextColumn("Name", width=150),
-    "status": st.column_config.TextColumn("New or continuing", width=130),
-    "reasons": st.column_config.TextColumn("Reasons", width=250),
+    "name": LIST_COLUMNS["Name"],
+    "status": LIST_COLUMNS["New or continuing"],
+    "reasons": LIST_COLUMNS["Reasons"],
     "rfg_score": st.column_config.ProgressColumn(
         "RFG score",
         help="Recency, frequency and gravity against this month's active offenders (0-100)",
@@ -41,22 +32,20 @@ COLUMNS: dict[str, Any] = {
         width=110,
     ),
     "serial_da": st.column_config.CheckboxColumn("Serial DA", width=80),
-    "harm_days": st.column_config.NumberColumn("Harm (days)", format="%.2f", width=95),
-    "crimes": st.column_config.NumberColumn("Crimes", width=65),
+    "harm_days": LIST_COLUMNS["Harm (days)"],
+    "crimes": LIST_COLUMNS["Crimes"],
     "victims_count": st.column_config.NumberColumn("Victims", width=65),
-    "da_crimes": st.column_config.NumberColumn("DA crimes", width=85),
+    "da_crimes": LIST_COLUMNS["DA crimes"],
     "da_victims_36m": st.column_config.NumberColumn(
         "DA victims (36 m)",
         help="Distinct domestic-abuse victims in the last 36 months",
         width=120,
     ),
-    "age": st.column_config.NumberColumn("Age", width=50),
-    "last_recorded_date": st.column_config.DateColumn(
-        "Latest crime", format="YYYY-MM-DD", width=105
-    ),
-    "neighbourhood_name": st.column_config.TextColumn("Neighbourhood", width=140),
-    "person_id": st.column_config.TextColumn("Person id", width=95),
-    "rank": st.column_config.NumberColumn("Force rank", width=85),
+    "age": LIST_COLUMNS["Age"],
+    "last_recorded_date": LIST_COLUMNS["Latest crime"],
+    "neighbourhood_name": LIST_COLUMNS["Neighbourhood"],
+    "person_id": LIST_COLUMNS["Person id"],
+    "rank": LIST_COLUMNS["Force rank"],
 }
 
 
@@ -64,36 +53,23 @@ KEY_COLUMNS = ("Rank", "Name", "New or continuing", "Reasons", "RFG score", "Har
 
 
 def render(ctx: PageContext) -> None:
-    require(ctx, "offenders")
-    with guarded(ctx):
-        run = current_run(ctx)
-        month = pick_month(run)
-        scope = pick_scope(ctx.user)
-        frame = data.offenders(run, month, scope)
-        ctx.record_once(
-            "offenders_view", run_id=run.run_id, month=month, scope=scope.key, rows=frame.height
-        )
-        st.title(f"Offenders: {scope.label}")
-        run_caption(run)
-        partial_notice(run, month)
-        serial = frame.filter(pl.col("serial_da")).height
-        new = frame.filter(pl.col("status") == "new").height
-        st.markdown(
-            f"**{frame.height}** offenders listed for **{month}** · **{new}** new · "
-            f"**{serial}** serial domestic abuse (two or more DA victims in 36 months)"
-        )
-        if frame.is_empty():
-            st.info("Nobody in this scope is on the offender list for this month.")
-            return
-        _, reasons, status = list_filters("offenders", listview.OFFENDER_REASONS)
-        shown = listview.filtered(frame, reasons, status)
-        if shown.is_empty():
-            st.info("Nobody on this list matches the filters.")
-            return
-        st.dataframe(
-            reasons_text(shown, words=listview.OFFENDER_REASONS).select(list(COLUMNS)),
-            height=table_height(shown.height),
-            column_config=COLUMNS,
-            hide_index=True,
-            width="stretch",
-        )
+    scoped_page(ctx, "offenders", _page)
+
+
+def _page(ctx: PageContext, run: Run, month: str, scope: Scope) -> None:
+    frame = data.offenders(run, month, scope)
+    list_heading(ctx, run, month, scope, "offenders_view", "Offenders", frame.height)
+    serial = frame.filter(pl.col("serial_da")).height
+    new = frame.filter(pl.col("status") == "new").height
+    st.markdown(
+        f"**{frame.height}** offenders listed for **{month}** · **{new}** new · "
+        f"**{serial}** serial domestic abuse (two or more DA victims in 36 months)"
+    )
+    reasons_table(
+        frame,
+        "offenders",
+        listview.OFFENDER_REASONS,
+        COLUMNS,
+        empty="Nobody in this scope is on the offender list for this month.",
+        none="Nobody on this list matches the filters.",
+    )

@@ -17,14 +17,11 @@ from chi.app import data
 from chi.app.context import PageContext
 from chi.app.text import md
 from chi.app.ui import (
-    current_run,
-    guarded,
+    LIST_COLUMNS,
     money,
-    pick_month,
-    pick_scope,
     reasons_text,
-    require,
     run_caption,
+    scoped_page,
 )
 from chi.reading.lists import PersonDetail, Scope
 from chi.scoring.runs import Run
@@ -32,12 +29,7 @@ from chi.state.auth import Role
 
 
 def render(ctx: PageContext) -> None:
-    require(ctx, "person")
-    with guarded(ctx):
-        run = current_run(ctx)
-        month = pick_month(run)
-        scope = pick_scope(ctx.user)
-        _page(ctx, run, month, scope)
+    scoped_page(ctx, "person", _page)
 
 
 # Key columns first, with pixel widths, so they are in view at 1440 px (as on the lists).
@@ -54,64 +46,48 @@ VICTIMISATION_COLUMNS: dict[str, Any] = {
 LISTING_COLUMNS: dict[str, Any] = {
     "month": st.column_config.TextColumn("Month", width=75),
     "neighbourhood_rank": st.column_config.NumberColumn("Rank in neighbourhood", width=150),
-    "status": st.column_config.TextColumn("New or continuing", width=130),
-    "reasons": st.column_config.TextColumn("Reasons", width=250),
-    "harm_days": st.column_config.NumberColumn("Harm (days)", format="%.2f", width=95),
-    "crimes": st.column_config.NumberColumn("Crimes", width=65),
-    "rank": st.column_config.NumberColumn("Force rank", width=85),
+    "status": LIST_COLUMNS["New or continuing"],
+    "reasons": LIST_COLUMNS["Reasons"],
+    "harm_days": LIST_COLUMNS["Harm (days)"],
+    "crimes": LIST_COLUMNS["Crimes"],
+    "rank": LIST_COLUMNS["Force rank"],
 }
 KEY_COLUMNS = ("Month", "Rank in neighbourhood", "New or continuing", "Reasons", "Harm (days)")
 VICTIMISATION_KEY_COLUMNS = ("Recorded", "Offence", "CHI days", "DA", "Counted")
-
-
-def _choices(ctx: PageContext, run: Run, month: str, scope: Scope) -> dict[str, str]:
-    """The picker's people: every name of the month's lists in the scope, so showing it is
-    a list view (and, for the offender list, an offenders view), audited as one."""
-    return {pid: label for pid, (label, _) in _people(ctx, run, month, scope).items()}
 
 
 def _people(
     ctx: PageContext, run: Run, month: str, scope: Scope
 ) -> dict[str, tuple[str, dict[str, Any] | None]]:
     """Each listed person's picker label and, for someone on the offender list only, their
-    offender-list row."""
+    offender-list row. Showing the picker is a view of each list it draws on, audited as one."""
     restricted = tuple(ctx.config.restricted_groups) if ctx.user.masks_restricted else ()
-    out: dict[str, tuple[str, dict[str, Any] | None]] = {}
     victims = data.victims(run, month, scope, restricted)
-    ctx.record_once(
-        "list_view",
-        run_id=run.run_id,
-        month=month,
-        scope=scope.key,
-        rows=victims.height,
-        detail="person picker",
-    )
-    for r in victims.iter_rows(named=True):
-        out[r["person_id"]] = (
-            f"{r['name'] or r['person_id']} · victim rank {r['neighbourhood_rank']} "
-            f"in {r['neighbourhood_name']}",
-            None,
-        )
+    _picker_view(ctx, "list_view", run, month, scope, victims.height)
+    out: dict[str, tuple[str, dict[str, Any] | None]] = {
+        r["person_id"]: (_label(r, "victim"), None) for r in victims.iter_rows(named=True)
+    }
     if ctx.user.role in (Role.AREA, Role.ANALYST):
         offenders = data.offenders(run, month, scope)
-        ctx.record_once(
-            "offenders_view",
-            run_id=run.run_id,
-            month=month,
-            scope=scope.key,
-            rows=offenders.height,
-            detail="person picker",
-        )
+        _picker_view(ctx, "offenders_view", run, month, scope, offenders.height)
         for r in offenders.iter_rows(named=True):
-            out.setdefault(
-                r["person_id"],
-                (
-                    f"{r['name'] or r['person_id']} · offender rank "
-                    f"{r['neighbourhood_rank']} in {r['neighbourhood_name']}",
-                    r,
-                ),
-            )
+            out.setdefault(r["person_id"], (_label(r, "offender"), r))
     return out
+
+
+def _label(row: dict[str, Any], kind: str) -> str:
+    return (
+        f"{row['name'] or row['person_id']} · {kind} rank {row['neighbourhood_rank']} "
+        f"in {row['neighbourhood_name']}"
+    )
+
+
+def _picker_view(
+    ctx: PageContext, event: str, run: Run, month: str, scope: Scope, rows: int
+) -> None:
+    ctx.record_once(
+        event, run_id=run.run_id, month=month, scope=scope.key, rows=rows, detail="person picker"
+    )
 
 
 def _page(ctx: PageContext, run: Run, month: str, scope: Scope) -> None:
@@ -164,6 +140,18 @@ def _show(d: PersonDetail, month: str, offender: dict[str, Any] | None = None) -
     st.header(md(d.name or d.person_id))
     st.markdown(" · ".join(md(f) for f in facts(d, month)))
     victim = "victim" in d.listed_as
+    _metrics(d, victim, offender)
+    if not victim and d.victimisations.is_empty():
+        return
+    _harm_chart(d)
+    _victimisations(d)
+    if victim:
+        _listings(d)
+
+
+def _metrics(d: PersonDetail, victim: bool, offender: dict[str, Any] | None) -> None:
+    """Four figures: the victim's harm and victimisations, or (on the offender list only)
+    what that list says of them."""
     if victim:
         counted = d.victimisations.filter(pl.col("counted"))
         harm = counted["chi_days"].drop_nulls().sum() if not counted.is_empty() else 0
@@ -179,9 +167,9 @@ def _show(d: PersonDetail, month: str, offender: dict[str, Any] | None = None) -
         c.metric("Crimes as a suspect", offender["crimes"])
         rfg = offender.get("rfg_score")
         e.metric("RFG score", "not scored" if rfg is None else f"{float(rfg):.1f}")
-    if not victim and d.victimisations.is_empty():
-        return
 
+
+def _harm_chart(d: PersonDetail) -> None:
     st.subheader("Harm month by month")
     monthly = d.monthly.with_columns(
         pl.col("harm_days").cast(pl.Float64), pl.col("window_harm_days").cast(pl.Float64)
@@ -209,6 +197,8 @@ def _show(d: PersonDetail, month: str, offender: dict[str, Any] | None = None) -
         "Bars: harm recorded in each month. Line: the window total in months the person was listed."
     )
 
+
+def _victimisations(d: PersonDetail) -> None:
     st.subheader("Victimisations in the window")
     if d.victimisations.is_empty():
         st.write("No victimisations recorded in the window.")
@@ -219,9 +209,9 @@ def _show(d: PersonDetail, month: str, offender: dict[str, Any] | None = None) -
             width="content",  # the configured widths, as drawn (key columns in view)
             column_config=VICTIMISATION_COLUMNS,
         )
-    if not victim:
-        return
 
+
+def _listings(d: PersonDetail) -> None:
     st.subheader("Months on the victim list")
     if d.listings.is_empty():
         st.write("Not on the victim list in any month up to this one.")

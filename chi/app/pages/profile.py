@@ -26,7 +26,7 @@ from chi.analysis.report import method_notes, render_html, render_json
 from chi.analysis.source import Source, load_run
 from chi.app.context import PageContext
 from chi.app.text import md
-from chi.app.ui import current_run, guarded, require, run_caption
+from chi.app.ui import current_run, download_row, guarded, require, run_caption
 from chi.months import add_months, month_label, parse_month
 from chi.reading.lists import Scope, area_scope, scope_from_key
 from chi.reference import policing_areas
@@ -145,7 +145,7 @@ def _chart(profile: Profile, key: str) -> None:
 
 
 def _page(ctx: PageContext, run: Run, profile: Profile, scope: Scope, period: str) -> None:
-    m, r = profile.meta, profile.readings
+    r = profile.readings
     first, last = period.split(":")
     if profile.notice:
         st.warning(profile.notice)
@@ -164,16 +164,7 @@ def _page(ctx: PageContext, run: Run, profile: Profile, scope: Scope, period: st
         ]
     )
     with tabs[0]:
-        st.subheader(f"Safeguarding the Vulnerable: {month_name(profile.board.month)}")
-        st.write(r["board"])
-        st.dataframe(
-            pl.DataFrame(display_rows(profile.board), schema=list(BOARD_COLUMNS), orient="row"),
-            hide_index=True,
-            width="stretch",
-            column_config=BOARD_CONFIG,
-        )
-        for note in profile.board.notes:
-            st.caption(note)
+        _board(profile)
     with tabs[1]:
         st.write(
             " ".join(
@@ -191,25 +182,7 @@ def _page(ctx: PageContext, run: Run, profile: Profile, scope: Scope, period: st
     with tabs[3]:
         _chart(profile, "escalation")
     with tabs[4]:
-        _chart(profile, "trend")
-        _chart(profile, "district")
-        st.markdown(f"**Neighbourhoods with most DA harm (top {TOP_PLACES})**")
-        st.dataframe(
-            profile.places["neighbourhood"].head(TOP_PLACES),
-            hide_index=True,
-            column_config={
-                "place": "Neighbourhood",
-                "crimes": "DA crimes",
-                "harm": st.column_config.NumberColumn("DA harm (days)", format="%.0f"),
-                "crimes_share": st.column_config.NumberColumn("Share of crimes", format="percent"),
-                "harm_share": st.column_config.NumberColumn("Share of harm", format="percent"),
-            },
-        )
-        _chart(profile, "relationship")
-        _chart(profile, "victim_age_sex")
-        _chart(profile, "perpetrator_age_sex")
-        _chart(profile, "dash")
-        st.write(r["overlap"])
+        _who_and_where(profile)
     with tabs[5]:
         _chart(profile, "outcomes")
         st.markdown("**Likely duplicate recordings**")
@@ -218,7 +191,45 @@ def _page(ctx: PageContext, run: Run, profile: Profile, scope: Scope, period: st
         st.markdown(method_notes())
         for caveat in profile.caveats:
             st.caption(caveat)
+    _downloads(ctx, run, profile, scope, period)
 
+
+def _board(profile: Profile) -> None:
+    st.subheader(f"Safeguarding the Vulnerable: {month_name(profile.board.month)}")
+    st.write(profile.readings["board"])
+    st.dataframe(
+        pl.DataFrame(display_rows(profile.board), schema=list(BOARD_COLUMNS), orient="row"),
+        hide_index=True,
+        width="stretch",
+        column_config=BOARD_CONFIG,
+    )
+    for note in profile.board.notes:
+        st.caption(note)
+
+
+def _who_and_where(profile: Profile) -> None:
+    _chart(profile, "trend")
+    _chart(profile, "district")
+    st.markdown(f"**Neighbourhoods with most DA harm (top {TOP_PLACES})**")
+    st.dataframe(
+        profile.places["neighbourhood"].head(TOP_PLACES),
+        hide_index=True,
+        column_config={
+            "place": "Neighbourhood",
+            "crimes": "DA crimes",
+            "harm": st.column_config.NumberColumn("DA harm (days)", format="%.0f"),
+            "crimes_share": st.column_config.NumberColumn("Share of crimes", format="percent"),
+            "harm_share": st.column_config.NumberColumn("Share of harm", format="percent"),
+        },
+    )
+    _chart(profile, "relationship")
+    _chart(profile, "victim_age_sex")
+    _chart(profile, "perpetrator_age_sex")
+    _chart(profile, "dash")
+    st.write(profile.readings["overlap"])
+
+
+def _downloads(ctx: PageContext, run: Run, profile: Profile, scope: Scope, period: str) -> None:
     st.subheader("Download")
     st.caption(
         f"The report is marked {ctx.config.marking}; it holds aggregate figures only, and every "
@@ -226,25 +237,25 @@ def _page(ctx: PageContext, run: Run, profile: Profile, scope: Scope, period: st
     )
     place = "force" if scope.force_wide else scope.label.split()[0].lower()
     stem = f"chi-da-profile-{period.replace(':', '-to-')}-{place}"
-    left, right = st.columns(2)
-    with left:
-        st.download_button(
-            "Report (HTML, prints well)",
-            data=_deferred(ctx, run, profile, scope, "html"),
-            file_name=f"{stem}.html",
-            mime="text/html",
-            on_click="ignore",
-            key="profile_html",
-        )
-    with right:
-        st.download_button(
-            "Figures (JSON)",
-            data=_deferred(ctx, run, profile, scope, "json"),
-            file_name=f"{stem}.json",
-            mime="application/json",
-            on_click="ignore",
-            key="profile_json",
-        )
+    download_row(
+        [
+            (
+                "Report (HTML, prints well)",
+                _deferred(ctx, run, profile, scope, "html"),
+                f"{stem}.html",
+                "text/html",
+                "profile_html",
+            ),
+            (
+                "Figures (JSON)",
+                _deferred(ctx, run, profile, scope, "json"),
+                f"{stem}.json",
+                "application/json",
+                "profile_json",
+            ),
+        ]
+    )
+    m = profile.meta
     st.caption(f"Board month {m['board_month']} · extract as of {m['as_of']}")
 
 

@@ -17,7 +17,9 @@ import streamlit as st
 
 from chi.app.context import PageContext
 from chi.app.ui import current_run, guarded, require, run_caption
+from chi.contract import PERSONAL_COLUMNS
 from chi.exports.formats import Document, ExportMeta, export
+from chi.scoring.manifest import Manifest
 from chi.scoring.runs import Run
 
 _RULE_WORDS = {
@@ -30,127 +32,117 @@ def render(ctx: PageContext) -> None:
     require(ctx, "quality")
     with guarded(ctx):
         run = current_run(ctx)
-        m = run.manifest
         st.title("Data quality")
         run_caption(run)
         ctx.record_once("data_quality_view", run_id=run.run_id)
+        _counts(run.manifest)
+        _weighting(run.manifest)
+        _rejects(ctx, run)
 
-        counts = pl.DataFrame(
-            [
-                {
-                    "table": t,
-                    "read": c["read"],
-                    "accepted": c["accepted"],
-                    "rejected": c["rejected"],
-                    "reconciles": c["read"] == c["accepted"] + c["rejected"],
-                }
-                for t, c in m.counts.items()
-            ]
-        )
-        rejected = int(counts["rejected"].sum()) if not counts.is_empty() else 0
-        read = int(counts["read"].sum()) if not counts.is_empty() else 0
-        a, b, c = st.columns(3)
-        a.metric("Rows read", f"{read:,}")
-        b.metric("Rows rejected", f"{rejected:,}")
-        c.metric("Share rejected", f"{100 * rejected / read:.2f}%" if read else "n/a")
-        st.subheader("Rows by table")
-        st.dataframe(
-            counts,
-            hide_index=True,
-            column_config={"reconciles": st.column_config.CheckboxColumn("Reconciles")},
-        )
 
-        st.subheader("How each crime was weighted")
-        basis = m.weight_basis
-        total = sum(basis.values()) or 1
-        st.dataframe(
-            pl.DataFrame(
-                [
-                    {
-                        "basis": k,
-                        "meaning": BASIS_WORDS.get(k, ""),
-                        "crimes": v,
-                        "share %": round(100 * v / total, 2),
-                    }
-                    for k, v in basis.items()
-                ],
-                schema={
-                    "basis": pl.String,
-                    "meaning": pl.String,
-                    "crimes": pl.Int64,
-                    "share %": pl.Float64,
-                },
-            ),
-            hide_index=True,
-            column_config={"meaning": st.column_config.TextColumn("Meaning", width="large")},
-        )
-        rules = m.weight_rules
-        if rules:
-            st.caption(
-                "How each offence code was read: as the weight set writes it (exact), "
-                "respelt (key case, class spelling), a class or a Home Office offence code in "
-                "the offence-code column, a key in the class column, "
-                "a retired subclass weighted as its successor, the offence group, or not at all."
-            )
-            st.dataframe(
-                pl.DataFrame(
-                    [
-                        {
-                            "basis": r["basis"],
-                            "rule": r["rule"],
-                            "crimes": r["crimes"],
-                            "share %": round(100 * r["crimes"] / total, 2),
-                        }
-                        for r in rules
-                    ],
-                    schema={
-                        "basis": pl.String,
-                        "rule": pl.String,
-                        "crimes": pl.Int64,
-                        "share %": pl.Float64,
-                    },
-                ),
-                hide_index=True,
-            )
-        unmatched = m.unmatched_codes
-        if unmatched:
-            st.caption("Offence codes no weight could be found for (excluded from harm):")
-            st.dataframe(pl.DataFrame(unmatched), hide_index=True)
-        _class_rule(m.class_rule)
+def _counts(m: Manifest) -> None:
+    """Rows read, accepted and rejected by table, and whether they reconcile."""
+    counts = pl.DataFrame(
+        [
+            {
+                "table": t,
+                "read": c["read"],
+                "accepted": c["accepted"],
+                "rejected": c["rejected"],
+                "reconciles": c["read"] == c["accepted"] + c["rejected"],
+            }
+            for t, c in m.counts.items()
+        ]
+    )
+    rejected = int(counts["rejected"].sum()) if not counts.is_empty() else 0
+    read = int(counts["read"].sum()) if not counts.is_empty() else 0
+    a, b, c = st.columns(3)
+    a.metric("Rows read", f"{read:,}")
+    b.metric("Rows rejected", f"{rejected:,}")
+    c.metric("Share rejected", f"{100 * rejected / read:.2f}%" if read else "n/a")
+    st.subheader("Rows by table")
+    st.dataframe(
+        counts,
+        hide_index=True,
+        column_config={"reconciles": st.column_config.CheckboxColumn("Reconciles")},
+    )
 
-        st.subheader("Rejected rows")
-        rejects = pl.from_arrow(run.table("rejects"))
-        assert isinstance(rejects, pl.DataFrame)
-        if rejects.is_empty():
-            st.success("No rows were rejected.")
-            return
-        # One line per check, not per offending value ("occurred after recorded (2022-06-22)"
-        # and "(2022-06-23)" are the same check).
-        summary = (
-            rejects.with_columns(pl.col("reason").str.replace(r" \(.*\)$", ""))
-            .group_by("table", "column", "reason")
-            .len("rows")
-            .sort(["rows", "table", "column", "reason"], descending=[True, False, False, False])
-        )
-        st.dataframe(summary, hide_index=True, width="stretch")
-        tables = ["every table", *sorted(rejects["table"].unique().to_list())]
-        which = st.selectbox("Show rejected rows of", tables, key="rejects_table")
-        shown = rejects if which == "every table" else rejects.filter(pl.col("table") == which)
+
+def _weighting(m: Manifest) -> None:
+    """How each crime found its weight, by basis and by rule, and the codes none fitted."""
+    st.subheader("How each crime was weighted")
+    basis = m.weight_basis
+    total = sum(basis.values()) or 1
+    st.dataframe(
+        _shares([(k, BASIS_WORDS.get(k, ""), v) for k, v in basis.items()], "meaning", total),
+        hide_index=True,
+        column_config={"meaning": st.column_config.TextColumn("Meaning", width="large")},
+    )
+    rules = m.weight_rules
+    if rules:
         st.caption(
-            f"{shown.height:,} rows; the first 1,000 are shown. Rejected values of personal "
-            f"columns ({', '.join(sorted(PERSONAL_COLUMNS))}) are masked here; "
-            "`chi validate` on the server shows them."
+            "How each offence code was read: as the weight set writes it (exact), "
+            "respelt (key case, class spelling), a class or a Home Office offence code in "
+            "the offence-code column, a key in the class column, "
+            "a retired subclass weighted as its successor, the offence group, or not at all."
         )
-        st.dataframe(mask_personal(shown.head(1000)), hide_index=True, width="stretch")
+        st.dataframe(
+            _shares([(r["basis"], r["rule"], r["crimes"]) for r in rules], "rule", total),
+            hide_index=True,
+        )
+    unmatched = m.unmatched_codes
+    if unmatched:
+        st.caption("Offence codes no weight could be found for (excluded from harm):")
+        st.dataframe(pl.DataFrame(unmatched), hide_index=True)
+    _class_rule(m.class_rule)
 
-        st.download_button(
-            "Rejected rows for the records team (CSV)",
-            data=_rejects_csv(ctx, run, mask_personal(shown), which),
-            file_name=f"chi-rejects-{run.run_id}.csv",
-            mime="text/csv",
-            on_click="ignore",
-            key="rejects_download",
-        )
+
+def _rejects(ctx: PageContext, run: Run) -> None:
+    """The rejected rows by check, then row by row (personal values masked), downloadable."""
+    st.subheader("Rejected rows")
+    rejects = pl.from_arrow(run.table("rejects"))
+    assert isinstance(rejects, pl.DataFrame)
+    if rejects.is_empty():
+        st.success("No rows were rejected.")
+        return
+    # One line per check, not per offending value ("occurred after recorded (2022-06-22)"
+    # and "(2022-06-23)" are the same check).
+    summary = (
+        rejects.with_columns(pl.col("reason").str.replace(r" \(.*\)$", ""))
+        .group_by("table", "column", "reason")
+        .len("rows")
+        .sort(["rows", "table", "column", "reason"], descending=[True, False, False, False])
+    )
+    st.dataframe(summary, hide_index=True, width="stretch")
+    tables = ["every table", *sorted(rejects["table"].unique().to_list())]
+    which = st.selectbox("Show rejected rows of", tables, key="rejects_table")
+    shown = rejects if which == "every table" else rejects.filter(pl.col("table") == which)
+    st.caption(
+        f"{shown.height:,} rows; the first 1,000 are shown. Rejected values of personal "
+        f"columns ({', '.join(PERSONAL)}) are masked here; "
+        "`chi validate` on the server shows them."
+    )
+    st.dataframe(mask_personal(shown.head(1000)), hide_index=True, width="stretch")
+
+    st.download_button(
+        "Rejected rows for the records team (CSV)",
+        data=_rejects_csv(ctx, run, mask_personal(shown), which),
+        file_name=f"chi-rejects-{run.run_id}.csv",
+        mime="text/csv",
+        on_click="ignore",
+        key="rejects_download",
+    )
+
+
+def _shares(rows: list[tuple[str, str, int]], words: str, total: int) -> pl.DataFrame:
+    """(basis, ``words``, crimes) rows, each with its share of ``total`` crimes in percent."""
+    return pl.DataFrame(
+        [
+            {"basis": b, words: w, "crimes": n, "share %": round(100 * n / total, 2)}
+            for b, w, n in rows
+        ],
+        schema={"basis": pl.String, words: pl.String, "crimes": pl.Int64, "share %": pl.Float64},
+    )
 
 
 BASIS_WORDS = {
@@ -237,19 +229,18 @@ def _class_rule(section: dict[str, Any] | None) -> None:
     )
 
 
-# Columns of the extract whose values say something about a person (the data contract's
-# persons table): their rejected values are not shown in the browser.
-PERSONAL_COLUMNS = frozenset(
-    {"name", "birth_date", "sex", "ethnicity", "deceased_date", "home_lsoa_code"}
-)
 MASK = "(personal: masked)"
+PERSONAL = tuple(f"{table}.{c.name}" for table, c in PERSONAL_COLUMNS)
+"""The contract's personal columns as ``table.column``: their rejected values are not shown
+in the browser."""
 
 
 def mask_personal(rejects: pl.DataFrame) -> pl.DataFrame:
     """The rejected rows with the value of every personal column replaced by ``MASK``."""
     if rejects.is_empty() or "value" not in rejects.columns:
         return rejects
-    personal = pl.col("column").is_in(pl.Series(sorted(PERSONAL_COLUMNS)).implode())
+    named = pl.concat_str(pl.col("table"), pl.lit("."), pl.col("column"))
+    personal = named.is_in(pl.Series(PERSONAL).implode())
     return rejects.with_columns(
         pl.when(personal & pl.col("value").is_not_null())
         .then(pl.lit(MASK))

@@ -92,6 +92,15 @@ def _runs_table(runs: list[Run], current_id: str | None) -> None:
         st.json(next(r.manifest.to_dict() for r in runs if r.run_id == chosen))
 
 
+def _settings(run: Run) -> str:
+    """A run's weights and thresholds, as the run pickers label it."""
+    pol = run.manifest.policy
+    return (
+        f"{run.manifest.weights.name}, harm ≥ {pol['min_harm']}, "
+        f"crimes ≥ {pol['min_crimes']}, window {pol['window_months']}"
+    )
+
+
 def _make_current(ctx: PageContext, runs: list[Run], current_id: str | None) -> None:
     """Choose a draft (or an earlier run), read its diff against the current run, then make
     it current for everyone; audited."""
@@ -103,12 +112,8 @@ def _make_current(ctx: PageContext, runs: list[Run], current_id: str | None) -> 
     latest = latest_run_id(ctx.config.runs_dir)
 
     def label(run_id: str) -> str:
-        pol = by_id[run_id].manifest.policy
         kind = "newest draft" if run_id == latest else "draft or earlier run"
-        return (
-            f"{run_id} ({kind}): {by_id[run_id].manifest.weights.name}, harm ≥ "
-            f"{pol['min_harm']}, crimes ≥ {pol['min_crimes']}, window {pol['window_months']}"
-        )
+        return f"{run_id} ({kind}): {_settings(by_id[run_id])}"
 
     chosen = str(
         st.selectbox(
@@ -259,12 +264,8 @@ def _diff(ctx: PageContext, runs: list[Run], latest: str | None) -> None:
     by_id = {r.run_id: r for r in runs}
 
     def label(run_id: str) -> str:
-        pol = by_id[run_id].manifest.policy
         mark = " (current)" if run_id == latest else ""
-        return (
-            f"{run_id}{mark}: {by_id[run_id].manifest.weights.name}, harm ≥ "
-            f"{pol['min_harm']}, crimes ≥ {pol['min_crimes']}, window {pol['window_months']}"
-        )
+        return f"{run_id}{mark}: {_settings(by_id[run_id])}"
 
     a_col, b_col = st.columns(2)
     a_id = a_col.selectbox("Run A (reference)", ids, index=1, format_func=label, key="diff_a")

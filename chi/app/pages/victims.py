@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import polars as pl
@@ -11,14 +12,10 @@ from chi.app import data
 from chi.app.context import PageContext
 from chi.app.text import md
 from chi.app.ui import (
-    current_run,
-    guarded,
+    LIST_COLUMNS,
     list_filters,
-    partial_notice,
-    pick_month,
-    pick_scope,
-    require,
-    run_caption,
+    list_heading,
+    scoped_page,
     table_height,
 )
 from chi.exports import listview
@@ -37,10 +34,10 @@ COLUMNS: dict[str, Any] = {
         help="Place on the neighbourhood's list (specialist-team people take none)",
         width=55,
     ),
-    "Name": st.column_config.TextColumn("Name", width=150),
-    "Person id": st.column_config.TextColumn("Person id", width=95),
-    "New or continuing": st.column_config.TextColumn("New or continuing", width=130),
-    "Reasons": st.column_config.TextColumn("Reasons", width=250),
+    "Name": LIST_COLUMNS["Name"],
+    "Person id": LIST_COLUMNS["Person id"],
+    "New or continuing": LIST_COLUMNS["New or continuing"],
+    "Reasons": LIST_COLUMNS["Reasons"],
     "Forecast": st.column_config.ProgressColumn(
         "Forecast",
         help="Probability of further victimisation in the model's horizon",
@@ -49,17 +46,17 @@ COLUMNS: dict[str, Any] = {
         format="%.2f",
         width=100,
     ),
-    "Harm (days)": st.column_config.NumberColumn("Harm (days)", format="%.2f", width=95),
+    "Harm (days)": LIST_COLUMNS["Harm (days)"],
     "Specialist team": st.column_config.TextColumn(
         "Specialist team", help="The team whose offences list this person (policy)", width=230
     ),
-    "Crimes": st.column_config.NumberColumn("Crimes", width=65),
-    "DA crimes": st.column_config.NumberColumn("DA crimes", width=85),
-    "Age": st.column_config.NumberColumn("Age", width=50),
-    "Latest crime": st.column_config.DateColumn("Latest crime", format="YYYY-MM-DD", width=105),
+    "Crimes": LIST_COLUMNS["Crimes"],
+    "DA crimes": LIST_COLUMNS["DA crimes"],
+    "Age": LIST_COLUMNS["Age"],
+    "Latest crime": LIST_COLUMNS["Latest crime"],
     "Latest offence": st.column_config.TextColumn("Latest offence", width=250),
-    "Neighbourhood": st.column_config.TextColumn("Neighbourhood", width=140),
-    "Force rank": st.column_config.NumberColumn("Force rank", width=85),
+    "Neighbourhood": LIST_COLUMNS["Neighbourhood"],
+    "Force rank": LIST_COLUMNS["Force rank"],
     "Forecast: why": st.column_config.TextColumn("Forecast: why", width=300),
 }
 # The columns that must be in view without scrolling (the browser test checks them).
@@ -67,12 +64,7 @@ KEY_COLUMNS = ("Rank", "Name", "New or continuing", "Reasons", "Forecast", "Harm
 
 
 def render(ctx: PageContext) -> None:
-    require(ctx, "victims")
-    with guarded(ctx):
-        run = current_run(ctx)
-        month = pick_month(run)
-        scope = pick_scope(ctx.user)
-        _page(ctx, run, month, scope)
+    scoped_page(ctx, "victims", _page)
 
 
 def _with_forecast(
@@ -109,15 +101,42 @@ def _page(ctx: PageContext, run: Run, month: str, scope: Scope) -> None:
     restricted = ctx.config.restricted_groups if ctx.user.masks_restricted else ()
     frame = data.victims(run, month, scope, tuple(restricted))
     gone = data.exits(run, month, scope)
-    ctx.record_once("list_view", run_id=run.run_id, month=month, scope=scope.key, rows=frame.height)
-
-    st.title(f"Victim list: {scope.label}")
-    run_caption(run)
-    partial_notice(run, month)
+    list_heading(ctx, run, month, scope, "list_view", "Victim list", frame.height)
     previous = month_label(add_months(parse_month(month), -1))
-    new = frame.filter(pl.col("status") == "new").height
     size, rule = _policy(run)
     specialist = listview.specialist_count(frame)
+    _summary(frame, gone, month, previous, specialist, rule)
+    show_forecast = ctx.user.role is Role.ANALYST and st.toggle(
+        "Show the forecast column (analysts only; a model trained on this force's history "
+        "with `chi model train`; synthetic data gives synthetic results)",
+        value=False,
+        key="victims_forecast",
+    )
+    everyone, reasons, status = list_filters(
+        "victims", listview.REASONS, size, frame.height - (specialist if rule == "exclude" else 0)
+    )
+    view = listview.ListView(everyone, reasons, status, rule)
+    rows_shown = listview.select(frame, view)
+    drop = listview.hidden_columns(len(scope.neighbourhoods) == 1, rows_shown, view)
+    shown = listview.table(rows_shown, drop)
+    if frame.is_empty():
+        st.info("Nobody in this scope is on the list for this month.")
+    elif rows_shown.is_empty():
+        st.info("Nobody on this list matches the filters.")
+    else:
+        added: list[str] = []
+        if show_forecast:
+            shown, added = _with_forecast(run, month, scope, shown)
+        _table(ctx, rows_shown, shown, added)
+    _exits(gone, previous)
+    _downloads(ctx, run, month, scope, rows_shown, drop, view, shown.height)
+
+
+def _summary(
+    frame: pl.DataFrame, gone: pl.DataFrame, month: str, previous: str, specialist: int, rule: str
+) -> None:
+    """The list's counts, and how the specialist teams' people are shown under the policy."""
+    new = frame.filter(pl.col("status") == "new").height
     st.markdown(
         f"**{frame.height}** {'person' if frame.height == 1 else 'people'} listed for "
         f"**{month}** · **{new}** new · **{frame.height - new}** continuing · "
@@ -135,71 +154,66 @@ def _page(ctx: PageContext, run: Run, month: str, scope: Scope) -> None:
             "(policy: exclude); the specialist teams have them."
         )
 
-    show_forecast = False
-    if ctx.user.role is Role.ANALYST:
-        show_forecast = st.toggle(
-            "Show the forecast column (analysts only; a model trained on this force's history "
-            "with `chi model train`; synthetic data gives synthetic results)",
-            value=False,
-            key="victims_forecast",
-        )
 
-    everyone, reasons, status = list_filters(
-        "victims", listview.REASONS, size, frame.height - (specialist if rule == "exclude" else 0)
+def _table(ctx: PageContext, rows: pl.DataFrame, shown: pl.DataFrame, added: list[str]) -> None:
+    """The list as shown (with the forecast's ``added`` columns), a selected row opening
+    that person's view."""
+    columns = [c for c in shown.columns if c not in added]
+    if added:  # the score beside the reasons, its explanation at the end
+        columns.insert(columns.index("Reasons") + 1, "Forecast")
+        columns.append("Forecast: why")
+    event = st.dataframe(
+        shown.select(columns),
+        height=table_height(shown.height),
+        column_config=COLUMNS,
+        hide_index=True,
+        width="stretch",
+        on_select="rerun",
+        selection_mode="single-row",
+        key="victim_table",
     )
-    view = listview.ListView(everyone, reasons, status, rule)
-    rows_shown = listview.select(frame, view)
-    drop = listview.hidden_columns(len(scope.neighbourhoods) == 1, rows_shown, view)
-    shown = listview.table(rows_shown, drop)
-    if frame.is_empty():
-        st.info("Nobody in this scope is on the list for this month.")
-    elif rows_shown.is_empty():
-        st.info("Nobody on this list matches the filters.")
+    picked = event.selection.rows if event is not None else []
+    if picked:
+        chosen = rows.row(picked[0], named=True)
+        who = md(chosen["name"] or chosen["person_id"])
+        if st.button(f"Open the person view for {who}"):
+            st.session_state["person_jump"] = chosen["person_id"]
+            st.switch_page(ctx.pages["person"])
     else:
-        columns = list(shown.columns)
-        if show_forecast:
-            shown, added = _with_forecast(run, month, scope, shown)
-            if added:  # the score beside the reasons, its explanation at the end
-                columns.insert(columns.index("Reasons") + 1, "Forecast")
-                columns.append("Forecast: why")
-        event = st.dataframe(
-            shown.select(columns),
-            height=table_height(shown.height),
-            column_config=COLUMNS,
+        st.caption("Select a row to open that person's view.")
+
+
+def _exits(gone: pl.DataFrame, previous: str) -> None:
+    if gone.is_empty():
+        return
+    with st.expander(f"Exited since {previous} ({gone.height})"):
+        st.dataframe(
+            gone.select(
+                "name", "neighbourhood_name", "previous_rank", "harm_days", "crimes", "reason"
+            ),
             hide_index=True,
             width="stretch",
-            on_select="rerun",
-            selection_mode="single-row",
-            key="victim_table",
+            column_config={
+                "name": "Name",
+                "neighbourhood_name": "Neighbourhood",
+                "previous_rank": st.column_config.NumberColumn("Force rank last month"),
+                "harm_days": st.column_config.NumberColumn("Harm now (days)", format="%.1f"),
+                "crimes": "Crimes now",
+                "reason": "Why",
+            },
         )
-        picked = event.selection.rows if event is not None else []
-        if picked:
-            chosen = rows_shown.row(picked[0], named=True)
-            who = md(chosen["name"] or chosen["person_id"])
-            if st.button(f"Open the person view for {who}"):
-                st.session_state["person_jump"] = chosen["person_id"]
-                st.switch_page(ctx.pages["person"])
-        else:
-            st.caption("Select a row to open that person's view.")
 
-    if not gone.is_empty():
-        with st.expander(f"Exited since {previous} ({gone.height})"):
-            st.dataframe(
-                gone.select(
-                    "name", "neighbourhood_name", "previous_rank", "harm_days", "crimes", "reason"
-                ),
-                hide_index=True,
-                width="stretch",
-                column_config={
-                    "name": "Name",
-                    "neighbourhood_name": "Neighbourhood",
-                    "previous_rank": st.column_config.NumberColumn("Force rank last month"),
-                    "harm_days": st.column_config.NumberColumn("Harm now (days)", format="%.1f"),
-                    "crimes": "Crimes now",
-                    "reason": "Why",
-                },
-            )
 
+def _downloads(
+    ctx: PageContext,
+    run: Run,
+    month: str,
+    scope: Scope,
+    rows: pl.DataFrame,
+    drop: tuple[str, ...],
+    view: listview.ListView,
+    shown_rows: int,
+) -> None:
     st.subheader("Download")
     st.caption(
         f"Files are marked {ctx.config.marking}, carry the run's details and your name, "
@@ -207,44 +221,28 @@ def _page(ctx: PageContext, run: Run, month: str, scope: Scope) -> None:
     )
     cols = st.columns([1, 1.4, 2, 3])
     labels = {"csv": "CSV", "xlsx": "Excel (XLSX)", "pdf": "Printable briefing (PDF)"}
-    st.caption(f"Downloads hold the list as shown: {view.describe()} ({shown.height} rows).")
+    st.caption(f"Downloads hold the list as shown: {view.describe()} ({shown_rows} rows).")
+    gate = ctx.download_gate("victims")  # the file is built (and checked) when clicked
     for col, fmt in zip(cols, DOWNLOAD_FORMATS, strict=False):
         with col:
             st.download_button(
                 labels[fmt],
-                data=_deferred(ctx, run, month, scope, rows_shown, fmt, drop, view.describe()),
+                data=partial(
+                    victim_download,
+                    ctx.store,
+                    ctx.user,
+                    run,
+                    month,
+                    scope,
+                    rows,
+                    fmt,
+                    ctx.config.marking,
+                    drop=drop,
+                    view=view.describe(),
+                    gate=gate,
+                ),
                 file_name=file_name(run, month, scope, fmt),
                 mime=media_type(fmt),
                 on_click="ignore",
                 key=f"download_{fmt}",
             )
-
-
-def _deferred(  # type: ignore[no-untyped-def]
-    ctx: PageContext,
-    run: Run,
-    month: str,
-    scope: Scope,
-    rows: pl.DataFrame,
-    fmt: str,
-    drop: tuple[str, ...],
-    view: str,
-):
-    gate = ctx.download_gate("victims")
-
-    def build() -> bytes:
-        return victim_download(
-            ctx.store,
-            ctx.user,
-            run,
-            month,
-            scope,
-            rows,
-            fmt,
-            ctx.config.marking,
-            drop=drop,
-            view=view,
-            gate=gate,
-        )
-
-    return build
