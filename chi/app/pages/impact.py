@@ -27,10 +27,10 @@ from chi.auth import AREAS, Role
 from chi.decisions import DECISION_TYPES, cohort, meeting_decisions
 from chi.export import ExportMeta
 from chi.impact import (
-    MONTH_WINDOW,
     NEIGHBOURS,
     ImpactResult,
     cohort_tracking,
+    comparison_months,
     impact_review,
     review_pdf,
     scoped_inputs,
@@ -362,9 +362,9 @@ def _page(result: ImpactResult, tracking: pl.DataFrame, spec: str) -> None:
         "months from the start only, where any difference made by the action shows. The "
         "comparison group's month 0 is the month after its list month, when a meeting would "
         f"have acted; each cohort member is compared with up to {NEIGHBOURS} listed people who "
-        f"were not engaged, listed within {MONTH_WINDOW} months of their list month, from the "
-        "same area, listing reasons, domestic abuse and new or continuing listing, with the "
-        "most similar month-by-month harm and victimisations."
+        f"were not engaged, {comparison_months()}, from the same area, listing reasons, "
+        "domestic abuse and new or continuing listing, with the most similar month-by-month "
+        "harm and victimisations."
     )
     with st.expander("Tracking table"):
         st.dataframe(
@@ -380,7 +380,7 @@ def _page(result: ImpactResult, tracking: pl.DataFrame, spec: str) -> None:
         st.caption(
             "Each stratum is a list month, area, new or continuing status, domestic abuse and "
             "listing reasons (high harm, repeat, child); its comparisons come from the same "
-            f"area, status, domestic abuse and reasons, listed within {MONTH_WINDOW} months. "
+            f"area, status, domestic abuse and reasons, {comparison_months()}. "
             "Cohort members with nobody comparable are left out and counted as unmatched."
         )
         st.dataframe(pl.DataFrame(result.strata), hide_index=True, width="stretch")
