@@ -15,7 +15,7 @@ from pathlib import Path
 import polars as pl
 
 from chi.generate import GenerateOptions, generate_extract
-from chi.meetings.impact import ImpactResult, impact_review
+from chi.meetings.impact import POWER_Z, SMD_LIMIT, ImpactResult, impact_review
 from chi.reading.lists import neighbourhoods
 from chi.scoring.policy import Policy
 from chi.scoring.runs import Run, open_run, score_and_publish
@@ -53,6 +53,14 @@ def review(extract: Path, run: Run, reps: int) -> ImpactResult:
     )
 
 
+def tolerance(selection: str, effect: float) -> float:
+    """The issue-13 tolerance on the victimisations estimate: ±0.05 for random selection,
+    ±0.08 with no effect and ±0.07 with an effect under a meeting's selection."""
+    if selection == "random":
+        return 0.05
+    return 0.08 if effect == 0 else 0.07
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", default="1,2,3")
@@ -64,9 +72,10 @@ def main() -> None:
     parser.add_argument("--cache", type=Path, default=Path("/tmp/impact-cache"))
     args = parser.parse_args()
     print(
-        "selection   E    seed  engaged matched%  victimisations est [95%]     naive   "
-        "placebo  harm est [95%]        verdict"
+        "| selection | E | seed | reviewed | found a comparison | victimisations (95% interval)"
+        " | SE | within tolerance | naive | placebo | harm (95% interval) | verdict |"
     )
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for selection in args.selections.split(","):
         for effect in (float(e) for e in args.effects.split(",")):
             for seed in (int(s) for s in args.seeds.split(",")):
@@ -75,15 +84,22 @@ def main() -> None:
                 )
                 r = review(extract, run, args.reps)
                 v, h = r.victimisations, r.harm
-                worst = max((abs(b.smd_after), b.feature) for b in r.balance) if r.balance else 0
+                se = r.mde_victimisations / POWER_Z if r.mde_victimisations else float("nan")
+                tol = tolerance(selection, effect)
+                ok = abs(v.relative_effect + effect) <= tol and (effect > 0 or v.covers_zero)
+                worst = max(r.balance, key=lambda b: abs(b.smd_after)) if r.balance else None
+                why = (
+                    f" ({worst.feature} {worst.smd_after:+.2f})"
+                    if r.withheld and worst is not None and abs(worst.smd_after) > SMD_LIMIT
+                    else ""
+                )
                 print(
-                    f"{selection:<11} {effect:<4} {seed:>4} {r.engaged:>8,} "
-                    f"{r.matched_share:>7.0%}  {v.relative_effect:+.3f} "
-                    f"[{v.ci_low:+.3f}, {v.ci_high:+.3f}]  {v.naive_change:+.3f}  "
-                    f"{r.placebo_victimisations.relative_effect:+.3f}  "
-                    f"{h.relative_effect:+.3f} [{h.ci_low:+.3f}, {h.ci_high:+.3f}]  "
-                    f"{'withheld' if r.withheld else 'given'}"
-                    f"{'  ' + str(worst) if r.withheld else ''}",
+                    f"| {selection} | {effect} | {seed} | {r.engaged:,} | {r.matched_share:.0%} "
+                    f"| {v.relative_effect:+.3f} ({v.ci_low:+.3f} to {v.ci_high:+.3f}) "
+                    f"| {se:.3f} | {'yes' if ok else 'no'} (±{tol}) | {v.naive_change:+.2f} "
+                    f"| {r.placebo_victimisations.relative_effect:+.3f} "
+                    f"| {h.relative_effect:+.2f} ({h.ci_low:+.2f} to {h.ci_high:+.2f}) "
+                    f"| {'withheld' + why if r.withheld else 'given'} |",
                     flush=True,
                 )
 

@@ -5,21 +5,17 @@ both see a reduction that is only regression to the mean. The review matches eac
 person with listed people who were not engaged on the whole pre-period path, and must
 recover the truth.
 
-Stated tolerances (docs/meetings.md has the measured figures for seeds 1-3 and every
-selection):
-
-- ``top_crimes``: with no effect the 95% interval on victimisations covers zero and the
-  estimate is within ±0.08; with a true effect of 0.3 the estimate is within ±0.07 of −0.30.
-- ``top_harm``: the engaged are mostly people listed for one serious crime, who are rarely
-  victimised again (about 0.1 victimisations each in six months), so the review is much less
-  precise (the interval is about ±0.4 wide at this size): the test asks that the interval
-  covers zero, that the estimate is within 2.5 bootstrap standard errors of it, and that the
-  page says how large an effect the review could have seen.
-"""
+Stated tolerances (issue 13; docs/meetings.md has the measured figures for development
+seeds 1-3 and held-out seeds 11-15, with the standard errors they imply), for both
+``top_crimes`` and ``top_harm``: with no effect the 95% interval on victimisations covers
+zero and the estimate is within ±0.08; with a true effect of 0.3 the estimate is within
+±0.07 of −0.30 and the interval covers −0.30 and not zero. Seed 1 is a development seed;
+the docs say on how many of the other seeds each tolerance holds."""
 
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -29,23 +25,37 @@ from typer.testing import CliRunner
 
 from chi.cli import app
 from chi.generate import GenerateOptions, generate_extract
-from chi.meetings.impact import POWER_Z, SMD_LIMIT, ImpactResult, impact_review
+from chi.generate.engagement import apply_engagement
+from chi.meetings.impact import SMD_LIMIT, ImpactResult, impact_review
 from chi.reading.lists import neighbourhoods
 from chi.scoring.policy import Policy
 from chi.scoring.runs import Run, open_run, score_and_publish
 
 BASE = GenerateOptions(seed=1, start="2022-01", months=36, defect_rate=0.0)
 _BUILT: dict[tuple[str, float], tuple[Path, Run]] = {}
+_PLAIN: list[Path] = []
+
+
+def _plain(factory: pytest.TempPathFactory) -> Path:
+    """The extract without engagement, generated once for every scenario: the engagement
+    step only reads it, engages and removes (its own random stream), which is all
+    ``generate_extract`` does after writing it, so each scenario below is the extract
+    ``chi generate --engagement-effect E --engagement-selection S`` writes."""
+    if not _PLAIN:
+        root = factory.mktemp("plain")
+        generate_extract(root / "extract", BASE)
+        _PLAIN.append(root / "extract")
+    return _PLAIN[0]
 
 
 def _scenario(factory: pytest.TempPathFactory, selection: str, effect: float) -> tuple[Path, Run]:
     key = (selection, effect)
     if key not in _BUILT:
         root = factory.mktemp(f"{selection}-{effect}")
-        options = GenerateOptions(
-            **{**BASE.__dict__, "engagement_effect": effect, "engagement_selection": selection}
+        shutil.copytree(_plain(factory), root / "extract")
+        apply_engagement(
+            root / "extract", BASE.seed, effect, BASE.engagement_share, selection=selection
         )
-        generate_extract(root / "extract", options)
         run = open_run(score_and_publish(root / "extract", root / "runs", Policy()))
         _BUILT[key] = (root / "extract", run)
     return _BUILT[key]
@@ -131,7 +141,7 @@ def test_top_crimes_recovers_a_true_effect(tmp_path_factory: pytest.TempPathFact
     assert v.naive_change < -0.6
 
 
-def test_top_harm_with_no_effect_the_interval_covers_zero(
+def test_top_harm_with_no_effect_the_review_sees_none(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
     x = _scenario(tmp_path_factory, "top_harm", 0.0)
@@ -139,13 +149,20 @@ def test_top_harm_with_no_effect_the_interval_covers_zero(
     assert mean_pct > 0.65
     r = _review(x)
     v = r.victimisations
-    assert v.covers_zero
-    assert r.mde_victimisations is not None
-    se = r.mde_victimisations / POWER_Z
-    assert abs(v.relative_effect) <= 2.5 * se
+    assert v.naive_change < -0.5, "a before/after review claims a large fall"
+    assert v.covers_zero and abs(v.relative_effect) <= 0.08
     harm = next(b for b in r.balance if b.feature == "harm in the listing window (log days)")
     assert harm.smd_before > 1 and abs(harm.smd_after) < SMD_LIMIT
+    assert r.placebo_victimisations.covers_zero
+    assert r.mde_victimisations is not None and r.mde_victimisations > abs(v.relative_effect)
     assert "only a change larger than about" in r.power_text()
+
+
+def test_top_harm_recovers_a_true_effect(tmp_path_factory: pytest.TempPathFactory) -> None:
+    v = _review(_scenario(tmp_path_factory, "top_harm", 0.3)).victimisations
+    assert v.relative_effect == pytest.approx(-0.3, abs=0.07)
+    assert v.ci_low <= -0.3 <= v.ci_high and not v.covers_zero
+    assert v.naive_change < -0.6
 
 
 def test_the_command_line_and_json_carry_balance_placebo_and_power(

@@ -248,11 +248,11 @@ def impact(
     """Impact review: did the cohort's harm fall more than matched listed people's?
 
     Compares the cohort (by default everyone given neighbourhood engagement) with listed
-    people who were not, from the same list month, area, listing reasons, domestic abuse and
-    new or continuing status, matched on their month-by-month harm and victimisations before;
-    prints the naive before/after change next to the difference in differences with its
-    bootstrap interval and a placebo, the balance table, the smallest detectable effect, and
-    the verdict or why it is withheld.
+    people who were not, from the same list month, area, listing reasons,
+    domestic abuse and new or continuing status, matched on their month-by-month harm and
+    victimisations before; prints the naive before/after change next to the difference in
+    differences with its bootstrap interval and a placebo, the balance table, the smallest
+    detectable effect, and the verdict or why it is withheld.
     """
     import polars as pl
 

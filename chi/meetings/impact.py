@@ -12,13 +12,15 @@ looked the same on everything the meeting could see (docs/meetings.md, section 5
   ``after_months`` months after it. Members not on the list in their index month are
   counted (``not_listed``); those whose after-period has not ended by the run's last month
   are counted as not yet reviewable.
-- The pool is everyone on the list in the same month who had not been engaged by then
-  (people engaged later stay in it). Matching: exactly on list month, area, new or
-  continuing, domestic abuse and listing reasons; then within a caliper on the propensity
-  score (a logistic regression on the pre-period path: harm and victimisations month by
-  month over the before months, harm and crimes in the window, also a suspect); then the
-  ten nearest on that path, with replacement; then a linear bias correction. Members with
-  no comparison are unmatched and reported, with the share that found one.
+- The pool is everyone on the list who had not been engaged by their list month (people
+  engaged later stay in it) and whose after-period has ended. Matching: exactly on area,
+  new or continuing, domestic abuse and listing reasons, and listed in the cohort member's
+  own list month (``MONTH_WINDOW`` months either side when above 0: pooled list months); then
+  within a caliper on the propensity score (a logistic regression on the pre-period path:
+  harm and victimisations month by month over the before months, harm and crimes in the
+  window, also a suspect); then the ``NEIGHBOURS`` nearest on that path, with replacement;
+  then a linear bias correction on the path and the list month. Members with no comparison
+  are unmatched and reported, with the share that found one.
 - Difference in differences on the proportional scale: the relative effect is the matched
   cohort's after-period mean over (its before-period mean × the comparison's after/before),
   minus one; −0.30 means engagement took 30% off. Harm and victimisations are both reported;
@@ -28,8 +30,9 @@ looked the same on everything the meeting could see (docs/meetings.md, section 5
   before-period, when nobody had been engaged) and the smallest effect the review could
   detect. The verdict is withheld, with the reasons in plain words, when too few matched,
   fewer than half found a comparison, balance fails or the placebo shows a difference.
-- 95% intervals: a bootstrap that reweights cohort members and comparison people
-  independently and keeps the matches (``reps`` draws, fixed seed, so reproducible).
+- 95% intervals: a bootstrap that reweights people (each person's cohort row and all their
+  comparison rows together) and keeps the matches (``reps`` draws, fixed seed, so
+  reproducible).
 """
 
 from __future__ import annotations
@@ -171,11 +174,32 @@ REASON_LABELS = {
     "child": "a child",
     "also_suspect": "also a suspect",
 }
-EXACT = ["month", "area", "status", "da", "high_harm", "repeat", "child"]
-"""Matched exactly: the same list month, area, new or continuing, domestic abuse or not,
-and the same listing reasons (high harm, repeat victim, child)."""
-NEIGHBOURS = 10
-"""Each cohort member is compared with up to this many nearest listed, not engaged people."""
+STRATA = ["area", "status", "da", "high_harm", "repeat", "child"]
+"""Matched exactly: the same area, new or continuing, domestic abuse or not, and the same
+listing reasons (high harm, repeat victim, child)."""
+EXACT = ["month", *STRATA]
+"""A cohort member's stratum as reported: their list month and the exactly matched keys."""
+MONTH_WINDOW = 0
+"""Comparisons come from the cohort member's own list month, or (when above 0) up to this
+many months either side: pooled list months. Pooling was measured (docs/meetings.md,
+section 5): with 2 months either side more of a top-harm cohort found a comparison and the
+bootstrap interval narrowed, but over eight generated extracts the estimates with no effect
+spread further (SD 0.071 against 0.042) and leaned negative (mean -0.05 against -0.02):
+the extra members are the extreme ones, compared with people from other months whose
+after-period runs over other calendar months. So the list month stays exact."""
+
+
+def comparison_months() -> str:
+    """Where comparisons come from in time, in words (for the page and the messages)."""
+    if MONTH_WINDOW == 0:
+        return "listed in the same month"
+    return f"listed within {MONTH_WINDOW} month{'s' if MONTH_WINDOW != 1 else ''} of them"
+
+
+NEIGHBOURS = 25
+"""Each cohort member is compared with up to this many nearest listed, not engaged people
+(within the caliper): more comparisons spread the weight of the few passed-over people who
+resemble the meeting's picks (docs/meetings.md, section 5)."""
 PS_CALIPER = 0.2
 """No comparison whose propensity score's logit is further than this many SDs away."""
 PS_MIN_COHORT = 50
@@ -262,6 +286,8 @@ class _Side:
     victimisations: np.ndarray
     features: np.ndarray
     raw: np.ndarray
+    month: np.ndarray
+    """The list month of each row as a count of months."""
 
 
 def _side(rows: pl.DataFrame, monthly: pl.DataFrame, before: int, after: int) -> _Side:
@@ -286,7 +312,16 @@ def _side(rows: pl.DataFrame, monthly: pl.DataFrame, before: int, after: int) ->
             flags,
         ]
     )
-    return _Side(rows, harm, vict, features, raw)
+    month = (
+        rows.select(_month_number(pl.col("month")))
+        .to_series()
+        .to_numpy()
+        .astype(np.float64)
+        .reshape(-1)
+        if rows.height
+        else np.zeros(0)
+    )
+    return _Side(rows, harm, vict, features, raw, month)
 
 
 def _feature_names(before: int) -> list[str]:
@@ -317,11 +352,12 @@ def _propensity(e: _Side, c: _Side, scale: np.ndarray) -> tuple[np.ndarray, np.n
 
 
 def _match(
-    e: _Side, c: _Side, e_sid: np.ndarray, c_sid: np.ndarray
+    e: _Side, c: _Side, e_gid: np.ndarray, c_gid: np.ndarray
 ) -> tuple[list[np.ndarray], list[np.ndarray]]:
-    """For each engaged row, the comparison rows it is matched to: in its own exact stratum,
-    within PS_CALIPER standard deviations of its propensity score's logit, the NEIGHBOURS
-    nearest on the standardised features (root mean square difference), nearest first."""
+    """For each engaged row, the comparison rows it is matched to: in its own exact group
+    (``STRATA``), listed within MONTH_WINDOW months of its list month, within PS_CALIPER
+    standard deviations of its propensity score's logit, the NEIGHBOURS nearest on the
+    standardised features (root mean square difference), nearest first."""
     both = np.vstack([e.features, c.features])
     scale = both.std(axis=0) if len(both) else np.ones(e.features.shape[1])
     scale[~(scale > 0)] = 1.0
@@ -330,16 +366,21 @@ def _match(
     pe, pc = (np.zeros(len(fe)), np.zeros(len(fc))) if small else _propensity(e, c, scale)
     spread = float(np.r_[pe, pc].std()) if len(pe) + len(pc) > 1 else 0.0
     caliper = PS_CALIPER * spread if spread > 0 else np.inf
-    matches: list[np.ndarray] = [np.empty(0, dtype=np.int64)] * len(e_sid)
-    weights: list[np.ndarray] = [np.empty(0)] * len(e_sid)
-    c_order = np.argsort(c_sid, kind="stable")
-    top = int(max(e_sid.max(initial=0), c_sid.max(initial=0))) + 2
-    bounds = np.searchsorted(c_sid[c_order], np.arange(top))
-    for s in np.unique(e_sid):
-        cand = c_order[bounds[s] : bounds[s + 1]]
+    matches: list[np.ndarray] = [np.empty(0, dtype=np.int64)] * len(e_gid)
+    weights: list[np.ndarray] = [np.empty(0)] * len(e_gid)
+    # Comparison rows in (group, month) order, so a group's months around m are one slice.
+    span = float(max(e.month.max(initial=0), c.month.max(initial=0))) + MONTH_WINDOW + 1
+    c_key = c_gid * span + c.month
+    c_order = np.argsort(c_key, kind="stable")
+    sorted_key = c_key[c_order]
+    e_key = e_gid * span + e.month
+    for key in np.unique(e_key):
+        lo = np.searchsorted(sorted_key, key - MONTH_WINDOW, side="left")
+        hi = np.searchsorted(sorted_key, key + MONTH_WINDOW, side="right")
+        cand = c_order[lo:hi]
         if cand.size == 0:
             continue
-        rows = np.flatnonzero(e_sid == s)
+        rows = np.flatnonzero(e_key == key)
         dist = np.sqrt(((fe[rows, None, :] - fc[None, cand, :]) ** 2).mean(axis=2))
         dist[np.abs(pe[rows, None] - pc[None, cand]) > caliper] = np.inf
         if small:
@@ -351,10 +392,16 @@ def _match(
     return matches, weights
 
 
+def _design(side: _Side) -> np.ndarray:
+    """What the bias correction adjusts for: the matching features and the list month."""
+    return np.hstack([side.features, side.month[:, None]])
+
+
 def _bias_fit(c: _Side, used: np.ndarray, outcomes: np.ndarray) -> np.ndarray | None:
-    """Linear regression of the comparison outcomes on the matching features (for the
-    bias correction of the matched comparison); None when there are too few rows."""
-    x = c.features[used]
+    """Linear regression of the comparison outcomes on the matching features and the list
+    month (for the bias correction of the matched comparison); None when there are too few
+    rows."""
+    x = _design(c)[used]
     if len(x) <= 2 * (x.shape[1] + 1):
         return None
     design = np.hstack([np.ones((len(x), 1)), x])
@@ -385,28 +432,34 @@ def _bootstrap(
     shift: dict[str, np.ndarray],
     links: Any,
     pairs: list[tuple[str, str, str, str]],
+    people: tuple[np.ndarray, np.ndarray],
     reps: int,
     seed: int,
 ) -> list[np.ndarray]:
     """Relative effects of ``reps`` bootstrap draws, one array per estimate in ``pairs``.
 
-    Each draw resamples the matched cohort members **and** the comparison people, each
-    independently (Poisson weights, mean one), and keeps the matches: a cohort member's
-    comparison value is the weighted mean over the draws of its own matched comparisons (a
-    member whose comparisons were all left out drops out of that draw). Resampling the
-    cohort's matched sets alone would treat one comparison person matched to twenty cohort
-    members as twenty independent people, and the interval would be far too narrow.
-    ``e_values``: per matched member; ``c_values``: per comparison row; ``shift``: the
-    bias correction per member; ``links``: the sparse member × comparison match matrix.
+    Each draw gives every **person** an independent Poisson weight (mean one), shared by all
+    their rows: their row in the cohort and every row of theirs in the comparison (a person
+    is in the pool in each month they are listed and not yet engaged, and may be engaged
+    later), and keeps the matches: a cohort member's comparison value is the weighted mean
+    over the draw of their own matched comparisons (a member whose comparisons were all left
+    out drops out of that draw). Resampling the cohort's matched sets alone would treat one
+    comparison person matched to twenty cohort members as twenty independent people, and
+    resampling rows rather than people would treat one person listed in three months as
+    three; either interval would be too narrow. ``e_values``: per matched member;
+    ``c_values``: per comparison row; ``shift``: the bias correction per member; ``links``:
+    the sparse member × comparison match matrix; ``people``: the person index of each
+    member and of each comparison row.
     """
     rng = np.random.default_rng(seed)
-    n_e, n_c = links.shape
+    e_person, c_person = people
+    n_people = int(max(e_person.max(initial=-1), c_person.max(initial=-1))) + 1
     out = [np.empty(reps) for _ in pairs]
     done = 0
     while done < reps:
         k = min(100, reps - done)
-        ew = rng.poisson(1.0, size=(n_e, k)).astype(np.float64)
-        cw = rng.poisson(1.0, size=(n_c, k)).astype(np.float64)
+        pw = rng.poisson(1.0, size=(n_people, k)).astype(np.float64)
+        ew, cw = pw[e_person], pw[c_person]
         den = links @ cw
         ok = den > 0
         ew = np.where(ok, ew, 0.0)
@@ -708,6 +761,152 @@ def _empty_matched() -> pl.DataFrame:
     )
 
 
+@dataclass(frozen=True)
+class _Cohort:
+    """Who is reviewed and against whom (list rows with what matching uses)."""
+
+    rows: pl.DataFrame
+    """The reviewable cohort: on the list in their index month, after-period over."""
+    pool: pl.DataFrame
+    """Listed people not engaged by their list month, in the cohort's exact groups, within
+    MONTH_WINDOW months of a cohort member's list month, with a complete after-period."""
+    not_listed: int
+    pending: int
+
+
+def _cohort(
+    victim_list: pl.DataFrame, engaged: pl.DataFrame, areas: pl.DataFrame, last: int, after: int
+) -> _Cohort:
+    """The cohort's list rows, the comparison pool, and the cohort members not reviewed."""
+    listed = _listed(victim_list, areas)
+    eng = (
+        engaged.select(
+            pl.col("person_id").cast(pl.String),
+            pl.col("index_month").cast(pl.String).alias("month"),
+        )
+        .unique()
+        .sort("month", "person_id")
+    )
+    on_list = eng.join(listed, on=["person_id", "month"], how="inner")
+    complete = _month_number(pl.col("month")) + after <= last
+    rows = on_list.filter(complete).sort([*EXACT, "person_id"])
+    first = eng.group_by("person_id").agg(pl.col("month").min().alias("first_engaged"))
+    at = _month_number(pl.col("month"))
+    lo = rows.select(at.min()).item() if rows.height else 0
+    hi = rows.select(at.max()).item() if rows.height else -1
+    pool = (
+        listed.join(rows.select(STRATA).unique(), on=STRATA, how="semi")
+        .filter(complete & at.is_between(lo - MONTH_WINDOW, hi + MONTH_WINDOW))
+        .join(first, on="person_id", how="left")
+        .filter(pl.col("first_engaged").is_null() | (pl.col("first_engaged") > pl.col("month")))
+        .drop("first_engaged")
+        .sort([*STRATA, "month", "person_id"])
+    )
+    return _Cohort(rows, pool, eng.height - on_list.height, on_list.filter(~complete).height)
+
+
+def _group_ids(cohort: _Cohort) -> tuple[np.ndarray, np.ndarray]:
+    """The exact group (``STRATA``) of each cohort row and each pool row, as integers."""
+    gid = cohort.rows.select(STRATA).unique(maintain_order=True).with_row_index("gid")
+
+    def ids(rows: pl.DataFrame) -> np.ndarray:
+        return rows.join(gid, on=STRATA, how="left")["gid"].to_numpy().astype(np.int64)
+
+    return ids(cohort.rows), ids(cohort.pool)
+
+
+def _links(matches: list[np.ndarray], weights: list[np.ndarray], rows: np.ndarray, n_c: int) -> Any:
+    """The sparse matched-member × comparison-row matrix of match weights."""
+    if len(rows) == 0:
+        return sparse.csr_matrix((0, n_c))
+    return sparse.csr_matrix(
+        (
+            np.concatenate([weights[i] for i in rows]),
+            (
+                np.repeat(np.arange(len(rows)), [len(matches[i]) for i in rows]),
+                np.concatenate([matches[i] for i in rows]),
+            ),
+        ),
+        shape=(len(rows), n_c),
+    )
+
+
+def _balance(
+    e: _Side, c: _Side, ok: np.ndarray, used: np.ndarray, c_weight: np.ndarray, before: int
+) -> list[Balance]:
+    """The balance table: each feature's means and standardised differences, before and
+    after matching."""
+    if e.rows.is_empty():
+        return []
+    return [
+        Balance(name, *_smd(e.raw[:, f], c.raw[:, f], e.raw[ok, f], c.raw[used, f], c_weight[used]))
+        for f, name in enumerate(_feature_names(before))
+    ]
+
+
+def _periods(before: int, after: int) -> dict[str, slice]:
+    """The columns of a path (months ``-before - after + 1`` to ``after``) in each period:
+    before (ending with the list month), after, and early (the placebo's months)."""
+    return {
+        "before": slice(after, after + before),
+        "after": slice(after + before, after + before + after),
+        "early": slice(0, after),
+    }
+
+
+@dataclass(frozen=True)
+class _Outcomes:
+    """Per matched member, the own and comparison sums of each measure and period."""
+
+    arrays: dict[str, np.ndarray]
+    """``e_<measure>_<period>`` and ``c_<measure>_<period>`` (bias-corrected mean of the
+    member's comparisons), one value per matched member."""
+    e_values: dict[str, np.ndarray]
+    c_values: dict[str, np.ndarray]
+    """Per comparison row, uncorrected."""
+    shifts: dict[str, np.ndarray]
+    """The bias correction per matched member."""
+
+
+def _outcomes(
+    e: _Side,
+    c: _Side,
+    rows: np.ndarray,
+    links: Any,
+    used: np.ndarray,
+    periods: dict[str, slice],
+    bias_correction: bool,
+) -> _Outcomes:
+    set_size = np.asarray(links.sum(axis=1)).ravel()
+    arrays: dict[str, np.ndarray] = {}
+    e_values: dict[str, np.ndarray] = {}
+    c_values: dict[str, np.ndarray] = {}
+    shifts: dict[str, np.ndarray] = {}
+    gap = _design(e)[rows] - (links @ _design(c)) / set_size[:, None]
+    for measure, e_path, c_path in (
+        ("harm", e.harm, c.harm),
+        ("victimisations", e.victimisations, c.victimisations),
+    ):
+        c_out = np.stack([c_path[:, s].sum(axis=1) for s in periods.values()], axis=1)
+        beta = _bias_fit(c, used, c_out) if bias_correction else None
+        for p, (period, s_) in enumerate(periods.items()):
+            name = f"{measure}_{period}"
+            e_values[f"e_{name}"] = e_path[rows, s_].sum(axis=1)
+            c_values[f"c_{name}"] = c_out[:, p]
+            shifts[f"c_{name}"] = gap @ beta[:, p] if beta is not None else np.zeros(len(rows))
+            arrays[f"e_{name}"] = e_values[f"e_{name}"]
+            arrays[f"c_{name}"] = (links @ c_out[:, p]) / set_size + shifts[f"c_{name}"]
+    return _Outcomes(arrays, e_values, c_values, shifts)
+
+
+def _people(e_rows: pl.DataFrame, c_rows: pl.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """A person index for each matched member and each comparison row (the bootstrap's
+    clusters): the same person has the same index in both."""
+    ids = np.r_[e_rows["person_id"].to_numpy(), c_rows["person_id"].to_numpy()].astype(str)
+    _, index = np.unique(ids, return_inverse=True)
+    return index[: e_rows.height].astype(np.int64), index[e_rows.height :].astype(np.int64)
+
+
 def impact_review(
     victim_list: pl.DataFrame,
     victimisations: pl.DataFrame,
@@ -730,136 +929,85 @@ def impact_review(
     """
     b, a = before_months, after_months
     end = parse_month(last_month)
-    last = end.year * 12 + end.month - 1
-    listed = _listed(victim_list, areas)
-    eng = (
-        engaged.select(
-            pl.col("person_id").cast(pl.String),
-            pl.col("index_month").cast(pl.String).alias("month"),
-        )
-        .unique()
-        .sort("month", "person_id")
-    )
-    on_list = eng.join(listed, on=["person_id", "month"], how="inner")
-    not_listed = eng.height - on_list.height
-    reviewable = _month_number(pl.col("month")) + a <= last
-    pending = on_list.filter(~reviewable).height
-    eng_rows = on_list.filter(reviewable).sort([*EXACT, "person_id"])
-    first = eng.group_by("person_id").agg(pl.col("month").min().alias("first_engaged"))
-    pool_rows = (
-        listed.join(eng_rows.select(EXACT).unique(), on=EXACT, how="semi")
-        .join(first, on="person_id", how="left")
-        .filter(pl.col("first_engaged").is_null() | (pl.col("first_engaged") > pl.col("month")))
-        .drop("first_engaged")
-        .sort([*EXACT, "person_id"])
-    )
+    cohort = _cohort(victim_list, engaged, areas, end.year * 12 + end.month - 1, a)
     monthly = monthly_harm(victimisations)
-    e, c = _side(eng_rows, monthly, b, a), _side(pool_rows, monthly, b, a)
-    sid = eng_rows.select(EXACT).unique(maintain_order=True).with_row_index("sid")
-    e_sid = eng_rows.join(sid, on=EXACT, how="left")["sid"].to_numpy().astype(np.int64)
-    c_sid = pool_rows.join(sid, on=EXACT, how="left")["sid"].to_numpy().astype(np.int64)
-    matches, match_weights = _match(e, c, e_sid, c_sid)
+    e, c = _side(cohort.rows, monthly, b, a), _side(cohort.pool, monthly, b, a)
+    e_gid, c_gid = _group_ids(cohort)
+    matches, match_weights = _match(e, c, e_gid, c_gid)
     ok = np.array([len(m) > 0 for m in matches], dtype=bool)
-    unmatched = int((~ok).sum())
-    names = _feature_names(b)
     c_weight = np.zeros(c.rows.height)
     for m, w in zip(matches, match_weights, strict=True):
         if len(m):
             np.add.at(c_weight, m, w / w.sum())
     used = np.flatnonzero(c_weight > 0)
-    balance = [
-        Balance(name, *_smd(e.raw[:, f], c.raw[:, f], e.raw[ok, f], c.raw[used, f], c_weight[used]))
-        for f, name in enumerate(names)
-    ]
-    strata = _strata(eng_rows, e_sid, ok, c_sid, c_weight, sid)
-    n_ok = int(ok.sum())
     base = ImpactResult(
         engaged=0,
         comparison=0,
-        unmatched_engaged=unmatched,
-        not_yet_reviewable=pending,
+        unmatched_engaged=int((~ok).sum()),
+        not_yet_reviewable=cohort.pending,
         harm=_empty_measure("harm"),
         victimisations=_empty_measure("victimisations"),
         before_months=b,
         after_months=a,
         reps=reps,
-        strata=strata,
-        not_listed=not_listed,
-        balance=balance if eng_rows.height else [],
+        strata=_strata(cohort.rows, matches, ok),
+        not_listed=cohort.not_listed,
+        balance=_balance(e, c, ok, used, c_weight, b),
     )
-    if n_ok == 0:
+    if not ok.any():
         withheld = (
             [
                 "Nobody in the cohort had a comparable listed person who was not engaged "
-                "(the same list month, area, listing status and domestic abuse, and a similar "
-                "path of harm before): there is nothing to compare with."
+                f"({comparison_months()}, with the same area, listing status and domestic "
+                "abuse, and a similar path of harm before): there is nothing to compare with."
             ]
-            if eng_rows.height
+            if cohort.rows.height
             else []
         )
         return replace(base, withheld=withheld)
 
-    # Per matched cohort member: own periods, and the mean of their matched comparisons'.
-    periods = {
-        "before": slice(a, a + b),
-        "after": slice(a + b, a + b + a),
-        "early": slice(0, a),
-    }
     rows = np.flatnonzero(ok)
-    links = sparse.csr_matrix(
-        (
-            np.concatenate([match_weights[i] for i in rows]),
-            (
-                np.repeat(np.arange(len(rows)), [len(matches[i]) for i in rows]),
-                np.concatenate([matches[i] for i in rows]),
-            ),
-        ),
-        shape=(len(rows), c.rows.height),
-    )
-    set_size = np.asarray(links.sum(axis=1)).ravel()
-    arrays: dict[str, np.ndarray] = {}
-    e_values: dict[str, np.ndarray] = {}
-    c_values: dict[str, np.ndarray] = {}
-    shifts: dict[str, np.ndarray] = {}
-    for measure, e_path, c_path in (
-        ("harm", e.harm, c.harm),
-        ("victimisations", e.victimisations, c.victimisations),
-    ):
-        c_out = np.stack([c_path[:, s].sum(axis=1) for s in periods.values()], axis=1)
-        beta = _bias_fit(c, used, c_out) if bias_correction else None
-        gap = e.features[rows] - (links @ c.features) / set_size[:, None]
-        for p, period in enumerate(periods):
-            s_ = periods[period]
-            name = f"{measure}_{period}"
-            e_values[f"e_{name}"] = e_path[rows, s_].sum(axis=1)
-            c_values[f"c_{name}"] = c_out[:, p]
-            shifts[f"c_{name}"] = gap @ beta[:, p] if beta is not None else np.zeros(len(rows))
-            arrays[f"e_{name}"] = e_values[f"e_{name}"]
-            arrays[f"c_{name}"] = (links @ c_out[:, p]) / set_size + shifts[f"c_{name}"]
+    links = _links(matches, match_weights, rows, c.rows.height)
+    out = _outcomes(e, c, rows, links, used, _periods(b, a), bias_correction)
     pairs = [
         (f"e_{m}_{x}", f"e_{m}_{y}", f"c_{m}_{x}", f"c_{m}_{y}")
         for m in MEASURES
         for x, y in (("before", "after"), ("before", "early"))
     ]
+    people = _people(cohort.rows[rows.tolist()], c.rows)
     draws: list[np.ndarray | None] = (
-        list(_bootstrap(e_values, c_values, shifts, links, pairs, reps, seed))
+        list(_bootstrap(out.e_values, out.c_values, out.shifts, links, pairs, people, reps, seed))
         if reps > 1
         else [None] * len(pairs)
     )
-    results = [
+    arrays = out.arrays
+    (harm, se_h), (placebo_h, _), (vict, se_v), (placebo_v, _) = (
         _measure(eb.split("_")[1], arrays[eb], arrays[ea], arrays[cb], arrays[ca], d)
         for (eb, ea, cb, ca), d in zip(pairs, draws, strict=True)
-    ]
-    (harm, se_h), (placebo_h, _), (vict, se_v), (placebo_v, _) = results
-    mde = (
-        (POWER_Z * se_h, POWER_Z * se_v) if se_h is not None and se_v is not None else (None, None)
     )
-    who = pl.concat(
+    result = replace(
+        base,
+        engaged=len(rows),
+        comparison=len(used),
+        harm=harm,
+        victimisations=vict,
+        matched=_who(cohort, ok, used, c_weight),
+        placebo_harm=placebo_h,
+        placebo_victimisations=placebo_v,
+        mde_harm=POWER_Z * se_h if se_h is not None else None,
+        mde_victimisations=POWER_Z * se_v if se_v is not None else None,
+    )
+    return replace(result, withheld=_withheld(result))
+
+
+def _who(cohort: _Cohort, ok: np.ndarray, used: np.ndarray, c_weight: np.ndarray) -> pl.DataFrame:
+    """person_id, month, group and weight of everyone compared."""
+    who: pl.DataFrame = pl.concat(
         [
-            eng_rows.filter(pl.Series(ok)).select(
+            cohort.rows.filter(pl.Series(ok)).select(
                 "person_id", "month", pl.lit("engaged").alias("group"), pl.lit(1.0).alias("weight")
             ),
-            pool_rows[used.tolist()].select(
+            cohort.pool[used.tolist()].select(
                 "person_id",
                 "month",
                 pl.lit("comparison").alias("group"),
@@ -867,43 +1015,28 @@ def impact_review(
             ),
         ]
     )
-    result = replace(
-        base,
-        engaged=n_ok,
-        comparison=len(used),
-        harm=harm,
-        victimisations=vict,
-        matched=who,
-        placebo_harm=placebo_h,
-        placebo_victimisations=placebo_v,
-        mde_harm=mde[0],
-        mde_victimisations=mde[1],
-    )
-    return replace(result, withheld=_withheld(result))
+    return who
 
 
-def _strata(
-    eng_rows: pl.DataFrame,
-    e_sid: np.ndarray,
-    ok: np.ndarray,
-    c_sid: np.ndarray,
-    c_weight: np.ndarray,
-    sid: pl.DataFrame,
-) -> list[dict[str, Any]]:
-    """Per exact stratum: cohort members reviewable, matched, and comparisons used."""
-    if eng_rows.is_empty():
+def _strata(rows: pl.DataFrame, matches: list[np.ndarray], ok: np.ndarray) -> list[dict[str, Any]]:
+    """Per stratum (list month and the exact keys): cohort members reviewable, matched, and
+    the distinct comparison rows their matches used."""
+    if rows.is_empty():
         return []
+    sid = rows.select(EXACT).unique(maintain_order=True).with_row_index("sid")
+    e_sid = rows.join(sid, on=EXACT, how="left")["sid"].to_numpy().astype(np.int64)
     n = sid.height
+    used = [
+        len(np.unique(np.concatenate([matches[i] for i in np.flatnonzero(e_sid == s)])))
+        for s in range(n)
+    ]
     return (
         sid.with_columns(
             pl.Series("engaged", np.bincount(e_sid, minlength=n)),
             pl.Series("matched", np.bincount(e_sid, weights=ok.astype(float), minlength=n)).cast(
                 pl.Int64
             ),
-            pl.Series(
-                "comparison",
-                np.bincount(c_sid, weights=(c_weight > 0).astype(float), minlength=n),
-            ).cast(pl.Int64),
+            pl.Series("comparison", used, dtype=pl.Int64),
         )
         .drop("sid")
         .sort(EXACT)

@@ -26,8 +26,10 @@ from chi.app.ui import current_run, guarded, require, run_caption
 from chi.exports.formats import ExportMeta
 from chi.meetings.decisions import DECISION_TYPES, cohort, meeting_decisions
 from chi.meetings.impact import (
+    NEIGHBOURS,
     ImpactResult,
     cohort_tracking,
+    comparison_months,
     impact_review,
     review_pdf,
     scoped_inputs,
@@ -360,9 +362,10 @@ def _page(result: ImpactResult, tracking: pl.DataFrame, spec: str) -> None:
         "the list month) because people are listed at their worst, then fall back. Right: the "
         "months from the start only, where any difference made by the action shows. The "
         "comparison group's month 0 is the month after its list month, when a meeting would "
-        "have acted; each cohort member is compared with up to ten listed people who were not "
-        "engaged, from the same list month, area, listing reasons, domestic abuse and new or "
-        "continuing listing, with the most similar month-by-month harm and victimisations."
+        f"have acted; each cohort member is compared with up to {NEIGHBOURS} listed people who "
+        f"were not engaged, {comparison_months()}, from the same area, listing reasons, "
+        "domestic abuse and new or continuing listing, with the most similar month-by-month "
+        "harm and victimisations."
     )
     with st.expander("Tracking table"):
         st.dataframe(
@@ -377,8 +380,9 @@ def _page(result: ImpactResult, tracking: pl.DataFrame, spec: str) -> None:
     with st.expander(f"Matching strata ({len(result.strata)})"):
         st.caption(
             "Each stratum is a list month, area, new or continuing status, domestic abuse and "
-            "listing reasons (high harm, repeat, child). Cohort members with nobody comparable "
-            "in their stratum are left out and counted as unmatched."
+            "listing reasons (high harm, repeat, child); its comparisons come from the same "
+            f"area, status, domestic abuse and reasons, {comparison_months()}. "
+            "Cohort members with nobody comparable are left out and counted as unmatched."
         )
         st.dataframe(pl.DataFrame(result.strata), hide_index=True, width="stretch")
     st.caption(f"Cohort: {_cohort_label(spec)}. Method: docs/meetings.md.")
