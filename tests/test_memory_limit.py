@@ -23,9 +23,7 @@ def _lists(extract: Path) -> tuple[dict[str, pa.Table], str, list[str]]:
     with prepare(extract, policy=Policy()) as p:
         [(limit, spill)] = (
             p.con.cursor()
-            .sql(
-                "select current_setting('memory_limit'), current_setting('temp_directory')"
-            )
+            .sql("select current_setting('memory_limit'), current_setting('temp_directory')")
             .fetchall()
         )
         lists = score(p, complete_months(p))
