@@ -8,8 +8,11 @@ contract table it creates
 - ``raw_<table>``: every file read on its own and stacked, every column as text, with ``_file`` (the
   file's path relative to the extract) and ``_row`` (1-based data row within that file), so any
   problem can be named by file, column and row;
-- ``src_<table>``: the contract's logical types, cast losslessly from the text (a value that
-  does not cast is NULL here, and its text stays in ``<column>__raw`` for the validator).
+- ``src_<table>``: the contract's logical types, cast losslessly (a value that does not cast
+  is NULL here, and its text stays in ``<column>__raw`` for the validator). A column already
+  stored in its logical type (a date32 date, an integer, a boolean) is read as it is; only
+  the others are turned into text and parsed, with the same result as parsing every value
+  from text would give (``tests/test_extract_native.py``).
 
 Contract columns are taken by exact name and position, so extra columns of any name
 (``file_row_number``, ``_file``, ``CRIME_ID`` beside ``crime_id``) are ignored; a timestamp
@@ -172,9 +175,11 @@ def cast_expression(logical: str, text: str) -> str:
         return text
     if logical == "date":
         # A timestamp is a date only at midnight; anything else would silently move a crime.
+        # try_cast throughout: a date past the timestamp range (year 300000) is not a valid
+        # date here, rather than an error half-way through reading.
         return (
             f"case when try_cast({text} as timestamp) = "
-            f"cast(try_cast({text} as date) as timestamp) then try_cast({text} as date) end"
+            f"try_cast(try_cast({text} as date) as timestamp) then try_cast({text} as date) end"
         )
     if logical == "int":
         # Only a whole number (4, +4, 4.0) is an int: 3.5, "4.9", "0x0A" and "1e1" would
@@ -191,12 +196,16 @@ def cast_expression(logical: str, text: str) -> str:
     raise ValueError(logical)
 
 
-def _file_select(f: SourceFile, table: Table, timezone: str) -> str:
-    """One file's rows with every contract column as text, plus ``_file`` and ``_row``.
+def _column_kind(f: SourceFile, name: str) -> pa.DataType | None:
+    kind = f.schema.field(name).type if f.schema is not None else None
+    if kind is not None and pa.types.is_dictionary(kind):
+        kind = kind.value_type
+    return kind
 
-    Columns are renamed by position (``as _t(_c0, ...)``), so an extra column of any name
-    (``file_row_number``, ``_file``, a case variant of a contract column) cannot clash with
-    ours; a timestamp with a time zone becomes the date it was in the force's zone."""
+
+def _file_source(f: SourceFile, table: Table) -> tuple[str, dict[str, str], str]:
+    """The ``from`` clause of one file (columns renamed by position to ``_c0``...), each
+    contract column's alias, and the expression of the 1-based row number."""
     names = list(f.schema.names) if f.schema is not None else list(table.column_names)
     lowered = {n.lower() for n in names}
     if "file_row_number" in lowered:
@@ -211,41 +220,100 @@ def _file_select(f: SourceFile, table: Table, timezone: str) -> str:
         )
     aliases = [f"_c{i}" for i in range(len(names))] + ["_n"]
     row = "_n" if "file_row_number" in lowered else "_n + 1"
+    refs = {c.name: aliases[names.index(c.name)] for c in table.columns}
+    return f"{source} as _t({', '.join(aliases)})", refs, row
+
+
+def _text_expression(f: SourceFile, column: str, logical: str, ref: str, timezone: str) -> str:
+    """A column's value as text; a timestamp with a time zone becomes the date it was in the
+    force's zone."""
+    kind = _column_kind(f, column)
+    if logical == "date" and kind is not None and pa.types.is_timestamp(kind) and kind.tz:
+        return f"cast(cast(timezone({_literal(timezone)}, {ref}) as date) as varchar)"
+    return f"cast({ref} as varchar)"
+
+
+def _file_select(f: SourceFile, table: Table, timezone: str) -> str:
+    """One file's rows with every contract column as text, plus ``_file`` and ``_row``.
+
+    Columns are renamed by position (``as _t(_c0, ...)``), so an extra column of any name
+    (``file_row_number``, ``_file``, a case variant of a contract column) cannot clash with
+    ours; a timestamp with a time zone becomes the date it was in the force's zone."""
+    source, refs, row = _file_source(f, table)
+    cols = [
+        f"{_text_expression(f, c.name, c.type, refs[c.name], timezone)} as {_quote(c.name)}"
+        for c in table.columns
+    ]
+    return f"select {', '.join(cols)}, {_literal(f.relative)} as _file, {row} as _row from {source}"
+
+
+def _native(logical: str, kind: pa.DataType | None) -> str | None:
+    """How a column stored as ``kind`` becomes ``logical`` without going through text, as a
+    template over ``{ref}``, or None when only the text cast is exact for it.
+
+    Each template gives exactly what :func:`cast_expression` gives on the value's text: a
+    date32 is its date (inside the years 1000-9999; others take the text path), an integer
+    of any width is itself when it fits ``integer`` and null when not, a boolean is itself.
+    Timestamps, floats, decimals and text take the text path, whose midnight and
+    whole-number rules are the contract's."""
+    if kind is None:
+        return None
+    if logical == "date" and pa.types.is_date32(kind):
+        text = cast_expression("date", "cast({ref} as varchar)")
+        return (
+            "case when {ref} between date '1000-01-01' and date '9999-12-31' then {ref} "
+            f"else ({text}) end"
+        )
+    if logical == "int" and pa.types.is_integer(kind):
+        return "try_cast({ref} as integer)"
+    if logical == "bool" and pa.types.is_boolean(kind):
+        return "{ref}"
+    return None
+
+
+def _file_typed_select(f: SourceFile, table: Table, timezone: str) -> str:
+    """One file's rows with every contract column in its logical type and, for every
+    non-text column, its text in ``<column>__raw`` (a null value beside non-null text is a
+    value that does not cast), plus ``_file`` and ``_row``.
+
+    The values are those of casting :func:`_file_select`'s text with
+    :func:`cast_expression`, but a column already stored in its logical type (a date32 date,
+    an int16 code, a boolean) is taken as it is: only columns that need it are parsed from
+    text (``tests/test_reliability.py`` and ``tests/test_extract_native.py`` hold the two
+    paths to the same answers)."""
+    source, refs, row = _file_source(f, table)
     cols = []
     for c in table.columns:
-        i = names.index(c.name)
-        ref = aliases[i]
-        kind = f.schema.field(c.name).type if f.schema is not None else None
-        if kind is not None and pa.types.is_dictionary(kind):
-            kind = kind.value_type
-        if (
-            c.type == "date"
-            and kind is not None
-            and pa.types.is_timestamp(kind)
-            and kind.tz is not None
-        ):
-            expr = f"cast(cast(timezone({_literal(timezone)}, {ref}) as date) as varchar)"
-        else:
-            expr = f"cast({ref} as varchar)"
-        cols.append(f"{expr} as {_quote(c.name)}")
-    return (
-        f"select {', '.join(cols)}, {_literal(f.relative)} as _file, {row} as _row "
-        f"from {source} as _t({', '.join(aliases)})"
-    )
+        q, ref = _quote(c.name), refs[c.name]
+        text = _text_expression(f, c.name, c.type, ref, timezone)
+        if c.type == "string":
+            cols.append(f"{text} as {q}")
+            continue
+        native = _native(c.type, _column_kind(f, c.name))
+        typed = native.replace("{ref}", ref) if native else cast_expression(c.type, text)
+        cols.append(f"cast({typed} as {DUCKDB_TYPES[c.type]}) as {q}")
+        cols.append(f"{text} as {_quote(c.name + '__raw')}")
+    return f"select {', '.join(cols)}, {_literal(f.relative)} as _file, {row} as _row from {source}"
 
 
 def register(con: duckdb.DuckDBPyConnection, extract: Extract, timezone: str = DEFAULT_TZ) -> None:
-    """Create ``raw_<table>`` and ``src_<table>`` views for every table of the extract."""
+    """Create ``raw_<table>`` and ``src_<table>`` views for every table of the extract.
+
+    ``src_<table>`` reads each file once in its own types (:func:`_file_typed_select`), not
+    through ``raw_<table>``'s text, which is kept for reading by hand."""
     for name, src in extract.sources.items():
         table = src.table
         if src.files:
-            # One select per file, each cast to text on its own, so files of one table may use
+            # One select per file, each cast on its own, so files of one table may use
             # different physical types (a union by name would try to cast one into the other).
             raw = "\nunion all\n".join(_file_select(f, table, timezone) for f in src.files)
-        else:
-            cols = ", ".join(f"cast(null as varchar) as {_quote(c)}" for c in table.column_names)
-            raw = f"select {cols}, cast(null as varchar) as _file, cast(null as bigint) as _row "
-            raw += "where false"
+            typed_files = [_file_typed_select(f, table, timezone) for f in src.files]
+            con.sql(f"create or replace view raw_{name} as {raw}")
+            con.sql(f"create or replace view src_{name} as " + "\nunion all\n".join(typed_files))
+            continue
+        cols = ", ".join(f"cast(null as varchar) as {_quote(c)}" for c in table.column_names)
+        raw = f"select {cols}, cast(null as varchar) as _file, cast(null as bigint) as _row "
+        raw += "where false"
         con.sql(f"create or replace view raw_{name} as {raw}")
         typed = []
         for c in table.columns:

@@ -177,10 +177,18 @@ def _insert_rejects(con: duckdb.DuckDBPyConnection, query: str, params: dict[str
         cur.sql(text)
 
 
-def _key_duplicates(con: duckdb.DuckDBPyConnection, table: Table, source: str) -> None:
+def _key_duplicates(
+    con: duckdb.DuckDBPyConnection, table: Table, source: str, counted: str | None = None
+) -> None:
     """Reject every copy of a key after the first (in file, then row order) among rows
-    that passed the other checks. Only keys held by more than one such row are sorted."""
+    that passed the other checks. Only keys held by more than one such row are sorted.
+    ``counted``: a table of the (single-column) key's values ``k`` with ``n_ok``, the rows
+    holding each that passed the other checks (:func:`_keys`), so they are not counted
+    twice."""
     keys = ", ".join(_quote(k) for k in table.key)
+    repeated = f"select {keys} from ok group by all having count(*) > 1"
+    if counted is not None:
+        repeated = f"select k as {keys} from {counted} where n_ok > 1"
     query = f"""
         with ok as (
             select s.* from {source} as s
@@ -189,7 +197,7 @@ def _key_duplicates(con: duckdb.DuckDBPyConnection, table: Table, source: str) -
                 where r.table_name = {_literal(table.name)} and r.file = s._file and r.row = s._row
             )
         ),
-        repeated as (select {keys} from ok group by all having count(*) > 1),
+        repeated as ({repeated}),
         copies as (
             select ok.*,
                    row_number() over (partition by {keys} order by _file, _row) as copy,
@@ -262,13 +270,20 @@ def _insert_failures(con: duckdb.DuckDBPyConnection, table: Table, checked: str)
     )
 
 
-def _keys(con: duckdb.DuckDBPyConnection, table: Table, column: str, checked: str) -> None:
-    """``keys_<table>_<column>``: every value of ``column`` and whether an accepted row has it."""
+def _keys(con: duckdb.DuckDBPyConnection, table: Table, column: str, checked: str) -> str:
+    """``keys_<table>_<column>``: every value of ``column``, whether an accepted row has it
+    and ``n_ok``, how many rows not rejected (yet) hold it.
+
+    Built before the key check when ``column`` is the table's key: the first of several
+    copies is accepted, so a value has an accepted row exactly when some row holding it
+    passed the other checks, and ``n_ok > 1`` are the repeated keys."""
     col = _quote(column)
+    name = f"keys_{table.name}_{column}"
     con.cursor().sql(
         f"""
-        create or replace table keys_{table.name}_{column} as
-        select s.{col} as k, bool_or(r.row is null) as accepted
+        create or replace table {name} as
+        select s.{col} as k, bool_or(r.row is null) as accepted,
+               count(*) filter (where r.row is null) as n_ok
         from {checked} as s
         left join (select distinct file, row from rejects
                    where table_name = {_literal(table.name)}) as r
@@ -277,6 +292,7 @@ def _keys(con: duckdb.DuckDBPyConnection, table: Table, column: str, checked: st
         group by s.{col}
         """
     )
+    return name
 
 
 def _materialise_valid(con: duckdb.DuckDBPyConnection, table: Table, checked: str) -> None:
@@ -335,8 +351,15 @@ def validate(con: duckdb.DuckDBPyConnection, as_of: date) -> dict[str, TableCoun
             # The sql/checks queries read src_<table>; here they read the checked rows.
             shadow = f"with src_{name} as (select * exclude (_fails) from {checked})\n"
             _insert_rejects(con, shadow + sql.load(check_file), params)
-        _key_duplicates(con, table, checked)
-        for column in sorted(_referenced(name)):
+        referenced = sorted(_referenced(name))
+        if len(table.key) == 1 and table.key[0] in referenced:
+            # One aggregation over the key gives both the repeated keys and the lookup table.
+            counted = _keys(con, table, table.key[0], checked)
+            _key_duplicates(con, table, checked, counted)
+            referenced.remove(table.key[0])
+        else:
+            _key_duplicates(con, table, checked)
+        for column in referenced:
             _keys(con, table, column, checked)
         _materialise_valid(con, table, checked)
         [(read, accepted, rejected)] = (

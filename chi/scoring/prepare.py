@@ -13,10 +13,19 @@ registers the extract (``chi.extract.read``), loads the reference data, validate
 - ``rejects``: every failed check, with table, key, column, reason, value, file and row.
 
 Queries go through ``p.con.cursor()``: one connection, a cursor per query.
+
+Memory: DuckDB may use up to 80% of the machine's memory by default. ``CHI_MEMORY_LIMIT``
+(``12GB``, ``800MiB``) caps it; over the cap, the large joins, aggregations and sorts spill
+to a private temporary folder (removed when the connection closes) instead of failing, so a
+national extract can be scored on a smaller machine, more slowly (``bench/README.md``).
 """
 
 from __future__ import annotations
 
+import os
+import re
+import shutil
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -31,6 +40,37 @@ from chi.extract.validate import TableCounts, validate
 from chi.progress import Progress, silent
 from chi.reference import WeightSet, geography, load_weight_set, offence_rules_path
 from chi.scoring.policy import Policy
+
+MEMORY_ENV = "CHI_MEMORY_LIMIT"
+_MEMORY = re.compile(r"[0-9]+(\.[0-9]+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)", re.IGNORECASE)
+
+
+class SettingError(Exception):
+    """A setting (environment variable) chi cannot use."""
+
+
+def memory_limit() -> str | None:
+    """The DuckDB memory cap ``CHI_MEMORY_LIMIT`` asks for, or None for DuckDB's default."""
+    value = os.environ.get(MEMORY_ENV, "").strip()
+    if not value:
+        return None
+    if not _MEMORY.fullmatch(value):
+        raise SettingError(
+            f"{MEMORY_ENV}={value!r} is not an amount of memory; write it like 12GB or 800MiB"
+        )
+    return value
+
+
+def connect(spill: Path) -> duckdb.DuckDBPyConnection:
+    """The scoring connection: in memory, insertion order kept, spilling to ``spill``."""
+    config: dict[str, str | bool | int | float | list[str]] = {
+        "preserve_insertion_order": True,
+        "temp_directory": spill.as_posix(),
+    }
+    limit = memory_limit()
+    if limit is not None:
+        config["memory_limit"] = limit
+    return duckdb.connect(config=config)
 
 
 @dataclass
@@ -106,7 +146,12 @@ def prepare(
     ws = load_weight_set(weights or policy.weights)
     progress("reading extract", 0.0)
     extract = locate(Path(extract_path))
-    con = duckdb.connect(config={"preserve_insertion_order": True})
+    spill = Path(tempfile.mkdtemp(prefix="chi-spill-"))
+    try:
+        con = connect(spill)
+    except BaseException:
+        shutil.rmtree(spill, ignore_errors=True)
+        raise
     try:
         register(con, extract, timezone=policy.timezone)
         _load_reference(con, ws)
@@ -139,3 +184,4 @@ def prepare(
         yield Prepared(con, extract, as_of, policy, ws, counts, source)
     finally:
         con.close()
+        shutil.rmtree(spill, ignore_errors=True)

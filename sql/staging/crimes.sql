@@ -38,26 +38,29 @@ with ho_codes as (
     group by upper(classification_code)
 ),
 
+-- Every distinct (offence_code, ho_class) of the accepted crimes is resolved once: an extract
+-- has a few thousand such pairs, so the normalisation and the lookups below run over those,
+-- and each crime takes its pair's result in one join (null-safe: a missing code is a pair
+-- too).
+pairs as (
+    select distinct
+        offence_code,
+        ho_class
+    from valid_crimes
+),
+
 source as (
     select
-        crime_id,
-        recorded_date,
-        occurred_date,
+        offence_code,
+        ho_class,
         nullif(trim(offence_code), '') as code_text,
         case
             when upper(trim(offence_code)) not in (select code from ho_codes)
                 then norm_ho_class(offence_code)
         end as code_class,
         nullif(trim(ho_class), '') as class_text,
-        norm_ho_class(ho_class) as class_norm,
-        nullif(upper(trim(lsoa_code)), '') as lsoa_code,
-        domestic_abuse,
-        da_relationship,
-        hate,
-        status,
-        outcome_code,
-        outcome_date
-    from valid_crimes
+        norm_ho_class(ho_class) as class_norm
+    from pairs
 ),
 
 keys as (
@@ -144,59 +147,76 @@ weighed as (
     from found as f
     left join by_class as bc on f.weight_class = bc.ho_class
     left join typical as tp on f.weight_class = tp.ho_class
+),
+
+resolved as (
+    select
+        offence_code as offence_code_sent,
+        ho_class as ho_class_sent,
+        coalesce(
+            key_found,
+            case
+                when code_class is not null then null
+                when basis = 'group_min' then upper(code_text)
+                else code_text
+            end
+        ) as offence_code,
+        case
+            when key_in_ho_class then code_class else coalesce(class_norm, code_class, class_text)
+        end as ho_class,
+        case basis
+            when 'exact' then key_weight
+            when 'ho_class_typical' then class_typical
+            when 'ho_class_min' then class_min
+            when 'group_min' then group_weight
+        end as weight,
+        basis,
+        case
+            when basis = 'exact' and key_in_ho_class then 'key_in_ho_class'
+            when basis = 'exact' and code_text = key_found then 'exact'
+            when basis = 'exact' then 'exact_respelt'
+            when basis in ('ho_class_min', 'ho_class_typical') then class_rule_found
+            when basis = 'group_min' and by_ho_code then 'ho_offence_code'
+            when basis = 'group_min' then 'offence_group'
+            else 'unmatched'
+        end as weight_rule,
+        weight_class,
+        case basis
+            when 'exact' then key_weight
+            when 'ho_class_typical' then class_min
+            when 'ho_class_min' then coalesce(class_typical, class_min)
+            when 'group_min' then group_weight
+        end as weight_other
+    from weighed
 )
 
 select
-    crime_id,
-    recorded_date,
-    occurred_date,
-    coalesce(
-        key_found,
-        case
-            when code_class is not null then null
-            when basis = 'group_min' then upper(code_text)
-            else code_text
-        end
-    ) as offence_code,
-    case
-        when key_in_ho_class then code_class else coalesce(class_norm, code_class, class_text)
-    end as ho_class,
-    lsoa_code,
-    domestic_abuse,
-    da_relationship,
-    hate,
-    status,
-    outcome_code,
-    outcome_date,
-    strftime(recorded_date, '%Y-%m') as month,
-    case basis
-        when 'exact' then key_weight
-        when 'ho_class_typical' then class_typical
-        when 'ho_class_min' then class_min
-        when 'group_min' then group_weight
-    end as weight,
-    basis,
-    case
-        when basis = 'exact' and key_in_ho_class then 'key_in_ho_class'
-        when basis = 'exact' and code_text = key_found then 'exact'
-        when basis = 'exact' then 'exact_respelt'
-        when basis in ('ho_class_min', 'ho_class_typical') then class_rule_found
-        when basis = 'group_min' and by_ho_code then 'ho_offence_code'
-        when basis = 'group_min' then 'offence_group'
-        else 'unmatched'
-    end as weight_rule,
-    weight_class,
-    case basis
-        when 'exact' then key_weight
-        when 'ho_class_typical' then class_min
-        when 'ho_class_min' then coalesce(class_typical, class_min)
-        when 'group_min' then group_weight
-    end as weight_other,
+    c.crime_id,
+    c.recorded_date,
+    c.occurred_date,
+    r.offence_code,
+    r.ho_class,
+    nullif(upper(trim(c.lsoa_code)), '') as lsoa_code,
+    c.domestic_abuse,
+    c.da_relationship,
+    c.hate,
+    c.status,
+    c.outcome_code,
+    c.outcome_date,
+    strftime(c.recorded_date, '%Y-%m') as month,
+    r.weight,
+    r.basis,
+    r.weight_rule,
+    r.weight_class,
+    r.weight_other,
     coalesce(
         cast($historic_months as integer) is not null
-        and occurred_date
-        < recorded_date - to_months(cast($historic_months as integer)),
+        and c.occurred_date
+        < c.recorded_date - to_months(cast($historic_months as integer)),
         false
     ) as historic,
     not (historic and not $historic_counted) as counted
-from weighed
+from valid_crimes as c
+inner join resolved as r
+    on c.offence_code is not distinct from r.offence_code_sent
+    and c.ho_class is not distinct from r.ho_class_sent
