@@ -49,9 +49,9 @@ def small_mirrors(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatc
     if request.node.get_closest_marker("real_minimums") is None:
         from chi.state import breached
 
-        monkeypatch.setattr(breached, "MIN_RANGE_FILES", 1)
-        monkeypatch.setattr(breached, "MIN_RANGE_LINES", 1)
-        monkeypatch.setattr(breached, "MIN_SORTED_BYTES", 1)
+        monkeypatch.setattr(breached, "MIN_RANGE_FILES", 1, raising=False)
+        monkeypatch.setattr(breached, "MIN_RANGE_LINES", 1, raising=False)
+        monkeypatch.setattr(breached, "MIN_SORTED_BYTES", 1, raising=False)
 
 
 @pytest.fixture
@@ -636,3 +636,318 @@ def test_a_mirror_file_of_the_wrong_kind_refuses(tmp_path: Path, content: str, w
     path.write_text(content)
     found = PasswordPolicy(breached_corpus=path, production=True).problems(GOOD[0], "jsmith")
     assert len(found) == 1 and "could not be made" in found[0] and words in found[0], found
+
+
+# --- the hostile tester's report (t12): each class as a test ---------------------------
+
+
+class _Redirect(http.server.BaseHTTPRequestHandler):
+    """Answers every request with a redirect to ``server.target`` (another host)."""
+
+    server: FakeRangeApi
+
+    def do_GET(self) -> None:
+        self.server.seen.append((self.path, dict(self.headers.items())))
+        mode = self.server.mode  # type: ignore[attr-defined]
+        with contextlib.suppress(OSError):
+            if mode == "redirect":
+                self.send_response(302)
+                self.send_header("Location", self.server.target)  # type: ignore[attr-defined]
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+            elif mode == "trickle":  # one byte at a time: each read is quick, the whole slow
+                self.send_response(200)
+                self.end_headers()
+                for _ in range(40):
+                    self.wfile.write(b"0")
+                    self.wfile.flush()
+                    time.sleep(0.2)
+            else:
+                body = {"empty": b"", "superscript": ("0" * 35 + ":\u00b2\r\n").encode()}[mode]
+                body = body * (1 if mode == "empty" else 150)
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def _odd_server(serve: list[FakeRangeApi], mode: str, target: str = "") -> FakeRangeApi:
+    server = FakeRangeApi({})
+    server.RequestHandlerClass = _Redirect
+    server.mode = mode  # type: ignore[attr-defined]
+    server.target = target  # type: ignore[attr-defined]
+    return start(serve, server)
+
+
+def _api_policy(url: str, timeout: float = 2.0, allow_http: bool = True) -> PasswordPolicy:
+    return PasswordPolicy(
+        breached_api=True, breached_api_url=url, breached_api_timeout=timeout,
+        breached_api_allow_http=allow_http, production=True,
+    )  # fmt: skip
+
+
+def test_the_api_never_follows_a_redirect(serve: list[FakeRangeApi]) -> None:
+    elsewhere = start(serve, FakeRangeApi({}))  # would answer "not breached"
+    redirect = _odd_server(serve, "redirect", elsewhere.url + "ABCDE")
+    found = _api_policy(redirect.url).problems(GOOD[0], "jsmith")
+    assert len(found) == 1 and "redirect" in found[0] and "could not be made" in found[0]
+    assert elsewhere.seen == [], "the other host was never asked"
+
+
+@pytest.mark.parametrize(
+    ("mode", "words"), [("empty", "fewer than"), ("superscript", "HASH:COUNT")]
+)
+def test_an_empty_or_malformed_range_answer_refuses(
+    serve: list[FakeRangeApi], mode: str, words: str
+) -> None:
+    found = _api_policy(_odd_server(serve, mode).url).problems(GOOD[0], "jsmith")
+    assert len(found) == 1 and "could not be made" in found[0] and words in found[0], found
+
+
+def test_the_api_is_https_only_unless_a_local_test_server_is_allowed(
+    serve: list[FakeRangeApi], tmp_path: Path
+) -> None:
+    api = start(serve, FakeRangeApi({}))
+    found = _api_policy(api.url, allow_http=False).problems(GOOD[0], "jsmith")
+    assert len(found) == 1 and "https" in found[0] and api.seen == []
+    path = tmp_path / "chi.toml"
+    for url, allow, ok in [
+        ("http://api.example.org/range/", False, False),
+        ("http://api.example.org/range/", True, False),  # plain http only to this machine
+        ("http://127.0.0.1:8080/range/", False, False),
+        ("http://127.0.0.1:8080/range/", True, True),
+        ("https://api.example.org/range/", False, True),
+    ]:
+        path.write_text(
+            f'[passwords]\nbreached_api_url = "{url}"\n'
+            f"breached_api_allow_http = {str(allow).lower()}\n"
+        )
+        if ok:
+            assert load_config(path).breached_api_url == url
+        else:
+            with pytest.raises(ValueError, match="https"):
+                load_config(path)
+
+
+def test_the_api_timeout_is_a_total_deadline(serve: list[FakeRangeApi]) -> None:
+    trickle = _odd_server(serve, "trickle")  # 40 bytes 0.2 s apart: 8 s, each read quick
+    began = time.monotonic()
+    found = _api_policy(trickle.url, timeout=1.0).problems(GOOD[0], "jsmith")
+    assert time.monotonic() - began < 3, "one deadline for the whole check"
+    assert len(found) == 1 and "timed out" in found[0], found
+
+
+@pytest.mark.parametrize(
+    "password", ["Browse.Possum.1987!", "Quokka-Velvet-Tundra-77", "  Vesper Quokka Lantern  "]
+)
+def test_one_range_request_per_password_the_password_as_typed(
+    serve: list[FakeRangeApi], password: str
+) -> None:
+    api = start(serve, FakeRangeApi({}))
+    _api_policy(api.url).problems(password, "jsmith")
+    assert [p for p, _ in api.seen] == ["/range/" + sha1(password)[:5]]
+
+
+@pytest.mark.parametrize(
+    ("username", "password"),
+    [
+        ("jsmith", "John-Smith-1985"),  # a run-together username: initial + surname
+        ("jsmith", "Smith.Family.2024"),
+        ("jsmith", "SmithJohn1985!"),
+        ("jsmith", "smith.j.1985!!"),
+        ("jsmith", "JJSSMMIITTHH99"),  # doubled letters
+        ("smithjones", "jones-smith-1990"),  # two names of data/names run together
+        ("bob.jones", "bboobb-jjoonneess"),
+        ("bob.jones", "\u0299\u1d0f\u0299\u1d0a\u1d0f\u0274\u1d07\ua731.chi.2024"),  # small caps
+        (
+            "bob.jones",
+            "\U0001f171\U0001f17e\U0001f171\U0001f179\U0001f17e\U0001f17d\U0001f174\U0001f1822024!",
+        ),
+        ("bob.jones", "\u1472ob.jo\u0274es.2024"),  # Canadian syllabics KA for b
+        ("bob.jones", "b0bj0n3z2024!!"),  # z for s
+        ("bob.jones", "bobjonez.2024!"),
+        ("bob", "Bob1Bob1Bob1Bob!"),  # digits between repeats are separators
+        ("bob", "Bob!Bob!Bob!2024"),
+        ("bob.jones", "b\u200bo\u200bb\u200bj\u200bones2024"),  # zero-width spaces
+        ("иван.петров", "ИВАН.ПЕТРОВ.2024!"),  # Cyrillic, case-folded alike
+        ("pc4521", "4521!!police!!"),  # the collar number alone
+    ],
+)
+def test_username_disguises_from_the_report_are_refused(username: str, password: str) -> None:
+    assert built_on_username(password, username), (username, password)
+    assert any(NOT_USERNAME in p for p in problems(password, username))
+
+
+@pytest.mark.parametrize(
+    "password",
+    [
+        "$unshine2024!!",  # leet at the first character
+        "0ran9e2024!!!",
+        "drowssap2024!!",  # reversed
+        "password password",  # repetition
+        "Liverpool!Liverpool",
+        "xyzfootballqrs",  # letters on both ends
+        "MyPassword2024!",
+        "!QAZ2wsx#EDC4rfv",  # shifted digits of a keyboard walk
+        "pass\u200bword\u200b2024!!",  # an invisible character inside
+        "password\u200bpassword",
+    ],
+)
+def test_trivial_transformations_of_breached_passwords_are_refused(password: str) -> None:
+    found = problems(password, "jdoe")
+    assert any("leaked in breaches" in p or "too easy" in p for p in found), (password, found)
+
+
+def test_the_api_is_not_asked_about_transformations(serve: list[FakeRangeApi]) -> None:
+    """Only the mirror and the sample see the variants; the API sees one prefix."""
+    api = start(serve, FakeRangeApi({}))
+    assert _api_policy(api.url).problems("xyzfootballqrs", "jdoe") == [BREACHED_CORE]
+    assert [p for p, _ in api.seen] == [], "found locally: the API is not asked at all"
+
+
+@pytest.mark.parametrize(
+    ("username", "password"),
+    [
+        ("t.able", "comfortable otter lantern"),  # "able" inside "comfortable"
+        ("t.able", "stapling-mower-spectator-steerable"),
+        ("r.ring", "hazelnut.endearing.jockstrap.overjoyed"),
+        ("tom.king", "swapping hacking snipping obtuse"),
+        ("tom.king", "marrow preseason clanking proofread"),
+        ("j.ward", "eggplant-eastward-basics-algorithm"),
+        ("rose.hill", "resortconnectorunpaddeddischarge"),  # "esor": rose reversed, 4 letters
+    ],
+)
+def test_short_parts_match_only_as_whole_words(username: str, password: str) -> None:
+    assert not built_on_username(password, username), (username, password)
+
+
+@pytest.mark.parametrize(
+    ("username", "password"),
+    [("t.able", "Able-Otter-Lantern-9"), ("tom.king", "King.Tom.Lantern.7")],
+)
+def test_short_parts_as_whole_words_still_refuse(username: str, password: str) -> None:
+    assert built_on_username(password, username)
+
+
+# --- a maintained mirror must look like one ------------------------------------------------
+
+
+@pytest.mark.real_minimums
+def test_a_small_file_or_chis_own_sample_is_no_maintained_mirror(tmp_path: Path) -> None:
+    from chi.state.passwords import sample_path
+
+    tiny = tmp_path / "tiny.txt"
+    tiny.write_text(f"{'0' * 40}:1\n{'F' * 40}:1\n")
+    for corpus, words in [(tiny, "too small"), (sample_path(), "bundled sample")]:
+        found = PasswordPolicy(breached_corpus=corpus, production=True).problems(GOOD[0], "j")
+        assert len(found) == 1 and "could not be made" in found[0] and words in found[0], found
+
+
+@pytest.mark.real_minimums
+def test_a_partial_range_folder_is_no_maintained_mirror(tmp_path: Path) -> None:
+    folder = range_folder(tmp_path, {}, [GOOD[0]])  # only the prefixes this password needs
+    found = PasswordPolicy(breached_corpus=folder, production=True).problems(GOOD[0], "j")
+    assert len(found) == 1 and "range files, not the 1,048,576" in found[0], found
+
+
+@pytest.mark.parametrize(
+    ("content", "words"),
+    [
+        ("", "fewer than"),  # an empty range file
+        ("\n\n\n", "fewer than"),
+        (f"{'F' * 40}:5\n", "another range"),  # a whole hash of another prefix
+        (f"{'0' * 35}:\u00b2\n", "HASH:COUNT"),  # a superscript two is no count
+    ],
+)
+def test_an_empty_or_foreign_range_file_refuses(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, content: str, words: str
+) -> None:
+    from chi.state import breached
+
+    monkeypatch.setattr(breached, "MIN_RANGE_LINES", 1, raising=False)
+    folder = tmp_path / "hibp"
+    folder.mkdir()
+    prefix = sha1("vesper quokka lantern")[:5]
+    (folder / f"{prefix}.txt").write_text(content)
+    with pytest.raises(breached.CheckUnavailable, match=words):
+        RangeFolder(folder).breached({sha1("vesper quokka lantern")})
+
+
+def _sorted_lines(seed: int, n: int = 3000) -> list[str]:
+    rng = random.Random(seed)
+    return [
+        f"{h}:{rng.randint(1, 99)}"
+        for h in sorted({f"{rng.getrandbits(160):040X}" for _ in range(n)})
+    ]
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_an_unsorted_stretch_in_a_sorted_file_refuses(tmp_path: Path, seed: int) -> None:
+    from chi.state.breached import CheckUnavailable
+
+    lines = _sorted_lines(seed)
+    bad = lines[:100] + list(reversed(lines[100:2900])) + lines[2900:]
+    path = tmp_path / "pwned.txt"
+    path.write_text("\n".join(bad) + "\n")
+    probe = {line[:40] for line in lines[100:2900:50]}
+    with pytest.raises(CheckUnavailable, match="not sorted"):
+        SortedHashFile(path).breached(probe)
+
+
+def test_a_sorted_file_with_a_trailing_blank_line_still_answers(tmp_path: Path) -> None:
+    lines = _sorted_lines(4, 500)
+    path = tmp_path / "pwned.txt"
+    path.write_text("\n".join(lines) + "\n\n\n")
+    listed = {line[:40] for line in lines}
+    assert SortedHashFile(path).breached(listed | {"0" * 40}) == listed
+
+
+def test_a_file_of_nul_bytes_refuses_without_reading_it_whole(tmp_path: Path) -> None:
+    from chi.state.breached import CheckUnavailable
+
+    path = tmp_path / "pwned.txt"
+    with path.open("wb") as f:
+        f.truncate(3 * 1024**3)  # 3 GB of NUL bytes, sparse: no line end anywhere
+    with pytest.raises(CheckUnavailable, match=r"too long|not a Pwned"):
+        SortedHashFile(path).breached({sha1(GOOD[0])})
+
+
+# --- the store and the command line ------------------------------------------------------
+
+
+def test_a_store_given_no_policy_reads_the_configured_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "chi.toml").write_text('[app]\nstate_path = "s.sqlite"\ndemo = false\n')
+    monkeypatch.setenv("CHI_CONFIG", str(tmp_path / "chi.toml"))
+    store = Store(tmp_path / "s.sqlite", hasher=PasswordHasher(time_cost=1, memory_cost=1024))
+    with pytest.raises(StoreError, match="no maintained breached-password check"):
+        store.add_user("jsmith", GOOD[0], "analyst")
+    with pytest.raises(StoreError, match="demo accounts"):
+        store.add_user("sergeant", "demo", "analyst", demo=True)
+    assert store.account("jsmith") is None and store.account("sergeant") is None
+
+
+def test_a_demo_accounts_new_password_passes_the_policy(store: Store) -> None:
+    store.add_user("sergeant", "demo", "analyst", demo=True)
+    with pytest.raises(StoreError, match="at least 12"):
+        store.set_password("sergeant", "a")
+
+
+def test_undecodable_standard_input_is_one_clear_line(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    (tmp_path / "chi.toml").write_text('[app]\nstate_path = "s.sqlite"\ndemo = true\n')
+    chi = Path(sys.executable).with_name("chi")
+    done = subprocess.run(
+        [str(chi), "users", "add", "jsmith", "--role", "analyst", "--password-stdin",
+         "--config", str(tmp_path / "chi.toml")],
+        input=b"correct horse \xff battery\n", capture_output=True, timeout=120,
+    )  # fmt: skip
+    err = done.stderr.decode()
+    assert done.returncode == 2 and "Traceback" not in err, err
+    assert len(err.strip().splitlines()) == 1 and "UTF-8" in err, err

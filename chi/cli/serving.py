@@ -60,7 +60,12 @@ def _store(config: Path | None) -> Store:
 
 def _password(from_stdin: bool) -> str:
     if from_stdin:
-        return sys.stdin.readline().rstrip("\r\n")
+        data = sys.stdin.buffer.readline().rstrip(b"\r\n")
+        try:
+            return data.decode("utf-8")
+        except UnicodeDecodeError:
+            typer.echo("chi: the password on standard input is not UTF-8 text", err=True)
+            raise typer.Exit(2) from None
     value: str = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
     return value
 
@@ -293,7 +298,10 @@ def demo(
         f"demo = true\nallowed_hosts = {json.dumps(hosts)}\n",
         encoding="utf-8",
     )
-    store = Store(folder / "state.sqlite")
+    from chi.state.passwords import PasswordPolicy
+
+    # The demonstration's own policy (app.demo = true), whatever $CHI_CONFIG names.
+    store = Store(folder / "state.sqlite", password_policy=PasswordPolicy())
     _demo_decisions(store, extract)
     accounts = {"sergeant": ("neighbourhood", ",".join(_sergeant_wards(runs))), **DEMO_ACCOUNTS}
     from chi.state.auth import make_user

@@ -143,7 +143,7 @@ class Store:
         self.path = Path(path)
         self.hasher = hasher or PasswordHasher()
         self.password_policy = password_policy
-        """The policy every new password passes (None: chi.state.passwords' default)."""
+        """The policy every new password passes (None: the configured one, see ``policy``)."""
         if self.path.is_dir():
             raise StoreError(f"{self.path}: is a folder, not a state store file")
         if not self.path.parent.is_dir():
@@ -212,6 +212,21 @@ class Store:
         with self.connection() as con:
             return str(_q(con, "journal_mode").fetchone()[0])
 
+    def policy(self) -> PasswordPolicy:
+        """The password policy given, else the one of the configuration named by
+        ``$CHI_CONFIG`` (read once): a store opened without a policy under a production
+        configuration never falls back to a laxer one. With no configuration named at all,
+        chi's demonstration default (the bundled sample)."""
+        if self.password_policy is None:
+            import os
+
+            from chi.settings import CONFIG_ENV
+            from chi.state.passwords import PasswordPolicy
+
+            named = os.environ.get(CONFIG_ENV, "").strip()
+            self.password_policy = PasswordPolicy.configured() if named else PasswordPolicy()
+        return self.password_policy
+
     # accounts
 
     def add_user(
@@ -226,8 +241,13 @@ class Store:
         username = _check_username(username)
         if demo and not password:
             raise StoreError("a demo account needs a password")
+        if demo and self.policy().production:
+            raise StoreError(
+                "demo accounts are made by `chi demo` only, never under a production "
+                "configuration (app.demo = false)"
+            )
         if not demo:
-            _check_password_policy(password, username, self.password_policy)
+            _check_password_policy(password, username, self.policy())
         hashed = self.hasher.hash(password)
         try:
             with self.transaction() as con:
@@ -260,8 +280,8 @@ class Store:
         account = self.account(username)
         if account is None:
             raise StoreError(f"no account named {username!r}")
-        if not account.demo:
-            _check_password_policy(password, username, self.password_policy)
+        # A demo account's new password passes the policy too (only chi demo sets "demo").
+        _check_password_policy(password, username, self.policy())
         hashed = self.hasher.hash(password)
         with self.transaction() as con:
             cur = _q(con, "set_password", {"password_hash": hashed, "username": username})
