@@ -354,7 +354,7 @@ def audit_verify(anchor: AnchorOption = None, config: ConfigOption = None) -> No
     broken link, the missing entries or the rewritten one.
     """
     from chi.settings import load_config
-    from chi.state.anchor import anchor_problems, read_anchors
+    from chi.state.anchor import AnchorFile, anchor_problems, load_key, read_anchors
     from chi.state.store import StoreError
 
     store = _store(config)
@@ -371,10 +371,12 @@ def audit_verify(anchor: AnchorOption = None, config: ConfigOption = None) -> No
             )
             raise typer.Exit(1)
     try:
+        key = load_key(load_config(config).audit_anchor_key_file)
         # Read before the chain, so no head is recorded after the chain was read.
-        anchors = [] if anchor is None else read_anchors(anchor)
+        read = AnchorFile() if anchor is None else read_anchors(anchor, key)
     except StoreError as exc:
         raise _fail(exc) from None
+    anchors = read.anchors
     check = store.verify_audit()
     if not check.ok:
         typer.echo(
@@ -383,13 +385,16 @@ def audit_verify(anchor: AnchorOption = None, config: ConfigOption = None) -> No
             err=True,
         )
         raise typer.Exit(1)
-    problems = anchor_problems(store, check, anchors)
+    source = None if anchor is None else str(anchor)
+    problems = anchor_problems(store, check, anchors, source, read.unsigned)
     for problem in problems:
         typer.echo(f"chi: the audit log does not match its anchors: {problem}", err=True)
     if problems:
         raise typer.Exit(1)
     count = f"{len(anchors)} anchor" + ("" if len(anchors) == 1 else "s")
     against = f"; matches {count} in {anchor}" if anchor is not None else ""
+    if read.unsigned:
+        against += f" ({read.unsigned} unsigned anchor lines skipped)"
     typer.echo(
         f"audit log intact: {check.entries} entries; latest hash {check.head or '-'}{against}"
     )
@@ -408,10 +413,15 @@ def audit_anchor(
     Refuses (exit 1) to anchor a chain that is already broken.
     """
     from chi.settings import load_config
-    from chi.state.anchor import anchor_line, append_anchor
+    from chi.state.anchor import anchor_line, append_anchor, load_key, store_id
+    from chi.state.store import StoreError
 
     store = _store(config)
     to = to or load_config(config).audit_anchor_file
+    try:
+        key = load_key(load_config(config).audit_anchor_key_file)
+    except StoreError as exc:
+        raise _fail(exc) from None
     check = store.verify_audit()
     if not check.ok:
         typer.echo(
@@ -420,7 +430,7 @@ def audit_anchor(
             err=True,
         )
         raise typer.Exit(1)
-    line = anchor_line(check)
+    line = anchor_line(check, store_id(store), key)
     if to is not None:
         try:
             append_anchor(to, line)
