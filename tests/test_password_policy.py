@@ -824,6 +824,12 @@ def test_short_parts_match_only_as_whole_words(username: str, password: str) -> 
     assert not built_on_username(password, username), (username, password)
 
 
+def test_short_words_around_a_common_one_are_words_not_added_characters() -> None:
+    # "engineering" is in chi's sample; with spaces, "the" and "era" are words around it.
+    assert problems("the engineering era", "jdoe") == []
+    assert any("leaked" in p for p in problems("theengineeringera", "jdoe"))
+
+
 @pytest.mark.parametrize(
     ("username", "password"),
     [("t.able", "Able-Otter-Lantern-9"), ("tom.king", "King.Tom.Lantern.7")],

@@ -18,8 +18,9 @@ by ``$CHI_CONFIG``, or the defaults: production).
   -s false``, or its single sorted file): the password without invisible characters,
   lower-cased, without spaces, with shifted digits unshifted (``!QAZ2wsx`` is ``1qaz2wsx``);
   each with up to ``TRIM`` (4) characters cut from its ends, or with up to ``AROUND`` (6)
-  digits and symbols around it dropped and then up to 3 letters cut from each end
-  (``MyPassword2024!``, ``xyzpasswordqrs``); reversed; one unit of a repetition
+  digits and symbols around it dropped and then (typed without spaces) up to 3
+  letters cut from each end (``MyPassword2024!``, ``xyzpasswordqrs``); reversed; one unit
+  of a repetition
   (``password password``, ``Liverpool!Liverpool``); and its words de-leeted everywhere,
   the first character included (``$unshine``, ``0ran9e``), and run together; each at least
   6 characters (a repeated unit 4).
@@ -310,7 +311,9 @@ def candidates(password: str) -> list[str]:
             for head in range(cut + 1):
                 add(v[head : len(v) - (cut - head)])
         core = letters_core(v)
-        if core is not None:
+        # Letters cut only from a password typed as one run (``xyzpasswordqrs``): in
+        # ``the engineering era`` the short words are words, not characters added.
+        if core is not None and not any(c.isspace() for c in password):
             for head in range(4):
                 for tail in range(4):
                     add(core[head : len(core) - tail])
