@@ -957,3 +957,12 @@ def test_undecodable_standard_input_is_one_clear_line(tmp_path: Path) -> None:
     err = done.stderr.decode()
     assert done.returncode == 2 and "Traceback" not in err, err
     assert len(err.strip().splitlines()) == 1 and "UTF-8" in err, err
+
+
+@pytest.mark.parametrize(
+    "password",
+    ["Browse.Possum.1987!" * 8, "plinth marmalade otter kite " * 10, "x" * 5000],
+)
+def test_a_long_password_is_rated_not_a_crash(password: str) -> None:
+    found = problems(password, "bob.jones@met.police.uk")  # zxcvbn refuses over 72 characters
+    assert password not in " ".join(found)

@@ -83,6 +83,8 @@ MIN_SCORE = 3
 TRIM = 4
 AROUND = 6
 MIN_PART = 5
+ZXCVBN_MAX = 72
+"""The longest text zxcvbn rates (it raises on longer; the rest adds only strength)."""
 
 BREACHED = "this password is on a list of passwords leaked in breaches"
 BREACHED_CORE = (
@@ -340,7 +342,7 @@ def _zxcvbn(password: str, username: str) -> tuple[int, bool]:
     password on its list of breached passwords (tens of thousands, shipped with it)."""
     from zxcvbn import zxcvbn
 
-    text = visible(password)[:100]
+    text = visible(password)[:ZXCVBN_MAX]
     unit = repeated_unit(text)
     inputs = [username, *username_parts(username)]
     result = zxcvbn(text, user_inputs=inputs)
@@ -353,7 +355,7 @@ def _zxcvbn(password: str, username: str) -> tuple[int, bool]:
     )
     score = int(result["score"])
     if unit is not None:
-        score = min(score, int(zxcvbn(unit, user_inputs=inputs)["score"]))
+        score = min(score, int(zxcvbn(unit[:ZXCVBN_MAX], user_inputs=inputs)["score"]))
     return score, listed
 
 
