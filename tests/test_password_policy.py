@@ -966,3 +966,33 @@ def test_undecodable_standard_input_is_one_clear_line(tmp_path: Path) -> None:
 def test_a_long_password_is_rated_not_a_crash(password: str) -> None:
     found = problems(password, "bob.jones@met.police.uk")  # zxcvbn refuses over 72 characters
     assert password not in " ".join(found)
+
+
+class _Proxy(http.server.BaseHTTPRequestHandler):
+    """A forward proxy that records each CONNECT line and refuses it (no TLS needed)."""
+
+    server: FakeRangeApi
+
+    def do_CONNECT(self) -> None:
+        self.server.seen.append((self.requestline, dict(self.headers.items())))
+        self.send_response(403)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_the_api_goes_through_the_https_proxy_as_a_tunnel(
+    serve: list[FakeRangeApi], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    proxy = FakeRangeApi({})
+    proxy.RequestHandlerClass = _Proxy
+    start(serve, proxy)
+    for name in ("NO_PROXY", "no_proxy", "https_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTPS_PROXY", f"http://127.0.0.1:{proxy.server_address[1]}")
+    policy = _api_policy("https://api.example.org/range/", allow_http=False)
+    found = policy.problems(GOOD[0], "jsmith")
+    assert [line.rsplit(" ", 1)[0] for line, _ in proxy.seen] == ["CONNECT api.example.org:443"]
+    assert len(found) == 1 and "could not be reached" in found[0], found

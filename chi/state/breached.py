@@ -322,6 +322,19 @@ def api_url_problem(url: str, allow_http: bool) -> str | None:
     return "passwords.breached_api_url must be an https address"
 
 
+def _https_proxy(host: str) -> tuple[str, int] | None:
+    """The proxy ``$HTTPS_PROXY`` names for ``host`` (None: none, or ``$NO_PROXY`` says so)."""
+    import urllib.request
+
+    url = urllib.request.getproxies().get("https")
+    if not url or urllib.request.proxy_bypass(host):
+        return None
+    parts = urllib.parse.urlsplit(url if "://" in url else f"http://{url}")
+    if not parts.hostname:
+        return None
+    return parts.hostname, parts.port or 3128
+
+
 @dataclass
 class RangeApi:
     """The Pwned Passwords range API (or a force's own copy of it at another address)."""
@@ -352,7 +365,15 @@ class RangeApi:
 
         conn: http.client.HTTPConnection
         try:
-            if parts.scheme == "https":
+            proxy = _https_proxy(parts.hostname or "")
+            if parts.scheme == "https" and proxy is not None:
+                # Through the force's proxy ($HTTPS_PROXY): a CONNECT tunnel, TLS to the API
+                # itself inside it (the certificate checked against the API's name).
+                conn = http.client.HTTPSConnection(
+                    proxy[0], proxy[1], timeout=left(), context=ssl.create_default_context()
+                )
+                conn.set_tunnel(parts.hostname or "", parts.port or 443)
+            elif parts.scheme == "https":
                 conn = http.client.HTTPSConnection(
                     parts.hostname or "", parts.port, timeout=left(),
                     context=ssl.create_default_context(),
