@@ -996,3 +996,24 @@ def test_the_api_goes_through_the_https_proxy_as_a_tunnel(
     found = policy.problems(GOOD[0], "jsmith")
     assert [line.rsplit(" ", 1)[0] for line, _ in proxy.seen] == ["CONNECT api.example.org:443"]
     assert len(found) == 1 and "could not be reached" in found[0], found
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_any_unicode_confusable_of_the_usernames_letters_is_refused(seed: int) -> None:
+    """Each letter of a generated username swapped (70% of the time) for one of its
+    look-alikes in the Unicode confusables data (UTS #39): mathematical, Greek, Cyrillic,
+    Cherokee, Lisu, enclosed ... forms, capital or small."""
+    from chi.state.lookalike import _confusables
+
+    data = _confusables()
+    rng = random.Random(seed)
+    forenames, surnames = _names("forenames"), _names("surnames")
+    for _ in range(100):
+        username = f"{rng.choice(forenames)}.{rng.choice(surnames)}".lower()
+        out = []
+        for c in username:
+            looks = [g for g in data.get(c, []) + data.get(c.upper(), []) if len(g) == 1]
+            looks = [g for g in looks if not g.isascii()]
+            out.append(rng.choice(looks) if looks and rng.random() < 0.7 else c)
+        password = "".join(out) + "2024!!"
+        assert built_on_username(password, username), (username, password)

@@ -1,12 +1,13 @@
 """Text as the letters it looks like, for comparing a password with a username.
 
 ``fold`` drops invisible format characters (zero-width spaces, soft hyphens, direction
-marks), applies Unicode NFKC (full-width and mathematical letters), case-folds, drops
-accents, and reads every other character that looks like a Latin letter or digit as that
-letter: the Unicode confusables data of UTS #39 (shipped by the maintained
-``confusable-homoglyphs`` package) first, then the character's Unicode name (``LATIN LETTER
-SMALL CAPITAL B``, ``NEGATIVE SQUARED LATIN CAPITAL LETTER B``), and a look-alike of a
-look-alike; then case-folds again, so upper- and lower-case Cyrillic or Greek fold alike.
+marks), applies Unicode NFKC (full-width and mathematical letters), drops accents, and reads
+every character that looks like a Latin letter or digit as that letter: the Unicode
+confusables data of UTS #39 (shipped by the maintained ``confusable-homoglyphs`` package)
+first, then the character's Unicode name (``LATIN LETTER SMALL CAPITAL B``, ``NEGATIVE
+SQUARED LATIN CAPITAL LETTER B``), and a look-alike of a look-alike. It maps the text as
+shown, case-folds, and maps and case-folds again: a capital and a small letter that look
+alike fold alike (``ИВАН`` and ``иван``), and a capital Greek nu is an N, not a small nu's v.
 """
 
 from __future__ import annotations
@@ -75,10 +76,13 @@ def latin(c: str) -> str:
 
 def fold(text: str) -> str:
     """``text`` as the lower-case Latin letters (and digits) it looks like (see the module)."""
-    visible = "".join(c for c in text if unicodedata.category(c) != "Cf")
-    plain = unicodedata.normalize("NFKD", unicodedata.normalize("NFKC", visible).casefold())
+    shown = "".join(c for c in text if unicodedata.category(c) != "Cf")
+    plain = unicodedata.normalize("NFKD", unicodedata.normalize("NFKC", shown))
     plain = "".join(c for c in plain if not unicodedata.combining(c))
-    return "".join(latin(c) for c in plain).casefold()
+    # Mapped before case-folding (a capital Greek nu looks like N, its small form like v),
+    # then again after it, so a capital and a small letter that look alike fold alike.
+    once = "".join(latin(c) for c in plain).casefold()
+    return "".join(latin(c) for c in once).casefold()
 
 
 def visible(text: str) -> str:
