@@ -263,8 +263,12 @@ def test_foreign_lines_that_mention_the_mark_are_skipped(config: Path, tmp_path:
     with (tmp_path / "anchors.log").open("a") as f:
         f.write('INFO: 10.0.0.9 - "GET /chi-audit-anchor HTTP/1.1" 404 Not Found\n')
         f.write("note: chi-audit-anchor entries=99 was discussed in the meeting\n")
+        # Another store's anchor (a shared log server): not this log's, so no alarm.
+        f.write(
+            f"2026-01-01T00:00:00Z chi-audit-anchor store={'ab' * 8} entries=99 hash={'c' * 64}\n"
+        )
     code, out = chi("audit", "verify")
-    assert code == 0 and "matches 1 anchor" in out, out
+    assert code == 0 and "matches 1 anchor (and 1 of other stores, skipped)" in out, out
 
 
 def test_signed_anchors_trust_no_forged_line(config: Path, tmp_path: Path) -> None:

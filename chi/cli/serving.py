@@ -354,7 +354,13 @@ def audit_verify(anchor: AnchorOption = None, config: ConfigOption = None) -> No
     broken link, the missing entries or the rewritten one.
     """
     from chi.settings import load_config
-    from chi.state.anchor import AnchorFile, anchor_problems, load_key, read_anchors
+    from chi.state.anchor import (
+        AnchorFile,
+        anchor_problems,
+        load_key,
+        own_anchors,
+        read_anchors,
+    )
     from chi.state.store import StoreError
 
     store = _store(config)
@@ -391,7 +397,10 @@ def audit_verify(anchor: AnchorOption = None, config: ConfigOption = None) -> No
         typer.echo(f"chi: the audit log does not match its anchors: {problem}", err=True)
     if problems:
         raise typer.Exit(1)
-    count = f"{len(anchors)} anchor" + ("" if len(anchors) == 1 else "s")
+    mine = len(own_anchors(store, anchors))
+    count = f"{mine} anchor" + ("" if mine == 1 else "s")
+    if len(anchors) > mine:
+        count += f" (and {len(anchors) - mine} of other stores, skipped)"
     against = f"; matches {count} in {anchor}" if anchor is not None else ""
     if read.unsigned:
         against += f" ({read.unsigned} unsigned anchor lines skipped)"

@@ -164,6 +164,13 @@ def _entries(n: int) -> str:
     return f"{n} entry" if n == 1 else f"{n} entries"
 
 
+def own_anchors(store: Store, anchors: list[Anchor]) -> list[Anchor]:
+    """The anchors of this store's log (its id, no id, or ``-``). An empty log has no id
+    yet: every anchor is its own then (they all say that entries are gone)."""
+    sid = store_id(store)
+    return [a for a in anchors if sid == "-" or a.store in (None, "-", sid)]
+
+
 def anchor_problems(
     store: Store,
     check: AuditCheck,
@@ -178,9 +185,7 @@ def anchor_problems(
     if not check.ok:
         raise ValueError("anchors are compared with an intact chain only")
     problems: list[str] = []
-    sid = store_id(store)
-    # An empty log has no id yet: every anchor is compared (they all say entries are gone).
-    mine = [a for a in anchors if sid == "-" or a.store in (None, "-", sid)]
+    mine = own_anchors(store, anchors)
     foreign = len(anchors) - len(mine)
     if source is not None and check.entries > 0 and not any(a.entries > 0 for a in mine):
         why = [f"{foreign} name another store (store=...)"] if foreign else []
