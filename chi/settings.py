@@ -78,7 +78,7 @@ class AppConfig:
     """A mirror of Pwned Passwords (a folder of range files or one sorted file); see
     chi.state.passwords."""
     breached_api: bool = False
-    """Also ask the Pwned Passwords range API (k-anonymity: five hex characters leave)."""
+    """Also ask the Pwned Passwords range API: one prefix per password, the password as typed."""
     breached_api_url: str = HIBP_RANGE_URL
     breached_api_timeout: float = 5.0
     """Seconds for the whole check of one password (connecting, asking, reading)."""
