@@ -1017,3 +1017,20 @@ def test_any_unicode_confusable_of_the_usernames_letters_is_refused(seed: int) -
             out.append(rng.choice(looks) if looks and rng.random() < 0.7 else c)
         password = "".join(out) + "2024!!"
         assert built_on_username(password, username), (username, password)
+
+
+def test_a_slow_name_lookup_is_inside_the_deadline(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A socket timeout bounds reads, not the name lookup: the deadline bounds both."""
+    import socket
+
+    real = socket.getaddrinfo
+
+    def slow(*args: object, **kwargs: object) -> object:
+        time.sleep(3)
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(socket, "getaddrinfo", slow)
+    began = time.monotonic()
+    found = _api_policy("https://api.example.org/range/", timeout=1.0).problems(GOOD[0], "j")
+    assert time.monotonic() - began < 2.5, "the check ends at its deadline"
+    assert len(found) == 1 and "timed out" in found[0], found

@@ -38,6 +38,7 @@ import ipaddress
 import os
 import re
 import ssl
+import threading
 import time
 import urllib.parse
 from collections.abc import Iterable
@@ -419,13 +420,38 @@ class RangeApi:
             raise CheckUnavailable(f"{where} could not be reached") from None
         return parse_range(prefix, text, where)
 
-    def breached(self, hashes: Iterable[str]) -> set[str]:
-        deadline = time.monotonic() + self.timeout  # one deadline for the whole check
+    def _ask(self, hashes: Iterable[str], deadline: float) -> set[str]:
         found: set[str] = set()
         for prefix, group in _by_prefix(hashes).items():
             counts = self._range(prefix, deadline)
             found.update(h for h in group if counts.get(h, 0) > 0)
         return found
+
+    def breached(self, hashes: Iterable[str]) -> set[str]:
+        """Asked in a worker thread the caller waits for until one deadline: socket
+        timeouts bound each read, and the thread bounds what they do not (a slow name
+        lookup), so the whole check never takes longer than ``timeout``."""
+        deadline = time.monotonic() + self.timeout
+        wanted = list(hashes)
+        outcome: list[set[str] | CheckUnavailable] = []
+
+        def work() -> None:
+            try:
+                outcome.append(self._ask(wanted, deadline))
+            except CheckUnavailable as exc:
+                outcome.append(exc)
+
+        worker = threading.Thread(target=work, name="chi-range-api", daemon=True)
+        worker.start()
+        worker.join(max(0.0, deadline - time.monotonic()) + 0.05)
+        if not outcome:
+            raise CheckUnavailable(
+                f"{self.name} ({self.url}) timed out (no whole answer within {self.timeout:g} s)"
+            )
+        result = outcome[0]
+        if isinstance(result, CheckUnavailable):
+            raise result
+        return result
 
 
 def mirror(path: Path) -> Source:
