@@ -269,6 +269,12 @@ def test_foreign_lines_that_mention_the_mark_are_skipped(config: Path, tmp_path:
         )
     code, out = chi("audit", "verify")
     assert code == 0 and "matches 1 anchor (and 1 of other stores, skipped)" in out, out
+    # The same line as `chi audit anchor | logger -t chi-audit` puts it in syslog counts.
+    own = (tmp_path / "anchors.log").read_text().splitlines()[0]
+    syslog = tmp_path / "syslog"
+    syslog.write_text(f"Dec  2 01:00:00 chi-host chi-audit: {own}\r\n")
+    code, out = chi("audit", "verify", "--anchor", str(syslog))
+    assert code == 0 and "matches 1 anchor in" in out, out
 
 
 def test_signed_anchors_trust_no_forged_line(config: Path, tmp_path: Path) -> None:
