@@ -1034,3 +1034,18 @@ def test_a_slow_name_lookup_is_inside_the_deadline(monkeypatch: pytest.MonkeyPat
     found = _api_policy("https://api.example.org/range/", timeout=1.0).problems(GOOD[0], "j")
     assert time.monotonic() - began < 2.5, "the check ends at its deadline"
     assert len(found) == 1 and "timed out" in found[0], found
+
+
+@pytest.mark.parametrize(
+    ("username", "password", "refused"),
+    [
+        ("jkowalczyk", "Kowalczyk.Family.99", True),  # an initial and a surname not listed
+        ("amcgregor", "McGregor-Lantern-7", True),
+        ("stable", "comfortable otter lantern", False),  # "table" is no surname here
+        ("analyst", "catalyst lantern otter", False),
+    ],
+)
+def test_run_together_usernames_split_into_an_initial_and_a_name(
+    username: str, password: str, refused: bool
+) -> None:
+    assert built_on_username(password, username) == refused

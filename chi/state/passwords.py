@@ -414,7 +414,7 @@ def _splits(part: str) -> list[str]:
         return []
     names = _known_names()
     out: list[str] = []
-    if part[1:] in names or len(part) >= 6:
+    if part[1:] in names or len(part) >= 7:  # an unknown surname: six letters or more
         out += [part[0], part[1:]]
     if part[:-1] in names:
         out += [part[:-1], part[-1]]
