@@ -38,8 +38,8 @@ by ``$CHI_CONFIG``, or the defaults: production).
   ``8``→b, ``9``→g), each look-alike symbol also read as a separator (``seno|bob``), and
   compared also with doubled letters collapsed (``bboobb``) and ``z`` read as ``s``. The
   username's parts are its words (split on ``. _ - @``, spaces and digits), and a
-  run-together username is also split into an initial and a name, or two names of
-  ``data/names`` (``jsmith`` is ``j`` + ``smith``, ``smithjones`` is ``smith`` + ``jones``).
+  run-together username is also split into an initial and a name (of ``data/names``, or
+  any of six letters or more), or two names of ``data/names`` (``jsmith`` is ``j`` + ``smith``, ``smithjones`` is ``smith`` + ``jones``).
   A password is refused when its words, run together, are made up wholly of username parts
   (any order, repeated, reversed: ``B0b.J0nes.2024!``, ``senoj-bob-99``), or contain a part of
   ``MIN_PART`` (5) or more letters, or the whole username, forwards or reversed. A part of
