@@ -35,11 +35,12 @@ by ``$CHI_CONFIG``, or the defaults: production).
 - **Not the username, nor built on it**: both are folded (:mod:`chi.state.lookalike`: NFKC,
   Unicode confusables, case-folded after mapping, accents dropped) and de-leeted
   (``0``→o, ``1``/``!``/``|``/``l``→i, ``3``→e, ``4``/``@``→a, ``5``/``$``→s, ``7``/``+``→t,
-  ``8``→b, ``9``→g), each look-alike symbol also read as a separator (``seno|bob``), and
+  ``8``→b, ``9``→g), each look-alike symbol also read as a separator (``Bob1Bob1Bob``), and
   compared also with doubled letters collapsed (``bboobb``) and ``z`` read as ``s``. The
   username's parts are its words (split on ``. _ - @``, spaces and digits), and a
   run-together username is also split into an initial and a name (of ``data/names``, or
-  any of six letters or more), or two names of ``data/names`` (``jsmith`` is ``j`` + ``smith``, ``smithjones`` is ``smith`` + ``jones``).
+  any of six letters or more), or two names of ``data/names`` (``jsmith`` is ``j`` +
+  ``smith``, ``smithjones`` is ``smith`` + ``jones``).
   A password is refused when its words, run together, are made up wholly of username parts
   (any order, repeated, reversed: ``B0b.J0nes.2024!``, ``senoj-bob-99``), or contain a part of
   ``MIN_PART`` (5) or more letters, or the whole username, forwards or reversed. A part of
