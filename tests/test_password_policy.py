@@ -207,16 +207,22 @@ def test_famous_breached_passwords_and_their_variants_are_refused(
 
 
 def test_candidates_cut_a_few_characters_from_the_ends() -> None:
-    # Up to four characters in all from the ends of each form, or (once digits and symbols
-    # around are dropped) up to three letters from each end of the letters between.
+    # Up to four characters in all from the ends of each form; for a password typed without
+    # spaces, also any cut from each end that holds at most 3 letters and 6 digits/symbols.
     got = candidates("Ab12345678Cd")
     assert got[0] == "Ab12345678Cd" and "b12345678C" in got and "12345678" in got
-    assert "2345678" in got, "three in front and two behind the letters"
-    assert "1234567" in got, "two in front and three behind"
-    assert "345678" not in got and "123456" not in got, "four from one end: too many"
+    assert "345678" in got, "two letters and two digits in front, two letters behind"
+    got = candidates("abcdePassword")
+    assert "dePassword" in got and "Password" not in got, "five letters in front: too many"
+    got = candidates("xyzpassword.1987.pas")
+    assert "password" in got, "three letters in front, three and six others behind"
+    assert "password" not in candidates("xyzpassword.19871.pas"), "seven others behind"
     # "Summer2024!!": six digits and symbols around "Summer" are dropped, seven are not.
     assert "Summer" in candidates("Summer2024!!") and "summer" in candidates("Summer2024!!")
     assert "Summer" not in candidates("Summer2024!!!")
+    # With spaces, the short words around are words: no letters are cut.
+    assert "engineering" not in candidates("the engineering era")
+    assert "password" in candidates("password 123!"), "digits and symbols around, with spaces"
     # Its words de-leeted (1 read as i, then as l) and run together.
     assert {"letmein", "letmeln"} <= set(candidates("L3tm31n!2024"))
     assert {"biuesky", "bluesky"} <= set(candidates("B1ue-Sky-2024"))

@@ -18,9 +18,9 @@ by ``$CHI_CONFIG``, or the defaults: production).
   -s false``, or its single sorted file): the password without invisible characters,
   lower-cased, without spaces, with shifted digits unshifted (``!QAZ2wsx`` is ``1qaz2wsx``);
   each with up to ``TRIM`` (4) characters cut from its ends, or with up to ``AROUND`` (6)
-  digits and symbols around it dropped and then (typed without spaces) up to 3
-  letters cut from each end (``MyPassword2024!``, ``xyzpasswordqrs``); reversed; one unit
-  of a repetition
+  digits and symbols around it dropped, or (typed without spaces) up to 3 letters and 6
+  digits and symbols cut from each end (``MyPassword2024!``, ``xyzpasswordqrs``,
+  ``password.1987.pas``); reversed; one unit of a repetition
   (``password password``, ``Liverpool!Liverpool``); and its words de-leeted everywhere,
   the first character included (``$unshine``, ``0ran9e``), and run together; each at least
   6 characters (a repeated unit 4).
@@ -289,6 +289,18 @@ def repeated_unit(text: str) -> str | None:
     return None
 
 
+def _ends(text: str) -> list[int]:
+    """How many characters may be cut from the start of ``text``: any number holding at
+    most 3 letters and at most ``AROUND`` (6) digits and symbols."""
+    out, letters, others = [0], 0, 0
+    for i, c in enumerate(text):
+        letters, others = letters + c.isalpha(), others + (not c.isalpha())
+        if letters > 3 or others > AROUND:
+            break
+        out.append(i + 1)
+    return out
+
+
 def candidates(password: str) -> list[str]:
     """The trivial transformations of ``password`` looked up locally (see the module):
     cuts from the ends, digits and symbols around dropped and letters cut, reversals,
@@ -314,13 +326,15 @@ def candidates(password: str) -> list[str]:
             for head in range(cut + 1):
                 add(v[head : len(v) - (cut - head)])
         core = letters_core(v)
-        # Letters cut only from a password typed as one run (``xyzpasswordqrs``): in
-        # ``the engineering era`` the short words are words, not characters added.
-        if core is not None and not any(c.isspace() for c in password):
-            for head in range(4):
-                for tail in range(4):
-                    add(core[head : len(core) - tail])
+        if core is not None:
+            add(core)
             add(core[::-1])
+        # Letters cut only from a password typed as one run (``xyzpasswordqrs``,
+        # ``password.1987.pas``): in ``the engineering era`` the short words are words.
+        if not any(c.isspace() for c in password):
+            for head in _ends(v):
+                for tail in _ends(v[::-1]):
+                    add(v[head : len(v) - tail])
         add(v[::-1])
     # Its words de-leeted (the first character too) and run together.
     runs = [
