@@ -31,6 +31,7 @@ Decisions made here:
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
@@ -86,14 +87,19 @@ class AppConfig:
     """A mirror of Pwned Passwords (a folder of range files or one sorted file); see
     chi.state.passwords."""
     breached_api: bool = False
-    """Also ask the Pwned Passwords range API (k-anonymity: five hex characters leave)."""
+    """Also ask the Pwned Passwords range API: one prefix per password, the password as typed."""
     breached_api_url: str = HIBP_RANGE_URL
     breached_api_timeout: float = 5.0
+    """Seconds for the whole check of one password (connecting, asking, reading)."""
+    breached_api_allow_http: bool = False
+    """Allow a plain-http ``breached_api_url`` to this machine (a test server); else https."""
     breached_api_fail_open: bool | None = None
     """Accept a password when the API cannot be reached; None: only in a demonstration."""
     audit_anchor_file: Path | None = None
     """Where the app appends the audit log's head (entry number and hash); see chi.state.anchor."""
     audit_anchor_minutes: float = 60.0
+    audit_anchor_key_file: Path | None = None
+    """A file holding the secret that signs anchor lines (HMAC-SHA256); see chi.state.anchor."""
     source: Path | None = None
     """The file this configuration was read from, if any."""
 
@@ -118,8 +124,16 @@ class AppConfig:
             raise ValueError(
                 "passwords.breached_api_timeout and audit.anchor_minutes must be positive"
             )
-        if not self.breached_api_url.startswith(("https://", "http://")):
-            raise ValueError("passwords.breached_api_url must be an http(s) address")
+        if not self.breached_api_url.startswith("https://") and not (
+            self.breached_api_allow_http
+            and re.match(
+                r"http://(localhost|127\.[0-9.]+|\[::1\])(:[0-9]+)?/", self.breached_api_url
+            )
+        ):
+            raise ValueError(
+                "passwords.breached_api_url must be an https address (plain http only for a "
+                "test server on this machine, with passwords.breached_api_allow_http = true)"
+            )
         resolve(self.restricted_groups)
 
 
@@ -143,10 +157,19 @@ _APP_KEYS = {
     ("passwords", "breached_api_url"): "breached_api_url",
     ("passwords", "breached_api_timeout"): "breached_api_timeout",
     ("passwords", "breached_api_fail_open"): "breached_api_fail_open",
+    ("passwords", "breached_api_allow_http"): "breached_api_allow_http",
     ("audit", "anchor_file"): "audit_anchor_file",
+    ("audit", "anchor_key_file"): "audit_anchor_key_file",
     ("audit", "anchor_minutes"): "audit_anchor_minutes",
 }
-_PATHS = {"runs_dir", "extract_dir", "state_path", "breached_corpus", "audit_anchor_file"}
+_PATHS = {
+    "runs_dir",
+    "extract_dir",
+    "state_path",
+    "breached_corpus",
+    "audit_anchor_file",
+    "audit_anchor_key_file",
+}
 _TYPES: dict[str, type] = {
     "demo": bool,
     "auth_mode": str,
@@ -160,6 +183,7 @@ _TYPES: dict[str, type] = {
     "breached_api_url": str,
     "breached_api_timeout": float,
     "breached_api_fail_open": bool,
+    "breached_api_allow_http": bool,
     "audit_anchor_minutes": float,
 }
 

@@ -230,7 +230,15 @@ def make_app_env(
         shutil.copytree(fixture.runs_dir, root / "runs", symlinks=True)
         fixture = replace(fixture, runs_dir=root / "runs")
     config = write_config(root, fixture, demo, extra)
-    store = Store(root / "state.sqlite", hasher=PasswordHasher(**FAST_HASHER_ARGS))
+    # The accounts' passwords are checked against chi's sample, whatever $CHI_CONFIG names
+    # (a store given no policy reads it, and these configurations have no mirror).
+    from chi.state.passwords import PasswordPolicy
+
+    store = Store(
+        root / "state.sqlite",
+        hasher=PasswordHasher(**FAST_HASHER_ARGS),
+        password_policy=PasswordPolicy(),
+    )
     for username, (role, scope) in USERS.items():
         store.add_user(username, PASSWORD, role, scope)
     return AppEnv(root, config, fixture)

@@ -23,7 +23,11 @@ runner = CliRunner()
 def config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     path = tmp_path / "chi.toml"
     # A production configuration sets passwords only with a maintained breached-password
-    # check: here a (tiny) mirror in the Pwned Passwords single-file format.
+    # check: here a (tiny) mirror in the Pwned Passwords single-file format, with the 4 GiB
+    # minimum of a real one lowered (tests/test_password_policy.py checks that minimum).
+    from chi.state import breached
+
+    monkeypatch.setattr(breached, "MIN_SORTED_BYTES", 1)
     (tmp_path / "hibp.txt").write_text(f"{'0' * 40}:1\n", encoding="ascii")
     path.write_text(
         '[app]\nstate_path = "state.sqlite"\n[passwords]\nbreached_corpus = "hibp.txt"\n',

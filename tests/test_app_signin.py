@@ -20,6 +20,7 @@ from app_fixtures import (
     shared_fixture,
 )
 
+from chi.state.passwords import PasswordPolicy
 from chi.state.store import Store
 
 
@@ -114,7 +115,10 @@ def test_sign_out(env: AppEnv) -> None:
 
 
 def test_production_refuses_to_start_with_demo_accounts(env: AppEnv) -> None:
-    Store(env.state).add_user("demo-sergeant", "demo", "neighbourhood", ARBURY, demo=True)
+    # Made as `chi demo` makes them (its own demonstration policy), then the store is
+    # used by a production configuration: no production policy makes demo accounts.
+    demo_store = Store(env.state, password_policy=PasswordPolicy())
+    demo_store.add_user("demo-sergeant", "demo", "neighbourhood", ARBURY, demo=True)
     at = app_test(env, "sergeant").run()
     assert titles(at) == ["chi refuses to start"]
     assert "demo-sergeant" in at.error[0].value

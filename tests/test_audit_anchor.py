@@ -24,7 +24,10 @@ from chi.state.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
 runner = CliRunner()
-HEAD = re.compile(r"^\d{4}-\d\d-\d\dT[\d:.]+Z chi-audit-anchor entries=(\d+) hash=([0-9a-f]{64})$")
+HEAD = re.compile(
+    r"^\d{4}-\d\d-\d\dT[\d:.]+Z chi-audit-anchor store=(?:[0-9a-f]{16}|-) entries=(\d+)"
+    r" hash=([0-9a-f]{64})$"
+)
 
 
 @pytest.fixture
@@ -158,9 +161,11 @@ def test_a_server_log_is_read_as_an_anchor_file(config: Path, tmp_path: Path) ->
     cut(store, "delete from audit where id = 3")
     code, out = chi("audit", "verify", "--anchor", str(log))
     assert code == 1 and "entry 3 is missing" in out and "of 2026-01-02T03:04:05Z" in out
+    # A line that mentions the mark but is no whole anchor line is skipped; a file with no
+    # anchor of this log at all is a failure, not a pass.
     log.write_text("chi-audit-anchor entries=x hash=y\n", encoding="utf-8")
     code, out = chi("audit", "verify", "--anchor", str(log))
-    assert code == 2 and "server.log line 1: not an anchor line" in out
+    assert code == 1 and "server.log holds no anchor of this audit log" in out
     code, out = chi("audit", "verify", "--anchor", str(tmp_path / "none.log"))
     assert code == 2 and "cannot be read" in out
 
@@ -234,3 +239,92 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+# --- the hostile tester's report (t12, 7) -----------------------------------------------
+
+
+def _configure(config: Path, key: bool = False) -> None:
+    text = '[app]\nstate_path = "state.sqlite"\n[audit]\nanchor_file = "anchors.log"\n'
+    if key:
+        (config.parent / "anchor.key").write_text("s3cret-anchor-key-of-the-force\n")
+        text += 'anchor_key_file = "anchor.key"\n'
+    config.write_text(text, encoding="utf-8")
+
+
+@pytest.mark.parametrize("replacement", ["", "INFO: nothing to see\n"])
+def test_an_emptied_or_replaced_anchor_file_is_a_failure(
+    config: Path, tmp_path: Path, replacement: str
+) -> None:
+    _configure(config)
+    store = filled(config, 5)
+    assert chi("audit", "anchor")[0] == 0
+    cut(store, "delete from audit where id > 2")
+    (tmp_path / "anchors.log").write_text(replacement)  # the attacker hides the anchor
+    code, out = chi("audit", "verify")
+    assert code == 1 and "anchors.log holds no anchor of this audit log" in out, out
+
+
+def test_foreign_lines_that_mention_the_mark_are_skipped(config: Path, tmp_path: Path) -> None:
+    _configure(config)
+    filled(config, 3)
+    assert chi("audit", "anchor")[0] == 0
+    with (tmp_path / "anchors.log").open("a") as f:
+        f.write('INFO: 10.0.0.9 - "GET /chi-audit-anchor HTTP/1.1" 404 Not Found\n')
+        f.write("note: chi-audit-anchor entries=99 was discussed in the meeting\n")
+        # Another store's anchor (a shared log server): not this log's, so no alarm.
+        f.write(
+            f"2026-01-01T00:00:00Z chi-audit-anchor store={'ab' * 8} entries=99 hash={'c' * 64}\n"
+        )
+    code, out = chi("audit", "verify")
+    assert code == 0 and "matches 1 anchor (and 1 of other stores, skipped)" in out, out
+    # The same line as `chi audit anchor | logger -t chi-audit` puts it in syslog counts.
+    own = (tmp_path / "anchors.log").read_text().splitlines()[0]
+    syslog = tmp_path / "syslog"
+    syslog.write_text(f"Dec  2 01:00:00 chi-host chi-audit: {own}\r\n")
+    code, out = chi("audit", "verify", "--anchor", str(syslog))
+    assert code == 0 and "matches 1 anchor in" in out, out
+
+
+def test_signed_anchors_trust_no_forged_line(config: Path, tmp_path: Path) -> None:
+    _configure(config, key=True)
+    store = filled(config, 4)
+    code, out = chi("audit", "anchor")
+    assert code == 0 and re.search(r" mac=[0-9a-f]{64}$", out.strip()), out
+    line = (tmp_path / "anchors.log").read_text().strip()
+    # A well-formed line without the key's mac (or with a wrong one) raises no alarm.
+    forged = line.split(" mac=")[0].replace("entries=4", "entries=40")
+    with (tmp_path / "anchors.log").open("a") as f:
+        f.write(forged + "\n" + forged + " mac=" + "0" * 64 + "\n")
+    code, out = chi("audit", "verify")
+    assert code == 0 and "matches 1 anchor" in out and "2 unsigned anchor lines skipped" in out
+    cut(store, "delete from audit where id > 2")
+    code, out = chi("audit", "verify")
+    assert code == 1 and "entries 3 to 4 are missing" in out, out
+    # Only forged lines left: no anchor of this log, a failure.
+    (tmp_path / "anchors.log").write_text(forged + "\n")
+    code, out = chi("audit", "verify")
+    assert code == 1 and "holds no anchor" in out and "1 are not signed" in out, out
+
+
+def test_a_log_rebuilt_from_its_first_entry_matches_no_anchor(config: Path, tmp_path: Path) -> None:
+    _configure(config)
+    store = filled(config, 3)
+    assert chi("audit", "anchor")[0] == 0
+    # Everything removed and a fresh chain written: a good chain, another store id.
+    cut(store, "delete from audit")
+    fresh = Store(store.path)
+    for i in range(5):
+        fresh.record("mallory", "sign_in", rows=i)
+    assert chi("audit", "verify", "--anchor", str(tmp_path / "none.log"))[0] == 2
+    code, out = chi("audit", "verify")
+    assert code == 1 and "holds no anchor of this audit log (1 name another store" in out, out
+
+
+def test_a_short_anchor_key_is_one_clear_line(config: Path, tmp_path: Path) -> None:
+    _configure(config, key=True)
+    (tmp_path / "anchor.key").write_text("short\n")
+    filled(config, 1)
+    code, out = chi("audit", "anchor")
+    assert code == 2 and "anchor key is shorter than 16 bytes" in out
+    assert len(out.strip().splitlines()) == 1

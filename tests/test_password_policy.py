@@ -41,6 +41,19 @@ def sha1(text: str) -> str:
     return hashlib.sha1(text.encode()).hexdigest().upper()
 
 
+@pytest.fixture(autouse=True)
+def small_mirrors(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The mirrors made here are tiny: the plausibility minimums of a real mirror (all
+    1,048,576 range files, 100 lines a range, 4 GiB sorted) are lowered, except in tests
+    marked ``real_minimums``, which check those minimums themselves."""
+    if request.node.get_closest_marker("real_minimums") is None:
+        from chi.state import breached
+
+        monkeypatch.setattr(breached, "MIN_RANGE_FILES", 1, raising=False)
+        monkeypatch.setattr(breached, "MIN_RANGE_LINES", 1, raising=False)
+        monkeypatch.setattr(breached, "MIN_SORTED_BYTES", 1, raising=False)
+
+
 @pytest.fixture
 def store(tmp_path: Path) -> Store:
     return Store(tmp_path / "s.sqlite", hasher=PasswordHasher(time_cost=1, memory_cost=1024))
@@ -193,21 +206,26 @@ def test_famous_breached_passwords_and_their_variants_are_refused(
     assert password not in str(err.value)
 
 
-def test_candidates_cut_at_most_four_characters_from_the_ends() -> None:
-    # "Ab12345678Cd" as typed and lower-cased (no spaces to drop): 15 ways each to cut 0-4
-    # characters; 3 cuts of the lower-cased form (1 in front and 2 or 3 behind, 2 and 2)
-    # remove both capitals and so repeat one of the first form: 27. The letters are its
-    # ends, so no digits or symbols around are dropped.
+def test_candidates_cut_a_few_characters_from_the_ends() -> None:
+    # Up to four characters in all from the ends of each form; for a password typed without
+    # spaces, also any cut from each end that holds at most 3 letters and 6 digits/symbols.
     got = candidates("Ab12345678Cd")
     assert got[0] == "Ab12345678Cd" and "b12345678C" in got and "12345678" in got
-    assert "2345678" not in got, "five characters cut: too many"
-    assert len(got) == 27
+    assert "345678" in got, "two letters and two digits in front, two letters behind"
+    got = candidates("abcdePassword")
+    assert "dePassword" in got and "Password" not in got, "five letters in front: too many"
+    got = candidates("xyzpassword.1987.pas")
+    assert "password" in got, "three letters in front, three and six others behind"
+    assert "password" not in candidates("xyzpassword.19871.pas"), "seven others behind"
     # "Summer2024!!": six digits and symbols around "Summer" are dropped, seven are not.
     assert "Summer" in candidates("Summer2024!!") and "summer" in candidates("Summer2024!!")
     assert "Summer" not in candidates("Summer2024!!!")
-    # Its words de-leeted (1 read as i, then as l) and run together, at the end.
-    assert candidates("L3tm31n!2024")[-2:] == ["letmein", "letmeln"]
-    assert candidates("B1ue-Sky-2024")[-2:] == ["biuesky", "bluesky"]
+    # With spaces, the short words around are words: no letters are cut.
+    assert "engineering" not in candidates("the engineering era")
+    assert "password" in candidates("password 123!"), "digits and symbols around, with spaces"
+    # Its words de-leeted (1 read as i, then as l) and run together.
+    assert {"letmein", "letmeln"} <= set(candidates("L3tm31n!2024"))
+    assert {"biuesky", "bluesky"} <= set(candidates("B1ue-Sky-2024"))
 
 
 # --- breached passwords: a force's mirror ------------------------------------------------
@@ -315,7 +333,7 @@ class _RangeHandler(http.server.BaseHTTPRequestHandler):
         time.sleep(self.server.delay)
         prefix = self.path.rsplit("/", 1)[-1]
         lines = [h[5:] + f":{n}" for h, n in self.server.breached.items() if h[:5] == prefix]
-        lines.append("0" * 35 + ":0")  # padding: not a breach
+        lines += [f"{i:035X}:0" for i in range(120)]  # padding, as the real API adds: no breach
         body = "\r\n".join(lines).encode()
         with contextlib.suppress(OSError):  # the client may have timed out and gone
             self.send_response(self.server.status)
@@ -347,7 +365,9 @@ def test_the_range_api_sends_only_five_characters_of_each_hash(
 ) -> None:
     leaked = "vesper quokka lantern"
     api = start(serve, FakeRangeApi({sha1(leaked): 41, sha1("0" * 5 + "x"): 0}))
-    policy = PasswordPolicy(breached_api=True, breached_api_url=api.url, production=True)
+    policy = PasswordPolicy(
+        breached_api=True, breached_api_url=api.url, breached_api_allow_http=True, production=True
+    )
     assert policy.problems(leaked, "jsmith") == [BREACHED]
     assert api.seen, "the API was asked"
     for path, headers in api.seen:
@@ -357,9 +377,9 @@ def test_the_range_api_sends_only_five_characters_of_each_hash(
         sent = path + repr(headers)
         assert sha1(leaked) not in sent and sha1(leaked)[5:] not in sent
         assert leaked not in sent
-    asked = {p.removeprefix("/range/") for p, _ in api.seen}
-    assert asked == {sha1(c)[:5] for c in candidates(leaked)}, "each prefix asked once"
-    assert len(asked) == len(api.seen)
+    # ONE range per password, the password as typed: a set of prefixes of its variants
+    # would tell an observer which password it is.
+    assert [p for p, _ in api.seen] == ["/range/" + sha1(leaked)[:5]]
     api.seen.clear()
     assert policy.problems(GOOD[0], "jsmith") == [], "padding entries are not breaches"
 
@@ -374,8 +394,9 @@ def test_an_unreachable_or_failing_api_refuses_in_production(
     closed.server_close()  # nothing listens there now
     for url, words in [(slow.url, "timed out"), (broken.url, "HTTP 500"), (closed_url, "reached")]:
         policy = PasswordPolicy(
-            breached_api=True, breached_api_url=url, breached_api_timeout=0.5, production=True
-        )
+            breached_api=True, breached_api_url=url, breached_api_timeout=0.5,
+            breached_api_allow_http=True, production=True,
+        )  # fmt: skip
         began = time.monotonic()
         found = policy.problems(GOOD[0], "jsmith")
         assert len(found) == 1 and "could not be made" in found[0] and words in found[0], found
@@ -383,7 +404,7 @@ def test_an_unreachable_or_failing_api_refuses_in_production(
         assert time.monotonic() - began < 5, "one timeout, not one per prefix"
         opened = PasswordPolicy(
             breached_api=True, breached_api_url=url, breached_api_timeout=0.5,
-            breached_api_fail_open=True, production=True,
+            breached_api_allow_http=True, breached_api_fail_open=True, production=True,
         )  # fmt: skip
         assert opened.problems(GOOD[0], "jsmith") == [], "fail-open accepts"
         assert "not checked against it" in caplog.text and words in caplog.text
@@ -613,7 +634,7 @@ def test_common_breached_passwords_with_a_little_added_are_refused(seed: int) ->
     [
         ("8846F7EAEE8FB117AD06BDD830B7586C:12\n", "not a Pwned Passwords SHA-1 file"),  # NTLM
         (f"{'F' * 40}:1\n{'0' * 40}:1\n", "not sorted"),
-        ("", "not a Pwned Passwords SHA-1 file"),
+        ("", "too small"),
     ],
 )
 def test_a_mirror_file_of_the_wrong_kind_refuses(tmp_path: Path, content: str, words: str) -> None:
@@ -621,3 +642,416 @@ def test_a_mirror_file_of_the_wrong_kind_refuses(tmp_path: Path, content: str, w
     path.write_text(content)
     found = PasswordPolicy(breached_corpus=path, production=True).problems(GOOD[0], "jsmith")
     assert len(found) == 1 and "could not be made" in found[0] and words in found[0], found
+
+
+# --- the hostile tester's report (t12): each class as a test ---------------------------
+
+
+class _Redirect(http.server.BaseHTTPRequestHandler):
+    """Answers every request with a redirect to ``server.target`` (another host)."""
+
+    server: FakeRangeApi
+
+    def do_GET(self) -> None:
+        self.server.seen.append((self.path, dict(self.headers.items())))
+        mode = self.server.mode  # type: ignore[attr-defined]
+        with contextlib.suppress(OSError):
+            if mode == "redirect":
+                self.send_response(302)
+                self.send_header("Location", self.server.target)  # type: ignore[attr-defined]
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+            elif mode == "trickle":  # one byte at a time: each read is quick, the whole slow
+                self.send_response(200)
+                self.end_headers()
+                for _ in range(40):
+                    self.wfile.write(b"0")
+                    self.wfile.flush()
+                    time.sleep(0.2)
+            else:
+                body = {"empty": b"", "superscript": ("0" * 35 + ":\u00b2\r\n").encode()}[mode]
+                body = body * (1 if mode == "empty" else 150)
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def _odd_server(serve: list[FakeRangeApi], mode: str, target: str = "") -> FakeRangeApi:
+    server = FakeRangeApi({})
+    server.RequestHandlerClass = _Redirect
+    server.mode = mode  # type: ignore[attr-defined]
+    server.target = target  # type: ignore[attr-defined]
+    return start(serve, server)
+
+
+def _api_policy(url: str, timeout: float = 2.0, allow_http: bool = True) -> PasswordPolicy:
+    return PasswordPolicy(
+        breached_api=True, breached_api_url=url, breached_api_timeout=timeout,
+        breached_api_allow_http=allow_http, production=True,
+    )  # fmt: skip
+
+
+def test_the_api_never_follows_a_redirect(serve: list[FakeRangeApi]) -> None:
+    elsewhere = start(serve, FakeRangeApi({}))  # would answer "not breached"
+    redirect = _odd_server(serve, "redirect", elsewhere.url + "ABCDE")
+    found = _api_policy(redirect.url).problems(GOOD[0], "jsmith")
+    assert len(found) == 1 and "redirect" in found[0] and "could not be made" in found[0]
+    assert elsewhere.seen == [], "the other host was never asked"
+
+
+@pytest.mark.parametrize(
+    ("mode", "words"), [("empty", "fewer than"), ("superscript", "HASH:COUNT")]
+)
+def test_an_empty_or_malformed_range_answer_refuses(
+    serve: list[FakeRangeApi], mode: str, words: str
+) -> None:
+    found = _api_policy(_odd_server(serve, mode).url).problems(GOOD[0], "jsmith")
+    assert len(found) == 1 and "could not be made" in found[0] and words in found[0], found
+
+
+def test_the_api_is_https_only_unless_a_local_test_server_is_allowed(
+    serve: list[FakeRangeApi], tmp_path: Path
+) -> None:
+    api = start(serve, FakeRangeApi({}))
+    found = _api_policy(api.url, allow_http=False).problems(GOOD[0], "jsmith")
+    assert len(found) == 1 and "https" in found[0] and api.seen == []
+    path = tmp_path / "chi.toml"
+    for url, allow, ok in [
+        ("http://api.example.org/range/", False, False),
+        ("http://api.example.org/range/", True, False),  # plain http only to this machine
+        ("http://127.0.0.1:8080/range/", False, False),
+        ("http://127.0.0.1:8080/range/", True, True),
+        ("https://api.example.org/range/", False, True),
+    ]:
+        path.write_text(
+            f'[passwords]\nbreached_api_url = "{url}"\n'
+            f"breached_api_allow_http = {str(allow).lower()}\n"
+        )
+        if ok:
+            assert load_config(path).breached_api_url == url
+        else:
+            with pytest.raises(ValueError, match="https"):
+                load_config(path)
+
+
+def test_the_api_timeout_is_a_total_deadline(serve: list[FakeRangeApi]) -> None:
+    trickle = _odd_server(serve, "trickle")  # 40 bytes 0.2 s apart: 8 s, each read quick
+    began = time.monotonic()
+    found = _api_policy(trickle.url, timeout=1.0).problems(GOOD[0], "jsmith")
+    assert time.monotonic() - began < 3, "one deadline for the whole check"
+    assert len(found) == 1 and "timed out" in found[0], found
+
+
+@pytest.mark.parametrize(
+    "password", ["Browse.Possum.1987!", "Quokka-Velvet-Tundra-77", "  Vesper Quokka Lantern  "]
+)
+def test_one_range_request_per_password_the_password_as_typed(
+    serve: list[FakeRangeApi], password: str
+) -> None:
+    api = start(serve, FakeRangeApi({}))
+    _api_policy(api.url).problems(password, "jsmith")
+    assert [p for p, _ in api.seen] == ["/range/" + sha1(password)[:5]]
+
+
+@pytest.mark.parametrize(
+    ("username", "password"),
+    [
+        ("jsmith", "John-Smith-1985"),  # a run-together username: initial + surname
+        ("jsmith", "Smith.Family.2024"),
+        ("jsmith", "SmithJohn1985!"),
+        ("jsmith", "smith.j.1985!!"),
+        ("jsmith", "JJSSMMIITTHH99"),  # doubled letters
+        ("smithjones", "jones-smith-1990"),  # two names of data/names run together
+        ("bob.jones", "bboobb-jjoonneess"),
+        ("bob.jones", "\u0299\u1d0f\u0299\u1d0a\u1d0f\u0274\u1d07\ua731.chi.2024"),  # small caps
+        (
+            "bob.jones",
+            "\U0001f171\U0001f17e\U0001f171\U0001f179\U0001f17e\U0001f17d\U0001f174\U0001f1822024!",
+        ),
+        ("bob.jones", "\u1472ob.jo\u0274es.2024"),  # Canadian syllabics KA for b
+        ("bob.jones", "b0bj0n3z2024!!"),  # z for s
+        ("bob.jones", "bobjonez.2024!"),
+        ("bob", "Bob1Bob1Bob1Bob!"),  # digits between repeats are separators
+        ("bob", "Bob!Bob!Bob!2024"),
+        ("bob.jones", "b\u200bo\u200bb\u200bj\u200bones2024"),  # zero-width spaces
+        ("иван.петров", "ИВАН.ПЕТРОВ.2024!"),  # Cyrillic, case-folded alike
+        ("pc4521", "4521!!police!!"),  # the collar number alone
+    ],
+)
+def test_username_disguises_from_the_report_are_refused(username: str, password: str) -> None:
+    assert built_on_username(password, username), (username, password)
+    assert any(NOT_USERNAME in p for p in problems(password, username))
+
+
+@pytest.mark.parametrize(
+    "password",
+    [
+        "$unshine2024!!",  # leet at the first character
+        "0ran9e2024!!!",
+        "drowssap2024!!",  # reversed
+        "password password",  # repetition
+        "Liverpool!Liverpool",
+        "xyzfootballqrs",  # letters on both ends
+        "MyPassword2024!",
+        "!QAZ2wsx#EDC4rfv",  # shifted digits of a keyboard walk
+        "pass\u200bword\u200b2024!!",  # an invisible character inside
+        "password\u200bpassword",
+    ],
+)
+def test_trivial_transformations_of_breached_passwords_are_refused(password: str) -> None:
+    found = problems(password, "jdoe")
+    assert any("leaked in breaches" in p or "too easy" in p for p in found), (password, found)
+
+
+def test_the_api_is_not_asked_about_transformations(serve: list[FakeRangeApi]) -> None:
+    """Only the mirror and the sample see the variants; the API sees one prefix."""
+    api = start(serve, FakeRangeApi({}))
+    assert _api_policy(api.url).problems("xyzfootballqrs", "jdoe") == [BREACHED_CORE]
+    assert [p for p, _ in api.seen] == [], "found locally: the API is not asked at all"
+
+
+@pytest.mark.parametrize(
+    ("username", "password"),
+    [
+        ("t.able", "comfortable otter lantern"),  # "able" inside "comfortable"
+        ("t.able", "stapling-mower-spectator-steerable"),
+        ("r.ring", "hazelnut.endearing.jockstrap.overjoyed"),
+        ("tom.king", "swapping hacking snipping obtuse"),
+        ("tom.king", "marrow preseason clanking proofread"),
+        ("j.ward", "eggplant-eastward-basics-algorithm"),
+        ("rose.hill", "resortconnectorunpaddeddischarge"),  # "esor": rose reversed, 4 letters
+    ],
+)
+def test_short_parts_match_only_as_whole_words(username: str, password: str) -> None:
+    assert not built_on_username(password, username), (username, password)
+
+
+def test_short_words_around_a_common_one_are_words_not_added_characters() -> None:
+    # "engineering" is in chi's sample; with spaces, "the" and "era" are words around it.
+    assert problems("the engineering era", "jdoe") == []
+    assert any("leaked" in p for p in problems("theengineeringera", "jdoe"))
+
+
+@pytest.mark.parametrize(
+    ("username", "password"),
+    [("t.able", "Able-Otter-Lantern-9"), ("tom.king", "King.Tom.Lantern.7")],
+)
+def test_short_parts_as_whole_words_still_refuse(username: str, password: str) -> None:
+    assert built_on_username(password, username)
+
+
+# --- a maintained mirror must look like one ------------------------------------------------
+
+
+@pytest.mark.real_minimums
+def test_a_small_file_or_chis_own_sample_is_no_maintained_mirror(tmp_path: Path) -> None:
+    from chi.state.passwords import sample_path
+
+    tiny = tmp_path / "tiny.txt"
+    tiny.write_text(f"{'0' * 40}:1\n{'F' * 40}:1\n")
+    for corpus, words in [(tiny, "too small"), (sample_path(), "bundled sample")]:
+        found = PasswordPolicy(breached_corpus=corpus, production=True).problems(GOOD[0], "j")
+        assert len(found) == 1 and "could not be made" in found[0] and words in found[0], found
+
+
+@pytest.mark.real_minimums
+def test_a_partial_range_folder_is_no_maintained_mirror(tmp_path: Path) -> None:
+    folder = range_folder(tmp_path, {}, [GOOD[0]])  # only the prefixes this password needs
+    found = PasswordPolicy(breached_corpus=folder, production=True).problems(GOOD[0], "j")
+    assert len(found) == 1 and "range files, not the 1,048,576" in found[0], found
+
+
+@pytest.mark.parametrize(
+    ("content", "words"),
+    [
+        ("", "fewer than"),  # an empty range file
+        ("\n\n\n", "fewer than"),
+        (f"{'F' * 40}:5\n", "another range"),  # a whole hash of another prefix
+        (f"{'0' * 35}:\u00b2\n", "HASH:COUNT"),  # a superscript two is no count
+    ],
+)
+def test_an_empty_or_foreign_range_file_refuses(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, content: str, words: str
+) -> None:
+    from chi.state import breached
+
+    monkeypatch.setattr(breached, "MIN_RANGE_LINES", 1, raising=False)
+    folder = tmp_path / "hibp"
+    folder.mkdir()
+    prefix = sha1("vesper quokka lantern")[:5]
+    (folder / f"{prefix}.txt").write_text(content)
+    with pytest.raises(breached.CheckUnavailable, match=words):
+        RangeFolder(folder).breached({sha1("vesper quokka lantern")})
+
+
+def _sorted_lines(seed: int, n: int = 3000) -> list[str]:
+    rng = random.Random(seed)
+    return [
+        f"{h}:{rng.randint(1, 99)}"
+        for h in sorted({f"{rng.getrandbits(160):040X}" for _ in range(n)})
+    ]
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_an_unsorted_stretch_in_a_sorted_file_refuses(tmp_path: Path, seed: int) -> None:
+    from chi.state.breached import CheckUnavailable
+
+    lines = _sorted_lines(seed)
+    bad = lines[:100] + list(reversed(lines[100:2900])) + lines[2900:]
+    path = tmp_path / "pwned.txt"
+    path.write_text("\n".join(bad) + "\n")
+    probe = {line[:40] for line in lines[100:2900:50]}
+    with pytest.raises(CheckUnavailable, match="not sorted"):
+        SortedHashFile(path).breached(probe)
+
+
+def test_a_sorted_file_with_a_trailing_blank_line_still_answers(tmp_path: Path) -> None:
+    lines = _sorted_lines(4, 500)
+    path = tmp_path / "pwned.txt"
+    path.write_text("\n".join(lines) + "\n\n\n")
+    listed = {line[:40] for line in lines}
+    assert SortedHashFile(path).breached(listed | {"0" * 40}) == listed
+
+
+def test_a_file_of_nul_bytes_refuses_without_reading_it_whole(tmp_path: Path) -> None:
+    from chi.state.breached import CheckUnavailable
+
+    path = tmp_path / "pwned.txt"
+    with path.open("wb") as f:
+        f.truncate(3 * 1024**3)  # 3 GB of NUL bytes, sparse: no line end anywhere
+    with pytest.raises(CheckUnavailable, match=r"too long|not a Pwned"):
+        SortedHashFile(path).breached({sha1(GOOD[0])})
+
+
+# --- the store and the command line ------------------------------------------------------
+
+
+def test_a_store_given_no_policy_reads_the_configured_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "chi.toml").write_text('[app]\nstate_path = "s.sqlite"\ndemo = false\n')
+    monkeypatch.setenv("CHI_CONFIG", str(tmp_path / "chi.toml"))
+    store = Store(tmp_path / "s.sqlite", hasher=PasswordHasher(time_cost=1, memory_cost=1024))
+    with pytest.raises(StoreError, match="no maintained breached-password check"):
+        store.add_user("jsmith", GOOD[0], "analyst")
+    with pytest.raises(StoreError, match="demo accounts"):
+        store.add_user("sergeant", "demo", "analyst", demo=True)
+    assert store.account("jsmith") is None and store.account("sergeant") is None
+
+
+def test_a_demo_accounts_new_password_passes_the_policy(store: Store) -> None:
+    store.add_user("sergeant", "demo", "analyst", demo=True)
+    with pytest.raises(StoreError, match="at least 12"):
+        store.set_password("sergeant", "a")
+
+
+def test_undecodable_standard_input_is_one_clear_line(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    (tmp_path / "chi.toml").write_text('[app]\nstate_path = "s.sqlite"\ndemo = true\n')
+    chi = Path(sys.executable).with_name("chi")
+    done = subprocess.run(
+        [str(chi), "users", "add", "jsmith", "--role", "analyst", "--password-stdin",
+         "--config", str(tmp_path / "chi.toml")],
+        input=b"correct horse \xff battery\n", capture_output=True, timeout=120,
+    )  # fmt: skip
+    err = done.stderr.decode()
+    assert done.returncode == 2 and "Traceback" not in err, err
+    assert len(err.strip().splitlines()) == 1 and "UTF-8" in err, err
+
+
+@pytest.mark.parametrize(
+    "password",
+    ["Browse.Possum.1987!" * 8, "plinth marmalade otter kite " * 10, "x" * 5000],
+)
+def test_a_long_password_is_rated_not_a_crash(password: str) -> None:
+    found = problems(password, "bob.jones@met.police.uk")  # zxcvbn refuses over 72 characters
+    assert password not in " ".join(found)
+
+
+class _Proxy(http.server.BaseHTTPRequestHandler):
+    """A forward proxy that records each CONNECT line and refuses it (no TLS needed)."""
+
+    server: FakeRangeApi
+
+    def do_CONNECT(self) -> None:
+        self.server.seen.append((self.requestline, dict(self.headers.items())))
+        self.send_response(403)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_the_api_goes_through_the_https_proxy_as_a_tunnel(
+    serve: list[FakeRangeApi], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    proxy = FakeRangeApi({})
+    proxy.RequestHandlerClass = _Proxy
+    start(serve, proxy)
+    for name in ("NO_PROXY", "no_proxy", "https_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTPS_PROXY", f"http://127.0.0.1:{proxy.server_address[1]}")
+    policy = _api_policy("https://api.example.org/range/", allow_http=False)
+    found = policy.problems(GOOD[0], "jsmith")
+    assert [line.rsplit(" ", 1)[0] for line, _ in proxy.seen] == ["CONNECT api.example.org:443"]
+    assert len(found) == 1 and "could not be reached" in found[0], found
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_any_unicode_confusable_of_the_usernames_letters_is_refused(seed: int) -> None:
+    """Each letter of a generated username swapped (70% of the time) for one of its
+    look-alikes in the Unicode confusables data (UTS #39): mathematical, Greek, Cyrillic,
+    Cherokee, Lisu, enclosed ... forms, capital or small."""
+    from chi.state.lookalike import _confusables
+
+    data = _confusables()
+    rng = random.Random(seed)
+    forenames, surnames = _names("forenames"), _names("surnames")
+    for _ in range(100):
+        username = f"{rng.choice(forenames)}.{rng.choice(surnames)}".lower()
+        out = []
+        for c in username:
+            looks = [g for g in data.get(c, []) + data.get(c.upper(), []) if len(g) == 1]
+            looks = [g for g in looks if not g.isascii()]
+            out.append(rng.choice(looks) if looks and rng.random() < 0.7 else c)
+        password = "".join(out) + "2024!!"
+        assert built_on_username(password, username), (username, password)
+
+
+def test_a_slow_name_lookup_is_inside_the_deadline(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A socket timeout bounds reads, not the name lookup: the deadline bounds both."""
+    import socket
+
+    real = socket.getaddrinfo
+
+    def slow(*args: object, **kwargs: object) -> object:
+        time.sleep(3)
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(socket, "getaddrinfo", slow)
+    began = time.monotonic()
+    found = _api_policy("https://api.example.org/range/", timeout=1.0).problems(GOOD[0], "j")
+    assert time.monotonic() - began < 2.5, "the check ends at its deadline"
+    assert len(found) == 1 and "timed out" in found[0], found
+
+
+@pytest.mark.parametrize(
+    ("username", "password", "refused"),
+    [
+        ("jkowalczyk", "Kowalczyk.Family.99", True),  # an initial and a surname not listed
+        ("amcgregor", "McGregor-Lantern-7", True),
+        ("stable", "comfortable otter lantern", False),  # "table" is no surname here
+        ("analyst", "catalyst lantern otter", False),
+    ],
+)
+def test_run_together_usernames_split_into_an_initial_and_a_name(
+    username: str, password: str, refused: bool
+) -> None:
+    assert built_on_username(password, username) == refused

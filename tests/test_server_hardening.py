@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 from app_fixtures import ARBURY, make_app_env, shared_fixture
 
+from chi.state.passwords import PasswordPolicy
 from chi.state.store import Store
 
 SERVE = [sys.executable, "-m", "uvicorn", "chi.app.serve:app", "--host", "127.0.0.1"]
@@ -147,7 +148,10 @@ def test_production_with_demo_accounts_exits_non_zero(
     tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
     env = make_app_env(tmp_path, shared_fixture(tmp_path_factory))
-    Store(env.state).add_user("demo-sergeant", "demo", "neighbourhood", ARBURY, demo=True)
+    # Made as `chi demo` makes them (its own demonstration policy), then the store is
+    # used by a production configuration: no production policy makes demo accounts.
+    demo_store = Store(env.state, password_policy=PasswordPolicy())
+    demo_store.add_user("demo-sergeant", "demo", "neighbourhood", ARBURY, demo=True)
     log = tmp_path / "server.log"
     proc = _serve(env.config, _free_port(), log)
     try:

@@ -38,7 +38,12 @@ class Services:
 @st.cache_resource(show_spinner=False)
 def _services(config_path: str) -> Services:
     config = load_config(Path(config_path) if config_path else None)
-    return Services(config, Store(config.state_path))
+    from chi.state.passwords import PasswordPolicy
+
+    # The configured password policy, so nothing set through this store is checked laxly.
+    return Services(
+        config, Store(config.state_path, password_policy=PasswordPolicy.from_config(config))
+    )
 
 
 def services() -> Services:

@@ -289,8 +289,9 @@ def hardening(config: AppConfig | None = None) -> dict[str, Any]:
         if problem:
             print(f"chi refuses to start: {problem}", file=sys.stderr, flush=True)
             raise StartupRefused(problem)
-        from chi.state.anchor import keep_anchoring
+        from chi.state.anchor import keep_anchoring, load_key
         from chi.state.passwords import startup_warning
+        from chi.state.store import StoreError
 
         warning = startup_warning(cfg)
         if warning:
@@ -300,8 +301,13 @@ def hardening(config: AppConfig | None = None) -> dict[str, Any]:
         stop = asyncio.Event()
         store = Store(cfg.state_path)
         minutes = cfg.audit_anchor_minutes
+        try:
+            key = load_key(cfg.audit_anchor_key_file)
+        except StoreError as exc:
+            print(f"chi refuses to start: {exc}", file=sys.stderr, flush=True)
+            raise StartupRefused(str(exc)) from None
         task = asyncio.create_task(
-            keep_anchoring(store, cfg.audit_anchor_file, minutes, stop, sys.stderr)
+            keep_anchoring(store, cfg.audit_anchor_file, minutes, stop, sys.stderr, key)
         )
         try:
             yield

@@ -50,7 +50,12 @@ ConfigOption = Annotated[
 
 def _password(from_stdin: bool) -> str:
     if from_stdin:
-        return sys.stdin.readline().rstrip("\r\n")
+        data = sys.stdin.buffer.readline().rstrip(b"\r\n")
+        try:
+            return data.decode("utf-8")
+        except UnicodeDecodeError:
+            typer.echo("chi: the password on standard input is not UTF-8 text", err=True)
+            raise typer.Exit(2) from None
     value: str = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
     return value
 
@@ -297,7 +302,10 @@ def demo(
         f"demo = true\nallowed_hosts = {json.dumps(hosts)}\n",
         encoding="utf-8",
     )
-    store = Store(folder / "state.sqlite")
+    from chi.state.passwords import PasswordPolicy
+
+    # The demonstration's own policy (app.demo = true), whatever $CHI_CONFIG names.
+    store = Store(folder / "state.sqlite", password_policy=PasswordPolicy())
     _demo_decisions(store, extract)
     accounts = {"sergeant": ("neighbourhood", ",".join(_sergeant_wards(runs))), **demo_accounts()}
     from chi.state.auth import make_user
@@ -347,7 +355,13 @@ def audit_verify(anchor: AnchorOption = None, config: ConfigOption = None) -> No
     broken link, the missing entries or the rewritten one.
     """
     from chi.settings import load_config
-    from chi.state.anchor import anchor_problems, read_anchors
+    from chi.state.anchor import (
+        AnchorFile,
+        anchor_problems,
+        load_key,
+        own_anchors,
+        read_anchors,
+    )
     from chi.state.store import StoreError
 
     store = state_store(config)
@@ -364,10 +378,12 @@ def audit_verify(anchor: AnchorOption = None, config: ConfigOption = None) -> No
             )
             raise typer.Exit(1)
     try:
+        key = load_key(load_config(config).audit_anchor_key_file)
         # Read before the chain, so no head is recorded after the chain was read.
-        anchors = [] if anchor is None else read_anchors(anchor)
+        read = AnchorFile() if anchor is None else read_anchors(anchor, key)
     except StoreError as exc:
         raise fail(exc) from None
+    anchors = read.anchors
     check = store.verify_audit()
     if not check.ok:
         typer.echo(
@@ -376,13 +392,19 @@ def audit_verify(anchor: AnchorOption = None, config: ConfigOption = None) -> No
             err=True,
         )
         raise typer.Exit(1)
-    problems = anchor_problems(store, check, anchors)
+    source = None if anchor is None else str(anchor)
+    problems = anchor_problems(store, check, anchors, source, read.unsigned)
     for problem in problems:
         typer.echo(f"chi: the audit log does not match its anchors: {problem}", err=True)
     if problems:
         raise typer.Exit(1)
-    count = f"{len(anchors)} anchor" + ("" if len(anchors) == 1 else "s")
+    mine = len(own_anchors(store, anchors))
+    count = f"{mine} anchor" + ("" if mine == 1 else "s")
+    if len(anchors) > mine:
+        count += f" (and {len(anchors) - mine} of other stores, skipped)"
     against = f"; matches {count} in {anchor}" if anchor is not None else ""
+    if read.unsigned:
+        against += f" ({read.unsigned} unsigned anchor lines skipped)"
     typer.echo(
         f"audit log intact: {check.entries} entries; latest hash {check.head or '-'}{against}"
     )
@@ -401,10 +423,15 @@ def audit_anchor(
     Refuses (exit 1) to anchor a chain that is already broken.
     """
     from chi.settings import load_config
-    from chi.state.anchor import anchor_line, append_anchor
+    from chi.state.anchor import anchor_line, append_anchor, load_key, store_id
+    from chi.state.store import StoreError
 
     store = state_store(config)
     to = to or load_config(config).audit_anchor_file
+    try:
+        key = load_key(load_config(config).audit_anchor_key_file)
+    except StoreError as exc:
+        raise fail(exc) from None
     check = store.verify_audit()
     if not check.ok:
         typer.echo(
@@ -413,7 +440,7 @@ def audit_anchor(
             err=True,
         )
         raise typer.Exit(1)
-    line = anchor_line(check)
+    line = anchor_line(check, store_id(store), key)
     if to is not None:
         try:
             append_anchor(to, line)

@@ -59,6 +59,21 @@ class Accounts(Database):
     password_policy: PasswordPolicy | None
     """The policy every new password passes (None: chi.state.passwords' default)."""
 
+    def policy(self) -> PasswordPolicy:
+        """The password policy given, else the one of the configuration named by
+        ``$CHI_CONFIG`` (read once): a store opened without a policy under a production
+        configuration never falls back to a laxer one. With no configuration named at all,
+        chi's demonstration default (the bundled sample)."""
+        if self.password_policy is None:
+            import os
+
+            from chi.settings import CONFIG_ENV
+            from chi.state.passwords import PasswordPolicy
+
+            named = os.environ.get(CONFIG_ENV, "").strip()
+            self.password_policy = PasswordPolicy.configured() if named else PasswordPolicy()
+        return self.password_policy
+
     def add_user(
         self,
         username: str,
@@ -71,8 +86,13 @@ class Accounts(Database):
         username = _check_username(username)
         if demo and not password:
             raise StoreError("a demo account needs a password")
+        if demo and self.policy().production:
+            raise StoreError(
+                "demo accounts are made by `chi demo` only, never under a production "
+                "configuration (app.demo = false)"
+            )
         if not demo:
-            _check_password_policy(password, username, self.password_policy)
+            _check_password_policy(password, username, self.policy())
         hashed = self.hasher.hash(password)
         try:
             with self.transaction() as con:
@@ -105,8 +125,8 @@ class Accounts(Database):
         account = self.account(username)
         if account is None:
             raise StoreError(f"no account named {username!r}")
-        if not account.demo:
-            _check_password_policy(password, username, self.password_policy)
+        # A demo account's new password passes the policy too (only chi demo sets "demo").
+        _check_password_policy(password, username, self.policy())
         hashed = self.hasher.hash(password)
         with self.transaction() as con:
             cur = q(con, "set_password", {"password_hash": hashed, "username": username})

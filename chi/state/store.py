@@ -55,4 +55,5 @@ class Store(Accounts, Sessions, AuditLog):
     ) -> None:
         self.hasher = hasher or PasswordHasher()
         self.password_policy = password_policy
+        """The policy every new password passes (None: the configured one, see ``policy``)."""
         super().__init__(path, MIGRATIONS)
