@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 import getpass
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -102,3 +102,14 @@ def echo_table(rows: Sequence[Mapping[str, object]], columns: Sequence[str]) -> 
         console.print(table)
     for line in captured.get().splitlines():
         typer.echo(line.rstrip())
+
+
+def add_group(
+    app: typer.Typer, name: str, help: str, commands: Mapping[str, Callable[..., object]]
+) -> None:
+    """Add a group of subcommands (``chi NAME COMMAND``) to the ``chi`` command line; the
+    group alone prints its help."""
+    group = typer.Typer(name=name, help=help, no_args_is_help=True)
+    for command, function in commands.items():
+        group.command(command)(function)
+    app.add_typer(group, name=name)

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from chi.cli.common import AREA_HELP, actor, fail, state_store
+from chi.cli.common import AREA_HELP, actor, add_group, fail, state_store
 
 if TYPE_CHECKING:
     import polars as pl
@@ -84,7 +84,14 @@ def decisions_list(
     config: ConfigOption = None,
 ) -> None:
     """List each person's last decision (or one meeting's decisions, or one person's history)."""
-    from chi.meetings.decisions import SUBJECT_TYPES, actions_due, for_meeting, history, latest
+    from chi.meetings.decisions import (
+        COLUMNS,
+        SUBJECT_TYPES,
+        actions_due,
+        for_meeting,
+        history,
+        latest,
+    )
 
     if subject not in SUBJECT_TYPES:
         raise fail(f"--subject must be one of {', '.join(SUBJECT_TYPES)}")
@@ -120,20 +127,8 @@ def decisions_list(
     if frame.is_empty():
         typer.echo("no decisions recorded")
         return
-    columns = [
-        "person_id",
-        "list_month",
-        "area",
-        "version",
-        "meeting_date",
-        "decision",
-        "service",
-        "engagement_start",
-        "engagement_end",
-        "owner",
-        "review_date",
-        "recorded_by",
-    ] + (["notes"] if notes else [])
+    hidden = {"id", "subject_type", "notes", "recorded_at", "source"}
+    columns = [c for c in COLUMNS if c not in hidden] + (["notes"] if notes else [])
     _echo_frame(frame.select(columns))
 
 
@@ -312,11 +307,10 @@ def impact(
 
 def register(app: typer.Typer) -> None:
     """Add the meeting commands to the ``chi`` command line."""
-    decisions = typer.Typer(
-        help="Area meeting decisions in the state store: import and list.",
-        no_args_is_help=True,
+    add_group(
+        app,
+        "decisions",
+        "Area meeting decisions in the state store: import and list.",
+        {"import": decisions_import, "list": decisions_list},
     )
-    decisions.command("import")(decisions_import)
-    decisions.command("list")(decisions_list)
-    app.add_typer(decisions, name="decisions")
     app.command("impact")(impact)
