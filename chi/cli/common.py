@@ -8,12 +8,21 @@ import getpass
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 AREA_HELP = "A policing area of the force's geography (North or South for Cambridgeshire)."
 """The help of every ``--area`` option: the areas come from the geography file, not from chi."""
+RunArgument = Annotated[
+    Path, typer.Argument(help="Run folder (or a runs folder: its current run).")
+]
+"""The RUN argument of the commands that read a scored run."""
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option("--config", help="App configuration file (default: $CHI_CONFIG, else defaults)."),
+]
+"""The ``--config`` option of the commands that use the app's configuration."""
 
 if TYPE_CHECKING:
     from chi.state.store import Store

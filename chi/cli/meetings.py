@@ -21,7 +21,15 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from chi.cli.common import AREA_HELP, actor, add_group, fail, state_store
+from chi.cli.common import (
+    AREA_HELP,
+    ConfigOption,
+    RunArgument,
+    actor,
+    add_group,
+    fail,
+    state_store,
+)
 
 if TYPE_CHECKING:
     import polars as pl
@@ -30,10 +38,6 @@ if TYPE_CHECKING:
 
 StoreOption = Annotated[
     Path | None, typer.Option("--store", help="State store file (default: the app's).")
-]
-ConfigOption = Annotated[
-    Path | None,
-    typer.Option("--config", help="App configuration file (default: $CHI_CONFIG, else defaults)."),
 ]
 
 
@@ -219,7 +223,7 @@ def read_engagements(path: Path) -> pl.DataFrame:
 
 
 def impact(
-    run: Annotated[Path, typer.Argument(help="Run folder (or a runs folder: its current run).")],
+    run: RunArgument,
     cohort: Annotated[
         str, typer.Option(help="engaged, decision:TYPE or meeting:YYYY-MM.")
     ] = "engaged",

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from chi.cli.common import AREA_HELP, actor, add_group, fail, state_store
+from chi.cli.common import AREA_HELP, ConfigOption, actor, add_group, fail, state_store
 
 if TYPE_CHECKING:
     from chi.state.store import Store
@@ -40,12 +40,6 @@ def demo_accounts() -> dict[str, tuple[str, str]]:
 
     areas = {area.casefold().replace(" ", "-"): ("area", area) for area in policing_areas()}
     return {**areas, "analyst": ("analyst", ""), "admin": ("admin", "")}
-
-
-ConfigOption = Annotated[
-    Path | None,
-    typer.Option("--config", help="App configuration file (default: $CHI_CONFIG, else defaults)."),
-]
 
 
 def _password(from_stdin: bool) -> str:
