@@ -256,8 +256,7 @@ def impact(
     import polars as pl
 
     from chi.meetings.decisions import cohort as cohort_of
-    from chi.meetings.impact import impact_review
-    from chi.reading.lists import neighbourhoods
+    from chi.meetings.impact import run_review
     from chi.scoring.runs import RunError, open_run
 
     if engagements is not None and (store is not None or cohort != "engaged"):
@@ -272,12 +271,11 @@ def impact(
         else:
             engaged = cohort_of(state_store(config, store, must_exist=True), cohort)
             label = cohort
-        result = impact_review(
+        result = run_review(
+            r,
             pl.read_parquet(r.file("victim_list")),
             pl.read_parquet(r.file("victimisations")),
             engaged,
-            neighbourhoods().select("neighbourhood_code", "area"),
-            r.manifest.months[-1],
             before_months=before,
             after_months=after,
             reps=reps,
