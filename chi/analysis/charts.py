@@ -50,8 +50,43 @@ def _colour(title: str, domain: list[str]) -> alt.Color:
     return alt.Color("series:N", title=title, scale=alt.Scale(domain=domain, range=PALETTE))
 
 
+def _share_curves(
+    p: Profile, series: list[tuple[str, str]], lorenz: bool, x_title: str
+) -> AnyChart:
+    """Cumulative share against share of people, a line for each concentration ``series``
+    (key, label): the power curves (most harmed first) or the Lorenz curves (least harmed
+    first, with the line of equal shares dashed)."""
+    rows: list[dict[str, Any]] = []
+    for key, label in series:
+        c = p.concentration[key]
+        xs, ys = (c.lorenz_x, c.lorenz_y) if lorenz else (c.power_x, c.power_y)
+        rows += [{"x": x, "y": y, "series": label} for x, y in zip(xs, ys, strict=True)]
+    names = [s[1] for s in series]
+    dash: dict[str, Any] = {}
+    if lorenz:
+        rows += [
+            {"x": 0.0, "y": 0.0, "series": "Equal shares"},
+            {"x": 1.0, "y": 1.0, "series": "Equal shares"},
+        ]
+        names.append("Equal shares")
+        dash["strokeDash"] = alt.condition(
+            alt.datum.series == "Equal shares", alt.value([4, 4]), alt.value([1, 0])
+        )
+    chart = (
+        _base(rows)
+        .mark_line(strokeWidth=2)
+        .encode(
+            x=alt.X("x:Q", title=x_title, axis=alt.Axis(format="%")),
+            y=alt.Y("y:Q", title="Cumulative share", axis=alt.Axis(format="%")),
+            color=_colour("", names),
+            **dash,
+        )
+        .properties(width=WIDTH, height=HEIGHT)
+    )
+    return _config(chart)
+
+
 def power_curve(p: Profile) -> AnyChart:
-    rows = []
     series = [
         ("da_victims_harm", "DA victims: harm"),
         ("da_victims_count", "DA victims: crimes"),
@@ -59,50 +94,12 @@ def power_curve(p: Profile) -> AnyChart:
         ("perpetrators_harm", "DA perpetrators: harm"),
         ("victims_harm", "All victims: harm"),
     ]
-    for key, label in series:
-        c = p.concentration[key]
-        rows += [
-            {"x": x, "y": y, "series": label} for x, y in zip(c.power_x, c.power_y, strict=True)
-        ]
-    chart = (
-        _base(rows)
-        .mark_line(strokeWidth=2)
-        .encode(
-            x=alt.X("x:Q", title="Share of people (most harmed first)", axis=alt.Axis(format="%")),
-            y=alt.Y("y:Q", title="Cumulative share", axis=alt.Axis(format="%")),
-            color=_colour("", [s[1] for s in series]),
-        )
-        .properties(width=WIDTH, height=HEIGHT)
-    )
-    return _config(chart)
+    return _share_curves(p, series, lorenz=False, x_title="Share of people (most harmed first)")
 
 
 def lorenz_curve(p: Profile) -> AnyChart:
-    rows = []
     series = [("da_victims_harm", "DA victims: harm"), ("da_victims_count", "DA victims: crimes")]
-    for key, label in series:
-        c = p.concentration[key]
-        rows += [
-            {"x": x, "y": y, "series": label} for x, y in zip(c.lorenz_x, c.lorenz_y, strict=True)
-        ]
-    rows += [
-        {"x": 0.0, "y": 0.0, "series": "Equal shares"},
-        {"x": 1.0, "y": 1.0, "series": "Equal shares"},
-    ]
-    chart = (
-        _base(rows)
-        .mark_line(strokeWidth=2)
-        .encode(
-            x=alt.X("x:Q", title="Share of people (least harmed first)", axis=alt.Axis(format="%")),
-            y=alt.Y("y:Q", title="Cumulative share", axis=alt.Axis(format="%")),
-            color=_colour("", [s[1] for s in series] + ["Equal shares"]),
-            strokeDash=alt.condition(
-                alt.datum.series == "Equal shares", alt.value([4, 4]), alt.value([1, 0])
-            ),
-        )
-        .properties(width=WIDTH, height=HEIGHT)
-    )
-    return _config(chart)
+    return _share_curves(p, series, lorenz=True, x_title="Share of people (least harmed first)")
 
 
 def _by_population(

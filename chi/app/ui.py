@@ -336,12 +336,12 @@ Download = tuple[str, Callable[[], bytes], str, str, str]
 it runs), file name, media type, widget key."""
 
 
-def download_row(downloads: Sequence[Download]) -> None:
-    """Download buttons side by side. Each file is built only when its button is clicked,
-    and the click does not rerun the page."""
-    for column, (label, build, name, mime, key) in zip(
-        st.columns(len(downloads)), downloads, strict=True
-    ):
+def download_row(downloads: Sequence[Download], widths: Sequence[float] | None = None) -> None:
+    """Download buttons side by side (in columns of these relative ``widths``, the last ones
+    left empty, or of equal width). Each file is built only when its button is clicked, and
+    the click does not rerun the page."""
+    columns = st.columns(list(widths) if widths else len(downloads))[: len(downloads)]
+    for column, (label, build, name, mime, key) in zip(columns, downloads, strict=True):
         with column:
             st.download_button(
                 label, data=build, file_name=name, mime=mime, on_click="ignore", key=key

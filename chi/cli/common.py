@@ -5,15 +5,24 @@
 from __future__ import annotations
 
 import getpass
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 AREA_HELP = "A policing area of the force's geography (North or South for Cambridgeshire)."
 """The help of every ``--area`` option: the areas come from the geography file, not from chi."""
+RunArgument = Annotated[
+    Path, typer.Argument(help="Run folder (or a runs folder: its current run).")
+]
+"""The RUN argument of the commands that read a scored run."""
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option("--config", help="App configuration file (default: $CHI_CONFIG, else defaults)."),
+]
+"""The ``--config`` option of the commands that use the app's configuration."""
 
 if TYPE_CHECKING:
     from chi.state.store import Store
@@ -102,3 +111,14 @@ def echo_table(rows: Sequence[Mapping[str, object]], columns: Sequence[str]) -> 
         console.print(table)
     for line in captured.get().splitlines():
         typer.echo(line.rstrip())
+
+
+def add_group(
+    app: typer.Typer, name: str, help: str, commands: Mapping[str, Callable[..., object]]
+) -> None:
+    """Add a group of subcommands (``chi NAME COMMAND``) to the ``chi`` command line; the
+    group alone prints its help."""
+    group = typer.Typer(name=name, help=help, no_args_is_help=True)
+    for command, function in commands.items():
+        group.command(command)(function)
+    app.add_typer(group, name=name)

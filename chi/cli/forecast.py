@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from chi.cli.common import clear_errors, echo_table
+from chi.cli.common import RunArgument, add_group, clear_errors, echo_table
 
 if TYPE_CHECKING:
     from chi.forecast.backtest import Backtest, Options
@@ -147,7 +147,7 @@ def _options(
 
 
 def backtest(
-    run: Annotated[Path, typer.Argument(help="Run folder (or a runs folder: its current run).")],
+    run: RunArgument,
     k: Annotated[str, typer.Option("--k", help="List sizes, comma-separated.")] = "50,100,200,500",
     horizon: Annotated[
         str, typer.Option(help="Horizons in months, comma-separated; the longest is the main.")
@@ -240,7 +240,7 @@ def backtest(
 
 
 def train(
-    run: Annotated[Path, typer.Argument(help="Run folder (or a runs folder: its current run).")],
+    run: RunArgument,
     model_dir: Annotated[
         Path | None, typer.Option(help="Where to save (default: RUN/model).")
     ] = None,
@@ -333,12 +333,9 @@ def card_(
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the ``chi`` command line."""
     app.command("backtest")(backtest)
-    model = typer.Typer(
-        name="model",
-        help="The forecast model: train and save it, check a saved one, print its card.",
-        no_args_is_help=True,
+    add_group(
+        app,
+        "model",
+        "The forecast model: train and save it, check a saved one, print its card.",
+        {"train": train, "check": check, "card": card_},
     )
-    model.command("train")(train)
-    model.command("check")(check)
-    model.command("card")(card_)
-    app.add_typer(model, name="model")

@@ -16,9 +16,20 @@ import typer
 from typer._click import ClickException, Context
 from typer.core import TyperGroup
 
-from chi.cli.common import AREA_HELP, actor, clear_errors, echo_table, fail, state_store
+from chi.cli.common import (
+    AREA_HELP,
+    ConfigOption,
+    RunArgument,
+    actor,
+    clear_errors,
+    echo_table,
+    fail,
+    state_store,
+)
 
 _DEBUG = {"on": False}
+
+CLASS_RULE_HELP = "Weight of a crime with only its Home Office class: lowest or typical."
 
 
 class _ErrorBoundary(TyperGroup):
@@ -153,7 +164,7 @@ def validate(
     ] = "chi2020",
     class_rule: Annotated[
         str,
-        typer.Option(help="Weight of a crime with only its Home Office class: lowest or typical."),
+        typer.Option(help=CLASS_RULE_HELP),
     ] = "lowest",
 ) -> None:
     """Check an extract against the data contract and print the data-quality summary.
@@ -258,7 +269,7 @@ def score(
     ] = None,
     class_rule: Annotated[
         str | None,
-        typer.Option(help="Weight of a crime with only its Home Office class: lowest or typical."),
+        typer.Option(help=CLASS_RULE_HELP),
     ] = None,
     config: Annotated[
         Path | None, typer.Option(help="Policy file (default: ./chi.toml if present).")
@@ -493,7 +504,7 @@ def diff(
 
 @app.command()
 def export(
-    run: Annotated[Path, typer.Argument(help="Run folder (or a runs folder: its current run).")],
+    run: RunArgument,
     month: Annotated[str, typer.Option(help="List month, YYYY-MM.")],
     neighbourhood: Annotated[
         str | None, typer.Option(help="One neighbourhood (ward code).")
@@ -507,12 +518,7 @@ def export(
         bool,
         typer.Option("--everyone", help="Everyone listed, not only the list to act on."),
     ] = False,
-    config: Annotated[
-        Path | None,
-        typer.Option(
-            "--config", help="App configuration file (default: $CHI_CONFIG, else defaults)."
-        ),
-    ] = None,
+    config: ConfigOption = None,
 ) -> None:
     """Export a month's victim list for a neighbourhood, an area or the force.
 

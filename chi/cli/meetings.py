@@ -21,7 +21,15 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from chi.cli.common import AREA_HELP, actor, fail, state_store
+from chi.cli.common import (
+    AREA_HELP,
+    ConfigOption,
+    RunArgument,
+    actor,
+    add_group,
+    fail,
+    state_store,
+)
 
 if TYPE_CHECKING:
     import polars as pl
@@ -30,10 +38,6 @@ if TYPE_CHECKING:
 
 StoreOption = Annotated[
     Path | None, typer.Option("--store", help="State store file (default: the app's).")
-]
-ConfigOption = Annotated[
-    Path | None,
-    typer.Option("--config", help="App configuration file (default: $CHI_CONFIG, else defaults)."),
 ]
 
 
@@ -84,7 +88,14 @@ def decisions_list(
     config: ConfigOption = None,
 ) -> None:
     """List each person's last decision (or one meeting's decisions, or one person's history)."""
-    from chi.meetings.decisions import SUBJECT_TYPES, actions_due, for_meeting, history, latest
+    from chi.meetings.decisions import (
+        COLUMNS,
+        SUBJECT_TYPES,
+        actions_due,
+        for_meeting,
+        history,
+        latest,
+    )
 
     if subject not in SUBJECT_TYPES:
         raise fail(f"--subject must be one of {', '.join(SUBJECT_TYPES)}")
@@ -120,20 +131,8 @@ def decisions_list(
     if frame.is_empty():
         typer.echo("no decisions recorded")
         return
-    columns = [
-        "person_id",
-        "list_month",
-        "area",
-        "version",
-        "meeting_date",
-        "decision",
-        "service",
-        "engagement_start",
-        "engagement_end",
-        "owner",
-        "review_date",
-        "recorded_by",
-    ] + (["notes"] if notes else [])
+    hidden = {"id", "subject_type", "notes", "recorded_at", "source"}
+    columns = [c for c in COLUMNS if c not in hidden] + (["notes"] if notes else [])
     _echo_frame(frame.select(columns))
 
 
@@ -224,7 +223,7 @@ def read_engagements(path: Path) -> pl.DataFrame:
 
 
 def impact(
-    run: Annotated[Path, typer.Argument(help="Run folder (or a runs folder: its current run).")],
+    run: RunArgument,
     cohort: Annotated[
         str, typer.Option(help="engaged, decision:TYPE or meeting:YYYY-MM.")
     ] = "engaged",
@@ -257,8 +256,7 @@ def impact(
     import polars as pl
 
     from chi.meetings.decisions import cohort as cohort_of
-    from chi.meetings.impact import impact_review
-    from chi.reading.lists import neighbourhoods
+    from chi.meetings.impact import run_review
     from chi.scoring.runs import RunError, open_run
 
     if engagements is not None and (store is not None or cohort != "engaged"):
@@ -273,12 +271,11 @@ def impact(
         else:
             engaged = cohort_of(state_store(config, store, must_exist=True), cohort)
             label = cohort
-        result = impact_review(
+        result = run_review(
+            r,
             pl.read_parquet(r.file("victim_list")),
             pl.read_parquet(r.file("victimisations")),
             engaged,
-            neighbourhoods().select("neighbourhood_code", "area"),
-            r.manifest.months[-1],
             before_months=before,
             after_months=after,
             reps=reps,
@@ -312,11 +309,10 @@ def impact(
 
 def register(app: typer.Typer) -> None:
     """Add the meeting commands to the ``chi`` command line."""
-    decisions = typer.Typer(
-        help="Area meeting decisions in the state store: import and list.",
-        no_args_is_help=True,
+    add_group(
+        app,
+        "decisions",
+        "Area meeting decisions in the state store: import and list.",
+        {"import": decisions_import, "list": decisions_list},
     )
-    decisions.command("import")(decisions_import)
-    decisions.command("list")(decisions_list)
-    app.add_typer(decisions, name="decisions")
     app.command("impact")(impact)

@@ -14,7 +14,7 @@ from typing import Annotated
 
 import typer
 
-from chi.cli.common import AREA_HELP
+from chi.cli.common import AREA_HELP, RunArgument
 
 
 def register(app: typer.Typer) -> None:
@@ -23,7 +23,7 @@ def register(app: typer.Typer) -> None:
 
 
 def profile(
-    run: Annotated[Path, typer.Argument(help="Run folder (or a runs folder: its current run).")],
+    run: RunArgument,
     period: Annotated[str, typer.Option(help="Months profiled, e.g. 2024-01:2024-12 (inclusive).")],
     out: Annotated[Path | None, typer.Option("--out", help="Write the HTML report here.")] = None,
     json_out: Annotated[

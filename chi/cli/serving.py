@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from chi.cli.common import AREA_HELP, actor, fail, state_store
+from chi.cli.common import AREA_HELP, ConfigOption, actor, add_group, fail, state_store
 
 if TYPE_CHECKING:
     from chi.state.store import Store
@@ -40,12 +40,6 @@ def demo_accounts() -> dict[str, tuple[str, str]]:
 
     areas = {area.casefold().replace(" ", "-"): ("area", area) for area in policing_areas()}
     return {**areas, "analyst": ("analyst", ""), "admin": ("admin", "")}
-
-
-ConfigOption = Annotated[
-    Path | None,
-    typer.Option("--config", help="App configuration file (default: $CHI_CONFIG, else defaults)."),
-]
 
 
 def _password(from_stdin: bool) -> str:
@@ -451,17 +445,21 @@ def audit_anchor(
 
 def register(app: typer.Typer) -> None:
     """Add the app's commands to the ``chi`` command line."""
-    users = typer.Typer(
-        help="Manage the app's local accounts (in the state store of the configuration).",
-        no_args_is_help=True,
+    add_group(
+        app,
+        "users",
+        "Manage the app's local accounts (in the state store of the configuration).",
+        {
+            "add": users_add,
+            "remove": users_remove,
+            "set-password": users_set_password,
+            "list": users_list,
+        },
     )
-    users.command("add")(users_add)
-    users.command("remove")(users_remove)
-    users.command("set-password")(users_set_password)
-    users.command("list")(users_list)
-    app.add_typer(users, name="users")
-    audit = typer.Typer(help="Check the app's audit log.", no_args_is_help=True)
-    audit.command("verify")(audit_verify)
-    audit.command("anchor")(audit_anchor)
-    app.add_typer(audit, name="audit")
+    add_group(
+        app,
+        "audit",
+        "Check the app's audit log.",
+        {"verify": audit_verify, "anchor": audit_anchor},
+    )
     app.command("demo")(demo)

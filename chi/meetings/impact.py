@@ -1000,6 +1000,34 @@ def impact_review(
     return replace(result, withheld=_withheld(result))
 
 
+def run_review(
+    run: Run,
+    victim_list: pl.DataFrame,
+    victimisations: pl.DataFrame,
+    engaged: pl.DataFrame,
+    before_months: int = 6,
+    after_months: int = 6,
+    reps: int = 1000,
+    seed: int = 1,
+) -> ImpactResult:
+    """The review of ``run``'s last list month (as the app's Impact page and ``chi impact``
+    show it): ``impact_review`` of the run's lists and victimisations (or a scope's part of
+    them), with the areas of the force's geography."""
+    from chi.reading.lists import neighbourhoods
+
+    return impact_review(
+        victim_list,
+        victimisations,
+        engaged,
+        neighbourhoods().select("neighbourhood_code", "area"),
+        run.manifest.months[-1],
+        before_months=before_months,
+        after_months=after_months,
+        reps=reps,
+        seed=seed,
+    )
+
+
 def _who(cohort: _Cohort, ok: np.ndarray, used: np.ndarray, c_weight: np.ndarray) -> pl.DataFrame:
     """person_id, month, group and weight of everyone compared."""
     who: pl.DataFrame = pl.concat(

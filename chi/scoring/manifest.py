@@ -22,7 +22,7 @@ re-exports both) need not import each other.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -118,14 +118,7 @@ class WeightsRecord:
     rows: int = 0
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "version": self.version,
-            "file": self.file,
-            "sha256": self.sha256,
-            "unit": self.unit,
-            "rows": self.rows,
-        }
+        return asdict(self)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> WeightsRecord:

@@ -30,12 +30,12 @@ from chi.meetings.impact import (
     ImpactResult,
     cohort_tracking,
     comparison_months,
-    impact_review,
     review_pdf,
+    run_review,
     scoped_inputs,
     signed_percent,
 )
-from chi.reading.lists import Scope, area_scope, neighbourhoods, scope_from_key
+from chi.reading.lists import Scope, area_scope, scope_from_key
 from chi.reference import policing_areas
 from chi.scoring.runs import Run, open_run
 from chi.state.auth import Role
@@ -84,15 +84,8 @@ def _review(
     )
     if not scope.force_wide:
         group = group.join(lists.select("person_id").unique(), on="person_id", how="semi")
-    result = impact_review(
-        lists,
-        victimisations,
-        group,
-        neighbourhoods().select("neighbourhood_code", "area"),
-        run.manifest.months[-1],
-        before_months=before,
-        after_months=after,
-        reps=REPS,
+    result = run_review(
+        run, lists, victimisations, group, before_months=before, after_months=after, reps=REPS
     )
     comparison = result.matched.filter(pl.col("group") == "comparison").select(
         "person_id",

@@ -26,6 +26,7 @@ from chi.app.context import PageContext
 from chi.app.text import md
 from chi.app.ui import (
     current_run,
+    download_row,
     guarded,
     partial_notice,
     pick_month,
@@ -512,13 +513,12 @@ def _due_and_pack(
         "download is recorded."
     )
     labels = {"xlsx": "Meeting pack (XLSX)", "pdf": "Meeting pack (PDF)"}
-    cols = st.columns([1, 1, 3])
     gate = ctx.download_gate("meeting")  # the pack is built (and checked) when clicked
-    for col, fmt in zip(cols, PACK_FORMATS, strict=False):
-        with col:
-            st.download_button(
+    download_row(
+        [
+            (
                 labels[fmt],
-                data=partial(
+                partial(
                     meeting_pack,
                     ctx.store,
                     ctx.user,
@@ -534,8 +534,11 @@ def _due_and_pack(
                     everyone=everyone,
                     gate=gate,
                 ),
-                file_name=f"chi-meeting-{subject}-{month}-{area.lower()}.{fmt}",
-                mime=PACK_FORMATS[fmt],
-                on_click="ignore",
-                key=f"meeting_pack_{fmt}",
+                f"chi-meeting-{subject}-{month}-{area.lower()}.{fmt}",
+                PACK_FORMATS[fmt],
+                f"meeting_pack_{fmt}",
             )
+            for fmt in PACK_FORMATS
+        ],
+        widths=[1, 1, 3],
+    )

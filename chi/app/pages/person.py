@@ -198,27 +198,33 @@ def _harm_chart(d: PersonDetail) -> None:
     )
 
 
-def _victimisations(d: PersonDetail) -> None:
-    st.subheader("Victimisations in the window")
-    if d.victimisations.is_empty():
-        st.write("No victimisations recorded in the window.")
+def _section(title: str, frame: pl.DataFrame, empty: str, columns: dict[str, Any]) -> None:
+    """A subheading and the table of ``frame``'s ``columns`` as configured, or ``empty``."""
+    st.subheader(title)
+    if frame.is_empty():
+        st.write(empty)
     else:
         st.dataframe(
-            d.victimisations.select(list(VICTIMISATION_COLUMNS)),
+            frame.select(list(columns)),
             hide_index=True,
             width="content",  # the configured widths, as drawn (key columns in view)
-            column_config=VICTIMISATION_COLUMNS,
+            column_config=columns,
         )
+
+
+def _victimisations(d: PersonDetail) -> None:
+    _section(
+        "Victimisations in the window",
+        d.victimisations,
+        "No victimisations recorded in the window.",
+        VICTIMISATION_COLUMNS,
+    )
 
 
 def _listings(d: PersonDetail) -> None:
-    st.subheader("Months on the victim list")
-    if d.listings.is_empty():
-        st.write("Not on the victim list in any month up to this one.")
-    else:
-        st.dataframe(
-            reasons_text(d.listings).select(list(LISTING_COLUMNS)),
-            hide_index=True,
-            width="content",  # the configured widths, as drawn (key columns in view)
-            column_config=LISTING_COLUMNS,
-        )
+    _section(
+        "Months on the victim list",
+        reasons_text(d.listings) if not d.listings.is_empty() else d.listings,
+        "Not on the victim list in any month up to this one.",
+        LISTING_COLUMNS,
+    )

@@ -13,6 +13,7 @@ from chi.app.context import PageContext
 from chi.app.text import md
 from chi.app.ui import (
     LIST_COLUMNS,
+    download_row,
     list_filters,
     list_heading,
     scoped_page,
@@ -219,15 +220,14 @@ def _downloads(
         f"Files are marked {ctx.config.marking}, carry the run's details and your name, "
         "and every download is recorded."
     )
-    cols = st.columns([1, 1.4, 2, 3])
     labels = {"csv": "CSV", "xlsx": "Excel (XLSX)", "pdf": "Printable briefing (PDF)"}
     st.caption(f"Downloads hold the list as shown: {view.describe()} ({shown_rows} rows).")
     gate = ctx.download_gate("victims")  # the file is built (and checked) when clicked
-    for col, fmt in zip(cols, DOWNLOAD_FORMATS, strict=False):
-        with col:
-            st.download_button(
+    download_row(
+        [
+            (
                 labels[fmt],
-                data=partial(
+                partial(
                     victim_download,
                     ctx.store,
                     ctx.user,
@@ -241,8 +241,11 @@ def _downloads(
                     view=view.describe(),
                     gate=gate,
                 ),
-                file_name=file_name(run, month, scope, fmt),
-                mime=media_type(fmt),
-                on_click="ignore",
-                key=f"download_{fmt}",
+                file_name(run, month, scope, fmt),
+                media_type(fmt),
+                f"download_{fmt}",
             )
+            for fmt in DOWNLOAD_FORMATS
+        ],
+        widths=[1, 1.4, 2, 3],
+    )
