@@ -42,9 +42,9 @@ from chi.offences import resolve
 
 CONFIG_ENV = "CHI_CONFIG"
 HANDLING_MARKING = "OFFICIAL-SENSITIVE"
+"""The Government Security Classification marking every list, download and pack carries."""
 HIBP_RANGE_URL = "https://api.pwnedpasswords.com/range/"
 """Have I Been Pwned's Pwned Passwords range API (k-anonymity: only 5 hex characters leave)."""
-"""The Government Security Classification marking every list, download and pack carries."""
 AUTH_MODES = ("local", "oidc")
 ROLE_SOURCES = ("claims", "allow_list")
 
