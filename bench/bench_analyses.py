@@ -129,8 +129,7 @@ def main() -> None:
                 continue
             wall, cpu = ("page_s", "page_cpu") if what.startswith("page") else ("seconds", "cpu")
             print(
-                f"{what}: {other} / now {b[wall] / a[wall]:.2f}x wall, "
-                f"{b[cpu] / a[cpu]:.2f}x CPU"
+                f"{what}: {other} / now {b[wall] / a[wall]:.2f}x wall, {b[cpu] / a[cpu]:.2f}x CPU"
             )
 
 
