@@ -21,9 +21,11 @@ def con() -> duckdb.DuckDBPyConnection:
 
 
 def _band(con: duckdb.DuckDBPyConnection, birth: date | None, on: date) -> str:
-    rows = con.cursor().sql(
-        "select age_band($birth::date, $on::date)", params={"birth": birth, "on": on}
-    ).fetchall()
+    rows = (
+        con.cursor()
+        .sql("select age_band($birth::date, $on::date)", params={"birth": birth, "on": on})
+        .fetchall()
+    )
     band: str = rows[0][0]
     return band
 

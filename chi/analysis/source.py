@@ -52,7 +52,8 @@ from chi.scoring.runs import Run, RunError, file_changes
 from chi.scoring.staged import has_staged, open_staged, truth_path
 
 AGE_BANDS = ("under 18", "18-24", "25-34", "35-44", "45-54", "55-64", "65 and over", "unknown")
-"""The analyses' age bands, in order: the ``age_band`` macro of ``sql/analysis/age_band_macro.sql``."""
+"""The analyses' age bands, in order: the ``age_band`` macro's
+(``sql/analysis/age_band_macro.sql``)."""
 
 
 @dataclass(frozen=True)
