@@ -39,12 +39,11 @@ ROOT = Path(__file__).resolve().parent.parent
 SQL = sql_dir()
 
 # Modules that still hold SQL text because another change is rewriting them at the same
-# time (issue 15a: the typed views and the generated checks of the extract; issue 15b: the
-# analyses' source). Each must still hold some, so this list only shrinks.
+# time (issue 15a: the typed views and the generated checks of the extract). Each must still
+# hold some, so this list only shrinks.
 NOT_YET_MOVED = {
     "chi/extract/read.py": "issue 15a rewrites the extract's typed views",
     "chi/extract/validate.py": "issue 15a rewrites the generated checks",
-    "chi/analysis/source.py": "issue 15b reads the run's staged tables instead",
 }
 
 # A string that opens with an SQL statement (the keywords chi's SQL starts with).

@@ -28,6 +28,10 @@ weight row of its ``ho_class`` or of its offence group; failing that, the class 
 ``ho_class``. Its **class/subclass** (``ho_subclass``, ``CCC/SS``) is the exact key's, else
 the crime's own ``ho_class``. Place
 is where the crime happened; a crime with no mapped LSOA counts force-wide only.
+
+The queries are the files of ``sql/analysis/`` (``crimes``, made the table ``analysis_crimes``,
+then ``crimes_read``, ``victimisations``, ``suspects``, ``da_links``); the age band is the
+``age_band`` macro, whole years by the ``age_years`` macro the lists use.
 """
 
 from __future__ import annotations
@@ -40,6 +44,7 @@ from typing import Any
 import duckdb
 import polars as pl
 
+from chi import sql
 from chi.progress import Progress, silent
 from chi.scoring.policy import Policy
 from chi.scoring.prepare import prepare
@@ -47,41 +52,8 @@ from chi.scoring.runs import Run, RunError, file_changes
 from chi.scoring.staged import has_staged, open_staged, truth_path
 
 AGE_BANDS = ("under 18", "18-24", "25-34", "35-44", "45-54", "55-64", "65 and over", "unknown")
-
-_HO_CODE = """
-    coalesce(
-        exact.classification_code, by_class.code, by_group.code,
-        nullif(ltrim(split_part(c.ho_class, '/', 1), '0'), ''),
-        split_part(c.offence_code, '.', 1)
-    )
-"""
-
-_CODES = """
-    by_class as (
-        select ho_class, min(classification_code) as code from ref_weights
-        group by ho_class having count(distinct classification_code) = 1
-    ),
-    by_group as (
-        select offence_group, min(classification_code) as code from ref_weights
-        group by offence_group having count(distinct classification_code) = 1
-    )
-"""
-
-
-def _age_band(birth: str, on: str) -> str:
-    age = f"age_years({birth}, {on})"
-    return f"""
-        case
-            when {birth} is null then 'unknown'
-            when {age} < 18 then 'under 18'
-            when {age} < 25 then '18-24'
-            when {age} < 35 then '25-34'
-            when {age} < 45 then '35-44'
-            when {age} < 55 then '45-54'
-            when {age} < 65 then '55-64'
-            else '65 and over'
-        end
-    """
+"""The analyses' age bands, in order: the ``age_band`` macro's
+(``sql/analysis/age_band_macro.sql``)."""
 
 
 @dataclass(frozen=True)
@@ -108,82 +80,22 @@ class Source:
         return date(first.year, first.month, 1)
 
 
-def _frame(con: duckdb.DuckDBPyConnection, query: str) -> pl.DataFrame:
-    frame: pl.DataFrame = con.cursor().sql(query).pl()
+def _frame(con: duckdb.DuckDBPyConnection, name: str) -> pl.DataFrame:
+    frame: pl.DataFrame = sql.run(con, f"analysis/{name}").pl()
     return frame
 
 
 def _read(con: duckdb.DuckDBPyConnection) -> dict[str, pl.DataFrame]:
-    """The analyses' frames from the tables ``prepare`` makes (or a run's staged copy)."""
-    con.cursor().sql(
-        f"""
-        create or replace table analysis_crimes as
-        with {_CODES}
-        select c.crime_id, c.recorded_date, c.month, c.offence_code, c.ho_class,
-               {_HO_CODE} as ho_code, coalesce(exact.ho_class, c.ho_class) as ho_subclass,
-               split_part(coalesce(c.offence_code, c.ho_class), '.', 1) as offence_group,
-               cast(c.weight as double) as weight, c.basis, c.counted,
-               c.domestic_abuse, c.da_relationship, c.outcome_code, c.outcome_date,
-               l.neighbourhood_code, l.neighbourhood_name, l.district_name, l.area
-        from crimes as c
-        left join ref_weights as exact on c.offence_code = exact.offence_key
-        left join by_class on c.ho_class = by_class.ho_class
-        left join by_group on split_part(c.offence_code, '.', 1) = by_group.offence_group
-        left join ref_lsoa as l on c.lsoa_code = l.lsoa_code
-        where c.status = 'recorded'
-        order by c.recorded_date, c.crime_id
-        """
-    )
-    crimes = _frame(con, "select * from analysis_crimes")
-    victimisations = _frame(
-        con,
-        f"""
-        select c.crime_id, v.person_id, p.person_type, c.recorded_date, c.weight, c.counted,
-               c.domestic_abuse, c.da_relationship, v.dash_risk, c.ho_code, c.ho_subclass,
-               c.offence_group,
-               c.neighbourhood_code, c.area, c.outcome_code,
-               coalesce(p.sex, 'unknown') as sex,
-               {_age_band("p.birth_date", "c.recorded_date")} as age_band
-        from victims as v
-        inner join analysis_crimes as c on v.crime_id = c.crime_id
-        inner join persons as p on v.person_id = p.person_id
-        order by c.recorded_date, c.crime_id, v.person_id
-        """,
-    )
-    suspects = _frame(
-        con,
-        """
-        select s.crime_id, s.person_id, s.role, c.recorded_date
-        from suspects as s
-        inner join analysis_crimes as c on s.crime_id = c.crime_id
-        inner join persons as p on s.person_id = p.person_id
-        where p.person_type = 'individual'
-        order by c.recorded_date, s.crime_id, s.person_id
-        """,
-    )
-    da_links = _frame(
-        con,
-        f"""
-        select s.person_id as offender_id, v.person_id as victim_id, c.crime_id,
-               c.recorded_date, c.weight, c.counted, c.da_relationship, v.dash_risk,
-               c.neighbourhood_code, c.area,
-               coalesce(op.sex, 'unknown') as offender_sex,
-               {_age_band("op.birth_date", "c.recorded_date")} as offender_age_band
-        from analysis_crimes as c
-        inner join suspects as s on c.crime_id = s.crime_id
-        inner join victims as v on c.crime_id = v.crime_id
-        inner join persons as op on s.person_id = op.person_id
-        inner join persons as vp on v.person_id = vp.person_id
-        where c.domestic_abuse and s.person_id <> v.person_id
-            and op.person_type = 'individual' and vp.person_type = 'individual'
-        order by c.recorded_date, c.crime_id, s.person_id, v.person_id
-        """,
-    )
+    """The analyses' frames from the tables ``prepare`` makes (or a run's staged copy), by the
+    files of ``sql/analysis/`` (the age band by its macro, on ``age_years``)."""
+    sql.create_macros(con)
+    sql.run(con, "analysis/age_band_macro")
+    sql.create_table(con, "analysis_crimes", "analysis/crimes")
     return {
-        "crimes": crimes,
-        "victimisations": victimisations,
-        "suspects": suspects,
-        "da_links": da_links,
+        "crimes": _frame(con, "crimes_read"),
+        "victimisations": _frame(con, "victimisations"),
+        "suspects": _frame(con, "suspects"),
+        "da_links": _frame(con, "da_links"),
     }
 
 
