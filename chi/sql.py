@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import re
 import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
@@ -30,6 +32,7 @@ if TYPE_CHECKING:  # the state store uses this module without DuckDB or Arrow
 
 _PARAM = re.compile(r"(?<![\w$])\$([a-z_][a-z0-9_]*)")
 _COMMENT = re.compile(r"--[^\n]*")
+_PART = re.compile(r"\{([a-z_]+)\}")
 
 
 @cache
@@ -65,9 +68,35 @@ def named_parameters(text: str) -> set[str]:
     return set(_PARAM.findall(_COMMENT.sub("", text)))
 
 
-def bind(name: str, params: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-    """The statement and exactly the parameters it names; error if any is missing."""
+def placeholders(text: str) -> set[str]:
+    """The ``{part}`` placeholders of a template (comments ignored)."""
+    return set(_PART.findall(_COMMENT.sub("", text)))
+
+
+def fill(name: str, parts: dict[str, str] | None = None) -> str:
+    """``sql/<name>.sql`` with each ``{part}`` placeholder (outside comments) replaced.
+
+    A part is only ever a name quoted by :func:`identifier`, a list of them, or an
+    expression this module generates from them and the rule macros (``checks/rule_*.sql``),
+    never a value: values are ``$parameters``. Every placeholder must be given, and only
+    those."""
     text = load(name)
+    parts = parts or {}
+    if not _PART.search(text) and not parts:
+        return text
+    body = _COMMENT.sub("", text)
+    wanted = placeholders(body)
+    if wanted != parts.keys():
+        raise KeyError(f"sql/{name}.sql takes parts {sorted(wanted)}, given {sorted(parts)}")
+    return _PART.sub(lambda m: parts[m.group(1)], body)
+
+
+def bind(
+    name: str, params: dict[str, Any], parts: dict[str, str] | None = None
+) -> tuple[str, dict[str, Any]]:
+    """The statement (its parts filled) and exactly the parameters it names; error if any
+    is missing."""
+    text = fill(name, parts)
     wanted = named_parameters(text)
     missing = wanted - params.keys()
     if missing:
@@ -76,17 +105,22 @@ def bind(name: str, params: dict[str, Any]) -> tuple[str, dict[str, Any]]:
 
 
 def run(
-    con: duckdb.DuckDBPyConnection, name: str, params: dict[str, Any] | None = None
+    con: duckdb.DuckDBPyConnection,
+    name: str,
+    params: dict[str, Any] | None = None,
+    parts: dict[str, str] | None = None,
 ) -> duckdb.DuckDBPyRelation:
-    """Run ``sql/<name>.sql`` on a fresh cursor of ``con``."""
-    text, bound = bind(name, params or {})
+    """Run ``sql/<name>.sql`` (its parts filled, :func:`fill`) on a fresh cursor of ``con``."""
+    text, bound = bind(name, params or {}, parts)
     cur = con.cursor()
     return cur.sql(text, params=bound) if bound else cur.sql(text)
 
 
-def create_view(con: duckdb.DuckDBPyConnection, view: str, name: str) -> None:
+def create_view(
+    con: duckdb.DuckDBPyConnection, view: str, name: str, parts: dict[str, str] | None = None
+) -> None:
     """``create or replace view <view> as <sql/name.sql>`` (views take no parameters)."""
-    text = load(name)
+    text = fill(name, parts)
     if named_parameters(text):
         raise ValueError(f"sql/{name}.sql takes parameters and cannot be a view")
     con.cursor().sql(f"create or replace view {identifier(view)} as\n{text}")
@@ -101,10 +135,14 @@ def parquet_view(con: duckdb.DuckDBPyConnection, view: str, path: str) -> None:
 
 
 def create_table(
-    con: duckdb.DuckDBPyConnection, table: str, name: str, params: dict[str, Any] | None = None
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    name: str,
+    params: dict[str, Any] | None = None,
+    parts: dict[str, str] | None = None,
 ) -> None:
     """``create or replace table <table> as <sql/name.sql>`` with its parameters."""
-    text, bound = bind(name, params or {})
+    text, bound = bind(name, params or {}, parts)
     sql = f"create or replace table {identifier(table)} as\n{text}"
     cur = con.cursor()
     if bound:
@@ -123,6 +161,134 @@ def table_from_arrow(con: duckdb.DuckDBPyConnection, table: str, data: pa.Table)
 def drop_table(con: duckdb.DuckDBPyConnection, table: str) -> None:
     """``drop table if exists <table>``."""
     con.cursor().sql(f"drop table if exists {identifier(table)}")
+
+
+def drop_view(con: duckdb.DuckDBPyConnection, view: str) -> None:
+    """``drop view if exists <view>``."""
+    con.cursor().sql(f"drop view if exists {identifier(view)}")
+
+
+# The checks of an extract (chi.extract.validate), whose shape the contract's columns decide:
+# generated here, and only here, from the templates in sql/checks/.
+
+CHECK_MACROS = (
+    "checks/rule_not_valid",
+    "checks/rule_missing",
+    "checks/rule_blank",
+    "checks/rule_not_allowed",
+    "checks/rule_out_of_range",
+    "checks/rule_before",
+    "checks/rule_after",
+    "checks/rule_reference",
+)
+"""The rule macros a row check applies (``rule_<rule>``)."""
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One row check: the macro ``rule_<rule>`` (``sql/checks/rule_<rule>.sql``) applied to
+    the row's ``columns`` then the bound ``values``; a failing row records ``column`` (''
+    for none), ``reason`` and the text of the column ``shown`` (None: no value)."""
+
+    column: str
+    rule: str
+    columns: tuple[str, ...]
+    values: tuple[Any, ...]
+    reason: str
+    shown: str | None
+
+
+@dataclass(frozen=True)
+class Lookup:
+    """One reference check: ``column`` must be a key an accepted row of the target holds,
+    looked up in the table ``keys`` (``k``, ``accepted``: ``checks/keys.sql``); the reason
+    is ``rejected`` when a row of the target holds it, else ``missing``."""
+
+    column: str
+    keys: str
+    rejected: str
+    missing: str
+
+
+def columns_list(columns: Sequence[str], prefix: str = "") -> str:
+    """``"a", "b"`` (each name quoted, ``prefix`` like ``s.`` before each)."""
+    return ", ".join(prefix + identifier(c) for c in columns)
+
+
+def key_expression(key: Sequence[str]) -> str:
+    """A row's key as text: the one column's value, or the columns' values (blank for null)
+    joined by ``|``."""
+    if len(key) == 1:
+        return f"cast({identifier(key[0])} as varchar)"
+    return " || '|' || ".join(f"coalesce({identifier(k)}, '')" for k in key)
+
+
+def create_checked(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    source: str,
+    columns: Sequence[str],
+    rules: Sequence[Rule],
+    lookups: Sequence[Lookup],
+) -> None:
+    """``table`` as ``sql/checks/checked.sql`` over ``source``: its ``columns``, ``_file``,
+    ``_row`` and ``_fails``, the failures of ``rules`` and ``lookups`` (null when none). Every
+    value (reasons, allowed values, bounds, dates) is a bound parameter."""
+    params: dict[str, Any] = {}
+    checks: list[tuple[str, str]] = []
+    for i, rule in enumerate(rules):
+        args = [f"s.{identifier(c)}" for c in rule.columns]
+        for j, value in enumerate(rule.values):
+            params[f"f{i}_{j}"] = value
+            args.append(f"$f{i}_{j}")
+        params[f"f{i}_column"], params[f"f{i}_reason"] = rule.column, rule.reason
+        shown = f"s.{identifier(rule.shown)}" if rule.shown else "null"
+        checks.append(
+            (
+                f"rule_{rule.rule}({', '.join(args)})",
+                f"{{'column_name': $f{i}_column, 'reason': $f{i}_reason, "
+                f"'value': cast({shown} as varchar)}}",
+            )
+        )
+    joins = []
+    for i, lookup in enumerate(lookups):
+        col, alias = f"s.{identifier(lookup.column)}", f"r{i}"
+        joins.append(f"left join {identifier(lookup.keys)} as {alias} on {alias}.k = {col}")
+        params[f"r{i}_column"] = lookup.column
+        params[f"r{i}_rejected"], params[f"r{i}_missing"] = lookup.rejected, lookup.missing
+        checks.append(
+            (
+                f"rule_reference({col}, {alias}.accepted)",
+                f"{{'column_name': $r{i}_column, 'reason': case when {alias}.k is not null "
+                f"then $r{i}_rejected else $r{i}_missing end, 'value': cast({col} as varchar)}}",
+            )
+        )
+    parts = {
+        "columns": columns_list(columns, "s."),
+        "any_fail": " or ".join(f"({where})" for where, _ in checks),
+        "fails": ", ".join(f"case when {where} then {failure} end" for where, failure in checks),
+        "source": identifier(source),
+        "joins": " ".join(joins),
+    }
+    create_table(con, table, "checks/checked", params, parts)
+
+
+def insert_check(
+    con: duckdb.DuckDBPyConnection,
+    check: str,
+    source: str,
+    checked: str,
+    params: dict[str, Any],
+) -> None:
+    """The offending rows of ``sql/<check>.sql`` (which reads ``source``, here the rows of
+    ``checked``) into ``rejects`` (``sql/checks/insert_check.sql``)."""
+    parts = {"source": identifier(source), "checked": identifier(checked), "check": load(check)}
+    text, bound = bind("checks/insert_check", params, parts)
+    cur = con.cursor()
+    if bound:
+        cur.sql(text, params=bound)
+    else:
+        cur.sql(text)
 
 
 def sqlite(
