@@ -77,9 +77,10 @@ def fill(name: str, parts: dict[str, str] | None = None) -> str:
     """``sql/<name>.sql`` with each ``{part}`` placeholder (outside comments) replaced.
 
     A part is only ever a name quoted by :func:`identifier`, a list of them, or an
-    expression this module generates from them and the rule macros (``checks/rule_*.sql``),
-    never a value: values are ``$parameters``. Every placeholder must be given, and only
-    those."""
+    expression this module generates from them and the macros (``checks/rule_*.sql``,
+    ``extract/*.sql``), never a value: values are ``$parameters`` (but in a view, which
+    takes none: there an extract file's path is a :func:`literal`). Every placeholder must
+    be given, and only those."""
     text = load(name)
     parts = parts or {}
     if not _PART.search(text) and not parts:
@@ -123,6 +124,10 @@ def create_view(
     text = fill(name, parts)
     if named_parameters(text):
         raise ValueError(f"sql/{name}.sql takes parameters and cannot be a view")
+    _create_view(con, view, text)
+
+
+def _create_view(con: duckdb.DuckDBPyConnection, view: str, text: str) -> None:
     con.cursor().sql(f"create or replace view {identifier(view)} as\n{text}")
 
 
@@ -289,6 +294,160 @@ def insert_check(
         cur.sql(text, params=bound)
     else:
         cur.sql(text)
+
+
+# The typed views of an extract (chi.extract.read): one select per file, one cast per contract
+# column, generated here from the cast macros of sql/extract/. A view cannot take
+# parameters, so each file's path (and the force's time zone) is a quoted literal in it.
+
+EXTRACT_MACROS = (
+    "extract/cast_date",
+    "extract/cast_int",
+    "extract/cast_bool",
+    "extract/native_date",
+    "extract/native_int",
+    "extract/zone_date_text",
+)
+"""The macros the typed views call (``cast_<type>``, ``native_<type>``, ``zone_date_text``)."""
+
+
+@dataclass(frozen=True)
+class ContractColumn:
+    """A contract column as the views need it: its name, logical type (``string``, ``date``,
+    ``int``, ``bool``) and DuckDB type."""
+
+    name: str
+    logical: str
+    duckdb: str
+
+
+@dataclass(frozen=True)
+class ExtractFile:
+    """One Parquet file of a table: its path, its path relative to the extract (``_file``),
+    its columns in file order, the contract columns stored as a timestamp with a time zone
+    (``zoned``) and those stored in their logical type, read as they are (``native``)."""
+
+    path: str
+    relative: str
+    names: tuple[str, ...]
+    zoned: frozenset[str] = frozenset()
+    native: frozenset[str] = frozenset()
+
+
+def cast_expression(logical: str, text: str) -> str:
+    """SQL that casts a text value to a contract type, or NULL if that would lose anything
+    (the ``cast_<type>`` macros of ``sql/extract/``)."""
+    if logical == "string":
+        return text
+    if logical in ("date", "int", "bool"):
+        return f"cast_{logical}({text})"
+    raise ValueError(logical)
+
+
+def _native(logical: str, ref: str) -> str:
+    """A column stored in its logical type as that type, giving exactly what
+    :func:`cast_expression` gives on its text."""
+    if logical == "date":
+        return f"native_date({ref})"
+    if logical == "int":
+        return f"native_int({ref})"
+    if logical == "bool":
+        return ref
+    raise ValueError(logical)
+
+
+def _file_source(
+    f: ExtractFile, columns: Sequence[ContractColumn]
+) -> tuple[str, dict[str, str], str]:
+    """The ``from`` clause of one file (columns renamed by position to ``_c0``...), each
+    contract column's alias, and the expression of the 1-based row number."""
+    names = list(f.names)
+    lowered = {n.lower() for n in names}
+    if "file_row_number" in lowered:
+        source = f"read_parquet({literal(f.path)}, hive_partitioning = false) with ordinality"
+    else:
+        source = (
+            f"read_parquet({literal(f.path)}, file_row_number = true, hive_partitioning = false)"
+        )
+    aliases = [f"_c{i}" for i in range(len(names))] + ["_n"]
+    row = "_n" if "file_row_number" in lowered else "_n + 1"
+    refs = {c.name: aliases[names.index(c.name)] for c in columns}
+    return f"{source} as _t({', '.join(aliases)})", refs, row
+
+
+def _text(f: ExtractFile, column: str, ref: str, timezone: str) -> str:
+    if column in f.zoned:
+        return f"zone_date_text({literal(timezone)}, {ref})"
+    return f"cast({ref} as varchar)"
+
+
+def _file_select(f: ExtractFile, columns: list[str], row: str, source: str) -> str:
+    parts = {"columns": ", ".join(columns), "file": literal(f.relative), "row": row}
+    return fill("extract/file_select", {**parts, "source": source})
+
+
+def raw_select(f: ExtractFile, columns: Sequence[ContractColumn], timezone: str) -> str:
+    """One file's rows with every contract column as text, plus ``_file`` and ``_row``.
+
+    Columns are renamed by position (``as _t(_c0, ...)``), so an extra column of any name
+    (``file_row_number``, ``_file``, a case variant of a contract column) cannot clash with
+    ours; a timestamp with a time zone becomes the date it was in the force's zone."""
+    source, refs, row = _file_source(f, columns)
+    cols = [f"{_text(f, c.name, refs[c.name], timezone)} as {identifier(c.name)}" for c in columns]
+    return _file_select(f, cols, row, source)
+
+
+def typed_select(f: ExtractFile, columns: Sequence[ContractColumn], timezone: str) -> str:
+    """One file's rows with every contract column in its logical type and, for every
+    non-text column, its text in ``<column>__raw``, plus ``_file`` and ``_row``; a column in
+    ``f.native`` is taken as it is, the others are parsed from their text."""
+    source, refs, row = _file_source(f, columns)
+    cols = []
+    for c in columns:
+        q, ref = identifier(c.name), refs[c.name]
+        text = _text(f, c.name, ref, timezone)
+        if c.logical == "string":
+            cols.append(f"{text} as {q}")
+            continue
+        typed = _native(c.logical, ref) if c.name in f.native else cast_expression(c.logical, text)
+        cols.append(f"cast({typed} as {c.duckdb}) as {q}")
+        cols.append(f"{text} as {identifier(c.name + '__raw')}")
+    return _file_select(f, cols, row, source)
+
+
+def extract_views(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    files: Sequence[ExtractFile],
+    columns: Sequence[ContractColumn],
+    timezone: str,
+) -> None:
+    """``raw_<table>`` (every file's contract columns as text, stacked) and ``src_<table>``
+    (each file read once in its own types, cast to the contract's), with ``_file`` and
+    ``_row``; a table without files has empty views of the same columns. The macros of
+    :data:`EXTRACT_MACROS` must be on ``con``."""
+    raw, src = f"raw_{table}", f"src_{table}"
+    if files:
+        # One select per file, each cast on its own, so files of one table may use
+        # different physical types (a union by name would try to cast one into the other).
+        _create_view(
+            con, raw, "\nunion all\n".join(raw_select(f, columns, timezone) for f in files)
+        )
+        _create_view(
+            con, src, "\nunion all\n".join(typed_select(f, columns, timezone) for f in files)
+        )
+        return
+    empty = ", ".join(f"cast(null as varchar) as {identifier(c.name)}" for c in columns)
+    create_view(con, raw, "extract/empty_raw", {"columns": empty})
+    exprs = []
+    for c in columns:
+        q = identifier(c.name)
+        exprs.append(f"cast({cast_expression(c.logical, q)} as {c.duckdb}) as {q}")
+        if c.logical != "string":
+            exprs.append(f"{q} as {identifier(c.name + '__raw')}")
+    create_view(
+        con, src, "extract/empty_src", {"columns": ", ".join(exprs), "raw": identifier(raw)}
+    )
 
 
 def sqlite(

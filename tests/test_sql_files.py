@@ -40,10 +40,9 @@ ROOT = Path(__file__).resolve().parent.parent
 SQL = sql_dir()
 
 # Modules that still hold SQL text because another change is rewriting them at the same
-# time (the typed views of the extract; issue 15b: the analyses' source). Each must still
-# hold some, so this list only shrinks.
+# time (issue 15b: the analyses' source). Each must still hold some, so this list only
+# shrinks.
 NOT_YET_MOVED = {
-    "chi/extract/read.py": "the extract's typed views are still generated in the module",
     "chi/analysis/source.py": "issue 15b reads the run's staged tables instead",
 }
 
