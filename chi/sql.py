@@ -11,6 +11,13 @@ file's path) in the statement that names the view or table, ``drop_table`` drops
 name quoted by ``identifier`` and the path by ``literal``; ``table_from_arrow`` makes a
 table of Arrow data through the relation API, which needs no SQL text; and
 ``set_user_version`` writes the state store's schema version (SQLite binds no pragma).
+
+Statements whose shape the data contract's columns decide are templates in ``sql/``
+(``{part}`` placeholders, :func:`fill`) completed here and only here: the extract's typed
+views (:func:`extract_views`, over the cast macros of ``sql/extract/``) and the checked pass
+of validation (:func:`create_checked`, applying the rule macros of ``sql/checks/``). A part
+is a quoted name or an expression built here from quoted names; every value is bound (but a
+view's file path and time zone, which a view cannot take as parameters: :func:`literal`).
 ``tests/test_sql_files.py`` checks that no other module under ``chi/`` holds an SQL
 statement.
 """
