@@ -3,7 +3,7 @@ what casting the column's text would give.
 
 ``src_<table>`` reads a date32 date, an integer of any width and a boolean without turning
 them into text; every other physical type is parsed from its text with
-:func:`chi.extract.read.cast_expression`. Both paths must agree on every value, null or not, and on
+:func:`chi.sql.cast_expression`. Both paths must agree on every value, null or not, and on
 the text kept for a value that does not cast. Here one table is split over files that store
 the same columns in different physical types (edge values included: years 1, 999, 1000,
 9999 and beyond, integers that overflow ``integer``, nulls), and ``src_crimes`` is compared
@@ -23,8 +23,8 @@ import pytest
 from factory import crime, person, victim, write_extract
 
 from chi.contract import DUCKDB_TYPES, TABLES
-from chi.extract.read import cast_expression, locate, register
-from chi.sql import identifier
+from chi.extract.read import locate, register
+from chi.sql import cast_expression, identifier
 
 DATES = [
     date(1, 1, 1),

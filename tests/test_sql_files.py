@@ -10,6 +10,7 @@ import re
 import sqlite3
 import subprocess
 import sys
+from datetime import date
 from pathlib import Path
 
 import duckdb
@@ -37,14 +38,6 @@ from chi.state.store import MIGRATIONS
 
 ROOT = Path(__file__).resolve().parent.parent
 SQL = sql_dir()
-
-# Modules that still hold SQL text because another change is rewriting them at the same
-# time (issue 15a: the typed views and the generated checks of the extract). Each must still
-# hold some, so this list only shrinks.
-NOT_YET_MOVED = {
-    "chi/extract/read.py": "issue 15a rewrites the extract's typed views",
-    "chi/extract/validate.py": "issue 15a rewrites the generated checks",
-}
 
 # A string that opens with an SQL statement (the keywords chi's SQL starts with).
 STATEMENT = re.compile(
@@ -143,20 +136,20 @@ def test_no_module_under_chi_holds_an_sql_statement() -> None:
     found: list[str] = []
     for path in sorted((ROOT / "chi").rglob("*.py")):
         rel = path.relative_to(ROOT).as_posix()
-        if rel == "chi/sql.py" or rel in NOT_YET_MOVED:
+        if rel == "chi/sql.py":
             continue
         found += statements_in(path)
     assert not found, "SQL belongs in sql/ files:\n" + "\n".join(found)
 
 
-def test_the_modules_not_yet_moved_still_need_their_exemption() -> None:
-    for rel in NOT_YET_MOVED:
-        assert statements_in(ROOT / rel), f"{rel} holds no SQL now: remove it from the list"
-
-
 def test_chi_sql_writes_only_the_statements_that_wrap_a_file_or_a_name() -> None:
     found = statements_in(ROOT / "chi/sql.py")
-    wrappers = ("create or replace", "drop table if exists", "pragma user_version")
+    wrappers = (
+        "create or replace",
+        "drop table if exists",
+        "drop view if exists",
+        "pragma user_version",
+    )
     assert found and all(any(w in f for w in wrappers) for f in found), found
 
 
@@ -180,9 +173,24 @@ def _sqlite_statements(text: str) -> int:
     return count + (1 if body.strip() else 0)
 
 
+# A template's parts as the test fills them: a quoted name, but where a part is a join list
+# (none) or a whole query.
+SAMPLE_PARTS = {"joins": "", "check": "select 1"}
+
+
+def _filled(name: str) -> str:
+    """The file's statement, a template's ``{part}`` placeholders filled with sample names."""
+    text = sql.load(name.removesuffix(".sql"))
+    wanted = sql.placeholders(text)
+    if not wanted:
+        return text
+    parts = {p: SAMPLE_PARTS.get(p, sql.identifier(p)) for p in wanted}
+    return sql.fill(name.removesuffix(".sql"), parts)
+
+
 @pytest.mark.parametrize("name", sorted(_sql_files()))
 def test_each_sql_file_holds_one_statement(name: str) -> None:
-    text = (SQL / name).read_text(encoding="utf-8")
+    text = _filled(name)
     if name.startswith("state/"):  # the state store's SQLite
         assert _sqlite_statements(text) == 1, name
     else:
@@ -290,6 +298,47 @@ def test_a_missing_parameter_is_named_before_duckdb_sees_the_query() -> None:
     con = duckdb.connect()
     with pytest.raises(KeyError, match="needs parameter"):
         sql.run(con, "read/person_listings", {"pid": "P1"})
+
+
+def test_a_template_takes_exactly_its_parts() -> None:
+    with pytest.raises(KeyError, match="takes parts"):
+        sql.fill("checks/valid_view", {"columns": sql.identifier("a")})
+    with pytest.raises(KeyError, match="takes parts"):
+        sql.fill("checks/valid_view", {"columns": '"a"', "checked": '"t"', "extra": '"x"'})
+    filled = sql.fill("checks/valid_view", {"columns": '"a"', "checked": '"t"'})
+    assert filled.strip() == 'select "a", _file, _row from "t"'
+
+
+def test_the_generated_checks_bind_every_value() -> None:
+    """Reasons, allowed values, bounds and dates reach DuckDB as parameters: a quote in any
+    of them is only text, and a column's name is only ever a quoted name."""
+    con = duckdb.connect()
+    for macro in sql.CHECK_MACROS:
+        sql.run(con, macro)
+    con.sql(
+        """create table "src it's" as select * from (values
+        ('a''b', 5, '1899-12-31'::date, 1, 'x'), ('c', 9, '2000-01-01'::date, 2, 'x'),
+        (null, null, null, 3, 'x')) v("o'col", n, d, _row, _file)"""
+    )
+    rules = [
+        sql.Rule("o'col", "blank", ("o'col",), (), "it's missing", None),
+        sql.Rule("o'col", "not_allowed", ("o'col",), (["a'b", "x"],), "not 'a'b'", "o'col"),
+        sql.Rule("n", "out_of_range", ("n",), (1, 8), "out of range 1-8'", "n"),
+        sql.Rule("d", "before", ("d",), (date(1900, 1, 1),), "before '1900", "d"),
+    ]
+    sql.create_checked(con, "checked", "src it's", ["o'col", "n", "d"], rules, [])
+    got = con.sql("select _row, _fails from checked order by _row").fetchall()
+    assert got == [
+        (1, [{"column_name": "d", "reason": "before '1900", "value": "1899-12-31"}]),
+        (
+            2,
+            [
+                {"column_name": "o'col", "reason": "not 'a'b'", "value": "c"},
+                {"column_name": "n", "reason": "out of range 1-8'", "value": "9"},
+            ],
+        ),
+        (3, [{"column_name": "o'col", "reason": "it's missing", "value": None}]),
+    ]
 
 
 def test_table_from_arrow_replaces_and_every_cursor_sees_it() -> None:

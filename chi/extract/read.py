@@ -33,6 +33,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from chi import sql
 from chi.contract import (
     DUCKDB_TYPES,
     GENERATING_MARKER,
@@ -42,8 +43,6 @@ from chi.contract import (
     Table,
     file_sha256,
 )
-from chi.sql import identifier as _quote
-from chi.sql import literal as _literal
 
 DEFAULT_TZ = "Europe/London"
 """The zone a timestamp with a time zone is read in unless the policy names another."""
@@ -169,33 +168,6 @@ def _read_in_full(path: Path, table: Table) -> None:
         ) from None
 
 
-def cast_expression(logical: str, text: str) -> str:
-    """SQL that casts a text value to a contract type, or NULL if that would lose anything."""
-    if logical == "string":
-        return text
-    if logical == "date":
-        # A timestamp is a date only at midnight; anything else would silently move a crime.
-        # try_cast throughout: a date past the timestamp range (year 300000) is not a valid
-        # date here, rather than an error half-way through reading.
-        return (
-            f"case when try_cast({text} as timestamp) = "
-            f"try_cast(try_cast({text} as date) as timestamp) then try_cast({text} as date) end"
-        )
-    if logical == "int":
-        # Only a whole number (4, +4, 4.0) is an int: 3.5, "4.9", "0x0A" and "1e1" would
-        # each become some other number, so they stay NULL and are rejected.
-        return (
-            f"case when regexp_full_match(trim({text}), '[+-]?[0-9]+([.]0*)?') then "
-            f"try_cast(regexp_replace(trim({text}), '[.]0*$', '') as integer) end"
-        )
-    if logical == "bool":
-        return (
-            f"case lower(trim({text})) when 'true' then true when 'false' then false "
-            f"when '1' then true when '0' then false end"
-        )
-    raise ValueError(logical)
-
-
 def _column_kind(f: SourceFile, name: str) -> pa.DataType | None:
     kind = f.schema.field(name).type if f.schema is not None else None
     if kind is not None and pa.types.is_dictionary(kind):
@@ -203,126 +175,49 @@ def _column_kind(f: SourceFile, name: str) -> pa.DataType | None:
     return kind
 
 
-def _file_source(f: SourceFile, table: Table) -> tuple[str, dict[str, str], str]:
-    """The ``from`` clause of one file (columns renamed by position to ``_c0``...), each
-    contract column's alias, and the expression of the 1-based row number."""
-    names = list(f.schema.names) if f.schema is not None else list(table.column_names)
-    lowered = {n.lower() for n in names}
-    if "file_row_number" in lowered:
-        source = (
-            f"read_parquet({_literal(f.path.as_posix())}, hive_partitioning = false) "
-            "with ordinality"
-        )
-    else:
-        source = (
-            f"read_parquet({_literal(f.path.as_posix())}, file_row_number = true, "
-            "hive_partitioning = false)"
-        )
-    aliases = [f"_c{i}" for i in range(len(names))] + ["_n"]
-    row = "_n" if "file_row_number" in lowered else "_n + 1"
-    refs = {c.name: aliases[names.index(c.name)] for c in table.columns}
-    return f"{source} as _t({', '.join(aliases)})", refs, row
+def _stored_as_logical(logical: str, kind: pa.DataType) -> bool:
+    """Whether a column stored as ``kind`` is read as it is rather than through its text:
+    a date32 date (inside the years 1000-9999; others take the text path), an integer of
+    any width (itself when it fits ``integer``, null when not), a boolean. Timestamps,
+    floats, decimals and text take the text path, whose midnight and whole-number rules are
+    the contract's; both give the same values (``tests/test_extract_native.py``)."""
+    return (
+        (logical == "date" and pa.types.is_date32(kind))
+        or (logical == "int" and pa.types.is_integer(kind))
+        or (logical == "bool" and pa.types.is_boolean(kind))
+    )
 
 
-def _text_expression(f: SourceFile, column: str, logical: str, ref: str, timezone: str) -> str:
-    """A column's value as text; a timestamp with a time zone becomes the date it was in the
-    force's zone."""
-    kind = _column_kind(f, column)
-    if logical == "date" and kind is not None and pa.types.is_timestamp(kind) and kind.tz:
-        return f"cast(cast(timezone({_literal(timezone)}, {ref}) as date) as varchar)"
-    return f"cast({ref} as varchar)"
-
-
-def _file_select(f: SourceFile, table: Table, timezone: str) -> str:
-    """One file's rows with every contract column as text, plus ``_file`` and ``_row``.
-
-    Columns are renamed by position (``as _t(_c0, ...)``), so an extra column of any name
-    (``file_row_number``, ``_file``, a case variant of a contract column) cannot clash with
-    ours; a timestamp with a time zone becomes the date it was in the force's zone."""
-    source, refs, row = _file_source(f, table)
-    cols = [
-        f"{_text_expression(f, c.name, c.type, refs[c.name], timezone)} as {_quote(c.name)}"
-        for c in table.columns
-    ]
-    return f"select {', '.join(cols)}, {_literal(f.relative)} as _file, {row} as _row from {source}"
-
-
-def _native(logical: str, kind: pa.DataType | None) -> str | None:
-    """How a column stored as ``kind`` becomes ``logical`` without going through text, as a
-    template over ``{ref}``, or None when only the text cast is exact for it.
-
-    Each template gives exactly what :func:`cast_expression` gives on the value's text: a
-    date32 is its date (inside the years 1000-9999; others take the text path), an integer
-    of any width is itself when it fits ``integer`` and null when not, a boolean is itself.
-    Timestamps, floats, decimals and text take the text path, whose midnight and
-    whole-number rules are the contract's."""
-    if kind is None:
-        return None
-    if logical == "date" and pa.types.is_date32(kind):
-        text = cast_expression("date", "cast({ref} as varchar)")
-        return (
-            "case when {ref} between date '1000-01-01' and date '9999-12-31' then {ref} "
-            f"else ({text}) end"
-        )
-    if logical == "int" and pa.types.is_integer(kind):
-        return "try_cast({ref} as integer)"
-    if logical == "bool" and pa.types.is_boolean(kind):
-        return "{ref}"
-    return None
-
-
-def _file_typed_select(f: SourceFile, table: Table, timezone: str) -> str:
-    """One file's rows with every contract column in its logical type and, for every
-    non-text column, its text in ``<column>__raw`` (a null value beside non-null text is a
-    value that does not cast), plus ``_file`` and ``_row``.
-
-    The values are those of casting :func:`_file_select`'s text with
-    :func:`cast_expression`, but a column already stored in its logical type (a date32 date,
-    an int16 code, a boolean) is taken as it is: only columns that need it are parsed from
-    text (``tests/test_reliability.py`` and ``tests/test_extract_native.py`` hold the two
-    paths to the same answers)."""
-    source, refs, row = _file_source(f, table)
-    cols = []
+def _extract_file(f: SourceFile, table: Table) -> sql.ExtractFile:
+    """What the views need of one file: its columns in order, the contract dates stored as
+    a timestamp with a time zone (read as the date in the force's zone), and the columns
+    stored in their logical type."""
+    names = tuple(f.schema.names) if f.schema is not None else table.column_names
+    zoned, native = set(), set()
     for c in table.columns:
-        q, ref = _quote(c.name), refs[c.name]
-        text = _text_expression(f, c.name, c.type, ref, timezone)
-        if c.type == "string":
-            cols.append(f"{text} as {q}")
+        kind = _column_kind(f, c.name)
+        if kind is None or c.type == "string":
             continue
-        native = _native(c.type, _column_kind(f, c.name))
-        typed = native.replace("{ref}", ref) if native else cast_expression(c.type, text)
-        cols.append(f"cast({typed} as {DUCKDB_TYPES[c.type]}) as {q}")
-        cols.append(f"{text} as {_quote(c.name + '__raw')}")
-    return f"select {', '.join(cols)}, {_literal(f.relative)} as _file, {row} as _row from {source}"
+        if c.type == "date" and pa.types.is_timestamp(kind) and kind.tz:
+            zoned.add(c.name)
+        if _stored_as_logical(c.type, kind):
+            native.add(c.name)
+    return sql.ExtractFile(
+        f.path.as_posix(), f.relative, names, frozenset(zoned), frozenset(native)
+    )
 
 
 def register(con: duckdb.DuckDBPyConnection, extract: Extract, timezone: str = DEFAULT_TZ) -> None:
-    """Create ``raw_<table>`` and ``src_<table>`` views for every table of the extract.
+    """Create ``raw_<table>`` and ``src_<table>`` views for every table of the extract
+    (:func:`chi.sql.extract_views`, over the cast macros of ``sql/extract/``).
 
-    ``src_<table>`` reads each file once in its own types (:func:`_file_typed_select`), not
-    through ``raw_<table>``'s text, which is kept for reading by hand."""
+    ``src_<table>`` reads each file once in its own types, not through ``raw_<table>``'s
+    text, which is kept for reading by hand."""
+    for macro in sql.EXTRACT_MACROS:
+        sql.run(con, macro)
     for name, src in extract.sources.items():
-        table = src.table
-        if src.files:
-            # One select per file, each cast on its own, so files of one table may use
-            # different physical types (a union by name would try to cast one into the other).
-            raw = "\nunion all\n".join(_file_select(f, table, timezone) for f in src.files)
-            typed_files = [_file_typed_select(f, table, timezone) for f in src.files]
-            con.sql(f"create or replace view raw_{name} as {raw}")
-            con.sql(f"create or replace view src_{name} as " + "\nunion all\n".join(typed_files))
-            continue
-        cols = ", ".join(f"cast(null as varchar) as {_quote(c)}" for c in table.column_names)
-        raw = f"select {cols}, cast(null as varchar) as _file, cast(null as bigint) as _row "
-        raw += "where false"
-        con.sql(f"create or replace view raw_{name} as {raw}")
-        typed = []
-        for c in table.columns:
-            q = _quote(c.name)
-            expr = cast_expression(c.type, q)
-            typed.append(f"cast({expr} as {DUCKDB_TYPES[c.type]}) as {q}")
-            if c.type != "string":
-                typed.append(f"{q} as {_quote(c.name + '__raw')}")
-        con.sql(
-            f"create or replace view src_{name} as "
-            f"select {', '.join(typed)}, _file, _row from raw_{name}"
-        )
+        columns = [
+            sql.ContractColumn(c.name, c.type, DUCKDB_TYPES[c.type]) for c in src.table.columns
+        ]
+        files = [_extract_file(f, src.table) for f in src.files]
+        sql.extract_views(con, name, files, columns, timezone)

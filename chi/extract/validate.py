@@ -21,16 +21,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
 
 import duckdb
 
 from chi import sql
 from chi.contract import EARLIEST_DATE, TABLES, Table
-from chi.sql import identifier as _quote
-from chi.sql import literal as _literal
-
-REJECT_COLUMNS = "table_name, key, column_name, reason, value, file, row"
 
 
 @dataclass(frozen=True)
@@ -44,121 +39,56 @@ class TableCounts:
         return self.read == self.accepted + self.rejected
 
 
-def _key_expr(table: Table) -> str:
-    parts = [f"coalesce({_quote(k)}, '')" for k in table.key]
-    if len(parts) == 1:
-        return f"cast({_quote(table.key[0])} as varchar)"
-    return " || '|' || ".join(parts)
-
-
-@dataclass(frozen=True)
-class Check:
-    """One row check: the rows of ``src_<table> as s`` where ``where`` holds fail it, with
-    ``reason`` and ``value`` (SQL expressions over the row) and the column it names."""
-
-    column: str | None
-    reason: str
-    value: str
-    where: str
-
-
-def _select(table: Table, column: str | None, reason: str, value: str, where: str) -> str:
-    col = _literal(column) if column else "null"
-    return (
-        f"select {_literal(table.name)} as table_name, {_key_expr(table)} as key, "
-        f"{col} as column_name, {reason} as reason, cast({value} as varchar) as value, "
-        f"_file as file, _row as row from src_{table.name} as s where {where}"
-    )
-
-
-def row_checks(table: Table) -> list[Check]:
+def row_checks(table: Table, as_of: date) -> list[sql.Rule]:
     """The per-column checks the contract implies (type, missing, allowed, range, after the
-    as-of date), in order."""
-    checks: list[Check] = []
+    as-of date), in order: each a rule macro of ``sql/checks/`` on the row's columns, with
+    its values (allowed values, bounds, dates) and reason bound as parameters."""
+    checks: list[sql.Rule] = []
     for c in table.columns:
-        q = _quote(c.name)
-        raw = _quote(c.name + "__raw") if c.type != "string" else q
+        raw = c.name + "__raw" if c.type != "string" else c.name
         if c.type != "string":
             checks.append(
-                Check(
-                    c.name,
-                    _literal(f"not a valid {c.type}"),
-                    raw,
-                    f"{q} is null and {raw} is not null",
-                )
+                sql.Rule(c.name, "not_valid", (c.name, raw), (), f"not a valid {c.type}", raw)
             )
         if not c.nullable:
-            # Blank is only whitespace or control characters of any kind (a tab-only key).
-            blank = (
-                f" or regexp_full_match({q}, '[\\s\\p{{Z}}\\p{{Cc}}]*')"
-                if c.type == "string"
-                else ""
-            )
-            checks.append(Check(c.name, "'missing value'", "null", f"({raw} is null{blank})"))
+            if c.type == "string":
+                checks.append(sql.Rule(c.name, "blank", (c.name,), (), "missing value", None))
+            else:
+                checks.append(sql.Rule(c.name, "missing", (raw,), (), "missing value", None))
         if c.allowed is not None:
-            allowed = ", ".join(_literal(v) for v in c.allowed)
+            reason = "not an allowed value (" + ", ".join(c.allowed) + ")"
             checks.append(
-                Check(
-                    c.name,
-                    _literal("not an allowed value (" + ", ".join(c.allowed) + ")"),
-                    q,
-                    f"{q} is not null and trim({q}) <> '' and {q} not in ({allowed})",
-                )
+                sql.Rule(c.name, "not_allowed", (c.name,), (list(c.allowed),), reason, c.name)
             )
         if c.int_range is not None:
             lo, hi = c.int_range
             checks.append(
-                Check(
-                    c.name,
-                    _literal(f"out of range {lo}-{hi}"),
-                    q,
-                    f"{q} is not null and ({q} < {lo} or {q} > {hi})",
+                sql.Rule(
+                    c.name, "out_of_range", (c.name,), (lo, hi), f"out of range {lo}-{hi}", c.name
                 )
             )
         if c.type == "date":
-            checks.append(
-                Check(
-                    c.name,
-                    _literal(f"before {EARLIEST_DATE.isoformat()}"),
-                    q,
-                    f"{q} < {_literal(EARLIEST_DATE.isoformat())}::date",
-                )
-            )
+            reason = f"before {EARLIEST_DATE.isoformat()}"
+            checks.append(sql.Rule(c.name, "before", (c.name,), (EARLIEST_DATE,), reason, c.name))
     for name in table.date_columns_after_as_of:
-        q = _quote(name)
-        checks.append(Check(name, "'after the extract as-of date'", q, f"{q} > $as_of"))
+        reason = "after the extract as-of date"
+        checks.append(sql.Rule(name, "after", (name,), (as_of,), reason, name))
     return checks
 
 
-def column_checks(table: Table) -> list[str]:
-    """The per-column checks the contract implies, each a query of offending rows (the form
-    a user can run by hand; ``validate`` evaluates them all in one pass per table)."""
-    return [_select(table, c.column, c.reason, c.value, c.where) for c in row_checks(table)]
-
-
-def reference_checks(table: Table) -> list[str]:
-    """Rows whose reference does not point at an *accepted* row of the target table; the
-    reason says whether the target is missing or was itself rejected."""
-    checks = []
-    for ref in table.references:
-        col, target, tcol = _quote(ref.column), ref.table, _quote(ref.target)
-        noun = ref.table.removesuffix("s")
-        reason = (
-            f"case when exists (select 1 from src_{target} as t where t.{tcol} = s.{col}) "
-            f"then {_literal(f'{ref.column} refers to a rejected {noun}')} "
-            f"else {_literal(f'{ref.column} not found in {target}')} end"
+def reference_checks(table: Table) -> list[sql.Lookup]:
+    """Rows whose reference does not point at an *accepted* row of the target table, looked
+    up in ``keys_<target>_<column>`` (every key of the target with whether an accepted row
+    holds it); the reason says whether the target is missing or was itself rejected."""
+    return [
+        sql.Lookup(
+            ref.column,
+            f"keys_{ref.table}_{ref.target}",
+            f"{ref.column} refers to a rejected {ref.table.removesuffix('s')}",
+            f"{ref.column} not found in {ref.table}",
         )
-        checks.append(
-            _select(
-                table,
-                ref.column,
-                reason,
-                col,
-                f"{col} is not null and not exists "
-                f"(select 1 from valid_{target} as t where t.{tcol} = s.{col})",
-            )
-        )
-    return checks
+        for ref in table.references
+    ]
 
 
 _TABLE_CHECK_FILES: dict[str, tuple[str, ...]] = {
@@ -166,108 +96,48 @@ _TABLE_CHECK_FILES: dict[str, tuple[str, ...]] = {
 }
 
 
-def _insert_rejects(con: duckdb.DuckDBPyConnection, query: str, params: dict[str, Any]) -> None:
-    wanted = sql.named_parameters(query)
-    bound = {k: params[k] for k in sorted(wanted)}
-    text = f"insert into rejects ({REJECT_COLUMNS}) {query}"
-    cur = con.cursor()
-    if bound:
-        cur.sql(text, params=bound)
-    else:
-        cur.sql(text)
-
-
 def _key_duplicates(
-    con: duckdb.DuckDBPyConnection, table: Table, source: str, counted: str | None = None
+    con: duckdb.DuckDBPyConnection, table: Table, checked: str, counted: str | None = None
 ) -> None:
     """Reject every copy of a key after the first (in file, then row order) among rows
     that passed the other checks. Only keys held by more than one such row are sorted.
     ``counted``: a table of the (single-column) key's values ``k`` with ``n_ok``, the rows
     holding each that passed the other checks (:func:`_keys`), so they are not counted
     twice."""
-    keys = ", ".join(_quote(k) for k in table.key)
-    repeated = f"select {keys} from ok group by all having count(*) > 1"
-    if counted is not None:
-        repeated = f"select k as {keys} from {counted} where n_ok > 1"
-    query = f"""
-        with ok as (
-            select s.* from {source} as s
-            where s._fails is null and not exists (
-                select 1 from rejects r
-                where r.table_name = {_literal(table.name)} and r.file = s._file and r.row = s._row
-            )
-        ),
-        repeated as ({repeated}),
-        copies as (
-            select ok.*,
-                   row_number() over (partition by {keys} order by _file, _row) as copy,
-                   first_value(_file) over (partition by {keys} order by _file, _row) as f0,
-                   first_value(_row) over (partition by {keys} order by _file, _row) as r0
-            from ok inner join repeated using ({keys})
-        )
-        select {_literal(table.name)}, {_key_expr(table)}, {_literal(", ".join(table.key))},
-               'duplicate key (first copy kept: ' || f0 || ' row ' || r0 || ')',
-               {_key_expr(table)}, _file, _row
-        from copies where copy > 1
-    """
-    _insert_rejects(con, query, {})
+    parts = {
+        "checked": sql.identifier(checked),
+        "keys": sql.columns_list(table.key),
+        "key": sql.key_expression(table.key),
+    }
+    params = {"table_name": table.name, "key_columns": ", ".join(table.key)}
+    if counted is None:
+        sql.run(con, "checks/key_duplicates", params, parts)
+    else:
+        parts["counted"] = sql.identifier(counted)
+        sql.run(con, "checks/key_duplicates_counted", params, parts)
 
 
-def _checked(con: duckdb.DuckDBPyConnection, table: Table, params: dict[str, Any]) -> str:
+def _checked(con: duckdb.DuckDBPyConnection, table: Table, as_of: date) -> str:
     """One pass over ``src_<table>``: its contract columns, ``_file``, ``_row`` and ``_fails``,
     the list of every row check and reference check the row fails (null when none), into
     ``checked_<table>``.
     References are looked up in ``keys_<target>`` (every key of the target with whether an
     accepted row holds it), so no check re-reads another table's source."""
-    checks: list[tuple[str, str]] = [
-        (
-            c.where,
-            f"{{'column_name': {_literal(c.column or '')}, "
-            f"'reason': {c.reason}, 'value': cast({c.value} as varchar)}}",
-        )
-        for c in row_checks(table)
-    ]
-    joins = []
-    for i, ref in enumerate(table.references):
-        col, alias = _quote(ref.column), f"r{i}"
-        noun = ref.table.removesuffix("s")
-        joins.append(f"left join keys_{ref.table}_{ref.target} as {alias} on {alias}.k = s.{col}")
-        checks.append(
-            (
-                f"s.{col} is not null and {alias}.accepted is distinct from true",
-                f"{{'column_name': {_literal(ref.column)}, "
-                f"'reason': case when {alias}.k is not null "
-                f"then {_literal(f'{ref.column} refers to a rejected {noun}')} "
-                f"else {_literal(f'{ref.column} not found in {ref.table}')} end, "
-                f"'value': cast(s.{col} as varchar)}}",
-            )
-        )
-    # The list of failures is built only for rows that fail something (null otherwise).
-    any_fail = " or ".join(f"({where})" for where, _ in checks)
-    fails = ", ".join(f"case when {where} then {failure} end" for where, failure in checks)
-    cols = ", ".join(f"s.{_quote(c)}" for c in table.column_names)
     name = f"checked_{table.name}"
-    query = (
-        f"create or replace table {name} as select {cols}, s._file, s._row, "
-        f"case when {any_fail} then list_filter([{fails}], lambda f: f is not null) end "
-        "as _fails "
-        f"from src_{table.name} as s {' '.join(joins)}"
+    sql.create_checked(
+        con,
+        name,
+        f"src_{table.name}",
+        table.column_names,
+        row_checks(table, as_of),
+        reference_checks(table),
     )
-    wanted = sql.named_parameters(query)
-    con.cursor().sql(query, params={k: params[k] for k in sorted(wanted)})
     return name
 
 
 def _insert_failures(con: duckdb.DuckDBPyConnection, table: Table, checked: str) -> None:
-    _insert_rejects(
-        con,
-        f"""
-        select {_literal(table.name)}, {_key_expr(table)},
-               nullif(f.column_name, ''), f.reason, f.value, _file, _row
-        from (select *, unnest(_fails) as f from {checked} where _fails is not null)
-        """,
-        {},
-    )
+    parts = {"key": sql.key_expression(table.key), "checked": sql.identifier(checked)}
+    sql.run(con, "checks/insert_failures", {"table_name": table.name}, parts)
 
 
 def _keys(con: duckdb.DuckDBPyConnection, table: Table, column: str, checked: str) -> str:
@@ -277,51 +147,24 @@ def _keys(con: duckdb.DuckDBPyConnection, table: Table, column: str, checked: st
     Built before the key check when ``column`` is the table's key: the first of several
     copies is accepted, so a value has an accepted row exactly when some row holding it
     passed the other checks, and ``n_ok > 1`` are the repeated keys."""
-    col = _quote(column)
     name = f"keys_{table.name}_{column}"
-    con.cursor().sql(
-        f"""
-        create or replace table {name} as
-        select s.{col} as k, bool_or(r.row is null) as accepted,
-               count(*) filter (where r.row is null) as n_ok
-        from {checked} as s
-        left join (select distinct file, row from rejects
-                   where table_name = {_literal(table.name)}) as r
-            on r.file = s._file and r.row = s._row
-        where s.{col} is not null
-        group by s.{col}
-        """
-    )
+    parts = {"column": sql.identifier(column), "checked": sql.identifier(checked)}
+    sql.create_table(con, name, "checks/keys", {"table_name": table.name}, parts)
     return name
 
 
 def _materialise_valid(con: duckdb.DuckDBPyConnection, table: Table, checked: str) -> None:
     """``valid_<table>``: a view of the checked rows when none is rejected, else a copy of
     the accepted ones (in file and row order, as read)."""
-    cols = ", ".join(_quote(c) for c in table.column_names)
-    [(rejected,)] = (
-        con.cursor()
-        .sql(f"select count(*) from rejects where table_name = {_literal(table.name)}")
-        .fetchall()
-    )
+    parts = {"columns": sql.columns_list(table.column_names), "checked": sql.identifier(checked)}
+    valid = f"valid_{table.name}"
+    [(rejected,)] = sql.run(con, "checks/rejected_count", {"table_name": table.name}).fetchall()
     if not rejected:
-        con.cursor().sql(f"drop table if exists valid_{table.name}")
-        con.cursor().sql(
-            f"create or replace view valid_{table.name} as select {cols}, _file, _row "
-            f"from {checked}"
-        )
+        sql.drop_table(con, valid)
+        sql.create_view(con, valid, "checks/valid_view", parts)
         return
-    con.cursor().sql(f"drop view if exists valid_{table.name}")
-    con.cursor().sql(
-        f"""
-        create or replace table valid_{table.name} as
-        select {cols}, _file, _row from {checked} s
-        where s._fails is null and not exists (
-            select 1 from rejects r
-            where r.table_name = {_literal(table.name)} and r.file = s._file and r.row = s._row
-        )
-        """
-    )
+    sql.drop_view(con, valid)
+    sql.create_table(con, valid, "checks/valid_rows", {"table_name": table.name}, parts)
 
 
 def _referenced(name: str) -> set[str]:
@@ -334,23 +177,17 @@ def validate(con: duckdb.DuckDBPyConnection, as_of: date) -> dict[str, TableCoun
     Each table's source is read once: one statement evaluates every row and reference check
     into ``checked_<table>`` (``_fails``); the checks of ``sql/checks`` and the key check run
     on that table; ``valid_<table>`` is a view of it when nothing was rejected."""
-    con.cursor().sql(
-        """
-        create or replace table rejects (
-            table_name varchar, key varchar, column_name varchar, reason varchar,
-            value varchar, file varchar, row bigint
-        )
-        """
-    )
+    sql.run(con, "checks/rejects_table")
+    for macro in sql.CHECK_MACROS:
+        sql.run(con, macro)
     params = {"as_of": as_of}
     counts: dict[str, TableCounts] = {}
     for name, table in TABLES.items():
-        checked = _checked(con, table, params)
+        checked = _checked(con, table, as_of)
         _insert_failures(con, table, checked)
         for check_file in _TABLE_CHECK_FILES.get(name, ()):
             # The sql/checks queries read src_<table>; here they read the checked rows.
-            shadow = f"with src_{name} as (select * exclude (_fails) from {checked})\n"
-            _insert_rejects(con, shadow + sql.load(check_file), params)
+            sql.insert_check(con, check_file, f"src_{name}", checked, params)
         referenced = sorted(_referenced(name))
         if len(table.key) == 1 and table.key[0] in referenced:
             # One aggregation over the key gives both the repeated keys and the lookup table.
@@ -362,22 +199,14 @@ def validate(con: duckdb.DuckDBPyConnection, as_of: date) -> dict[str, TableCoun
         for column in referenced:
             _keys(con, table, column, checked)
         _materialise_valid(con, table, checked)
-        [(read, accepted, rejected)] = (
-            con.cursor()
-            .sql(
-                f"""
-                select (select count(*) from {checked}),
-                       (select count(*) from valid_{name}),
-                       (select count(*) from (select distinct file, row from rejects
-                                              where table_name = {_literal(name)}))
-                """
-            )
-            .fetchall()
-        )
+        parts = {"checked": sql.identifier(checked), "valid": sql.identifier(f"valid_{name}")}
+        [(read, accepted, rejected)] = sql.run(
+            con, "checks/counts", {"table_name": name}, parts
+        ).fetchall()
         counts[name] = TableCounts(int(read), int(accepted), int(rejected))
         if rejected:  # valid_<table> is a copy: the checked rows are no longer needed
-            con.cursor().sql(f"drop table {checked}")
+            sql.drop_table(con, checked)
     for name in TABLES:
         for column in sorted(_referenced(name)):
-            con.cursor().sql(f"drop table if exists keys_{name}_{column}")
+            sql.drop_table(con, f"keys_{name}_{column}")
     return counts

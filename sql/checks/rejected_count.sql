@@ -1,0 +1,2 @@
+-- How many failures a table has.
+select count(*) from rejects where table_name = $table_name
