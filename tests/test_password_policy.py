@@ -1055,3 +1055,100 @@ def test_run_together_usernames_split_into_an_initial_and_a_name(
     username: str, password: str, refused: bool
 ) -> None:
     assert built_on_username(password, username) == refused
+
+
+# --- round 2: config values, secrets in messages, control characters, doubled suffixes ---
+
+
+@pytest.mark.parametrize(
+    ("line", "key"),
+    [
+        ("breached_api_timeout = inf", "breached_api_timeout"),
+        ("breached_api_timeout = nan", "breached_api_timeout"),
+        ("breached_api_timeout = 1e308", "breached_api_timeout"),
+        ("breached_api_timeout = 0", "breached_api_timeout"),
+        ("breached_api_timeout = 121", "breached_api_timeout"),
+        ('breached_api_url = "https://[::1/range/"', "breached_api_url"),
+        ('breached_api_url = "https://host:port/range/"', "breached_api_url"),
+        ('breached_api_url = "https:///range/"', "breached_api_url"),
+    ],
+)
+def test_api_settings_out_of_range_or_unparsable_are_refused(
+    tmp_path: Path, line: str, key: str
+) -> None:
+    path = tmp_path / "chi.toml"
+    path.write_text(f"[passwords]\n{line}\n")
+    with pytest.raises(ValueError, match=key) as raised:
+        load_config(path)
+    assert "\n" not in str(raised.value)
+
+
+def test_the_api_timeout_may_be_any_sane_number(tmp_path: Path) -> None:
+    path = tmp_path / "chi.toml"
+    for value in (0.5, 5, 120):
+        path.write_text(f"[passwords]\nbreached_api_timeout = {value}\n")
+        assert load_config(path).breached_api_timeout == value
+
+
+def test_url_credentials_are_never_shown(
+    serve: list[FakeRangeApi], caplog: pytest.LogCaptureFixture
+) -> None:
+    closed = FakeRangeApi({})
+    port = closed.server_address[1]
+    closed.server_close()
+    url = f"http://u:SECRET@127.0.0.1:{port}/range/"
+    found = _api_policy(url, timeout=0.5).problems(GOOD[0], "jsmith")
+    assert len(found) == 1 and "could not be made" in found[0]
+    assert "SECRET" not in found[0] and "u:" not in found[0]
+    assert f"127.0.0.1:{port}/range/" in found[0]
+    opened = PasswordPolicy(
+        breached_api=True, breached_api_url=url, breached_api_timeout=0.5,
+        breached_api_allow_http=True, breached_api_fail_open=True, production=True,
+    )  # fmt: skip
+    assert opened.problems(GOOD[0], "jsmith") == []
+    assert "not checked against it" in caplog.text and "SECRET" not in caplog.text
+
+
+@pytest.mark.parametrize("char", ["\x00", "\r", "\n", "\t", "\x1b", "\x7f", "\x85"])
+def test_passwords_with_control_characters_are_refused(store: Store, char: str) -> None:
+    password = f"Quokka{char}Velvet-Tundra-77"
+    with pytest.raises(StoreError, match="control characters"):
+        store.add_user("jsmith", password, "analyst")
+    assert store.account("jsmith") is None
+    store.add_user("jsmith", "Quokka Velvet-Tundra-77", "analyst")  # a space is no control
+
+
+class _Doubled(http.server.BaseHTTPRequestHandler):
+    """Lists the asked-for hash twice: first with a count, then with 0 (padding-like)."""
+
+    server: FakeRangeApi
+
+    def do_GET(self) -> None:
+        prefix = self.path.rsplit("/", 1)[-1]
+        lines = [f"{i:035X}:0" for i in range(120)]
+        for h in self.server.breached:
+            if h[:5] == prefix:
+                lines += [f"{h[5:]}:5", f"{h[5:]}:0"]
+        body = "\r\n".join(lines).encode()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_a_suffix_listed_twice_with_any_positive_count_is_breached(
+    serve: list[FakeRangeApi], tmp_path: Path
+) -> None:
+    server = FakeRangeApi({sha1(GOOD[0]): 5})
+    server.RequestHandlerClass = _Doubled
+    start(serve, server)
+    assert _api_policy(server.url).problems(GOOD[0], "jsmith") == [BREACHED]
+    # The same in a range folder mirror: one file listing the suffix twice.
+    folder = tmp_path / "ranges"
+    folder.mkdir()
+    h = sha1(GOOD[0])
+    (folder / f"{h[:5]}.txt").write_text(f"{h[5:]}:3\n{h[5:]}:0\n")
+    assert RangeFolder(folder).breached({h}) == {h}

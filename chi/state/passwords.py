@@ -59,6 +59,7 @@ from __future__ import annotations
 import functools
 import logging
 import re
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -179,6 +180,8 @@ class PasswordPolicy:
             return [NO_MAINTAINED_CHECK]
         if any("\udc80" <= c <= "\udcff" for c in password):
             return ["a password must be text: it holds bytes that are not UTF-8"]
+        if any(unicodedata.category(c) == "Cc" for c in password):
+            return ["a password must not hold control characters (NUL, tab, CR, LF and the like)"]
         if len(password) < MIN_LENGTH:
             return [f"a password must be at least {MIN_LENGTH} characters"]
         out: list[str] = []
