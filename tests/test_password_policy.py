@@ -1152,3 +1152,57 @@ def test_a_suffix_listed_twice_with_any_positive_count_is_breached(
     h = sha1(GOOD[0])
     (folder / f"{h[:5]}.txt").write_text(f"{h[5:]}:3\n{h[5:]}:0\n")
     assert RangeFolder(folder).breached({h}) == {h}
+
+
+@pytest.mark.parametrize(
+    "password",
+    [
+        "passsword2024!!",  # a letter doubled
+        "pas7sword2024!",  # a digit inside
+        "qwrty2024!!!",  # a letter dropped
+        "psswrd2024!!!",  # vowels dropped
+        "Drgn.2024!!!!",  # vowels dropped, a 3-letter skeleton of a 6-letter word
+        "password&drowssap",  # the word and the word reversed
+        "passworx2024!!",  # the last letter changed
+        "qwrety2024!!",  # two neighbours swapped
+        "Footbal1.2024!!",  # a letter dropped, a digit after
+        "Monkeey-1987-!!",
+    ],
+)
+def test_one_edit_of_a_common_password_is_refused(store: Store, password: str) -> None:
+    from chi.state.passwords import BREACHED_EDIT
+
+    found = problems(password, "jdoe")
+    assert found and found[0] in (BREACHED, BREACHED_CORE, BREACHED_EDIT), found
+    with pytest.raises(StoreError):
+        store.add_user("jdoe", password, "analyst")
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "near"),
+    [
+        ("password", "password", True),
+        ("password", "passsword", True),
+        ("password", "pasword", True),
+        ("password", "passworx", True),
+        ("password", "psasword", True),
+        ("password", "psaswrod", False),
+        ("password", "passwo", False),
+        ("password", "drowssap", False),
+    ],
+)
+def test_one_edit_is_hand_checked(a: str, b: str, near: bool) -> None:
+    from chi.state.passwords import _one_edit
+
+    assert _one_edit(a, b) is near and _one_edit(b, a) is near
+
+
+def test_edits_of_common_passwords_refuse_no_passphrase() -> None:
+    from chi.state.passwords import near_common
+
+    rng = random.Random(12)
+    words_ = "plinth marmalade otter kite quokka velvet tundra lantern vesper harbour gravel"
+    words_ += " saddle orchid pebble walnut cobalt"
+    for _ in range(300):
+        phrase = rng.choice([" ", "-", "", "."]).join(rng.sample(words_.split(), 4))
+        assert not near_common(phrase), phrase

@@ -92,6 +92,10 @@ BREACHED = "this password is on a list of passwords leaked in breaches"
 BREACHED_CORE = (
     "this password is a password leaked in breaches with a few characters added or changed"
 )
+BREACHED_EDIT = (
+    "this password is a common password leaked in breaches with a letter doubled, dropped, "
+    "added, changed or swapped (or its vowels dropped)"
+)
 NO_MAINTAINED_CHECK = (
     "no maintained breached-password check is configured: a production configuration "
     "(app.demo = false) needs [passwords] breached_corpus (a mirror of Pwned Passwords) or "
@@ -228,6 +232,8 @@ class PasswordPolicy:
                 return BREACHED
             if found:
                 return BREACHED_CORE
+        if near_common(password):  # one trivial edit of a common password, found locally
+            return BREACHED_EDIT
         api = self.api()
         if api is not None:  # one range: the password as typed (k-anonymity holds)
             try:
@@ -348,11 +354,102 @@ def candidates(password: str) -> list[str]:
     for run in runs:
         add(run)
         add(run[::-1])
+    # A word and the word reversed (``password&drowssap``, ``drowssappassword``).
+    for text in [*forms, *runs]:
+        core = "".join(c for c in text.lower() if c.isalpha())
+        half = len(core) // 2
+        if len(core) % 2 == 0 and core[:half] == core[half:][::-1]:
+            add(core[:half])
     for text in [*forms, *runs]:
         unit = repeated_unit(text)
         if unit is not None:
             add(unit, least=4)
     return out
+
+
+NEAR_WORD = 6
+"""The shortest common password an edit of is refused (shorter ones are word pieces)."""
+NEAR_CORE = 5
+"""The fewest letters a password's letter core has for the edit check (``qwrty`` of
+``qwerty`` is 5): a longer passphrase's core is far longer than any common password."""
+_VOWELS = frozenset("aeiou")
+
+
+@functools.cache
+def _common_words() -> tuple[dict[str, tuple[str, ...]], frozenset[str]]:
+    """The deletion index (SymSpell, distance 1) of the common passwords made of letters
+    only (``NEAR_WORD`` or more) on zxcvbn's list of breached passwords (shipped with it, in
+    plain text: about 17,000 words), and their consonant skeletons (``psswrd``, without
+    ``aeiou`` and without ``aeiouy``) of 3 or more letters. Built once per process; a few
+    megabytes."""
+    from zxcvbn.frequency_lists import FREQUENCY_LISTS
+
+    index: dict[str, set[str]] = {}
+    skeletons: set[str] = set()
+    for word in FREQUENCY_LISTS["passwords"]:
+        if len(word) < NEAR_WORD or not word.isascii() or not word.isalpha():
+            continue
+        for key in {word, *(word[:i] + word[i + 1 :] for i in range(len(word)))}:
+            index.setdefault(key, set()).add(word)
+        for vowels in ("aeiou", "aeiouy"):
+            skeleton = "".join(c for c in word if c not in vowels)
+            if len(skeleton) >= 3 and skeleton != word:
+                skeletons.add(skeleton)
+    return {k: tuple(v) for k, v in index.items()}, frozenset(skeletons)
+
+
+def _one_edit(a: str, b: str) -> bool:
+    """Whether ``a`` and ``b`` are at most one edit apart (a letter dropped, added or
+    changed, or two neighbours swapped: optimal string alignment distance <= 1)."""
+    if a == b:
+        return True
+    if len(a) == len(b):
+        diff = [i for i in range(len(a)) if a[i] != b[i]]
+        if len(diff) == 1:
+            return True
+        i = diff[0]
+        return len(diff) == 2 and diff[1] == i + 1 and a[i] == b[i + 1] and a[i + 1] == b[i]
+    if abs(len(a) - len(b)) != 1:
+        return False
+    short, long = (a, b) if len(a) < len(b) else (b, a)
+    i = 0
+    while i < len(short) and short[i] == long[i]:
+        i += 1
+    return short[i:] == long[i + 1 :]
+
+
+def letter_cores(password: str) -> list[str]:
+    """The password's letter cores for the edit check: its letters alone, folded and
+    lower-cased (``pas7sword2024!`` is ``password``, ``Passsword2024!!`` is
+    ``passsword``), and its de-leeted words run together."""
+    out: list[str] = []
+    for core in (
+        "".join(c for c in fold(visible(password)).lower() if c.isalpha()),
+        "".join(words(password)),
+        "".join(words(password, edges=True, table=_DELEET_L)),
+    ):
+        half = len(core) // 2
+        for form in (core, core[:half] if core[:half] == core[half:][::-1] else ""):
+            if form and form not in out:  # a word and the word reversed: the word
+                out.append(form)
+    return out
+
+
+def near_common(password: str) -> bool:
+    """Whether a letter core of ``password`` (``NEAR_CORE`` letters or more) is one edit
+    from a common password (``passsword``, ``qwrty``, ``passworx``, ``qwrety``) or is one's
+    consonants alone (``psswrd``)."""
+    index, skeletons = _common_words()
+    for core in letter_cores(password):
+        if len(core) >= 3 and not (_VOWELS & set(core)) and core in skeletons:
+            return True  # its vowels dropped (``drgn`` of ``dragon``): no passphrase is so
+        if len(core) < NEAR_CORE or len(core) > 40:
+            continue
+        keys = {core, *(core[:i] + core[i + 1 :] for i in range(len(core)))}
+        for key in keys:
+            if any(_one_edit(core, word) for word in index.get(key, ())):
+                return True
+    return False
 
 
 def _zxcvbn(password: str, username: str) -> tuple[int, bool]:
