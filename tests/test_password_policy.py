@@ -33,7 +33,7 @@ from chi.state.passwords import (
 )
 from chi.state.store import Store, StoreError
 
-NOT_USERNAME = "must not contain the username"
+NOT_USERNAME = "must not be built on the username"
 GOOD = ["plinth marmalade otter kite", "correct horse battery", "vesper quokka lantern"]
 
 
@@ -1206,3 +1206,34 @@ def test_edits_of_common_passwords_refuse_no_passphrase() -> None:
     for _ in range(300):
         phrase = rng.choice([" ", "-", "", "."]).join(rng.sample(words_.split(), 4))
         assert not near_common(phrase), phrase
+
+
+@pytest.mark.parametrize(
+    ("username", "password"),
+    [
+        ("s.o-neil", "ONeil.Garden.99"),  # adjacent parts joined: oneil
+        ("p.o-kane", "OKane.Garden.99"),
+        ("p.o_kane", "OKane.Garden.99"),
+        ("m.d-arcy", "DArcy.Garden.99"),
+        ("tom", "Tom.Garden.Fox9"),  # the whole username as a word, whatever its length
+        ("lee", "Bruce.Lee.Fan.99"),
+        ("bob", "Bruce.Bob.Fan.99"),
+        ("bob.jones", "\u13f4\u13be\u13f4.\u13ab\u13be\u039d\u13ac\u054f.2024"),  # Cherokee
+        ("bob.jones", "bob.J\u13beNES.2024"),
+    ],
+)
+def test_round_two_username_gaps_are_refused(username: str, password: str) -> None:
+    found = problems(password, username)
+    assert found and NOT_USERNAME in found[0], found
+
+
+@pytest.mark.parametrize(
+    ("username", "password"),
+    [
+        ("tom", "atom bottom kite lamp"),  # a short username inside words is no word of it
+        ("t.able", "comfortable otter kite lamp"),
+        ("s.o-neil", "Soneta Harbour Gravel Kite"),
+    ],
+)
+def test_short_usernames_inside_words_still_pass(username: str, password: str) -> None:
+    assert problems(password, username) == []

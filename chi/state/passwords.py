@@ -47,7 +47,9 @@ by ``$CHI_CONFIG``, or the defaults: production).
   four letters (or a username whose parts are all shorter than five) refuses only as a whole
   word of the password or a run of whole words (``King.Tom`` for ``tom.king``, not
   ``rocking``); reversed, only parts of five or more letters count. A part of one to three
-  letters refuses only a password made of parts.
+  letters refuses only a password made of parts. Adjacent username words joined
+  (``oneil`` of ``s.o-neil``), and the whole username whatever its length (``tom``:
+  ``Tom.Garden.Fox9``), refuse as whole words of the password.
 
 Messages say what is wrong, never the password. Demo accounts (``chi demo``) are outside the
 length and breach rules when they are made, and only a demonstration policy makes them;
@@ -95,6 +97,10 @@ BREACHED_CORE = (
 BREACHED_EDIT = (
     "this password is a common password leaked in breaches with a letter doubled, dropped, "
     "added, changed or swapped (or its vowels dropped)"
+)
+NOT_USERNAME = (
+    "a password must not be built on the username: not the username as a word, nor its "
+    "parts (a name of five letters or more anywhere in it)"
 )
 NO_MAINTAINED_CHECK = (
     "no maintained breached-password check is configured: a production configuration "
@@ -190,7 +196,7 @@ class PasswordPolicy:
             return [f"a password must be at least {MIN_LENGTH} characters"]
         out: list[str] = []
         if built_on_username(password, username):
-            out.append("a password must not contain the username or be built on its parts")
+            out.append(NOT_USERNAME)
         breached = self._breached(password, out)
         if breached:
             out.append(breached)
@@ -597,6 +603,12 @@ def _at_words(form: str, reading: list[str]) -> bool:
     return False
 
 
+def _joins(base: list[str]) -> set[str]:
+    """Runs of two or more adjacent username words, joined (``s.o-neil``: ``so``, ``oneil``,
+    ``soneil``)."""
+    return {"".join(base[i:j]) for i in range(len(base)) for j in range(i + 2, len(base) + 1)}
+
+
 def built_on_username(password: str, username: str) -> bool:
     """Whether ``password`` is the username or built on its parts (see the module)."""
     base = [w for chunk in re.split(r"[._\-@\s]+", username) for w in words(chunk)]
@@ -618,6 +630,10 @@ def built_on_username(password: str, username: str) -> bool:
             strong.add(joined)
         weak = {f for f in forms if len(f) == MIN_PART - 1 or (f == joined and f not in strong)}
         weak = {f for f in weak if len(f) >= MIN_PART - 1}
+        # Adjacent parts joined are parts too, as whole words (``ONeil`` for s.o-neil).
+        weak |= {norm(j) for j in _joins(base)} - {""}
+        # The whole username as a whole word, whatever its length (``Tom`` for tom).
+        weak |= {joined} - {""}
         for reading in readings:
             ws = [norm(w) for w in reading]
             run = "".join(ws)
