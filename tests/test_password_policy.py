@@ -1237,3 +1237,21 @@ def test_round_two_username_gaps_are_refused(username: str, password: str) -> No
 )
 def test_short_usernames_inside_words_still_pass(username: str, password: str) -> None:
     assert problems(password, username) == []
+
+
+@pytest.mark.production_default
+def test_a_store_with_no_policy_and_no_configuration_is_production(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("CHI_CONFIG", raising=False)
+    store = Store(tmp_path / "s.sqlite", hasher=PasswordHasher(time_cost=1, memory_cost=1024))
+    assert store.policy().production
+    with pytest.raises(StoreError, match="no maintained breached-password check"):
+        store.add_user("jsmith", GOOD[0], "analyst")
+    with pytest.raises(StoreError, match="demo accounts"):
+        store.add_user("sergeant", "demo", "analyst", demo=True)
+    assert store.accounts() == []
+    # A demonstration says so: its own policy, given explicitly.
+    demo = Store(tmp_path / "s.sqlite", password_policy=PasswordPolicy())
+    demo.add_user("sergeant", "demo", "analyst", demo=True)
+    assert [a.username for a in demo.accounts()] == ["sergeant"]

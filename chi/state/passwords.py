@@ -4,7 +4,9 @@ and no trivial transformations of them, no composition rules). One policy,
 :class:`PasswordPolicy`, checks every password chi sets (``chi users add`` and ``chi users
 set-password``, through ``Store.add_user`` and ``Store.set_password``); it is built from the
 configuration's ``[passwords]`` table (a ``Store`` given none reads the configuration named
-by ``$CHI_CONFIG``, or the defaults: production).
+by ``$CHI_CONFIG``, or with none named the defaults, which are production's: no password
+without a maintained breached-password check, no demo account; a demonstration passes its
+policy explicitly).
 
 - At least ``MIN_LENGTH`` (12) characters; text (no undecodable bytes).
 - **Not known from breaches** (:mod:`chi.state.breached`, the Pwned Passwords model). The
