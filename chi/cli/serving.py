@@ -190,7 +190,8 @@ DEMO_CONFIG_MARKER = (
 def _not_a_demo_folder(folder: Path) -> str:
     """Why FOLDER must not be turned into a demonstration ("" when it may): a chi.toml that
     chi demo did not write (its first line is not DEMO_CONFIG_MARKER, or it does not say
-    ``demo = true``), or a state store holding an account that is not a demo account. chi
+    ``demo = true``), a state store without such a chi.toml beside it, or a state store
+    holding an account that is not a demo account. chi
     demo never rewrites a deployment's configuration nor adds demo accounts beside real ones.
     """
     import sqlite3
@@ -208,6 +209,13 @@ def _not_a_demo_folder(folder: Path) -> str:
                 f"{config} is not a configuration chi demo wrote (a deployment's?): chi demo "
                 "never rewrites it; give the demo a folder of its own (--folder)"
             )
+    if state.exists() and not config.exists():
+        # chi demo writes its chi.toml before its store: a store alone is a deployment's
+        # (one signing in through OIDC holds no local account, only decisions and audit).
+        return (
+            f"{state} has no configuration chi demo wrote beside it (a deployment's?): "
+            "chi demo never writes into it; give the demo a folder of its own (--folder)"
+        )
     if state.exists():
         from chi.state.db import q
 
