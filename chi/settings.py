@@ -33,6 +33,7 @@ from __future__ import annotations
 import os
 import re
 import tomllib
+import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -44,6 +45,8 @@ CONFIG_ENV = "CHI_CONFIG"
 HANDLING_MARKING = "OFFICIAL-SENSITIVE"
 """The Government Security Classification marking every list, download and pack carries."""
 HIBP_RANGE_URL = "https://api.pwnedpasswords.com/range/"
+MAX_API_TIMEOUT = 120.0
+"""The longest passwords.breached_api_timeout (seconds): a person waits for the answer."""
 """Have I Been Pwned's Pwned Passwords range API (k-anonymity: only 5 hex characters leave)."""
 AUTH_MODES = ("local", "oidc")
 ROLE_SOURCES = ("claims", "allow_list")
@@ -120,9 +123,22 @@ class AppConfig:
             raise ValueError("lockout_attempts must be at least 1 and lockout_minutes positive")
         if self.client_lockout_attempts < 1:
             raise ValueError("client_lockout_attempts must be at least 1")
-        if self.breached_api_timeout <= 0 or self.audit_anchor_minutes <= 0:
+        if not (0 < self.breached_api_timeout <= MAX_API_TIMEOUT):  # nan fails this too
             raise ValueError(
-                "passwords.breached_api_timeout and audit.anchor_minutes must be positive"
+                "passwords.breached_api_timeout must be a number of seconds above 0 and at "
+                f"most {MAX_API_TIMEOUT:g}"
+            )
+        if not (0 < self.audit_anchor_minutes < float("inf")):
+            raise ValueError("audit.anchor_minutes must be a positive number")
+        try:
+            parts = urllib.parse.urlsplit(self.breached_api_url)
+            _ = parts.port
+            host = parts.hostname
+        except ValueError:
+            host = None
+        if not host:
+            raise ValueError(
+                "passwords.breached_api_url is not an address with a host (it does not parse)"
             )
         if not self.breached_api_url.startswith("https://") and not (
             self.breached_api_allow_http

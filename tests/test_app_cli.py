@@ -126,3 +126,76 @@ def test_demo_prepares_a_folder_without_serving(
     code, out = chi("demo", "--folder", str(folder), "--no-serve")
     assert code == 0 and latest_run_id(folder / "runs") == run, "prepared once, reused after"
     assert len(store.accounts()) == 5
+
+
+@pytest.mark.parametrize(
+    "toml",
+    [
+        # A deployment's configuration (the tester's production folder).
+        '[app]\nstate_path = "state.sqlite"\ndemo = false\n[passwords]\nbreached_corpus = "h"\n',
+        # demo = true, but not written by chi demo (no marker line): still not rewritten.
+        '[app]\nstate_path = "state.sqlite"\ndemo = true\n',
+        # The marker copied into a production configuration does not make it a demo's.
+        "# The demonstration's configuration, written by `chi demo`. Synthetic data only.\n"
+        "[app]\ndemo = false\n",
+        "not toml at all [",
+    ],
+)
+def test_demo_never_rewrites_a_configuration_it_did_not_write(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, toml: str
+) -> None:
+    monkeypatch.delenv("CHI_CONFIG", raising=False)
+    folder = tmp_path / "production"
+    folder.mkdir()
+    (folder / "chi.toml").write_text(toml, encoding="utf-8")
+    code, out = chi("demo", "--folder", str(folder), "--no-serve")
+    assert code == 2, out
+    assert "is not a configuration chi demo wrote" in out and "Traceback" not in out
+    assert len(out.strip().splitlines()) == 1
+    assert (folder / "chi.toml").read_text(encoding="utf-8") == toml
+    assert sorted(p.name for p in folder.iterdir()) == ["chi.toml"], "nothing generated"
+
+
+def test_demo_never_adds_demo_accounts_beside_real_ones(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chi.state.passwords import PasswordPolicy
+
+    monkeypatch.delenv("CHI_CONFIG", raising=False)
+    from chi.cli.serving import DEMO_CONFIG_MARKER
+
+    folder = tmp_path / "production"
+    folder.mkdir()
+    # A demo's folder (its own chi.toml) whose store someone gave a real account.
+    toml = f'{DEMO_CONFIG_MARKER}\n[app]\nstate_path = "state.sqlite"\ndemo = true\n'
+    (folder / "chi.toml").write_text(toml, encoding="utf-8")
+    store = Store(folder / "state.sqlite", password_policy=PasswordPolicy())
+    store.add_user("jsmith", "Quokka Velvet Tundra 77", "analyst")
+    before = (folder / "state.sqlite").read_bytes()
+    code, out = chi("demo", "--folder", str(folder), "--no-serve")
+    assert code == 2, out
+    assert "1 account(s) that are not demo accounts" in out
+    assert len(out.strip().splitlines()) == 1
+    assert [a.username for a in store.accounts()] == ["jsmith"]
+    assert (folder / "state.sqlite").read_bytes() == before
+    assert (folder / "chi.toml").read_text(encoding="utf-8") == toml
+    assert not (folder / "extract").exists()
+
+
+def test_demo_never_writes_into_a_store_with_no_demo_configuration(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The tester's production folder signed in through OIDC: no local account at all, its
+    store holding decisions and audit only, and its chi.toml set aside."""
+    monkeypatch.delenv("CHI_CONFIG", raising=False)
+    folder = tmp_path / "production"
+    folder.mkdir()
+    store = Store(folder / "state.sqlite")
+    store.record("oidc:amy", "list_view", rows=3)
+    before = (folder / "state.sqlite").read_bytes()
+    code, out = chi("demo", "--folder", str(folder), "--no-serve")
+    assert code == 2, out
+    assert "has no configuration chi demo wrote beside it" in out
+    assert len(out.strip().splitlines()) == 1
+    assert (folder / "state.sqlite").read_bytes() == before and store.accounts() == []
+    assert sorted(p.name for p in folder.iterdir()) == ["state.sqlite"]

@@ -328,3 +328,44 @@ def test_a_short_anchor_key_is_one_clear_line(config: Path, tmp_path: Path) -> N
     code, out = chi("audit", "anchor")
     assert code == 2 and "anchor key is shorter than 16 bytes" in out
     assert len(out.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("key", [False, True])
+@pytest.mark.parametrize("damage", ["cut30", "cut1", "garbled", "json"])
+def test_a_damaged_newest_anchor_line_fails_naming_it(
+    config: Path, tmp_path: Path, key: bool, damage: str
+) -> None:
+    """The tester's case: the log cut 15 -> 10 and the newest anchor line damaged, which was
+    skipped silently ("matches 1 anchor", exit 0)."""
+    _configure(config, key=key)
+    store = filled(config, 10)
+    assert chi("audit", "anchor")[0] == 0
+    for _ in range(5):
+        store.record("amy", "list_view")
+    assert chi("audit", "anchor")[0] == 0
+    path = tmp_path / "anchors.log"
+    first, newest = path.read_text().splitlines()
+    newest = {
+        "cut30": newest[:-30],
+        "cut1": newest[:-1],
+        "garbled": newest.replace("entries=15", "entries=1S"),
+        "json": '{"log":"chi: ' + newest + '\\n","stream":"stderr"}',
+    }[damage]
+    path.write_text(f"{first}\n{newest}\n")
+    cut(store, "delete from audit where id > 10")
+    code, out = chi("audit", "verify")
+    assert code == 1, out
+    assert "anchors.log line 2 looks like an audit anchor" in out
+    assert "but is not a whole one" in out and "Traceback" not in out
+
+
+def test_a_trailing_space_does_not_hide_a_cut(config: Path, tmp_path: Path) -> None:
+    _configure(config, key=True)
+    store = filled(config, 15)
+    assert chi("audit", "anchor")[0] == 0
+    path = tmp_path / "anchors.log"
+    path.write_text(path.read_text().rstrip("\n") + "  \t\n")
+    assert chi("audit", "verify")[0] == 0
+    cut(store, "delete from audit where id > 10")
+    code, out = chi("audit", "verify")
+    assert code == 1 and "entries 11 to 15 are missing" in out, out

@@ -33,7 +33,7 @@ from chi.state.passwords import (
 )
 from chi.state.store import Store, StoreError
 
-NOT_USERNAME = "must not contain the username"
+NOT_USERNAME = "must not be built on the username"
 GOOD = ["plinth marmalade otter kite", "correct horse battery", "vesper quokka lantern"]
 
 
@@ -1055,3 +1055,203 @@ def test_run_together_usernames_split_into_an_initial_and_a_name(
     username: str, password: str, refused: bool
 ) -> None:
     assert built_on_username(password, username) == refused
+
+
+# --- round 2: config values, secrets in messages, control characters, doubled suffixes ---
+
+
+@pytest.mark.parametrize(
+    ("line", "key"),
+    [
+        ("breached_api_timeout = inf", "breached_api_timeout"),
+        ("breached_api_timeout = nan", "breached_api_timeout"),
+        ("breached_api_timeout = 1e308", "breached_api_timeout"),
+        ("breached_api_timeout = 0", "breached_api_timeout"),
+        ("breached_api_timeout = 121", "breached_api_timeout"),
+        ('breached_api_url = "https://[::1/range/"', "breached_api_url"),
+        ('breached_api_url = "https://host:port/range/"', "breached_api_url"),
+        ('breached_api_url = "https:///range/"', "breached_api_url"),
+    ],
+)
+def test_api_settings_out_of_range_or_unparsable_are_refused(
+    tmp_path: Path, line: str, key: str
+) -> None:
+    path = tmp_path / "chi.toml"
+    path.write_text(f"[passwords]\n{line}\n")
+    with pytest.raises(ValueError, match=key) as raised:
+        load_config(path)
+    assert "\n" not in str(raised.value)
+
+
+def test_the_api_timeout_may_be_any_sane_number(tmp_path: Path) -> None:
+    path = tmp_path / "chi.toml"
+    for value in (0.5, 5, 120):
+        path.write_text(f"[passwords]\nbreached_api_timeout = {value}\n")
+        assert load_config(path).breached_api_timeout == value
+
+
+def test_url_credentials_are_never_shown(
+    serve: list[FakeRangeApi], caplog: pytest.LogCaptureFixture
+) -> None:
+    closed = FakeRangeApi({})
+    port = closed.server_address[1]
+    closed.server_close()
+    url = f"http://u:SECRET@127.0.0.1:{port}/range/"
+    found = _api_policy(url, timeout=0.5).problems(GOOD[0], "jsmith")
+    assert len(found) == 1 and "could not be made" in found[0]
+    assert "SECRET" not in found[0] and "u:" not in found[0]
+    assert f"127.0.0.1:{port}/range/" in found[0]
+    opened = PasswordPolicy(
+        breached_api=True, breached_api_url=url, breached_api_timeout=0.5,
+        breached_api_allow_http=True, breached_api_fail_open=True, production=True,
+    )  # fmt: skip
+    assert opened.problems(GOOD[0], "jsmith") == []
+    assert "not checked against it" in caplog.text and "SECRET" not in caplog.text
+
+
+@pytest.mark.parametrize("char", ["\x00", "\r", "\n", "\t", "\x1b", "\x7f", "\x85"])
+def test_passwords_with_control_characters_are_refused(store: Store, char: str) -> None:
+    password = f"Quokka{char}Velvet-Tundra-77"
+    with pytest.raises(StoreError, match="control characters"):
+        store.add_user("jsmith", password, "analyst")
+    assert store.account("jsmith") is None
+    store.add_user("jsmith", "Quokka Velvet-Tundra-77", "analyst")  # a space is no control
+
+
+class _Doubled(http.server.BaseHTTPRequestHandler):
+    """Lists the asked-for hash twice: first with a count, then with 0 (padding-like)."""
+
+    server: FakeRangeApi
+
+    def do_GET(self) -> None:
+        prefix = self.path.rsplit("/", 1)[-1]
+        lines = [f"{i:035X}:0" for i in range(120)]
+        for h in self.server.breached:
+            if h[:5] == prefix:
+                lines += [f"{h[5:]}:5", f"{h[5:]}:0"]
+        body = "\r\n".join(lines).encode()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_a_suffix_listed_twice_with_any_positive_count_is_breached(
+    serve: list[FakeRangeApi], tmp_path: Path
+) -> None:
+    server = FakeRangeApi({sha1(GOOD[0]): 5})
+    server.RequestHandlerClass = _Doubled
+    start(serve, server)
+    assert _api_policy(server.url).problems(GOOD[0], "jsmith") == [BREACHED]
+    # The same in a range folder mirror: one file listing the suffix twice.
+    folder = tmp_path / "ranges"
+    folder.mkdir()
+    h = sha1(GOOD[0])
+    (folder / f"{h[:5]}.txt").write_text(f"{h[5:]}:3\n{h[5:]}:0\n")
+    assert RangeFolder(folder).breached({h}) == {h}
+
+
+@pytest.mark.parametrize(
+    "password",
+    [
+        "passsword2024!!",  # a letter doubled
+        "pas7sword2024!",  # a digit inside
+        "qwrty2024!!!",  # a letter dropped
+        "psswrd2024!!!",  # vowels dropped
+        "Drgn.2024!!!!",  # vowels dropped, a 3-letter skeleton of a 6-letter word
+        "password&drowssap",  # the word and the word reversed
+        "passworx2024!!",  # the last letter changed
+        "qwrety2024!!",  # two neighbours swapped
+        "Footbal1.2024!!",  # a letter dropped, a digit after
+        "Monkeey-1987-!!",
+    ],
+)
+def test_one_edit_of_a_common_password_is_refused(store: Store, password: str) -> None:
+    from chi.state.passwords import BREACHED_EDIT
+
+    found = problems(password, "jdoe")
+    assert found and found[0] in (BREACHED, BREACHED_CORE, BREACHED_EDIT), found
+    with pytest.raises(StoreError):
+        store.add_user("jdoe", password, "analyst")
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "near"),
+    [
+        ("password", "password", True),
+        ("password", "passsword", True),
+        ("password", "pasword", True),
+        ("password", "passworx", True),
+        ("password", "psasword", True),
+        ("password", "psaswrod", False),
+        ("password", "passwo", False),
+        ("password", "drowssap", False),
+    ],
+)
+def test_one_edit_is_hand_checked(a: str, b: str, near: bool) -> None:
+    from chi.state.passwords import _one_edit
+
+    assert _one_edit(a, b) is near and _one_edit(b, a) is near
+
+
+def test_edits_of_common_passwords_refuse_no_passphrase() -> None:
+    from chi.state.passwords import near_common
+
+    rng = random.Random(12)
+    words_ = "plinth marmalade otter kite quokka velvet tundra lantern vesper harbour gravel"
+    words_ += " saddle orchid pebble walnut cobalt"
+    for _ in range(300):
+        phrase = rng.choice([" ", "-", "", "."]).join(rng.sample(words_.split(), 4))
+        assert not near_common(phrase), phrase
+
+
+@pytest.mark.parametrize(
+    ("username", "password"),
+    [
+        ("s.o-neil", "ONeil.Garden.99"),  # adjacent parts joined: oneil
+        ("p.o-kane", "OKane.Garden.99"),
+        ("p.o_kane", "OKane.Garden.99"),
+        ("m.d-arcy", "DArcy.Garden.99"),
+        ("tom", "Tom.Garden.Fox9"),  # the whole username as a word, whatever its length
+        ("lee", "Bruce.Lee.Fan.99"),
+        ("bob", "Bruce.Bob.Fan.99"),
+        ("bob.jones", "\u13f4\u13be\u13f4.\u13ab\u13be\u039d\u13ac\u054f.2024"),  # Cherokee
+        ("bob.jones", "bob.J\u13beNES.2024"),
+    ],
+)
+def test_round_two_username_gaps_are_refused(username: str, password: str) -> None:
+    found = problems(password, username)
+    assert found and NOT_USERNAME in found[0], found
+
+
+@pytest.mark.parametrize(
+    ("username", "password"),
+    [
+        ("tom", "atom bottom kite lamp"),  # a short username inside words is no word of it
+        ("t.able", "comfortable otter kite lamp"),
+        ("s.o-neil", "Soneta Harbour Gravel Kite"),
+    ],
+)
+def test_short_usernames_inside_words_still_pass(username: str, password: str) -> None:
+    assert problems(password, username) == []
+
+
+@pytest.mark.production_default
+def test_a_store_with_no_policy_and_no_configuration_is_production(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("CHI_CONFIG", raising=False)
+    store = Store(tmp_path / "s.sqlite", hasher=PasswordHasher(time_cost=1, memory_cost=1024))
+    assert store.policy().production
+    with pytest.raises(StoreError, match="no maintained breached-password check"):
+        store.add_user("jsmith", GOOD[0], "analyst")
+    with pytest.raises(StoreError, match="demo accounts"):
+        store.add_user("sergeant", "demo", "analyst", demo=True)
+    assert store.accounts() == []
+    # A demonstration says so: its own policy, given explicitly.
+    demo = Store(tmp_path / "s.sqlite", password_policy=PasswordPolicy())
+    demo.add_user("sergeant", "demo", "analyst", demo=True)
+    assert [a.username for a in demo.accounts()] == ["sergeant"]

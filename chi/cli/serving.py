@@ -181,6 +181,64 @@ DEMO_MONTHS = 48
 """Long enough for several 12-month backtest test months after a 12-month look-back."""
 
 
+# The first line of the configuration chi demo writes: the only chi.toml it rewrites.
+DEMO_CONFIG_MARKER = (
+    "# The demonstration's configuration, written by `chi demo`. Synthetic data only."
+)
+
+
+def _not_a_demo_folder(folder: Path) -> str:
+    """Why FOLDER must not be turned into a demonstration ("" when it may): a chi.toml that
+    chi demo did not write (its first line is not DEMO_CONFIG_MARKER, or it does not say
+    ``demo = true``), a state store without such a chi.toml beside it, or a state store
+    holding an account that is not a demo account. chi
+    demo never rewrites a deployment's configuration nor adds demo accounts beside real ones.
+    """
+    import sqlite3
+    import tomllib
+
+    config, state = folder / "chi.toml", folder / "state.sqlite"
+    if config.exists():
+        try:
+            text = config.read_text(encoding="utf-8")
+            demo_flag = tomllib.loads(text).get("app", {}).get("demo")
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, AttributeError):
+            text, demo_flag = "", None
+        if text.splitlines()[:1] != [DEMO_CONFIG_MARKER] or demo_flag is not True:
+            return (
+                f"{config} is not a configuration chi demo wrote (a deployment's?): chi demo "
+                "never rewrites it; give the demo a folder of its own (--folder)"
+            )
+    if state.exists() and not config.exists():
+        # chi demo writes its chi.toml before its store: a store alone is a deployment's
+        # (one signing in through OIDC holds no local account, only decisions and audit).
+        return (
+            f"{state} has no configuration chi demo wrote beside it (a deployment's?): "
+            "chi demo never writes into it; give the demo a folder of its own (--folder)"
+        )
+    if state.exists():
+        from chi.state.db import q
+
+        try:
+            con = sqlite3.connect(f"{state.as_uri()}?mode=ro", uri=True)
+            try:
+                real = [str(r[0]) for r in q(con, "non_demo_accounts").fetchall()]
+            finally:
+                con.close()
+        except sqlite3.Error:
+            return (
+                f"{state} is not a state store chi demo can read: chi demo never writes "
+                "into it; give the demo a folder of its own (--folder)"
+            )
+        if real:
+            return (
+                f"{state} holds {len(real)} account(s) that are not demo accounts (a "
+                "deployment's?): chi demo never adds to it; give the demo a folder of its "
+                "own (--folder)"
+            )
+    return ""
+
+
 def _demo_backtest(runs: Path) -> None:
     """A backtest and a trained forecast model for the current run (RUN/model), unless one
     is there: the Backtest page and the forecast column then have content on first open."""
@@ -259,6 +317,10 @@ def demo(
         )
         raise typer.Exit(2)
     folder = folder.resolve()
+    refusal = _not_a_demo_folder(folder)
+    if refusal:
+        typer.echo(f"chi: {refusal}", err=True)
+        raise typer.Exit(2)
     extract, runs = folder / "extract", folder / "runs"
     folder.mkdir(parents=True, exist_ok=True)
     if not _has_extract(extract):
@@ -291,7 +353,7 @@ def demo(
     elif address not in hosts:
         hosts.append(address)
     config.write_text(
-        "# The demonstration's configuration, written by `chi demo`. Synthetic data only.\n"
+        f"{DEMO_CONFIG_MARKER}\n"
         '[app]\nruns_dir = "runs"\nextract_dir = "extract"\nstate_path = "state.sqlite"\n'
         f"demo = true\nallowed_hosts = {json.dumps(hosts)}\n",
         encoding="utf-8",
@@ -377,6 +439,15 @@ def audit_verify(anchor: AnchorOption = None, config: ConfigOption = None) -> No
         read = AnchorFile() if anchor is None else read_anchors(anchor, key)
     except StoreError as exc:
         raise fail(exc) from None
+    if read.malformed:
+        more = f" (and {len(read.malformed) - 1} more)" if len(read.malformed) > 1 else ""
+        typer.echo(
+            f"chi: {read.malformed[0]}{more} looks like an audit anchor (chi-audit-anchor, "
+            "store=) but is not a whole one (cut short or altered), so the log cannot be "
+            "checked against it; restore the line or start a new anchor file",
+            err=True,
+        )
+        raise typer.Exit(1)
     anchors = read.anchors
     check = store.verify_audit()
     if not check.ok:

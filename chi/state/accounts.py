@@ -29,6 +29,15 @@ if TYPE_CHECKING:
     from chi.state.passwords import PasswordPolicy
 
 
+def unconfigured_policy() -> PasswordPolicy:
+    """The policy of a store opened with none and no ``$CHI_CONFIG``: the defaults of the
+    configuration, which are production's (never the demonstration's laxer one)."""
+    from chi.settings import AppConfig
+    from chi.state.passwords import PasswordPolicy
+
+    return PasswordPolicy.from_config(AppConfig())
+
+
 @dataclass(frozen=True)
 class Account:
     username: str
@@ -63,7 +72,9 @@ class Accounts(Database):
         """The password policy given, else the one of the configuration named by
         ``$CHI_CONFIG`` (read once): a store opened without a policy under a production
         configuration never falls back to a laxer one. With no configuration named at all,
-        chi's demonstration default (the bundled sample)."""
+        :func:`unconfigured_policy`: production's (``app.demo`` defaults to false), which
+        sets no password without a maintained breached-password check and makes no demo
+        account. A demonstration passes its policy explicitly (``chi demo`` does)."""
         if self.password_policy is None:
             import os
 
@@ -71,7 +82,7 @@ class Accounts(Database):
             from chi.state.passwords import PasswordPolicy
 
             named = os.environ.get(CONFIG_ENV, "").strip()
-            self.password_policy = PasswordPolicy.configured() if named else PasswordPolicy()
+            self.password_policy = PasswordPolicy.configured() if named else unconfigured_policy()
         return self.password_policy
 
     def add_user(

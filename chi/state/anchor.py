@@ -22,9 +22,12 @@ An anchor line is a whole line (after an optional ``chi: `` or syslog ``...: `` 
 the log is empty), so anchors of another store (or of this one rebuilt from its first entry)
 are not this log's. ``M`` is HMAC-SHA256 over the rest of the line with the secret in
 ``[audit] anchor_key_file``; with a key configured, lines without a valid ``mac`` are not
-trusted (counted and skipped). Any other line is skipped, even one that mentions the mark
-(an access log's ``GET /chi-audit-anchor``). Lines of the first format (no ``store=``) are
-read as this store's when no key is configured.
+trusted (counted and skipped). A line with the mark and ``store=`` that is not a whole
+anchor line (cut short, altered, wrapped in JSON) makes ``chi audit verify`` fail naming it:
+the newest anchor damaged must not hide a cut. Any other line is skipped, even one that
+mentions the mark (an access log's ``GET /chi-audit-anchor``); trailing spaces are
+ignored. Lines of the first format (no ``store=``) are read as this store's when no key is
+configured.
 
 What whoever controls the anchor file (but not the key) can do: delete anchor lines (cuts
 newer than the last anchor left are then not seen; deleting all of them is itself reported),
@@ -80,6 +83,9 @@ class AnchorFile:
     anchors: list[Anchor] = field(default_factory=list)
     unsigned: int = 0
     """Whole anchor lines without a valid ``mac`` while a key is configured (not trusted)."""
+    malformed: list[str] = field(default_factory=list)
+    """Where (``FILE line N``) a line looks like an anchor (the mark and ``store=``) but is
+    not a whole one: cut short or altered. Never skipped silently: verify fails on it."""
 
 
 def load_key(path: Path | None) -> bytes | None:
@@ -140,8 +146,10 @@ def _anchors(path: Path, lines: Iterable[str], key: bytes | None) -> AnchorFile:
     for number, line in enumerate(lines, start=1):  # line by line: a server log may be long
         if MARK not in line:
             continue
-        match = _LINE.search(line.rstrip("\r\n"))
+        match = _LINE.search(line.rstrip())
         if match is None:
+            if "store=" in line:  # an anchor line, but cut short or altered
+                out.malformed.append(f"{path} line {number}")
             continue  # mentions the mark but is no anchor line (an access log, say)
         if key is not None:
             mac = match.group("mac")

@@ -110,7 +110,9 @@ def parse_range(prefix: str, text: str, where: str) -> dict[str, int]:
             raise CheckUnavailable(
                 f"{where}: line {number} holds a hash of another range than {prefix}"
             )
-        out[head] = int(count)
+        # A hash listed twice (":5" then ":0", a hostile or broken answer): any positive
+        # count is a breach, whichever line comes last.
+        out[head] = max(out.get(head, 0), int(count))
     if lines < MIN_RANGE_LINES:
         raise CheckUnavailable(
             f"{where}: range {prefix} holds {lines} lines, fewer than the {MIN_RANGE_LINES} "
@@ -305,10 +307,19 @@ def _loopback(host: str) -> bool:
         return False
 
 
+def shown_url(url: str) -> str:
+    """``url`` as a message may show it: any credentials (``user:secret@``) taken out."""
+    return re.sub(r"(?<=//)[^/?#]*@", "", url)
+
+
 def api_url_problem(url: str, allow_http: bool) -> str | None:
     """Why ``url`` cannot be the range API's address (None: it can): https, or plain http
     to this machine only when ``allow_http`` (a test server)."""
-    parts = urllib.parse.urlsplit(url)
+    try:
+        parts = urllib.parse.urlsplit(url)
+        _ = parts.port  # a port that is not a number raises here, not in the check
+    except ValueError:
+        return "passwords.breached_api_url is not a URL (it does not parse)"
     if not parts.hostname:
         return "passwords.breached_api_url must be an https address"
     if parts.scheme == "https":
@@ -350,7 +361,7 @@ class RangeApi:
 
     def _range(self, prefix: str, deadline: float) -> dict[str, int]:
         assert _PREFIX.fullmatch(prefix)
-        where = f"{self.name} ({self.url})"
+        where = f"{self.name} ({shown_url(self.url)})"
         problem = api_url_problem(self.url, self.allow_http)
         if problem is not None:
             raise CheckUnavailable(f"{where}: {problem}")
@@ -446,7 +457,8 @@ class RangeApi:
         worker.join(max(0.0, deadline - time.monotonic()) + 0.05)
         if not outcome:
             raise CheckUnavailable(
-                f"{self.name} ({self.url}) timed out (no whole answer within {self.timeout:g} s)"
+                f"{self.name} ({shown_url(self.url)}) timed out (no whole answer within "
+                f"{self.timeout:g} s)"
             )
         result = outcome[0]
         if isinstance(result, CheckUnavailable):

@@ -5,7 +5,8 @@ marks), applies Unicode NFKC (full-width and mathematical letters), drops accent
 every character that looks like a Latin letter or digit as that letter: the Unicode
 confusables data of UTS #39 (shipped by the maintained ``confusable-homoglyphs`` package)
 first, then the character's Unicode name (``LATIN LETTER SMALL CAPITAL B``, ``NEGATIVE
-SQUARED LATIN CAPITAL LETTER B``), and a look-alike of a look-alike. It maps the text as
+SQUARED LATIN CAPITAL LETTER B``), a letter with marks over it in that data (Cherokee
+``Ꮎ`` is ``O`` with a stroke: ``o``), and a look-alike of a look-alike. It maps the text as
 shown, case-folds, and maps and case-folds again: a capital and a small letter that look
 alike fold alike (``ИВАН`` and ``иван``), and a capital Greek nu is an N, not a small nu's v.
 """
@@ -55,7 +56,9 @@ def _table() -> dict[str, str]:
     for key, glyphs in data.items():  # a character like an ASCII one, or like a named one
         if len(key) == 1 and not key.isascii() and key not in out:
             for g in glyphs:
-                found = _ascii(g) if len(g) == 1 else None
+                # A glyph of a letter and marks over it (Cherokee NA is "O" and a stroke).
+                bare = "".join(x for x in g if not unicodedata.combining(x))
+                found = _ascii(bare) if len(bare) == 1 else None
                 found = found or (out.get(g) if len(g) == 1 else None)
                 if found:
                     out[key] = found

@@ -4,7 +4,9 @@ and no trivial transformations of them, no composition rules). One policy,
 :class:`PasswordPolicy`, checks every password chi sets (``chi users add`` and ``chi users
 set-password``, through ``Store.add_user`` and ``Store.set_password``); it is built from the
 configuration's ``[passwords]`` table (a ``Store`` given none reads the configuration named
-by ``$CHI_CONFIG``, or the defaults: production).
+by ``$CHI_CONFIG``, or with none named the defaults, which are production's: no password
+without a maintained breached-password check, no demo account; a demonstration passes its
+policy explicitly).
 
 - At least ``MIN_LENGTH`` (12) characters; text (no undecodable bytes).
 - **Not known from breaches** (:mod:`chi.state.breached`, the Pwned Passwords model). The
@@ -47,7 +49,9 @@ by ``$CHI_CONFIG``, or the defaults: production).
   four letters (or a username whose parts are all shorter than five) refuses only as a whole
   word of the password or a run of whole words (``King.Tom`` for ``tom.king``, not
   ``rocking``); reversed, only parts of five or more letters count. A part of one to three
-  letters refuses only a password made of parts.
+  letters refuses only a password made of parts. Adjacent username words joined
+  (``oneil`` of ``s.o-neil``), and the whole username whatever its length (``tom``:
+  ``Tom.Garden.Fox9``), refuse as whole words of the password.
 
 Messages say what is wrong, never the password. Demo accounts (``chi demo``) are outside the
 length and breach rules when they are made, and only a demonstration policy makes them;
@@ -59,6 +63,7 @@ from __future__ import annotations
 import functools
 import logging
 import re
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -90,6 +95,14 @@ ZXCVBN_MAX = 72
 BREACHED = "this password is on a list of passwords leaked in breaches"
 BREACHED_CORE = (
     "this password is a password leaked in breaches with a few characters added or changed"
+)
+BREACHED_EDIT = (
+    "this password is a common password leaked in breaches with a letter doubled, dropped, "
+    "added, changed or swapped (or its vowels dropped)"
+)
+NOT_USERNAME = (
+    "a password must not be built on the username: not the username as a word, nor its "
+    "parts (a name of five letters or more anywhere in it)"
 )
 NO_MAINTAINED_CHECK = (
     "no maintained breached-password check is configured: a production configuration "
@@ -179,11 +192,13 @@ class PasswordPolicy:
             return [NO_MAINTAINED_CHECK]
         if any("\udc80" <= c <= "\udcff" for c in password):
             return ["a password must be text: it holds bytes that are not UTF-8"]
+        if any(unicodedata.category(c) == "Cc" for c in password):
+            return ["a password must not hold control characters (NUL, tab, CR, LF and the like)"]
         if len(password) < MIN_LENGTH:
             return [f"a password must be at least {MIN_LENGTH} characters"]
         out: list[str] = []
         if built_on_username(password, username):
-            out.append("a password must not contain the username or be built on its parts")
+            out.append(NOT_USERNAME)
         breached = self._breached(password, out)
         if breached:
             out.append(breached)
@@ -225,6 +240,8 @@ class PasswordPolicy:
                 return BREACHED
             if found:
                 return BREACHED_CORE
+        if near_common(password):  # one trivial edit of a common password, found locally
+            return BREACHED_EDIT
         api = self.api()
         if api is not None:  # one range: the password as typed (k-anonymity holds)
             try:
@@ -345,11 +362,102 @@ def candidates(password: str) -> list[str]:
     for run in runs:
         add(run)
         add(run[::-1])
+    # A word and the word reversed (``password&drowssap``, ``drowssappassword``).
+    for text in [*forms, *runs]:
+        core = "".join(c for c in text.lower() if c.isalpha())
+        half = len(core) // 2
+        if len(core) % 2 == 0 and core[:half] == core[half:][::-1]:
+            add(core[:half])
     for text in [*forms, *runs]:
         unit = repeated_unit(text)
         if unit is not None:
             add(unit, least=4)
     return out
+
+
+NEAR_WORD = 6
+"""The shortest common password an edit of is refused (shorter ones are word pieces)."""
+NEAR_CORE = 5
+"""The fewest letters a password's letter core has for the edit check (``qwrty`` of
+``qwerty`` is 5): a longer passphrase's core is far longer than any common password."""
+_VOWELS = frozenset("aeiou")
+
+
+@functools.cache
+def _common_words() -> tuple[dict[str, tuple[str, ...]], frozenset[str]]:
+    """The deletion index (SymSpell, distance 1) of the common passwords made of letters
+    only (``NEAR_WORD`` or more) on zxcvbn's list of breached passwords (shipped with it, in
+    plain text: about 17,000 words), and their consonant skeletons (``psswrd``, without
+    ``aeiou`` and without ``aeiouy``) of 3 or more letters. Built once per process; a few
+    megabytes."""
+    from zxcvbn.frequency_lists import FREQUENCY_LISTS
+
+    index: dict[str, set[str]] = {}
+    skeletons: set[str] = set()
+    for word in FREQUENCY_LISTS["passwords"]:
+        if len(word) < NEAR_WORD or not word.isascii() or not word.isalpha():
+            continue
+        for key in {word, *(word[:i] + word[i + 1 :] for i in range(len(word)))}:
+            index.setdefault(key, set()).add(word)
+        for vowels in ("aeiou", "aeiouy"):
+            skeleton = "".join(c for c in word if c not in vowels)
+            if len(skeleton) >= 3 and skeleton != word:
+                skeletons.add(skeleton)
+    return {k: tuple(v) for k, v in index.items()}, frozenset(skeletons)
+
+
+def _one_edit(a: str, b: str) -> bool:
+    """Whether ``a`` and ``b`` are at most one edit apart (a letter dropped, added or
+    changed, or two neighbours swapped: optimal string alignment distance <= 1)."""
+    if a == b:
+        return True
+    if len(a) == len(b):
+        diff = [i for i in range(len(a)) if a[i] != b[i]]
+        if len(diff) == 1:
+            return True
+        i = diff[0]
+        return len(diff) == 2 and diff[1] == i + 1 and a[i] == b[i + 1] and a[i + 1] == b[i]
+    if abs(len(a) - len(b)) != 1:
+        return False
+    short, long = (a, b) if len(a) < len(b) else (b, a)
+    i = 0
+    while i < len(short) and short[i] == long[i]:
+        i += 1
+    return short[i:] == long[i + 1 :]
+
+
+def letter_cores(password: str) -> list[str]:
+    """The password's letter cores for the edit check: its letters alone, folded and
+    lower-cased (``pas7sword2024!`` is ``password``, ``Passsword2024!!`` is
+    ``passsword``), and its de-leeted words run together."""
+    out: list[str] = []
+    for core in (
+        "".join(c for c in fold(visible(password)).lower() if c.isalpha()),
+        "".join(words(password)),
+        "".join(words(password, edges=True, table=_DELEET_L)),
+    ):
+        half = len(core) // 2
+        for form in (core, core[:half] if core[:half] == core[half:][::-1] else ""):
+            if form and form not in out:  # a word and the word reversed: the word
+                out.append(form)
+    return out
+
+
+def near_common(password: str) -> bool:
+    """Whether a letter core of ``password`` (``NEAR_CORE`` letters or more) is one edit
+    from a common password (``passsword``, ``qwrty``, ``passworx``, ``qwrety``) or is one's
+    consonants alone (``psswrd``)."""
+    index, skeletons = _common_words()
+    for core in letter_cores(password):
+        if len(core) >= 3 and not (_VOWELS & set(core)) and core in skeletons:
+            return True  # its vowels dropped (``drgn`` of ``dragon``): no passphrase is so
+        if len(core) < NEAR_CORE or len(core) > 40:
+            continue
+        keys = {core, *(core[:i] + core[i + 1 :] for i in range(len(core)))}
+        for key in keys:
+            if any(_one_edit(core, word) for word in index.get(key, ())):
+                return True
+    return False
 
 
 def _zxcvbn(password: str, username: str) -> tuple[int, bool]:
@@ -497,6 +605,12 @@ def _at_words(form: str, reading: list[str]) -> bool:
     return False
 
 
+def _joins(base: list[str]) -> set[str]:
+    """Runs of two or more adjacent username words, joined (``s.o-neil``: ``so``, ``oneil``,
+    ``soneil``)."""
+    return {"".join(base[i:j]) for i in range(len(base)) for j in range(i + 2, len(base) + 1)}
+
+
 def built_on_username(password: str, username: str) -> bool:
     """Whether ``password`` is the username or built on its parts (see the module)."""
     base = [w for chunk in re.split(r"[._\-@\s]+", username) for w in words(chunk)]
@@ -518,6 +632,10 @@ def built_on_username(password: str, username: str) -> bool:
             strong.add(joined)
         weak = {f for f in forms if len(f) == MIN_PART - 1 or (f == joined and f not in strong)}
         weak = {f for f in weak if len(f) >= MIN_PART - 1}
+        # Adjacent parts joined are parts too, as whole words (``ONeil`` for s.o-neil).
+        weak |= {norm(j) for j in _joins(base)} - {""}
+        # The whole username as a whole word, whatever its length (``Tom`` for tom).
+        weak |= {joined} - {""}
         for reading in readings:
             ws = [norm(w) for w in reading]
             run = "".join(ws)

@@ -1,0 +1,1 @@
+select username from users where not demo order by username
