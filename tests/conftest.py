@@ -8,6 +8,7 @@ be modified by a test: copy them first.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -18,20 +19,36 @@ GENERATED = GenerateOptions(seed=7, start="2023-01", months=24)
 CLEAN = GenerateOptions(seed=11, start="2024-01", months=12, defect_rate=0.0)
 
 
-@pytest.fixture(autouse=True)
-def demonstration_policy_for_unconfigured_stores(
-    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.fixture(scope="session", autouse=True)
+def demonstration_policy_for_unconfigured_stores() -> Iterator[Callable[[], object]]:
     """A store opened with no policy and no $CHI_CONFIG uses production's policy (no
     password without a maintained breached-password check): the suite's stores that set
     passwords are demonstrations, so they get the demonstration policy (the bundled
-    sample) explicitly, except in tests marked ``production_default``, which check that
-    default itself."""
-    if request.node.get_closest_marker("production_default") is None:
-        from chi.state import accounts
-        from chi.state.passwords import PasswordPolicy
+    sample), for the whole session (module- and session-scoped fixtures make accounts too),
+    except in tests marked ``production_default``, which check that default itself. Yields
+    the real default."""
+    from chi.state import accounts
+    from chi.state.passwords import PasswordPolicy
 
-        monkeypatch.setattr(accounts, "unconfigured_policy", PasswordPolicy)
+    real = accounts.unconfigured_policy
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(accounts, "unconfigured_policy", PasswordPolicy)
+        yield real
+
+
+@pytest.fixture(autouse=True)
+def production_default_where_marked(
+    request: pytest.FixtureRequest,
+    monkeypatch: pytest.MonkeyPatch,
+    demonstration_policy_for_unconfigured_stores: Callable[[], object],
+) -> None:
+    """Tests marked ``production_default`` see the real default of an unconfigured store."""
+    if request.node.get_closest_marker("production_default") is not None:
+        from chi.state import accounts
+
+        monkeypatch.setattr(
+            accounts, "unconfigured_policy", demonstration_policy_for_unconfigured_stores
+        )
 
 
 @pytest.fixture(scope="session")
