@@ -45,9 +45,9 @@ CONFIG_ENV = "CHI_CONFIG"
 HANDLING_MARKING = "OFFICIAL-SENSITIVE"
 """The Government Security Classification marking every list, download and pack carries."""
 HIBP_RANGE_URL = "https://api.pwnedpasswords.com/range/"
+"""Have I Been Pwned's Pwned Passwords range API (k-anonymity: only 5 hex characters leave)."""
 MAX_API_TIMEOUT = 120.0
 """The longest passwords.breached_api_timeout (seconds): a person waits for the answer."""
-"""Have I Been Pwned's Pwned Passwords range API (k-anonymity: only 5 hex characters leave)."""
 AUTH_MODES = ("local", "oidc")
 ROLE_SOURCES = ("claims", "allow_list")
 
