@@ -87,8 +87,8 @@ def _frame(con: duckdb.DuckDBPyConnection, name: str) -> pl.DataFrame:
 
 def _read(con: duckdb.DuckDBPyConnection) -> dict[str, pl.DataFrame]:
     """The analyses' frames from the tables ``prepare`` makes (or a run's staged copy), by the
-    files of ``sql/analysis/`` (the age band by its macro, on ``age_years``)."""
-    sql.create_macros(con)
+    files of ``sql/analysis/`` (the age band by its macro, on the ``age_years`` macro that
+    ``prepare`` and ``open_staged`` already define)."""
     sql.run(con, "analysis/age_band_macro")
     sql.create_table(con, "analysis_crimes", "analysis/crimes")
     return {
