@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -45,7 +46,8 @@ def lsoa_path() -> Path:
 
 GEOGRAPHY_ENV = "CHI_GEOGRAPHY"
 """The environment variable naming a force's own geography file (the shape of
-``data/geography/lsoa.csv``); unset, chi uses the shipped Cambridgeshire file."""
+``data/geography/lsoa.csv``): an override of ``[geography] path`` in ``chi.toml``; with
+neither, chi uses the shipped Cambridgeshire file."""
 
 GEOGRAPHY_COLUMNS = (
     "lsoa_code",
@@ -63,10 +65,25 @@ class GeographyError(ValueError):
     """A geography file chi cannot use: the message names the file, column and row."""
 
 
-def geography_path() -> Path:
-    """The force's geography: the file ``CHI_GEOGRAPHY`` names, else the shipped one."""
+_IN_USE: dict[str, Path | None] = {"configured": None}
+
+
+def use_geography(path: Path | None) -> None:
+    """Make ``path`` the geography of this process: ``[geography] path`` of the ``chi.toml``
+    a command or the app read (None: the file sets none). ``CHI_GEOGRAPHY`` still wins."""
+    _IN_USE["configured"] = None if path is None else Path(path).expanduser().resolve()
+
+
+def configured_geography() -> Path | None:
+    """The geography file named for this process: ``CHI_GEOGRAPHY``, else the ``chi.toml``
+    key (:func:`use_geography`); None when neither names one."""
     named = os.environ.get(GEOGRAPHY_ENV, "").strip()
-    return Path(named).expanduser().resolve() if named else lsoa_path()
+    return Path(named).expanduser().resolve() if named else _IN_USE["configured"]
+
+
+def geography_path() -> Path:
+    """The force's geography: :func:`configured_geography`, else the shipped file."""
+    return configured_geography() or lsoa_path()
 
 
 @dataclass(frozen=True)
@@ -93,6 +110,7 @@ class Geography:
         """What a run records of the geography it was scored with (a rerun checks it)."""
         return {
             "file": self.path.name,
+            "path": str(self.path),
             "shipped": self.path == lsoa_path().resolve(),
             "sha256": self.sha256,
             "areas": list(self.areas),
@@ -118,8 +136,8 @@ def geography() -> Geography:
         stat = path.stat()
     except OSError:
         raise GeographyError(
-            f"{path}: the geography file is missing (set {GEOGRAPHY_ENV} to the force's "
-            "geography file, or unset it for the shipped one)"
+            f"{path}: the geography file is missing (name the force's geography file in "
+            f"chi.toml, [geography] path, or {GEOGRAPHY_ENV}; neither, for the shipped one)"
         ) from None
     return _read_geography(path, stat.st_mtime_ns, stat.st_size)
 
@@ -168,6 +186,17 @@ def _read_geography(path: Path, _mtime: int, _size: int) -> Geography:
     areas = tuple(dict.fromkeys(n.area for n in places.values()))
     digest = file_sha256(path)
     return Geography(path, digest, lsoas, tuple(places.values()), areas)
+
+
+def recorded_geography(record: Mapping[str, object] | None) -> Path | None:
+    """The geography file a run's manifest names (``Geography.as_manifest``): the shipped
+    file, or the file at its recorded path; None for a run from before paths were recorded."""
+    if not record:
+        return None
+    if record.get("shipped") is True:
+        return lsoa_path().resolve()
+    path = record.get("path")
+    return Path(path) if isinstance(path, str) and path else None
 
 
 def policing_areas() -> tuple[str, ...]:

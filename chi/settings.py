@@ -1,7 +1,9 @@
 """``chi.toml``, the one file a force keeps: every table of it is read here and only here.
 
 The tables: ``[app]``, ``[auth]``, ``[oidc]`` and ``[lists]`` (the app's configuration: where
-runs and state live, how people sign in, what is restricted), ``[policy]`` (the list policy,
+runs and state live, how people sign in, what is restricted), ``[geography]`` (``path``:
+the force's geography file, whose policing areas and neighbourhoods scoring, the app and the
+command line use; ``CHI_GEOGRAPHY`` overrides it), ``[policy]`` (the list policy,
 turned into a :class:`chi.scoring.policy.Policy` by that module) and ``[card]`` (who owns the
 forecast model, for :mod:`chi.forecast.card`). :data:`TABLES` is the one list of table names
 and keys; an unknown table or key is refused with one line naming the file, table and key, so
@@ -103,6 +105,10 @@ class AppConfig:
     audit_anchor_minutes: float = 60.0
     audit_anchor_key_file: Path | None = None
     """A file holding the secret that signs anchor lines (HMAC-SHA256); see chi.state.anchor."""
+    geography: Path | None = None
+    """``[geography] path``: the force's geography file (the shape of
+    ``data/geography/lsoa.csv``); None: the shipped Cambridgeshire file. ``CHI_GEOGRAPHY``
+    overrides it (``chi.reference.configured_geography``)."""
     source: Path | None = None
     """The file this configuration was read from, if any."""
 
@@ -177,6 +183,7 @@ _APP_KEYS = {
     ("audit", "anchor_file"): "audit_anchor_file",
     ("audit", "anchor_key_file"): "audit_anchor_key_file",
     ("audit", "anchor_minutes"): "audit_anchor_minutes",
+    ("geography", "path"): "geography",
 }
 _PATHS = {
     "runs_dir",
@@ -185,6 +192,7 @@ _PATHS = {
     "breached_corpus",
     "audit_anchor_file",
     "audit_anchor_key_file",
+    "geography",
 }
 _TYPES: dict[str, type] = {
     "demo": bool,

@@ -51,6 +51,16 @@ def production_default_where_marked(
         )
 
 
+@pytest.fixture(autouse=True)
+def no_configured_geography_after_a_test() -> Iterator[None]:
+    """A command or app page that read a ``chi.toml`` with ``[geography] path`` makes it the
+    process's geography (``chi.reference.use_geography``); the next test starts without it."""
+    yield
+    from chi.reference import use_geography
+
+    use_geography(None)
+
+
 @pytest.fixture(scope="session")
 def generated_extract(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("generated") / "extract"

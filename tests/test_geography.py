@@ -1,7 +1,8 @@
 """Another force's geography: policing areas come from the geography file, not from chi.
 
 A made-up force ("Westshire": areas West, East and Central, in that order in its file, six
-neighbourhoods of two LSOAs each) supplies its own geography file through ``CHI_GEOGRAPHY``.
+neighbourhoods of two LSOAs each) supplies its own geography file through ``CHI_GEOGRAPHY``,
+or through the ``[geography] path`` key of its ``chi.toml``.
 A hand-made extract placed in it is scored, listed by area (the CLI's export and the
 reading layer), its area leads are made and refused by its own area names, meeting decisions
 take its areas, and the app offers and shows them. A geography file chi cannot use is
@@ -18,6 +19,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import polars as pl
 import pytest
 from app_fixtures import FAST_HASHER_ARGS, AppEnv, Fixture, app_test, goto, write_config
 from factory import GBH_S20, crime, person, victim, write_extract
@@ -26,7 +28,13 @@ from typer.testing import CliRunner
 from chi.cli import app
 from chi.meetings.decisions import Decision
 from chi.reading.lists import area_scope, neighbourhoods, victim_list
-from chi.reference import GEOGRAPHY_ENV, GeographyError, geography, policing_areas
+from chi.reference import (
+    GEOGRAPHY_ENV,
+    GeographyError,
+    geography,
+    policing_areas,
+    use_geography,
+)
 from chi.scoring.policy import Policy
 from chi.scoring.runs import open_run, score_and_publish
 from chi.state.auth import AuthError, make_user, scope_label
@@ -303,6 +311,7 @@ def test_the_run_records_its_geography_and_a_rerun_refuses_another(
     recorded = open_run(force.run).manifest.geography
     assert recorded == {
         "file": "westshire_lsoa.csv",
+        "path": str(force.geography.resolve()),
         "shipped": False,
         "sha256": hashlib.sha256(force.geography.read_bytes()).hexdigest(),
         "areas": ["West", "East", "Central"],
@@ -331,3 +340,99 @@ def test_chi_demo_refuses_another_forces_geography(westshire: Force, tmp_path: P
     [line] = result.output.strip().splitlines()
     assert f"unset {GEOGRAPHY_ENV}" in line
     assert not (tmp_path / "d").exists()
+
+
+def test_the_chi_toml_key_names_the_geography_for_scoring_and_the_app(
+    force: Force, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No environment variable: ``[geography] path`` (relative to chi.toml, not to the
+    folder a command runs in) places the extract for ``chi score``, is recorded in the run,
+    gives ``chi export --area`` and the app their areas, and ``chi rerun`` with no
+    configuration at all scores with the file the run recorded."""
+    from argon2 import PasswordHasher
+
+    from chi.settings import load_config
+    from chi.state.store import Store
+
+    monkeypatch.delenv(GEOGRAPHY_ENV, raising=False)
+    monkeypatch.delenv("CHI_CONFIG", raising=False)
+    conf = tmp_path / "conf"
+    conf.mkdir()
+    places = conf / "places.csv"
+    places.write_bytes(force.geography.read_bytes())
+    config = conf / "chi.toml"
+    config.write_text(
+        '[app]\nruns_dir = "runs"\nstate_path = "state.sqlite"\n'
+        f"extract_dir = {str(force.extract)!r}\n"
+        '[geography]\npath = "places.csv"\n'
+        "[policy]\nmin_harm = 365\n",
+        encoding="utf-8",
+    )
+    assert load_config(config).geography == places.resolve()
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    runner = CliRunner()
+    runs = conf / "runs"
+    scored = runner.invoke(
+        app,
+        [
+            "score",
+            str(force.extract),
+            "--out",
+            str(runs),
+            "--months",
+            MONTH,
+            "--config",
+            str(config),
+        ],
+    )
+    assert scored.exit_code == 0, scored.output
+    run = open_run(Path(scored.stdout.strip().splitlines()[-1]))
+    assert run.manifest.geography is not None
+    assert run.manifest.geography["file"] == "places.csv"
+    assert run.manifest.geography["path"] == str(places.resolve())
+    assert run.manifest.geography["areas"] == ["West", "East", "Central"]
+    assert set(pl.read_parquet(run.file("victim_list"))["person_id"]) == set(force.homes)
+
+    use_geography(None)
+    exported = runner.invoke(
+        app,
+        [
+            *("export", str(run.path), "--month", MONTH, "--area", "east"),
+            *("--format", "csv", "--config", str(config)),
+        ],
+    )
+    assert exported.exit_code == 0, exported.output
+    rows = list(csv.DictReader(io.StringIO(exported.stdout.lstrip("\ufeff"))))
+    assert sorted((r["Person id"], r["Neighbourhood"]) for r in rows) == [
+        ("L2", "Marshes"),
+        ("L3", "Fenside"),
+    ]
+
+    # The app: the areas of the key's file, with nothing else naming it.
+    use_geography(None)
+    store = Store(conf / "state.sqlite", hasher=PasswordHasher(**FAST_HASHER_ARGS))
+    store.add_user("analyst", "correct horse battery", "analyst", "")
+    store.add_user("lead", "correct horse battery", "area", "Central")
+    monkeypatch.setenv("CHI_CONFIG", str(config))
+    fixture = Fixture(force.extract, runs, run.run_id, [MONTH])
+    env = AppEnv(conf, config, fixture)
+    at = goto(app_test(env, "analyst"), "meeting")
+    assert not at.exception, [e.value for e in at.exception]
+    assert list(at.sidebar.selectbox(key="meeting_area").options) == ["West", "East", "Central"]
+    at = goto(app_test(env, "lead"), "victims")
+    assert not at.exception, [e.value for e in at.exception]
+    shown = _texts(at)
+    assert "Central area" in shown
+    assert "Listed 4" in shown and "Listed 5" in shown
+    assert "Listed 0" not in shown
+
+    # A rerun from a folder with no configuration: the run's own geography, not the shipped.
+    monkeypatch.delenv("CHI_CONFIG")
+    use_geography(None)
+    rerun = runner.invoke(app, ["rerun", str(run.path)])
+    assert rerun.exit_code == 0, rerun.output
+    again = open_run(Path(rerun.stdout.strip().splitlines()[-1]))
+    assert again.manifest.geography == run.manifest.geography
+    assert again.file("victim_list").read_bytes() == run.file("victim_list").read_bytes()

@@ -20,6 +20,7 @@ from streamlit.navigation.page import StreamlitPage
 from chi.app.text import md
 from chi.app.web_sessions import SIGNIN_PATH, cookie_sessions, cookie_token
 from chi.exports.downloads import DownloadGate
+from chi.reference import use_geography
 from chi.settings import CONFIG_ENV, AppConfig, load_config
 from chi.state.auth import AuthError, User, sign_in_local, user_for_account, user_from_oidc
 from chi.state.store import Store
@@ -47,8 +48,11 @@ def _services(config_path: str) -> Services:
 
 
 def services() -> Services:
-    """The configuration and state store of this server (one per configuration file)."""
-    return _services(os.environ.get(CONFIG_ENV, "").strip())
+    """The configuration and state store of this server (one per configuration file); its
+    ``[geography] path`` is the geography every page reads (``CHI_GEOGRAPHY`` overrides)."""
+    found = _services(os.environ.get(CONFIG_ENV, "").strip())
+    use_geography(found.config.geography)
+    return found
 
 
 @dataclass(frozen=True)

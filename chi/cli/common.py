@@ -1,10 +1,12 @@
 """What the command groups share: chi's known errors as one line (``clear_errors``,
 ``fail``), the state store a command writes to (``state_store``), a plain table
-(``echo_table``, drawn by rich) and who is acting (``actor``)."""
+(``echo_table``, drawn by rich), who is acting (``actor``) and the geography of the
+configuration (``use_config_geography``)."""
 
 from __future__ import annotations
 
 import getpass
+import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -65,10 +67,23 @@ def fail(message: object) -> typer.Exit:
     return typer.Exit(2)
 
 
+def use_config_geography(config: Path | None = None) -> None:
+    """Make ``[geography] path`` of the configuration this command reads (``config``, else
+    ``$CHI_CONFIG``, else ``./chi.toml``) the geography it uses; ``CHI_GEOGRAPHY`` still
+    overrides it. Run before every command (a configuration it cannot read is left to the
+    command that needs it to report), and again by a command given ``--config``."""
+    from chi.reference import use_geography
+    from chi.settings import CONFIG_ENV, load_settings, local_settings
+
+    named = config is not None or bool(os.environ.get(CONFIG_ENV, "").strip())
+    use_geography((load_settings(config) if named else local_settings()).app.geography)
+
+
 def state_store(config: Path | None, store: Path | None = None, must_exist: bool = False) -> Store:
     """The state store named by ``store``, else by the configuration (``--config``, else
     ``$CHI_CONFIG``, else the default); reading commands (``must_exist``) refuse a missing
     file rather than create one. A bad configuration is one line and exit code 2."""
+    from chi.reference import use_geography
     from chi.settings import load_config
     from chi.state.passwords import PasswordPolicy
     from chi.state.store import Store, StoreError
@@ -77,6 +92,8 @@ def state_store(config: Path | None, store: Path | None = None, must_exist: bool
         policy: PasswordPolicy | None = None
         if store is None:
             cfg = load_config(config)
+            if config is not None:
+                use_geography(cfg.geography)
             # Every password set from here passes the configuration's one policy.
             store, policy = cfg.state_path, PasswordPolicy.from_config(cfg)
         path = store

@@ -7,6 +7,8 @@ stderr and exit code 2, never a traceback.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -25,6 +27,7 @@ from chi.cli.common import (
     echo_table,
     fail,
     state_store,
+    use_config_geography,
 )
 
 _DEBUG = {"on": False}
@@ -79,6 +82,8 @@ def _options(
 ) -> None:
     """Crime Harm Index victim-risk prioritisation: extracts -> validate -> score -> lists."""
     _DEBUG["on"] = debug
+    with contextlib.suppress(ValueError):  # the command that reads it says what is wrong
+        use_config_geography()
 
 
 @app.command()
@@ -294,10 +299,15 @@ def score(
     run folder.
     """
     from chi.progress import terminal_progress
+    from chi.reference import use_geography
     from chi.scoring.policy import load_policy
     from chi.scoring.runs import score_and_publish
+    from chi.settings import local_settings
 
     with clear_errors():
+        settings = local_settings(config)
+        if settings.source is not None:  # the file of the policy names the geography too
+            use_geography(settings.app.geography)
         policy = load_policy(
             config,
             window_months=window_months,
@@ -371,14 +381,19 @@ def rerun(
     as-of date.
 
     Refuses, naming what changed, if the extract's files, its extract.json or the weight
-    set no longer match the checksums in the manifest.
+    set no longer match the checksums in the manifest. The geography is the file the run
+    recorded (CHI_GEOGRAPHY, when set, is used instead and must match it).
     """
     from chi import __version__
     from chi.progress import terminal_progress
+    from chi.reference import GEOGRAPHY_ENV, recorded_geography, use_geography
     from chi.scoring.runs import open_run, rerun_inputs, score_and_publish
 
     with clear_errors():
         source = open_run(run)
+        recorded = recorded_geography(source.manifest.geography)
+        if recorded is not None and recorded.is_file() and not os.environ.get(GEOGRAPHY_ENV):
+            use_geography(recorded)  # the run's own geography, not the configuration's of today
         folder, policy, months, as_of = rerun_inputs(source, extract)
         made_by = source.manifest.chi_version
         if made_by != __version__:
@@ -536,6 +551,7 @@ def export(
     from chi.exports.downloads import DOWNLOAD_FORMATS
     from chi.exports.formats import ExportMeta, export_format
     from chi.reading.lists import Scope, area_scope, neighbourhood_scope, victim_briefing
+    from chi.reference import use_geography
     from chi.scoring.runs import RunError, open_run
     from chi.settings import load_config
 
@@ -548,6 +564,9 @@ def export(
         typer.echo(f"chi: {exc}", err=True)
         raise typer.Exit(2) from None
     with clear_errors():
+        cfg = load_config(config)
+        if config is not None:  # --area is an area of the configuration's geography
+            use_geography(cfg.geography)
         if month not in r.manifest.months:
             raise ValueError(f"month {month} is not in run {r.run_id}")
         scope = (
@@ -571,7 +590,7 @@ def export(
                 scope=scope.label,
                 exported_by=getpass.getuser(),
             ),
-            marking=load_config(config).marking,  # the marking the app puts on the same file
+            marking=cfg.marking,  # the marking the app puts on the same file
         )
         data = listview.export(frame, meta, format, drop)
         _audit_export(config, r.run_id, month, scope, frame.height, format)

@@ -294,7 +294,7 @@ def demo(
     """
     from chi.errors import EXTRA_OF
     from chi.progress import terminal_progress
-    from chi.reference import GEOGRAPHY_ENV
+    from chi.reference import GEOGRAPHY_ENV, use_geography
 
     # Before minutes of generating and training: the demo serves the whole app.
     absent = [m for m in EXTRA_OF if importlib.util.find_spec(m) is None]
@@ -316,6 +316,7 @@ def demo(
             err=True,
         )
         raise typer.Exit(2)
+    use_geography(None)  # not that of a chi.toml in this folder: the demo's names none
     folder = folder.resolve()
     refusal = _not_a_demo_folder(folder)
     if refusal:
