@@ -9,9 +9,11 @@ CHI sheet's ``classification_code``) or, when there is no offence key, from ``ho
 (``CCC/SS``). The same rule is available as a Python function and as a SQL expression, and
 a test checks that the two agree over every row of the weight sets.
 
-Groups live in a small registry (``GROUPS``) so that more can be added by name (domestic
-abuse, child sexual abuse and exploitation, serious sexual offences, rape, modern slavery)
-and chosen in configuration (``restricted_groups``).
+Groups are reference data: one row each of ``data/offences/groups.csv`` (name, label, Home
+Office classes, codes, subclasses, excluded subclasses, description), read once into the
+registry ``GROUPS``, so that more can be added by name (domestic abuse, child sexual abuse
+and exploitation, serious sexual offences, rape, modern slavery) and chosen in configuration
+(``restricted_groups``).
 
 A group finer than whole classes also lists Home Office offence codes (``codes``: the
 offence key's group, e.g. ``19D``, compared exactly) and class/subclasses (``subclasses``,
@@ -19,7 +21,7 @@ offence key's group, e.g. ``19D``, compared exactly) and class/subclasses (``sub
 third- and second-last parts, ``86.86.2.0`` → ``086/02``), and may leave subclasses out
 (``excluded``). A crime is in the group when its classification number is in ``classes``,
 or its code is in ``codes``, or its subclass is in ``subclasses``, and its subclass is not
-excluded. The board's "Safeguarding the Vulnerable" groups (registered below; domestic
+excluded. The board's "Safeguarding the Vulnerable" groups (rows of the file; domestic
 abuse is a flag on the crime, not a group of offences):
 
 - ``rape``: class 19 (19C-19J), rape and attempted rape of a female or male of any age.
@@ -52,7 +54,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from chi.reference import calibration_path, offence_rules_path
+from chi.reference import calibration_path, data_dir, offence_rules_path
 
 
 @dataclass(frozen=True)
@@ -72,88 +74,35 @@ class OffenceGroup:
     """Class/subclasses left out even when the class, code or subclass matches."""
 
 
-GROUPS: dict[str, OffenceGroup] = {}
+def _words(text: str | None) -> frozenset[str]:
+    return frozenset((text or "").split())
 
 
-def register(group: OffenceGroup) -> OffenceGroup:
-    if group.name in GROUPS:
-        raise ValueError(f"offence group {group.name!r} is already registered")
-    GROUPS[group.name] = group
-    return group
+def load_groups() -> dict[str, OffenceGroup]:
+    """The registry, in file order, from ``data/offences/groups.csv`` (one row a group; the
+    numbers, codes and subclasses of a cell separated by spaces)."""
+    path = data_dir() / "offences" / "groups.csv"
+    groups: dict[str, OffenceGroup] = {}
+    with path.open(encoding="utf-8", newline="") as f:
+        for row in csv.DictReader(f):
+            group = OffenceGroup(
+                name=row["name"],
+                label=row["label"],
+                classes=frozenset(int(n) for n in _words(row["classes"])),
+                description=row["description"],
+                codes=_words(row["codes"]),
+                subclasses=_words(row["subclasses"]),
+                excluded=_words(row["excluded"]),
+            )
+            if group.name in groups:
+                raise ValueError(f"{path}: offence group {group.name!r} is listed twice")
+            groups[group.name] = group
+    return groups
 
 
-SEXUAL_OFFENCES = register(
-    OffenceGroup(
-        name="sexual_offences",
-        label="sexual offence",
-        classes=frozenset([*range(17, 28), 70, 71, 72, 73, 88]),
-        description=(
-            "Home Office classes 17-27, 70-73 and 88: rape, sexual assault, sexual activity "
-            "with children, exploitation of prostitution, abuse of trust, grooming, voyeurism"
-        ),
-    )
-)
-
-RAPE = register(
-    OffenceGroup(
-        name="rape",
-        label="rape",
-        classes=frozenset({19}),
-        description="Home Office class 19 (19C-19J): rape and attempted rape",
-    )
-)
-SERIOUS_SEXUAL_OFFENCES = register(
-    OffenceGroup(
-        name="serious_sexual_offences",
-        label="serious sexual offence",
-        classes=frozenset({17, 19, 20, 21, 22, 23, 70}),
-        excluded=frozenset({"023/12", "023/13"}),
-        description=(
-            "Home Office classes 17, 19-23 and 70 (not 023/12-13): rape, sexual assault "
-            "including by penetration, sexual activity with children, causing sexual activity "
-            "without consent, familial child sexual offences, sexual activity with a person "
-            "with a mental disorder"
-        ),
-    )
-)
-CHILD_SEXUAL_ABUSE_EXPLOITATION = register(
-    OffenceGroup(
-        name="child_sexual_abuse_exploitation",
-        label="child sexual abuse or exploitation",
-        classes=frozenset({21, 23, 71, 73}),
-        codes=frozenset({"17B", "19D", "19E", "19G", "19H", "20B", "22B", "88A"}),
-        subclasses=frozenset({"086/02", "086/10", "086/15"}),
-        excluded=frozenset({"023/12", "023/13"}),
-        description=(
-            "Home Office classes 21, 23 (not 023/12-13), 71 and 73; codes 17B, 19D, 19E, 19G, "
-            "19H, 20B, 22B and 88A; indecent images of children 086/02, 086/10, 086/15"
-        ),
-    )
-)
-MODERN_SLAVERY_TRAFFICKING = register(
-    OffenceGroup(
-        name="modern_slavery_trafficking",
-        label="modern slavery or human trafficking",
-        classes=frozenset({72, 106}),
-        subclasses=frozenset({"099/25"}),
-        description=(
-            "Home Office 106 (Modern Slavery Act 2015; CHI key 99.99.25.0, subclass 099/25) "
-            "and 72 (trafficking for sexual exploitation, before 2015)"
-        ),
-    )
-)
-FRAUD = register(
-    OffenceGroup(
-        name="fraud",
-        label="fraud",
-        classes=frozenset({51, 52, 53, 814}),
-        codes=frozenset({"33A", "NFIB"}),
-        description=(
-            "Home Office classes 51, 52, 53 and 814 and codes 33A and NFIB: fraud, false "
-            "accounting, articles for use in fraud, fraud with vehicle and driver records"
-        ),
-    )
-)
+GROUPS: dict[str, OffenceGroup] = load_groups()
+SEXUAL_OFFENCES = GROUPS["sexual_offences"]
+"""The group restricted by default (``lists.restricted_groups``)."""
 
 _LEADING_DIGITS = re.compile(r"\s*([0-9]+)")
 
