@@ -11,6 +11,7 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Protocol
 
 import streamlit as st
 
@@ -44,22 +45,34 @@ from chi.state.store import StoreError
 
 ICON = Path(__file__).resolve().parent / "assets" / "icon.png"
 
-PageSpec = tuple[str, str, Callable[[PageContext], None]]
 
-PAGES: dict[str, PageSpec] = {
-    "victims": ("Victim list", ":material/format_list_numbered:", victims.render),
-    "person": ("Person", ":material/person:", person.render),
-    "offenders": ("Offenders", ":material/person_alert:", offenders.render),
-    "dyads": ("DA dyads", ":material/link:", dyads.render),
-    "profile": ("DA profile", ":material/analytics:", profile.render),
-    "meeting": ("Area meeting", ":material/groups:", meeting.render),
-    "impact": ("Impact review", ":material/query_stats:", impact.render),
-    "backtest": ("Backtest", ":material/insights:", backtest.render),
-    "runs": ("Runs", ":material/autorenew:", runs.render),
-    "quality": ("Data quality", ":material/rule:", quality.render),
-    "audit": ("Audit log", ":material/history:", audit.render),
-    "users": ("Accounts", ":material/group:", users.render),
+class Page(Protocol):
+    """A page module: its navigation title and icon, and what draws it."""
+
+    TITLE: str
+    ICON: str
+
+    def render(self, ctx: PageContext) -> None: ...
+
+
+PAGES: dict[str, Page] = {
+    page.__name__.rsplit(".", 1)[-1]: page
+    for page in (
+        victims,
+        person,
+        offenders,
+        dyads,
+        profile,
+        meeting,
+        impact,
+        backtest,
+        runs,
+        quality,
+        audit,
+        users,
+    )
 }
+"""Every page by its URL path (its module's name), in navigation order."""
 
 
 def _bind(
@@ -161,7 +174,10 @@ def main() -> None:
     holder: dict[str, PageContext] = {}
     pages = {
         name: st.Page(
-            _bind(PAGES[name][2], holder), title=PAGES[name][0], icon=PAGES[name][1], url_path=name
+            _bind(PAGES[name].render, holder),
+            title=PAGES[name].TITLE,
+            icon=PAGES[name].ICON,
+            url_path=name,
         )
         for name in user.pages
     }

@@ -13,12 +13,15 @@ from chi.app.ui import require, table_height
 from chi.state.audit import AUDIT_COLUMNS
 from chi.state.auth import scope_label
 
+TITLE = "Audit log"
+ICON = ":material/history:"
+
 EVERYONE = "(everyone)"
 
 
 def render(ctx: PageContext) -> None:
     require(ctx, "audit")
-    st.title("Audit log")
+    st.title(TITLE)
     users, actions = ctx.store.audit_users_and_actions()
     a, b, c = st.columns([1, 2, 1])
     who = a.selectbox("User", [EVERYONE, *users], key="audit_user")

@@ -27,6 +27,9 @@ from chi.forecast.model import ModelError
 from chi.forecast.saved import default_model_dir, read_saved
 from chi.scoring.runs import Run
 
+TITLE = "Backtest"
+ICON = ":material/insights:"
+
 PAGE = "backtest"
 
 

@@ -15,6 +15,9 @@ from chi.exports import listview
 from chi.reading.lists import Scope
 from chi.scoring.runs import Run
 
+TITLE = "DA dyads"
+ICON = ":material/link:"
+
 COLUMNS: dict[str, Any] = {
     "neighbourhood_rank": st.column_config.NumberColumn("Rank", help="Rank in the neighbourhood"),
     "rank": st.column_config.NumberColumn("Force rank"),

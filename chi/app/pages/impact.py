@@ -40,6 +40,9 @@ from chi.reference import policing_areas
 from chi.scoring.runs import Run, open_run
 from chi.state.auth import Role
 
+TITLE = "Impact review"
+ICON = ":material/query_stats:"
+
 LENGTHS = (3, 6, 9, 12)
 REPS = 1000
 SPAN = 12

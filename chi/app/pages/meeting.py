@@ -63,6 +63,9 @@ from chi.reference import policing_areas
 from chi.scoring.runs import Run
 from chi.state.auth import Role
 
+TITLE = "Area meeting"
+ICON = ":material/groups:"
+
 SECTION_WORDS = {"new": "New", "continuing": "Continuing", "exited": "Exited"}
 FLASH = "meeting_flash"
 PERSON = "meeting_person"

@@ -15,6 +15,9 @@ from chi.exports import listview
 from chi.reading.lists import Scope
 from chi.scoring.runs import Run
 
+TITLE = "Offenders"
+ICON = ":material/person_alert:"
+
 # Key columns first, so they are in view at 1440 px: who, why, how serious.
 COLUMNS: dict[str, Any] = {
     "neighbourhood_rank": st.column_config.NumberColumn(
@@ -58,7 +61,7 @@ def render(ctx: PageContext) -> None:
 
 def _page(ctx: PageContext, run: Run, month: str, scope: Scope) -> None:
     frame = data.offenders(run, month, scope)
-    list_heading(ctx, run, month, scope, "offenders_view", "Offenders", frame.height)
+    list_heading(ctx, run, month, scope, "offenders_view", TITLE, frame.height)
     serial = frame.filter(pl.col("serial_da")).height
     new = frame.filter(pl.col("status") == "new").height
     st.markdown(

@@ -27,6 +27,9 @@ from chi.reading.lists import PersonDetail, Scope
 from chi.scoring.runs import Run
 from chi.state.auth import Role
 
+TITLE = "Person"
+ICON = ":material/person:"
+
 
 def render(ctx: PageContext) -> None:
     scoped_page(ctx, "person", _page)
@@ -91,7 +94,7 @@ def _picker_view(
 
 
 def _page(ctx: PageContext, run: Run, month: str, scope: Scope) -> None:
-    st.title("Person")
+    st.title(TITLE)
     run_caption(run)
     people = _people(ctx, run, month, scope)
     choices = {pid: label for pid, (label, _) in people.items()}

@@ -33,6 +33,9 @@ from chi.reference import policing_areas
 from chi.scoring.runs import Run, extract_first_month, open_run
 from chi.state.auth import Role
 
+TITLE = "DA profile"
+ICON = ":material/analytics:"
+
 PERIOD_LENGTHS = (12, 6, 3, 1)
 TOP_PLACES = 15
 CHART_BY_KEY = {spec.key: spec for spec in CHARTS}

@@ -22,6 +22,9 @@ from chi.exports.formats import Document, ExportMeta, export
 from chi.scoring.manifest import Manifest
 from chi.scoring.runs import Run
 
+TITLE = "Data quality"
+ICON = ":material/rule:"
+
 _RULE_WORDS = {
     "lowest": "the lowest weight of the class (the contract's rule)",
     "typical": "the weight of the class's typical offence",
@@ -32,7 +35,7 @@ def render(ctx: PageContext) -> None:
     require(ctx, "quality")
     with guarded(ctx):
         run = current_run(ctx)
-        st.title("Data quality")
+        st.title(TITLE)
         run_caption(run)
         ctx.record_once("data_quality_view", run_id=run.run_id)
         _counts(run.manifest)

@@ -27,10 +27,13 @@ from chi.scoring.runs import (
     victims_listed_last_month,
 )
 
+TITLE = "Runs"
+ICON = ":material/autorenew:"
+
 
 def render(ctx: PageContext) -> None:
     require(ctx, "runs")
-    st.title("Runs")
+    st.title(TITLE)
     with guarded(ctx):
         try:
             runs = list_runs(ctx.config.runs_dir)

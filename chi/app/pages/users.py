@@ -15,6 +15,9 @@ from chi.app.text import md
 from chi.app.ui import require
 from chi.state.auth import AuthError, make_user
 
+TITLE = "Accounts"
+ICON = ":material/group:"
+
 
 def _scope_label(role: str, scope: str) -> str:
     try:
@@ -25,7 +28,7 @@ def _scope_label(role: str, scope: str) -> str:
 
 def render(ctx: PageContext) -> None:
     require(ctx, "users")
-    st.title("Accounts")
+    st.title(TITLE)
     if ctx.config.auth_mode == "oidc":
         st.info(
             "Sign-in is through your identity provider: roles and scopes come from its "

@@ -27,6 +27,9 @@ from chi.reading.lists import Scope
 from chi.scoring.runs import Run, RunError
 from chi.state.auth import Role
 
+TITLE = "Victim list"
+ICON = ":material/format_list_numbered:"
+
 # Keyed by chi.exports.listview's headers: the page shows the very table the downloads write. Widths
 # in pixels, so the key columns (up to Harm, and the forecast when shown) fit at 1440 px.
 COLUMNS: dict[str, Any] = {
@@ -102,7 +105,7 @@ def _page(ctx: PageContext, run: Run, month: str, scope: Scope) -> None:
     restricted = ctx.config.restricted_groups if ctx.user.masks_restricted else ()
     frame = data.victims(run, month, scope, tuple(restricted))
     gone = data.exits(run, month, scope)
-    list_heading(ctx, run, month, scope, "list_view", "Victim list", frame.height)
+    list_heading(ctx, run, month, scope, "list_view", TITLE, frame.height)
     previous = month_label(add_months(parse_month(month), -1))
     size, rule = _policy(run)
     specialist = listview.specialist_count(frame)
