@@ -11,6 +11,7 @@ quality page shows it.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from chi import sql
@@ -27,29 +28,12 @@ def impact(p: Prepared) -> dict[str, Any]:
     """The class rule of the run, the alternative, and per list month what depends on it.
 
     Needs ``list_months`` (made by :func:`chi.scoring.score.score`)."""
-    rows = (
-        sql.run(
-            p.con,
-            "quality/class_rule_impact",
-            {"min_harm": p.policy.min_harm, "min_crimes": p.policy.min_crimes},
-        )
-        .pl()
-        .to_dicts()
-    )
-    months = [
-        {
-            "month": r["month"],
-            "harm_days": str(r["harm_days"]),
-            "class_victimisations": int(r["class_victimisations"]),
-            "class_harm_days": str(r["class_harm_days"]),
-            "class_harm_other_days": str(r["class_harm_other_days"]),
-            "listed": int(r["listed"]),
-            "listed_with_class_crimes": int(r["listed_with_class_crimes"]),
-            "listed_only_this_rule": int(r["listed_only_this_rule"]),
-            "listed_only_other_rule": int(r["listed_only_other_rule"]),
-        }
-        for r in rows
-    ]
+    rows = sql.run(
+        p.con,
+        "quality/class_rule_impact",
+        {"min_harm": p.policy.min_harm, "min_crimes": p.policy.min_crimes},
+    ).pl()
+    months = [_as_recorded(r) for r in rows.to_dicts()]
     return {
         "rule": p.policy.class_rule,
         "other_rule": other_rule(p.policy.class_rule),
@@ -64,7 +48,11 @@ def totals(p: Prepared) -> dict[str, Any]:
     return {
         "rule": p.policy.class_rule,
         "other_rule": other_rule(p.policy.class_rule),
-        "crimes": int(row["crimes"]),
-        "harm_days": str(row["harm_days"]),
-        "harm_other_days": str(row["harm_other_days"]),
+        **_as_recorded(row),
     }
+
+
+def _as_recorded(row: dict[str, Any]) -> dict[str, Any]:
+    """A row of the queries as the manifest keeps it: harm (an exact decimal) as text, so no
+    float ever rounds it; months and counts as they are."""
+    return {k: str(v) if isinstance(v, Decimal) else v for k, v in row.items()}

@@ -34,7 +34,7 @@ totals as (
     select
         m.month,
         sum(b.harm) as harm_days,
-        sum(b.class_crimes) as class_victimisations,
+        cast(sum(b.class_crimes) as bigint) as class_victimisations,
         sum(b.class_harm) as class_harm_days,
         sum(b.class_harm_other) as class_harm_other_days
     from list_months as m
