@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -60,9 +59,6 @@ class _ErrorBoundary(TyperGroup):
 
 if TYPE_CHECKING:
     from chi.scoring.runs import Run
-
-if TYPE_CHECKING:
-    from chi.reading.lists import Scope
 
 app = typer.Typer(
     name="chi",
@@ -548,8 +544,8 @@ def export(
     import getpass
 
     from chi.exports import listview
-    from chi.exports.downloads import DOWNLOAD_FORMATS
-    from chi.exports.formats import ExportMeta, export_format
+    from chi.exports.downloads import DOWNLOAD_FORMATS, victim_download
+    from chi.exports.formats import export_format
     from chi.reading.lists import Scope, area_scope, neighbourhood_scope, victim_briefing
     from chi.reference import use_geography
     from chi.scoring.runs import RunError, open_run
@@ -582,18 +578,19 @@ def export(
         )
         drop = ("specialist_team",) if not everyone or rule != "flag" else ()
         export_format(format, DOWNLOAD_FORMATS)
-        meta = replace(
-            ExportMeta.from_manifest(
-                r.manifest,
-                title="Victim list",
-                month=month,
-                scope=scope.label,
-                exported_by=getpass.getuser(),
-            ),
-            marking=cfg.marking,  # the marking the app puts on the same file
+        data = victim_download(
+            state_store(config),  # the configured store's audit log, as a download from the app
+            actor(),
+            r,
+            month,
+            scope,
+            frame,
+            format,
+            cfg.marking,  # the marking the app puts on the same file
+            drop=drop,
+            via="cli",
+            exported_by=getpass.getuser(),
         )
-        data = listview.export(frame, meta, format, drop)
-        _audit_export(config, r.run_id, month, scope, frame.height, format)
     if out is None:
         if format != "csv":
             typer.echo(f"chi: {format.upper()} needs --out FILE", err=True)
@@ -602,22 +599,6 @@ def export(
     else:
         out.write_bytes(data)
         typer.echo(f"{frame.height} rows written to {out}", err=True)
-
-
-def _audit_export(
-    config: Path | None, run_id: str, month: str, scope: Scope, rows: int, fmt: str
-) -> None:
-    """The audit entry of a command-line export, in the configured state store."""
-    store = state_store(config)
-    store.record(
-        actor(),
-        "download",
-        run_id=run_id,
-        month=month,
-        scope=scope.key,
-        rows=rows,
-        detail=f"cli {fmt}",
-    )
 
 
 def _register_more_commands() -> None:

@@ -93,7 +93,7 @@ def media_type(fmt: str) -> str:
 
 def victim_download(
     store: Store,
-    user: User,
+    user: User | str,
     run: Run,
     month: str,
     scope: Scope,
@@ -104,13 +104,20 @@ def victim_download(
     drop: tuple[str, ...] = (),
     view: str = "",
     gate: DownloadGate | None = None,
+    via: str = "",
+    exported_by: str | None = None,
 ) -> bytes:
     """The victim list file in ``fmt`` of the rows ``frame`` the page shows (a selection of
     ``chi.reading.lists.victim_briefing``, columns ``drop`` left out as on the page), with the audit
     entry written as it is made (``view``: what the user chose to see); with ``gate`` (the
-    app always gives one) the session, account and scope are checked first."""
+    app always gives one) the session, account and scope are checked first. ``chi export``
+    gives its actor as text (``cli:<login>``, no session to check), ``via="cli"`` and the login
+    name printed in the file as ``exported_by`` (default: the user's name)."""
     export_format(fmt, DOWNLOAD_FORMATS)
+    by = user if isinstance(user, str) else user.username
     if gate is not None:
+        if isinstance(user, str):
+            raise ValueError("a download gate checks an account, not a command-line actor")
         gate.check(user, scope, "download", run_id=run.run_id, month=month)
     meta = replace(
         ExportMeta.from_manifest(
@@ -118,19 +125,20 @@ def victim_download(
             title="Victim list",
             month=month,
             scope=scope.label or scope.key,
-            exported_by=user.username,
+            exported_by=by if exported_by is None else exported_by,
             exported_at=now or datetime.now(),
         ),
         marking=marking,
     )
     data = listview.export(frame, meta, fmt, drop)
+    detail = f"{via} {fmt}" if via else fmt
     store.record(
-        user.username,
+        by,
         "download",
         run_id=run.run_id,
         month=month,
         scope=scope.key,
         rows=frame.height,
-        detail=f"{fmt}; {view}" if view else fmt,
+        detail=f"{detail}; {view}" if view else detail,
     )
     return data
