@@ -375,25 +375,19 @@ def person_detail(
     """
     params = {"pid": person_id, "month": month}
     with run_connection(run) as con:
-        gate = sql.run(
-            con, "read/person_gate", {**params, "offenders": offenders, **scope.params}
-        ).fetchall()
+        gate = _listed_in_scope(con, params, scope, offenders)
         if not gate:
             return None
         code = str(gate[0][0])
-        end = month_end(parse_month(month))
-        [(name, age, nb_name)] = sql.run(
-            con, "read/person_header", {"pid": person_id, "code": code, "month_end": end}
-        ).fetchall()
-        start = _window_start(run, month)
+        name, age, nb_name = _header(con, person_id, code, month)
         victimisations = _read(
             con,
             "person_victimisations",
-            {**params, "start": start, "restricted": _restricted(restricted)},
+            {**params, "start": _window_start(run, month), "restricted": _restricted(restricted)},
         )
-        w = int(run.manifest.policy["window_months"])
-        months = _month_range(month_label(add_months(parse_month(month), 1 - 2 * w)), month)
-        monthly = _read(con, "person_monthly", {"pid": person_id, "months": months})
+        monthly = _read(
+            con, "person_monthly", {"pid": person_id, "months": _two_windows(run, month)}
+        )
         listings = _read(con, "person_listings", params)
         [(suspect,)] = sql.run(con, "read/person_suspect", params).fetchall()
     return PersonDetail(
@@ -408,6 +402,35 @@ def person_detail(
         monthly=monthly,
         listings=listings,
     )
+
+
+def _listed_in_scope(
+    con: duckdb.DuckDBPyConnection, params: dict[str, Any], scope: Scope, offenders: bool
+) -> list[tuple[Any, ...]]:
+    """The person's places on the month's lists (neighbourhood code, list) in a neighbourhood
+    within ``scope``: the victim list, and with ``offenders`` the offender list too. Empty
+    when there is none: then the person view shows nothing."""
+    return sql.run(
+        con, "read/person_gate", {**params, "offenders": offenders, **scope.params}
+    ).fetchall()
+
+
+def _header(
+    con: duckdb.DuckDBPyConnection, person_id: str, code: str, month: str
+) -> tuple[Any, Any, Any]:
+    """The person's display name, age at the month's end and the name of neighbourhood ``code``."""
+    end = month_end(parse_month(month))
+    [row] = sql.run(
+        con, "read/person_header", {"pid": person_id, "code": code, "month_end": end}
+    ).fetchall()
+    return row[0], row[1], row[2]
+
+
+def _two_windows(run: Run, month: str) -> list[str]:
+    """The months of the two list windows ending with ``month`` (the current window and the
+    one before it), oldest first: the span of the person view's monthly harm."""
+    w = int(run.manifest.policy["window_months"])
+    return _month_range(month_label(add_months(parse_month(month), 1 - 2 * w)), month)
 
 
 def _month_range(first: str, last: str) -> list[str]:
