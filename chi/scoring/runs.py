@@ -30,7 +30,7 @@ import shutil
 import socket
 import time
 from collections.abc import Iterable, Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -52,8 +52,8 @@ from chi.scoring.manifest import RunError as RunError
 from chi.scoring.policy import Policy
 from chi.scoring.prepare import Prepared, prepare
 from chi.scoring.score import Lists, complete_months, first_month, partial_months, score
+from chi.scoring.staged import iter_staged_tables
 from chi.scoring.staged import manifest_entry as staged_manifest
-from chi.scoring.staged import staged_tables
 
 LIST_FILES = ("victim_list", "victim_exits", "offender_list", "dyads", "victim_sizing")
 POINTERS = ("latest", "current")
@@ -69,15 +69,43 @@ def _write(table: pa.Table, path: Path) -> dict[str, Any]:
     return {"rows": table.num_rows, "sha256": file_sha256(path)}
 
 
-def _write_all(tables: dict[str, pa.Table], folder: Path) -> dict[str, Any]:
-    """Write every table to ``folder/<name>.parquet`` in parallel (Arrow releases the GIL
-    while encoding and compressing); the files are the same as written one by one."""
-    with ThreadPoolExecutor(max_workers=min(len(tables), os.cpu_count() or 1) or 1) as pool:
-        futures = {
-            name: pool.submit(_write, table, folder / f"{name}.parquet")
-            for name, table in tables.items()
-        }
-        return {name: f.result() for name, f in futures.items()}
+def _write_synced(table: pa.Table, path: Path) -> dict[str, Any]:
+    """Write one file, take its checksum and sync it to disk (one worker thread's job)."""
+    out = _write(table, path)
+    _fsync_file(path)
+    return out
+
+
+class _Files:
+    """The run's Parquet files, each written, checksummed and synced in a worker thread as
+    soon as its table is ready (Arrow releases the GIL while it encodes, compresses and
+    syncs), so the queries of the next tables and of the manifest run meanwhile. Every file
+    is the same as written one by one. Used as a context manager: leaving it waits for every
+    worker, so nothing is still writing when a failed run's folder is removed."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.pool = ThreadPoolExecutor(max_workers=os.cpu_count() or 1)
+        self.futures: dict[str, Future[dict[str, Any]]] = {}
+
+    def __enter__(self) -> _Files:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.pool.shutdown(wait=True, cancel_futures=exc[0] is not None)
+
+    def write(self, name: str, table: pa.Table) -> None:
+        """Queue ``folder/<name>.parquet``; first raise the failure of a file already
+        written (a full disk), not to compute more tables for a run that cannot be."""
+        if any(f.done() and f.exception() is not None for f in self.futures.values()):
+            self.outputs()
+        self.futures[name] = self.pool.submit(_write_synced, table, self.folder / f"{name}.parquet")
+
+    def outputs(self) -> dict[str, Any]:
+        """Every file's rows and checksum, in the order queued, once all are written; the
+        first failure in that order (the same one whichever thread finished first)."""
+        wait(self.futures.values())
+        return {name: f.result() for name, f in self.futures.items()}
 
 
 def _people(p: Prepared) -> pa.Table:
@@ -86,7 +114,21 @@ def _people(p: Prepared) -> pa.Table:
 
 
 def _victimisations(p: Prepared) -> pa.Table:
-    return sql.run(p.con, "publish/victimisations").to_arrow_table()
+    """The staged victimisations as stored (already in the published order) with the two
+    looked-up columns added, so the wide rows are never joined or sorted again: only the
+    narrow lookup is, by the stored row order."""
+    rows = sql.run(p.con, "publish/victimisations").to_arrow_table()
+    looked_up = sql.run(p.con, "publish/victimisation_lookups").to_arrow_table()
+    if looked_up.num_rows != rows.num_rows:  # one weight row per offence key
+        raise RunError(
+            f"the weight set {p.policy.weights} has an offence key more than once; "
+            "nothing was published"
+        )
+    title = looked_up.schema.field("offence_title")
+    suspect = looked_up.schema.field("has_suspect")
+    at = rows.schema.get_field_index("ho_class") + 1
+    rows = rows.add_column(at, title, looked_up.column("offence_title"))
+    return rows.append_column(suspect, looked_up.column("has_suspect"))
 
 
 def _rejects(p: Prepared) -> pa.Table:
@@ -268,12 +310,22 @@ def publish(p: Prepared, lists: Lists, runs_dir: Path, now: datetime | None = No
     run_id, tmp = _make_incoming(runs_dir, created, digest)
     final = runs_dir / run_id
     try:
-        tables = {name: getattr(lists, name) for name in LIST_FILES}
-        tables["rejects"] = _rejects(p)
-        tables["people"] = _people(p)
-        tables["victimisations"] = _victimisations(p)
-        tables.update(staged_tables(p))
-        outputs = _write_all(tables, tmp)
+        with _Files(tmp) as files:
+            for name in LIST_FILES:
+                files.write(name, getattr(lists, name))
+            files.write("rejects", _rejects(p))
+            files.write("people", _people(p))
+            files.write("victimisations", _victimisations(p))
+            for name, table in iter_staged_tables(p):
+                files.write(name, table)
+            # the manifest's queries run while the last files are written
+            class_rule = class_rule_impact(p)
+            weight_basis = p.basis_counts()
+            weight_rules = [{"basis": b, "rule": r, "crimes": n} for b, r, n in p.rule_counts()]
+            unmatched = [
+                {"offence_code": a, "ho_class": b, "crimes": n} for a, b, n in p.unmatched_codes()
+            ]
+            outputs = files.outputs()
         manifest = Manifest(
             run_id=run_id,
             created_at=created.isoformat().replace("+00:00", "Z"),
@@ -298,20 +350,16 @@ def publish(p: Prepared, lists: Lists, runs_dir: Path, now: datetime | None = No
                 name: {"read": c.read, "accepted": c.accepted, "rejected": c.rejected}
                 for name, c in p.counts.items()
             },
-            weight_basis=p.basis_counts(),
-            weight_rules=[{"basis": b, "rule": r, "crimes": n} for b, r, n in p.rule_counts()],
-            class_rule=class_rule_impact(p),
-            unmatched_codes=[
-                {"offence_code": a, "ho_class": b, "crimes": n} for a, b, n in p.unmatched_codes()
-            ],
+            weight_basis=weight_basis,
+            weight_rules=weight_rules,
+            class_rule=class_rule,
+            unmatched_codes=unmatched,
             outputs=outputs,
             staged=staged_manifest(p, list(outputs)),
         )
         manifest_path = tmp / "manifest.json"
         manifest_path.write_text(manifest.to_json(), encoding="utf-8")
-        for name in outputs:
-            _fsync_file(tmp / f"{name}.parquet")
-        _fsync_file(manifest_path)
+        _fsync_file(manifest_path)  # the Parquet files were synced as they were written
         _verify_outputs(tmp, outputs)
         (tmp / OWNER_FILE).unlink()
         _fsync_dir(tmp)

@@ -78,14 +78,20 @@ def truth_path(folder: Path) -> Path:
     return Path(folder) / "truth" / "duplicates.parquet"
 
 
-def staged_tables(p: Prepared) -> dict[str, pa.Table]:
-    """The staged tables of a prepared extract, as the run publishes them (output name ->
-    table), deterministically ordered so the same inputs give the same files."""
-    tables = {file_name(t): sql.run(p.con, f"staged/{t}").to_arrow_table() for t in STAGED_TABLES}
+def iter_staged_tables(p: Prepared) -> Iterator[tuple[str, pa.Table]]:
+    """The staged tables of a prepared extract, as the run publishes them (output name,
+    table), each deterministically ordered so the same inputs give the same files; one at a
+    time, so the run can write each while the next is queried."""
+    for t in STAGED_TABLES:
+        yield file_name(t), sql.run(p.con, f"staged/{t}").to_arrow_table()
     truth = truth_path(p.extract.folder)
     if truth.is_file():
-        tables[file_name(TRUTH)] = pq.read_table(truth)
-    return tables
+        yield file_name(TRUTH), pq.read_table(truth)
+
+
+def staged_tables(p: Prepared) -> dict[str, pa.Table]:
+    """Every table of :func:`iter_staged_tables` at once (output name -> table)."""
+    return dict(iter_staged_tables(p))
 
 
 def manifest_entry(p: Prepared, names: list[str] | tuple[str, ...]) -> dict[str, Any]:

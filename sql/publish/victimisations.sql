@@ -1,10 +1,10 @@
--- Every victimisation with its weight, basis and offence title: the run's
--- victimisations.parquet.
-select v.crime_id, v.person_id, v.recorded_date, v.occurred_date, v.month,
-       v.offence_code, v.ho_class, w.title as offence_title, v.weight, v.basis,
-       v.weight_rule, v.domestic_abuse, v.da_relationship, v.dash_risk,
-       v.crime_neighbourhood_code, v.historic, v.counted,
-       exists (select 1 from suspects as s where s.crime_id = v.crime_id) as has_suspect
-from victimisations as v
-left join ref_weights as w on v.offence_code = w.offence_key
-order by v.recorded_date, v.crime_id, v.person_id
+-- Every victimisation with its weight and basis, as staged: the run's victimisations.parquet
+-- but for the offence title and has_suspect (publish/victimisation_lookups.sql, added by
+-- chi/scoring/runs.py after ho_class and at the end). staging/victimisations.sql writes the
+-- table in (recorded_date, crime_id, person_id) order and a scan keeps it, so this needs no
+-- sort.
+select crime_id, person_id, recorded_date, occurred_date, month,
+       offence_code, ho_class, weight, basis,
+       weight_rule, domestic_abuse, da_relationship, dash_risk,
+       crime_neighbourhood_code, historic, counted
+from victimisations
