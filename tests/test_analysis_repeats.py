@@ -11,6 +11,7 @@ import pytest
 from chi.analysis.repeats import (
     hazard_by_band,
     kaplan_meier,
+    next_event_days,
     next_given_k,
     repeat_rate,
     repeats,
@@ -113,6 +114,36 @@ def test_follow_up_skips_same_day_crimes_and_censors_at_as_of() -> None:
         events, date(2024, 1, 1), date(2024, 1, 31), date(2024, 3, 1), first_only=False
     )
     assert every["days"].to_list() == [10, 50, 56]
+
+
+def test_next_event_days_stop_at_each_unit_and_skip_days_before_the_period() -> None:
+    events = _events(
+        [
+            ("A", "2023-12-30", "C0", 1.0),  # before the period: not read
+            ("A", "2024-01-02", "C1", 1.0),
+            ("A", "2024-01-02", "C2", 1.0),  # same day: one event day
+            ("A", "2024-01-09", "C3", 1.0),
+            ("B", "2024-01-03", "C4", 1.0),  # B's last day: no next day, not A's or C's
+            ("C", "2024-01-01", "C5", 1.0),
+            ("C", "2024-04-01", "C6", 1.0),  # after as-of: not read
+        ]
+    )
+    days = next_event_days(events, date(2024, 1, 1), date(2024, 3, 1))
+    assert days.rows() == [
+        ("A", date(2024, 1, 2), date(2024, 1, 9)),
+        ("A", date(2024, 1, 9), None),
+        ("B", date(2024, 1, 3), None),
+        ("C", date(2024, 1, 1), None),
+    ]
+    # given or not, the same follow-ups
+    for first_only in (True, False):
+        given = time_to_next(
+            events, date(2024, 1, 1), date(2024, 1, 31), date(2024, 3, 1), first_only, None, days
+        )
+        assert given.equals(
+            time_to_next(events, date(2024, 1, 1), date(2024, 1, 31), date(2024, 3, 1), first_only)
+        )
+    assert given["days"].to_list() == [7, 52, 58, 60]
 
 
 def test_repeat_rate_and_repeat_summary() -> None:

@@ -91,3 +91,36 @@ def test_the_forecast_waits_passively_unless_told_otherwise(preset: str | None) 
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == (preset or "PASSIVE")
+
+
+def test_a_backtest_without_a_model_imports_no_scikit_learn(tmp_path: Path) -> None:
+    # 14 monthly victimisations of one person: list months from the 12th, a 1-month horizon
+    months = [f"{2023 + i // 12}-{i % 12 + 1:02d}" for i in range(14)]
+    extract = write_extract(
+        tmp_path / "extract",
+        crimes=[crime(f"C{i}", f"{m}-05", offence_code=ABH) for i, m in enumerate(months)],
+        persons=[person("A", home_lsoa_code=HOME_A)],
+        victims=[victim(f"C{i}", "A") for i in range(len(months))],
+        suspects=[],
+        as_of="2024-02-29",
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "chi", "score", str(extract), "--out", str(tmp_path / "runs")],
+        capture_output=True, text=True, cwd=tmp_path, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    run = done.stdout.strip().splitlines()[-1]
+    out = tmp_path / "bt.json"
+    done, modules = _modules(
+        "backtest", run, "--no-model", "--horizon", "1", "--k", "1", "--json", str(out),
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    results = json.loads(out.read_text(encoding="utf-8"))["results"]
+    # list months 2023-12 and 2024-01 (the next month of each is complete by as-of): A is
+    # listed in both, and A's crime of the month after is all the harm that came next
+    chi_harm = [r for r in results if r["policy"] == "chi_harm"]
+    assert [(r["k"], r["months"], r["victimisations_captured"]) for r in chi_harm] == [(1, 2, 2)]
+    assert chi_harm[0]["harm_pct"] == 100.0
+    assert "polars" in modules  # the check sees what was imported
+    assert "sklearn" not in modules

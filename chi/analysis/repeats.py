@@ -156,6 +156,15 @@ def _event_days(events: pl.DataFrame) -> pl.DataFrame:
     return events.select("unit", "recorded_date").unique().sort("unit", "recorded_date")
 
 
+def next_event_days(events: pl.DataFrame, start: date, as_of: date) -> pl.DataFrame:
+    """Each unit's event days from ``start`` to ``as_of`` with its next later event day
+    (``next_date``, null for its last). Days before ``start`` cannot follow an index event
+    in the period, so they are not read."""
+    days = _event_days(events.filter(pl.col("recorded_date").is_between(start, as_of)))
+    same_unit = pl.col("unit").shift(-1).eq_missing(pl.col("unit"))
+    return days.with_columns(next_date=pl.when(same_unit).then(pl.col("recorded_date").shift(-1)))
+
+
 def time_to_next(
     events: pl.DataFrame,
     start: date,
@@ -163,16 +172,17 @@ def time_to_next(
     as_of: date,
     first_only: bool = True,
     index_events: pl.DataFrame | None = None,
+    days: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """Per index event (each unit's first in ``start..end``, or every event day in it):
     ``unit``, ``index_date``, ``days`` to the next later-day event or to as-of, ``observed``.
 
     ``events`` may (and should) hold events after ``end``: they end a follow-up. Index
     events are taken from ``index_events`` when given (e.g. intimate-partner crimes, followed
-    up to the next DA crime of any kind), else from ``events``."""
-    days = _event_days(events.filter(pl.col("recorded_date") <= as_of)).with_columns(
-        next_date=pl.col("recorded_date").shift(-1).over("unit")
-    )
+    up to the next DA crime of any kind), else from ``events``. ``days``: the
+    ``next_event_days`` of ``events`` from ``start``, when the caller has them already."""
+    if days is None:
+        days = next_event_days(events, start, as_of)
     source = (
         days
         if index_events is None
@@ -286,8 +296,9 @@ def repeats(
     per_unit = in_period.group_by("unit").agg(
         events=pl.len(), harm=pl.col("harm").fill_null(0).sum()
     )
-    first = time_to_next(events, start, end, as_of, True, index_events)
-    every = time_to_next(events, start, end, as_of, False, index_events)
+    days = next_event_days(events, start, as_of)
+    first = time_to_next(events, start, end, as_of, True, index_events, days)
+    every = time_to_next(events, start, end, as_of, False, index_events, days)
     km = kaplan_meier(first["days"].to_numpy(), first["observed"].to_numpy())
     return Repeats(
         population=population,

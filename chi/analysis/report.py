@@ -21,17 +21,17 @@ import tempfile
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import altair as alt
-import jinja2
-from markdown_it import MarkdownIt
 from markupsafe import Markup
 
 from chi.analysis.board import BOARD_COLUMNS, display_rows
-from chi.analysis.charts import CHARTS
 from chi.analysis.document import Profile
 from chi.analysis.readings import month_name, num, pct, period_words
+
+if TYPE_CHECKING:
+    import altair as alt
+    import jinja2
 
 DEFAULT_MARKING = "OFFICIAL"
 
@@ -43,6 +43,8 @@ def method_notes() -> str:
 
 
 def _vl_version() -> str:
+    import altair as alt
+
     m = re.match(r"v?(\d+)\.(\d+)", alt.SCHEMA_VERSION)
     return f"{m.group(1)}.{m.group(2)}" if m else "6.4"
 
@@ -153,6 +155,8 @@ def _board_classes(profile: Profile) -> list[list[str]]:
 
 @cache
 def _template() -> jinja2.Template:
+    import jinja2
+
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("chi.analysis", "templates"),
         autoescape=True,
@@ -171,7 +175,13 @@ def _css() -> str:
 
 
 def render_html(profile: Profile, marking: str = DEFAULT_MARKING) -> str:
-    """The whole profile as one self-contained HTML document (``templates/report.html.j2``)."""
+    """The whole profile as one self-contained HTML document (``templates/report.html.j2``).
+    Altair, the charts and the template engine are imported here, not with the module: the
+    JSON of ``render_json`` needs none of them."""
+    from markdown_it import MarkdownIt
+
+    from chi.analysis.charts import CHARTS
+
     m, r = profile.meta, profile.readings
     figures = {
         spec.key: {

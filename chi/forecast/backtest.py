@@ -41,7 +41,13 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from chi.forecast.fairness import FairnessOptions, audit, empty_counts, group_counts
+from chi.forecast.fairness import (
+    FairnessOptions,
+    audit,
+    empty_counts,
+    group_counts,
+    pool_counts,
+)
 from chi.forecast.features import (
     ATTRIBUTES,
     FEATURE_NAMES,
@@ -335,6 +341,16 @@ def captured(ranked: pl.DataFrame, value: str, ks: list[int]) -> pl.DataFrame:
     )
 
 
+def _capture_columns(policy: str, horizons: Iterable[int]) -> list[str]:
+    """The columns ranking ``policy`` and measuring what it caught at ``horizons`` read."""
+    needed = {"cut_mi", "pix", "neighbourhood"}
+    for hz in horizons:
+        needed |= {f"fut_harm_c_{hz}", f"fut_n_{hz}"}
+        for measure in ("harm", "count"):
+            needed |= {k for k, _ in sort_keys(policy, hz, measure)}
+    return sorted(needed)
+
+
 def capture_by_month(
     frame: pl.DataFrame,
     totals: pl.DataFrame,
@@ -345,18 +361,28 @@ def capture_by_month(
 ) -> pl.DataFrame:
     """One row per (month, k): people listed, harm (hundredths of a day) and victimisations
     caught, against the month's totals over all individuals."""
-    harm, n = f"fut_harm_c_{horizon}", f"fut_n_{horizon}"
     top = max(ks)
-    needed = {"cut_mi", "pix", "neighbourhood", harm, n}
-    for measure in ("harm", "count"):
-        needed |= {k for k, _ in sort_keys(policy, horizon, measure)}
-    frame = frame.select(sorted(needed))
+    frame = frame.select(_capture_columns(policy, [horizon]))
     by_harm = rank_pool(frame, sort_keys(policy, horizon, "harm"), per_neighbourhood, top)
     by_count = (
         rank_pool(frame, sort_keys(policy, horizon, "count"), per_neighbourhood, top)
         if policy == "oracle"
         else by_harm
     )
+    return capture_ranked(by_harm, by_count, totals, policy, horizon, ks)
+
+
+def capture_ranked(
+    by_harm: pl.DataFrame,
+    by_count: pl.DataFrame,
+    totals: pl.DataFrame,
+    policy: str,
+    horizon: int,
+    ks: list[int],
+) -> pl.DataFrame:
+    """``capture_by_month`` from the pool already ranked (``rank_pool``, at least the top
+    ``max(ks)``) for the harm and for the victimisations caught."""
+    harm, n = f"fut_harm_c_{horizon}", f"fut_n_{horizon}"
     h = captured(by_harm, harm, ks).rename({"captured": "harm_captured_c"})
     c = captured(by_count, n, ks).select(
         "cut_mi", "k", pl.col("captured").alias("victimisations_captured")
@@ -910,12 +936,14 @@ def _fairness(
         *sorted(keys | {"cut_mi", "neighbourhood", *ATTRIBUTES}),
         victimised=pl.col(f"fut_n_{big}") >= 1,
     )
+    pooled = pool_counts(pool)
     parts = []
     for pol in policies:
         ranked = rank_pool(pool, sort_keys(pol, big, "harm"), opts.per_neighbourhood, max(opts.ks))
         for k in opts.ks:
+            listed = ranked.filter(pl.col("rank") <= k)
             parts.append(
-                group_counts(pool, ranked.filter(pl.col("rank") <= k)).with_columns(
+                group_counts(pool, listed, pooled=pooled).with_columns(
                     policy=pl.lit(pol), k=pl.lit(k, dtype=pl.Int64)
                 )
             )
@@ -980,17 +1008,31 @@ def _capture_by_month(
     opts: Options,
 ) -> pl.DataFrame:
     """What each policy caught in each test month of each horizon, at the list sizes asked
-    for and those the capture curves draw."""
+    for and those the capture curves draw. A policy other than the oracle ranks a month's
+    pool the same way at every horizon, so it is ranked once over every horizon's test
+    months (a month's ranks do not depend on the other months) and each horizon reads its
+    own months of it: the same figures as ``capture_by_month`` per horizon."""
     curve_ks = CURVE_KS_NEIGHBOURHOOD if opts.per_neighbourhood else CURVE_KS
     ks = sorted(set(opts.ks) | set(curve_ks))
-    parts = [
-        capture_by_month(
-            table.filter(_months_filter(months)), totals[hz], pol, hz, ks, opts.per_neighbourhood
-        )
-        for hz, months in sorted(p.test_months.items())
-        if months
-        for pol in policies
-    ]
+    tested = {hz: months for hz, months in sorted(p.test_months.items()) if months}
+    every = sorted({m for months in tested.values() for m in months})
+    ranked: dict[str, pl.DataFrame] = {}
+    for pol in policies:
+        if pol != "oracle":
+            frame = table.filter(_months_filter(every)).select(_capture_columns(pol, tested))
+            keys = sort_keys(pol, max(tested), "harm")
+            ranked[pol] = rank_pool(frame, keys, opts.per_neighbourhood, max(ks))
+    parts = []
+    for hz, months in tested.items():
+        for pol in policies:
+            if pol == "oracle":
+                frame = table.filter(_months_filter(months))
+                parts.append(
+                    capture_by_month(frame, totals[hz], pol, hz, ks, opts.per_neighbourhood)
+                )
+                continue
+            rows = ranked[pol].filter(_months_filter(months))
+            parts.append(capture_ranked(rows, rows, totals[hz], pol, hz, ks))
     return pl.concat(parts).with_columns(cut_month=_month_label("cut_mi"))
 
 

@@ -64,21 +64,35 @@ class FairnessOptions:
         return asdict(self)
 
 
+def _counts(frame: pl.DataFrame, a: str, prefix: str) -> pl.DataFrame:
+    return frame.group_by(pl.col(a).fill_null("unknown").alias("group")).agg(
+        pl.len().alias(prefix), pl.col("victimised").sum().alias(f"{prefix}_victimised")
+    )
+
+
+def pool_counts(
+    pool: pl.DataFrame, attributes: tuple[str, ...] = ATTRIBUTES
+) -> dict[str, pl.DataFrame]:
+    """Per attribute, the pool's person-months and victimised per group: the part of
+    ``group_counts`` that is the same for every policy and list size."""
+    return {a: _counts(pool, a, "pool") for a in attributes}
+
+
 def group_counts(
-    pool: pl.DataFrame, listed: pl.DataFrame, attributes: tuple[str, ...] = ATTRIBUTES
+    pool: pl.DataFrame,
+    listed: pl.DataFrame,
+    attributes: tuple[str, ...] = ATTRIBUTES,
+    pooled: dict[str, pl.DataFrame] | None = None,
 ) -> pl.DataFrame:
     """Per attribute and group: pool, listed, victimised and listed-and-victimised counts.
     ``pool`` holds every person-month (boolean ``victimised`` and the attribute columns);
-    ``listed`` the rows of it that were listed."""
-
-    def counts(frame: pl.DataFrame, a: str, prefix: str) -> pl.DataFrame:
-        return frame.group_by(pl.col(a).fill_null("unknown").alias("group")).agg(
-            pl.len().alias(prefix), pl.col("victimised").sum().alias(f"{prefix}_victimised")
-        )
-
+    ``listed`` the rows of it that were listed; ``pooled``: ``pool_counts(pool,
+    attributes)`` when the caller counts many lists of the same pool."""
+    if pooled is None:
+        pooled = pool_counts(pool, attributes)
     parts = [
-        counts(pool, a, "pool")
-        .join(counts(listed, a, "listed"), on="group", how="left")
+        pooled[a]
+        .join(_counts(listed, a, "listed"), on="group", how="left")
         .select(
             pl.lit(a).alias("attribute"),
             "group",

@@ -31,29 +31,28 @@ from __future__ import annotations
 import json
 import os
 import platform
+import sys
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import joblib
 import numpy as np
 import numpy.typing as npt
 import polars as pl
-import sklearn
-from sklearn.calibration import calibration_curve
-from sklearn.ensemble import HistGradientBoostingClassifier
-from sklearn.impute import SimpleImputer
-from sklearn.inspection import permutation_importance
-from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
-from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import FunctionTransformer, StandardScaler
 from threadpoolctl import threadpool_limits
 
 from chi import __version__
 from chi.contract import file_sha256
 from chi.forecast.features import FEATURE_LABELS
+
+if TYPE_CHECKING:
+    from sklearn.pipeline import Pipeline
+
+# scikit-learn (and joblib) are imported by the functions that fit, measure, save or load a
+# model, not with this module: a backtest too short to train a model, or run with
+# --no-model, and the model card never load them (about 1.5 s of CPU).
 
 MODEL_FILE = "model.joblib"
 META_FILE = "model.json"
@@ -74,6 +73,9 @@ def _signed_log(x: Array) -> Array:
 
 
 def make_gbm(seed: int = 0) -> Pipeline:
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.pipeline import Pipeline
+
     return Pipeline(
         [
             (
@@ -93,6 +95,11 @@ def make_gbm(seed: int = 0) -> Pipeline:
 
 
 def make_logistic() -> Pipeline:
+    from sklearn.impute import SimpleImputer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import FunctionTransformer, StandardScaler
+
     return Pipeline(
         [
             ("impute", SimpleImputer(strategy="median", add_indicator=True)),
@@ -226,6 +233,9 @@ def metrics(
     """AUC, average precision, Brier score, precision and recall at each list size, and a
     ten-bin (equal-count) calibration curve. A ``score`` that is only an order (not a
     ``probability``) has no Brier score and no calibration."""
+    from sklearn.calibration import calibration_curve
+    from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
+
     both = len(np.unique(y)) == 2
     calibrate = both and probability
     true, pred = (
@@ -255,6 +265,8 @@ def importance(
     max_rows: int = 5_000,
 ) -> list[dict[str, Any]]:
     """Permutation importance (fall in average precision), largest first."""
+    from sklearn.inspection import permutation_importance
+
     if len(np.unique(y)) < 2:
         return []
     idx = sample_rows(len(y), max_rows, seed)
@@ -289,6 +301,8 @@ def leakage_check(
 ) -> list[dict[str, Any]]:
     """Features that on their own separate the label almost perfectly (AUC, either
     direction, at or above ``threshold``): the mark of a value copied from the future."""
+    from sklearn.metrics import roc_auc_score
+
     if len(np.unique(y)) < 2:
         return []
     idx = sample_rows(len(y), max_rows, 0)
@@ -394,12 +408,20 @@ def train_model(
     )
 
 
+def _version(module: str, distribution: str) -> str:
+    """A library's version: the loaded module's own, else its installed distribution's
+    (the same number, without importing it)."""
+    loaded = sys.modules.get(module)
+    version = getattr(loaded, "__version__", None)
+    return str(version) if version is not None else metadata.version(distribution)
+
+
 def library_versions() -> dict[str, str]:
     return {
         "python": platform.python_version(),
-        "scikit-learn": sklearn.__version__,
+        "scikit-learn": _version("sklearn", "scikit-learn"),
         "numpy": np.__version__,
-        "joblib": joblib.__version__,
+        "joblib": _version("joblib", "joblib"),
         "polars": pl.__version__,
         "chi": __version__,
     }
@@ -407,6 +429,8 @@ def library_versions() -> dict[str, str]:
 
 def save_model(model: FittedModel, folder: Path) -> Path:
     """Write ``model.joblib`` and ``model.json`` into ``folder`` (created)."""
+    import joblib
+
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / MODEL_FILE
@@ -441,6 +465,10 @@ def read_meta(folder: Path) -> dict[str, Any]:
 
 def load_model(folder: Path) -> FittedModel:
     """Load a saved model after checking its checksum and scikit-learn version."""
+    import joblib
+    import sklearn
+    from sklearn.pipeline import Pipeline
+
     folder = Path(folder)
     meta = read_meta(folder)
     path = folder / MODEL_FILE

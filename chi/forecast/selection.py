@@ -22,7 +22,6 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import polars as pl
-from sklearn.metrics import roc_auc_score
 
 CANDIDATES = ("chi_harm", "logistic", "gbm")
 """Simplest first: a candidate is chosen only if it beats every simpler one."""
@@ -45,6 +44,8 @@ def chi_harm_score(frame: pl.DataFrame) -> npt.NDArray[np.float64]:
 
 
 def validation_auc(y: npt.NDArray[np.int_], score: npt.NDArray[np.float64]) -> float | None:
+    from sklearn.metrics import roc_auc_score
+
     if len(np.unique(y)) < 2:
         return None
     return float(roc_auc_score(y, score))
