@@ -86,7 +86,7 @@ def iter_staged_tables(p: Prepared) -> Iterator[tuple[str, pa.Table]]:
         yield file_name(t), sql.run(p.con, f"staged/{t}").to_arrow_table()
     truth = truth_path(p.extract.folder)
     if truth.is_file():
-        yield file_name(TRUTH), pq.read_table(truth)
+        yield file_name(TRUTH), pq.ParquetFile(truth).read()
 
 
 def staged_tables(p: Prepared) -> dict[str, pa.Table]:
@@ -158,7 +158,7 @@ def open_staged(run: Run, victimisations: bool = True) -> Iterator[Staged]:
         raise RunError(f"{run.path}: manifest lacks the policy, weights or as-of date") from None
     paths = {t: _checked(run, file_name(t)) for t in STAGED_TABLES}
     truth_name = file_name(TRUTH)
-    truth = pq.read_table(_checked(run, truth_name)) if truth_name in m.outputs else None
+    truth = pq.ParquetFile(_checked(run, truth_name)).read() if truth_name in m.outputs else None
     con = duckdb.connect(config={"preserve_insertion_order": True})
     try:
         sql.create_macros(con)  # the age rule and the class normaliser, as prepare has them
