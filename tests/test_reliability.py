@@ -25,6 +25,7 @@ from typer.testing import CliRunner, Result
 
 from chi.cli import app
 from chi.contract import TABLES, ExtractMeta, arrow_schema
+from chi.extract import read as read_module
 from chi.generate import GenerateOptions, generate_extract
 from chi.scoring.policy import Policy
 from chi.scoring.prepare import prepare
@@ -618,6 +619,54 @@ def test_a_page_that_fails_its_checksum_is_refused_by_name(tmp_path: Path) -> No
     runner = CliRunner()
     line = _one_line_error(runner.invoke(app, ["validate", str(extract)]))
     assert "crimes.parquet" in line and "damaged" in line
+
+
+@pytest.mark.parametrize(
+    ("checksums", "dictionary", "compression"),
+    [
+        (False, True, "snappy"),
+        (False, False, "none"),
+        (True, True, "snappy"),
+        (True, False, "zstd"),
+    ],
+)
+def test_files_with_page_checksums_are_found_by_their_page_headers(
+    tmp_path: Path, checksums: bool, dictionary: bool, compression: str
+) -> None:
+    """Only a file written with page checksums is decoded by Arrow when the extract is
+    located (every page verified); the others are decoded once, by validation's read."""
+    extract = write_extract(
+        tmp_path / "extract",
+        crimes=[crime(f"C{i}", "2024-01-01") for i in range(3000)],
+        persons=[person("P")],
+        victims=[victim("C1", "P")],
+    )
+    path = extract / "crimes.parquet"
+    pq.write_table(
+        pq.read_table(path),
+        path,
+        row_group_size=1000,
+        write_page_checksum=checksums,
+        use_dictionary=dictionary,
+        compression=compression,
+    )
+    assert pq.read_metadata(path).num_row_groups == 3
+    md = pq.read_metadata(path)
+    assert read_module._has_page_checksums(path, md, TABLES["crimes"]) is checksums
+
+
+def test_a_page_header_that_does_not_parse_counts_as_checksummed() -> None:
+    assert read_module._page_header_has_crc(b"") is True
+    assert read_module._page_header_has_crc(b"\x00\x01") is True
+    # type 0 (data page), sizes 4 and 2, then field 5 (the data page header, a struct)
+    assert (
+        read_module._page_header_has_crc(bytes([0x15, 0x00, 0x15, 0x08, 0x15, 0x04, 0x2C])) is False
+    )
+    # the same sizes, then field 4 (crc, an i32)
+    assert (
+        read_module._page_header_has_crc(bytes([0x15, 0x00, 0x15, 0x08, 0x15, 0x04, 0x15, 0x02]))
+        is True
+    )
 
 
 # --- (9) one error boundary for the command line -----------------------------------------

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -14,6 +15,7 @@ from factory import crime, person, suspect, victim, write_extract
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from chi import sql
 from chi.contract import TABLES, ContractError, ExtractMeta
 from chi.scoring.prepare import prepare
 
@@ -364,3 +366,53 @@ def test_malformed_extracts_never_crash_and_always_reconcile(
             .fetchall()
         )
         assert dupes == [(0,)]
+
+
+BLANK_CASES = [
+    (None, True),
+    ("", True),
+    (" ", True),
+    ("\t\n", True),
+    ("\u00a0", True),  # no-break space (Z)
+    ("\u2003 ", True),  # em space
+    ("\x1f", True),  # a control character
+    ("0", False),
+    ("z", False),
+    ("P00001", False),
+    (" P1", False),
+    ("{", False),
+    ("~", False),
+    ("\u00e9", False),
+    ("\t\u00e9", False),
+]
+
+
+@pytest.mark.parametrize(("value", "blank"), BLANK_CASES)
+def test_rule_blank_is_null_or_only_space_and_control_characters(
+    value: str | None, blank: bool
+) -> None:
+    con = duckdb.connect()
+    sql.run(con, "checks/rule_blank")
+    [(got,)] = con.cursor().sql("select rule_blank($v)", params={"v": value}).fetchall()
+    assert got is blank
+
+
+@pytest.mark.parametrize(
+    ("value", "fails"),
+    [
+        (None, False),
+        ("", False),
+        ("  ", False),
+        ("recorded", False),
+        ("x", True),
+        (" recorded", True),
+        ("Recorded", True),
+    ],
+)
+def test_rule_not_allowed_skips_blanks_and_allowed_values(value: str | None, fails: bool) -> None:
+    con = duckdb.connect()
+    sql.run(con, "checks/rule_not_allowed")
+    query = "select rule_not_allowed($v, $allowed)"
+    params = {"v": value, "allowed": ["recorded", "cancelled"]}
+    [(got,)] = con.cursor().sql(query, params=params).fetchall()
+    assert got is fails

@@ -17,8 +17,10 @@ contract table it creates
 Contract columns are taken by exact name and position, so extra columns of any name
 (``file_row_number``, ``_file``, ``CRIME_ID`` beside ``crime_id``) are ignored; a timestamp
 with a time zone is read as its date in the force's zone (``Policy.timezone``), whatever the
-machine's zone. Every file's contract columns are decoded in full when the extract is
-located, so a damaged file is refused before anything is trusted.
+machine's zone. A file written with page checksums is decoded and verified in full when the
+extract is located (a damaged page may still decode, to wrong values); any other file is
+decoded in full by validation's one read of it, and a file that read fails on is refused by
+name (:func:`refuse_damaged`), so a damaged file is refused before anything is trusted.
 
 Nothing downstream sees a physical type. A missing table, an unreadable or damaged file or
 a missing column raises :class:`ContractError` naming the path, never a traceback.
@@ -149,7 +151,8 @@ def _locate_table(folder: Path, table: Table) -> TableSource:
                 raise ContractError(
                     f"{p}: column {c} holds {kind}, not single values; export it as a plain column"
                 )
-        _read_in_full(p, table)
+        if _has_page_checksums(p, md, table):
+            _read_in_full(p, table)
     return TableSource(table=table, files=tuple(files), columns=tuple(sorted(present or ())))
 
 
@@ -166,6 +169,55 @@ def _read_in_full(path: Path, table: Table) -> None:
             f"{path}: is damaged (a data page cannot be decoded: {exc.__class__.__name__}); "
             "export the file again"
         ) from None
+
+
+def refuse_damaged(extract: Extract) -> None:
+    """Raise :class:`ContractError` naming the first file of ``extract`` whose contract
+    columns do not decode (DuckDB's read of the extract failed: the error names the file,
+    not DuckDB's message); return when every file decodes."""
+    for src in extract.sources.values():
+        for f in src.files:
+            _read_in_full(f.path, src.table)
+
+
+_THRIFT_I32 = 0x15
+"""A Thrift compact field header: the next field id (delta 1), type i32."""
+
+
+def _has_page_checksums(path: Path, md: pq.FileMetaData, table: Table) -> bool:
+    """Whether the first page of any contract column chunk carries a CRC (``PageHeader``
+    field 4, after the three i32 sizes and type), read from its header; a header that does
+    not parse counts as one, so that file is verified in full."""
+    wanted = set(table.column_names)
+    try:
+        with path.open("rb") as fh:
+            for g in range(md.num_row_groups):
+                group = md.row_group(g)
+                for c in range(group.num_columns):
+                    col = group.column(c)
+                    if col.path_in_schema not in wanted:
+                        continue
+                    start = col.data_page_offset
+                    if col.has_dictionary_page and col.dictionary_page_offset:
+                        start = col.dictionary_page_offset
+                    fh.seek(start)
+                    if _page_header_has_crc(fh.read(64)):
+                        return True
+    except (OSError, ValueError):
+        return True
+    return False
+
+
+def _page_header_has_crc(head: bytes) -> bool:
+    at = 0
+    for _field in range(3):  # type, uncompressed_page_size, compressed_page_size
+        if at >= len(head) or head[at] != _THRIFT_I32:
+            return True
+        at += 1
+        while at < len(head) and head[at] & 0x80:  # a varint's continuation bytes
+            at += 1
+        at += 1
+    return at >= len(head) or head[at] == _THRIFT_I32
 
 
 def _column_kind(f: SourceFile, name: str) -> pa.DataType | None:

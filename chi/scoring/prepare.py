@@ -35,7 +35,7 @@ from pathlib import Path
 import duckdb
 
 from chi import sql
-from chi.extract.read import Extract, locate, register
+from chi.extract.read import Extract, locate, refuse_damaged, register
 from chi.extract.validate import TableCounts, validate
 from chi.progress import Progress, silent
 from chi.reference import WeightSet, geography, load_weight_set, offence_rules_path
@@ -132,6 +132,46 @@ def _load_reference(con: duckdb.DuckDBPyConnection, ws: WeightSet) -> None:
         sql.create_table(con, table, f"reference/{name}", {"path": path})
 
 
+def _stage(
+    con: duckdb.DuckDBPyConnection,
+    extract: Extract,
+    policy: Policy,
+    ws: WeightSet,
+    as_of: date | None,
+    progress: Progress,
+) -> tuple[date, str, dict[str, TableCounts]]:
+    """Register, validate and stage ``extract`` on ``con``: (as-of date, where it came from,
+    counts per table)."""
+    register(con, extract, timezone=policy.timezone)
+    _load_reference(con, ws)
+    source = "given"
+    if as_of is None:
+        source = "extract.json"
+        as_of = extract.meta.as_of
+    if as_of is None:
+        source = "latest recorded_date"
+        as_of = _latest_recorded(con, date.today())
+    if as_of is None:
+        source, as_of = "today", date.today()
+    progress("validating", 0.1)
+    counts = validate(con, as_of)
+    progress("staging", 0.5)
+    sql.create_table(
+        con,
+        "crimes",
+        "staging/crimes",
+        {
+            "historic_months": policy.historic_months,
+            "historic_counted": policy.historic_counted,
+            "class_rule": policy.class_rule,
+        },
+    )
+    for view in ("persons", "victims", "suspects"):
+        sql.create_view(con, view, f"staging/{view}")
+    sql.create_table(con, "victimisations", "staging/victimisations")
+    return as_of, source, counts
+
+
 @contextmanager
 def prepare(
     extract_path: Path,
@@ -153,33 +193,13 @@ def prepare(
         shutil.rmtree(spill, ignore_errors=True)
         raise
     try:
-        register(con, extract, timezone=policy.timezone)
-        _load_reference(con, ws)
-        source = "given"
-        if as_of is None:
-            source = "extract.json"
-            as_of = extract.meta.as_of
-        if as_of is None:
-            source = "latest recorded_date"
-            as_of = _latest_recorded(con, date.today())
-        if as_of is None:
-            source, as_of = "today", date.today()
-        progress("validating", 0.1)
-        counts = validate(con, as_of)
-        progress("staging", 0.5)
-        sql.create_table(
-            con,
-            "crimes",
-            "staging/crimes",
-            {
-                "historic_months": policy.historic_months,
-                "historic_counted": policy.historic_counted,
-                "class_rule": policy.class_rule,
-            },
-        )
-        for view in ("persons", "victims", "suspects"):
-            sql.create_view(con, view, f"staging/{view}")
-        sql.create_table(con, "victimisations", "staging/victimisations")
+        try:
+            as_of, source, counts = _stage(con, extract, policy, ws, as_of, progress)
+        except duckdb.Error:
+            # A file that DuckDB cannot read (a damaged page of a file without checksums) is
+            # refused by name; any other error is DuckDB's own.
+            refuse_damaged(extract)
+            raise
         progress("prepared", 0.6)
         yield Prepared(con, extract, as_of, policy, ws, counts, source)
     finally:
