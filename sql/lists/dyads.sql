@@ -210,7 +210,12 @@ select
     case when r.continuing then 'continuing' else 'new' end as status,
     reasons_of(
         ['high_harm', 'repeat', 'serial_da', 'high_risk'],
-        [l.harm >= $min_harm, l.crimes >= 2, r.serial_da, l.latest_dash_risk = 'high']
+        [
+            l.harm >= $min_harm,
+            l.crimes >= 2,
+            r.serial_da,
+            coalesce(l.latest_dash_risk = 'high', false)
+        ]
     ) as reasons,
     m.in_range
 from ranked as r
