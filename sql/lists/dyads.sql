@@ -6,6 +6,8 @@
 -- serial_da (the offender has two or more DA victims in the 36 months ending with M),
 -- high_risk (latest DASH grade high).
 -- Order: harm desc, crimes desc, latest desc, offender_id, victim_id.
+--
+-- Windows by change points (see victim_list.sql), ranked once per month over narrow rows.
 with pair_months as (
     select
         offender_id,
@@ -87,6 +89,7 @@ segments as (
         ) as next_month,
         coalesce(sum(harm) over running, 0) as harm,
         sum(crimes) over running as crimes,
+        sum(crimes) over running - crimes as crimes_before,
         max(last_recorded_date) over running as last_recorded_date,
         last_value(relationship ignore nulls) over running as relationship,
         last_value(relationship_month ignore nulls) over running as relationship_month,
@@ -101,88 +104,121 @@ segments as (
     )
 ),
 
--- Every (offender, victim) pair sharing a counted DA crime in each month's window, by change
--- points (see victim_list.sql); the latest relationship, DASH grade and mapped place are the
--- latest non-null ones still in the window.
-windowed as (
+-- Each pair's first counted DA crime ever recorded.
+pairs as (
     select
-        m.month,
-        m.month_start,
+        offender_id,
+        victim_id,
+        min(recorded_date) as first_recorded_date
+    from da_links where counted
+    group by offender_id, victim_id
+),
+
+-- The segments in which the pair shares a counted DA crime in the window, with everything that
+-- is constant over a segment, numbered in list order (seg_order, see victim_list.sql).
+live as (
+    select
         s.offender_id,
         s.victim_id,
+        s.event_month,
+        s.next_month,
+        s.crimes_before,
         cast(s.harm as decimal(18, 2)) as harm,
         cast(s.crimes as integer) as crimes,
+        f.first_recorded_date,
         s.last_recorded_date,
         case when s.relationship_month >= s.window_start then s.relationship end
             as relationship,
         case when s.dash_month >= s.window_start then s.latest_dash_risk end
             as latest_dash_risk,
-        case when s.place_month >= s.window_start then s.place_neighbourhood end
-            as place_neighbourhood
+        coalesce(
+            home.neighbourhood_code,
+            case when s.place_month >= s.window_start then s.place_neighbourhood end,
+            'unknown'
+        ) as neighbourhood_code,
+        row_number() over (
+            order by
+                s.harm desc, s.crimes desc, s.last_recorded_date desc, s.offender_id asc,
+                s.victim_id asc, s.event_month asc
+        ) as seg_order
     from segments as s
-    inner join list_months as m
-        on m.month_start >= s.event_month and m.month_start < s.next_month
+    inner join pairs as f on s.offender_id = f.offender_id and s.victim_id = f.victim_id
+    inner join persons as p on s.victim_id = p.person_id
+    left join ref_lsoa as home on p.home_lsoa_code = home.lsoa_code
     where s.crimes > 0
 ),
 
-firsts as (
-    select offender_id, victim_id, min(recorded_date) as first_recorded_date
-    from da_links where counted
-    group by offender_id, victim_id
+-- The list months, and whether the month before each is one of them.
+lm as (
+    select *, previous_month in (select month from list_months) as previous_listed
+    from list_months
 ),
 
 -- Months in which the offender has two or more DA victims in the 36 months ending with them.
 serial as (
-    select m.month, s.offender_id
+    select m.month_start, s.offender_id
     from da_serial as s
     inner join list_months as m
         on m.month_start >= s.event_month and m.month_start < s.next_month
     where s.da_victims_36m >= 2
 ),
 
-listed as (
-    select
-        w.*,
-        m.in_range,
-        m.previous_month,
-        f.first_recorded_date,
-        s.offender_id is not null as serial_da,
-        coalesce(home.neighbourhood_code, w.place_neighbourhood, 'unknown') as neighbourhood_code
-    from windowed as w
-    inner join list_months as m on w.month = m.month
-    inner join firsts as f on w.offender_id = f.offender_id and w.victim_id = f.victim_id
-    inner join persons as p on w.victim_id = p.person_id
-    left join serial as s on w.month = s.month and w.offender_id = s.offender_id
-    left join ref_lsoa as home on p.home_lsoa_code = home.lsoa_code
-),
-
--- The order of the list (rank); the neighbourhood rank follows it within each neighbourhood.
+-- Each listed (pair, month) as narrow rows: the rank and the neighbourhood rank, the status
+-- (see victim_list.sql: crimes_before > 0 when the previous segment was listed) and serial_da.
 ranked as (
-    select l.*,
-           list_rank(l.month, l.harm, l.crimes, l.last_recorded_date,
-                     {'offender_id': l.offender_id, 'victim_id': l.victim_id}) as rank
-    from listed as l
+    select
+        month_start,
+        seg_order,
+        continuing,
+        serial_da,
+        row_number() over (partition by month_start order by seg_order) as rank,
+        row_number() over (
+            partition by month_start, neighbourhood_code order by seg_order
+        ) as neighbourhood_rank
+    from (
+        select
+            m.month_start,
+            w.seg_order,
+            w.neighbourhood_code,
+            m.previous_listed and (m.month_start > w.event_month or w.crimes_before > 0)
+                as continuing,
+            s.offender_id is not null as serial_da
+        from (
+            select offender_id, event_month, next_month, seg_order, neighbourhood_code,
+                crimes_before
+            from live
+        ) as w
+        inner join lm as m
+            on m.month_start >= w.event_month and m.month_start < w.next_month
+        left join serial as s on m.month_start = s.month_start and w.offender_id = s.offender_id
+    )
 )
 
 select
-    l.month,
+    m.month,
     l.offender_id,
     l.victim_id,
     l.neighbourhood_code,
-    cast(l.harm as decimal(18, 2)) as harm_days,
-    cast(l.crimes as integer) as crimes,
+    l.harm as harm_days,
+    l.crimes,
     l.first_recorded_date,
     l.last_recorded_date,
     l.relationship,
     l.latest_dash_risk,
-    cast(l.rank as integer) as rank,
-    neighbourhood_rank(l.month, l.neighbourhood_code, l.rank) as neighbourhood_rank,
-    list_status({'offender_id': l.offender_id, 'victim_id': l.victim_id}, l.month,
-                l.previous_month) as status,
+    cast(r.rank as integer) as rank,
+    cast(r.neighbourhood_rank as integer) as neighbourhood_rank,
+    case when r.continuing then 'continuing' else 'new' end as status,
     reasons_of(
         ['high_harm', 'repeat', 'serial_da', 'high_risk'],
-        [l.harm >= $min_harm, l.crimes >= 2, l.serial_da, l.latest_dash_risk = 'high']
+        [
+            l.harm >= $min_harm,
+            l.crimes >= 2,
+            r.serial_da,
+            coalesce(l.latest_dash_risk = 'high', false)
+        ]
     ) as reasons,
-    l.in_range
-from ranked as l
-order by l.month, rank
+    m.in_range
+from ranked as r
+inner join live as l on r.seg_order = l.seg_order
+inner join list_months as m on r.month_start = m.month_start
+order by r.month_start, r.rank

@@ -15,6 +15,9 @@
 -- ranks are (rows ranked below) / (active offenders - 1), counted from a histogram of each
 -- month's values, so only listed offenders are looked up. Distinct victims and DA victims are
 -- running sums too: their change points (offender_victims, da_serial) join the same changes.
+-- Listed stretches are ranked once per month over narrow rows, and the status comes from the
+-- stretch before (see victim_list.sql). The percent ranks are left joins, which match every
+-- row (a listed offender is active), so that they are joined last, to the listed rows only.
 with offender_months as (
     select
         person_id,
@@ -90,6 +93,9 @@ segments as (
         lead(event_month) over (partition by person_id order by event_month) as next_month,
         coalesce(sum(harm) over running, 0) as harm,
         sum(crimes) over running as crimes,
+        coalesce(sum(harm) over running, 0) - coalesce(harm, 0) as harm_before,
+        sum(crimes) over running - crimes as crimes_before,
+        sum(da_victims_36m) over running - da_victims_36m as da_victims_before,
         sum(da_crimes) over running as da_crimes,
         sum(charged) over running as charged,
         sum(victims_count) over running as victims_count,
@@ -120,7 +126,11 @@ live as (
         end as place_neighbourhood,
         charged > 0 as charged,
         victims_count,
-        da_victims_36m
+        da_victims_36m,
+        crimes_before > 0
+        and (
+            harm_before >= $min_harm or crimes_before >= $min_crimes or da_victims_before >= 2
+        ) as listed_before
     from segments
     where crimes > 0
 ),
@@ -135,22 +145,6 @@ active as (
     from live as s
     inner join list_months as m
         on m.month_start >= s.event_month and m.month_start < s.next_month
-),
-
--- The stretches over a threshold, spread over the list months they cover.
-windowed as (
-    select
-        m.month,
-        m.month_start,
-        m.month_end,
-        m.in_range,
-        m.previous_month,
-        s.* exclude (event_month, next_month),
-        date_diff('day', s.last_recorded_date, m.month_end) as recency_days
-    from live as s
-    inner join list_months as m
-        on m.month_start >= s.event_month and m.month_start < s.next_month
-    where s.harm >= $min_harm or s.crimes >= $min_crimes or s.da_victims_36m >= 2
 ),
 
 recency as (
@@ -187,11 +181,86 @@ gravity as (
     from (select month, harm, count(*) as n from active group by all)
 ),
 
+-- The stretches over a threshold, with everything constant over a stretch, numbered in list
+-- order (seg_order, see victim_list.sql).
 listed as (
     select
-        sc.*,
+        s.* exclude (place_neighbourhood),
+        coalesce(home.neighbourhood_code, s.place_neighbourhood, 'unknown')
+            as neighbourhood_code,
+        p.birth_date,
+        p.deceased_date,
+        row_number() over (
+            order by s.harm desc, s.crimes desc, s.last_recorded_date desc, s.person_id asc,
+                s.event_month asc
+        ) as seg_order
+    from live as s
+    inner join persons as p on s.person_id = p.person_id
+    left join ref_lsoa as home on p.home_lsoa_code = home.lsoa_code
+    where s.harm >= $min_harm or s.crimes >= $min_crimes or s.da_victims_36m >= 2
+),
+
+-- The list months, and whether the month before each is one of them.
+lm as (
+    select *, previous_month in (select month from list_months) as previous_listed
+    from list_months
+),
+
+-- (person, list month) where a listed offender is the victim of a crime recorded in the window.
+victim_months as (
+    select distinct v.person_id, m.month_start
+    from victimisations as v
+    inner join list_months as m
+        on v.recorded_date between m.window_start and m.month_end
+    where v.person_id in (select l.person_id from listed as l)
+),
+
+-- Each listed (offender, month) as narrow rows: rank, neighbourhood rank, status (see
+-- victim_list.sql) and also_victim.
+ranked as (
+    select
+        month_start,
+        seg_order,
+        continuing,
+        also_victim,
+        row_number() over (partition by month_start order by seg_order) as rank,
+        row_number() over (
+            partition by month_start, neighbourhood_code order by seg_order
+        ) as neighbourhood_rank
+    from (
+        select
+            m.month_start,
+            w.seg_order,
+            w.neighbourhood_code,
+            m.previous_listed and (m.month_start > w.event_month or w.listed_before)
+                as continuing,
+            vm.person_id is not null as also_victim
+        from (
+            select person_id, event_month, next_month, seg_order, neighbourhood_code,
+                listed_before, deceased_date
+            from listed
+        ) as w
+        inner join lm as m
+            on m.month_start >= w.event_month and m.month_start < w.next_month
+        left join victim_months as vm
+            on w.person_id = vm.person_id and m.month_start = vm.month_start
+        where w.deceased_date is null or w.deceased_date > m.month_end
+    )
+),
+
+-- The listed rows with their stretch's values and the three percent ranks.
+scored as (
+    select
+        m.month,
+        m.month_end,
+        m.in_range,
+        r.rank,
+        r.neighbourhood_rank,
+        r.continuing,
+        r.also_victim,
+        l.*,
         case
-            when r.active > 1 then cast(r.below as double) / cast(r.active - 1 as double)
+            when rc.active > 1 then cast(rc.below as double) / cast(rc.active - 1 as double)
             else 0
         end as recency,
         case
@@ -201,35 +270,16 @@ listed as (
         case
             when g.active > 1 then cast(g.below as double) / cast(g.active - 1 as double)
             else 0
-        end as gravity,
-        coalesce(home.neighbourhood_code, sc.place_neighbourhood, 'unknown')
-            as neighbourhood_code,
-        p.birth_date is not null
-        and p.birth_date + to_years(18) > sc.month_end as child,
-        exists (
-            select 1 from victimisations as vi
-            inner join list_months as m2 on m2.month = sc.month
-            where
-                vi.person_id = sc.person_id
-                and vi.recorded_date between m2.window_start and m2.month_end
-        ) as also_victim
-    from windowed as sc
-    inner join persons as p on sc.person_id = p.person_id
-    inner join recency as r on sc.month = r.month and sc.recency_days = r.recency_days
-    inner join frequency as f on sc.month = f.month and sc.crimes = f.crimes
-    inner join gravity as g on sc.month = g.month and sc.harm = g.harm
-    left join ref_lsoa as home on p.home_lsoa_code = home.lsoa_code
-    where
-        (p.deceased_date is null or p.deceased_date > sc.month_end)
-        and (
-            sc.harm >= $min_harm or sc.crimes >= $min_crimes or sc.da_victims_36m >= 2
-        )
-),
-
--- The order of the list (rank); the neighbourhood rank follows it within each neighbourhood.
-ranked as (
-    select l.*, list_rank(l.month, l.harm, l.crimes, l.last_recorded_date, l.person_id) as rank
-    from listed as l
+        end as gravity
+    from ranked as r
+    inner join listed as l on r.seg_order = l.seg_order
+    inner join list_months as m on r.month_start = m.month_start
+    left join recency as rc
+        on
+            m.month = rc.month
+            and date_diff('day', l.last_recorded_date, m.month_end) = rc.recency_days
+    left join frequency as f on m.month = f.month and l.crimes = f.crimes
+    left join gravity as g on m.month = g.month and l.harm = g.harm
 )
 
 select
@@ -250,8 +300,8 @@ select
     ) as decimal(4, 1)) as rfg_score,
     l.last_recorded_date,
     cast(l.rank as integer) as rank,
-    neighbourhood_rank(l.month, l.neighbourhood_code, l.rank) as neighbourhood_rank,
-    list_status(l.person_id, l.month, l.previous_month) as status,
+    cast(l.neighbourhood_rank as integer) as neighbourhood_rank,
+    case when l.continuing then 'continuing' else 'new' end as status,
     reasons_of(
         ['high_harm', 'repeat', 'domestic_abuse', 'serial_da', 'charged', 'child', 'also_victim'],
         [
@@ -260,10 +310,10 @@ select
             l.da_crimes > 0,
             l.da_victims_36m >= 2,
             l.charged,
-            l.child,
+            l.birth_date is not null and l.birth_date + to_years(18) > l.month_end,
             l.also_victim
         ]
     ) as reasons,
     l.in_range
-from ranked as l
-order by l.month, rank
+from scored as l
+order by l.month, l.rank

@@ -7,6 +7,7 @@
 -- the window with a mapped LSOA (ties: the larger crime_id); else 'unknown'.
 -- Order: harm desc, crimes desc, latest recorded_date desc, person_id asc.
 -- also_suspect: recorded as suspect, offender or charged on a recorded crime in the window.
+-- Status: 'continuing' when listed in the month before (which list_months holds), else 'new'.
 --
 -- Windows by change points, so cost is linear in months: each person-month adds its values at
 -- its own month and removes them W months later; a running sum over a person's change months
@@ -16,6 +17,15 @@
 -- window (it cannot leave inside a segment: its leaving is itself a change month).
 -- A person whose harm (positive part) and crimes over all months are both below the thresholds
 -- cannot reach either in any window, so is left out before the windows are computed.
+--
+-- One sort per list month instead of one per ordering of the wide rows: everything constant
+-- over a segment (values, neighbourhood, the order) is computed once per segment; seg_order
+-- numbers the listed segments in list order (two segments of one person never share a month,
+-- so within a month it orders exactly as harm, crimes, latest date, person_id). Rank and
+-- neighbourhood rank are windows over narrow rows (month, seg_order, neighbourhood), joined to
+-- the segment's values once. The status needs no window: the month before is in the same
+-- segment unless the row's month is the segment's first, and then it is in the person's
+-- previous segment, whose values are the running sums less this change (listed_before).
 with candidates as (
     select person_id
     from person_months
@@ -73,6 +83,8 @@ segments as (
         lead(event_month) over (partition by person_id order by event_month) as next_month,
         coalesce(sum(harm) over running, 0) as harm,
         sum(crimes) over running as crimes,
+        coalesce(sum(harm) over running, 0) - coalesce(harm, 0) as harm_before,
+        sum(crimes) over running - crimes as crimes_before,
         sum(da_crimes) over running as da_crimes,
         max(last_recorded_date) over running as last_recorded_date,
         last_value(place_neighbourhood ignore nulls) over running as place_neighbourhood,
@@ -84,73 +96,112 @@ segments as (
     )
 ),
 
-windowed as (
+live as (
     select
-        m.month,
         s.person_id,
+        s.event_month,
+        s.next_month,
+        s.crimes_before > 0
+        and (s.harm_before >= $min_harm or s.crimes_before >= $min_crimes) as listed_before,
         cast(s.harm as decimal(18, 2)) as harm,
         cast(s.crimes as integer) as crimes,
         cast(s.da_crimes as integer) as da_crimes,
         s.last_recorded_date,
-        case
-            when s.place_month
-                >= s.event_month - to_months(cast($window_months as integer) - 1)
-                then s.place_neighbourhood
-        end as place_neighbourhood
+        coalesce(
+            home.neighbourhood_code,
+            case
+                when s.place_month
+                    >= s.event_month - to_months(cast($window_months as integer) - 1)
+                    then s.place_neighbourhood
+            end,
+            'unknown'
+        ) as neighbourhood_code,
+        p.birth_date,
+        p.deceased_date,
+        row_number() over (
+            order by s.harm desc, s.crimes desc, s.last_recorded_date desc, s.person_id asc,
+                s.event_month asc
+        ) as seg_order
     from segments as s
-    inner join list_months as m
-        on m.month_start >= s.event_month and m.month_start < s.next_month
-    where s.crimes > 0 and (s.harm >= $min_harm or s.crimes >= $min_crimes)
-),
-
-listed as (
-    select
-        w.*,
-        m.in_range,
-        m.previous_month,
-        m.month_end,
-        coalesce(home.neighbourhood_code, w.place_neighbourhood, 'unknown') as neighbourhood_code,
-        p.birth_date is not null
-        and p.birth_date + to_years(18) > m.month_end as child,
-        exists (
-            select 1
-            from suspects as s
-            inner join crimes as c on s.crime_id = c.crime_id
-            where
-                s.person_id = w.person_id
-                and c.status = 'recorded'
-                and c.recorded_date between m.window_start and m.month_end
-        ) as also_suspect
-    from windowed as w
-    inner join list_months as m on w.month = m.month
-    inner join persons as p on w.person_id = p.person_id
+    inner join persons as p on s.person_id = p.person_id
     left join ref_lsoa as home on p.home_lsoa_code = home.lsoa_code
     where
-        p.person_type = 'individual'
-        and (p.deceased_date is null or p.deceased_date > m.month_end)
+        s.crimes > 0 and (s.harm >= $min_harm or s.crimes >= $min_crimes)
+        and p.person_type = 'individual'
 ),
 
--- The order of the list (rank); the neighbourhood rank follows it within each neighbourhood.
+lm as (
+    select *, previous_month in (select month from list_months) as previous_listed
+    from list_months
+),
+
+-- (person, list month) where the person is a suspect, offender or charged on a recorded crime
+-- in the month's window: for the people who can be listed only.
+suspect_months as (
+    select distinct s.person_id, m.month_start
+    from suspects as s
+    inner join crimes as c on s.crime_id = c.crime_id
+    inner join list_months as m
+        on c.recorded_date between m.window_start and m.month_end
+    where
+        c.status = 'recorded'
+        and s.person_id in (select c.person_id from candidates as c)
+),
+
 ranked as (
-    select l.*, list_rank(l.month, l.harm, l.crimes, l.last_recorded_date, l.person_id) as rank
-    from listed as l
+    select
+        month_start,
+        seg_order,
+        continuing,
+        also_suspect,
+        row_number() over (partition by month_start order by seg_order) as rank,
+        row_number() over (
+            partition by month_start, neighbourhood_code order by seg_order
+        ) as neighbourhood_rank
+    from (
+        select
+            m.month_start,
+            w.seg_order,
+            w.neighbourhood_code,
+            m.previous_listed and (m.month_start > w.event_month or w.listed_before)
+                as continuing,
+            sm.person_id is not null as also_suspect
+        from (
+            select person_id, event_month, next_month, seg_order, neighbourhood_code,
+                listed_before, deceased_date
+            from live
+        ) as w
+        inner join lm as m
+            on m.month_start >= w.event_month and m.month_start < w.next_month
+        left join suspect_months as sm
+            on w.person_id = sm.person_id and m.month_start = sm.month_start
+        where w.deceased_date is null or w.deceased_date > m.month_end
+    )
 )
 
 select
-    l.month,
+    m.month,
     l.person_id,
     l.neighbourhood_code,
-    cast(l.harm as decimal(18, 2)) as harm_days,
-    cast(l.crimes as integer) as crimes,
-    cast(l.da_crimes as integer) as da_crimes,
+    l.harm as harm_days,
+    l.crimes,
+    l.da_crimes,
     l.last_recorded_date,
-    cast(l.rank as integer) as rank,
-    neighbourhood_rank(l.month, l.neighbourhood_code, l.rank) as neighbourhood_rank,
-    list_status(l.person_id, l.month, l.previous_month) as status,
+    cast(r.rank as integer) as rank,
+    cast(r.neighbourhood_rank as integer) as neighbourhood_rank,
+    case when r.continuing then 'continuing' else 'new' end as status,
     reasons_of(
         ['high_harm', 'repeat', 'domestic_abuse', 'child', 'also_suspect'],
-        [l.harm >= $min_harm, l.crimes >= $min_crimes, l.da_crimes > 0, l.child, l.also_suspect]
+        [
+            l.harm >= $min_harm,
+            l.crimes >= $min_crimes,
+            l.da_crimes > 0,
+            l.birth_date is not null and l.birth_date + to_years(18) > m.month_end,
+            r.also_suspect
+        ]
     ) as reasons,
-    l.in_range
-from ranked as l
-order by l.month, rank
+    m.in_range
+from ranked as r
+inner join live as l on r.seg_order = l.seg_order
+inner join list_months as m on r.month_start = m.month_start
+order by r.month_start, r.rank

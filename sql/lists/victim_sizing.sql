@@ -31,17 +31,18 @@ with spec_crimes as (
     group by l.month, l.person_id, so.team
 ),
 
+-- Per listed person and month: the team whose crimes hold the most harm (ties: the groups'
+-- order in the policy), and the specialist harm and crimes of all teams (one aggregate, not a
+-- window per person).
 teams as (
     select
         month,
         person_id,
-        team,
-        row_number() over (
-            partition by month, person_id order by harm desc, priority asc
-        ) as k,
-        sum(harm) over (partition by month, person_id) as spec_harm,
-        sum(crimes) over (partition by month, person_id) as spec_crimes
+        arg_max(team, (harm, -priority)) as team,
+        sum(harm) as spec_harm,
+        sum(crimes) as spec_crimes
     from spec_crimes
+    group by month, person_id
 ),
 
 owned as (
@@ -52,8 +53,7 @@ owned as (
     from teams as t
     inner join victim_list_all as l on t.month = l.month and t.person_id = l.person_id
     where
-        t.k = 1
-        and not (
+        not (
             l.harm_days - t.spec_harm >= $min_harm or l.crimes - t.spec_crimes >= $min_crimes
         )
 ),
