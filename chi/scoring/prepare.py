@@ -115,7 +115,7 @@ def _latest_recorded(con: duckdb.DuckDBPyConnection, today: date) -> date | None
 
 
 # The macros the list files share (rank, neighbourhood rank, new/continuing, reasons).
-LIST_MACROS = ("list_rank_macro", "neighbourhood_rank_macro", "list_status_macro", "reasons_macro")
+LIST_MACROS = ("reasons_macro",)
 
 
 def _load_reference(con: duckdb.DuckDBPyConnection, ws: WeightSet) -> None:
