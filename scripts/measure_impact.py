@@ -58,7 +58,6 @@ def scenario_run(
         shutil.copytree(plain, extract)
         key = (seed, months, scale)
         if key not in _SCORED:  # the plain extract as the engagement step scores it, once
-            _SCORED.clear()
             _SCORED[key] = scored_extract(plain)
         apply_engagement(extract, seed, effect, 0.3, selection=selection, scored=_SCORED[key])
         if effect != 0:
