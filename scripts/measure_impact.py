@@ -3,43 +3,66 @@ engagement selection and effect; prints the estimate and interval per scenario.
 
     python scripts/measure_impact.py --seeds 1,2,3 --months 36 --cache /tmp/impact-cache
 
-Each scenario's extract and run are kept under ``--cache`` and reused, so changing the
-review and measuring again takes seconds. The table in docs/meetings.md comes from here.
+Each seed's extract without engagement is generated and scored once, and each scenario
+is that extract engaged (scored again only when E > 0: with E = 0 nothing is removed);
+extracts and runs are kept under ``--cache`` and reused, so changing the review and
+measuring again takes seconds. The table in docs/meetings.md comes from here.
 """
 
 from __future__ import annotations
 
 import argparse
+import shutil
 from pathlib import Path
 
 import polars as pl
 
 from chi.generate import GenerateOptions, generate_extract
+from chi.generate.engagement import Scored, apply_engagement, scored_extract
 from chi.meetings.impact import POWER_Z, SMD_LIMIT, ImpactResult, impact_review
 from chi.reading.lists import neighbourhoods
 from chi.scoring.policy import Policy
 from chi.scoring.runs import Run, open_run, score_and_publish
 
+_SCORED: dict[tuple[int, int, float], Scored] = {}
+
+
+def _plain(cache: Path, seed: int, months: int, scale: float) -> tuple[Path, Path]:
+    """The extract of one seed without engagement, and its published run, made once."""
+    root = cache / f"s{seed}-m{months}-x{scale}" / "plain"
+    extract, runs = root / "extract", root / "runs"
+    if not (runs / "latest").exists():
+        options = GenerateOptions(
+            seed=seed, start="2022-01", months=months, scale=scale, defect_rate=0.0
+        )
+        generate_extract(extract, options)
+        score_and_publish(extract, runs, Policy())
+    return extract, runs
+
 
 def scenario_run(
     cache: Path, seed: int, months: int, scale: float, selection: str, effect: float
 ) -> tuple[Path, Run]:
-    """The extract and run of one scenario, generated and scored once into ``cache``."""
-    root = cache / f"s{seed}-m{months}-x{scale}-{selection}-e{effect}"
+    """The extract and run of one scenario, made once into ``cache``: the seed's extract
+    without engagement, engaged and thinned by ``apply_engagement`` (what ``chi generate
+    --engagement-effect E --engagement-selection S`` does after writing it, so the extract
+    is the one that command writes). With E = 0 nothing is removed and the extract is
+    byte-identical to the plain one, so the plain run is reused."""
+    plain, plain_runs = _plain(cache, seed, months, scale)
+    root = cache / f"s{seed}-m{months}-x{scale}" / f"{selection}-e{effect}"
     extract, runs = root / "extract", root / "runs"
-    if not (runs / "latest").exists():
-        options = GenerateOptions(
-            seed=seed,
-            start="2022-01",
-            months=months,
-            scale=scale,
-            defect_rate=0.0,
-            engagement_effect=effect,
-            engagement_selection=selection,
-        )
-        generate_extract(extract, options)
-        score_and_publish(extract, runs, Policy())
-    return extract, open_run(runs / "latest")
+    if not (extract / "truth" / "engagements.parquet").exists() or not (
+        effect == 0 or (runs / "latest").exists()
+    ):
+        shutil.rmtree(root, ignore_errors=True)
+        shutil.copytree(plain, extract)
+        key = (seed, months, scale)
+        if key not in _SCORED:  # the plain extract as the engagement step scores it, once
+            _SCORED[key] = scored_extract(plain)
+        apply_engagement(extract, seed, effect, 0.3, selection=selection, scored=_SCORED[key])
+        if effect != 0:
+            score_and_publish(extract, runs, Policy())
+    return extract, open_run((plain_runs if effect == 0 else runs) / "latest")
 
 
 def review(extract: Path, run: Run, reps: int) -> ImpactResult:
@@ -48,7 +71,7 @@ def review(extract: Path, run: Run, reps: int) -> ImpactResult:
         pl.read_parquet(run.file("victimisations")),
         pl.read_parquet(extract / "truth" / "engagements.parquet"),
         neighbourhoods().select("neighbourhood_code", "area"),
-        run.manifest["months"][-1],
+        run.manifest.months[-1],
         reps=reps,
     )
 

@@ -42,6 +42,7 @@ What is decided here:
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -90,15 +91,28 @@ REMOVALS_SCHEMA = pa.schema(
 )
 
 
-def _scored(out: Path) -> tuple[pl.DataFrame, pl.DataFrame, date]:
-    """(victim list, victimisations, as-of) of the extract as chi scores it."""
+@dataclass(frozen=True)
+class Scored:
+    """An extract as chi scores it: what the meeting sees (the victim list) and the
+    victimisations (crime_id, person_id, recorded_date, month, weight, counted)."""
+
+    victim_list: pl.DataFrame
+    victimisations: pl.DataFrame
+    as_of: date
+    months: list[str]
+    """The complete months scored (the last one is an impact review's last month)."""
+
+
+def scored_extract(out: Path) -> Scored:
+    """``out`` scored with chi's own pipeline and the default policy (no run published)."""
     with prepare(out, policy=Policy()) as p:
-        lists = score(p, complete_months(p))
+        months = complete_months(p)
+        lists = score(p, months)
         victimisations = sql.run(p.con, "generate/scored_victimisations").pl()
         as_of = p.as_of
     frame = pl.from_arrow(lists.victim_list)
     assert isinstance(frame, pl.DataFrame)
-    return frame, victimisations, as_of
+    return Scored(frame, victimisations, as_of, months)
 
 
 def _month_index(expr: pl.Expr) -> pl.Expr:
@@ -263,12 +277,16 @@ def apply_engagement(
     share: float,
     progress: Progress = silent,
     selection: str = "random",
+    scored: Scored | None = None,
 ) -> dict[str, int]:
-    """Engage, thin and record, as the module docstring says; rows removed per table."""
+    """Engage, thin and record, as the module docstring says; rows removed per table.
+    ``scored``: ``out`` already scored (``scored_extract``), so that several scenarios of
+    one extract score it once."""
     progress("engagement", 0.9)
     rng = np.random.Generator(np.random.PCG64([seed, STREAM]))
-    victim_list, victimisations, as_of = _scored(out)
-    engaged = choose_engagements(victim_list, rng, share, as_of, selection, victimisations)
+    s = scored if scored is not None else scored_extract(out)
+    victimisations = s.victimisations
+    engaged = choose_engagements(s.victim_list, rng, share, s.as_of, selection, victimisations)
 
     protected_crimes, protected_victims = _protected(out)
     later = (
