@@ -144,6 +144,15 @@ def geography() -> Geography:
 
 @cache
 def _read_geography(path: Path, _mtime: int, _size: int) -> Geography:
+    try:
+        return _parse_geography(path)
+    except UnicodeDecodeError as e:
+        raise GeographyError(
+            f"{path}: byte {e.start + 1} is not UTF-8 text (save the geography file as UTF-8 CSV)"
+        ) from None
+
+
+def _parse_geography(path: Path) -> Geography:
     with path.open(encoding="utf-8-sig", newline="") as f:
         reader = csv.DictReader(f)
         missing = [c for c in GEOGRAPHY_COLUMNS if c not in (reader.fieldnames or [])]
@@ -152,6 +161,11 @@ def _read_geography(path: Path, _mtime: int, _size: int) -> Geography:
         lsoas: dict[str, str] = {}
         places: dict[str, Neighbourhood] = {}
         for row_number, row in enumerate(reader, start=2):
+            if None in row:  # csv.DictReader keeps the fields beyond the header under None
+                raise GeographyError(
+                    f"{path}, row {row_number}: more fields than the header's "
+                    f"{len(reader.fieldnames or [])}"
+                )
             values = {c: (row.get(c) or "").strip() for c in GEOGRAPHY_COLUMNS}
             empty = next((c for c in GEOGRAPHY_COLUMNS if not values[c]), None)
             if empty:

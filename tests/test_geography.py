@@ -303,6 +303,39 @@ def test_chi_score_refuses_a_broken_geography_in_one_line(
     assert "bad.csv, row 4: column 'area' is empty" in line
 
 
+def _bytes_of(rows: list[list[str]]) -> bytes:
+    return "".join(",".join(r) + "\r\n" for r in [list(HEADER), *rows]).encode()
+
+
+@pytest.mark.parametrize(
+    ("damage", "message"),
+    [
+        # Excel's "CSV" on Windows: Latin-1 / cp1252 text
+        (lambda b: b.replace(b",West", ",W\xe9st".encode("latin-1"), 1), "not UTF-8"),
+        # one row with a field more than the header
+        (
+            lambda b: b"\r\n".join(
+                ln + b",extra" if i == 2 else ln for i, ln in enumerate(b.split(b"\r\n"))
+            ),
+            "row 3: more fields than",
+        ),
+        # stray carriage returns: Python's csv reader takes them, DuckDB's does not
+        (lambda b: b.replace(b"\r\n", b"\r\r\n"), "not well-formed CSV"),
+    ],
+)
+def test_a_damaged_geography_file_is_named_in_one_line(
+    damage: Any, message: str, force: Force, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "damaged.csv"
+    path.write_bytes(damage(_bytes_of(geography_rows())))
+    monkeypatch.setenv(GEOGRAPHY_ENV, str(path))
+    result = CliRunner().invoke(app, ["score", str(force.extract), "--out", str(tmp_path / "r")])
+    assert result.exit_code == 2, result.output
+    [line] = result.output.strip().splitlines()
+    assert "damaged.csv" in line and message in line, line
+    assert "extract" not in line  # the geography is at fault, not the extract
+
+
 def test_the_run_records_its_geography_and_a_rerun_refuses_another(
     force: Force, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -38,7 +38,7 @@ from chi import sql
 from chi.extract.read import Extract, locate, refuse_damaged, register
 from chi.extract.validate import TableCounts, validate
 from chi.progress import Progress, silent
-from chi.reference import WeightSet, geography, load_weight_set, offence_rules_path
+from chi.reference import GeographyError, WeightSet, geography, load_weight_set, offence_rules_path
 from chi.scoring.policy import Policy
 
 MEMORY_ENV = "CHI_MEMORY_LIMIT"
@@ -121,7 +121,15 @@ LIST_MACROS = ("reasons_macro",)
 def _load_reference(con: duckdb.DuckDBPyConnection, ws: WeightSet) -> None:
     # The force's geography, checked first (one line naming the file, column and row).
     geo = geography()
-    sql.create_table(con, "ref_lsoa", "reference/lsoa", {"path": geo.path.as_posix()})
+    try:
+        sql.create_table(con, "ref_lsoa", "reference/lsoa", {"path": geo.path.as_posix()})
+    except duckdb.Error:
+        # Python's csv reader accepted it but DuckDB's did not (stray carriage returns, say):
+        # the fault is the geography file's, not the extract's.
+        raise GeographyError(
+            f"{geo.path}: the geography file is not well-formed CSV (each row one line, with "
+            "the header's fields)"
+        ) from None
     sql.create_macros(con)
     for macro in LIST_MACROS:
         sql.run(con, f"lists/{macro}")

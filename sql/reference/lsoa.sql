@@ -1,4 +1,4 @@
--- The force's geography (chi.reference.geography_path: the file CHI_GEOGRAPHY names, else the
+-- The force's geography (chi.reference.geography_path: CHI_GEOGRAPHY, else chi.toml's [geography] path, else the
 -- shipped data/geography/lsoa.csv), checked by chi.reference.geography before it is read:
 -- LSOA 2021 -> neighbourhood -> district -> policing area. Extra columns (centroids) are left.
 select
