@@ -269,6 +269,10 @@ def read_toml(path: Path, what: str = "configuration") -> dict[str, Any]:
         raise ValueError(f"{path}: {what} file not found") from None
     except OSError as exc:
         raise ValueError(f"{path}: {what} file not readable ({exc.strerror})") from None
+    except UnicodeDecodeError as exc:
+        raise ValueError(
+            f"{path}: byte {exc.start + 1} is not UTF-8 text (TOML files are UTF-8)"
+        ) from None
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

@@ -114,6 +114,16 @@ def test_every_reader_refuses_a_mistake_in_any_table_naming_file_table_and_key(
             assert word in message
 
 
+def test_a_configuration_file_that_is_not_utf8_is_named_in_one_line(tmp_path: Path) -> None:
+    path = tmp_path / "chi.toml"
+    path.write_bytes("[card]\nowner = 'Ren\xe9e'\n".encode("latin-1"))  # saved as Latin-1
+    for read in (lambda: load_config(path), lambda: load_policy(path)):
+        with pytest.raises(ValueError) as caught:
+            read()
+        message = str(caught.value)
+        assert message == f"{path}: byte 20 is not UTF-8 text (TOML files are UTF-8)"
+
+
 def test_a_bad_policy_value_names_the_file_and_table(tmp_path: Path) -> None:
     path = _write(tmp_path, "[policy]\nmin_crimes = 'three'\n")
     with pytest.raises(ValueError, match=re.escape(f"{path}: [policy] policy setting min_crimes")):
