@@ -6,15 +6,19 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import re
 from collections import Counter
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 import pyarrow.parquet as pq
 import pytest
 
 from chi.contract import TABLES, arrow_schema
 from chi.generate import GenerateOptions, generate_extract
+from chi.generate.build import _crime_ids, _labels, _person_ids
+from chi.generate.crimes import Crimes
 from chi.generate.defects import KIND_SHARES, planned_counts
 from chi.generate.sources import load_sources
 
@@ -380,3 +384,40 @@ def test_one_off_chains_are_numbered_after_the_simulated_ones(
     assert got.chain.max() < got.count == calls[-1] + 90
     assert (got.frailty[calls[-1] :] == 0).all()
     assert np.bincount(got.chain, minlength=got.count)[calls[-1] :].tolist() == [1] * 90
+
+
+def test_labels_are_text_and_null_for_a_negative_code() -> None:
+    codes = np.array([1, -1, 0, 1])
+    assert _labels(codes, ("a", "b")).to_list() == ["b", None, "a", "b"]
+
+
+def test_crime_ids_run_in_recording_order_within_each_year() -> None:
+    days = np.array([19722, 19721, 19723, 19722, 19720])  # 2023-12-29 .. 2024-01-01
+    zero = np.zeros(len(days), dtype=np.int64)
+    crimes = Crimes(
+        day=days,
+        category=zero,
+        key=zero,
+        place=zero,
+        outside=np.full(len(days), "", dtype=object),
+        status=zero,
+        victim_kind=zero,
+        da=zero.astype(bool),
+        hate=zero.astype(bool),
+        occurred_offset=zero,
+    )
+    ids, year = _crime_ids(np.random.Generator(np.random.PCG64(1)), crimes)
+    assert year.tolist() == [2023, 2023, 2024, 2023, 2023]
+    assert all(re.fullmatch(r"37/\d{6}/2[34]", i) for i in ids.to_list())
+    numbers = [int(i.split("/")[1]) for i in ids.to_list()]
+    assert len(set(ids.to_list())) == len(days)
+    assert numbers[4] < numbers[1] < min(numbers[0], numbers[3])
+
+
+def test_person_ids_are_distinct_and_padded_to_the_population() -> None:
+    rng = np.random.Generator(np.random.PCG64(1))
+    small = _person_ids(rng, 50, 1.0).to_list()
+    assert len(set(small)) == 50 and all(re.fullmatch(r"P\d{8}", p) for p in small)
+    assert all(1 <= int(p[1:]) <= 900_000 for p in small)
+    national = _person_ids(rng, 5, 200.0).to_list()  # 180 million: nine digits
+    assert all(re.fullmatch(r"P\d{9}", p) for p in national)

@@ -9,6 +9,7 @@ result is a clean extract: every row valid, sorted by key; defects are added aft
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -142,33 +143,51 @@ def build(
     _drop_codes(rng, crimes, cat, src)
     crime_ids, crime_year = _crime_ids(rng, crimes)
     person_ids = _person_ids(rng, people.n, scale)
+    # The tables are built one at a time, each from columns already in key order, and what
+    # each needed is dropped before the next: at national scale the numpy columns, the
+    # frames and a sorted copy of a frame would not fit in memory together.
+    del people, first_place
+    victims = _sorted_frame(
+        {
+            "crime_id": crime_ids.gather(v_crime),
+            "person_id": person_ids.gather(v_person),
+            "dash_risk": _labels(attached.dash, DASH_GRADES),
+            "_year": pl.Series(crime_year[v_crime], dtype=pl.Int32),
+        },
+        ["crime_id", "person_id"],
+    )
+    del attached, v_crime, v_person
+    suspects = _sorted_frame(
+        {
+            "crime_id": crime_ids.gather(s_crime),
+            "person_id": person_ids.gather(s_person),
+            "role": _labels(s_role, SUSPECT_ROLES),
+        },
+        ["crime_id", "person_id"],
+    )
+    del s_crime, s_person, s_role
+    persons = _persons_frame(finished, src, person_ids)
+    del finished, person_ids
     return Built(
         crimes=_crimes_frame(crimes, cat, src, crime_ids, crime_year),
-        persons=_persons_frame(finished, src, person_ids),
-        victims=pl.DataFrame(
-            {
-                "crime_id": crime_ids[v_crime],
-                "person_id": person_ids[v_person],
-                "dash_risk": _labels(attached.dash, DASH_GRADES),
-                "_year": crime_year[v_crime],
-            },
-            schema={
-                "crime_id": pl.String,
-                "person_id": pl.String,
-                "dash_risk": pl.String,
-                "_year": pl.Int32,
-            },
-        ).sort(["crime_id", "person_id"], maintain_order=True),
-        suspects=pl.DataFrame(
-            {
-                "crime_id": crime_ids[s_crime],
-                "person_id": person_ids[s_person],
-                "role": _labels(s_role, SUSPECT_ROLES),
-            },
-            schema={"crime_id": pl.String, "person_id": pl.String, "role": pl.String},
-        ).sort(["crime_id", "person_id"], maintain_order=True),
+        persons=persons,
+        victims=victims,
+        suspects=suspects,
         as_of=as_of,
     )
+
+
+def _sorted_frame(columns: dict[str, pl.Series], key: list[str]) -> pl.DataFrame:
+    """The columns as a frame in ``key`` order (stable), sorted one column at a time."""
+    order = pl.DataFrame({k: columns[k] for k in key}).select(
+        pl.arg_sort_by(key, maintain_order=True)
+    )
+    order_series = order.to_series()
+    del order
+    out: dict[str, pl.Series] = {}
+    for name in list(columns):
+        out[name] = columns.pop(name).gather(order_series)
+    return pl.DataFrame(out)
 
 
 @dataclass
@@ -257,9 +276,10 @@ def _attach_victims(
     )
 
 
-def _labels(codes: np.ndarray, labels: tuple[str, ...]) -> list[str | None]:
-    table = np.array([*labels, None], dtype=object)
-    return list(table[np.where(codes < 0, len(labels), codes)])
+def _labels(codes: np.ndarray, labels: Sequence[str | None]) -> pl.Series:
+    """``labels[code]`` for each code, null where the code is negative."""
+    table = pl.Series([*labels, None], dtype=pl.String)
+    return table.gather(np.where(codes < 0, len(labels), codes))
 
 
 def _settle_sex(
@@ -324,32 +344,33 @@ def _drop_codes(rng: np.random.Generator, crimes: Crimes, cat: Catalogue, src: S
     )
 
 
-def _crime_ids(rng: np.random.Generator, crimes: Crimes) -> tuple[np.ndarray, np.ndarray]:
+def _crime_ids(rng: np.random.Generator, crimes: Crimes) -> tuple[pl.Series, np.ndarray]:
     """``37/NNNNNN/YY``: numbered in recording order within the year, with small gaps."""
     n = len(crimes)
     year = crimes.day.astype("datetime64[D]").astype("datetime64[Y]").astype(np.int64) + 1970
     order = np.lexsort((rng.random(n), crimes.day))
-    ids = np.empty(n, dtype=object)
+    rows_of: list[np.ndarray] = []
+    ids_of: list[pl.Series] = []
     for y in np.unique(year).tolist():
         rows = order[year[order] == y]
         gaps = 1 + (rng.random(len(rows)) < 0.2) * rng.integers(1, 4, size=len(rows))
         seq = int(rng.integers(1_000, 20_000)) + np.cumsum(gaps)
         width = max(6, len(str(int(seq[-1]))))
-        yy = f"{y % 100:02d}"
-        ids[rows] = [f"{FORCE_PREFIX}/{s:0{width}d}/{yy}" for s in seq.tolist()]
-    return ids, year.astype(np.int32)
+        number = pl.Series(seq).cast(pl.String).str.zfill(width)
+        ids_of.append(f"{FORCE_PREFIX}/" + number + f"/{y % 100:02d}")
+        rows_of.append(rows)
+    position = np.empty(n, dtype=np.int64)
+    position[np.concatenate(rows_of)] = np.arange(n)
+    ids = pl.concat(ids_of) if ids_of else pl.Series([], dtype=pl.String)
+    return ids.gather(position), year.astype(np.int32)
 
 
-def _person_ids(rng: np.random.Generator, n: int, scale: float) -> np.ndarray:
+def _person_ids(rng: np.random.Generator, n: int, scale: float) -> pl.Series:
     """Distinct ``P`` numbers drawn from the notional population, in random order."""
     population = max(int(POPULATION * scale), 3 * n, 1)
     width = max(8, len(str(population)))
     numbers = rng.choice(population, size=n, replace=False) + 1
-    return np.array([f"P{k:0{width}d}" for k in numbers.tolist()], dtype=object)
-
-
-def _strings(values: np.ndarray | list[str | None]) -> pl.Series:
-    return pl.Series(list(values), dtype=pl.String)
+    return "P" + pl.Series(numbers, dtype=pl.Int64).cast(pl.String).str.zfill(width)
 
 
 def _days_or_null(days: np.ndarray, null: np.ndarray) -> pl.Series:
@@ -359,58 +380,57 @@ def _days_or_null(days: np.ndarray, null: np.ndarray) -> pl.Series:
 
 
 def _crimes_frame(
-    crimes: Crimes, cat: Catalogue, src: Sources, ids: np.ndarray, year: np.ndarray
+    crimes: Crimes, cat: Catalogue, src: Sources, ids: pl.Series, year: np.ndarray
 ) -> pl.DataFrame:
-    places = np.array([*src.lsoas, None, None], dtype=object)
-    lsoa = places[crimes.place]
-    outside = crimes.outside != ""
-    lsoa[outside] = crimes.outside[outside]
-    keys = np.array(cat.keys, dtype=object)[crimes.key]
-    keys[crimes.drop_offence_code] = None
-    ho = np.array(cat.ho_class, dtype=object)[crimes.key]
-    ho[crimes.drop_ho_class] = None
-    unknown_occurred = crimes.occurred_offset < 0
-    frame = pl.DataFrame(
-        {
-            "crime_id": _strings(ids),
-            "recorded_date": _days_or_null(crimes.day, np.zeros(len(crimes), dtype=bool)),
-            "occurred_date": _days_or_null(crimes.day - crimes.occurred_offset, unknown_occurred),
-            "offence_code": _strings(keys),
-            "ho_class": _strings(ho),
-            "lsoa_code": _strings(lsoa),
-            "domestic_abuse": pl.Series(crimes.da, dtype=pl.Boolean),
-            "da_relationship": _strings(_labels(crimes.da_relationship, DA_RELATIONSHIPS)),
-            "hate": pl.Series(crimes.hate, dtype=pl.Boolean),
-            "status": _strings(_labels(crimes.status, CRIME_STATUSES)),
-            "outcome_code": pl.Series(
-                np.where(crimes.outcome > 0, crimes.outcome, 0), dtype=pl.Int16
-            ),
-            "outcome_date": _days_or_null(crimes.outcome_day, crimes.outcome == 0),
-            "_year": pl.Series(year, dtype=pl.Int32),
-        }
-    )
+    """The crimes table in key order; the generator's columns are freed as they are used."""
+    order = ids.arg_sort().to_numpy()
+    n_places = len(src.lsoas)
+    lsoa = _labels(np.where(crimes.place[order] < n_places, crimes.place[order], -1), src.lsoas)
+    outside = np.flatnonzero(crimes.outside[order] != "")
+    lsoa.scatter(outside, pl.Series(crimes.outside[order][outside].tolist(), dtype=pl.String))
+    columns: dict[str, pl.Series] = {
+        "crime_id": ids.gather(order),
+        "recorded_date": _days_or_null(crimes.day[order], np.zeros(len(order), dtype=bool)),
+        "occurred_date": _days_or_null(
+            (crimes.day - crimes.occurred_offset)[order], crimes.occurred_offset[order] < 0
+        ),
+        "offence_code": _labels(
+            np.where(crimes.drop_offence_code, -1, crimes.key)[order], list(cat.keys)
+        ),
+        "ho_class": _labels(np.where(crimes.drop_ho_class, -1, crimes.key)[order], cat.ho_class),
+        "lsoa_code": lsoa,
+    }
+    del ids, lsoa
+    columns["domestic_abuse"] = pl.Series(crimes.da[order], dtype=pl.Boolean)
+    columns["da_relationship"] = _labels(crimes.da_relationship[order], DA_RELATIONSHIPS)
+    columns["hate"] = pl.Series(crimes.hate[order], dtype=pl.Boolean)
+    columns["status"] = _labels(crimes.status[order], CRIME_STATUSES)
+    outcome = crimes.outcome[order]
+    columns["outcome_code"] = pl.Series(np.where(outcome > 0, outcome, 0), dtype=pl.Int16)
+    columns["outcome_date"] = _days_or_null(crimes.outcome_day[order], outcome == 0)
+    columns["_year"] = pl.Series(year[order], dtype=pl.Int32)
+    del outcome
+    frame = pl.DataFrame(columns)
+    del columns
     return frame.with_columns(
         pl.when(pl.col("outcome_code") > 0).then(pl.col("outcome_code")).alias("outcome_code")
-    ).sort("crime_id", maintain_order=True)
+    )
 
 
-def _persons_frame(f: Finished, src: Sources, ids: np.ndarray) -> pl.DataFrame:
-    lsoas = np.array([*src.lsoas, None], dtype=object)
-    home = lsoas[np.where(f.home >= 0, f.home, len(src.lsoas))]
-    sex = np.array(["F", "M", "X", None], dtype=object)[np.where(f.sex >= 0, f.sex, 3)]
-    eth = np.array([*ETHNICITIES, None], dtype=object)[
-        np.where(f.ethnicity >= 0, f.ethnicity, len(ETHNICITIES))
-    ]
-    ptype = np.where(f.individual, "individual", "organisation").astype(object)
+def _persons_frame(f: Finished, src: Sources, ids: pl.Series) -> pl.DataFrame:
+    """The persons table in key order."""
+    order = ids.arg_sort().to_numpy()
     return pl.DataFrame(
         {
-            "person_id": _strings(ids),
-            "person_type": _strings(ptype),
-            "name": _strings(f.name),
-            "sex": _strings(sex),
-            "birth_date": _days_or_null(f.birth, f.birth == UNSET),
-            "ethnicity": _strings(eth),
-            "home_lsoa_code": _strings(home),
-            "deceased_date": _days_or_null(f.deceased, f.deceased == UNSET),
+            "person_id": ids.gather(order),
+            "person_type": _labels(
+                np.where(f.individual, 0, 1)[order], ["individual", "organisation"]
+            ),
+            "name": f.name.gather(order),
+            "sex": _labels(f.sex[order], ["F", "M", "X"]),
+            "birth_date": _days_or_null(f.birth[order], f.birth[order] == UNSET),
+            "ethnicity": _labels(f.ethnicity[order], ETHNICITIES),
+            "home_lsoa_code": _labels(f.home[order], src.lsoas),
+            "deceased_date": _days_or_null(f.deceased[order], f.deceased[order] == UNSET),
         }
-    ).sort("person_id", maintain_order=True)
+    )

@@ -11,6 +11,7 @@ share an origin, and common names are more likely than rare ones.
 from __future__ import annotations
 
 import numpy as np
+import polars as pl
 
 from chi.contract import ETHNICITIES
 from chi.generate.sources import load_names
@@ -95,7 +96,7 @@ def person_names(
     ethnicity: np.ndarray,
     district: np.ndarray,
     districts: tuple[str, ...],
-) -> np.ndarray:
+) -> pl.Series:
     """'Forename Surname' for each person. ``sex``: 0 F, 1 M, 2 X; ``ethnicity``: index
     into ``ETHNICITIES`` with ``not_stated`` already resolved to an underlying group;
     ``district``: index into ``districts`` or -1."""
@@ -106,21 +107,26 @@ def person_names(
     same = (rng.random(n) < SAME_ORIGIN_SHARE) & (ethnicity != ETHNICITIES.index("mixed"))
     sur_origin = np.where(same, fore_origin, sur_origin)
     name_sex = np.where(sex == 2, rng.integers(0, 2, size=n), sex)
-    forename = np.empty(n, dtype=object)
-    surname = np.empty(n, dtype=object)
+    # Each name is an index into one list of every pool's names, joined as text at the end
+    # (no Python string per person: at national scale that is millions of objects).
+    forenames: list[str] = []
+    surnames: list[str] = []
+    forename = np.zeros(n, dtype=np.int64)
+    surname = np.zeros(n, dtype=np.int64)
     for o, origin in enumerate(ORIGINS):
         for s, letter in enumerate(("F", "M")):
             rows = np.flatnonzero((fore_origin == o) & (name_sex == s))
             pool = lists.forenames.get((letter, origin)) or lists.forenames[(letter, "british")]
-            forename[rows] = np.array(pool, dtype=object)[
-                rng.choice(len(pool), size=len(rows), p=_zipf(len(pool)))
-            ]
+            forename[rows] = len(forenames) + rng.choice(
+                len(pool), size=len(rows), p=_zipf(len(pool))
+            )
+            forenames += pool
         rows = np.flatnonzero(sur_origin == o)
         pool = lists.surnames.get(origin) or lists.surnames["british"]
-        surname[rows] = np.array(pool, dtype=object)[
-            rng.choice(len(pool), size=len(rows), p=_zipf(len(pool)))
-        ]
-    return np.array([f"{f} {s}" for f, s in zip(forename, surname, strict=True)], dtype=object)
+        surname[rows] = len(surnames) + rng.choice(len(pool), size=len(rows), p=_zipf(len(pool)))
+        surnames += pool
+    fore = pl.Series(forenames, dtype=pl.String).gather(forename)
+    return fore + " " + pl.Series(surnames, dtype=pl.String).gather(surname)
 
 
 def organisation_names(rng: np.random.Generator, kinds: tuple[str, ...], n: int) -> np.ndarray:

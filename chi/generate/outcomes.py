@@ -148,14 +148,10 @@ def named_suspects(
         slots = np.flatnonzero((rank == 0) & overlap_crime_ok[crime])
         k = min(k, len(slots))
         target = np.sort(rng.choice(slots, size=k, replace=False))
-        own = set(zip(victims_crime.tolist(), victims_person.tolist(), strict=True))
-        ok = np.array(
-            [
-                (c, p) not in own
-                for c, p in zip(crime[target].tolist(), chosen[:k].tolist(), strict=True)
-            ],
-            dtype=bool,
-        )
+        # Not named on a crime of their own: (crime, person) pairs as one integer each.
+        width = int(max(victims_person.max(initial=0), chosen.max(initial=0))) + 1
+        own = victims_crime.astype(np.int64) * width + victims_person
+        ok = ~np.isin(crime[target].astype(np.int64) * width + chosen[:k], own)
         person[target[ok]] = chosen[:k][ok]
 
     from_pool = person < 0

@@ -21,6 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import polars as pl
 
 from chi.contract import ETHNICITIES
 from chi.generate.names import person_names
@@ -208,7 +209,7 @@ class Finished:
     home: np.ndarray
     """LSOA index, or -1 unknown."""
     deceased: np.ndarray
-    name: np.ndarray
+    name: pl.Series
 
 
 def finish(
@@ -266,9 +267,11 @@ def finish(
     )
     ethnicity = np.where(individual, ethnicity, -1)
 
-    name = cols["org_name"].copy()
+    org = np.flatnonzero(~individual)
+    name = pl.repeat(None, n, dtype=pl.String, eager=True)
+    name.scatter(org, pl.Series(cols["org_name"][org].tolist(), dtype=pl.String))
     ind = np.flatnonzero(individual)
-    name[ind] = person_names(rng, sex[ind], name_eth[ind], district[ind], districts)
+    name.scatter(ind, person_names(rng, sex[ind], name_eth[ind], district[ind], districts))
     deceased = cols["deceased"]
     return Finished(
         individual=individual,
