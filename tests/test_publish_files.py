@@ -164,3 +164,41 @@ def test_a_weight_set_with_a_repeated_offence_key_is_refused(
             publish(p, lists, runs)
     assert list_runs(runs) == []
     assert not [c for c in runs.iterdir() if c.name.startswith(INCOMING)]
+
+
+def test_no_more_tables_wait_in_memory_than_there_are_writers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A table queued for writing is Arrow memory outside DuckDB's limit: publishing queries
+    the next table only when a writer is free, so at most one table a writer is in flight
+    (at national scale the staged tables are gigabytes each)."""
+    import threading
+
+    import chi.scoring.runs as runs
+
+    release = threading.Event()
+
+    def slow_write(table: pa.Table, path: Path) -> dict[str, object]:
+        release.wait(timeout=30)
+        return {"rows": table.num_rows, "sha256": "x"}
+
+    monkeypatch.setattr(runs, "_write_synced", slow_write)
+    in_flight: list[int] = []
+    with runs._Files(tmp_path) as files:
+        files.workers = 2
+        files.pool._max_workers = 2
+
+        def queue_all() -> None:
+            for i in range(6):
+                files.write(f"t{i}", pa.table({"a": [i]}))
+                in_flight.append(sum(not f.done() for f in files.futures.values()))
+
+        writer = threading.Thread(target=queue_all)
+        writer.start()
+        writer.join(timeout=1)
+        assert writer.is_alive()  # the third table waits for a free writer
+        assert in_flight == [1, 2]
+        release.set()
+        writer.join(timeout=30)
+        assert max(in_flight) <= 2 and len(in_flight) == 6
+        assert list(files.outputs()) == [f"t{i}" for i in range(6)]

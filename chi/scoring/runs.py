@@ -30,7 +30,7 @@ import shutil
 import socket
 import time
 from collections.abc import Iterable, Iterator, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -85,7 +85,8 @@ class _Files:
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
-        self.pool = ThreadPoolExecutor(max_workers=os.cpu_count() or 1)
+        self.workers = os.cpu_count() or 1
+        self.pool = ThreadPoolExecutor(max_workers=self.workers)
         self.futures: dict[str, Future[dict[str, Any]]] = {}
 
     def __enter__(self) -> _Files:
@@ -99,6 +100,12 @@ class _Files:
         written (a full disk), not to compute more tables for a run that cannot be."""
         if any(f.done() and f.exception() is not None for f in self.futures.values()):
             self.outputs()
+        # At most one file a worker in flight: a table waiting for a worker is Arrow memory
+        # outside DuckDB's memory limit, and at national scale the staged tables are
+        # gigabytes each, so the next one is not queried until a worker is free.
+        pending = [f for f in self.futures.values() if not f.done()]
+        if len(pending) >= self.workers:
+            wait(pending, return_when=FIRST_COMPLETED)
         self.futures[name] = self.pool.submit(_write_synced, table, self.folder / f"{name}.parquet")
 
     def outputs(self) -> dict[str, Any]:
