@@ -114,7 +114,7 @@ def _latest_recorded(con: duckdb.DuckDBPyConnection, today: date) -> date | None
     return latest if isinstance(latest, date) else None
 
 
-# The macros the list files share (rank, neighbourhood rank, new/continuing, reasons).
+# The macro the list files share (the reasons block; rank and status are per segment in each list).
 LIST_MACROS = ("reasons_macro",)
 
 
