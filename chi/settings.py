@@ -304,6 +304,19 @@ def _value(name: str, raw: Any, base: Path) -> Any:
 
 def _check_tables(doc: Mapping[str, Any]) -> None:
     for table, section in doc.items():
+        if table not in TABLES and not isinstance(section, dict):
+            # A key above every table header (`min_harm = 3` before `[policy]`) is a setting
+            # written in the wrong place, not a table: say which table holds it, if any.
+            homes = [t for t, keys in TABLES.items() if table in keys]
+            raise ValueError(
+                f"unknown setting {table} at the top of the file; every setting belongs in a "
+                "table: "
+                + (
+                    f"put it under [{homes[0]}]"
+                    if homes
+                    else f"the tables are {', '.join(f'[{t}]' for t in TABLES)}"
+                )
+            )
         if table not in TABLES:
             raise ValueError(
                 f"unknown configuration table [{table}]; expected one of "

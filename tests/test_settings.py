@@ -93,6 +93,11 @@ def test_chi_toml_in_the_working_folder_is_read_by_score_and_card(
         ("[cards]\nowner = 'x'\n", ["unknown configuration table [cards]", "[card]"]),
         ("[card]\nowner = 3\n", ["card.owner = 3 must be text"]),
         ("card = 'x'\n", ["[card] must be a table"]),
+        (
+            "min_harm = 3\n[app]\n",
+            ["unknown setting min_harm at the top of the file", "put it under [policy]"],
+        ),
+        ("colour = 'red'\n", ["unknown setting colour at the top of the file", "[app]"]),
         ("[app\n", ["not valid TOML"]),
     ],
 )
