@@ -547,6 +547,7 @@ def rerun_inputs(run: Run, extract: Path | None = None) -> tuple[Path, Policy, s
             changes.append("extract.json changed")
     if meta_then is None and current.meta.as_of is not None and current.meta.as_of != as_of:
         changes.append(f"extract.json as_of is {current.meta.as_of}, the run used {as_of}")
+    extract_changed = bool(changes)
     try:
         ws = load_weight_set(policy.weights)
     except Exception:
@@ -559,8 +560,10 @@ def rerun_inputs(run: Run, extract: Path | None = None) -> tuple[Path, Policy, s
             f"the geography file ({geography_then.get('file')}) is not the one the run used"
         )
     if changes:
+        # Not always the extract: the weight set or the geography may be what changed.
+        what = "the extract" if extract_changed else "the inputs"
         raise RunError(
-            f"{folder}: the extract changed since run {run.run_id}, so it cannot be rerun: "
+            f"{folder}: {what} changed since run {run.run_id}, so it cannot be rerun: "
             + "; ".join(changes)
             + " (a rerun reproduces a run only from the inputs it was made from)"
         )
