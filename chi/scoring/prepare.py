@@ -114,8 +114,9 @@ def _latest_recorded(con: duckdb.DuckDBPyConnection, today: date) -> date | None
     return latest if isinstance(latest, date) else None
 
 
-# The macro the list files share (the reasons block; rank and status are per segment in each list).
-LIST_MACROS = ("reasons_macro",)
+# The macros the list files share: the reasons block, and the rank, neighbourhood rank and
+# status of the listed segments in every list month (each one statement, no parameters).
+LIST_MACROS = ("reasons_macro", "rank_macro")
 
 
 def _load_reference(con: duckdb.DuckDBPyConnection, ws: WeightSet) -> None:

@@ -148,15 +148,10 @@ live as (
     where s.crimes > 0
 ),
 
--- The list months, and whether the month before each is one of them.
-lm as (
-    select *, previous_month in (select month from list_months) as previous_listed
-    from list_months
-),
-
--- Months in which the offender has two or more DA victims in the 36 months ending with them.
+-- Months in which the offender (person_id) has two or more DA victims in the 36 months ending
+-- with them.
 serial as (
-    select m.month_start, s.offender_id
+    select m.month_start, s.offender_id as person_id
     from da_serial as s
     inner join list_months as m
         on m.month_start >= s.event_month and m.month_start < s.next_month
@@ -164,34 +159,16 @@ serial as (
 ),
 
 -- Each listed (pair, month) as narrow rows: the rank and the neighbourhood rank, the status
--- (see victim_list.sql: crimes_before > 0 when the previous segment was listed) and serial_da.
+-- (crimes_before > 0 when the previous segment was listed) and serial_da (rank_macro.sql).
+-- A pair's segments are not ended by a death: the macro's person is the offender.
+segs as (
+    select seg_order, offender_id as person_id, event_month, next_month, neighbourhood_code,
+        crimes_before > 0 as listed_before, cast(null as date) as end_date
+    from live
+),
+
 ranked as (
-    select
-        month_start,
-        seg_order,
-        continuing,
-        serial_da,
-        row_number() over (partition by month_start order by seg_order) as rank,
-        row_number() over (
-            partition by month_start, neighbourhood_code order by seg_order
-        ) as neighbourhood_rank
-    from (
-        select
-            m.month_start,
-            w.seg_order,
-            w.neighbourhood_code,
-            m.previous_listed and (m.month_start > w.event_month or w.crimes_before > 0)
-                as continuing,
-            s.offender_id is not null as serial_da
-        from (
-            select offender_id, event_month, next_month, seg_order, neighbourhood_code,
-                crimes_before
-            from live
-        ) as w
-        inner join lm as m
-            on m.month_start >= w.event_month and m.month_start < w.next_month
-        left join serial as s on m.month_start = s.month_start and w.offender_id = s.offender_id
-    )
+    select * rename (flagged as serial_da) from ranked_months('segs', 'serial')
 )
 
 select

@@ -200,12 +200,6 @@ listed as (
     where s.harm >= $min_harm or s.crimes >= $min_crimes or s.da_victims_36m >= 2
 ),
 
--- The list months, and whether the month before each is one of them.
-lm as (
-    select *, previous_month in (select month from list_months) as previous_listed
-    from list_months
-),
-
 -- (person, list month) where a listed offender is the victim of a crime recorded in the window.
 victim_months as (
     select distinct v.person_id, m.month_start
@@ -215,38 +209,16 @@ victim_months as (
     where v.person_id in (select l.person_id from listed as l)
 ),
 
--- Each listed (offender, month) as narrow rows: rank, neighbourhood rank, status (see
--- victim_list.sql) and also_victim.
-ranked as (
-    select
-        month_start,
-        seg_order,
-        continuing,
-        also_victim,
-        row_number() over (partition by month_start order by seg_order) as rank,
-        row_number() over (
-            partition by month_start, neighbourhood_code order by seg_order
-        ) as neighbourhood_rank
-    from (
-        select
-            m.month_start,
-            w.seg_order,
-            w.neighbourhood_code,
-            m.previous_listed and (m.month_start > w.event_month or w.listed_before)
-                as continuing,
-            vm.person_id is not null as also_victim
-        from (
-            select person_id, event_month, next_month, seg_order, neighbourhood_code,
-                listed_before, deceased_date
-            from listed
-        ) as w
-        inner join lm as m
-            on m.month_start >= w.event_month and m.month_start < w.next_month
-        left join victim_months as vm
-            on w.person_id = vm.person_id and m.month_start = vm.month_start
-        where w.deceased_date is null or w.deceased_date > m.month_end
-    )
+-- Each listed (offender, month) as narrow rows: rank, neighbourhood rank, status and
+-- also_victim (rank_macro.sql).
+segs as (
+    select seg_order, person_id, event_month, next_month, neighbourhood_code, listed_before,
+        deceased_date as end_date
+    from listed
 ),
+
+ranked as (
+    select * rename (flagged as also_victim) from ranked_months('segs', 'victim_months')),
 
 -- The listed rows with their stretch's values and the three percent ranks.
 scored as (

@@ -130,11 +130,6 @@ live as (
         and p.person_type = 'individual'
 ),
 
-lm as (
-    select *, previous_month in (select month from list_months) as previous_listed
-    from list_months
-),
-
 -- (person, list month) where the person is a suspect, offender or charged on a recorded crime
 -- in the month's window: for the people who can be listed only.
 suspect_months as (
@@ -148,35 +143,15 @@ suspect_months as (
         and s.person_id in (select c.person_id from candidates as c)
 ),
 
+-- The listed segments as narrow rows, ranked in every list month they cover (rank_macro.sql).
+segs as (
+    select seg_order, person_id, event_month, next_month, neighbourhood_code, listed_before,
+        deceased_date as end_date
+    from live
+),
+
 ranked as (
-    select
-        month_start,
-        seg_order,
-        continuing,
-        also_suspect,
-        row_number() over (partition by month_start order by seg_order) as rank,
-        row_number() over (
-            partition by month_start, neighbourhood_code order by seg_order
-        ) as neighbourhood_rank
-    from (
-        select
-            m.month_start,
-            w.seg_order,
-            w.neighbourhood_code,
-            m.previous_listed and (m.month_start > w.event_month or w.listed_before)
-                as continuing,
-            sm.person_id is not null as also_suspect
-        from (
-            select person_id, event_month, next_month, seg_order, neighbourhood_code,
-                listed_before, deceased_date
-            from live
-        ) as w
-        inner join lm as m
-            on m.month_start >= w.event_month and m.month_start < w.next_month
-        left join suspect_months as sm
-            on w.person_id = sm.person_id and m.month_start = sm.month_start
-        where w.deceased_date is null or w.deceased_date > m.month_end
-    )
+    select * rename (flagged as also_suspect) from ranked_months('segs', 'suspect_months')
 )
 
 select
