@@ -218,7 +218,8 @@ segs as (
 ),
 
 ranked as (
-    select * rename (flagged as also_victim) from ranked_months('segs', 'victim_months')),
+    select * rename (flagged as also_victim) from ranked_months('segs', 'victim_months')
+),
 
 -- The listed rows with their stretch's values and the three percent ranks.
 scored as (
