@@ -11,6 +11,7 @@ file, byte for byte.
 from __future__ import annotations
 
 import errno
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pyarrow as pa
@@ -20,7 +21,7 @@ import pytest
 from chi.scoring.policy import Policy
 from chi.scoring.prepare import Prepared, prepare
 from chi.scoring.runs import INCOMING, LIST_FILES, RunError, list_runs, open_run, publish
-from chi.scoring.score import Lists, complete_months, score
+from chi.scoring.score import Lists, complete_months, score, score_tables
 from chi.scoring.staged import truth_path
 
 # The statements of the run's tables as they were before this work.
@@ -71,7 +72,9 @@ REFERENCE = {
 }
 
 
-def _reference_files(p: Prepared, lists: Lists, folder: Path) -> dict[str, bytes]:
+def _reference_files(
+    p: Prepared, lists: Lists, folder: Path, row_group_size: int | None = None
+) -> dict[str, bytes]:
     tables: dict[str, pa.Table] = {name: getattr(lists, name) for name in LIST_FILES}
     for name, query in REFERENCE.items():
         tables[name] = p.con.cursor().sql(query).to_arrow_table()
@@ -82,16 +85,20 @@ def _reference_files(p: Prepared, lists: Lists, folder: Path) -> dict[str, bytes
     out = {}
     for name, table in tables.items():
         path = folder / f"{name}.parquet"
-        pq.write_table(table, path, compression="zstd")
+        pq.write_table(table, path, compression="zstd", row_group_size=row_group_size)
         out[name] = path.read_bytes()
     return out
 
 
-def _assert_files_as_before(extract: Path, policy: Policy, tmp_path: Path) -> dict[str, int]:
+def _assert_files_as_before(
+    extract: Path, policy: Policy, tmp_path: Path, row_group_size: int | None = None
+) -> dict[str, int]:
+    """Publish the lists as ``chi score`` does (left in DuckDB, each file streamed from its
+    query one row group at a time), then compare with the reference (whole Arrow tables)."""
     with prepare(extract, policy=policy) as p:
+        run = open_run(publish(p, score_tables(p, complete_months(p)), tmp_path / "runs"))
         lists = score(p, complete_months(p))
-        run = open_run(publish(p, lists, tmp_path / "runs"))
-        want = _reference_files(p, lists, tmp_path / "reference")
+        want = _reference_files(p, lists, tmp_path / "reference", row_group_size)
     outputs = run.manifest.outputs
     assert list(outputs) == list(want)  # the same files, in the manifest's order as before
     for name, data in want.items():
@@ -108,6 +115,34 @@ def test_published_files_are_byte_identical_to_publishing_as_before(
     for name in ("rejects", "people", "victimisations", "staged_crimes", "staged_suspects"):
         assert rows[name] > 50, name
     assert "staged_duplicates_truth" in rows
+
+
+def test_files_written_one_row_group_at_a_time_are_those_of_whole_tables(
+    generated_extract: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A national table is written one row group at a time (1,048,576 rows, as
+    ``pq.write_table``); with row groups of 997 rows every larger file here is cut many times,
+    mid-batch, and must still be byte for byte the file written from the whole table."""
+    import chi.scoring.runs as runs_module
+
+    monkeypatch.setattr(runs_module, "ROW_GROUP_ROWS", 997)
+    rows = _assert_files_as_before(generated_extract, Policy(), tmp_path, row_group_size=997)
+    run = open_run(next(p for p in (tmp_path / "runs").iterdir() if p.name[0].isdigit()))
+    for name in ("victimisations", "staged_crimes", "victim_list", "people"):
+        groups = pq.ParquetFile(run.file(name)).num_row_groups
+        assert rows[name] > 3 * 997 and groups == -(-rows[name] // 997), name
+
+
+def test_the_lists_in_duckdb_and_as_arrow_tables_publish_the_same_files(
+    clean_extract: Path, tmp_path: Path
+) -> None:
+    """``publish`` takes the lists as ``score`` returns them (Arrow) or as ``score_tables``
+    leaves them (streamed from DuckDB): the same files either way."""
+    with prepare(clean_extract, policy=Policy()) as p:
+        months = complete_months(p)
+        a = open_run(publish(p, score(p, months), tmp_path / "a"))
+        b = open_run(publish(p, score_tables(p, months), tmp_path / "b"))
+    assert a.manifest.outputs == b.manifest.outputs
 
 
 def test_files_as_before_under_another_policy_on_a_clean_extract(
@@ -166,21 +201,29 @@ def test_a_weight_set_with_a_repeated_offence_key_is_refused(
     assert not [c for c in runs.iterdir() if c.name.startswith(INCOMING)]
 
 
-def test_no_more_tables_wait_in_memory_than_there_are_writers(
+def test_no_more_queries_are_started_than_there_are_writers(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A table queued for writing is Arrow memory outside DuckDB's limit: publishing queries
-    the next table only when a writer is free, so at most one table a writer is in flight
-    (at national scale the staged tables are gigabytes each)."""
+    """A started query holds DuckDB memory and a row group of Arrow memory outside DuckDB's
+    limit: publishing starts the next file's query only when a writer is free, so at most
+    one file a writer is in flight (at national scale the staged tables are gigabytes)."""
     import threading
 
     import chi.scoring.runs as runs
 
     release = threading.Event()
+    started: list[str] = []
 
-    def slow_write(table: pa.Table, path: Path) -> dict[str, object]:
+    def slow_write(groups: Iterator[pa.Table], path: Path) -> dict[str, object]:
         release.wait(timeout=30)
-        return {"rows": table.num_rows, "sha256": "x"}
+        return {"rows": sum(g.num_rows for g in groups), "sha256": "x"}
+
+    def source(i: int) -> Callable[[], Iterator[pa.Table]]:
+        def start() -> Iterator[pa.Table]:
+            started.append(f"t{i}")
+            return iter([pa.table({"a": [i]})])
+
+        return start
 
     monkeypatch.setattr(runs, "_write_synced", slow_write)
     in_flight: list[int] = []
@@ -190,15 +233,17 @@ def test_no_more_tables_wait_in_memory_than_there_are_writers(
 
         def queue_all() -> None:
             for i in range(6):
-                files.write(f"t{i}", pa.table({"a": [i]}))
+                files.write(f"t{i}", source(i))
                 in_flight.append(sum(not f.done() for f in files.futures.values()))
 
         writer = threading.Thread(target=queue_all)
         writer.start()
         writer.join(timeout=1)
-        assert writer.is_alive()  # the third table waits for a free writer
+        assert writer.is_alive()  # the third file waits for a free writer...
         assert in_flight == [1, 2]
+        assert started == ["t0", "t1"]  # ...and its query is not started
         release.set()
         writer.join(timeout=30)
         assert max(in_flight) <= 2 and len(in_flight) == 6
         assert list(files.outputs()) == [f"t{i}" for i in range(6)]
+        assert [files.futures[f"t{i}"].result()["rows"] for i in range(6)] == [1] * 6

@@ -104,7 +104,7 @@ def test_a_failed_publish_leaves_no_partial_run(
     def boom(*args: object, **kwargs: object) -> None:
         raise OSError("disk full")
 
-    monkeypatch.setattr("chi.scoring.runs._people", boom)
+    monkeypatch.setattr("chi.scoring.runs._victimisations", boom)
     with pytest.raises(OSError):
         score_and_publish(small_extract, runs, Policy(min_harm=Decimal(1)))
     assert sorted(p.name for p in runs.iterdir()) == sorted(

@@ -23,13 +23,14 @@ inputs give byte-identical files.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import os
 import secrets
 import shutil
 import socket
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
@@ -51,11 +52,19 @@ from chi.scoring.manifest import Run as Run  # a run folder: one type for every 
 from chi.scoring.manifest import RunError as RunError
 from chi.scoring.policy import Policy
 from chi.scoring.prepare import Prepared, prepare
-from chi.scoring.score import Lists, complete_months, first_month, partial_months, score
-from chi.scoring.staged import iter_staged_tables
+from chi.scoring.score import (
+    LIST_NAMES,
+    Lists,
+    ListTables,
+    complete_months,
+    first_month,
+    partial_months,
+    score_tables,
+)
 from chi.scoring.staged import manifest_entry as staged_manifest
+from chi.scoring.staged import staged_readers
 
-LIST_FILES = ("victim_list", "victim_exits", "offender_list", "dyads", "victim_sizing")
+LIST_FILES = LIST_NAMES
 POINTERS = ("latest", "current")
 """Names in a runs folder that point at a run (switched only under :func:`runs_lock`)."""
 INCOMING = ".incoming-"
@@ -64,24 +73,62 @@ LOCK_FILE = ".lock"
 STALE_UNOWNED_SECONDS = 24 * 3600
 
 
-def _write(table: pa.Table, path: Path) -> dict[str, Any]:
-    pq.write_table(table, path, compression="zstd")
-    return {"rows": table.num_rows, "sha256": file_sha256(path)}
+ROW_GROUP_ROWS = 1024 * 1024
+"""Rows in a row group of every run file: ``pq.write_table``'s default, so that a file written
+one row group at a time is byte for byte the file ``pq.write_table`` makes of the whole
+table (proved by ``tests/test_publish_files.py``)."""
+
+RowGroups = Iterator[pa.Table]
+"""A file's rows, one table a row group (at least one, empty for an empty file)."""
 
 
-def _write_synced(table: pa.Table, path: Path) -> dict[str, Any]:
+def row_groups(batches: pa.RecordBatchReader, rows: int | None = None) -> RowGroups:
+    """The reader's rows cut into tables of ``rows`` rows (the last one shorter), each made of
+    the reader's batches as they came, sliced at the cuts: the slices ``pq.write_table``
+    writes as row groups of the whole table, holding one row group at a time rather than
+    the table (at national scale a staged table is gigabytes outside DuckDB's memory
+    limit)."""
+    rows = ROW_GROUP_ROWS if rows is None else rows
+    pending: list[pa.RecordBatch] = []
+    held = 0
+    cut = False
+    for batch in batches:
+        pending.append(batch)
+        held += batch.num_rows
+        while held >= rows:
+            table = pa.Table.from_batches(pending, batches.schema)
+            yield table.slice(0, rows)
+            cut = True
+            rest = table.slice(rows)
+            pending, held = rest.to_batches(), rest.num_rows
+    if held or not cut:
+        yield pa.Table.from_batches(pending, batches.schema)
+
+
+def _write(groups: RowGroups, path: Path) -> dict[str, Any]:
+    first = next(groups)
+    rows = 0
+    with pq.ParquetWriter(path, first.schema, compression="zstd") as writer:
+        for group in itertools.chain([first], groups):
+            writer.write_table(group)
+            rows += group.num_rows
+    return {"rows": rows, "sha256": file_sha256(path)}
+
+
+def _write_synced(groups: RowGroups, path: Path) -> dict[str, Any]:
     """Write one file, take its checksum and sync it to disk (one worker thread's job)."""
-    out = _write(table, path)
+    out = _write(groups, path)
     _fsync_file(path)
     return out
 
 
 class _Files:
-    """The run's Parquet files, each written, checksummed and synced in a worker thread as
-    soon as its table is ready (Arrow releases the GIL while it encodes, compresses and
-    syncs), so the queries of the next tables and of the manifest run meanwhile. Every file
-    is the same as written one by one. Used as a context manager: leaving it waits for every
-    worker, so nothing is still writing when a failed run's folder is removed."""
+    """The run's Parquet files, each written, checksummed and synced in a worker thread from
+    a query's result read one row group at a time (Arrow and DuckDB release the GIL while
+    they compute, encode, compress and sync), so the next files' queries and the
+    manifest's run meanwhile and no whole table is held in Python. Every file is the same
+    as written one by one from whole tables. Used as a context manager: leaving it waits
+    for every worker, so nothing is still writing when a failed run's folder is removed."""
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
@@ -95,18 +142,19 @@ class _Files:
     def __exit__(self, *exc: object) -> None:
         self.pool.shutdown(wait=True, cancel_futures=exc[0] is not None)
 
-    def write(self, name: str, table: pa.Table) -> None:
-        """Queue ``folder/<name>.parquet``; first raise the failure of a file already
-        written (a full disk), not to compute more tables for a run that cannot be."""
+    def write(self, name: str, source: Callable[[], RowGroups]) -> None:
+        """Queue ``folder/<name>.parquet`` from ``source()``, called here (the query starts on
+        this thread's cursor) and read by a worker; first raise the failure of a file
+        already written (a full disk), not to query more for a run that cannot be."""
         if any(f.done() and f.exception() is not None for f in self.futures.values()):
             self.outputs()
-        # At most one file a worker in flight: a table waiting for a worker is Arrow memory
-        # outside DuckDB's memory limit, and at national scale the staged tables are
-        # gigabytes each, so the next one is not queried until a worker is free.
+        # At most one file a worker in flight: a started query holds DuckDB memory and a row
+        # group of Arrow memory, so the next one is not started until a worker is free.
         pending = [f for f in self.futures.values() if not f.done()]
         if len(pending) >= self.workers:
             wait(pending, return_when=FIRST_COMPLETED)
-        self.futures[name] = self.pool.submit(_write_synced, table, self.folder / f"{name}.parquet")
+        path = self.folder / f"{name}.parquet"
+        self.futures[name] = self.pool.submit(_write_synced, source(), path)
 
     def outputs(self) -> dict[str, Any]:
         """Every file's rows and checksum, in the order queued, once all are written; the
@@ -115,31 +163,41 @@ class _Files:
         return {name: f.result() for name, f in self.futures.items()}
 
 
-def _people(p: Prepared) -> pa.Table:
-    """Display details of everyone on a list (the only personal details a run keeps)."""
-    return sql.run(p.con, "publish/people").to_arrow_table()
+def _query(p: Prepared, name: str) -> Callable[[], RowGroups]:
+    """A file's row groups from ``sql/<name>.sql``, read as its result streams."""
+    return lambda: row_groups(sql.run(p.con, name).to_arrow_reader())
 
 
-def _victimisations(p: Prepared) -> pa.Table:
+def _batches(reader: Callable[..., pa.RecordBatchReader], *args: str) -> Callable[[], RowGroups]:
+    """A file's row groups from ``reader(*args)``."""
+    return lambda: row_groups(reader(*args))
+
+
+def _victimisations(p: Prepared) -> Callable[[], RowGroups]:
     """The staged victimisations as stored (already in the published order) with the two
     looked-up columns added, so the wide rows are never joined or sorted again: only the
-    narrow lookup is, by the stored row order."""
-    rows = sql.run(p.con, "publish/victimisations").to_arrow_table()
-    looked_up = sql.run(p.con, "publish/victimisation_lookups").to_arrow_table()
-    if looked_up.num_rows != rows.num_rows:  # one weight row per offence key
-        raise RunError(
-            f"the weight set {p.policy.weights} has an offence key more than once; "
-            "nothing was published"
-        )
-    title = looked_up.schema.field("offence_title")
-    suspect = looked_up.schema.field("has_suspect")
-    at = rows.schema.get_field_index("ho_class") + 1
-    rows = rows.add_column(at, title, looked_up.column("offence_title"))
-    return rows.append_column(suspect, looked_up.column("has_suspect"))
+    narrow lookup is, by the stored row order. Both results stream side by side, cut at the
+    same rows, each column keeping its own result's batches (as whole tables did)."""
+
+    def source() -> RowGroups:
+        rows = sql.run(p.con, "publish/victimisations").to_arrow_reader()
+        looked_up = sql.run(p.con, "publish/victimisation_lookups").to_arrow_reader()
+        return _with_lookups(p, row_groups(rows), row_groups(looked_up))
+
+    return source
 
 
-def _rejects(p: Prepared) -> pa.Table:
-    return sql.run(p.con, "publish/rejects").to_arrow_table()
+def _with_lookups(p: Prepared, rows: RowGroups, looked_up: RowGroups) -> RowGroups:
+    for group, extra in itertools.zip_longest(rows, looked_up):
+        if group is None or extra is None or group.num_rows != extra.num_rows:
+            # one weight row per offence key, or the lookup has more rows than victimisations
+            raise RunError(
+                f"the weight set {p.policy.weights} has an offence key more than once; "
+                "nothing was published"
+            )
+        at = group.schema.get_field_index("ho_class") + 1
+        group = group.add_column(at, extra.schema.field("offence_title"), extra["offence_title"])
+        yield group.append_column(extra.schema.field("has_suspect"), extra["has_suspect"])
 
 
 def run_digest(p: Prepared, months: list[str]) -> str:
@@ -303,7 +361,9 @@ def _verify_outputs(tmp: Path, outputs: dict[str, Any]) -> None:
             raise RunError(f"{path}: changed while the run was written; nothing was published")
 
 
-def publish(p: Prepared, lists: Lists, runs_dir: Path, now: datetime | None = None) -> Path:
+def publish(
+    p: Prepared, lists: Lists | ListTables, runs_dir: Path, now: datetime | None = None
+) -> Path:
     """Write the run under an exclusive temporary folder, sync it to disk, check it against
     its manifest, rename it into place and point ``latest`` at it under the runs lock."""
     runs_dir = Path(runs_dir)
@@ -319,12 +379,12 @@ def publish(p: Prepared, lists: Lists, runs_dir: Path, now: datetime | None = No
     try:
         with _Files(tmp) as files:
             for name in LIST_FILES:
-                files.write(name, getattr(lists, name))
-            files.write("rejects", _rejects(p))
-            files.write("people", _people(p))
+                files.write(name, _batches(lists.reader, name))
+            files.write("rejects", _query(p, "publish/rejects"))
+            files.write("people", _query(p, "publish/people"))
             files.write("victimisations", _victimisations(p))
-            for name, table in iter_staged_tables(p):
-                files.write(name, table)
+            for name, reader in staged_readers(p):
+                files.write(name, _batches(reader))
             # the manifest's queries run while the last files are written
             class_rule = class_rule_impact(p)
             weight_basis = p.basis_counts()
@@ -486,7 +546,7 @@ def score_and_publish(
         month_list = parse_months(months) if months else complete_months(p)
         if not months and not partial:
             month_list = full_window_months(p, month_list)
-        lists = score(p, month_list, progress=progress)
+        lists = score_tables(p, month_list, progress=progress)
         progress("publishing", 0.95)
         path = publish(p, lists, runs_dir)
     progress("published", 1.0)

@@ -91,6 +91,8 @@ def _create_list_months(p: Prepared, months: list[str]) -> None:
 
 @dataclass(frozen=True)
 class Lists:
+    """The lists as Arrow tables (what :func:`score` returns)."""
+
     months: list[str]
     victim_list: pa.Table
     victim_exits: pa.Table
@@ -98,15 +100,45 @@ class Lists:
     dyads: pa.Table
     victim_sizing: pa.Table
 
+    def reader(self, name: str) -> pa.RecordBatchReader:
+        """One list's rows (``name`` one of :data:`LIST_NAMES`)."""
+        table: pa.Table = getattr(self, name)
+        return table.to_reader()
 
-def _in_range(p: Prepared, name: str) -> pa.Table:
-    # The *_all tables are written in (month, rank) order and a filter of one table keeps
-    # insertion order (preserve_insertion_order), so they are not sorted again.
-    return sql.run(p.con, f"publish/{name}").to_arrow_table()
+
+@dataclass
+class ListTables:
+    """The lists as tables of the prepared extract's connection (what :func:`score_tables`
+    leaves), each read as its query streams: publishing a national run does not hold every
+    list in Python at once. The ``*_all`` tables are written in (month, rank) order and a
+    filter of one table keeps insertion order (``preserve_insertion_order``), so the
+    published lists are not sorted again."""
+
+    p: Prepared
+    months: list[str]
+
+    def reader(self, name: str) -> pa.RecordBatchReader:
+        """One list's rows (``sql/publish/<name>.sql``), streaming."""
+        return sql.run(self.p.con, f"publish/{name}").to_arrow_reader()
+
+    def fetch(self) -> Lists:
+        """Every list as an Arrow table."""
+        tables = {name: self.reader(name).read_all() for name in LIST_NAMES}
+        return Lists(months=list(self.months), **tables)
+
+
+LIST_NAMES = ("victim_list", "victim_exits", "offender_list", "dyads", "victim_sizing")
+"""The lists, each a file of the run (``<name>.parquet``)."""
 
 
 def score(p: Prepared, months: list[str], progress: Progress = silent) -> Lists:
     """Compute every list for ``months`` (``YYYY-MM`` labels) under ``p.policy``."""
+    return score_tables(p, months, progress).fetch()
+
+
+def score_tables(p: Prepared, months: list[str], progress: Progress = silent) -> ListTables:
+    """Compute every list for ``months`` (``YYYY-MM`` labels) under ``p.policy``, as tables of
+    ``p``'s connection."""
     if not months:
         raise ValueError("no list months: the extract has no complete month of crimes")
     pol = p.policy
@@ -119,8 +151,8 @@ def score(p: Prepared, months: list[str], progress: Progress = silent) -> Lists:
         "window_months": pol.window_months,
     }
     sql.create_table(p.con, "victim_list_all", "lists/victim_list", thresholds)
-    victim_exits = sql.run(p.con, "lists/victim_exits").to_arrow_table()
-    victim_sizing = _victim_sizing(p)
+    sql.create_table(p.con, "victim_exits", "lists/victim_exits")
+    _create_victim_sizing(p)
     progress("offender list", 0.75)
     sql.create_table(p.con, "offender_crimes", "lists/offender_crimes")
     sql.create_table(p.con, "da_links", "lists/da_links")
@@ -142,17 +174,9 @@ def score(p: Prepared, months: list[str], progress: Progress = silent) -> Lists:
     )
     progress("DA dyads", 0.85)
     sql.create_table(p.con, "dyads_all", "lists/dyads", {"min_harm": pol.min_harm, **window})
-    lists = Lists(
-        months=list(months),
-        victim_list=_in_range(p, "victim_list"),
-        victim_exits=victim_exits,
-        offender_list=_in_range(p, "offender_list"),
-        dyads=_in_range(p, "dyads"),
-        victim_sizing=victim_sizing,
-    )
     for table in _INTERMEDIATE:
         sql.drop_table(p.con, table)
-    return lists
+    return ListTables(p, list(months))
 
 
 # Tables only the lists are built from: dropped once the lists are out, to free memory (the
@@ -187,7 +211,7 @@ def _create_specialist_offences(p: Prepared) -> None:
     sql.table_from_arrow(p.con, "specialist_offences", table)
 
 
-def _victim_sizing(p: Prepared) -> pa.Table:
+def _create_victim_sizing(p: Prepared) -> None:
     """The victim list sized for action (``sql/lists/victim_sizing.sql``)."""
     _create_specialist_offences(p)
     params = {
@@ -195,4 +219,4 @@ def _victim_sizing(p: Prepared) -> pa.Table:
         "min_crimes": p.policy.min_crimes,
         "list_size": p.policy.list_size,
     }
-    return sql.run(p.con, "lists/victim_sizing", params).to_arrow_table()
+    sql.create_table(p.con, "victim_sizing", "lists/victim_sizing", params)

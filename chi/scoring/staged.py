@@ -29,10 +29,11 @@ readers fall back to the extract (:func:`has_staged`).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -78,20 +79,29 @@ def truth_path(folder: Path) -> Path:
     return Path(folder) / "truth" / "duplicates.parquet"
 
 
-def iter_staged_tables(p: Prepared) -> Iterator[tuple[str, pa.Table]]:
-    """The staged tables of a prepared extract, as the run publishes them (output name,
-    table), each deterministically ordered so the same inputs give the same files; one at a
-    time, so the run can write each while the next is queried."""
+def staged_readers(p: Prepared) -> Iterator[tuple[str, Callable[[], pa.RecordBatchReader]]]:
+    """The staged tables of a prepared extract, as the run publishes them: (output name, a
+    function starting its query and returning its streaming result), each deterministically
+    ordered so the same inputs give the same files; one at a time, so the run can write each
+    while the next is queried, without holding any whole table in Python."""
     for t in STAGED_TABLES:
-        yield file_name(t), sql.run(p.con, f"staged/{t}").to_arrow_table()
+        yield file_name(t), partial(_staged_reader, p, t)
     truth = truth_path(p.extract.folder)
     if truth.is_file():
-        yield file_name(TRUTH), pq.ParquetFile(truth).read()
+        yield file_name(TRUTH), partial(_file_reader, truth)
 
 
-def staged_tables(p: Prepared) -> dict[str, pa.Table]:
-    """Every table of :func:`iter_staged_tables` at once (output name -> table)."""
-    return dict(iter_staged_tables(p))
+def _staged_reader(p: Prepared, table: str) -> pa.RecordBatchReader:
+    return sql.run(p.con, f"staged/{table}").to_arrow_reader()
+
+
+def _file_reader(path: Path) -> pa.RecordBatchReader:
+    """A Parquet file's rows one row group at a time, in the batches reading it whole gives."""
+    file = pq.ParquetFile(path)
+    groups = (file.read_row_group(i) for i in range(file.num_row_groups))
+    return pa.RecordBatchReader.from_batches(
+        file.schema_arrow, (batch for group in groups for batch in group.to_batches())
+    )
 
 
 def manifest_entry(p: Prepared, names: list[str] | tuple[str, ...]) -> dict[str, Any]:

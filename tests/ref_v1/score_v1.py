@@ -15,7 +15,7 @@ import pyarrow as pa
 
 from chi import sql
 from chi.scoring.prepare import Prepared
-from chi.scoring.score import Lists, _create_list_months, _victim_sizing
+from chi.scoring.score import Lists, _create_list_months, _create_victim_sizing
 
 HERE = Path(__file__).resolve().parent
 
@@ -79,3 +79,8 @@ def reference_lists(p: Prepared, months: list[str]) -> Lists:
         dyads=_in_range(p, "dyads_all"),
         victim_sizing=_victim_sizing(p),  # a later step over the list (issue 16), not compared
     )
+
+
+def _victim_sizing(p: Prepared) -> pa.Table:
+    _create_victim_sizing(p)
+    return sql.run(p.con, "publish/victim_sizing").to_arrow_table()
