@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from chi.cli import app
 from chi.scoring.policy import Policy
-from chi.scoring.prepare import MEMORY_ENV, prepare
+from chi.scoring.prepare import MEMORY_ENV, connect, memory_limit, prepare
 from chi.scoring.score import complete_months, score
 
 LISTS = ("victim_list", "victim_exits", "offender_list", "dyads", "victim_sizing")
@@ -59,3 +59,24 @@ def test_an_unreadable_cap_is_one_line(
         f"chi: {MEMORY_ENV}={value!r} is not an amount of memory; write it like 12GB or 800MiB"
     ]
     assert not list(tmp_path.iterdir())
+
+
+def test_without_a_setting_duckdb_gets_half_the_machines_memory(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """DuckDB's own default (80% of the machine) leaves too little for the rest of a national
+    run; unset, the cap is half the physical memory, in whole MiB."""
+    import os
+
+    monkeypatch.delenv(MEMORY_ENV, raising=False)
+    total = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    assert memory_limit() == f"{total // 2 // 2**20}MiB"
+    con = connect(Path(tempfile.mkdtemp()))
+    try:
+        [(limit,)] = con.sql("select current_setting('memory_limit')").fetchall()
+    finally:
+        con.close()
+    mib = float(str(limit).split()[0]) * (1024 if "GiB" in str(limit) else 1)
+    assert abs(mib - total / 2 / 2**20) < 0.01 * total / 2 / 2**20, limit  # shown rounded
+    monkeypatch.setenv(MEMORY_ENV, "3GB")
+    assert memory_limit() == "3GB"

@@ -50,15 +50,29 @@ class SettingError(Exception):
 
 
 def memory_limit() -> str | None:
-    """The DuckDB memory cap ``CHI_MEMORY_LIMIT`` asks for, or None for DuckDB's default."""
+    """The DuckDB memory cap: what ``CHI_MEMORY_LIMIT`` asks for, else half the machine's
+    memory (:func:`default_memory_limit`)."""
     value = os.environ.get(MEMORY_ENV, "").strip()
     if not value:
-        return None
+        return default_memory_limit()
     if not _MEMORY.fullmatch(value):
         raise SettingError(
             f"{MEMORY_ENV}={value!r} is not an amount of memory; write it like 12GB or 800MiB"
         )
     return value
+
+
+def default_memory_limit() -> str | None:
+    """Half the machine's physical memory, or None (DuckDB's own default, 80%) where it
+    cannot be read. DuckDB's default leaves too little for the rest of the process on a
+    national extract: besides DuckDB's buffers a run holds the libraries, the Arrow row groups
+    being written and the memory allocator's slack (about 1.5 GB at scale 80; bench/README.md),
+    and the machine usually runs the app too."""
+    try:
+        total = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):
+        return None
+    return f"{total // 2 // 2**20}MiB" if total > 0 else None
 
 
 def connect(spill: Path) -> duckdb.DuckDBPyConnection:
