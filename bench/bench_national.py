@@ -94,7 +94,7 @@ def main() -> None:
         "--min-free-gb", type=float, default=1.5, help="stop the child under this much available"
     )
     args = ap.parse_args()
-    cap = os.environ.get("CHI_MEMORY_LIMIT", "(unset: DuckDB's default, 80% of RAM)")
+    cap = os.environ.get("CHI_MEMORY_LIMIT", "(unset: half the machine's memory)")
     print(f"CHI_MEMORY_LIMIT {cap}; start: load average {os.getloadavg()[0]:.1f}", flush=True)
     print(f"{'stage':<24} {'wall s':>8} {'CPU s':>8} {'peak GB':>8}", flush=True)
     t0 = time.perf_counter()
