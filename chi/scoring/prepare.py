@@ -15,9 +15,10 @@ registers the extract (``chi.extract.read``), loads the reference data, validate
 Queries go through ``p.con.cursor()``: one connection, a cursor per query.
 
 Memory: DuckDB may use up to half the machine's memory (:func:`default_memory_limit`);
-``CHI_MEMORY_LIMIT`` (``12GB``, ``800MiB``) sets another cap. Over the cap, the large joins, aggregations and sorts spill
-to a private temporary folder (removed when the connection closes) instead of failing, so a
-national extract can be scored on a smaller machine, more slowly (``bench/README.md``).
+``CHI_MEMORY_LIMIT`` (``12GB``, ``800MiB``) sets another cap. Over the cap, the large joins,
+aggregations and sorts spill to a private temporary folder (removed when the connection
+closes) instead of failing, so a national extract can be scored on a smaller machine, more
+slowly (``bench/README.md``).
 """
 
 from __future__ import annotations
