@@ -90,10 +90,14 @@ def kaplan_meier(
     upper: list[float] = []
     s = 1.0
     greenwood = 0.0
-    for time in np.unique(t).tolist():
-        at_risk = int((t >= time).sum())
-        d = int(((t == time) & e).sum())
-        c = int(((t == time) & ~e).sum())
+    times, index = np.unique(t, return_inverse=True)
+    events = np.bincount(index, weights=e, minlength=times.size).astype(np.int64)
+    ended = np.bincount(index, minlength=times.size)
+    at_risks = t.size - (np.cumsum(ended) - ended)  # still followed at each time
+    for time, at_risk, d, n_ended in zip(
+        times.tolist(), at_risks.tolist(), events.tolist(), ended.tolist(), strict=True
+    ):
+        c = n_ended - d
         if d:
             s *= 1.0 - d / at_risk
             greenwood = greenwood + d / (at_risk * (at_risk - d)) if at_risk > d else math.inf

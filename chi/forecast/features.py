@@ -39,6 +39,7 @@ import polars as pl
 
 from chi.forecast.history import History, neighbourhood_areas
 from chi.forecast.timecut import after_cut, cuts_frame, time_cut
+from chi.scoring.ages import age_years
 
 WINDOWS = (1, 3, 6, 12)
 LOOKBACK_MONTHS = 12
@@ -175,13 +176,6 @@ def _neighbourhood_rates(h: History, cuts: pl.DataFrame) -> pl.LazyFrame:
     )
 
 
-def _age_years(birth: pl.Expr, on: pl.Expr) -> pl.Expr:
-    before_birthday = (on.dt.month() * 100 + on.dt.day()) < (
-        birth.dt.month() * 100 + birth.dt.day()
-    )
-    return on.dt.year() - birth.dt.year() - before_birthday.cast(pl.Int32)
-
-
 def age_band(age: pl.Expr) -> pl.Expr:
     bounds = (18, 25, 35, 45, 55, 65)
     expr: pl.Expr = pl.lit(AGE_BANDS[-1])
@@ -213,7 +207,7 @@ def feature_table(h: History, months: Iterable[date]) -> pl.DataFrame:
         .join(_dyad_features(h, cuts), on=["cut_mi", "pix"], how="left")
         .with_columns(
             neighbourhood=pl.coalesce("home_neighbourhood", "latest_place", pl.lit("unknown")),
-            age=_age_years(pl.col("birth_date"), pl.col("cut_end")),
+            age=age_years(pl.col("birth_date"), pl.col("cut_end")),
         )
         .join(_neighbourhood_rates(h, cuts), on=["cut_mi", "neighbourhood"], how="left")
         .join(

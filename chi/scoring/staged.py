@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import duckdb
+import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -122,12 +123,10 @@ def has_staged(run: Run) -> bool:
     return all(file_name(t) in outputs for t in STAGED_TABLES)
 
 
-@dataclass
-class Staged:
-    """A run's staged tables in one in-memory DuckDB connection (``con``: a cursor per
-    query), with what the analyses need to know about the run."""
+@dataclass(frozen=True)
+class StagedRun:
+    """What the analyses need to know about a run with staged tables, from its manifest."""
 
-    con: duckdb.DuckDBPyConnection
     run_id: str
     as_of: date
     policy: Policy
@@ -135,6 +134,14 @@ class Staged:
     force: str | None
     synthetic: bool
     extract_path: str
+
+
+@dataclass(frozen=True)
+class Staged(StagedRun):
+    """A run's staged tables in one in-memory DuckDB connection (``con``: a cursor per
+    query), with what the analyses need to know about the run."""
+
+    con: duckdb.DuckDBPyConnection
     duplicates_truth: pa.Table | None
 
 
@@ -152,20 +159,46 @@ def _checked(run: Run, name: str) -> Path:
     return path
 
 
+def staged_run(run: Run) -> StagedRun:
+    """The run's policy, weight set, as-of date, force and synthetic flag, from its manifest."""
+    m = run.manifest
+    try:
+        return StagedRun(
+            run_id=run.run_id,
+            as_of=m.extract.as_of_date,
+            policy=Policy.from_manifest(m.policy),
+            weights=m.weights.name,
+            force=str(m.extract.force) if m.extract.force is not None else None,
+            synthetic=bool((m.staged or {})["synthetic"]),
+            extract_path=m.extract.path,
+        )
+    except (KeyError, TypeError, ValueError):
+        raise RunError(f"{run.path}: manifest lacks the policy, weights or as-of date") from None
+
+
+def staged_frames(run: Run) -> tuple[dict[str, pl.DataFrame], pl.DataFrame | None]:
+    """The run's staged tables as polars frames, each file checked against its checksum
+    first, in the order they were published (:func:`staged_readers`), and the duplicates
+    truth when the run has it."""
+    frames = {t: pl.read_parquet(_checked(run, file_name(t))) for t in STAGED_TABLES}
+    truth_name = file_name(TRUTH)
+    has_truth = truth_name in run.manifest.outputs
+    truth = pl.read_parquet(_checked(run, truth_name)) if has_truth else None
+    return frames, truth
+
+
+def prepared_frames(p: Prepared) -> dict[str, pl.DataFrame]:
+    """A prepared extract's staged tables as polars frames: the rows and order a run
+    publishes (``sql/staged/<table>``), for the analyses of a run that has none."""
+    return {t: sql.run(p.con, f"staged/{t}").pl() for t in STAGED_TABLES}
+
+
 @contextmanager
 def open_staged(run: Run, victimisations: bool = True) -> Iterator[Staged]:
     """The run's staged tables as ``prepare`` makes them, in a connection closed on exit
-    (``victimisations``: also build that table, which the problem profile does not read)."""
+    (``victimisations``: also build that table)."""
+    info = staged_run(run)
     m = run.manifest
-    try:
-        policy = Policy.from_manifest(m.policy)
-        weights = m.weights.name
-        as_of = m.extract.as_of_date
-        force = m.extract.force
-        extract_path = m.extract.path
-        synthetic = bool((m.staged or {})["synthetic"])
-    except (KeyError, TypeError, ValueError):
-        raise RunError(f"{run.path}: manifest lacks the policy, weights or as-of date") from None
     paths = {t: _checked(run, file_name(t)) for t in STAGED_TABLES}
     truth_name = file_name(TRUTH)
     truth = pq.ParquetFile(_checked(run, truth_name)).read() if truth_name in m.outputs else None
@@ -176,16 +209,6 @@ def open_staged(run: Run, victimisations: bool = True) -> Iterator[Staged]:
             sql.create_table(con, table, "staged/read", {"path": path.as_posix()})
         if victimisations:
             sql.create_table(con, "victimisations", "staging/victimisations")
-        yield Staged(
-            con=con,
-            run_id=run.run_id,
-            as_of=as_of,
-            policy=policy,
-            weights=weights,
-            force=str(force) if force is not None else None,
-            synthetic=synthetic,
-            extract_path=extract_path,
-            duplicates_truth=truth,
-        )
+        yield Staged(**vars(info), con=con, duplicates_truth=truth)
     finally:
         con.close()
