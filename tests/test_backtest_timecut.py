@@ -144,3 +144,28 @@ def test_generated_history_has_no_future_in_its_features(generated_history: Hist
 @pytest.fixture(scope="module")
 def generated_history(generated_extract: Path) -> History:
     return load_history(generated_extract, Policy())
+
+
+def test_the_feature_age_is_whole_years_on_the_months_last_day(tmp_path: Path) -> None:
+    """Age on the last day of the list month by the lists' rule. Found in session 24: the
+    forecast's own copy multiplied polars' Int8 month by 100, which wraps, so people born in
+    the first months of the year were a year too young (born 15 January 2000: 23, not 24,
+    at the end of March 2024) and the fairness audit's age bands were wrong."""
+    births = {
+        "A": ("2000-01-15", 24),  # birthday passed in January
+        "B": ("2000-03-31", 24),  # the birthday is the month's last day
+        "C": ("2000-04-01", 23),  # not yet
+        "D": ("1958-12-31", 65),  # 65 and over
+        "E": ("2006-03-31", 18),  # 18 on the last day
+        "F": ("2006-04-01", 17),
+    }
+    folder = tmp_path / "extract"
+    crimes = [crime(f"C{p}", "2024-03-05") for p in births]
+    persons = [person(p, birth_date=b) for p, (b, _) in births.items()]
+    victims = [victim(f"C{p}", p) for p in births]
+    write_extract(folder, crimes, persons, victims, [], as_of="2024-06-30")
+    features = feature_table(load_history(folder, Policy()), [date(2024, 3, 1)])
+    got = dict(zip(features["person_id"], features["age"], strict=True))
+    assert got == {p: age for p, (_, age) in births.items()}
+    bands = dict(zip(features["person_id"], features["age_band"], strict=True))
+    assert (bands["D"], bands["E"], bands["F"]) == ("65+", "18-24", "under 18")

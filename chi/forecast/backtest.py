@@ -292,11 +292,15 @@ def rank_pool(
     groups = _groups(per_neighbourhood)
     by = [k for k, _ in keys]
     if top is not None:
-        frame = (
-            frame.group_by(groups)
-            .agg(pl.all().top_k_by(by, top, reverse=[not d for _, d in keys]))
-            .explode([c for c in frame.columns if c not in groups])
+        # the row numbers of each group's first ``top`` (one partial sort per group, not one
+        # per column), then those rows, group columns first
+        chosen = (
+            frame.with_row_index("_row")
+            .group_by(groups)
+            .agg(pl.col("_row").top_k_by(by, top, reverse=[not d for _, d in keys]))
+            .explode("_row")["_row"]
         )
+        frame = frame[chosen].select(*groups, pl.exclude(groups))
     return frame.sort(
         [*groups, *by], descending=[False] * len(groups) + [d for _, d in keys], nulls_last=True
     ).with_columns(rank=pl.int_range(1, pl.len() + 1).over(groups))
