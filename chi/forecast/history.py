@@ -31,16 +31,20 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import polars as pl
 
-from chi import sql
 from chi.progress import Progress, silent
 from chi.reference import geography
 from chi.scoring.policy import Policy
 from chi.scoring.prepare import Prepared, prepare
 from chi.scoring.runs import Run
-from chi.scoring.staged import Staged, has_staged, is_synthetic, open_staged
+from chi.scoring.staged import (
+    has_staged,
+    is_synthetic,
+    prepared_frames,
+    staged_frames,
+    staged_run,
+)
 
 DASH_LEVELS = ("standard", "medium", "high")
 DASH_RANK = {level: rank for rank, level in enumerate(DASH_LEVELS, 1)}
@@ -72,17 +76,10 @@ class History:
         }
 
 
-def _frame(
-    con: duckdb.DuckDBPyConnection, name: str, params: dict[str, Any] | None = None
-) -> pl.DataFrame:
-    frame: pl.DataFrame = sql.run(con, f"forecast/{name}", params).pl()
-    return frame
-
-
 def history_from(p: Prepared) -> History:
     """The backtest's view of a prepared extract."""
     return _history(
-        p.con,
+        prepared_frames(p),
         as_of=p.as_of,
         policy=p.policy,
         force=p.extract.meta.force,
@@ -91,38 +88,103 @@ def history_from(p: Prepared) -> History:
     )
 
 
-def history_from_staged(s: Staged) -> History:
-    """The backtest's view of a run's staged tables (the same rows ``prepare`` made)."""
-    return _history(
-        s.con,
-        as_of=s.as_of,
-        policy=s.policy,
-        force=s.force,
-        synthetic=s.synthetic,
-        extract_path=s.extract_path,
+def _dash(levels: tuple[str, ...]) -> pl.Expr:
+    """0 without a DASH grade, else the grade's position in ``levels`` from 1 (Int8)."""
+    return (
+        pl.col("dash_risk")
+        .replace_strict(list(levels), list(range(1, len(levels) + 1)), default=0)
+        .fill_null(0)
+        .cast(pl.Int8)
     )
 
 
 def _history(
-    con: duckdb.DuckDBPyConnection,
+    t: dict[str, pl.DataFrame],
     as_of: date,
     policy: Policy,
     force: str | None,
     synthetic: bool,
     extract_path: str,
 ) -> History:
-    victimisations = _frame(con, "victimisations", {"dash_levels": list(DASH_LEVELS)})
-    suspect_events = _frame(con, "suspect_events")
-    da_links = _frame(con, "da_links")
-    persons = _frame(con, "persons")
-    persons = persons.with_row_index("pix")
+    """The backtest's frames from staged tables (``t``: each in the order a run publishes
+    it, ``chi.scoring.staged``). Every join keeps its left side's order and, within a key,
+    its right side's, so the frames come out in (recorded date, crime_id, person) order
+    without a sort."""
+    crimes = t["crimes"]
+    first = crimes["recorded_date"].min()
+    counted = crimes.filter((pl.col("status") == "recorded") & pl.col("counted")).sort(
+        "recorded_date", maintain_order=True
+    )  # the staged crimes are in crime_id order
+    individual_ids = t["persons"].filter(pl.col("person_type") == "individual").select("person_id")
+    places = t["ref_lsoa"].select("lsoa_code", place="neighbourhood_code")
+    victimisations = (
+        counted.select("crime_id", "recorded_date", "weight", "domestic_abuse", "lsoa_code")
+        .join(t["victims"], on="crime_id", maintain_order="left_right")
+        .join(individual_ids, on="person_id", how="semi", maintain_order="left")
+        .join(places, on="lsoa_code", how="left", maintain_order="left")
+        .select(
+            "person_id",
+            "crime_id",
+            "recorded_date",
+            weight_c=(pl.col("weight").fill_null(0) * 100).cast(pl.Int64),
+            weighted=pl.col("weight").is_not_null(),
+            domestic_abuse="domestic_abuse",
+            dash=_dash(DASH_LEVELS),
+            place="place",
+        )
+    )
+    suspect_events = (
+        counted.select("crime_id", "recorded_date")
+        .join(t["suspects"], on="crime_id", maintain_order="left_right")
+        .join(individual_ids, on="person_id", how="semi", maintain_order="left")
+        .select("person_id", "crime_id", "recorded_date")
+        .unique(maintain_order=True)  # a suspect in two roles is one event
+    )
+    da_links = (
+        counted.filter(pl.col("domestic_abuse"))
+        .select("crime_id", "recorded_date")
+        .join(
+            t["suspects"].select("crime_id", offender_id="person_id"),
+            on="crime_id",
+            maintain_order="left_right",
+        )
+        .join(
+            t["victims"].select("crime_id", victim_id="person_id"),
+            on="crime_id",
+            maintain_order="left_right",
+        )
+        .filter(pl.col("offender_id") != pl.col("victim_id"))
+        .join(
+            individual_ids.rename({"person_id": "victim_id"}),
+            on="victim_id",
+            how="semi",
+            maintain_order="left",
+        )
+        .select("offender_id", "victim_id", "crime_id", "recorded_date")
+        .unique(maintain_order=True)
+    )
+    persons = (
+        t["persons"]
+        .filter(pl.col("person_type") == "individual")
+        .join(
+            t["ref_lsoa"].select(
+                home_lsoa_code="lsoa_code", home_neighbourhood="neighbourhood_code"
+            ),
+            on="home_lsoa_code",
+            how="left",
+            maintain_order="left",
+        )
+        .select(
+            "person_id", "sex", "birth_date", "ethnicity", "home_neighbourhood", "deceased_date"
+        )
+        .with_row_index("pix")
+    )  # the staged persons are in person_id order
     index = persons.select("person_id", "pix")
     victimisations = victimisations.join(index, on="person_id", how="inner", maintain_order="left")
     suspect_events = suspect_events.join(index, on="person_id", how="inner", maintain_order="left")
     da_links = da_links.join(
         index.rename({"person_id": "victim_id"}), on="victim_id", how="inner", maintain_order="left"
     )
-    [(first,)] = sql.run(con, "lists/first_recorded").fetchall()
     return History(
         victimisations=victimisations,
         suspect_events=suspect_events,
@@ -151,8 +213,16 @@ def run_history(run: Run, progress: Progress = silent) -> History:
 
     if has_staged(run):
         progress("reading the run's staged tables", 0.1)
-        with open_staged(run) as s:
-            return history_from_staged(s)
+        info = staged_run(run)
+        tables, _truth = staged_frames(run)
+        return _history(
+            tables,
+            as_of=info.as_of,
+            policy=info.policy,
+            force=info.force,
+            synthetic=info.synthetic,
+            extract_path=info.extract_path,
+        )
 
     extract, policy, _months, as_of = rerun_inputs(run)
     with prepare(extract, policy=policy, progress=progress, as_of=as_of) as p:

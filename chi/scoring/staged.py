@@ -18,26 +18,24 @@ other file of the run (contract §4 allows more files than it lists):
   recordings, for the over-recording audit's check on synthetic data.
 
 The manifest's ``staged`` entry names these tables and records whether the extract was
-synthetic. :func:`open_staged` reads them back into one in-memory DuckDB connection with the
-tables ``prepare`` makes (``crimes``, ``persons``, ``victims``, ``suspects``,
-``victimisations``, ``ref_weights``, ``ref_lsoa``), after checking every file against its
-checksum, so the analyses run the same SQL on the same rows without reading, validating
-or weighting the extract again. Runs published before this have no staged tables; their
-readers fall back to the extract (:func:`has_staged`).
+synthetic. :func:`staged_frames` reads them back as polars frames, after checking every
+file against its checksum, and :func:`prepared_frames` gives the same frames from a prepared
+extract, so the analyses (``chi.analysis.source``) and the backtest
+(``chi.forecast.history``) build theirs the same way from the same rows, without reading,
+validating or weighting the extract again. Runs published before this have no staged
+tables; their readers fall back to the extract (:func:`has_staged`).
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import duckdb
 import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -136,15 +134,6 @@ class StagedRun:
     extract_path: str
 
 
-@dataclass(frozen=True)
-class Staged(StagedRun):
-    """A run's staged tables in one in-memory DuckDB connection (``con``: a cursor per
-    query), with what the analyses need to know about the run."""
-
-    con: duckdb.DuckDBPyConnection
-    duplicates_truth: pa.Table | None
-
-
 def _checked(run: Run, name: str) -> Path:
     """The run's file ``name``, refused unless it matches the manifest's checksum."""
     path = run.file(name)
@@ -191,24 +180,3 @@ def prepared_frames(p: Prepared) -> dict[str, pl.DataFrame]:
     """A prepared extract's staged tables as polars frames: the rows and order a run
     publishes (``sql/staged/<table>``), for the analyses of a run that has none."""
     return {t: sql.run(p.con, f"staged/{t}").pl() for t in STAGED_TABLES}
-
-
-@contextmanager
-def open_staged(run: Run, victimisations: bool = True) -> Iterator[Staged]:
-    """The run's staged tables as ``prepare`` makes them, in a connection closed on exit
-    (``victimisations``: also build that table)."""
-    info = staged_run(run)
-    m = run.manifest
-    paths = {t: _checked(run, file_name(t)) for t in STAGED_TABLES}
-    truth_name = file_name(TRUTH)
-    truth = pq.ParquetFile(_checked(run, truth_name)).read() if truth_name in m.outputs else None
-    con = duckdb.connect(config={"preserve_insertion_order": True})
-    try:
-        sql.create_macros(con)  # the age rule and the class normaliser, as prepare has them
-        for table, path in paths.items():
-            sql.create_table(con, table, "staged/read", {"path": path.as_posix()})
-        if victimisations:
-            sql.create_table(con, "victimisations", "staging/victimisations")
-        yield Staged(**vars(info), con=con, duplicates_truth=truth)
-    finally:
-        con.close()
