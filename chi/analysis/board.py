@@ -86,20 +86,37 @@ BOARD_GROUPS: tuple[BoardGroup, ...] = (
 resolve(g.name for g in BOARD_GROUPS if not g.domestic_abuse)  # each row is a known group
 
 
-def group_mask(crimes: pl.DataFrame, group: BoardGroup) -> pl.Series:
-    """Which of ``crimes`` (with ``offence_code``, ``ho_class``, ``domestic_abuse``) the
-    row counts."""
-    if group.domestic_abuse:
-        return crimes["domestic_abuse"].fill_null(False).alias(group.name)
-    offence_group = GROUPS[group.name]
+def group_masks(crimes: pl.DataFrame, groups: Iterable[BoardGroup]) -> pl.DataFrame:
+    """Which of ``crimes`` (with ``offence_code``, ``ho_class``, ``domestic_abuse``) each
+    row of ``groups`` counts: one Boolean column per group, named for it. Each distinct
+    (offence code, class) pair is looked up in the registry once for every group."""
+    groups = list(groups)
     pairs = crimes.select("offence_code", "ho_class").unique()
-    hits = pairs.filter(
-        pl.Series([in_group(offence_group, c, h) for c, h in pairs.iter_rows()], dtype=pl.Boolean)
-    ).with_columns(_hit=pl.lit(True))
+    offence_rows = [g for g in groups if not g.domestic_abuse]
+    hits = pairs.with_columns(
+        pl.Series(
+            g.name,
+            [in_group(GROUPS[g.name], c, h) for c, h in pairs.iter_rows()],
+            dtype=pl.Boolean,
+        )
+        for g in offence_rows
+    )
     joined = crimes.select("offence_code", "ho_class").join(
         hits, on=["offence_code", "ho_class"], how="left", nulls_equal=True, maintain_order="left"
     )
-    return joined["_hit"].fill_null(False).alias(group.name)
+    return pl.DataFrame(
+        [
+            (crimes["domestic_abuse"] if g.domestic_abuse else joined[g.name])
+            .fill_null(False)
+            .alias(g.name)
+            for g in groups
+        ]
+    )
+
+
+def group_mask(crimes: pl.DataFrame, group: BoardGroup) -> pl.Series:
+    """Which of ``crimes`` the row ``group`` counts (:func:`group_masks` of one group)."""
+    return group_masks(crimes, [group])[group.name]
 
 
 def _poisson_pmf(k: np.ndarray, mu: float) -> np.ndarray:
@@ -247,9 +264,10 @@ def board_table(
     rolling_start = add_months(month, -11)
     month_end_exclusive = add_months(month, 1)
     rows = []
+    groups = list(groups)
+    masks = group_masks(crimes, groups)
     for group in groups:
-        mask = group_mask(crimes, group)
-        chosen = crimes.filter(mask)
+        chosen = crimes.filter(masks[group.name])
         if group.only_where_present and chosen.is_empty():
             continue
         window = chosen.filter(
