@@ -12,13 +12,15 @@ per-column live in ``sql/checks/``.
 
 Order: row checks on crimes and persons; then keys (the first copy in file order is kept,
 later copies are rejected); then victims and suspects, whose references must point at an
-*accepted* crime and person. Accepted rows land in ``valid_<table>``, failures in
+*accepted* crime and person. Crimes and persons are validated side by side, then victims
+and suspects (:mod:`chi.steps`). Accepted rows land in ``valid_<table>``, failures in
 ``rejects``. A row may fail several checks: ``rejects`` has one row per failure, and the
 counts (rows read = accepted + rejected, per table) count distinct rows.
 """
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import date
 
@@ -26,6 +28,7 @@ import duckdb
 
 from chi import sql
 from chi.contract import EARLIEST_DATE, TABLES, Table
+from chi.steps import Step, run_steps
 
 
 @dataclass(frozen=True)
@@ -180,33 +183,61 @@ def validate(con: duckdb.DuckDBPyConnection, as_of: date) -> dict[str, TableCoun
     sql.run(con, "checks/rejects_table")
     for macro in sql.CHECK_MACROS:
         sql.run(con, macro)
-    params = {"as_of": as_of}
     counts: dict[str, TableCounts] = {}
-    for name, table in TABLES.items():
-        checked = _checked(con, table, as_of)
-        _insert_failures(con, table, checked)
-        for check_file in _TABLE_CHECK_FILES.get(name, ()):
-            # The sql/checks queries read src_<table>; here they read the checked rows.
-            sql.insert_check(con, check_file, f"src_{name}", checked, params)
-        referenced = sorted(_referenced(name))
-        if len(table.key) == 1 and table.key[0] in referenced:
-            # One aggregation over the key gives both the repeated keys and the lookup table.
-            counted = _keys(con, table, table.key[0], checked)
-            _key_duplicates(con, table, checked, counted)
-            referenced.remove(table.key[0])
-        else:
-            _key_duplicates(con, table, checked)
-        for column in referenced:
-            _keys(con, table, column, checked)
-        _materialise_valid(con, table, checked)
-        parts = {"checked": sql.identifier(checked), "valid": sql.identifier(f"valid_{name}")}
-        [(read, accepted, rejected)] = sql.run(
-            con, "checks/counts", {"table_name": name}, parts
-        ).fetchall()
-        counts[name] = TableCounts(int(read), int(accepted), int(rejected))
-        if rejected:  # valid_<table> is a copy: the checked rows are no longer needed
-            sql.drop_table(con, checked)
+
+    def check(name: str) -> None:
+        counts[name] = _validate_table(con, TABLES[name], as_of)
+
+    # A table's reference checks look its targets' keys up: the tables that need no other run
+    # side by side first (crimes, persons), then the ones that need them (victims, suspects).
+    run_steps(
+        [
+            Step(name, functools.partial(check, name), tuple(sorted(_targets(table))))
+            for name, table in TABLES.items()
+        ],
+        workers=VALIDATE_WORKERS,
+    )
     for name in TABLES:
         for column in sorted(_referenced(name)):
             sql.drop_table(con, f"keys_{name}_{column}")
-    return counts
+    return {name: counts[name] for name in TABLES}
+
+
+VALIDATE_WORKERS = 2
+"""Tables validated side by side: a Parquet row group is read by one thread, so one table of
+a small extract keeps one core busy."""
+
+
+def _targets(table: Table) -> set[str]:
+    """The tables whose keys ``table``'s reference checks look up."""
+    return {ref.table for ref in table.references}
+
+
+def _validate_table(con: duckdb.DuckDBPyConnection, table: Table, as_of: date) -> TableCounts:
+    """Every check of one table: its rejects, ``valid_<table>`` and ``keys_<table>_<column>``
+    for the columns other tables look up (``keys_<target>_<column>`` of its targets must
+    exist)."""
+    name = table.name
+    params = {"as_of": as_of}
+    checked = _checked(con, table, as_of)
+    _insert_failures(con, table, checked)
+    for check_file in _TABLE_CHECK_FILES.get(name, ()):
+        # The sql/checks queries read src_<table>; here they read the checked rows.
+        sql.insert_check(con, check_file, f"src_{name}", checked, params)
+    referenced = sorted(_referenced(name))
+    if len(table.key) == 1 and table.key[0] in referenced:
+        # One aggregation over the key gives both the repeated keys and the lookup table.
+        counted = _keys(con, table, table.key[0], checked)
+        _key_duplicates(con, table, checked, counted)
+        referenced.remove(table.key[0])
+    else:
+        _key_duplicates(con, table, checked)
+    for column in referenced:
+        _keys(con, table, column, checked)
+    _materialise_valid(con, table, checked)
+    parts = {"checked": sql.identifier(checked), "valid": sql.identifier(f"valid_{name}")}
+    counted_rows = sql.run(con, "checks/counts", {"table_name": name}, parts)
+    [(read, accepted, rejected)] = counted_rows.fetchall()
+    if rejected:  # valid_<table> is a copy: the checked rows are no longer needed
+        sql.drop_table(con, checked)
+    return TableCounts(int(read), int(accepted), int(rejected))

@@ -8,7 +8,7 @@ month and rank, with exact decimal harm, ready to publish.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
 import polars as pl
@@ -19,6 +19,7 @@ from chi.months import add_months, month_end, month_label, parse_month
 from chi.offences import in_group, resolve
 from chi.progress import Progress, silent
 from chi.scoring.prepare import Prepared
+from chi.steps import Step, run_steps
 
 
 def complete_months(p: Prepared) -> list[str]:
@@ -127,6 +128,11 @@ class ListTables:
         return Lists(months=list(self.months), **tables)
 
 
+LIST_WORKERS = 2
+"""List statements run side by side (:mod:`chi.steps`): two fill the second core
+while one is in a single-threaded stretch; more would only hold more intermediate tables in
+memory at once."""
+
 LIST_NAMES = ("victim_list", "victim_exits", "offender_list", "dyads", "victim_sizing")
 """The lists, each a file of the run (``<name>.parquet``)."""
 
@@ -143,39 +149,53 @@ def score_tables(p: Prepared, months: list[str], progress: Progress = silent) ->
         raise ValueError("no list months: the extract has no complete month of crimes")
     pol = p.policy
     _create_list_months(p, months)
-    progress("victim windows", 0.65)
-    sql.create_table(p.con, "person_months", "lists/person_months")
-    thresholds = {
-        "min_harm": pol.min_harm,
-        "min_crimes": pol.min_crimes,
-        "window_months": pol.window_months,
+    window: dict[str, object] = {"window_months": pol.window_months}
+    victims = {"min_harm": pol.min_harm, "min_crimes": pol.min_crimes, **window}
+    offenders = {
+        "min_harm": pol.offender_min_harm,
+        "min_crimes": pol.offender_min_crimes,
+        "rfg_recency": pol.rfg_recency,
+        "rfg_frequency": pol.rfg_frequency,
+        "rfg_gravity": pol.rfg_gravity,
+        **window,
     }
-    sql.create_table(p.con, "victim_list_all", "lists/victim_list", thresholds)
-    sql.create_table(p.con, "victim_exits", "lists/victim_exits")
-    _create_victim_sizing(p)
-    progress("offender list", 0.75)
-    sql.create_table(p.con, "offender_crimes", "lists/offender_crimes")
-    sql.create_table(p.con, "da_links", "lists/da_links")
-    sql.create_table(p.con, "da_serial", "lists/da_serial")
-    window = {"window_months": pol.window_months}
-    sql.create_table(p.con, "offender_victims", "lists/offender_victims", window)
-    sql.create_table(
-        p.con,
-        "offender_list_all",
-        "lists/offender_list",
-        {
-            "min_harm": pol.offender_min_harm,
-            "min_crimes": pol.offender_min_crimes,
-            "rfg_recency": pol.rfg_recency,
-            "rfg_frequency": pol.rfg_frequency,
-            "rfg_gravity": pol.rfg_gravity,
-            **window,
-        },
+
+    def table(name: str, query: str, params: dict[str, object] | None = None) -> Step:
+        return Step(name, lambda: sql.create_table(p.con, name, query, params))
+
+    def needs(step: Step, *names: str) -> Step:
+        return replace(step, needs=names)
+
+    # The offender list is the longest chain: its steps are offered first.
+    run_steps(
+        [
+            table("offender_crimes", "lists/offender_crimes"),
+            table("da_links", "lists/da_links"),
+            table("person_months", "lists/person_months"),
+            needs(table("da_serial", "lists/da_serial"), "da_links"),
+            needs(table("offender_victims", "lists/offender_victims", window), "offender_crimes"),
+            needs(
+                table("offender_list_all", "lists/offender_list", offenders),
+                "offender_crimes",
+                "offender_victims",
+                "da_serial",
+            ),
+            needs(table("victim_list_all", "lists/victim_list", victims), "person_months"),
+            needs(table("victim_exits", "lists/victim_exits"), "victim_list_all"),
+            needs(Step("victim_sizing", lambda: _create_victim_sizing(p)), "victim_list_all"),
+            needs(
+                table("dyads_all", "lists/dyads", {"min_harm": pol.min_harm, **window}),
+                "da_links",
+                "da_serial",
+            ),
+        ],
+        workers=LIST_WORKERS,
+        progress=progress,
+        start=0.6,
+        end=0.9,
     )
-    progress("DA dyads", 0.85)
-    sql.create_table(p.con, "dyads_all", "lists/dyads", {"min_harm": pol.min_harm, **window})
-    for table in _INTERMEDIATE:
-        sql.drop_table(p.con, table)
+    for name in _INTERMEDIATE:
+        sql.drop_table(p.con, name)
     return ListTables(p, list(months))
 
 

@@ -1,0 +1,129 @@
+"""Steps run side by side after the steps they need (chi.steps)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+
+import pytest
+
+from chi.steps import Step, run_steps
+
+
+class Log:
+    """Start and finish events of each step, in the order they happened."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.events: list[tuple[str, str]] = []
+        self.running = 0
+        self.most = 0
+
+    def step(self, name: str, *needs: str, seconds: float = 0.0, fail: bool = False) -> Step:
+        def run() -> None:
+            with self.lock:
+                self.events.append(("start", name))
+                self.running += 1
+                self.most = max(self.most, self.running)
+            time.sleep(seconds)
+            with self.lock:
+                self.running -= 1
+                if fail:
+                    self.events.append(("failed", name))
+                    raise RuntimeError(f"{name} failed")
+                self.events.append(("finish", name))
+
+        return Step(name, run, needs)
+
+    def at(self, kind: str, name: str) -> int:
+        return self.events.index((kind, name))
+
+    def names(self, kind: str) -> set[str]:
+        return {n for k, n in self.events if k == kind}
+
+
+def test_every_step_starts_after_the_steps_it_needs() -> None:
+    log = Log()
+    steps = [
+        log.step("a", seconds=0.02),
+        log.step("b"),
+        log.step("c", "a", "b"),
+        log.step("d", "c", seconds=0.01),
+        log.step("e", "a"),
+        log.step("f", "d", "e"),
+    ]
+    run_steps(steps, workers=2)
+    assert log.names("finish") == set("abcdef")
+    for step in steps:
+        for need in step.needs:
+            assert log.at("finish", need) < log.at("start", step.name), (need, step.name)
+
+
+def test_two_independent_steps_run_at_the_same_time() -> None:
+    def meet(barrier: threading.Barrier) -> Callable[[], None]:
+        def run() -> None:
+            barrier.wait()
+
+        return run
+
+    barrier = threading.Barrier(2, timeout=10)  # broken (an error) unless both wait at once
+    run_steps([Step("left", meet(barrier)), Step("right", meet(barrier))], workers=2)
+    with pytest.raises(threading.BrokenBarrierError):
+        run_steps([Step("alone", meet(threading.Barrier(2, timeout=0.2)))], workers=2)
+    with pytest.raises(threading.BrokenBarrierError):  # one worker: one at a time
+        barrier = threading.Barrier(2, timeout=0.2)
+        run_steps([Step("left", meet(barrier)), Step("right", meet(barrier))], workers=1)
+
+
+def test_never_more_steps_run_than_workers() -> None:
+    log = Log()
+    run_steps([log.step(str(i), seconds=0.02) for i in range(6)], workers=2)
+    assert log.most == 2
+    log = Log()
+    run_steps([log.step(str(i), seconds=0.01) for i in range(4)], workers=1)
+    assert log.most == 1
+    # one worker: the steps run in the order given
+    assert [n for k, n in log.events if k == "start"] == ["0", "1", "2", "3"]
+
+
+def test_after_a_failure_no_step_starts_and_the_running_ones_finish() -> None:
+    log = Log()
+    steps = [
+        log.step("slow", seconds=0.2),
+        log.step("broken", seconds=0.01, fail=True),
+        log.step("after_broken", "broken"),
+        log.step("after_slow", "slow"),
+    ]
+    with pytest.raises(RuntimeError, match="broken failed"):
+        run_steps(steps, workers=2)
+    assert log.names("finish") == {"slow"}  # it was running: it finished
+    assert log.names("start") == {"slow", "broken"}  # nothing started after the failure
+
+
+def test_progress_reports_each_finished_step_between_start_and_end() -> None:
+    reports: list[tuple[str, float]] = []
+    threads: set[threading.Thread] = set()
+
+    def report(step: str, fraction: float) -> None:
+        reports.append((step, fraction))
+        threads.add(threading.current_thread())
+
+    steps = [Step("a", lambda: None), Step("b", lambda: None, ("a",)), Step("c", lambda: None)]
+    run_steps(steps, workers=2, progress=report, start=0.6, end=0.9)
+    assert sorted(s for s, _ in reports) == ["a", "b", "c"]
+    assert [f for _, f in reports] == pytest.approx([0.7, 0.8, 0.9])
+    assert threads == {threading.current_thread()}  # a progress bar is not thread-safe
+
+
+@pytest.mark.parametrize(
+    ("steps", "message"),
+    [
+        ([Step("a", lambda: None), Step("a", lambda: None)], "more than once"),
+        ([Step("a", lambda: None, ("z",))], "not given"),
+        ([Step("a", lambda: None, ("b",)), Step("b", lambda: None, ("a",))], "each other"),
+    ],
+)
+def test_impossible_plans_are_refused_before_anything_runs(steps: list[Step], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        run_steps(steps)
