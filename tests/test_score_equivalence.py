@@ -19,7 +19,9 @@ import pytest
 from ref_v1 import validate_v1
 from ref_v1.score_v1 import reference_lists
 
+import chi.extract.validate as validate_module
 import chi.scoring.prepare
+import chi.scoring.score as score_module
 from chi.generate import GenerateOptions, generate_extract
 from chi.scoring.policy import Policy
 from chi.scoring.prepare import Prepared, prepare
@@ -150,3 +152,30 @@ def test_other_policies_and_month_ranges_identical_to_reference(
     new = _compare(other_extract, policy, monkeypatch, months)
     for name in LISTS:
         assert new[name].num_rows > 0, name
+
+
+def test_one_statement_at_a_time_identical_to_reference(
+    other_extract: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The large-extract path: validation and the lists with one worker (the other tests run
+    them side by side, as a small extract does)."""
+    monkeypatch.setattr(score_module, "SIDE_BY_SIDE_BELOW", 0)
+    monkeypatch.setattr(validate_module, "VALIDATE_WORKERS", 1)
+    with prepare(other_extract, policy=Policy()) as p:
+        assert score_module.list_workers(p) == 1
+    new = _compare(other_extract, Policy(), monkeypatch)
+    for name in LISTS:
+        assert new[name].num_rows > 0, name
+
+
+def test_lists_run_side_by_side_below_a_million_victim_rows(
+    other_extract: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with prepare(other_extract, policy=Policy()) as p:
+        victims = p.counts["victims"].accepted
+        assert 0 < victims < score_module.SIDE_BY_SIDE_BELOW
+        assert score_module.list_workers(p) == 2
+        monkeypatch.setattr(score_module, "SIDE_BY_SIDE_BELOW", victims + 1)
+        assert score_module.list_workers(p) == 2
+        monkeypatch.setattr(score_module, "SIDE_BY_SIDE_BELOW", victims)
+        assert score_module.list_workers(p) == 1

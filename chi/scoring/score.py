@@ -129,9 +129,22 @@ class ListTables:
 
 
 LIST_WORKERS = 2
-"""List statements run side by side (:mod:`chi.steps`): two fill the second core
-while one is in a single-threaded stretch; more would only hold more intermediate tables in
-memory at once."""
+"""List statements run side by side (:mod:`chi.steps`) on an extract of fewer than
+:data:`SIDE_BY_SIDE_BELOW` accepted victim rows: two fill the second core while one is in a
+single-threaded stretch."""
+
+SIDE_BY_SIDE_BELOW = 1_000_000
+"""Accepted victim rows from which the list statements run one at a time. On a larger extract
+each statement keeps both cores busy by itself, so a second one beside it only holds its
+tables in memory at the same time (bench/README.md, 2026-12-03: the lists of 209k and 695k
+victim rows 11-29% faster side by side; of 2.1M no faster and 0.5-0.9 GB more at the peak;
+of 16.7M slower, against the memory cap)."""
+
+
+def list_workers(p: Prepared) -> int:
+    """How many list statements run at once for ``p`` (:data:`SIDE_BY_SIDE_BELOW`)."""
+    return LIST_WORKERS if p.counts["victims"].accepted < SIDE_BY_SIDE_BELOW else 1
+
 
 LIST_NAMES = ("victim_list", "victim_exits", "offender_list", "dyads", "victim_sizing")
 """The lists, each a file of the run (``<name>.parquet``)."""
@@ -189,7 +202,7 @@ def score_tables(p: Prepared, months: list[str], progress: Progress = silent) ->
                 "da_serial",
             ),
         ],
-        workers=LIST_WORKERS,
+        workers=list_workers(p),
         progress=progress,
         start=0.6,
         end=0.9,
