@@ -5,8 +5,8 @@
 Runs what ``chi score EXTRACT`` runs (``score_and_publish``: read, validate, stage, every list
 for every complete month, publish, into a temporary runs folder) in a child process and
 prints, for each stage (named by the progress label it starts with; ``start`` is the imports;
-list statements that run side by side report as each finishes, so there a row is the time
-from one statement's end to the next's),
+list statements of an extract small enough to run them side by side report as each
+finishes, so there a row is the time from one statement's end to the next's),
 its wall time, CPU time (user + system) and peak RSS (sampled every 0.2 s, so a spike
 shorter than that may be missed), then
 the whole run measured by this supervisor (``getrusage(RUSAGE_CHILDREN)``: the true peak). The

@@ -10,7 +10,11 @@ they are the same whatever the order in which the steps ran.
 
 A step starts once every step it needs has finished, in the order given among the steps
 that are ready. After a failure no further step starts; the running ones finish and the first
-failure is raised. Progress is reported from the calling thread as steps finish.
+failure is raised. Progress is reported from the calling thread as steps finish (with one
+worker, as each starts). With one worker the steps run in the calling thread, one after the
+other, so that an interrupt (Ctrl-C) stops the running statement at once; with more, an
+interrupt waits for the running statements to end (large extracts, whose statements are
+long, take the one-worker path: ``chi.scoring.score.SIDE_BY_SIDE_BELOW``).
 """
 
 from __future__ import annotations
@@ -24,11 +28,13 @@ from chi.progress import Progress, silent
 
 @dataclass(frozen=True)
 class Step:
-    """A unit of work: ``run`` once every step named in ``needs`` has finished."""
+    """A unit of work: ``run`` once every step named in ``needs`` has finished; ``label`` is
+    what progress shows when it has (the name if none)."""
 
     name: str
     run: Callable[[], None]
     needs: tuple[str, ...] = field(default=())
+    label: str | None = None
 
 
 def run_steps(
@@ -39,7 +45,8 @@ def run_steps(
     end: float = 1.0,
 ) -> None:
     """Run ``steps`` on at most ``workers`` threads, each after the steps it needs;
-    ``progress`` moves from ``start`` to ``end`` as steps finish (the step's name)."""
+    ``progress`` moves from ``start`` to ``end`` with the label of each step as it finishes
+    (with one worker: as it starts, so that a bar names what is running)."""
     workers = max(1, workers)
     names = [s.name for s in steps]
     if len(set(names)) != len(names):
@@ -47,6 +54,13 @@ def run_steps(
     unknown = {n for s in steps for n in s.needs} - set(names)
     if unknown:
         raise ValueError(f"steps need steps that are not given: {sorted(unknown)}")
+    order = _in_order(steps)
+    if workers == 1:
+        # In the calling thread, in order: an interrupt (Ctrl-C) reaches the running statement.
+        for i, step in enumerate(order):  # progress names the step that is starting
+            progress(step.label or step.name, start + (end - start) * i / len(steps))
+            step.run()
+        return
     waiting = list(steps)
     done: set[str] = set()
     running: dict[Future[None], Step] = {}
@@ -60,8 +74,6 @@ def run_steps(
                     waiting.remove(step)
                     running[pool.submit(step.run)] = step
             if not running:
-                if failure is None:  # nothing can start: the needs go round in a circle
-                    raise ValueError(f"steps need each other: {[s.name for s in waiting]}")
                 break
             finished, _ = wait(running, return_when=FIRST_COMPLETED)
             for future in finished:
@@ -71,6 +83,20 @@ def run_steps(
                     failure = failure or error
                     continue
                 done.add(step.name)
-                progress(step.name, start + (end - start) * len(done) / len(steps))
+                progress(step.label or step.name, start + (end - start) * len(done) / len(steps))
     if failure is not None:
         raise failure
+
+
+def _in_order(steps: Sequence[Step]) -> list[Step]:
+    """``steps`` in the order one worker runs them: repeatedly the first given whose needs
+    have run. Refuses needs that go round in a circle, before anything runs."""
+    waiting, done, order = list(steps), set[str](), []
+    while waiting:
+        ready = next((s for s in waiting if done.issuperset(s.needs)), None)
+        if ready is None:
+            raise ValueError(f"steps need each other: {[s.name for s in waiting]}")
+        waiting.remove(ready)
+        done.add(ready.name)
+        order.append(ready)
+    return order

@@ -114,6 +114,9 @@ def test_progress_reports_each_finished_step_between_start_and_end() -> None:
     assert sorted(s for s, _ in reports) == ["a", "b", "c"]
     assert [f for _, f in reports] == pytest.approx([0.7, 0.8, 0.9])
     assert threads == {threading.current_thread()}  # a progress bar is not thread-safe
+    reports.clear()
+    run_steps(steps, workers=1, progress=report, start=0.6, end=0.9)
+    assert reports == [("a", 0.6), ("b", pytest.approx(0.7)), ("c", pytest.approx(0.8))]
 
 
 @pytest.mark.parametrize(
@@ -127,3 +130,31 @@ def test_progress_reports_each_finished_step_between_start_and_end() -> None:
 def test_impossible_plans_are_refused_before_anything_runs(steps: list[Step], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         run_steps(steps)
+
+
+def test_one_worker_runs_in_the_calling_thread_first_ready_first() -> None:
+    ran: list[tuple[str, threading.Thread]] = []
+
+    def step(name: str, *needs: str) -> Step:
+        return Step(name, lambda: ran.append((name, threading.current_thread())), needs)
+
+    run_steps([step("c", "a"), step("a"), step("b"), step("d", "b", "c")], workers=1)
+    assert [n for n, _ in ran] == ["a", "c", "b", "d"]  # c is ready as soon as a has run
+    assert {t for _, t in ran} == {threading.current_thread()}  # Ctrl-C reaches the statement
+
+
+def test_one_worker_stops_at_the_first_failure() -> None:
+    log = Log()
+    steps = [log.step("a"), log.step("broken", fail=True), log.step("c"), log.step("d", "a")]
+    with pytest.raises(RuntimeError, match="broken failed"):
+        run_steps(steps, workers=1)
+    assert log.names("start") == {"a", "broken"}
+
+
+def test_progress_shows_the_label_when_there_is_one() -> None:
+    reports: list[str] = []
+    steps = [Step("victim_list_all", lambda: None, label="victim list"), Step("b", lambda: None)]
+    for workers in (1, 2):
+        reports.clear()
+        run_steps(steps, workers=workers, progress=lambda s, f: reports.append(s))
+        assert sorted(reports) == ["b", "victim list"]

@@ -146,6 +146,14 @@ def list_workers(p: Prepared) -> int:
     return LIST_WORKERS if p.counts["victims"].accepted < SIDE_BY_SIDE_BELOW else 1
 
 
+LIST_LABELS = {
+    "victim_list_all": "victim list",
+    "victim_exits": "victim exits",
+    "offender_list_all": "offender list",
+    "dyads_all": "DA dyads",
+}
+"""What progress says when a list is done (the other statements are "list windows")."""
+
 LIST_NAMES = ("victim_list", "victim_exits", "offender_list", "dyads", "victim_sizing")
 """The lists, each a file of the run (``<name>.parquet``)."""
 
@@ -174,7 +182,8 @@ def score_tables(p: Prepared, months: list[str], progress: Progress = silent) ->
     }
 
     def table(name: str, query: str, params: dict[str, object] | None = None) -> Step:
-        return Step(name, lambda: sql.create_table(p.con, name, query, params))
+        label = LIST_LABELS.get(name, "list windows")
+        return Step(name, lambda: sql.create_table(p.con, name, query, params), label=label)
 
     def needs(step: Step, *names: str) -> Step:
         return replace(step, needs=names)
@@ -195,7 +204,10 @@ def score_tables(p: Prepared, months: list[str], progress: Progress = silent) ->
             ),
             needs(table("victim_list_all", "lists/victim_list", victims), "person_months"),
             needs(table("victim_exits", "lists/victim_exits"), "victim_list_all"),
-            needs(Step("victim_sizing", lambda: _create_victim_sizing(p)), "victim_list_all"),
+            needs(
+                Step("victim_sizing", lambda: _create_victim_sizing(p), label="list sizing"),
+                "victim_list_all",
+            ),
             needs(
                 table("dyads_all", "lists/dyads", {"min_harm": pol.min_harm, **window}),
                 "da_links",
