@@ -1,4 +1,4 @@
-"""Steps run side by side after the steps they need (chi.steps)."""
+"""Steps run side by side after the steps they need (chi.sql.run_steps)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 import pytest
 
-from chi.steps import Step, run_steps
+from chi.sql import Step, run_steps
 
 
 class Log:

@@ -13,7 +13,7 @@ per-column live in ``sql/checks/``.
 Order: row checks on crimes and persons; then keys (the first copy in file order is kept,
 later copies are rejected); then victims and suspects, whose references must point at an
 *accepted* crime and person. Crimes and persons are validated side by side, then victims
-and suspects (:mod:`chi.steps`). Accepted rows land in ``valid_<table>``, failures in
+and suspects (:func:`chi.sql.run_steps`). Accepted rows land in ``valid_<table>``, failures in
 ``rejects``. A row may fail several checks: ``rejects`` has one row per failure, and the
 counts (rows read = accepted + rejected, per table) count distinct rows.
 """
@@ -28,7 +28,7 @@ import duckdb
 
 from chi import sql
 from chi.contract import EARLIEST_DATE, TABLES, Table
-from chi.steps import Step, run_steps
+from chi.sql import Step, run_steps
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from chi.months import add_months, month_end, month_label, parse_month
 from chi.offences import in_group, resolve
 from chi.progress import Progress, silent
 from chi.scoring.prepare import Prepared
-from chi.steps import Step, run_steps
+from chi.sql import Step, run_steps
 
 
 def complete_months(p: Prepared) -> list[str]:
@@ -129,7 +129,7 @@ class ListTables:
 
 
 LIST_WORKERS = 2
-"""List statements run side by side (:mod:`chi.steps`) on an extract of fewer than
+"""List statements run side by side (:func:`chi.sql.run_steps`) on an extract of fewer than
 :data:`SIDE_BY_SIDE_BELOW` accepted victim rows: two fill the second core while one is in a
 single-threaded stretch."""
 
