@@ -8,7 +8,7 @@ month and rank, with exact decimal harm, ready to publish.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date
 
 import polars as pl
@@ -152,7 +152,7 @@ LIST_LABELS = {
     "offender_list_all": "offender list",
     "dyads_all": "DA dyads",
 }
-"""What progress says when a list is done (the other statements are "list windows")."""
+"""What progress names a list statement by (the other statements are "list windows")."""
 
 LIST_NAMES = ("victim_list", "victim_exits", "offender_list", "dyads", "victim_sizing")
 """The lists, each a file of the run (``<name>.parquet``)."""
@@ -181,12 +181,9 @@ def score_tables(p: Prepared, months: list[str], progress: Progress = silent) ->
         **window,
     }
 
-    def table(name: str, query: str, params: dict[str, object] | None = None) -> Step:
+    def table(name: str, query: str, params: dict[str, object] | None = None, *needs: str) -> Step:
         label = LIST_LABELS.get(name, "list windows")
-        return Step(name, lambda: sql.create_table(p.con, name, query, params), label=label)
-
-    def needs(step: Step, *names: str) -> Step:
-        return replace(step, needs=names)
+        return Step(name, lambda: sql.create_table(p.con, name, query, params), needs, label)
 
     # The offender list is the longest chain: its steps are offered first.
     run_steps(
@@ -194,22 +191,28 @@ def score_tables(p: Prepared, months: list[str], progress: Progress = silent) ->
             table("offender_crimes", "lists/offender_crimes"),
             table("da_links", "lists/da_links"),
             table("person_months", "lists/person_months"),
-            needs(table("da_serial", "lists/da_serial"), "da_links"),
-            needs(table("offender_victims", "lists/offender_victims", window), "offender_crimes"),
-            needs(
-                table("offender_list_all", "lists/offender_list", offenders),
+            table("da_serial", "lists/da_serial", None, "da_links"),
+            table("offender_victims", "lists/offender_victims", window, "offender_crimes"),
+            table(
+                "offender_list_all",
+                "lists/offender_list",
+                offenders,
                 "offender_crimes",
                 "offender_victims",
                 "da_serial",
             ),
-            needs(table("victim_list_all", "lists/victim_list", victims), "person_months"),
-            needs(table("victim_exits", "lists/victim_exits"), "victim_list_all"),
-            needs(
-                Step("victim_sizing", lambda: _create_victim_sizing(p), label="list sizing"),
-                "victim_list_all",
+            table("victim_list_all", "lists/victim_list", victims, "person_months"),
+            table("victim_exits", "lists/victim_exits", None, "victim_list_all"),
+            Step(
+                "victim_sizing",
+                lambda: _create_victim_sizing(p),
+                ("victim_list_all",),
+                "list sizing",
             ),
-            needs(
-                table("dyads_all", "lists/dyads", {"min_harm": pol.min_harm, **window}),
+            table(
+                "dyads_all",
+                "lists/dyads",
+                {"min_harm": pol.min_harm, **window},
                 "da_links",
                 "da_serial",
             ),
