@@ -5,7 +5,7 @@ saved model scores a month for the app, synthetic results say so."""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -241,6 +241,35 @@ def test_chi_harm_ranking_is_the_victim_list(run: Run, history: History) -> None
     ).select("person_id", pl.col("neighbourhood_code").alias("neighbourhood"))
     assert len(full) > 50
     assert mine.sort("person_id").equals(theirs.sort("person_id"))
+
+
+def test_the_feature_table_is_in_month_and_person_order_with_each_persons_own_row(
+    history: History,
+) -> None:
+    # The pool is taken in (month, person_id) order and each row's person attributes are
+    # taken by position (pix), not joined: checked here against a join on person_id.
+    months = [date(2024, 3, 1), date(2024, 9, 1), date(2024, 6, 1)]
+    table = feature_table(history, months)
+    keys = list(zip(table["cut_mi"].to_list(), table["person_id"].to_list(), strict=True))
+    assert keys == sorted(keys) and len(set(keys)) == len(keys)
+    assert sorted(set(table["cut_month"].to_list())) == ["2024-03", "2024-06", "2024-09"]
+    persons = history.persons.select(
+        "person_id", sex_now="sex", birth="birth_date", home="home_neighbourhood"
+    )
+    joined = table.join(persons, on="person_id", how="left", maintain_order="left")
+    assert joined["birth"].null_count() < joined.height  # the generator gives birth dates
+    assert joined["sex"].to_list() == joined["sex_now"].fill_null("unknown").to_list()
+    home = joined.filter(pl.col("home").is_not_null())
+    assert home.height > 0 and (home["neighbourhood"] == home["home"]).all()
+    aged = joined.filter(pl.col("birth").is_not_null()).head(500)
+    for cut_end, birth, age in aged.select("cut_end", "birth", "age").iter_rows():
+        before_birthday = (cut_end.month, cut_end.day) < (birth.month, birth.day)
+        assert age == cut_end.year - birth.year - before_birthday
+    # so a History whose persons are not in pix order cannot be made
+    with pytest.raises(ValueError, match="pix order"):
+        replace(history, persons=history.persons.reverse())
+    with pytest.raises(ValueError, match="pix order"):
+        replace(history, persons=history.persons.filter(pl.col("pix") != 7))
 
 
 def test_a_leaky_feature_is_caught_by_the_harness(history: History) -> None:

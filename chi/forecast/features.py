@@ -189,6 +189,19 @@ def lookback_months(h: History) -> int:
     return max(LOOKBACK_MONTHS, h.policy.window_months)
 
 
+def row_key() -> pl.Expr:
+    """``_key``: a row's (cut_mi, pix) as one integer that orders as the pair does, so the
+    table is joined and sorted on one column rather than two (``pix`` is below 2**32)."""
+    return (pl.col("cut_mi").cast(pl.Int64) * (1 << 32) + pl.col("pix").cast(pl.Int64)).alias(
+        "_key"
+    )
+
+
+def _keyed(frame: pl.LazyFrame) -> pl.LazyFrame:
+    """``frame`` of (cut_mi, pix) rows keyed by :func:`row_key` instead."""
+    return frame.with_columns(row_key()).drop("cut_mi", "pix")
+
+
 def feature_table(h: History, months: Iterable[date]) -> pl.DataFrame:
     """The pool of every list month in ``months`` with its features, ordered by month and
     person_id."""
@@ -196,26 +209,46 @@ def feature_table(h: History, months: Iterable[date]) -> pl.DataFrame:
     if cuts.is_empty():
         raise ValueError("no list months to build features for")
     lookback = lookback_months(h)
-    persons = h.persons.lazy()
+    # The time cuts' range joins run in the streaming engine (all four side by side); the
+    # pool comes out in (month, person_id) order and every later join keeps it, so the wide
+    # table is never sorted; a person's attributes are their row of ``persons`` (``pix``),
+    # taken rather than joined. Those joins run on whole tables (the in-memory engine).
+    pool, suspects, dyads, rates = pl.collect_all(
+        [
+            _victim_features(h, cuts, lookback)
+            .filter(pl.col("_pool_n") > 0)
+            .join(cuts.lazy(), on="cut_mi")
+            .with_columns(row_key())
+            .sort("_key"),
+            _keyed(_suspect_features(h, cuts)),
+            _keyed(_dyad_features(h, cuts)),
+            _neighbourhood_rates(h, cuts),
+        ]
+    )
+    people = h.persons.drop("pix")[pool["pix"]]
     table = (
-        _victim_features(h, cuts, lookback)
-        .filter(pl.col("_pool_n") > 0)
-        .join(cuts.lazy(), on="cut_mi")
-        .join(persons, on="pix", how="inner")
+        pl.concat([pool, people], how="horizontal")
+        .lazy()
         .filter(pl.col("deceased_date").is_null() | (pl.col("deceased_date") > pl.col("cut_end")))
-        .join(_suspect_features(h, cuts), on=["cut_mi", "pix"], how="left")
-        .join(_dyad_features(h, cuts), on=["cut_mi", "pix"], how="left")
+        .join(suspects.lazy(), on="_key", how="left", maintain_order="left")
+        .join(dyads.lazy(), on="_key", how="left", maintain_order="left")
         .with_columns(
             neighbourhood=pl.coalesce("home_neighbourhood", "latest_place", pl.lit("unknown")),
             age=age_years(pl.col("birth_date"), pl.col("cut_end")),
         )
-        .join(_neighbourhood_rates(h, cuts), on=["cut_mi", "neighbourhood"], how="left")
+        .join(
+            rates.lazy(),
+            on=["cut_mi", "neighbourhood"],
+            how="left",
+            maintain_order="left",
+        )
         .join(
             neighbourhood_areas()
             .lazy()
             .rename({"neighbourhood_code": "neighbourhood", "area": "person_area"}),
             on="neighbourhood",
             how="left",
+            maintain_order="left",
         )
         .with_columns(
             days_since_last=(pl.col("cut_end") - pl.col("last_date")).dt.total_days(),
@@ -255,8 +288,7 @@ def feature_table(h: History, months: Iterable[date]) -> pl.DataFrame:
             "last_date",
             *(pl.col(f).cast(pl.Float64) for f in FEATURE_NAMES),
         )
-        .sort("cut_mi", "pix")
-        .collect()
+        .collect(engine="in-memory")
     )
     return out
 
@@ -282,8 +314,13 @@ def with_outcomes(
     list months after ``last_cut_mi`` (their horizon runs past the as-of date)."""
     harm, n = f"fut_harm_c_{horizon}", f"fut_n_{horizon}"
     known = pl.col("cut_mi") <= last_cut_mi
-    renamed = future.rename({"fut_harm_c": harm, "fut_n": n})
-    return table.join(renamed, on=["cut_mi", "pix"], how="left").with_columns(
-        pl.when(known).then(pl.col(harm).fill_null(0)).alias(harm),
-        pl.when(known).then(pl.col(n).fill_null(0)).alias(n),
+    renamed = future.select(row_key(), pl.col("fut_harm_c").alias(harm), pl.col("fut_n").alias(n))
+    return (
+        table.with_columns(row_key())
+        .join(renamed, on="_key", how="left", maintain_order="left")
+        .drop("_key")
+        .with_columns(
+            pl.when(known).then(pl.col(harm).fill_null(0)).alias(harm),
+            pl.when(known).then(pl.col(n).fill_null(0)).alias(n),
+        )
     )

@@ -18,7 +18,9 @@ itself. It keeps only what forecasting uses, as polars frames:
 
 Each individual also gets ``pix``, their position in person_id order, carried by every
 frame: the feature table joins and sorts millions of person-months on it, which is far
-quicker than on text, and ordering by ``pix`` is ordering by person_id.
+quicker than on text, and ordering by ``pix`` is ordering by person_id. It is also their
+row of ``persons`` (checked when a History is made), so a person's attributes are taken
+by position rather than joined.
 
 Organisations are left out throughout: a victim list is a list of people, so neither the
 pool nor the harm a list could catch includes them.
@@ -62,6 +64,11 @@ class History:
     force: str | None
     synthetic: bool
     extract_path: str
+
+    def __post_init__(self) -> None:
+        rows = pl.int_range(self.persons.height, eager=True, dtype=pl.Int64)
+        if not (self.persons["pix"].cast(pl.Int64) == rows).all():
+            raise ValueError("persons must be in pix order, pix being the row (0, 1, 2, ...)")
 
     def describe(self) -> dict[str, Any]:
         """Sizes and dates only (no personal data): for manifests, cards and logs."""
