@@ -29,6 +29,8 @@ from __future__ import annotations
 
 import re
 import sqlite3
+import threading
+import weakref
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -53,6 +55,31 @@ def load(name: str) -> str:
     return (sql_dir() / f"{name}.sql").read_text(encoding="utf-8")
 
 
+_CURSORS: weakref.WeakKeyDictionary[Any, weakref.WeakSet[Any]] = weakref.WeakKeyDictionary()
+_CURSORS_LOCK = threading.Lock()
+
+
+def cursor(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+    """A fresh cursor of ``con`` (every statement of this module runs on one), remembered
+    for as long as it lives so that :func:`interrupt` reaches what it runs."""
+    cur = con.cursor()
+    with _CURSORS_LOCK:
+        _CURSORS.setdefault(con, weakref.WeakSet()).add(cur)
+    return cur
+
+
+def interrupt(con: duckdb.DuckDBPyConnection) -> None:
+    """Stop the statements running on ``con`` and on every cursor of it made here (DuckDB's
+    interrupt of a connection does not reach its cursors); each raises
+    ``duckdb.InterruptException`` in the thread that runs it. A cursor that runs nothing is
+    unaffected: its next statement runs."""
+    with _CURSORS_LOCK:
+        live = list(_CURSORS.get(con, ()))
+    con.interrupt()
+    for cur in live:
+        cur.interrupt()
+
+
 MACROS = ("staging/ho_class_macro", "staging/age_macro")
 """The SQL macros every connection that reads chi's data has: ``norm_ho_class``,
 ``age_years``."""
@@ -61,7 +88,7 @@ MACROS = ("staging/ho_class_macro", "staging/age_macro")
 def create_macros(con: duckdb.DuckDBPyConnection) -> None:
     """Define :data:`MACROS` on ``con`` (before it is locked down)."""
     for name in MACROS:
-        con.cursor().sql(load(name))
+        cursor(con).sql(load(name))
 
 
 def literal(text: str) -> str:
@@ -125,7 +152,7 @@ def run(
 ) -> duckdb.DuckDBPyRelation:
     """Run ``sql/<name>.sql`` (its parts filled, :func:`fill`) on a fresh cursor of ``con``."""
     text, bound = bind(name, params or {}, parts)
-    cur = con.cursor()
+    cur = cursor(con)
     return cur.sql(text, params=bound) if bound else cur.sql(text)
 
 
@@ -140,13 +167,13 @@ def create_view(
 
 
 def _create_view(con: duckdb.DuckDBPyConnection, view: str, text: str) -> None:
-    con.cursor().sql(f"create or replace view {identifier(view)} as\n{text}")
+    cursor(con).sql(f"create or replace view {identifier(view)} as\n{text}")
 
 
 def parquet_view(con: duckdb.DuckDBPyConnection, view: str, path: str) -> None:
     """``create or replace view <view>`` over one Parquet file (a view cannot take the path
     as a parameter, so it is written into the definition as a quoted literal)."""
-    con.cursor().sql(
+    cursor(con).sql(
         f"create or replace view {identifier(view)} as select * from read_parquet({literal(path)})"
     )
 
@@ -161,7 +188,7 @@ def create_table(
     """``create or replace table <table> as <sql/name.sql>`` with its parameters."""
     text, bound = bind(name, params or {}, parts)
     sql = f"create or replace table {identifier(table)} as\n{text}"
-    cur = con.cursor()
+    cur = cursor(con)
     if bound:
         cur.sql(sql, params=bound)
     else:
@@ -172,17 +199,17 @@ def table_from_arrow(con: duckdb.DuckDBPyConnection, table: str, data: pa.Table)
     """Create (or replace) ``table`` holding ``data``, through the relation API, so that every
     cursor of ``con`` sees it."""
     drop_table(con, table)
-    con.cursor().from_arrow(data).create(table)
+    cursor(con).from_arrow(data).create(table)
 
 
 def drop_table(con: duckdb.DuckDBPyConnection, table: str) -> None:
     """``drop table if exists <table>``."""
-    con.cursor().sql(f"drop table if exists {identifier(table)}")
+    cursor(con).sql(f"drop table if exists {identifier(table)}")
 
 
 def drop_view(con: duckdb.DuckDBPyConnection, view: str) -> None:
     """``drop view if exists <view>``."""
-    con.cursor().sql(f"drop view if exists {identifier(view)}")
+    cursor(con).sql(f"drop view if exists {identifier(view)}")
 
 
 # The checks of an extract (chi.extract.validate), whose shape the contract's columns decide:
@@ -301,7 +328,7 @@ def insert_check(
     ``checked``) into ``rejects`` (``sql/checks/insert_check.sql``)."""
     parts = {"source": identifier(source), "checked": identifier(checked), "check": load(check)}
     text, bound = bind("checks/insert_check", params, parts)
-    cur = con.cursor()
+    cur = cursor(con)
     if bound:
         cur.sql(text, params=bound)
     else:
@@ -517,10 +544,16 @@ def run_steps(
     progress: Progress = silent,
     start: float = 0.0,
     end: float = 1.0,
+    interrupt: Callable[[], None] | None = None,
 ) -> None:
     """Run ``steps`` on at most ``workers`` threads, each after the steps it needs;
     ``progress`` moves from ``start`` to ``end`` with the label of each step as it finishes
-    (with one worker: as it starts, so that a bar names what is running)."""
+    (with one worker: as it starts, so that a bar names what is running).
+
+    When a step fails, or the calling thread is interrupted (Ctrl-C) while steps run on the
+    workers, nothing more starts and ``interrupt`` (for statements: :func:`interrupt` of
+    their connection) stops the steps still running rather than waiting for them; the
+    failure, or the interrupt, is raised once they have stopped."""
     workers = max(1, workers)
     names = [s.name for s in steps]
     if len(set(names)) != len(names):
@@ -540,24 +573,34 @@ def run_steps(
     running: dict[Future[None], Step] = {}
     failure: BaseException | None = None
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="chi-step") as pool:
-        while waiting or running:
-            if failure is None:  # never more submitted than run: nothing queues in the pool
-                for step in [s for s in waiting if done.issuperset(s.needs)]:
-                    if len(running) >= workers:
-                        break
-                    waiting.remove(step)
-                    running[pool.submit(step.run)] = step
-            if not running:
-                break
-            finished, _ = wait(running, return_when=FIRST_COMPLETED)
-            for future in finished:
-                step = running.pop(future)
-                error = future.exception()
-                if error is not None:
-                    failure = failure or error
-                    continue
-                done.add(step.name)
-                progress(step.label or step.name, start + (end - start) * len(done) / len(steps))
+        try:
+            while waiting or running:
+                if failure is None:  # never more submitted than run: nothing queues in the pool
+                    for step in [s for s in waiting if done.issuperset(s.needs)]:
+                        if len(running) >= workers:
+                            break
+                        waiting.remove(step)
+                        running[pool.submit(step.run)] = step
+                if not running:
+                    break
+                finished, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    step = running.pop(future)
+                    error = future.exception()
+                    if error is not None:
+                        if failure is None and running and interrupt is not None:
+                            interrupt()  # the run has failed: stop the others' statements
+                        failure = failure or error
+                        continue
+                    done.add(step.name)
+                    at = start + (end - start) * len(done) / len(steps)
+                    progress(step.label or step.name, at)
+        except BaseException:
+            # interrupted while waiting (Ctrl-C reaches the calling thread only): stop the
+            # running steps, so that leaving the pool does not wait for them to finish
+            if interrupt is not None:
+                interrupt()
+            raise
     if failure is not None:
         raise failure
 

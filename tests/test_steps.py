@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
+import duckdb
 import pytest
 
+from chi import sql
 from chi.sql import Step, run_steps
 
 
@@ -158,3 +162,84 @@ def test_progress_shows_the_label_when_there_is_one() -> None:
         reports.clear()
         run_steps(steps, workers=workers, progress=lambda s, f: reports.append(s))
         assert sorted(reports) == ["b", "victim list"]
+
+
+# Statements side by side on cursors of one DuckDB connection, stopped by chi.sql.interrupt.
+
+ENDLESS = "select sum(i) from range(1000000000000) as t(i)"  # minutes on any machine
+
+
+@pytest.fixture
+def sigint_raises() -> Iterator[None]:
+    """SIGINT raises KeyboardInterrupt in this (the main) thread, as at a terminal."""
+    assert threading.current_thread() is threading.main_thread()
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, before)
+
+
+@pytest.fixture
+def con() -> Iterator[duckdb.DuckDBPyConnection]:
+    """A connection whose statements are stopped after 20 s whatever happens, so that a
+    test of stopping them fails in seconds rather than hanging for minutes."""
+    con = duckdb.connect()
+    watchdog = threading.Timer(20, sql.interrupt, (con,))
+    watchdog.start()
+    yield con
+    watchdog.cancel()
+
+
+def _statement(con: duckdb.DuckDBPyConnection, ended: dict[str, str], name: str) -> Step:
+    def run() -> None:
+        try:
+            sql.cursor(con).sql(ENDLESS).fetchall()
+        except duckdb.InterruptException:
+            ended[name] = "interrupted"
+            raise
+        ended[name] = "finished"
+
+    return Step(name, run)
+
+
+def test_ctrl_c_stops_the_statements_running_side_by_side(
+    sigint_raises: None, con: duckdb.DuckDBPyConnection
+) -> None:
+    ended: dict[str, str] = {}
+    steps = [_statement(con, ended, "a"), _statement(con, ended, "b"), Step("c", lambda: None)]
+    timer = threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGINT))
+    began = time.monotonic()
+    timer.start()
+    with pytest.raises(KeyboardInterrupt):
+        run_steps(steps, workers=2, interrupt=lambda: sql.interrupt(con))
+    assert time.monotonic() - began < 15  # not the minutes the statements would take
+    assert ended == {"a": "interrupted", "b": "interrupted"}
+    assert sql.cursor(con).sql("select 42").fetchall() == [(42,)]  # the connection goes on
+
+
+def test_a_failed_step_stops_the_statement_running_beside_it(
+    con: duckdb.DuckDBPyConnection,
+) -> None:
+    ended: dict[str, str] = {}
+
+    def broken() -> None:
+        time.sleep(0.3)
+        raise RuntimeError("broken failed")
+
+    began = time.monotonic()
+    with pytest.raises(RuntimeError, match="broken failed"):
+        run_steps(
+            [_statement(con, ended, "a"), Step("broken", broken)],
+            workers=2,
+            interrupt=lambda: sql.interrupt(con),
+        )
+    assert time.monotonic() - began < 15
+    assert ended == {"a": "interrupted"}
+
+
+def test_interrupting_an_idle_connection_leaves_its_next_statements_alone(
+    con: duckdb.DuckDBPyConnection,
+) -> None:
+    idle = sql.cursor(con)
+    sql.interrupt(con)
+    assert idle.sql("select 1").fetchall() == [(1,)]
+    assert sql.cursor(con).sql("select 2").fetchall() == [(2,)]

@@ -196,6 +196,7 @@ def validate(con: duckdb.DuckDBPyConnection, as_of: date) -> dict[str, TableCoun
             for name, table in TABLES.items()
         ],
         workers=VALIDATE_WORKERS,
+        interrupt=lambda: sql.interrupt(con),
     )
     for name in TABLES:
         for column in sorted(_referenced(name)):

@@ -221,6 +221,7 @@ def score_tables(p: Prepared, months: list[str], progress: Progress = silent) ->
         progress=progress,
         start=0.6,
         end=0.9,
+        interrupt=lambda: sql.interrupt(p.con),
     )
     for name in _INTERMEDIATE:
         sql.drop_table(p.con, name)
