@@ -27,6 +27,7 @@ end of this module).
 
 from __future__ import annotations
 
+import contextlib
 import re
 import sqlite3
 import threading
@@ -78,6 +79,19 @@ def interrupt(con: duckdb.DuckDBPyConnection) -> None:
     con.interrupt()
     for cur in live:
         cur.interrupt()
+
+
+def interrupt_all() -> None:
+    """:func:`interrupt` every connection a cursor was made of here: what Ctrl-C does while a
+    command runs (see ``chi.cli.main``), since DuckDB does not always notice the signal
+    itself while it runs a statement in the main thread."""
+    with _CURSORS_LOCK:
+        live = [(con, list(curs)) for con, curs in _CURSORS.items()]
+    for con, curs in live:
+        for each in (con, *curs):
+            # a closed connection or cursor runs nothing; DuckDB refuses to interrupt it
+            with contextlib.suppress(Exception):
+                each.interrupt()
 
 
 MACROS = ("staging/ho_class_macro", "staging/age_macro")
