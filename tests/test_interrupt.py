@@ -5,6 +5,7 @@ not waited for: chi.sql.interrupt)."""
 from __future__ import annotations
 
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -153,3 +154,31 @@ def test_ctrl_c_stops_a_statement_running_on_another_thread() -> None:
         proc.kill()
         raise
     assert (out, err, proc.returncode) == ("True ['interrupted'] True True\n", "", 0)
+
+
+def test_the_ctrl_c_watch_leaves_the_signal_as_it_found_it() -> None:
+    from chi.cli.main import _noting_ctrl_c
+
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        assert signal.set_wakeup_fd(-1) == -1
+        with _noting_ctrl_c() as pressed:
+            assert signal.getsignal(signal.SIGINT) is not signal.default_int_handler
+            ours = signal.set_wakeup_fd(-1)  # chi's own: looked at and put back
+            assert ours != -1
+            signal.set_wakeup_fd(ours, warn_on_full_buffer=False)
+        assert not pressed.is_set()
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+        assert signal.set_wakeup_fd(-1) == -1
+        # A wake-up file someone else set (an event loop's) is left alone, and theirs stays.
+        theirs_r, theirs_w = socket.socketpair()
+        theirs_w.setblocking(False)
+        signal.set_wakeup_fd(theirs_w.fileno())
+        with _noting_ctrl_c():
+            assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+        assert signal.set_wakeup_fd(-1) == theirs_w.fileno()
+        theirs_r.close()
+        theirs_w.close()
+    finally:
+        signal.set_wakeup_fd(-1)
+        signal.signal(signal.SIGINT, before)

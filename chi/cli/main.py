@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import socket
 import sys
 import threading
 from collections.abc import Iterator
@@ -84,13 +85,14 @@ def _noting_ctrl_c() -> Iterator[threading.Event]:
     if not on_main or signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
         yield pressed
         return
-    wake_r, wake_w = os.pipe()
-    os.set_blocking(wake_w, False)
-    theirs = signal.set_wakeup_fd(wake_w, warn_on_full_buffer=False)
+    # A socket pair, as asyncio uses: a wake-up file must be a socket on Windows.
+    wake_r, wake_w = socket.socketpair()
+    wake_w.setblocking(False)
+    theirs = signal.set_wakeup_fd(wake_w.fileno(), warn_on_full_buffer=False)
     if theirs != -1:
         signal.set_wakeup_fd(theirs)
-        os.close(wake_r)
-        os.close(wake_w)
+        wake_r.close()
+        wake_w.close()
         yield pressed
         return
 
@@ -99,7 +101,7 @@ def _noting_ctrl_c() -> Iterator[threading.Event]:
         signal.default_int_handler(signum, frame)
 
     def watch() -> None:
-        while chunk := os.read(wake_r, 64):
+        while chunk := wake_r.recv(64):
             if signal.SIGINT in chunk:
                 pressed.set()
                 sql = sys.modules.get("chi.sql")  # not imported: no statement runs
@@ -114,9 +116,9 @@ def _noting_ctrl_c() -> Iterator[threading.Event]:
     finally:
         signal.signal(signal.SIGINT, signal.default_int_handler)
         signal.set_wakeup_fd(-1)
-        os.close(wake_w)  # the watcher reads the end of the pipe and stops
+        wake_w.close()  # the watcher reads the end of the stream and stops
         watcher.join(timeout=5)
-        os.close(wake_r)
+        wake_r.close()
 
 
 if TYPE_CHECKING:
