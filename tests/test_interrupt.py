@@ -80,7 +80,7 @@ app(["score", sys.argv[2], "--out", sys.argv[3]], prog_name="chi")
 """
 
 
-# DuckDB itself misses the signal about one time in four while it runs a statement in the main
+# DuckDB itself misses the signal about one time in three while it runs a statement in the main
 # thread (it then runs on to the end: here, for ever); chi's watcher stops it every time.
 @pytest.mark.parametrize("after", [0.1, 0.3, 0.6, 1.0])
 def test_ctrl_c_in_a_statement_duckdb_runs_in_the_calling_thread_is_an_interrupt(
