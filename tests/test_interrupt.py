@@ -25,6 +25,17 @@ def _score(extract: Path, runs: Path) -> subprocess.Popen[str]:
     )
 
 
+def _ctrl_c(proc: subprocess.Popen[str], timeout: float) -> tuple[str, str]:
+    """Send Ctrl-C (SIGINT) to ``proc`` and wait for it to end: its stdout and stderr. One
+    that has not ended within ``timeout`` seconds is killed and the test fails."""
+    proc.send_signal(signal.SIGINT)
+    try:
+        return proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        raise
+
+
 @pytest.fixture(scope="module")
 def full_run(generated_extract: Path, tmp_path_factory: pytest.TempPathFactory) -> float:
     """Seconds an uninterrupted ``chi score`` of the extract takes here (it must publish)."""
@@ -45,12 +56,7 @@ def test_ctrl_c_during_chi_score_ends_it_at_once_and_publishes_nothing(
     proc = _score(generated_extract, runs)
     time.sleep(full_run * share)  # reading, validating, listing or publishing by now
     sent = time.monotonic()
-    proc.send_signal(signal.SIGINT)
-    try:
-        out, err = proc.communicate(timeout=60)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        raise
+    out, err = _ctrl_c(proc, timeout=60)
     waited = time.monotonic() - sent
     if proc.returncode == 0:  # finished before the signal came: a whole run, published
         assert (Path(out.strip().splitlines()[-1]) / "manifest.json").is_file()
@@ -98,12 +104,7 @@ def test_ctrl_c_in_a_statement_duckdb_runs_in_the_calling_thread_is_an_interrupt
         time.sleep(0.05)
     assert started.exists(), proc.communicate(timeout=60)
     time.sleep(after)  # inside the statement
-    proc.send_signal(signal.SIGINT)
-    try:
-        _, err = proc.communicate(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        raise
+    _, err = _ctrl_c(proc, timeout=20)
     assert (proc.returncode, err) == (130, "chi: interrupted\n")
 
 
@@ -147,12 +148,7 @@ def test_ctrl_c_stops_a_statement_running_on_another_thread() -> None:
     assert proc.stdout is not None
     assert proc.stdout.readline() == "running\n"
     time.sleep(0.5)
-    proc.send_signal(signal.SIGINT)
-    try:
-        out, err = proc.communicate(timeout=30)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        raise
+    out, err = _ctrl_c(proc, timeout=30)
     assert (out, err, proc.returncode) == ("True ['interrupted'] True True\n", "", 0)
 
 
