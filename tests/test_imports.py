@@ -19,11 +19,14 @@ import pytest
 from factory import ABH, HOME_A, crime, person, suspect, victim, write_extract
 
 HEAVY = ("scipy", "altair", "sklearn")
+PIPELINE = {"chi.scoring.prepare", "chi.extract.validate"}
+"""What reading, validating and staging an extract imports: not needed to read a run."""
 
 RUN_CHI = """
 import atexit, json, sys
 def report():
-    loaded = sorted({m.split(".")[0] for m in sys.modules} | ({"scipy.stats"} & set(sys.modules)))
+    named = {"scipy.stats", "chi.scoring.prepare", "chi.extract.validate"}
+    loaded = sorted({m.split(".")[0] for m in sys.modules} | (named & set(sys.modules)))
     sys.stderr.write("\\nMODULES " + json.dumps(loaded) + "\\n")
 atexit.register(report)
 from chi.cli import app
@@ -73,7 +76,9 @@ def test_chi_score_imports_no_heavy_library(tmp_path: Path) -> None:
     # values; scoring builds its few small tables through polars instead
     assert importlib.util.find_spec("pandas") is not None  # so the next check can fail
     assert "pandas" not in modules
-    # the profile needs neither scikit-learn nor scipy.stats
+    assert PIPELINE <= modules
+    # the profile needs neither scikit-learn nor scipy.stats, nor the scoring pipeline (it
+    # reads the run's staged tables)
     run = done.stdout.strip().splitlines()[-1]
     done, modules = _modules(
         "profile", run, "--period", "2024-03:2024-06", "--json", str(tmp_path / "p.json"),
@@ -83,6 +88,7 @@ def test_chi_score_imports_no_heavy_library(tmp_path: Path) -> None:
     assert json.loads((tmp_path / "p.json").read_text(encoding="utf-8"))["meta"]["crimes"] == 2
     assert "scipy" in modules  # scipy.special, for the tests of the board and escalation
     assert modules.isdisjoint({"sklearn", "scipy.stats"}), modules & {"sklearn", "scipy.stats"}
+    assert modules.isdisjoint(PIPELINE), modules & PIPELINE
 
 
 @pytest.mark.parametrize("preset", [None, "ACTIVE"])

@@ -47,7 +47,6 @@ import polars as pl
 from chi.progress import Progress, silent
 from chi.scoring.ages import age_band
 from chi.scoring.policy import Policy
-from chi.scoring.prepare import prepare
 from chi.scoring.runs import Run, RunError, file_changes
 from chi.scoring.staged import (
     has_staged,
@@ -252,6 +251,8 @@ def load_extract(
 ) -> Source:
     """Read an extract for the analyses (``expected_files``: a run's manifest entries,
     which the extract must still match; ``as_of``: the run's as-of date)."""
+    from chi.scoring.prepare import prepare
+
     policy = policy or Policy()
     with prepare(
         Path(extract), weights=weights, policy=policy, progress=progress, as_of=as_of

@@ -12,12 +12,14 @@ quality page shows it.
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chi import sql
 from chi.reference import offence_rules_manifest
 from chi.scoring.policy import CLASS_RULES
-from chi.scoring.prepare import Prepared
+
+if TYPE_CHECKING:  # imported where an extract is prepared: not for reading a run
+    from chi.scoring.prepare import Prepared
 
 
 def other_rule(rule: str) -> str:

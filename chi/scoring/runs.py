@@ -35,7 +35,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -51,7 +51,6 @@ from chi.scoring.manifest import ExtractRecord, Manifest, WeightsRecord
 from chi.scoring.manifest import Run as Run  # a run folder: one type for every caller
 from chi.scoring.manifest import RunError as RunError
 from chi.scoring.policy import Policy
-from chi.scoring.prepare import Prepared, prepare
 from chi.scoring.score import (
     LIST_NAMES,
     Lists,
@@ -63,6 +62,9 @@ from chi.scoring.score import (
 )
 from chi.scoring.staged import manifest_entry as staged_manifest
 from chi.scoring.staged import staged_readers
+
+if TYPE_CHECKING:  # imported where an extract is prepared: not for reading a run
+    from chi.scoring.prepare import Prepared
 
 LIST_FILES = LIST_NAMES
 POINTERS = ("latest", "current")
@@ -541,6 +543,8 @@ def score_and_publish(
     for every complete month (only those whose whole window lies inside the extract unless
     ``partial``); ``as_of`` overrides the extract's. Months with a partial window are listed
     in the manifest (``partial_months``). Returns the published run folder."""
+    from chi.scoring.prepare import prepare
+
     _check_runs_dir(Path(runs_dir))  # before the work, not after it
     with prepare(extract, policy=policy, progress=progress, as_of=as_of) as p:
         month_list = parse_months(months) if months else complete_months(p)

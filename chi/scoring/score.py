@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import TYPE_CHECKING
 
 import polars as pl
 import pyarrow as pa
@@ -18,8 +19,10 @@ from chi import sql
 from chi.months import add_months, month_end, month_label, parse_month
 from chi.offences import in_group, resolve
 from chi.progress import Progress, silent
-from chi.scoring.prepare import Prepared
 from chi.sql import Step, run_steps
+
+if TYPE_CHECKING:  # imported where an extract is prepared: not for reading a run
+    from chi.scoring.prepare import Prepared
 
 
 def complete_months(p: Prepared) -> list[str]:
