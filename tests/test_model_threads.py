@@ -21,7 +21,10 @@ def data() -> tuple[np.ndarray, np.ndarray]:
     return x, y
 
 
-def test_prediction_threads_use_every_core() -> None:
+def test_prediction_threads_use_every_core(data: tuple[np.ndarray, np.ndarray]) -> None:
+    # scikit-learn is imported when a model is made, and its OpenMP runtime with it: make one
+    # here, not rely on a test before this one in the same process having done so
+    fit("gbm", *data, seed=0)
     with prediction_threads():
         openmp = [p for p in threadpool_info() if p["user_api"] == "openmp"]
     assert openmp, "scikit-learn's OpenMP runtime is loaded"
