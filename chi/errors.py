@@ -10,7 +10,11 @@ print: control characters (ANSI escapes, carriage returns, tabs) are shown escap
 from __future__ import annotations
 
 import errno
+import os
 import sqlite3
+
+MEMORY_ENV = "CHI_MEMORY_LIMIT"
+"""The environment variable that caps DuckDB's memory (``chi.scoring.prepare``)."""
 
 _OS_ADVICE = {
     errno.ENOSPC: "the disk is full; free some space and run it again",
@@ -99,6 +103,13 @@ def describe(exc: BaseException) -> str:
             "state store and that its folder can be written (chi --debug shows details)"
         )
     module = type(exc).__module__.split(".")[0]
+    if module in ("duckdb", "_duckdb") and type(exc).__name__ == "OutOfMemoryException":
+        cap = os.environ.get(MEMORY_ENV, "").strip()
+        cap = f"{MEMORY_ENV}={terminal_text(cap)}" if cap else "half the machine's memory"
+        return (
+            f"DuckDB ran out of memory under its cap ({cap}); set {MEMORY_ENV} higher "
+            "(12GB, say), or score fewer months at once"
+        )
     if module in ("duckdb", "_duckdb"):
         return (
             f"the extract could not be processed ({type(exc).__name__}): a file may be "

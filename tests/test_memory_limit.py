@@ -7,14 +7,22 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
+import duckdb
 import pyarrow as pa
 import pytest
 from typer.testing import CliRunner
 
+import chi.scoring.prepare as prepare_module
 from chi.cli import app
 from chi.scoring.policy import Policy
-from chi.scoring.prepare import MEMORY_ENV, connect, memory_limit, prepare
-from chi.scoring.score import complete_months, score
+from chi.scoring.prepare import MEMORY_ENV, connect, memory_bytes, memory_limit, prepare
+from chi.scoring.score import (
+    SIDE_BY_SIDE_BELOW,
+    SIDE_BY_SIDE_BYTES,
+    complete_months,
+    list_workers,
+    score,
+)
 
 LISTS = ("victim_list", "victim_exits", "offender_list", "dyads", "victim_sizing")
 
@@ -39,6 +47,12 @@ def test_a_small_memory_cap_gives_the_same_lists(
     monkeypatch.delenv(MEMORY_ENV, raising=False)
     free, default_limit, _ = _lists(generated_extract)
     monkeypatch.setenv(MEMORY_ENV, "150MB")
+    with prepare(generated_extract, policy=Policy()) as p:
+        # 150 MB for 138k victim rows: too little for two list statements at once (they ran
+        # out of memory side by side now and then, on a busy machine), so one at a time
+        assert p.memory_cap == 150_000_000
+        assert 0 < p.counts["victims"].accepted < SIDE_BY_SIDE_BELOW
+        assert list_workers(p) == 1
     capped, limit, _ = _lists(generated_extract)
     assert limit != default_limit
     assert limit == "143.0 MiB"
@@ -80,3 +94,77 @@ def test_without_a_setting_duckdb_gets_half_the_machines_memory(
     assert abs(mib - total / 2 / 2**20) < 0.01 * total / 2 / 2**20, limit  # shown rounded
     monkeypatch.setenv(MEMORY_ENV, "3GB")
     assert memory_limit() == "3GB"
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("150MB", 150_000_000),
+        ("800MiB", 800 * 2**20),
+        ("1.5 gb", 1_500_000_000),
+        ("12GB", 12_000_000_000),
+        ("2TiB", 2 * 2**40),
+        (None, None),
+    ],
+)
+def test_a_cap_in_bytes_as_duckdb_reads_it(value: str | None, expected: int | None) -> None:
+    assert memory_bytes(value) == expected
+
+
+def test_the_lists_run_side_by_side_only_when_the_cap_holds_two(
+    generated_extract: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv(MEMORY_ENV, raising=False)
+    with prepare(generated_extract, policy=Policy()) as p:
+        rows = p.counts["victims"].accepted
+        assert list_workers(p) == 2  # half of this machine's memory holds two
+        p.memory_cap = SIDE_BY_SIDE_BYTES * rows
+        assert list_workers(p) == 2
+        p.memory_cap = SIDE_BY_SIDE_BYTES * rows - 1
+        assert list_workers(p) == 1
+        p.memory_cap = None  # DuckDB's own default: not known here, as before
+        assert list_workers(p) == 2
+
+
+@pytest.mark.parametrize("cap", ["1MB", "20MB"])
+def test_running_out_of_memory_is_one_line_naming_the_cap(
+    cap: str, generated_extract: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Under a cap too small to read the extract, the one line says so and what to do (not
+    that a file is damaged, nor that the geography file is not CSV, as it did)."""
+    monkeypatch.setenv(MEMORY_ENV, cap)
+    runs = tmp_path / "runs"
+    result = CliRunner().invoke(app, ["score", str(generated_extract), "--out", str(runs)])
+    assert result.exit_code == 2, result.output
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert lines == [
+        f"chi: DuckDB ran out of memory under its cap ({MEMORY_ENV}={cap}); set {MEMORY_ENV} "
+        "higher (12GB, say), or score fewer months at once"
+    ]
+    left = sorted(p.name for p in runs.iterdir()) if runs.exists() else []
+    assert all(name.startswith(".") for name in left), left  # no run, no pointer
+
+
+@pytest.mark.parametrize(
+    "error",
+    [duckdb.OutOfMemoryException("cap reached"), duckdb.InterruptException("interrupted")],
+)
+def test_memory_and_ctrl_c_are_not_blamed_on_the_files(
+    error: duckdb.Error, generated_extract: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Out of memory or Ctrl-C while the extract is read: passed on as they are, without
+    reading every file again to look for a damaged one (minutes on a national extract)."""
+    looked: list[object] = []
+
+    def failing(*args: object, **kwargs: object) -> None:
+        raise error
+
+    monkeypatch.setattr(prepare_module, "_stage", failing)
+    monkeypatch.setattr(prepare_module, "refuse_damaged", looked.append)
+    with pytest.raises(type(error)), prepare(generated_extract, policy=Policy()):
+        pass
+    assert looked == []
+    error = duckdb.IOException("unreadable")
+    with pytest.raises(duckdb.IOException), prepare(generated_extract, policy=Policy()):
+        pass
+    assert len(looked) == 1  # any other DuckDB error still looks for a damaged file

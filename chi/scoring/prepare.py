@@ -36,14 +36,24 @@ from pathlib import Path
 import duckdb
 
 from chi import sql
+from chi.errors import MEMORY_ENV as MEMORY_ENV  # the cap's variable, for callers
 from chi.extract.read import Extract, locate, refuse_damaged, register
 from chi.extract.validate import TableCounts, validate
 from chi.progress import Progress, silent
 from chi.reference import GeographyError, WeightSet, geography, load_weight_set, offence_rules_path
 from chi.scoring.policy import Policy
 
-MEMORY_ENV = "CHI_MEMORY_LIMIT"
 _MEMORY = re.compile(r"[0-9]+(\.[0-9]+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)", re.IGNORECASE)
+
+
+_UNIT_BYTES = {
+    "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12,
+    "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40,
+}  # fmt: skip
+
+NOT_THE_FILES = (duckdb.OutOfMemoryException, duckdb.InterruptException)
+"""DuckDB errors that say nothing about the files read (the memory cap was reached, Ctrl-C):
+passed on as they are, never blamed on a file nor answered by reading every file again."""
 
 
 class SettingError(Exception):
@@ -61,6 +71,17 @@ def memory_limit() -> str | None:
             f"{MEMORY_ENV}={value!r} is not an amount of memory; write it like 12GB or 800MiB"
         )
     return value
+
+
+def memory_bytes(value: str | None) -> int | None:
+    """The bytes of a cap written as :func:`memory_limit` takes it (``12GB``, ``800MiB``: KB,
+    MB, GB, TB in powers of 1000 and KiB, MiB, GiB, TiB of 1024, as DuckDB reads them), or
+    None for none."""
+    found = _MEMORY.fullmatch(value.strip()) if value is not None else None
+    if value is None or found is None:
+        return None
+    number = float(value.strip()[: found.start(2)])
+    return int(number * _UNIT_BYTES[found.group(2).lower()])
 
 
 def default_memory_limit() -> str | None:
@@ -99,6 +120,8 @@ class Prepared:
     as_of_source: str = "extract.json"
     """Where ``as_of`` came from: ``extract.json``, ``latest recorded_date``, ``given`` (a
     rerun's manifest) or ``today``."""
+    memory_cap: int | None = None
+    """The bytes DuckDB may use (:func:`memory_limit`), None where it is DuckDB's default."""
 
     def basis_counts(self) -> dict[str, int]:
         rows = sql.run(self.con, "quality/basis_counts").fetchall()
@@ -139,6 +162,8 @@ def _load_reference(con: duckdb.DuckDBPyConnection, ws: WeightSet) -> None:
     geo = geography()
     try:
         sql.create_table(con, "ref_lsoa", "reference/lsoa", {"path": geo.path.as_posix()})
+    except NOT_THE_FILES:
+        raise
     except duckdb.Error:
         # Python's csv reader accepted it but DuckDB's did not (stray carriage returns, say):
         # the fault is the geography file's, not the extract's.
@@ -219,13 +244,16 @@ def prepare(
     try:
         try:
             as_of, source, counts = _stage(con, extract, policy, ws, as_of, progress)
+        except NOT_THE_FILES:
+            raise
         except duckdb.Error:
             # A file that DuckDB cannot read (a damaged page of a file without checksums) is
             # refused by name; any other error is DuckDB's own.
             refuse_damaged(extract)
             raise
         progress("prepared", 0.6)
-        yield Prepared(con, extract, as_of, policy, ws, counts, source)
+        cap = memory_bytes(memory_limit())
+        yield Prepared(con, extract, as_of, policy, ws, counts, source, cap)
     finally:
         con.close()
         shutil.rmtree(spill, ignore_errors=True)

@@ -144,9 +144,24 @@ victim rows 11-29% faster side by side; of 2.1M no faster and 0.5-0.9 GB more at
 of 16.7M slower, against the memory cap)."""
 
 
+SIDE_BY_SIDE_BYTES = 4 * 2**10
+"""DuckDB memory per accepted victim row that the lists need to run side by side: under a
+smaller cap (``CHI_MEMORY_LIMIT``) they run one at a time, as a large extract's do. Two
+statements at once each hold what they cannot spill; on the tests' generated extract (138k
+victim rows) the lists side by side ran out of memory under a cap of 0.87 KB a row every time
+and under 1.09 KB a row now and then, where one at a time finished under 0.87 KB a row
+(bench/README.md, 2026-12-04): four KiB a row leaves a margin."""
+
+
 def list_workers(p: Prepared) -> int:
-    """How many list statements run at once for ``p`` (:data:`SIDE_BY_SIDE_BELOW`)."""
-    return LIST_WORKERS if p.counts["victims"].accepted < SIDE_BY_SIDE_BELOW else 1
+    """How many list statements run at once for ``p``: two below :data:`SIDE_BY_SIDE_BELOW`
+    accepted victim rows when DuckDB's cap allows (:data:`SIDE_BY_SIDE_BYTES`), else one."""
+    rows = p.counts["victims"].accepted
+    if rows >= SIDE_BY_SIDE_BELOW:
+        return 1
+    if p.memory_cap is not None and p.memory_cap < SIDE_BY_SIDE_BYTES * rows:
+        return 1
+    return LIST_WORKERS
 
 
 LIST_LABELS = {
