@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import errno
 import os
+import shutil
 import sqlite3
+import tempfile
 
 MEMORY_ENV = "CHI_MEMORY_LIMIT"
 """The environment variable that caps DuckDB's memory (``chi.scoring.prepare``)."""
@@ -85,6 +87,14 @@ def missing_extra(exc: BaseException) -> str | None:
     )
 
 
+def _free_space(folder: str) -> str:
+    try:
+        free = shutil.disk_usage(folder).free
+    except OSError:
+        return "an unknown amount"
+    return f"{free / 2**30:.1f} GiB" if free >= 2**30 else f"{free / 2**20:.1f} MiB"
+
+
 def describe(exc: BaseException) -> str:
     """One line for an exception that no command turned into a message of its own."""
     extra = missing_extra(exc)
@@ -104,11 +114,16 @@ def describe(exc: BaseException) -> str:
         )
     module = type(exc).__module__.split(".")[0]
     if module in ("duckdb", "_duckdb") and type(exc).__name__ == "OutOfMemoryException":
+        # the cap was reached and what did not fit could not be spilled (DuckDB spills up
+        # to the temporary folder's free space): either can be the one to change
         cap = os.environ.get(MEMORY_ENV, "").strip()
         cap = f"{MEMORY_ENV}={terminal_text(cap)}" if cap else "half the machine's memory"
+        spill = tempfile.gettempdir()
         return (
-            f"DuckDB ran out of memory under its cap ({cap}); set {MEMORY_ENV} higher "
-            "(12GB, say), or score fewer months at once"
+            f"DuckDB ran out of memory under its cap ({cap}) with {_free_space(spill)} free "
+            f"to spill to in {terminal_text(spill)}; set {MEMORY_ENV} higher (12GB, say), "
+            "free disk space there (or set TMPDIR to a larger disk), or score fewer months "
+            "at once"
         )
     if module in ("duckdb", "_duckdb"):
         return (
