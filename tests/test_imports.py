@@ -25,14 +25,14 @@ PIPELINE = {"chi.scoring.prepare", "chi.extract.validate"}
 RUN_CHI = """
 import atexit, json, sys
 def report():
-    named = {"scipy.stats", "chi.scoring.prepare", "chi.extract.validate"}
+    named = set(NAMED)
     loaded = sorted({m.split(".")[0] for m in sys.modules} | (named & set(sys.modules)))
     sys.stderr.write("\\nMODULES " + json.dumps(loaded) + "\\n")
 atexit.register(report)
 from chi.cli import app
 sys.argv = ["chi", *sys.argv[1:]]
 app()
-"""
+""".replace("NAMED", json.dumps(sorted(PIPELINE | {"scipy.stats"})))
 
 
 def _modules(*args: str, cwd: Path) -> tuple[subprocess.CompletedProcess[str], set[str]]:
